@@ -1,0 +1,207 @@
+/**
+ * `tether simulate` flags and environment, parsed once. Every problem is
+ * reported at once, as the server's config does.
+ */
+import { parseArgs } from 'node:util';
+
+export const SIMULATED_KINDS = ['boiler', 'heartbeat', 'truck'] as const;
+export type SimulatedKind = (typeof SIMULATED_KINDS)[number];
+export type KindChoice = SimulatedKind | 'mixed';
+
+export type ApiCredentials = { apiKey: string } | { email: string; password: string };
+
+export interface SimulateOptions {
+  kind: KindChoice;
+  /** null: every device in --devices-file, or 10 when creating devices. */
+  devices: number | null;
+  /** Total messages per second across all devices; null: one per device per second. */
+  rate: number | null;
+  /** null: until Ctrl-C. */
+  durationS: number | null;
+  qos: 0 | 1;
+  connectRate: number;
+  /** Unacknowledged publishes allowed per device before its turn is skipped. */
+  inflight: number;
+  url: string;
+  mqttUrl: string;
+  credentials: ApiCredentials | null;
+  devicesFile: string | null;
+  saveFile: string;
+  projectName: string;
+}
+
+export type ParsedSimulateArgs = { help: true } | { help: false; options: SimulateOptions };
+
+export class SimulateOptionsError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+export const DEFAULT_DEVICE_COUNT = 10;
+
+export const SIMULATE_USAGE = `Usage: tether simulate [options]
+
+Runs virtual devices that publish realistic data to Tether over MQTT, for demos and load tests.
+
+Devices (either create them, or reuse ones created before):
+  --url URL             Tether HTTP URL (default http://localhost:8080, env TETHER_URL)
+  --email EMAIL         sign in as this user (env TETHER_EMAIL)
+  --password PASSWORD   (env TETHER_PASSWORD)
+  --api-key KEY         or authenticate with an API key (env TETHER_API_KEY)
+  --project NAME        project for created devices, created if missing (default "Simulator")
+  --save FILE           where to write the created devices' ids and tokens (default ./simulated-devices.json)
+  --devices-file FILE   reuse devices from a file: a JSON array of {id, token, kind?}; no sign-in needed
+
+Traffic:
+  --kind KIND           boiler | heartbeat | truck | mixed (default mixed)
+                          boiler     temperature/humidity, now and then a critical gas alert
+                          heartbeat  heartbeats only: uptime, draining battery, rssi
+                          truck      location along a route, speed/fuel telemetry, harsh-braking alarms
+  --devices N           number of devices (default ${DEFAULT_DEVICE_COUNT}; with --devices-file, all in the file)
+  --rate R              total messages per second across all devices (default 1 per device)
+  --duration S          stop after S seconds (also 90s, 5m, 1h); default: until Ctrl-C
+  --mqtt URL            broker URL (default: the --url host, port 1883; mqtts port 8883 for https)
+  --qos 0|1             MQTT QoS (default 1: a message counts as acked once Tether committed it)
+  --connect-rate C      new connections per second (default 200)
+  --inflight K          unacked publishes per device before its turn is skipped (default 1)
+  -h, --help            show this help
+
+Examples:
+  tether simulate --email admin@example.com --password secret --devices 200 --duration 60
+  tether simulate --devices-file simulated-devices.json --rate 5000
+`;
+
+const FLAGS = {
+  help: { type: 'boolean', short: 'h' },
+  kind: { type: 'string' },
+  devices: { type: 'string' },
+  rate: { type: 'string' },
+  duration: { type: 'string' },
+  url: { type: 'string' },
+  mqtt: { type: 'string' },
+  email: { type: 'string' },
+  password: { type: 'string' },
+  'api-key': { type: 'string' },
+  project: { type: 'string' },
+  'devices-file': { type: 'string' },
+  save: { type: 'string' },
+  qos: { type: 'string' },
+  'connect-rate': { type: 'string' },
+  inflight: { type: 'string' },
+} as const;
+
+/** Parses argv and the TETHER_* variables; flags win over the environment. */
+export function parseSimulateArgs(argv: string[], env: Record<string, string | undefined>): ParsedSimulateArgs {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new SimulateOptionsError([err instanceof Error ? err.message : String(err)]);
+  }
+  if (values.help) return { help: true };
+
+  const problems: string[] = [];
+  const number = (flag: string, raw: string | undefined, check: (n: number) => boolean, expected: string): number | null => {
+    if (raw === undefined) return null;
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n) || !check(n)) {
+      problems.push(`--${flag}: expected ${expected}, got "${raw}"`);
+      return null;
+    }
+    return n;
+  };
+
+  const kind = values.kind ?? 'mixed';
+  if (kind !== 'mixed' && !isSimulatedKind(kind)) problems.push(`--kind: expected ${[...SIMULATED_KINDS, 'mixed'].join(', ')}, got "${kind}"`);
+
+  const devices = number('devices', values.devices, (n) => Number.isInteger(n) && n >= 1, 'a whole number of at least 1');
+  const rate = number('rate', values.rate, (n) => n > 0, 'messages per second, more than 0');
+  const connectRate = number('connect-rate', values['connect-rate'], (n) => n > 0, 'connections per second, more than 0') ?? 200;
+  const inflight = number('inflight', values.inflight, (n) => Number.isInteger(n) && n >= 1, 'a whole number of at least 1') ?? 1;
+  const qos = number('qos', values.qos, (n) => n === 0 || n === 1, '0 or 1') ?? 1;
+
+  let durationS: number | null = null;
+  if (values.duration !== undefined) {
+    durationS = parseDurationS(values.duration);
+    if (durationS === null) problems.push(`--duration: expected seconds (or 90s, 5m, 1h), got "${values.duration}"`);
+  }
+
+  const url = values.url ?? env.TETHER_URL ?? 'http://localhost:8080';
+  const httpUrl = parseUrl(url, ['http:', 'https:']);
+  if (!httpUrl) problems.push(`--url: expected an http:// or https:// URL, got "${url}"`);
+
+  const mqttUrl = values.mqtt ?? (httpUrl ? defaultMqttUrl(httpUrl) : '');
+  if (values.mqtt !== undefined && !parseUrl(values.mqtt, ['mqtt:', 'mqtts:', 'tcp:', 'ws:', 'wss:'])) {
+    problems.push(`--mqtt: expected an mqtt://, mqtts://, ws:// or wss:// URL, got "${values.mqtt}"`);
+  }
+
+  const devicesFile = values['devices-file'] ?? null;
+  const credentials = pickCredentials(values, env, problems);
+  if (!devicesFile && !credentials && !problems.some((p) => p.startsWith('--email') || p.startsWith('--password'))) {
+    problems.push('to create devices, sign in with --email and --password (or --api-key); or reuse devices with --devices-file');
+  }
+
+  if (problems.length) throw new SimulateOptionsError(problems);
+  return {
+    help: false,
+    options: {
+      kind: kind as KindChoice,
+      devices,
+      rate,
+      durationS,
+      qos: qos as 0 | 1,
+      connectRate,
+      inflight,
+      url: url.replace(/\/+$/, ''),
+      mqttUrl,
+      credentials,
+      devicesFile,
+      saveFile: values.save ?? './simulated-devices.json',
+      projectName: values.project ?? 'Simulator',
+    },
+  };
+}
+
+export function isSimulatedKind(value: unknown): value is SimulatedKind {
+  return typeof value === 'string' && (SIMULATED_KINDS as readonly string[]).includes(value);
+}
+
+function pickCredentials(
+  values: { email?: string; password?: string; 'api-key'?: string },
+  env: Record<string, string | undefined>,
+  problems: string[],
+): ApiCredentials | null {
+  const apiKey = values['api-key'] ?? env.TETHER_API_KEY;
+  // A flag beats the environment as a whole, so a stray TETHER_API_KEY does not override --email.
+  const flagsGiven = values.email !== undefined || values.password !== undefined;
+  if (values['api-key'] !== undefined || (!flagsGiven && apiKey)) return { apiKey: apiKey! };
+  const email = values.email ?? env.TETHER_EMAIL;
+  const password = values.password ?? env.TETHER_PASSWORD;
+  if (email && password) return { email, password };
+  if (email && !password) problems.push('--password (or TETHER_PASSWORD) is needed with --email');
+  if (password && !email) problems.push('--email (or TETHER_EMAIL) is needed with --password');
+  return null;
+}
+
+/** "30", "30s", "5m", "1h" → seconds. */
+export function parseDurationS(raw: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$/.exec(raw);
+  if (!m) return null;
+  const n = Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+  return n > 0 ? n : null;
+}
+
+/** The broker usually sits on the API's host: plain MQTT beside http, MQTT over TLS beside https. */
+export function defaultMqttUrl(httpUrl: URL): string {
+  return httpUrl.protocol === 'https:' ? `mqtts://${httpUrl.hostname}:8883` : `mqtt://${httpUrl.hostname}:1883`;
+}
+
+function parseUrl(raw: string, protocols: string[]): URL | null {
+  try {
+    const u = new URL(raw);
+    return protocols.includes(u.protocol) ? u : null;
+  } catch {
+    return null;
+  }
+}

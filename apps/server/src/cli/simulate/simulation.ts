@@ -1,0 +1,390 @@
+/**
+ * Runs a fleet of virtual devices over MQTT: connects them at a bounded rate,
+ * sends at an even total rate, and counts what Tether acknowledges.
+ *
+ * One timer drives everything. Sending is a single round robin at the total
+ * rate (turn k belongs to device k mod N), which spreads every device's
+ * messages evenly without a timer per device. A device whose previous publish
+ * is still unacknowledged skips its turn instead of queueing, so the figures
+ * show what the server commits, not what the client buffers.
+ */
+import { DeviceClient } from '@tether/device-sdk';
+import { createDeviceModel, type DeviceModel, type Random, type Uplink } from './device-models.js';
+import type { FleetDevice } from './fleet-file.js';
+
+export interface SimulationSettings {
+  mqttUrl: string;
+  /** Messages per second across the whole fleet. */
+  rate: number;
+  qos: 0 | 1;
+  /** New MQTT connections per second. */
+  connectRate: number;
+  /** Unacknowledged publishes a device may have before its turn is skipped. */
+  maxInFlight: number;
+  /** Stop by itself after this long; null runs until stop(). */
+  durationMs: number | null;
+  /** How long stop() waits for outstanding acks. */
+  drainMs?: number;
+  tickMs?: number;
+  random?: Random;
+}
+
+export interface SimulationEvents {
+  /** Something worth a line of its own: the first occurrence of each kind of error. */
+  notice?(message: string): void;
+}
+
+export interface SimulationSnapshot {
+  devices: number;
+  connected: number;
+  /** Devices that connected at least once. */
+  everConnected: number;
+  /** Devices whose credentials the broker refused; they are not retried. */
+  refused: number;
+  sent: number;
+  acked: number;
+  connectErrors: number;
+  publishErrors: number;
+  /** Turns skipped because the device's previous message was still unacknowledged. */
+  skippedAwaitingAck: number;
+  /** Turns dropped because the simulator itself fell behind schedule. */
+  skippedLate: number;
+  inFlight: number;
+  disconnects: number;
+  elapsedMs: number;
+  /** Sending has ended; outstanding acks are being awaited. */
+  stopping: boolean;
+  /** When every device had connected at least once, and the acks counted by then. */
+  allConnectedAtMs: number | null;
+  ackedWhenAllConnected: number;
+}
+
+export interface SimulationResult extends SimulationSnapshot {
+  stopReason: string;
+}
+
+interface VirtualDevice {
+  spec: FleetDevice;
+  model: DeviceModel;
+  client: DeviceClient | null;
+  inFlight: number;
+  attempts: number;
+  retryAtMs: number;
+  /** From the device's configuration (`reportIntervalMs`): it publishes at most this often. */
+  reportIntervalMs: number | null;
+  nextReportMs: number;
+  /** Set by a `reset` command: the device reboots and reports uptime 0 when back. */
+  rebooting: boolean;
+  commandsAnswered: number;
+}
+
+const CONNECT_TIMEOUT_MS = 10_000;
+const CLOSE_TIMEOUT_MS = 5_000;
+const MAX_RETRY_DELAY_MS = 30_000;
+/** Schedule slack before turns count as late: timers fire a few ms late even when all is well. */
+const LATE_AFTER_MS = 250;
+const MAX_DISTINCT_NOTICES = 10;
+/** CONNACK return codes that retrying cannot fix (MQTT-3.2.2.3): protocol, client id, credentials, authorization. */
+const PERMANENT_CONNACK_CODES = new Set([1, 2, 4, 5]);
+
+export class Simulation {
+  private readonly devices: VirtualDevice[];
+  private readonly connectQueue: VirtualDevice[];
+  private readonly retryQueue: VirtualDevice[] = [];
+  private readonly pendingConnects = new Set<Promise<void>>();
+  private readonly noticed = new Set<string>();
+  private readonly tickMs: number;
+  private readonly random: Random;
+
+  private readonly counts = { sent: 0, acked: 0, connectErrors: 0, publishErrors: 0, skippedAwaitingAck: 0, skippedLate: 0, disconnects: 0 };
+  private inFlight = 0;
+  private everConnected = 0;
+  private refused = 0;
+  private allConnectedAtMs: number | null = null;
+  private ackedWhenAllConnected = 0;
+
+  private startedAtMs: number | null = null;
+  private stoppedAtMs: number | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private turns = 0;
+  private connectBudget = 1;
+  private lastRefillMs = 0;
+  private stopping: Promise<SimulationResult> | null = null;
+  private resolveDone!: (result: SimulationResult) => void;
+  /** Settles once the simulation has stopped, whatever stopped it. */
+  readonly done = new Promise<SimulationResult>((resolve) => (this.resolveDone = resolve));
+
+  constructor(
+    fleet: FleetDevice[],
+    private readonly settings: SimulationSettings,
+    private readonly events: SimulationEvents = {},
+  ) {
+    if (fleet.length === 0) throw new Error('no devices to simulate');
+    this.tickMs = settings.tickMs ?? 10;
+    this.random = settings.random ?? Math.random;
+    const now = Date.now();
+    this.devices = fleet.map((spec) => ({
+      spec,
+      model: createDeviceModel(spec.kind, this.random, now),
+      client: null,
+      inFlight: 0,
+      attempts: 0,
+      retryAtMs: 0,
+      reportIntervalMs: null,
+      nextReportMs: 0,
+      rebooting: false,
+      commandsAnswered: 0,
+    }));
+    this.connectQueue = [...this.devices];
+  }
+
+  start(): void {
+    if (this.startedAtMs !== null) return;
+    this.startedAtMs = this.lastRefillMs = performance.now();
+    this.timer = setInterval(() => this.tick(), this.tickMs);
+    this.tick();
+  }
+
+  /** Stops sending, waits a little for outstanding acks, and disconnects every device. */
+  stop(reason = 'stopped'): Promise<SimulationResult> {
+    this.stopping ??= this.shutdown(reason);
+    return this.stopping;
+  }
+
+  snapshot(): SimulationSnapshot {
+    const now = this.stoppedAtMs ?? performance.now();
+    return {
+      devices: this.devices.length,
+      connected: this.devices.reduce((n, d) => n + (d.client?.connected ? 1 : 0), 0),
+      everConnected: this.everConnected,
+      refused: this.refused,
+      ...this.counts,
+      inFlight: this.inFlight,
+      elapsedMs: this.startedAtMs === null ? 0 : now - this.startedAtMs,
+      stopping: this.stopping !== null,
+      allConnectedAtMs: this.allConnectedAtMs,
+      ackedWhenAllConnected: this.ackedWhenAllConnected,
+    };
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    const elapsed = now - this.startedAtMs!;
+    if (this.settings.durationMs !== null && elapsed >= this.settings.durationMs) {
+      void this.stop('duration reached');
+      return;
+    }
+    if (this.refused === this.devices.length) {
+      void this.stop('the broker refused every device');
+      return;
+    }
+    this.startDueConnections(now);
+    this.takeDueTurns(elapsed);
+  }
+
+  // ---- connecting ----
+
+  /** A token bucket at the connect rate, so a thousand devices do not stampede the broker. */
+  private startDueConnections(now: number): void {
+    const burst = Math.max(1, (this.settings.connectRate * this.tickMs) / 1000);
+    this.connectBudget = Math.min(burst, this.connectBudget + ((now - this.lastRefillMs) / 1000) * this.settings.connectRate);
+    this.lastRefillMs = now;
+    for (let i = this.retryQueue.length - 1; i >= 0; i--) {
+      if (this.retryQueue[i]!.retryAtMs <= now) this.connectQueue.push(...this.retryQueue.splice(i, 1));
+    }
+    while (this.connectBudget >= 1 && this.connectQueue.length > 0) {
+      this.connectBudget -= 1;
+      this.connect(this.connectQueue.shift()!);
+    }
+  }
+
+  private connect(device: VirtualDevice): void {
+    device.attempts += 1;
+    const attempt = DeviceClient.connect({
+      url: this.settings.mqttUrl,
+      deviceId: device.spec.id,
+      token: device.spec.token,
+      qos: this.settings.qos,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    }).then(
+      (client) => this.onConnected(device, client),
+      (err: unknown) => this.onConnectFailed(device, err),
+    );
+    this.pendingConnects.add(attempt);
+    void attempt.then(() => this.pendingConnects.delete(attempt));
+  }
+
+  private onConnected(device: VirtualDevice, client: DeviceClient): void {
+    if (this.stopping) {
+      void client.close(true);
+      return;
+    }
+    device.client = client;
+    device.attempts = 0;
+    // Simulated devices obey commands and apply their configuration (seed 003's reset).
+    void client.onCommand((command) => this.handleCommand(device, command.name)).catch(() => {});
+    void client.onConfig((config) => {
+      const interval = config.reportIntervalMs;
+      device.reportIntervalMs = typeof interval === 'number' && interval > 0 ? interval : null;
+    }).catch(() => {});
+    if (device.rebooting) {
+      device.rebooting = false;
+      void client.heartbeat({ uptime: 0 }, this.settings.qos).catch(() => {});
+    }
+    // After the first CONNACK the SDK reconnects by itself; count the drops so flapping shows.
+    client.mqtt.on('offline', () => {
+      if (!this.stopping) this.counts.disconnects += 1;
+    });
+    this.everConnected += 1;
+    if (this.everConnected === this.devices.length) {
+      this.allConnectedAtMs = performance.now() - this.startedAtMs!;
+      this.ackedWhenAllConnected = this.counts.acked;
+    }
+  }
+
+  private handleCommand(device: VirtualDevice, name: string): unknown {
+    device.commandsAnswered += 1;
+    if (name !== 'reset') return { ok: true, command: name };
+    // Answer first, then drop off the air and come back, like a rebooting device.
+    device.rebooting = true;
+    device.model.reboot?.(Date.now());
+    setTimeout(() => {
+      const client = device.client;
+      device.client = null;
+      void client?.close(true).finally(() => {
+        if (!this.stopping) this.connectQueue.push(device);
+      });
+    }, 200);
+    return { rebooting: true };
+  }
+
+  private onConnectFailed(device: VirtualDevice, err: unknown): void {
+    this.counts.connectErrors += 1;
+    if (this.stopping) return;
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code === 'number' && PERMANENT_CONNACK_CODES.has(code)) {
+      this.refused += 1;
+      this.notice(`connect refused: ${errorText(err)}`, `device ${device.spec.id}: connect refused (${errorText(err)}); not retrying it`);
+      return;
+    }
+    // Exponential backoff with jitter, so devices that failed together do not retry together.
+    const delay = Math.min(MAX_RETRY_DELAY_MS, 1000 * 2 ** (device.attempts - 1)) * (0.5 + this.random() / 2);
+    device.retryAtMs = performance.now() + delay;
+    this.retryQueue.push(device);
+    this.notice(`connect failed: ${errorText(err)}`, `device ${device.spec.id}: connect failed (${errorText(err)}); retrying`);
+  }
+
+  // ---- sending ----
+
+  private takeDueTurns(elapsedMs: number): void {
+    const perMs = this.settings.rate / 1000;
+    const due = Math.floor(elapsedMs * perMs);
+    const maxBacklog = Math.max(1, Math.ceil(LATE_AFTER_MS * perMs));
+    if (due - this.turns > maxBacklog) {
+      const dropped = due - maxBacklog - this.turns;
+      this.counts.skippedLate += this.connectedTurns(this.turns, dropped);
+      this.turns += dropped;
+    }
+    for (; this.turns < due; this.turns++) this.takeTurn(this.devices[this.turns % this.devices.length]!);
+  }
+
+  private takeTurn(device: VirtualDevice): void {
+    const client = device.client;
+    if (!client?.connected) return; // not on the air: its turn passes unsent, and uncounted
+    if (device.inFlight >= this.settings.maxInFlight) {
+      this.counts.skippedAwaitingAck += 1;
+      return;
+    }
+    const now = Date.now();
+    if (device.reportIntervalMs !== null) {
+      if (now < device.nextReportMs) return; // configured to report less often: its turn passes
+      device.nextReportMs = now + device.reportIntervalMs;
+    }
+    const uplink = device.model.next(now);
+    device.inFlight += 1;
+    this.inFlight += 1;
+    this.counts.sent += 1;
+    publishUplink(client, uplink, this.settings.qos).then(
+      () => {
+        device.inFlight -= 1;
+        this.inFlight -= 1;
+        this.counts.acked += 1;
+      },
+      (err: unknown) => {
+        device.inFlight -= 1;
+        this.inFlight -= 1;
+        this.counts.publishErrors += 1;
+        this.notice(`publish failed: ${errorText(err)}`, `device ${device.spec.id}: publish to ${uplink.channel} failed (${errorText(err)})`);
+      },
+    );
+  }
+
+  /** How many of `count` turns from `first` on belong to connected devices. */
+  private connectedTurns(first: number, count: number): number {
+    const n = this.devices.length;
+    const connected = (i: number) => (this.devices[i % n]!.client?.connected ? 1 : 0);
+    let total = 0;
+    for (let i = 0; i < n; i++) total += connected(i);
+    let turns = Math.floor(count / n) * total;
+    for (let k = 0; k < count % n; k++) turns += connected(first + k);
+    return turns;
+  }
+
+  // ---- stopping ----
+
+  private async shutdown(reason: string): Promise<SimulationResult> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.stoppedAtMs = performance.now();
+    this.startedAtMs ??= this.stoppedAtMs;
+    await waitFor(() => this.inFlight === 0 && this.pendingConnects.size === 0, this.settings.drainMs ?? 5_000);
+    // Devices with acks still outstanding are cut off; the rest say goodbye with DISCONNECT.
+    const closing = this.devices.flatMap((d) => (d.client ? [d.client.close(d.inFlight > 0)] : []));
+    await withTimeout(Promise.all(closing), CLOSE_TIMEOUT_MS);
+    for (const d of this.devices) if (d.client && d.client.mqtt.connected) d.client.mqtt.end(true);
+    const result = { ...this.snapshot(), stopReason: reason };
+    this.resolveDone(result);
+    return result;
+  }
+
+  private notice(kind: string, message: string): void {
+    if (this.noticed.has(kind) || this.noticed.size > MAX_DISTINCT_NOTICES) return;
+    this.noticed.add(kind);
+    this.events.notice?.(this.noticed.size > MAX_DISTINCT_NOTICES ? 'more kinds of errors: not shown; see the counts' : message);
+  }
+}
+
+function publishUplink(client: DeviceClient, uplink: Uplink, qos: 0 | 1): Promise<void> {
+  switch (uplink.channel) {
+    case 'telemetry':
+      return client.sendTelemetry(uplink.payload, qos);
+    case 'alerts':
+      return client.sendAlert(uplink.payload, qos);
+    case 'heartbeat':
+      return client.heartbeat(uplink.payload, qos);
+    case 'location':
+      return client.sendLocation(uplink.payload, qos);
+  }
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length) return errorText(err.errors[0]);
+  if (err instanceof Error) return err.message || (err as NodeJS.ErrnoException).code || err.name;
+  return String(err);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Waits for `promise`, but no longer than `ms`, and leaves no timer behind. */
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+async function waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!done() && performance.now() < deadline) await sleep(20);
+}

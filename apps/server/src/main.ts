@@ -1,0 +1,259 @@
+/**
+ * Composition root: config → adapters → services → transports; and shutdown.
+ * `createTether` builds everything without listening; `start` opens the ports.
+ */
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createWebSocketStream } from 'ws';
+import type { TetherConfig } from './config/config.js';
+import { openDatabase, type Database } from './platform/db/database.js';
+import { ensurePartitions, migrate } from './platform/db/migrate.js';
+import { createHttpServer, type App } from './platform/http/server.js';
+import { requireActor } from './platform/http/auth.js';
+import { registerWebApp } from './platform/http/web-app.js';
+import { startMaintenance } from './platform/jobs/maintenance.js';
+import { LiveHub } from './platform/live/live-hub.js';
+import { liveRoutes } from './platform/live/live.routes.js';
+import { EmbeddedBroker } from './platform/mqtt/broker.js';
+import { createLogger, type Logger } from './platform/observability/logger.js';
+import { createMetrics, type Metrics } from './platform/observability/metrics.js';
+import { JwtSigner } from './platform/security/jwt.js';
+import { AccountsService } from './modules/accounts/accounts.service.js';
+import { accountsRoutes } from './modules/accounts/accounts.routes.js';
+import { AlertsService } from './modules/alerts/alerts.service.js';
+import { alertsRoutes } from './modules/alerts/alerts.routes.js';
+import { DevicesService } from './modules/devices/devices.service.js';
+import { devicesRoutes } from './modules/devices/devices.routes.js';
+import { deviceJwtRoutes } from './modules/devices/device-jwt.routes.js';
+import { deviceApiRoutes } from './modules/ingest/device-api.routes.js';
+import { IngestService } from './modules/ingest/ingest.service.js';
+import { ProjectsService } from './modules/projects/projects.service.js';
+import { projectsRoutes } from './modules/projects/projects.routes.js';
+import { COMMAND_EXPIRE_QUEUE, COMMAND_RETRY_QUEUE, CommandsService } from './modules/commands/commands.service.js';
+import { commandsRoutes, deviceCommandsRoutes } from './modules/commands/commands.routes.js';
+import { ConfigService } from './modules/config/config.service.js';
+import { configRoutes } from './modules/config/config.routes.js';
+import { devicePhotoRoutes } from './modules/devices/device-photo.routes.js';
+import { MetadataService } from './modules/metadata/metadata.service.js';
+import { metadataRoutes } from './modules/metadata/metadata.routes.js';
+import { TemplatesService } from './modules/templates/templates.service.js';
+import { templatesRoutes } from './modules/templates/templates.routes.js';
+import { startJobs, type Jobs } from './platform/jobs/jobs.js';
+import { LocalFileStorage } from './platform/storage/file-storage.js';
+import { deviceTopic } from '@tether/contracts';
+import { FleetService } from './modules/fleet/fleet.service.js';
+import { fleetRoutes } from './modules/fleet/fleet.routes.js';
+import { TelemetryService } from './modules/telemetry/telemetry.service.js';
+import { telemetryRoutes } from './modules/telemetry/telemetry.routes.js';
+
+export class PortInUseError extends Error {
+  constructor(
+    readonly port: number,
+    readonly what: string,
+    readonly setting: string,
+  ) {
+    super(`Port ${port} (${what}) is already in use. Stop whatever holds it, or choose another port with ${setting}=<port>.`);
+  }
+}
+
+export interface Tether {
+  config: TetherConfig;
+  db: Database;
+  logger: Logger;
+  metrics: Metrics;
+  app: App | null;
+  broker: EmbeddedBroker | null;
+  ingest: IngestService;
+  accounts: AccountsService;
+  devices: DevicesService;
+  /** The admin created on first start, with the generated password if one was generated. */
+  bootstrap: { email: string; password: string | null } | null;
+  start(): Promise<{ httpUrl: string | null; mqttUrl: string | null; wsMqttUrl: string | null; mqttsUrl: string | null }>;
+  stop(): Promise<void>;
+}
+
+export async function createTether(config: TetherConfig, opts: { logger?: Logger } = {}): Promise<Tether> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const metrics = createMetrics();
+  const roles = new Set(config.roles);
+
+  // Adapters
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  await migrate(db);
+  await ensurePartitions(db);
+  const signer = new JwtSigner(await AccountsService.signingSecret(db, config.jwtSecret));
+  const hub = new LiveHub();
+  let broker: EmbeddedBroker | null = null;
+
+  // Services
+  const accounts = new AccountsService({ db, signer, accessTtlS: config.accessTokenTtlS, refreshTtlS: config.refreshTokenTtlS });
+  const projects = new ProjectsService(db);
+  const templates = new TemplatesService(db);
+  const storage = new LocalFileStorage(`${config.dataDir}/files`);
+  const jobs: Jobs | null = roles.has('api') || roles.has('worker') || roles.has('mqtt') ? await startJobs(db, logger, [COMMAND_EXPIRE_QUEUE, COMMAND_RETRY_QUEUE]) : null;
+  const devices = new DevicesService({
+    db,
+    projects,
+    templates,
+    signer,
+    defaultTimeoutS: config.inactivityTimeoutS,
+    deviceJwtTtlS: config.deviceJwtTtlS,
+    events: {
+      statusChanged: (d, online, lastSeenAt) => hub.statusChanged(d, online, lastSeenAt),
+      credentialsRevoked: (deviceId) => broker?.disconnectDevice(deviceId),
+    },
+  });
+  const ingest = new IngestService({
+    db,
+    metrics,
+    logger,
+    maxBatch: config.ingestBatchSize,
+    flushMs: config.ingestFlushMs,
+    maxPayloadBytes: config.maxPayloadBytes,
+    verifyDeviceJwt: async (token) => (await devices.verifyJwt(token)).deviceId,
+    listeners: [hub],
+  });
+  const telemetry = new TelemetryService(db, devices);
+  const alerts = new AlertsService(db);
+  const fleet = new FleetService(db, config.inactivityTimeoutS);
+  const commands = new CommandsService({ db, devices, templates, jobs, logger, publish: (orgId, e) => hub.publish(orgId, e), defaultExpiryMs: 24 * 3600_000 });
+  const configs = new ConfigService({
+    db,
+    devices,
+    projects,
+    publish: async (deviceId, values) => {
+      await broker?.publishRetained(deviceTopic.config(deviceId), values);
+    },
+  });
+  const metadata = new MetadataService(db, devices, projects);
+  const bootstrap = await accounts.bootstrap(config.adminEmail, config.adminPassword);
+
+  // Transports
+  const tlsFiles = config.tls ? { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } : null;
+  if (roles.has('mqtt')) {
+    broker = await EmbeddedBroker.create({ devices, ingest, logger, metrics });
+    broker.attach({
+      commands,
+      onConfigSubscribe: (device) => void configs.publishTo(device).catch((err: unknown) => logger.warn({ err }, 'could not publish device config')),
+    });
+  }
+  if (jobs && roles.has('worker')) {
+    await jobs.work<{ commandId: string }>(COMMAND_EXPIRE_QUEUE, (d) => commands.expire(d.commandId));
+    await jobs.work<{ commandId: string }>(COMMAND_RETRY_QUEUE, (d) => commands.retry(d.commandId));
+  }
+  let app: App | null = null;
+  if (roles.has('api')) {
+    app = await createHttpServer({ logger, bodyLimit: config.maxPayloadBytes, https: tlsFiles, publicUrl: config.publicUrl });
+    const http = app;
+    http.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
+    http.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+      const checks = { database: await db.ping(), broker: broker ? !broker.aedes.closed : null };
+      const ok = checks.database && checks.broker !== false;
+      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', checks });
+    });
+    http.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+      metrics.pending.set(ingest.pending);
+      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+    http.get('/api/docs/openapi.json', { schema: { hide: true } }, () => http.swagger());
+    // Public: what a device or the dashboard needs to know to connect.
+    http.get('/api/v1/server-info', { schema: { tags: ['server'], security: [], description: 'Version and the MQTT endpoints devices connect to.' } }, () => ({
+      version: '0.1.0',
+      publicUrl: config.publicUrl,
+      mqtt: listening.mqttPort !== null ? { port: listening.mqttPort, tlsPort: listening.mqttsPort, wsPath: broker ? '/mqtt' : null } : null,
+    }));
+    await registerWebApp(http);
+
+    await http.register(accountsRoutes(accounts, { allowSignup: config.allowSignup }));
+    await http.register(deviceJwtRoutes(devices, accounts));
+    await http.register(deviceApiRoutes({ ingest, devices, maxPending: config.ingestMaxPending }));
+    await http.register(deviceCommandsRoutes(commands, devices));
+    await http.register(
+      liveRoutes({ hub, accounts, devices, projects, metrics, maxBufferedBytes: config.liveMaxBufferedBytes, pingIntervalMs: config.livePingIntervalMs }),
+    );
+    await http.register(async (scoped: App) => {
+      scoped.addHook('onRequest', requireActor(accounts));
+      await scoped.register(projectsRoutes(projects));
+      await scoped.register(devicesRoutes(devices));
+      await scoped.register(telemetryRoutes(telemetry));
+      await scoped.register(alertsRoutes(alerts));
+      await scoped.register(fleetRoutes(fleet, projects));
+      await scoped.register(commandsRoutes(commands));
+      await scoped.register(configRoutes(configs));
+      await scoped.register(metadataRoutes(metadata));
+      await scoped.register(templatesRoutes(templates));
+      await scoped.register(devicePhotoRoutes(devices, storage, 5 * 1024 * 1024));
+    });
+    if (broker) {
+      const b = broker;
+      // MQTT over WebSocket on the HTTP port.
+      http.get('/mqtt', { websocket: true, schema: { hide: true } }, (socket) => b.handle(createWebSocketStream(socket)));
+    }
+  }
+
+  const listening: { mqttPort: number | null; mqttsPort: number | null } = { mqttPort: null, mqttsPort: null };
+  const maintenance = roles.has('worker') ? startMaintenance(db, logger, { messageRetentionDays: config.messageRetentionDays }) : null;
+  let stopping: Promise<void> | null = null;
+
+  return {
+    config,
+    db,
+    logger,
+    metrics,
+    app,
+    broker,
+    ingest,
+    accounts,
+    devices,
+    bootstrap,
+    async start() {
+      // A single node owns every embedded-broker connection, so nothing is online before it listens.
+      if (broker && !config.databaseUrl) await devices.markAllOffline();
+      let mqttPort: number | null = null;
+      let mqttsPort: number | null = null;
+      if (broker) {
+        mqttPort = await broker.listen(config.mqttPort, config.mqttHost).catch((err: NodeJS.ErrnoException) => {
+          throw err.code === 'EADDRINUSE' ? new PortInUseError(config.mqttPort, 'MQTT', 'TETHER_MQTT_PORT') : err;
+        });
+        if (tlsFiles && config.tls) {
+          mqttsPort = await broker.listen(config.tls.mqttsPort, config.mqttHost, tlsFiles).catch((err: NodeJS.ErrnoException) => {
+            throw err.code === 'EADDRINUSE' ? new PortInUseError(config.tls!.mqttsPort, 'MQTT over TLS', 'TETHER_MQTTS_PORT') : err;
+          });
+        }
+      }
+      listening.mqttPort = mqttPort;
+      listening.mqttsPort = mqttsPort;
+      let httpPort: number | null = null;
+      if (app) {
+        await app.listen({ port: config.httpPort, host: config.httpHost }).catch((err: NodeJS.ErrnoException) => {
+          throw err.code === 'EADDRINUSE' ? new PortInUseError(config.httpPort, 'HTTP', 'TETHER_HTTP_PORT') : err;
+        });
+        httpPort = (app.server.address() as AddressInfo).port;
+      }
+      await maintenance?.run();
+      const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
+      const mhost = config.mqttHost === '0.0.0.0' || config.mqttHost === '::' ? 'localhost' : config.mqttHost;
+      const scheme = tlsFiles ? 'https' : 'http';
+      return {
+        httpUrl: httpPort !== null ? `${scheme}://${host}:${httpPort}` : null,
+        mqttUrl: mqttPort !== null ? `mqtt://${mhost}:${mqttPort}` : null,
+        wsMqttUrl: httpPort !== null && broker ? `${tlsFiles ? 'wss' : 'ws'}://${host}:${httpPort}/mqtt` : null,
+        mqttsUrl: mqttsPort !== null ? `mqtts://${mhost}:${mqttsPort}` : null,
+      };
+    },
+    stop() {
+      stopping ??= (async () => {
+        maintenance?.stop();
+        // Stop taking new work, commit what was accepted, then close the broker and the database.
+        if (app) await app.close().catch((err: unknown) => logger.warn({ err }, 'http close'));
+        await ingest.drain();
+        if (broker) await broker.close().catch((err: unknown) => logger.warn({ err }, 'broker close'));
+        await ingest.drain();
+        await jobs?.stop().catch((err: unknown) => logger.warn({ err }, 'jobs stop'));
+        await db.close();
+      })();
+      return stopping;
+    },
+  };
+}

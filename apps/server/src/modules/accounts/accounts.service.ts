@@ -1,0 +1,276 @@
+import { randomBytes } from 'node:crypto';
+import type { Database } from '../../platform/db/database.js';
+import { AppError, assertUuid, notFound } from '../../platform/http/errors.js';
+import { JwtSigner, looksLikeJwt } from '../../platform/security/jwt.js';
+import { hashPassword, verifyPassword } from '../../platform/security/passwords.js';
+import { hashToken, randomToken } from '../../platform/security/secrets.js';
+import { ORG_ROLES, outranks, requireRole, type Actor, type OrgRole } from './actor.js';
+import { AccountsRepository, type ApiKeyRow, type MemberRow, type OrgRow } from './accounts.repository.js';
+
+export interface PublicUser {
+  id: string;
+  email: string;
+  name: string;
+  role: OrgRole;
+  disabled: boolean;
+  createdAt: string;
+}
+export interface Session {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+  user: PublicUser;
+  org: { id: string; name: string };
+}
+
+const API_KEY_PREFIX = 'tk_';
+const USER_AUDIENCE = 'tether:user';
+
+const toUser = (m: MemberRow): PublicUser => ({
+  id: m.id,
+  email: m.email,
+  name: m.name,
+  role: m.role,
+  disabled: m.disabled,
+  createdAt: m.created_at.toISOString(),
+});
+const toApiKey = (k: ApiKeyRow) => ({
+  id: k.id,
+  name: k.name,
+  role: k.role,
+  prefix: k.prefix,
+  createdAt: k.created_at.toISOString(),
+  lastUsedAt: k.last_used_at?.toISOString() ?? null,
+  revokedAt: k.revoked_at?.toISOString() ?? null,
+});
+
+function checkEmail(email: string): string {
+  const e = email.trim();
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(e) && !/^[^@\s]+@localhost$/.test(e)) throw new AppError('VALIDATION_FAILED', 'email is not a valid address');
+  return e;
+}
+function checkPassword(p: string): void {
+  if (p.length < 8) throw new AppError('VALIDATION_FAILED', 'password must have at least 8 characters');
+}
+
+export interface AccountsServiceDeps {
+  db: Database;
+  signer: JwtSigner;
+  accessTtlS: number;
+  refreshTtlS: number;
+}
+
+/** Users, orgs, memberships, sessions and API keys. */
+export class AccountsService {
+  private readonly repo: AccountsRepository;
+  constructor(private readonly deps: AccountsServiceDeps) {
+    this.repo = new AccountsRepository(deps.db);
+  }
+
+  /** First start on an empty database: one org and its owner. Returns the generated password, if any. */
+  async bootstrap(email: string | null, password: string | null): Promise<{ email: string; password: string | null } | null> {
+    return this.deps.db.withExclusiveLock('tether-bootstrap', async () => {
+      if ((await this.repo.countUsers()) > 0) return null;
+      const adminEmail = email ?? 'admin@tether.local';
+      const generated = password === null ? randomBytes(12).toString('base64url') : null;
+      const passwordHash = await hashPassword(password ?? generated!);
+      await this.deps.db.transaction(async (tx) => {
+        const org = await this.repo.createOrg('Default org', tx);
+        const user = await this.repo.createUser({ email: adminEmail, name: 'Admin', passwordHash }, tx);
+        await this.repo.addMember(org.id, user.id, 'owner', tx);
+      });
+      return { email: adminEmail, password: generated };
+    });
+  }
+
+  async login(email: string, password: string, orgId?: string): Promise<Session> {
+    const user = await this.repo.userByEmail(email);
+    // Verify against a dummy hash when the user is unknown, so timing does not reveal which emails exist.
+    const ok = user ? await verifyPassword(user.password_hash, password) : await verifyPassword(DUMMY_HASH, password);
+    if (!user || !ok || user.disabled) throw new AppError('INVALID_CREDENTIALS', 'email or password is wrong');
+    const orgs = await this.repo.orgsOfUser(user.id);
+    const org = orgId ? orgs.find((o) => o.id === orgId) : orgs[0];
+    if (!org) throw new AppError(orgId ? 'ORG_NOT_FOUND' : 'FORBIDDEN', orgId ? 'org not found' : 'this user belongs to no org');
+    return this.issueSession(user.id, org);
+  }
+
+  async refresh(refreshToken: string): Promise<Session> {
+    const row = await this.repo.consumeRefreshToken(hashToken(refreshToken));
+    if (!row) throw new AppError('UNAUTHORIZED', 'refresh token is invalid, expired or already used');
+    const org = (await this.repo.orgsOfUser(row.user_id)).find((o) => o.id === row.org_id);
+    const member = org && (await this.repo.member(org.id, row.user_id));
+    if (!org || !member || member.disabled) throw new AppError('UNAUTHORIZED', 'this session is no longer valid');
+    return this.issueSession(row.user_id, org);
+  }
+
+  private async issueSession(userId: string, org: OrgRow & { role: OrgRole }): Promise<Session> {
+    const member = (await this.repo.member(org.id, userId))!;
+    const accessToken = await this.deps.signer.sign({ org: org.id, role: org.role }, userId, USER_AUDIENCE, this.deps.accessTtlS);
+    const refreshToken = randomToken('rt_', 32);
+    await this.repo.storeRefreshToken({
+      userId,
+      orgId: org.id,
+      hash: hashToken(refreshToken),
+      expiresAt: new Date(Date.now() + this.deps.refreshTtlS * 1000),
+    });
+    return { accessToken, refreshToken, expiresIn: this.deps.accessTtlS, user: toUser(member), org: { id: org.id, name: org.name } };
+  }
+
+  /** Resolves `Authorization: Bearer …`: a user access token or an API key. */
+  async authenticate(token: string): Promise<Actor> {
+    if (token.startsWith(API_KEY_PREFIX)) {
+      const key = await this.repo.apiKeyByHash(hashToken(token));
+      if (!key) throw new AppError('UNAUTHORIZED', 'API key is invalid or revoked');
+      return { kind: 'api_key', orgId: key.org_id, role: key.role, userId: null, apiKeyId: key.id };
+    }
+    if (!looksLikeJwt(token)) throw new AppError('UNAUTHORIZED', 'bearer token is malformed');
+    const claims = await this.deps.signer.verify(token, USER_AUDIENCE);
+    if (claims === 'expired') throw new AppError('TOKEN_EXPIRED', 'access token expired; refresh it');
+    if (!claims || typeof claims.org !== 'string') throw new AppError('UNAUTHORIZED', 'access token is invalid');
+    // The role is re-read so a demotion or removal takes effect at once, not at token expiry.
+    const member = await this.repo.member(claims.org, claims.sub);
+    if (!member || member.disabled) throw new AppError('UNAUTHORIZED', 'this user no longer has access to the org');
+    return { kind: 'user', orgId: claims.org, role: member.role, userId: claims.sub, apiKeyId: null };
+  }
+
+  async me(actor: Actor) {
+    if (!actor.userId) {
+      return { id: null, kind: 'api_key' as const, role: actor.role, orgId: actor.orgId, orgs: [] };
+    }
+    const member = await this.repo.member(actor.orgId, actor.userId);
+    if (!member) throw notFound('USER', actor.userId);
+    const orgs = await this.repo.orgsOfUser(actor.userId);
+    return { ...toUser(member), kind: 'user' as const, orgId: actor.orgId, orgs: orgs.map((o) => ({ id: o.id, name: o.name, role: o.role })) };
+  }
+
+  async listUsers(actor: Actor, limit = 50, offset = 0) {
+    const page = await this.repo.listMembers(actor.orgId, limit, offset);
+    return { items: page.items.map(toUser), total: page.total, limit, offset };
+  }
+
+  async getUser(actor: Actor, id: string): Promise<PublicUser> {
+    const member = await this.repo.member(actor.orgId, assertUuid(id));
+    if (!member) throw notFound('USER', id);
+    return toUser(member);
+  }
+
+  async createUser(actor: Actor, input: { email: string; password: string; name?: string; role: OrgRole }): Promise<PublicUser> {
+    requireRole(actor, 'admin');
+    if (!outranks(actor.role, input.role)) throw new AppError('FORBIDDEN', `an ${actor.role} cannot grant the ${input.role} role`);
+    const email = checkEmail(input.email);
+    checkPassword(input.password);
+    if (await this.repo.userByEmail(email)) throw new AppError('EMAIL_TAKEN', 'a user with this email already exists');
+    const passwordHash = await hashPassword(input.password);
+    const user = await this.deps.db.transaction(async (tx) => {
+      const u = await this.repo.createUser({ email, name: input.name ?? '', passwordHash }, tx);
+      await this.repo.addMember(actor.orgId, u.id, input.role, tx);
+      return u;
+    });
+    return this.getUser(actor, user.id);
+  }
+
+  async updateUser(actor: Actor, id: string, patch: { name?: string; password?: string; role?: OrgRole; disabled?: boolean }): Promise<PublicUser> {
+    const target = await this.getUser(actor, id);
+    const self = actor.userId === target.id;
+    if (!self) {
+      requireRole(actor, 'admin');
+      if (!outranks(actor.role, target.role)) throw new AppError('FORBIDDEN', `an ${actor.role} cannot change an ${target.role}`);
+      // Password, name and disabled belong to the person, not the membership: an admin of one
+      // org must not take over a user who also belongs to other orgs.
+      if (patch.password !== undefined || patch.name !== undefined || patch.disabled !== undefined) {
+        const orgs = await this.repo.orgsOfUser(target.id);
+        if (orgs.some((o) => o.id !== actor.orgId)) {
+          throw new AppError('FORBIDDEN', 'this user also belongs to other orgs: only they can change their password, name or status');
+        }
+      }
+    }
+    if (patch.role !== undefined) {
+      if (!ORG_ROLES.includes(patch.role)) throw new AppError('VALIDATION_FAILED', 'unknown role');
+      requireRole(actor, 'admin');
+      if (!outranks(actor.role, patch.role)) throw new AppError('FORBIDDEN', `an ${actor.role} cannot grant the ${patch.role} role`);
+      if (target.role === 'owner' && patch.role !== 'owner' && (await this.repo.countOwners(actor.orgId)) <= 1) {
+        throw new AppError('CONFLICT', 'the last owner of an org cannot be demoted');
+      }
+      await this.repo.setRole(actor.orgId, target.id, patch.role);
+    }
+    if (patch.password !== undefined) checkPassword(patch.password);
+    await this.repo.updateUser(target.id, {
+      name: patch.name,
+      disabled: self ? undefined : patch.disabled,
+      passwordHash: patch.password !== undefined ? await hashPassword(patch.password) : undefined,
+    });
+    return this.getUser(actor, id);
+  }
+
+  /** Any signed-in user may create an org; they become its owner. */
+  async createOrg(actor: Actor, name: string) {
+    if (!actor.userId) throw new AppError('FORBIDDEN', 'API keys cannot create orgs');
+    const trimmed = name.trim();
+    if (!trimmed) throw new AppError('VALIDATION_FAILED', 'name is required');
+    const org = await this.deps.db.transaction(async (tx) => {
+      const o = await this.repo.createOrg(trimmed, tx);
+      await this.repo.addMember(o.id, actor.userId!, 'owner', tx);
+      return o;
+    });
+    return { id: org.id, name: org.name, createdAt: org.created_at.toISOString(), role: 'owner' as const };
+  }
+
+  async listOrgs(actor: Actor) {
+    if (!actor.userId) {
+      const org = await this.repo.getOrg(actor.orgId);
+      return org ? [{ id: org.id, name: org.name, createdAt: org.created_at.toISOString(), role: actor.role }] : [];
+    }
+    return (await this.repo.orgsOfUser(actor.userId)).map((o) => ({ id: o.id, name: o.name, createdAt: o.created_at.toISOString(), role: o.role }));
+  }
+
+  /** Self-service sign-up: a new org with its owner. Off unless TETHER_ALLOW_SIGNUP is set. */
+  async signup(input: { orgName: string; email: string; password: string; name?: string }): Promise<Session> {
+    const email = checkEmail(input.email);
+    checkPassword(input.password);
+    if (!input.orgName.trim()) throw new AppError('VALIDATION_FAILED', 'orgName is required');
+    if (await this.repo.userByEmail(email)) throw new AppError('EMAIL_TAKEN', 'a user with this email already exists');
+    const passwordHash = await hashPassword(input.password);
+    const org = await this.deps.db.transaction(async (tx) => {
+      const o = await this.repo.createOrg(input.orgName.trim(), tx);
+      const u = await this.repo.createUser({ email, name: input.name ?? '', passwordHash }, tx);
+      await this.repo.addMember(o.id, u.id, 'owner', tx);
+      return o;
+    });
+    return this.login(email, input.password, org.id);
+  }
+
+  async listApiKeys(actor: Actor) {
+    requireRole(actor, 'admin');
+    return (await this.repo.listApiKeys(actor.orgId)).map(toApiKey);
+  }
+
+  /** The key is returned once; only its hash is stored. */
+  async createApiKey(actor: Actor, input: { name: string; role: Exclude<OrgRole, 'owner'> }) {
+    requireRole(actor, 'admin');
+    if (!outranks(actor.role, input.role)) throw new AppError('FORBIDDEN', `an ${actor.role} cannot create an ${input.role} key`);
+    const key = randomToken(API_KEY_PREFIX, 32);
+    const row = await this.repo.createApiKey({
+      orgId: actor.orgId,
+      name: input.name,
+      role: input.role,
+      prefix: key.slice(0, 10),
+      hash: hashToken(key),
+      createdBy: actor.userId,
+    });
+    return { ...toApiKey(row), key };
+  }
+
+  async revokeApiKey(actor: Actor, id: string): Promise<void> {
+    requireRole(actor, 'admin');
+    if (!(await this.repo.revokeApiKey(actor.orgId, assertUuid(id)))) throw notFound('API_KEY', id);
+  }
+
+  /** The install's signing secret: configured, or generated once and kept in the database. */
+  static async signingSecret(db: Database, configured: string | null): Promise<string> {
+    if (configured) return configured;
+    return new AccountsRepository(db).ensureSetting('jwt_secret', randomBytes(48).toString('base64url'));
+  }
+}
+
+// argon2id hash of a random string, used only to equalise login timing.
+const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$8J8pCkzPl4MBx4vCwTs0Yc0lrB8ZK0kG7vPq7a7x3bE';

@@ -1,0 +1,116 @@
+import type { Queryable } from '../../platform/db/database.js';
+
+export const COMMAND_STATUSES = ['queued', 'sent', 'delivered', 'succeeded', 'failed', 'expired', 'cancelled'] as const;
+export type CommandStatus = (typeof COMMAND_STATUSES)[number];
+export const OPEN_STATUSES: readonly CommandStatus[] = ['queued', 'sent', 'delivered'];
+
+export interface CommandRow {
+  id: string;
+  org_id: string;
+  device_id: string;
+  name: string;
+  params: Record<string, unknown>;
+  status: CommandStatus;
+  timeout_ms: number;
+  retries: number;
+  attempts: number;
+  expires_at: Date;
+  result: unknown;
+  error: string | null;
+  created_by: string | null;
+  created_by_kind: string;
+  created_at: Date;
+  sent_at: Date | null;
+  delivered_at: Date | null;
+  completed_at: Date | null;
+  updated_at: Date;
+}
+
+/** SQL for commands. State changes are single conditional UPDATEs, so concurrent nodes never double-deliver. */
+export class CommandsRepository {
+  constructor(private readonly db: Queryable) {}
+
+  async insert(c: { orgId: string; deviceId: string; name: string; params: unknown; timeoutMs: number; retries: number; expiresAt: Date; createdBy: string | null; createdByKind: string }): Promise<CommandRow> {
+    const [r] = await this.db.query<CommandRow>(
+      `INSERT INTO commands (org_id, device_id, name, params, status, timeout_ms, retries, expires_at, created_by, created_by_kind)
+       VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9) RETURNING *`,
+      [c.orgId, c.deviceId, c.name, JSON.stringify(c.params ?? {}), c.timeoutMs, c.retries, c.expiresAt, c.createdBy, c.createdByKind],
+    );
+    return r!;
+  }
+
+  async get(orgId: string, deviceId: string, id: string): Promise<CommandRow | null> {
+    const [r] = await this.db.query<CommandRow>('SELECT * FROM commands WHERE org_id = $1 AND device_id = $2 AND id = $3', [orgId, deviceId, id]);
+    return r ?? null;
+  }
+
+  async byId(id: string): Promise<CommandRow | null> {
+    const [r] = await this.db.query<CommandRow>('SELECT * FROM commands WHERE id = $1', [id]);
+    return r ?? null;
+  }
+
+  async list(orgId: string, deviceId: string, status: string | null, limit: number): Promise<CommandRow[]> {
+    return this.db.query<CommandRow>(
+      'SELECT * FROM commands WHERE org_id = $1 AND device_id = $2 AND ($3::text IS NULL OR status = $3) ORDER BY created_at DESC LIMIT $4',
+      [orgId, deviceId, status, limit],
+    );
+  }
+
+  /** Claims a device's undelivered, unexpired commands for sending; `to` is the new state. */
+  async claimForDelivery(deviceId: string, from: readonly CommandStatus[], to: 'sent' | 'delivered'): Promise<CommandRow[]> {
+    return this.db.query<CommandRow>(
+      `UPDATE commands SET status = $3, attempts = attempts + 1, sent_at = now(),
+         delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END, updated_at = now()
+       WHERE id IN (SELECT id FROM commands WHERE device_id = $1 AND status = ANY($2::text[]) AND expires_at > now() ORDER BY created_at LIMIT 100)
+       RETURNING *`,
+      [deviceId, from, to],
+    );
+  }
+
+  /** A resend after a timeout without PUBACK: only while still `sent`, unexpired and within the retry budget. */
+  async claimRetry(id: string): Promise<CommandRow | null> {
+    const [r] = await this.db.query<CommandRow>(
+      `UPDATE commands SET attempts = attempts + 1, sent_at = now(), updated_at = now()
+       WHERE id = $1 AND status = 'sent' AND expires_at > now() AND attempts <= retries RETURNING *`,
+      [id],
+    );
+    return r ?? null;
+  }
+
+  async markDelivered(deviceId: string, id: string): Promise<CommandRow | null> {
+    const [r] = await this.db.query<CommandRow>(
+      `UPDATE commands SET status = 'delivered', delivered_at = now(), updated_at = now()
+       WHERE id = $1 AND device_id = $2 AND status = 'sent' RETURNING *`,
+      [id, deviceId],
+    );
+    return r ?? null;
+  }
+
+  async complete(deviceId: string, id: string, ok: boolean, result: unknown, error: string | null): Promise<CommandRow | null> {
+    const [r] = await this.db.query<CommandRow>(
+      `UPDATE commands SET status = $3, result = $4, error = $5, completed_at = now(), updated_at = now(),
+         delivered_at = coalesce(delivered_at, now())
+       WHERE id = $1 AND device_id = $2 AND status IN ('sent', 'delivered') RETURNING *`,
+      [id, deviceId, ok ? 'succeeded' : 'failed', result === undefined ? null : JSON.stringify(result), error],
+    );
+    return r ?? null;
+  }
+
+  async cancel(orgId: string, deviceId: string, id: string): Promise<CommandRow | null> {
+    const [r] = await this.db.query<CommandRow>(
+      `UPDATE commands SET status = 'cancelled', completed_at = now(), updated_at = now()
+       WHERE org_id = $1 AND device_id = $2 AND id = $3 AND status = 'queued' RETURNING *`,
+      [orgId, deviceId, id],
+    );
+    return r ?? null;
+  }
+
+  async expire(id: string): Promise<CommandRow | null> {
+    const [r] = await this.db.query<CommandRow>(
+      `UPDATE commands SET status = 'expired', completed_at = now(), updated_at = now()
+       WHERE id = $1 AND status IN ('queued', 'sent', 'delivered') AND expires_at <= now() RETURNING *`,
+      [id],
+    );
+    return r ?? null;
+  }
+}

@@ -1,0 +1,264 @@
+import { CommandResultPayload, type CommandMessage, type LiveCommandEvent } from '@tether/contracts';
+import { Compile } from 'typebox/compile';
+import type { Database } from '../../platform/db/database.js';
+import { AppError, assertUuid } from '../../platform/http/errors.js';
+import type { Jobs } from '../../platform/jobs/jobs.js';
+import type { Logger } from '../../platform/observability/logger.js';
+import { requireRole, type Actor } from '../accounts/actor.js';
+import { AuditLog } from '../audit/audit.repository.js';
+import type { DeviceIdentity } from '../devices/devices.repository.js';
+import type { DevicesService } from '../devices/devices.service.js';
+import { IngestRejection } from '../ingest/ingest-message.js';
+import type { TemplatesService } from '../templates/templates.service.js';
+import { CommandsRepository, type CommandRow, type CommandStatus } from './commands.repository.js';
+
+export const COMMAND_EXPIRE_QUEUE = 'command-expire';
+export const COMMAND_RETRY_QUEUE = 'command-retry';
+
+const resultCheck = Compile(CommandResultPayload);
+
+export interface Command {
+  id: string;
+  deviceId: string;
+  name: string;
+  params: Record<string, unknown>;
+  status: CommandStatus;
+  timeoutMs: number;
+  retries: number;
+  attempts: number;
+  expiresAt: string;
+  result: unknown;
+  error: string | null;
+  createdBy: { kind: string; id: string | null };
+  createdAt: string;
+  sentAt: string | null;
+  deliveredAt: string | null;
+  completedAt: string | null;
+}
+
+const iso = (d: Date | null) => d?.toISOString() ?? null;
+export const toCommand = (r: CommandRow): Command => ({
+  id: r.id,
+  deviceId: r.device_id,
+  name: r.name,
+  params: r.params,
+  status: r.status,
+  timeoutMs: r.timeout_ms,
+  retries: r.retries,
+  attempts: r.attempts,
+  expiresAt: r.expires_at.toISOString(),
+  result: r.result,
+  error: r.error,
+  createdBy: { kind: r.created_by_kind, id: r.created_by },
+  createdAt: r.created_at.toISOString(),
+  sentAt: iso(r.sent_at),
+  deliveredAt: iso(r.delivered_at),
+  completedAt: iso(r.completed_at),
+});
+
+/** How commands reach devices over MQTT; the embedded broker implements it. */
+export interface CommandChannel {
+  /** True when the device is connected and subscribed to its command topic. */
+  isListening(deviceId: string): boolean;
+  /** Publishes at QoS 1 on devices/{id}/commands/{commandId}. */
+  send(deviceId: string, commandId: string, message: CommandMessage): void;
+}
+
+export interface CommandsServiceDeps {
+  db: Database;
+  devices: DevicesService;
+  templates: TemplatesService;
+  jobs: Jobs | null;
+  logger: Logger;
+  publish(orgId: string, event: LiveCommandEvent): void;
+  defaultExpiryMs: number;
+}
+
+/**
+ * Persistent commands: queued → sent → delivered → succeeded | failed | expired | cancelled.
+ * MQTT delivery on connect/subscribe and by retry jobs; HTTP delivery by long-poll.
+ */
+export class CommandsService {
+  private readonly repo: CommandsRepository;
+  private readonly audit: AuditLog;
+  private channel: CommandChannel | null = null;
+  private readonly waiters = new Map<string, Set<(c: Command) => void>>();
+  private readonly pollers = new Map<string, Set<() => void>>();
+
+  constructor(private readonly deps: CommandsServiceDeps) {
+    this.repo = new CommandsRepository(deps.db);
+    this.audit = new AuditLog(deps.db);
+  }
+
+  attachChannel(channel: CommandChannel): void {
+    this.channel = channel;
+  }
+
+  async create(actor: Actor, deviceId: string, input: { name: string; params?: Record<string, unknown>; timeoutMs?: number; expiresAt?: string; retries?: number }): Promise<Command> {
+    requireRole(actor, 'operator');
+    const device = await this.deps.devices.get(actor, deviceId);
+    const name = input.name.trim();
+    if (!name) throw new AppError('VALIDATION_FAILED', 'name is required');
+    await this.deps.templates.checkCommand(device.id, name, input.params ?? {});
+    const timeoutMs = input.timeoutMs ?? 30_000;
+    const expiresAt = input.expiresAt ? new Date(input.expiresAt) : new Date(Date.now() + Math.max(this.deps.defaultExpiryMs, timeoutMs));
+    if (Number.isNaN(expiresAt.getTime())) throw new AppError('VALIDATION_FAILED', 'expiresAt must be an ISO 8601 time');
+    if (expiresAt.getTime() <= Date.now()) throw new AppError('VALIDATION_FAILED', 'expiresAt is in the past');
+    const row = await this.repo.insert({
+      orgId: actor.orgId,
+      deviceId: device.id,
+      name,
+      params: input.params ?? {},
+      timeoutMs,
+      retries: input.retries ?? 0,
+      expiresAt,
+      createdBy: actor.userId ?? actor.apiKeyId,
+      createdByKind: actor.kind,
+    });
+    await this.audit.record({ orgId: actor.orgId, actor, action: 'command.create', targetKind: 'device', targetId: device.id, details: { commandId: row.id, name, params: row.params } });
+    await this.deps.jobs?.send(COMMAND_EXPIRE_QUEUE, { commandId: row.id }, { startAfter: expiresAt });
+    this.emit(row, device.projectId);
+    await this.deliverPending({ deviceId: device.id, orgId: actor.orgId, projectId: device.projectId });
+    for (const wake of this.pollers.get(device.id) ?? []) wake();
+    return toCommand((await this.repo.byId(row.id)) ?? row);
+  }
+
+  async list(actor: Actor, deviceId: string, q: { status?: string; limit?: number }) {
+    const device = await this.deps.devices.get(actor, deviceId);
+    const rows = await this.repo.list(actor.orgId, device.id, q.status ?? null, Math.min(Math.max(q.limit ?? 50, 1), 500));
+    return { items: rows.map(toCommand) };
+  }
+
+  async get(actor: Actor, deviceId: string, commandId: string): Promise<Command> {
+    const device = await this.deps.devices.get(actor, deviceId);
+    const row = await this.repo.get(actor.orgId, device.id, assertUuid(commandId, 'command id'));
+    if (!row) throw new AppError('COMMAND_NOT_FOUND', `command ${commandId} not found`);
+    return toCommand(row);
+  }
+
+  async cancel(actor: Actor, deviceId: string, commandId: string): Promise<Command> {
+    requireRole(actor, 'operator');
+    const current = await this.get(actor, deviceId, commandId);
+    const row = await this.repo.cancel(actor.orgId, current.deviceId, current.id);
+    if (!row) throw new AppError('COMMAND_NOT_CANCELLABLE', `command is ${current.status}; only a queued command can be cancelled`);
+    await this.audit.record({ orgId: actor.orgId, actor, action: 'command.cancel', targetKind: 'device', targetId: row.device_id, details: { commandId: row.id } });
+    this.emit(row, null);
+    return toCommand(row);
+  }
+
+  /** Resolves with the command once it is finished, or null after `ms`. */
+  waitForCompletion(commandId: string, ms: number): Promise<Command | null> {
+    return new Promise((resolve) => {
+      let set = this.waiters.get(commandId);
+      if (!set) this.waiters.set(commandId, (set = new Set()));
+      const done = (c: Command | null) => {
+        clearTimeout(timer);
+        set!.delete(onDone);
+        if (set!.size === 0) this.waiters.delete(commandId);
+        resolve(c);
+      };
+      const onDone = (c: Command) => done(c);
+      const timer = setTimeout(() => done(null), ms);
+      set.add(onDone);
+    });
+  }
+
+  /** MQTT: sends every open, unexpired command to a device that is listening (connect, subscribe, new command). */
+  async deliverPending(device: DeviceIdentity): Promise<void> {
+    if (!this.channel?.isListening(device.deviceId)) return;
+    // `sent` without PUBACK is resent on reconnect: the device dedups by command id.
+    const rows = await this.repo.claimForDelivery(device.deviceId, ['queued', 'sent'], 'sent');
+    for (const row of rows) this.sendOverMqtt(row, device.projectId);
+  }
+
+  private sendOverMqtt(row: CommandRow, projectId: string | null): void {
+    this.channel?.send(row.device_id, row.id, { id: row.id, name: row.name, params: row.params, expiresAt: row.expires_at.toISOString() });
+    this.emit(row, projectId);
+    if (row.attempts <= row.retries) {
+      void this.deps.jobs?.send(COMMAND_RETRY_QUEUE, { commandId: row.id }, { startAfter: new Date(Date.now() + row.timeout_ms) }).catch((err: unknown) => this.deps.logger.warn({ err }, 'could not schedule a command retry'));
+    }
+  }
+
+  /** The device's PUBACK for a command publish. */
+  async markDelivered(device: DeviceIdentity, commandId: string): Promise<void> {
+    const row = await this.repo.markDelivered(device.deviceId, commandId);
+    if (row) this.emit(row, device.projectId);
+  }
+
+  /**
+   * A device reports a result (MQTT `…/commands/{id}/result` or HTTP). Only the
+   * device the command was sent to may answer it.
+   */
+  async complete(device: DeviceIdentity, commandId: string, payload: Buffer | string | unknown): Promise<Command> {
+    let body: unknown = payload;
+    if (typeof payload === 'string' || Buffer.isBuffer(payload)) {
+      try {
+        body = JSON.parse(payload.toString());
+      } catch {
+        throw new IngestRejection('malformed_json', 'command result is not valid JSON');
+      }
+    }
+    if (!resultCheck.Check(body)) throw new IngestRejection('invalid_payload', 'command result must be {"status":"ok"|"error","result"?,"error"?}');
+    const id = commandId.toLowerCase();
+    const row = /^[0-9a-f-]{36}$/.test(id) ? await this.repo.complete(device.deviceId, id, body.status === 'ok', body.result, body.error ?? null) : null;
+    if (!row) {
+      const existing = /^[0-9a-f-]{36}$/.test(id) ? await this.repo.byId(id) : null;
+      if (!existing || existing.device_id !== device.deviceId) throw new IngestRejection('not_authorized', `command ${commandId} is not a command of this device`);
+      throw new IngestRejection('invalid_payload', `command ${commandId} is ${existing.status} and takes no result`);
+    }
+    await this.audit.record({ orgId: row.org_id, actor: { kind: 'device', deviceId: device.deviceId }, action: 'command.result', targetKind: 'device', targetId: device.deviceId, details: { commandId: row.id, status: row.status } });
+    this.emit(row, device.projectId);
+    return toCommand(row);
+  }
+
+  /** HTTP long-poll: claims open commands (delivered by the response itself), waiting up to `waitS` for one. */
+  async poll(device: DeviceIdentity, waitS: number): Promise<Command[]> {
+    const claim = async () => {
+      const rows = await this.repo.claimForDelivery(device.deviceId, ['queued', 'sent'], 'delivered');
+      for (const r of rows) this.emit(r, device.projectId);
+      return rows.map(toCommand);
+    };
+    const first = await claim();
+    if (first.length || waitS <= 0) return first;
+    await new Promise<void>((resolve) => {
+      let set = this.pollers.get(device.deviceId);
+      if (!set) this.pollers.set(device.deviceId, (set = new Set()));
+      const wake = () => {
+        clearTimeout(timer);
+        set!.delete(wake);
+        if (set!.size === 0) this.pollers.delete(device.deviceId);
+        resolve();
+      };
+      const timer = setTimeout(wake, waitS * 1000);
+      set.add(wake);
+    });
+    return claim();
+  }
+
+  /** Job: a command still open at its expiry becomes expired and is never delivered. */
+  async expire(commandId: string): Promise<void> {
+    const row = await this.repo.expire(commandId);
+    if (row) this.emit(row, null);
+  }
+
+  /** Job: no PUBACK within the timeout; resend while the retry budget lasts. */
+  async retry(commandId: string): Promise<void> {
+    const current = await this.repo.byId(commandId);
+    if (!current || current.status !== 'sent' || !this.channel?.isListening(current.device_id)) return;
+    const row = await this.repo.claimRetry(commandId);
+    if (row) this.sendOverMqtt(row, null);
+  }
+
+  private emit(row: CommandRow, projectId: string | null): void {
+    const command = toCommand(row);
+    if (['succeeded', 'failed', 'expired', 'cancelled'].includes(row.status)) {
+      for (const w of this.waiters.get(row.id) ?? []) w(command);
+    }
+    this.deps.publish(row.org_id, {
+      type: 'command',
+      deviceId: row.device_id,
+      projectId,
+      command: { id: row.id, name: row.name, status: row.status, result: row.result, error: row.error, updatedAt: row.updated_at.toISOString() },
+    });
+  }
+}

@@ -1,0 +1,39 @@
+import { Type } from 'typebox';
+import type { App } from '../../platform/http/server.js';
+import { actorOf } from '../../platform/http/auth.js';
+import type { ConfigScope, ConfigService } from './config.service.js';
+
+const Value = Type.Object({ value: Type.Unknown() });
+
+/** Registered inside an authenticated scope. */
+export function configRoutes(config: ConfigService) {
+  return async (app: App) => {
+    app.get('/api/v1/devices/:id/config', {
+      schema: { tags: ['config'], params: Type.Object({ id: Type.String() }), description: 'The resolved configuration, device → project → org; each value says where it came from.' },
+    }, (req) => config.resolveForActor(actorOf(req), req.params.id));
+
+    const scopes: [ConfigScope, string][] = [
+      ['device', '/api/v1/devices/:id/config/desired'],
+      ['project', '/api/v1/projects/:id/config'],
+      ['org', '/api/v1/org/config'],
+      ['user', '/api/v1/users/me/config'],
+    ];
+    for (const [scope, base] of scopes) {
+      const withId = base.includes(':id');
+      const idOf = (p: unknown) => (withId ? (p as { id: string }).id : null);
+      app.get(base, { schema: { tags: ['config'], ...(withId ? { params: Type.Object({ id: Type.String() }) } : {}) } }, (req) => config.list(actorOf(req), scope, idOf(req.params)));
+      const keyPath = `${base.replace('/desired', '')}/:key`;
+      const params = withId ? Type.Object({ id: Type.String(), key: Type.String() }) : Type.Object({ key: Type.String() });
+      app.put(keyPath, { schema: { tags: ['config'], params, body: Value } }, async (req, reply) => {
+        const { key } = req.params as { key: string };
+        await config.set(actorOf(req), scope, idOf(req.params), key, (req.body as { value: unknown }).value);
+        return reply.status(204).send();
+      });
+      app.delete(keyPath, { schema: { tags: ['config'], params } }, async (req, reply) => {
+        const { key } = req.params as { key: string };
+        await config.delete(actorOf(req), scope, idOf(req.params), key);
+        return reply.status(204).send();
+      });
+    }
+  };
+}

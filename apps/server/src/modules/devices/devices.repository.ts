@@ -1,0 +1,204 @@
+import type { Queryable } from '../../platform/db/database.js';
+
+export interface DeviceRow {
+  id: string;
+  org_id: string;
+  project_id: string | null;
+  name: string;
+  type: string;
+  tags: string[];
+  metadata: Record<string, unknown>;
+  firmware_version: string | null;
+  template_id: string | null;
+  photo_key: string | null;
+  photo_content_type: string | null;
+  inactivity_timeout_s: number | null;
+  effective_timeout_s: number;
+  online: boolean;
+  active: boolean;
+  last_connected_at: Date | null;
+  last_disconnected_at: Date | null;
+  first_seen_at: Date | null;
+  last_seen_at: Date | null;
+  location_lat: number | null;
+  location_lon: number | null;
+  location_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface DeviceFilter {
+  projectId?: string;
+  tag?: string;
+  online?: boolean;
+  q?: string;
+  limit: number;
+  offset: number;
+}
+
+export interface DeviceIdentity {
+  deviceId: string;
+  orgId: string;
+  projectId: string | null;
+}
+
+// $1 is always the org; the default inactivity timeout is bound as $2.
+const SELECT = `
+  SELECT d.*, coalesce(d.inactivity_timeout_s, p.inactivity_timeout_s, $2::int) AS effective_timeout_s,
+         coalesce(d.last_seen_at > now() - make_interval(secs => coalesce(d.inactivity_timeout_s, p.inactivity_timeout_s, $2::int)), false) AS active
+  FROM devices d LEFT JOIN projects p ON p.id = d.project_id`;
+
+/** SQL for devices and their credentials. Every read is scoped by org. */
+export class DevicesRepository {
+  constructor(
+    private readonly db: Queryable,
+    private readonly defaultTimeoutS: number,
+  ) {}
+
+  async insert(
+    d: { orgId: string; projectId: string | null; templateId: string | null; name: string; type: string; tags: string[]; metadata: unknown; inactivityTimeoutS: number | null },
+    tokenHash: string,
+    q: Queryable,
+  ): Promise<string> {
+    const [row] = await q.query<{ id: string }>(
+      `INSERT INTO devices (org_id, project_id, name, type, tags, metadata, inactivity_timeout_s, template_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+      [d.orgId, d.projectId, d.name, d.type, d.tags, JSON.stringify(d.metadata ?? {}), d.inactivityTimeoutS, d.templateId],
+    );
+    await q.query('INSERT INTO device_credentials (device_id, token_hash) VALUES ($1, $2)', [row!.id, tokenHash]);
+    return row!.id;
+  }
+
+  async get(orgId: string, id: string): Promise<DeviceRow | null> {
+    const [r] = await this.db.query<DeviceRow>(`${SELECT} WHERE d.org_id = $1 AND d.id = $3`, [orgId, this.defaultTimeoutS, id]);
+    return r ?? null;
+  }
+
+  async list(orgId: string, f: DeviceFilter): Promise<{ items: DeviceRow[]; total: number }> {
+    const where = ['d.org_id = $1'];
+    const params: unknown[] = [orgId, this.defaultTimeoutS];
+    const add = (clause: string, v: unknown) => {
+      params.push(v);
+      where.push(clause.replace('?', `$${params.length}`));
+    };
+    if (f.projectId) add('d.project_id = ?', f.projectId);
+    if (f.tag) add('d.tags @> ARRAY[?]::text[]', f.tag);
+    if (f.online !== undefined) add('d.online = ?', f.online);
+    if (f.q) add("d.name ILIKE '%' || ? || '%'", f.q.replace(/[\\%_]/g, (c) => `\\${c}`));
+    const cond = where.join(' AND ');
+    const items = await this.db.query<DeviceRow>(
+      `${SELECT} WHERE ${cond} ORDER BY d.created_at DESC, d.id LIMIT ${f.limit | 0} OFFSET ${f.offset | 0}`,
+      params,
+    );
+    // $2 (the default timeout) is bound here too so both statements share one parameter list.
+    const [c] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM devices d WHERE ${cond} AND $2::int IS NOT NULL`, params);
+    return { items, total: c?.n ?? 0 };
+  }
+
+  async update(
+    orgId: string,
+    id: string,
+    p: { name?: string; type?: string; projectId?: string | null; templateId?: string | null; tags?: string[]; metadata?: unknown; inactivityTimeoutS?: number | null },
+  ): Promise<boolean> {
+    const r = await this.db.query(
+      `UPDATE devices SET
+         name = coalesce($3, name),
+         type = coalesce($4, type),
+         project_id = CASE WHEN $5::boolean THEN $6::uuid ELSE project_id END,
+         tags = coalesce($7, tags),
+         metadata = coalesce($8::jsonb, metadata),
+         inactivity_timeout_s = CASE WHEN $9::boolean THEN $10::int ELSE inactivity_timeout_s END,
+         template_id = CASE WHEN $11::boolean THEN $12::uuid ELSE template_id END,
+         updated_at = now()
+       WHERE org_id = $1 AND id = $2 RETURNING id`,
+      [
+        orgId,
+        id,
+        p.name ?? null,
+        p.type ?? null,
+        p.projectId !== undefined,
+        p.projectId ?? null,
+        p.tags ?? null,
+        p.metadata === undefined ? null : JSON.stringify(p.metadata),
+        p.inactivityTimeoutS !== undefined,
+        p.inactivityTimeoutS ?? null,
+        p.templateId !== undefined,
+        p.templateId ?? null,
+      ],
+    );
+    return r.length > 0;
+  }
+
+  async delete(orgId: string, id: string): Promise<boolean> {
+    const r = await this.db.query('DELETE FROM devices WHERE org_id = $1 AND id = $2 RETURNING id', [orgId, id]);
+    return r.length > 0;
+  }
+
+  async rotateCredential(deviceId: string, tokenHash: string, q: Queryable): Promise<void> {
+    await q.query('UPDATE device_credentials SET revoked_at = now() WHERE device_id = $1 AND revoked_at IS NULL', [deviceId]);
+    await q.query('UPDATE devices SET credentials_valid_after = now() WHERE id = $1', [deviceId]);
+    await q.query('INSERT INTO device_credentials (device_id, token_hash) VALUES ($1, $2)', [deviceId, tokenHash]);
+  }
+
+  async revokeCredentials(orgId: string, deviceId: string): Promise<void> {
+    await this.db.query(
+      `UPDATE device_credentials c SET revoked_at = now() FROM devices d
+       WHERE c.device_id = d.id AND d.org_id = $1 AND d.id = $2 AND c.revoked_at IS NULL`,
+      [orgId, deviceId],
+    );
+    await this.db.query('UPDATE devices SET credentials_valid_after = now() WHERE org_id = $1 AND id = $2', [orgId, deviceId]);
+  }
+
+  /** Device authentication by id and token hash (MQTT CONNECT). */
+  async identityByIdAndToken(deviceId: string, tokenHash: string): Promise<DeviceIdentity | null> {
+    const [r] = await this.db.query<{ id: string; org_id: string; project_id: string | null }>(
+      `SELECT d.id, d.org_id, d.project_id FROM device_credentials c JOIN devices d ON d.id = c.device_id
+       WHERE c.device_id = $1 AND c.token_hash = $2 AND c.revoked_at IS NULL`,
+      [deviceId, tokenHash],
+    );
+    return r ? { deviceId: r.id, orgId: r.org_id, projectId: r.project_id } : null;
+  }
+
+  /** Device authentication by token alone (HTTP, ThingsBoard-style MQTT username). */
+  async identityByToken(tokenHash: string): Promise<DeviceIdentity | null> {
+    const [r] = await this.db.query<{ id: string; org_id: string; project_id: string | null }>(
+      `SELECT d.id, d.org_id, d.project_id FROM device_credentials c JOIN devices d ON d.id = c.device_id
+       WHERE c.token_hash = $1 AND c.revoked_at IS NULL`,
+      [tokenHash],
+    );
+    return r ? { deviceId: r.id, orgId: r.org_id, projectId: r.project_id } : null;
+  }
+
+  async identityById(deviceId: string): Promise<DeviceIdentity | null> {
+    const [r] = await this.db.query<{ id: string; org_id: string; project_id: string | null }>(
+      'SELECT id, org_id, project_id FROM devices WHERE id = $1',
+      [deviceId],
+    );
+    return r ? { deviceId: r.id, orgId: r.org_id, projectId: r.project_id } : null;
+  }
+
+  /** When the device's credentials were last rotated or revoked; JWTs issued before are void. */
+  async credentialsValidAfter(deviceId: string): Promise<{ exists: boolean; after: Date | null }> {
+    const [r] = await this.db.query<{ credentials_valid_after: Date | null }>('SELECT credentials_valid_after FROM devices WHERE id = $1', [deviceId]);
+    return { exists: !!r, after: r?.credentials_valid_after ?? null };
+  }
+
+  async setOnline(deviceId: string, online: boolean): Promise<{ last_seen_at: Date | null } | null> {
+    const [r] = await this.db.query<{ last_seen_at: Date | null }>(
+      online
+        ? 'UPDATE devices SET online = true, last_connected_at = now() WHERE id = $1 RETURNING last_seen_at'
+        : 'UPDATE devices SET online = false, last_disconnected_at = now() WHERE id = $1 RETURNING last_seen_at',
+      [deviceId],
+    );
+    return r ?? null;
+  }
+
+  async setPhoto(orgId: string, id: string, key: string | null, contentType: string | null): Promise<void> {
+    await this.db.query('UPDATE devices SET photo_key = $3, photo_content_type = $4, updated_at = now() WHERE org_id = $1 AND id = $2', [orgId, id, key, contentType]);
+  }
+
+  /** On start-up no device is connected to this node yet. */
+  async markAllOffline(): Promise<void> {
+    await this.db.query('UPDATE devices SET online = false WHERE online');
+  }
+}

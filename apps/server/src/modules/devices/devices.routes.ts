@@ -1,0 +1,83 @@
+import { Type } from 'typebox';
+import type { App } from '../../platform/http/server.js';
+import { actorOf } from '../../platform/http/auth.js';
+import type { DevicesService } from './devices.service.js';
+
+const IdParam = Type.Object({ id: Type.String() });
+const Tags = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 50 });
+const Timeout = Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 31 * 86400 }), Type.Null()]));
+
+/** Registered inside an authenticated scope. */
+export function devicesRoutes(devices: DevicesService) {
+  return async (app: App) => {
+    app.get('/api/v1/devices', {
+      schema: {
+        tags: ['devices'],
+        querystring: Type.Object({
+          projectId: Type.Optional(Type.String()),
+          tag: Type.Optional(Type.String()),
+          online: Type.Optional(Type.Boolean()),
+          q: Type.Optional(Type.String({ maxLength: 200 })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+          offset: Type.Optional(Type.Integer({ minimum: 0 })),
+        }),
+      },
+    }, (req) => devices.list(actorOf(req), req.query));
+
+    app.post('/api/v1/devices', {
+      schema: {
+        tags: ['devices'],
+        description: 'Creates a device. The response carries its access token; this is the only time it is shown.',
+        body: Type.Object({
+          name: Type.String({ minLength: 1, maxLength: 200 }),
+          projectId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+          templateId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+          type: Type.Optional(Type.String({ maxLength: 200 })),
+          tags: Type.Optional(Tags),
+          metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+          inactivityTimeoutS: Timeout,
+        }),
+      },
+    }, async (req, reply) => {
+      const { device, token } = await devices.create(actorOf(req), req.body);
+      return reply.status(201).send({ ...device, token });
+    });
+
+    app.get('/api/v1/devices/:id', { schema: { tags: ['devices'], params: IdParam } }, (req) => devices.get(actorOf(req), req.params.id));
+
+    app.patch('/api/v1/devices/:id', {
+      schema: {
+        tags: ['devices'],
+        params: IdParam,
+        body: Type.Object(
+          {
+            name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            projectId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+            templateId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+            type: Type.Optional(Type.String({ maxLength: 200 })),
+            tags: Type.Optional(Tags),
+            metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+            inactivityTimeoutS: Timeout,
+          },
+          { additionalProperties: false },
+        ),
+      },
+    }, (req) => devices.update(actorOf(req), req.params.id, req.body));
+
+    app.delete('/api/v1/devices/:id', { schema: { tags: ['devices'], params: IdParam } }, async (req, reply) => {
+      await devices.delete(actorOf(req), req.params.id);
+      return reply.status(204).send();
+    });
+
+    app.get('/api/v1/devices/:id/status', { schema: { tags: ['devices'], params: IdParam } }, (req) => devices.status(actorOf(req), req.params.id));
+
+    app.post('/api/v1/devices/:id/credentials/rotate', {
+      schema: { tags: ['devices'], params: IdParam, description: 'Issues a new access token and revokes the old one.' },
+    }, (req) => devices.rotateCredentials(actorOf(req), req.params.id));
+
+    app.post('/api/v1/devices/:id/credentials/revoke', { schema: { tags: ['devices'], params: IdParam } }, async (req, reply) => {
+      await devices.revokeCredentials(actorOf(req), req.params.id);
+      return reply.status(204).send();
+    });
+  };
+}

@@ -1,0 +1,274 @@
+import type { Database } from '../../platform/db/database.js';
+import { AppError, assertUuid, isUuid, notFound } from '../../platform/http/errors.js';
+import { JwtSigner, looksLikeJwt } from '../../platform/security/jwt.js';
+import { hashToken, randomToken } from '../../platform/security/secrets.js';
+import { requireRole, type Actor } from '../accounts/actor.js';
+import type { ProjectsService } from '../projects/projects.service.js';
+import type { TemplatesService } from '../templates/templates.service.js';
+import { DevicesRepository, type DeviceFilter, type DeviceIdentity, type DeviceRow } from './devices.repository.js';
+
+export type { DeviceIdentity };
+
+export interface DeviceStatus {
+  online: boolean;
+  active: boolean;
+  lastSeenAt: string | null;
+  firstSeenAt: string | null;
+  lastConnectedAt: string | null;
+  lastDisconnectedAt: string | null;
+  inactivityTimeoutS: number;
+}
+
+export interface Device {
+  id: string;
+  orgId: string;
+  projectId: string | null;
+  name: string;
+  type: string;
+  tags: string[];
+  metadata: Record<string, unknown>;
+  firmwareVersion: string | null;
+  templateId: string | null;
+  /** Set when the device has a photo: GET it for the image. */
+  photoUrl: string | null;
+  inactivityTimeoutS: number | null;
+  status: DeviceStatus;
+  location: { lat: number; lon: number; at: string } | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const iso = (d: Date | null) => d?.toISOString() ?? null;
+
+export const toDevice = (r: DeviceRow): Device => ({
+  id: r.id,
+  orgId: r.org_id,
+  projectId: r.project_id,
+  name: r.name,
+  type: r.type,
+  tags: r.tags,
+  metadata: r.metadata,
+  firmwareVersion: r.firmware_version,
+  templateId: r.template_id,
+  photoUrl: r.photo_key ? `/api/v1/devices/${r.id}/photo` : null,
+  inactivityTimeoutS: r.inactivity_timeout_s,
+  status: {
+    online: r.online,
+    active: r.active,
+    lastSeenAt: iso(r.last_seen_at),
+    firstSeenAt: iso(r.first_seen_at),
+    lastConnectedAt: iso(r.last_connected_at),
+    lastDisconnectedAt: iso(r.last_disconnected_at),
+    inactivityTimeoutS: r.effective_timeout_s,
+  },
+  location: r.location_lat !== null && r.location_lon !== null && r.location_at ? { lat: r.location_lat, lon: r.location_lon, at: r.location_at.toISOString() } : null,
+  createdAt: r.created_at.toISOString(),
+  updatedAt: r.updated_at.toISOString(),
+});
+
+/** What the devices module tells the rest of the system about. */
+export interface DeviceEvents {
+  statusChanged(device: DeviceIdentity, online: boolean, lastSeenAt: Date | null): void;
+  /** Credentials were rotated or the device was deleted: drop its live connections. */
+  credentialsRevoked(deviceId: string): void;
+}
+
+export interface DeviceInput {
+  name: string;
+  projectId?: string | null;
+  templateId?: string | null;
+  type?: string;
+  tags?: string[];
+  metadata?: Record<string, unknown>;
+  inactivityTimeoutS?: number | null;
+}
+
+const DEVICE_AUDIENCE = 'tether:device';
+const DEVICE_TOKEN_PREFIX = 'dt_';
+
+function checkTags(tags: string[] | undefined): string[] | undefined {
+  if (!tags) return tags;
+  const clean = [...new Set(tags.map((t) => t.trim()).filter(Boolean))];
+  if (clean.some((t) => t.length > 64)) throw new AppError('VALIDATION_FAILED', 'a tag has at most 64 characters');
+  if (clean.length > 50) throw new AppError('VALIDATION_FAILED', 'a device has at most 50 tags');
+  return clean;
+}
+
+export interface DevicesServiceDeps {
+  db: Database;
+  projects: ProjectsService;
+  templates: TemplatesService;
+  signer: JwtSigner;
+  defaultTimeoutS: number;
+  deviceJwtTtlS: number;
+  events: DeviceEvents;
+}
+
+/** Devices: registry, credentials, device JWTs and connection status. */
+export class DevicesService {
+  private readonly repo: DevicesRepository;
+  /** Verified device JWTs, so a device that sends its JWT in every message is verified once. */
+  private readonly jwtCache = new Map<string, { deviceId: string; exp: number }>();
+
+  constructor(private readonly deps: DevicesServiceDeps) {
+    this.repo = new DevicesRepository(deps.db, deps.defaultTimeoutS);
+  }
+
+  async create(actor: Actor, input: DeviceInput): Promise<{ device: Device; token: string }> {
+    requireRole(actor, 'admin');
+    const name = input.name.trim();
+    if (!name) throw new AppError('VALIDATION_FAILED', 'name is required');
+    const projectId = input.projectId ? await this.deps.projects.assertInOrg(actor, input.projectId) : null;
+    const templateId = input.templateId ? (await this.deps.templates.get(actor, input.templateId)).id : null;
+    const token = randomToken(DEVICE_TOKEN_PREFIX, 24);
+    const id = await this.deps.db.transaction((tx) =>
+      this.repo.insert(
+        {
+          orgId: actor.orgId,
+          projectId,
+          templateId,
+          name,
+          type: input.type ?? '',
+          tags: checkTags(input.tags) ?? [],
+          metadata: input.metadata ?? {},
+          inactivityTimeoutS: input.inactivityTimeoutS ?? null,
+        },
+        hashToken(token),
+        tx,
+      ),
+    );
+    return { device: await this.get(actor, id), token };
+  }
+
+  async get(actor: Actor, id: string): Promise<Device> {
+    const row = await this.repo.get(actor.orgId, assertUuid(id, 'device id'));
+    if (!row) throw notFound('DEVICE', id);
+    return toDevice(row);
+  }
+
+  async list(actor: Actor, filter: Partial<DeviceFilter>) {
+    const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
+    const offset = Math.max(filter.offset ?? 0, 0);
+    if (filter.projectId) assertUuid(filter.projectId, 'projectId');
+    const page = await this.repo.list(actor.orgId, { ...filter, limit, offset });
+    return { items: page.items.map(toDevice), total: page.total, limit, offset };
+  }
+
+  async update(actor: Actor, id: string, patch: Omit<Partial<DeviceInput>, 'name'> & { name?: string }): Promise<Device> {
+    requireRole(actor, 'operator');
+    await this.get(actor, id);
+    if (patch.name !== undefined && !patch.name.trim()) throw new AppError('VALIDATION_FAILED', 'name cannot be empty');
+    const projectId = patch.projectId ? await this.deps.projects.assertInOrg(actor, patch.projectId) : patch.projectId;
+    const templateId = patch.templateId ? (await this.deps.templates.get(actor, patch.templateId)).id : patch.templateId;
+    await this.repo.update(actor.orgId, id, { ...patch, name: patch.name?.trim(), projectId, templateId, tags: checkTags(patch.tags) });
+    return this.get(actor, id);
+  }
+
+  async delete(actor: Actor, id: string): Promise<void> {
+    requireRole(actor, 'admin');
+    const deviceId = assertUuid(id, 'device id');
+    if (!(await this.repo.delete(actor.orgId, deviceId))) throw notFound('DEVICE', id);
+    this.jwtCache.clear();
+    this.deps.events.credentialsRevoked(deviceId);
+  }
+
+  /** Issues a new token and revokes the old one; connected sessions using it are dropped. */
+  async rotateCredentials(actor: Actor, id: string): Promise<{ deviceId: string; token: string }> {
+    requireRole(actor, 'admin');
+    const device = await this.get(actor, id);
+    const token = randomToken(DEVICE_TOKEN_PREFIX, 24);
+    await this.deps.db.transaction((tx) => this.repo.rotateCredential(device.id, hashToken(token), tx));
+    this.jwtCache.clear();
+    this.deps.events.credentialsRevoked(device.id);
+    return { deviceId: device.id, token };
+  }
+
+  async revokeCredentials(actor: Actor, id: string): Promise<void> {
+    requireRole(actor, 'admin');
+    const device = await this.get(actor, id);
+    await this.repo.revokeCredentials(actor.orgId, device.id);
+    this.jwtCache.clear();
+    this.deps.events.credentialsRevoked(device.id);
+  }
+
+  async status(actor: Actor, id: string): Promise<DeviceStatus> {
+    return (await this.get(actor, id)).status;
+  }
+
+  /** A device JWT (seed 000), for a user who may manage the device. */
+  async issueJwtForUser(actor: Actor, deviceId: string): Promise<{ token: string; deviceId: string; expiresAt: string }> {
+    requireRole(actor, 'operator');
+    const device = await this.get(actor, deviceId);
+    return this.issueJwt({ deviceId: device.id, orgId: device.orgId, projectId: device.projectId });
+  }
+
+  async issueJwt(identity: DeviceIdentity): Promise<{ token: string; deviceId: string; expiresAt: string }> {
+    const ttl = this.deps.deviceJwtTtlS;
+    const token = await this.deps.signer.sign({ org: identity.orgId }, identity.deviceId, DEVICE_AUDIENCE, ttl);
+    return { token, deviceId: identity.deviceId, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() };
+  }
+
+  async verifyJwt(token: string): Promise<{ valid: boolean; deviceId: string | null; expiresAt: string | null; reason?: string }> {
+    if (!looksLikeJwt(token)) return { valid: false, deviceId: null, expiresAt: null, reason: 'malformed' };
+    const cached = this.jwtCache.get(token);
+    if (cached && cached.exp * 1000 > Date.now()) return { valid: true, deviceId: cached.deviceId, expiresAt: new Date(cached.exp * 1000).toISOString() };
+    const claims = await this.deps.signer.verify(token, DEVICE_AUDIENCE);
+    if (claims === 'expired') return { valid: false, deviceId: null, expiresAt: null, reason: 'expired' };
+    if (!claims) return { valid: false, deviceId: null, expiresAt: null, reason: 'invalid' };
+    // A JWT outlives nothing: once the device is deleted or its credentials rotated or revoked, earlier JWTs stop working.
+    const creds = await this.repo.credentialsValidAfter(claims.sub);
+    if (!creds.exists) return { valid: false, deviceId: null, expiresAt: null, reason: 'device deleted' };
+    const iat = typeof claims.iat === 'number' ? claims.iat : 0;
+    // iat has whole seconds: a JWT from the same second as the revocation counts as before it.
+    if (creds.after && iat <= Math.floor(creds.after.getTime() / 1000)) return { valid: false, deviceId: null, expiresAt: null, reason: 'revoked' };
+    if (this.jwtCache.size > 10_000) this.jwtCache.clear();
+    this.jwtCache.set(token, { deviceId: claims.sub, exp: claims.exp });
+    return { valid: true, deviceId: claims.sub, expiresAt: new Date(claims.exp * 1000).toISOString() };
+  }
+
+  /** MQTT CONNECT: username = device id, password = access token or device JWT. */
+  async authenticate(deviceId: string, secret: string): Promise<DeviceIdentity | null> {
+    if (!isUuid(deviceId) || !secret) return null;
+    if (looksLikeJwt(secret)) {
+      const v = await this.verifyJwt(secret);
+      return v.valid && v.deviceId === deviceId.toLowerCase() ? this.repo.identityById(v.deviceId) : null;
+    }
+    return this.repo.identityByIdAndToken(deviceId.toLowerCase(), hashToken(secret));
+  }
+
+  /** HTTP device API and ThingsBoard-style MQTT: the access token (or a device JWT) alone. */
+  async authenticateToken(secret: string): Promise<DeviceIdentity | null> {
+    if (!secret) return null;
+    if (looksLikeJwt(secret)) {
+      const v = await this.verifyJwt(secret);
+      return v.valid && v.deviceId ? this.repo.identityById(v.deviceId) : null;
+    }
+    return this.repo.identityByToken(hashToken(secret));
+  }
+
+  async identity(deviceId: string): Promise<DeviceIdentity | null> {
+    return isUuid(deviceId) ? this.repo.identityById(deviceId.toLowerCase()) : null;
+  }
+
+  async setConnected(identity: DeviceIdentity, online: boolean): Promise<void> {
+    const r = await this.repo.setOnline(identity.deviceId, online);
+    if (r) this.deps.events.statusChanged(identity, online, r.last_seen_at);
+  }
+
+  async setPhoto(actor: Actor, id: string, key: string | null, contentType: string | null): Promise<void> {
+    requireRole(actor, 'operator');
+    const device = await this.get(actor, id);
+    await this.repo.setPhoto(actor.orgId, device.id, key, contentType);
+  }
+
+  /** The stored photo's key and type, for serving it. */
+  async photo(actor: Actor, id: string): Promise<{ key: string; contentType: string } | null> {
+    const row = await this.repo.get(actor.orgId, assertUuid(id, 'device id'));
+    if (!row) throw notFound('DEVICE', id);
+    return row.photo_key && row.photo_content_type ? { key: row.photo_key, contentType: row.photo_content_type } : null;
+  }
+
+  markAllOffline(): Promise<void> {
+    return this.repo.markAllOffline();
+  }
+}

@@ -1,0 +1,321 @@
+import { describe, expect, it } from 'vitest';
+import type { UplinkChannel } from '@tether/contracts';
+import { decodePayload, MAX_KEY_LENGTH, MAX_POINTS_PER_MESSAGE, MAX_STRING_VALUE, parseTimestamp } from './decode.js';
+import { IngestRejection, type RejectReason } from './ingest-message.js';
+
+const NOW = Date.UTC(2024, 5, 15, 12, 0, 0);
+const MAX = 256 * 1024;
+
+const decode = (channel: UplinkChannel, payload: unknown, maxBytes = MAX) =>
+  decodePayload(channel, typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload), NOW, maxBytes);
+
+function rejection(fn: () => unknown): IngestRejection {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof IngestRejection) return err;
+    throw err;
+  }
+  throw new Error('expected an IngestRejection, but nothing was thrown');
+}
+const reasonOf = (channel: UplinkChannel, payload: unknown, maxBytes = MAX): RejectReason => rejection(() => decode(channel, payload, maxBytes)).reason;
+
+describe('telemetry shapes', () => {
+  it('a flat object: every key at the receive time', () => {
+    const out = decode('telemetry', { temperature: 21.5, humidity: 40 });
+    expect(out.telemetry).toEqual([
+      { key: 'temperature', ts: NOW, type: 'num', value: 21.5 },
+      { key: 'humidity', ts: NOW, type: 'num', value: 40 },
+    ]);
+    expect(out.alert).toBeNull();
+    expect(out.identity).toEqual({ deviceId: null, jwt: null });
+  });
+
+  it('{ts, values} with ms since the epoch', () => {
+    const ts = NOW - 60_000;
+    expect(decode('telemetry', { ts, values: { v: 1 } }).telemetry).toEqual([{ key: 'v', ts, type: 'num', value: 1 }]);
+  });
+
+  it('{ts, values} with an ISO 8601 string, with and without an offset', () => {
+    expect(decode('telemetry', { ts: '2024-06-15T10:00:00.250Z', values: { v: 1 } }).telemetry[0]!.ts).toBe(Date.UTC(2024, 5, 15, 10, 0, 0, 250));
+    expect(decode('telemetry', { ts: '2024-06-15T12:00:00+02:00', values: { v: 1 } }).telemetry[0]!.ts).toBe(Date.UTC(2024, 5, 15, 10));
+  });
+
+  it('a flat object with its own ts or timestamp, which is not a reading', () => {
+    const a = decode('telemetry', { ts: NOW - 1000, t: 1 }).telemetry;
+    expect(a).toEqual([{ key: 't', ts: NOW - 1000, type: 'num', value: 1 }]);
+    const b = decode('telemetry', { timestamp: '2024-06-15T11:00:00Z', t: 2 }).telemetry;
+    expect(b).toEqual([{ key: 't', ts: Date.UTC(2024, 5, 15, 11), type: 'num', value: 2 }]);
+  });
+
+  it('seed 000\'s "2023-03-29 13:15:56.811550" is UTC, to the millisecond', () => {
+    const out = decode('telemetry', { temperature: 87, timestamp: '2023-03-29 13:15:56.811550' });
+    expect(out.telemetry).toEqual([{ key: 'temperature', ts: Date.UTC(2023, 2, 29, 13, 15, 56, 811), type: 'num', value: 87 }]);
+    expect(new Date(out.telemetry[0]!.ts).toISOString()).toBe('2023-03-29T13:15:56.811Z');
+    // Without a fraction, and with fewer than three digits.
+    expect(decode('telemetry', { v: 1, timestamp: '2023-03-29 13:15:56' }).telemetry[0]!.ts).toBe(Date.UTC(2023, 2, 29, 13, 15, 56));
+    expect(decode('telemetry', { v: 1, timestamp: '2023-03-29 13:15:56.8' }).telemetry[0]!.ts).toBe(Date.UTC(2023, 2, 29, 13, 15, 56, 800));
+  });
+
+  it('an array of both shapes', () => {
+    const out = decode('telemetry', [{ ts: NOW - 2000, values: { a: 1, b: 'x' } }, { c: true }, { ts: NOW - 1000, values: { a: 2 } }]);
+    expect(out.telemetry).toEqual([
+      { key: 'a', ts: NOW - 2000, type: 'num', value: 1 },
+      { key: 'b', ts: NOW - 2000, type: 'str', value: 'x' },
+      { key: 'c', ts: NOW, type: 'bool', value: true },
+      { key: 'a', ts: NOW - 1000, type: 'num', value: 2 },
+    ]);
+  });
+
+  it('accepts a Buffer as well as a string', () => {
+    expect(decodePayload('telemetry', Buffer.from('{"v":3}'), NOW, MAX).telemetry).toEqual([{ key: 'v', ts: NOW, type: 'num', value: 3 }]);
+  });
+});
+
+describe('value types', () => {
+  it('number, string, boolean and JSON (objects and arrays)', () => {
+    const out = decode('telemetry', { n: -1.5, zero: 0, s: 'ok', empty: '', b: false, o: { x: 1 }, a: [1, 'two'] });
+    const byKey = Object.fromEntries(out.telemetry.map((p) => [p.key, { type: p.type, value: p.value }]));
+    expect(byKey).toEqual({
+      n: { type: 'num', value: -1.5 },
+      zero: { type: 'num', value: 0 },
+      s: { type: 'str', value: 'ok' },
+      empty: { type: 'str', value: '' },
+      b: { type: 'bool', value: false },
+      o: { type: 'json', value: { x: 1 } },
+      a: { type: 'json', value: [1, 'two'] },
+    });
+  });
+
+  it('keys and strings up to the limits are accepted', () => {
+    const key = 'k'.repeat(MAX_KEY_LENGTH);
+    expect(decode('telemetry', { [key]: 's'.repeat(MAX_STRING_VALUE) }).telemetry[0]!.key).toBe(key);
+  });
+});
+
+describe('rejections', () => {
+  it('malformed_json for text that is not JSON', () => {
+    expect(reasonOf('telemetry', '{"temperature": 21.5')).toBe('malformed_json');
+    expect(reasonOf('alerts', 'not json')).toBe('malformed_json');
+    expect(reasonOf('heartbeat', '{')).toBe('malformed_json');
+  });
+
+  it('invalid_value for null, non-finite numbers, over-long keys and strings', () => {
+    expect(reasonOf('telemetry', '{"temperature": null}')).toBe('invalid_value');
+    expect(reasonOf('telemetry', '{"temperature": 1e999}')).toBe('invalid_value');
+    expect(reasonOf('telemetry', '{"temperature": -1e999}')).toBe('invalid_value');
+    expect(reasonOf('telemetry', { ts: NOW, values: { t: null } })).toBe('invalid_value');
+    expect(reasonOf('telemetry', { ['k'.repeat(MAX_KEY_LENGTH + 1)]: 1 })).toBe('invalid_value');
+    expect(reasonOf('telemetry', { '': 1 })).toBe('invalid_value');
+    expect(reasonOf('telemetry', { s: 's'.repeat(MAX_STRING_VALUE + 1) })).toBe('invalid_value');
+  });
+
+  it('invalid_timestamp for out-of-range and unparseable timestamps', () => {
+    expect(reasonOf('telemetry', { ts: Date.UTC(1999, 11, 31), values: { v: 1 } })).toBe('invalid_timestamp');
+    expect(reasonOf('telemetry', { ts: NOW + 25 * 3600_000, values: { v: 1 } })).toBe('invalid_timestamp');
+    // Seconds instead of milliseconds are in 1970: out of range, not silently misfiled.
+    expect(reasonOf('telemetry', { ts: Math.floor(NOW / 1000), values: { v: 1 } })).toBe('invalid_timestamp');
+    expect(reasonOf('telemetry', { ts: 'yesterday', values: { v: 1 } })).toBe('invalid_timestamp');
+    expect(reasonOf('telemetry', { timestamp: '2023-13-45 99:99:99', v: 1 })).toBe('invalid_timestamp');
+    expect(reasonOf('telemetry', { ts: true, values: { v: 1 } })).toBe('invalid_timestamp');
+    expect(reasonOf('telemetry', '{"ts": 1e999, "values": {"v": 1}}')).toBe('invalid_timestamp');
+    expect(reasonOf('telemetry', { ts: -1, values: { v: 1 } })).toBe('invalid_timestamp');
+    expect(reasonOf('alerts', { message: 'm', ts: 'garbage' })).toBe('invalid_timestamp');
+    expect(reasonOf('location', { lat: 1, lon: 2, ts: 1 })).toBe('invalid_timestamp');
+  });
+
+  it('a null ts is refused rather than silently replaced by the receive time', () => {
+    expect(reasonOf('telemetry', { ts: null, values: { t: 1 } })).toBe('invalid_timestamp');
+  });
+
+  it('milliseconds sent as a digit string are accepted, as the REST API accepts them', () => {
+    const ms = NOW - 60_000;
+    expect(decode('telemetry', { ts: String(ms), values: { t: 1 } }).telemetry[0]!.ts).toBe(ms);
+  });
+
+  it('an attribute named __proto__ is kept as an ordinary attribute', () => {
+    const out = decode('attributes', '{"__proto__": {"x": 1}, "model": "rpi4"}');
+    expect(Object.keys(out.attributes!).sort()).toEqual(['__proto__', 'model']);
+  });
+
+  it('a timestamp up to a day ahead is accepted', () => {
+    expect(parseTimestamp(NOW + 23 * 3600_000, NOW)).toBe(NOW + 23 * 3600_000);
+    expect(parseTimestamp(NOW + 0.9, NOW)).toBe(NOW);
+  });
+
+  it('too_large for a payload over the limit, before parsing', () => {
+    expect(reasonOf('telemetry', Buffer.alloc(1025, 'x'), 1024)).toBe('too_large');
+    expect(reasonOf('telemetry', JSON.stringify({ s: 'x'.repeat(2000) }), 1024)).toBe('too_large');
+    expect(decode('telemetry', JSON.stringify({ s: 'x'.repeat(900) }), 1024).telemetry).toHaveLength(1);
+  });
+
+  it('invalid_payload for empty telemetry and arrays of non-objects', () => {
+    expect(reasonOf('telemetry', '')).toBe('invalid_payload');
+    expect(reasonOf('telemetry', {})).toBe('invalid_payload');
+    expect(reasonOf('telemetry', [])).toBe('invalid_payload');
+    expect(reasonOf('telemetry', { ts: NOW, values: {} })).toBe('invalid_payload');
+    expect(reasonOf('telemetry', { ts: NOW })).toBe('invalid_payload');
+    expect(reasonOf('telemetry', [1, 2, 3])).toBe('invalid_payload');
+    expect(reasonOf('telemetry', [{ v: 1 }, 'x'])).toBe('invalid_payload');
+    expect(reasonOf('telemetry', [[{ v: 1 }]])).toBe('invalid_payload');
+    expect(reasonOf('telemetry', 42)).toBe('invalid_payload');
+    expect(reasonOf('telemetry', '"text"')).toBe('invalid_payload');
+    expect(reasonOf('telemetry', 'null')).toBe('invalid_payload');
+    expect(reasonOf('telemetry', { ts: NOW, values: [1, 2] })).toBe('invalid_payload');
+  });
+
+  it('invalid_payload for more points than one message may carry', () => {
+    const many = Object.fromEntries(Array.from({ length: MAX_POINTS_PER_MESSAGE + 1 }, (_, i) => [`k${i}`, i]));
+    expect(reasonOf('telemetry', many, 10 * 1024 * 1024)).toBe('invalid_payload');
+  });
+});
+
+describe('alerts', () => {
+  it('defaults severity to warning, type to null and data to {}', () => {
+    const out = decode('alerts', { message: 'Gas leakage detected' });
+    expect(out.alert).toMatchObject({ ts: NOW, message: 'Gas leakage detected', severity: 'warning', type: null, data: {} });
+    expect(out.alert!.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(out.telemetry).toEqual([]);
+  });
+
+  it('keeps severity, type, data and ts', () => {
+    const out = decode('alerts', { message: 'm', severity: 'critical', type: 'gas', data: { ppm: 900 }, ts: NOW - 5000 });
+    expect(out.alert).toMatchObject({ message: 'm', severity: 'critical', type: 'gas', data: { ppm: 900 }, ts: NOW - 5000 });
+    expect(decode('alerts', { message: 'm', timestamp: '2023-03-29 13:15:56.811550' }).alert!.ts).toBe(Date.UTC(2023, 2, 29, 13, 15, 56, 811));
+  });
+
+  it('rejects a missing or empty message, an unknown severity and unknown fields', () => {
+    expect(reasonOf('alerts', { severity: 'critical' })).toBe('invalid_payload');
+    expect(reasonOf('alerts', { message: '' })).toBe('invalid_payload');
+    expect(reasonOf('alerts', { message: 'm', severity: 'apocalyptic' })).toBe('invalid_payload');
+    expect(reasonOf('alerts', { message: 'm', extra: 1 })).toBe('invalid_payload');
+    expect(reasonOf('alerts', { message: 'm', data: [1] })).toBe('invalid_payload');
+    expect(reasonOf('alerts', '')).toBe('invalid_payload');
+    expect(reasonOf('alerts', [{ message: 'm' }])).toBe('invalid_payload');
+  });
+
+  it('gives every alert its own id', () => {
+    expect(decode('alerts', { message: 'm' }).alert!.id).not.toBe(decode('alerts', { message: 'm' }).alert!.id);
+  });
+});
+
+describe('heartbeats', () => {
+  it('an empty payload is a heartbeat at the receive time', () => {
+    const out = decode('heartbeat', '');
+    expect(out.heartbeat).toEqual({ ts: NOW, uptime: null, battery: null, rssi: null, data: null });
+    expect(out.rawJson).toBe('{}');
+  });
+
+  it('keeps uptime, battery, rssi and extra scalar fields', () => {
+    const out = decode('heartbeat', { uptime: 100, battery: 87, rssi: -70, fw: '1.2', charging: true });
+    expect(out.heartbeat).toEqual({ ts: NOW, uptime: 100, battery: 87, rssi: -70, data: { fw: '1.2', charging: true } });
+  });
+
+  it('rejects negative uptime, nested extras and non-finite numbers', () => {
+    expect(reasonOf('heartbeat', { uptime: -1 })).toBe('invalid_payload');
+    expect(reasonOf('heartbeat', { extra: { nested: 1 } })).toBe('invalid_payload');
+    expect(reasonOf('heartbeat', { battery: 'full' })).toBe('invalid_payload');
+    // The schema's number type already refuses Infinity, for known and extra fields alike.
+    expect(reasonOf('heartbeat', '{"battery": 1e999}')).toBe('invalid_payload');
+    expect(reasonOf('heartbeat', '{"temp": 1e999}')).toBe('invalid_payload');
+    expect(reasonOf('heartbeat', '[1]')).toBe('invalid_payload');
+  });
+});
+
+describe('locations', () => {
+  it('requires lat and lon within range', () => {
+    expect(decode('location', { lat: 52.37, lon: 4.89, alt: 3, speed: 40, heading: 90, accuracy: 5 }).location).toEqual({
+      ts: NOW,
+      lat: 52.37,
+      lon: 4.89,
+      alt: 3,
+      speed: 40,
+      heading: 90,
+      accuracy: 5,
+    });
+    expect(decode('location', { lat: -90, lon: 180 }).location).toMatchObject({ lat: -90, lon: 180, alt: null, speed: null, heading: null, accuracy: null });
+    expect(reasonOf('location', { lat: 123, lon: 4 })).toBe('invalid_payload');
+    expect(reasonOf('location', { lat: 1, lon: -181 })).toBe('invalid_payload');
+    expect(reasonOf('location', { lat: 1 })).toBe('invalid_payload');
+    expect(reasonOf('location', { lat: '1', lon: 2 })).toBe('invalid_payload');
+    expect(reasonOf('location', { lat: 1, lon: 2, heading: 361 })).toBe('invalid_payload');
+    expect(reasonOf('location', { lat: 1, lon: 2, speed: -1 })).toBe('invalid_payload');
+    expect(reasonOf('location', { lat: 1, lon: 2, color: 'red' })).toBe('invalid_payload');
+  });
+});
+
+describe('attributes', () => {
+  it('keeps any non-null JSON value', () => {
+    expect(decode('attributes', { fw_version: '1.4.2', model: 'rpi4', cores: 4, flags: { a: true } }).attributes).toEqual({
+      fw_version: '1.4.2',
+      model: 'rpi4',
+      cores: 4,
+      flags: { a: true },
+    });
+  });
+
+  it('rejects empty objects, non-objects, null values, non-finite numbers, over-long keys and too many keys', () => {
+    expect(reasonOf('attributes', {})).toBe('invalid_payload');
+    expect(reasonOf('attributes', [1])).toBe('invalid_payload');
+    expect(reasonOf('attributes', '"x"')).toBe('invalid_payload');
+    expect(reasonOf('attributes', { a: null })).toBe('invalid_value');
+    expect(reasonOf('attributes', '{"a": 1e999}')).toBe('invalid_value');
+    expect(reasonOf('attributes', { ['k'.repeat(MAX_KEY_LENGTH + 1)]: 1 })).toBe('invalid_value');
+    expect(reasonOf('attributes', Object.fromEntries(Array.from({ length: 201 }, (_, i) => [`a${i}`, i])))).toBe('invalid_payload');
+    expect(Object.keys(decode('attributes', Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`a${i}`, i]))).attributes!)).toHaveLength(200);
+  });
+});
+
+describe('seed 000 identity fields', () => {
+  const DEVICE = '507f1f77-bcf8-4cd7-9943-901100000000';
+  const JWT = 'aaa.bbb.ccc';
+
+  it('are extracted from telemetry, are not readings, and the JWT is removed from rawJson', () => {
+    const out = decode('telemetry', { device_id: DEVICE, jwt_token: JWT, temperature: 87, humidity: 99, timestamp: '2023-03-29 13:15:56.811550' });
+    expect(out.identity).toEqual({ deviceId: DEVICE, jwt: JWT });
+    expect(out.telemetry.map((p) => p.key)).toEqual(['temperature', 'humidity']);
+    expect(out.rawJson).not.toContain(JWT);
+    expect(out.rawJson).not.toContain('jwt_token');
+    expect(JSON.parse(out.rawJson)).toEqual({ device_id: DEVICE, temperature: 87, humidity: 99, timestamp: '2023-03-29 13:15:56.811550' });
+  });
+
+  it('are extracted from every entry of an array, and must agree', () => {
+    const out = decode('telemetry', [{ device_id: DEVICE, jwt_token: JWT, a: 1 }, { device_id: DEVICE, b: 2 }]);
+    expect(out.identity).toEqual({ deviceId: DEVICE, jwt: JWT });
+    expect(JSON.parse(out.rawJson)).toEqual([{ device_id: DEVICE, a: 1 }, { device_id: DEVICE, b: 2 }]);
+    expect(reasonOf('telemetry', [{ device_id: DEVICE, a: 1 }, { device_id: 'other', b: 2 }])).toBe('identity_mismatch');
+  });
+
+  it('are extracted from alerts, heartbeats, locations and attributes', () => {
+    for (const [channel, body] of [
+      ['alerts', { message: 'm' }],
+      ['heartbeat', { uptime: 1 }],
+      ['location', { lat: 1, lon: 2 }],
+      ['attributes', { model: 'x' }],
+    ] as [UplinkChannel, Record<string, unknown>][]) {
+      const out = decode(channel, { ...body, device_id: DEVICE, jwt_token: JWT });
+      expect(out.identity, channel).toEqual({ deviceId: DEVICE, jwt: JWT });
+      expect(out.rawJson, channel).not.toContain(JWT);
+      expect(JSON.parse(out.rawJson), channel).toEqual({ ...body, device_id: DEVICE });
+    }
+    const hb = decode('heartbeat', { uptime: 1, device_id: DEVICE, jwt_token: JWT });
+    expect(hb.heartbeat!.data).toBeNull();
+    expect(decode('attributes', { model: 'x', device_id: DEVICE, jwt_token: JWT }).attributes).toEqual({ model: 'x' });
+  });
+
+  it('must be strings', () => {
+    expect(reasonOf('telemetry', { device_id: 42, v: 1 })).toBe('invalid_payload');
+    expect(reasonOf('telemetry', { jwt_token: {}, v: 1 })).toBe('invalid_payload');
+    expect(reasonOf('attributes', { device_id: 42, model: 'x' })).toBe('invalid_payload');
+  });
+
+  it('without a JWT, rawJson is the payload text unchanged', () => {
+    const text = '{ "device_id": "x",  "v": 1 }';
+    expect(decode('telemetry', text).rawJson).toBe(text);
+  });
+
+  it('a payload with only identity fields carries no readings', () => {
+    expect(reasonOf('telemetry', { device_id: DEVICE, jwt_token: JWT })).toBe('invalid_payload');
+    expect(reasonOf('attributes', { device_id: DEVICE })).toBe('invalid_payload');
+  });
+});

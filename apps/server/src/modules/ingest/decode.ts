@@ -1,0 +1,231 @@
+/**
+ * decode → validate → normalize for device payloads (architecture §4).
+ * Pure functions: no I/O, so they are cheap on the hot path and easy to test.
+ */
+import { randomUUID } from 'node:crypto';
+import { AlertPayload, HeartbeatPayload, LocationPayload, type TelemetryPoint, type UplinkChannel } from '@tether/contracts';
+import { Compile } from 'typebox/compile';
+import { IngestRejection, type DecodedAlert, type DecodedHeartbeat, type DecodedLocation } from './ingest-message.js';
+
+const alertCheck = Compile(AlertPayload);
+const heartbeatCheck = Compile(HeartbeatPayload);
+const locationCheck = Compile(LocationPayload);
+
+export const MAX_KEY_LENGTH = 128;
+export const MAX_STRING_VALUE = 8192;
+export const MAX_POINTS_PER_MESSAGE = 10_000;
+const MIN_TS = Date.UTC(2000, 0, 1);
+const MAX_FUTURE_MS = 24 * 3600_000;
+
+/** Seed 000: "2023-03-29 13:15:56.811550", no zone, taken as UTC. */
+const SEED_TS = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?$/;
+
+export function parseTimestamp(v: unknown, now: number): number {
+  let ms: number;
+  if (typeof v === 'number') {
+    ms = v;
+  } else if (typeof v === 'string' && /^\d{10,16}$/.test(v)) {
+    ms = Number(v);
+  } else if (typeof v === 'string') {
+    const m = SEED_TS.exec(v);
+    ms = m ? Date.parse(`${m[1]}T${m[2]}.${(m[3] ?? '0').padEnd(3, '0').slice(0, 3)}Z`) : Date.parse(v);
+  } else {
+    throw new IngestRejection('invalid_timestamp', 'ts must be milliseconds since the epoch or an ISO 8601 string');
+  }
+  if (!Number.isFinite(ms)) throw new IngestRejection('invalid_timestamp', `cannot parse timestamp ${JSON.stringify(v)}`);
+  if (ms < MIN_TS || ms > now + MAX_FUTURE_MS) {
+    throw new IngestRejection('invalid_timestamp', `timestamp ${JSON.stringify(v)} is out of range (ms since epoch, after 2000, at most a day ahead)`);
+  }
+  return Math.trunc(ms);
+}
+
+export function parseJson(payload: Buffer | string): unknown {
+  if (payload.length === 0) return undefined;
+  try {
+    return JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
+  } catch {
+    throw new IngestRejection('malformed_json', 'payload is not valid JSON');
+  }
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The identity fields of seed 000's message shape; checked against the connection, then dropped. */
+export interface EmbeddedIdentity {
+  deviceId: string | null;
+  jwt: string | null;
+}
+
+function takeIdentity(obj: Record<string, unknown>, out: EmbeddedIdentity): void {
+  if ('device_id' in obj) {
+    if (typeof obj.device_id !== 'string') throw new IngestRejection('invalid_payload', 'device_id must be a string');
+    if (out.deviceId !== null && out.deviceId !== obj.device_id) throw new IngestRejection('identity_mismatch', 'device_id differs within one message');
+    out.deviceId = obj.device_id;
+  }
+  if ('jwt_token' in obj) {
+    if (typeof obj.jwt_token !== 'string') throw new IngestRejection('invalid_payload', 'jwt_token must be a string');
+    out.jwt = obj.jwt_token;
+  }
+}
+
+const RESERVED_TELEMETRY_KEYS = new Set(['ts', 'timestamp', 'values', 'device_id', 'jwt_token']);
+
+function pushValue(points: TelemetryPoint[], key: string, value: unknown, ts: number): void {
+  if (key.length === 0 || key.length > MAX_KEY_LENGTH) throw new IngestRejection('invalid_value', `telemetry key must have 1 to ${MAX_KEY_LENGTH} characters`);
+  switch (typeof value) {
+    case 'number':
+      // JSON cannot carry NaN, but 1e999 parses to Infinity.
+      if (!Number.isFinite(value)) throw new IngestRejection('invalid_value', `${key}: number is not finite`);
+      points.push({ key, ts, type: 'num', value });
+      return;
+    case 'string':
+      if (value.length > MAX_STRING_VALUE) throw new IngestRejection('invalid_value', `${key}: string longer than ${MAX_STRING_VALUE}`);
+      points.push({ key, ts, type: 'str', value });
+      return;
+    case 'boolean':
+      points.push({ key, ts, type: 'bool', value });
+      return;
+    case 'object':
+      if (value === null) throw new IngestRejection('invalid_value', `${key}: null is not a telemetry value`);
+      points.push({ key, ts, type: 'json', value });
+      return;
+    default:
+      throw new IngestRejection('invalid_value', `${key}: unsupported value type`);
+  }
+}
+
+function telemetryEntry(entry: unknown, now: number, points: TelemetryPoint[], identity: EmbeddedIdentity): void {
+  if (!isPlainObject(entry)) throw new IngestRejection('invalid_payload', 'telemetry must be a JSON object or an array of objects');
+  takeIdentity(entry, identity);
+  const tsRaw = entry.ts !== undefined ? entry.ts : entry.timestamp;
+  const ts = tsRaw === undefined ? now : parseTimestamp(tsRaw, now);
+  if ('values' in entry) {
+    if (!isPlainObject(entry.values)) throw new IngestRejection('invalid_payload', '"values" must be an object');
+    for (const key in entry.values) pushValue(points, key, entry.values[key], ts);
+    return;
+  }
+  for (const key in entry) {
+    if (RESERVED_TELEMETRY_KEYS.has(key)) continue;
+    pushValue(points, key, entry[key], ts);
+  }
+}
+
+/** `{"k":v}`, `{"ts":…,"values":{…}}`, or an array of those. */
+export function decodeTelemetry(body: unknown, now: number, identity: EmbeddedIdentity): TelemetryPoint[] {
+  const points: TelemetryPoint[] = [];
+  if (Array.isArray(body)) {
+    for (const entry of body) telemetryEntry(entry, now, points, identity);
+  } else {
+    telemetryEntry(body, now, points, identity);
+  }
+  if (points.length === 0) throw new IngestRejection('invalid_payload', 'telemetry carries no values');
+  if (points.length > MAX_POINTS_PER_MESSAGE) throw new IngestRejection('invalid_payload', `at most ${MAX_POINTS_PER_MESSAGE} points per message`);
+  return points;
+}
+
+function firstError(check: { Errors(v: unknown): Iterable<{ instancePath: string; message: string }> }, v: unknown): string {
+  for (const e of check.Errors(v)) return `${e.instancePath || 'payload'} ${e.message}`;
+  return 'invalid payload';
+}
+
+const optTs = (o: { ts?: unknown; timestamp?: unknown }, now: number) => {
+  const raw = o.ts !== undefined ? o.ts : o.timestamp;
+  return raw === undefined ? now : parseTimestamp(raw, now);
+};
+
+export function decodeAlert(body: unknown, now: number, identity: EmbeddedIdentity): DecodedAlert {
+  if (!alertCheck.Check(body)) throw new IngestRejection('invalid_payload', firstError(alertCheck, body));
+  takeIdentity(body, identity);
+  return {
+    id: randomUUID(),
+    ts: optTs(body, now),
+    message: body.message,
+    severity: body.severity ?? 'warning',
+    type: body.type ?? null,
+    data: body.data ?? {},
+  };
+}
+
+export function decodeHeartbeat(body: unknown, now: number, identity: EmbeddedIdentity): DecodedHeartbeat {
+  if (body === undefined) return { ts: now, uptime: null, battery: null, rssi: null, data: null };
+  if (!heartbeatCheck.Check(body)) throw new IngestRejection('invalid_payload', firstError(heartbeatCheck, body));
+  takeIdentity(body, identity);
+  const { uptime, battery, rssi, ts: _ts, timestamp: _t, device_id: _d, jwt_token: _j, ...rest } = body;
+  for (const [k, v] of Object.entries(rest)) {
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new IngestRejection('invalid_value', `${k}: number is not finite`);
+  }
+  return { ts: optTs(body, now), uptime: uptime ?? null, battery: battery ?? null, rssi: rssi ?? null, data: Object.keys(rest).length ? rest : null };
+}
+
+export function decodeLocation(body: unknown, now: number, identity: EmbeddedIdentity): DecodedLocation {
+  if (!locationCheck.Check(body)) throw new IngestRejection('invalid_payload', firstError(locationCheck, body));
+  takeIdentity(body, identity);
+  return {
+    ts: optTs(body, now),
+    lat: body.lat,
+    lon: body.lon,
+    alt: body.alt ?? null,
+    speed: body.speed ?? null,
+    heading: body.heading ?? null,
+    accuracy: body.accuracy ?? null,
+  };
+}
+
+export function decodeAttributes(body: unknown, identity: EmbeddedIdentity): Record<string, unknown> {
+  if (!isPlainObject(body)) throw new IngestRejection('invalid_payload', 'attributes must be a JSON object');
+  takeIdentity(body, identity);
+  // A null prototype keeps a "__proto__" key an ordinary attribute.
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  let n = 0;
+  for (const key in body) {
+    if (key === 'device_id' || key === 'jwt_token') continue;
+    if (key.length === 0 || key.length > MAX_KEY_LENGTH) throw new IngestRejection('invalid_value', `attribute key must have 1 to ${MAX_KEY_LENGTH} characters`);
+    const v = body[key];
+    if (v === null || (typeof v === 'number' && !Number.isFinite(v))) throw new IngestRejection('invalid_value', `${key}: unsupported value`);
+    out[key] = v;
+    if (++n > 200) throw new IngestRejection('invalid_payload', 'at most 200 attributes per message');
+  }
+  if (n === 0) throw new IngestRejection('invalid_payload', 'attributes carry no values');
+  return out;
+}
+
+export interface DecodedPayload {
+  telemetry: TelemetryPoint[];
+  alert: DecodedAlert | null;
+  heartbeat: DecodedHeartbeat | null;
+  location: DecodedLocation | null;
+  attributes: Record<string, unknown> | null;
+  identity: EmbeddedIdentity;
+  /** The JSON text to keep in the message history, without credentials. */
+  rawJson: string;
+}
+
+/** Decodes one payload of an uplink channel. Throws IngestRejection with a precise reason. */
+export function decodePayload(channel: UplinkChannel, payload: Buffer | string, now: number, maxBytes: number): DecodedPayload {
+  if (payload.length > maxBytes) throw new IngestRejection('too_large', `payload is larger than ${maxBytes} bytes`);
+  // Decoded once: parsed here and kept as the message history's text.
+  const text = typeof payload === 'string' ? payload : payload.toString('utf8');
+  const body = parseJson(text);
+  if (body === undefined && channel !== 'heartbeat') throw new IngestRejection('invalid_payload', `${channel} payload is empty`);
+  const identity: EmbeddedIdentity = { deviceId: null, jwt: null };
+  const out: DecodedPayload = { telemetry: [], alert: null, heartbeat: null, location: null, attributes: null, identity, rawJson: '' };
+  switch (channel) {
+    case 'telemetry':
+      out.telemetry = decodeTelemetry(body, now, identity);
+      break;
+    case 'alerts':
+      out.alert = decodeAlert(body, now, identity);
+      break;
+    case 'heartbeat':
+      out.heartbeat = decodeHeartbeat(body, now, identity);
+      break;
+    case 'location':
+      out.location = decodeLocation(body, now, identity);
+      break;
+    case 'attributes':
+      out.attributes = decodeAttributes(body, identity);
+      break;
+  }
+  out.rawJson = body === undefined ? '{}' : identity.jwt !== null ? JSON.stringify(body, (k, v) => (k === 'jwt_token' ? undefined : v)) : text;
+  return out;
+}

@@ -1,0 +1,84 @@
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { UplinkChannel } from '@tether/contracts';
+import type { App } from '../../platform/http/server.js';
+import { bearerToken } from '../../platform/http/server.js';
+import { AppError } from '../../platform/http/errors.js';
+import type { DevicesService } from '../devices/devices.service.js';
+import type { DeviceIdentity } from '../devices/devices.repository.js';
+import { IngestRejection } from './ingest-message.js';
+import type { IngestService } from './ingest.service.js';
+
+const PATHS: [string, UplinkChannel][] = [
+  ['telemetry', 'telemetry'],
+  ['alerts', 'alerts'],
+  ['heartbeat', 'heartbeat'],
+  ['location', 'location'],
+  ['attributes', 'attributes'],
+];
+
+const REJECT_CODE = {
+  malformed_json: 'INVALID_PAYLOAD',
+  invalid_payload: 'INVALID_PAYLOAD',
+  invalid_value: 'INVALID_PAYLOAD',
+  invalid_timestamp: 'INVALID_PAYLOAD',
+  too_large: 'PAYLOAD_TOO_LARGE',
+  identity_mismatch: 'FORBIDDEN',
+  unknown_topic: 'NOT_FOUND',
+  not_authorized: 'UNAUTHORIZED',
+} as const;
+
+/**
+ * The HTTP device API (architecture §4, §9). A 2xx is sent only after the
+ * message is committed; when ingest is saturated the device gets 503 and retries.
+ */
+export function deviceApiRoutes(deps: { ingest: IngestService; devices: DevicesService; maxPending: number }) {
+  const { ingest, devices } = deps;
+
+  const accept = async (device: DeviceIdentity, channel: UplinkChannel, body: string) => {
+    if (ingest.pending >= deps.maxPending) throw new AppError('INGEST_OVERLOADED', 'ingest is saturated; retry with backoff');
+    try {
+      await ingest.accept(device, channel, 'http', body);
+    } catch (err) {
+      if (err instanceof IngestRejection) throw new AppError(REJECT_CODE[err.reason], err.message);
+      throw new AppError('UNAVAILABLE', 'the message could not be stored; retry');
+    }
+  };
+
+  const authDevice = async (req: FastifyRequest): Promise<DeviceIdentity> => {
+    const token = bearerToken(req);
+    if (!token) throw new AppError('UNAUTHORIZED', 'send Authorization: Bearer <device access token>');
+    const device = await devices.authenticateToken(token);
+    if (!device) throw new AppError('UNAUTHORIZED', 'device token is invalid or revoked');
+    return device;
+  };
+
+  return async (app: App) => {
+    // Bodies reach the decoder as text: one JSON parse, with the device protocol's own errors.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+    for (const [path, channel] of PATHS) {
+      app.post(`/api/v1/device/${path}`, {
+        schema: { tags: ['device api'], description: `Device ${channel}, same payload as MQTT devices/{id}/${channel}. 202 after commit.` },
+      }, async (req, reply) => {
+        const device = await authDevice(req);
+        await accept(device, channel, (req.body as string | undefined) ?? '');
+        return reply.status(202).send({ accepted: true });
+      });
+    }
+
+    // ThingsBoard-compatible HTTP API: the access token is in the path.
+    for (const [path, channel] of [['telemetry', 'telemetry'], ['attributes', 'attributes']] as const) {
+      app.post(`/api/v1/:token/${path}`, {
+        schema: { tags: ['device api'], params: Type.Object({ token: Type.String() }), description: `ThingsBoard-compatible ${path} upload` },
+      }, async (req, reply) => {
+        const { token } = req.params as { token: string };
+        const device = await devices.authenticateToken(token);
+        if (!device) throw new AppError('UNAUTHORIZED', 'device token is invalid or revoked');
+        await accept(device, channel, (req.body as string | undefined) ?? '');
+        return reply.status(200).send();
+      });
+    }
+  };
+}

@@ -1,0 +1,65 @@
+import type { AlertSeverity, TelemetryPoint, UplinkChannel } from '@tether/contracts';
+import type { DeviceIdentity } from '../devices/devices.repository.js';
+
+export type Transport = 'mqtt' | 'http' | 'ws';
+
+export interface DecodedAlert {
+  id: string;
+  ts: number;
+  message: string;
+  severity: AlertSeverity;
+  type: string | null;
+  data: Record<string, unknown>;
+}
+export interface DecodedHeartbeat {
+  ts: number;
+  uptime: number | null;
+  battery: number | null;
+  rssi: number | null;
+  data: Record<string, unknown> | null;
+}
+export interface DecodedLocation {
+  ts: number;
+  lat: number;
+  lon: number;
+  alt: number | null;
+  speed: number | null;
+  heading: number | null;
+  accuracy: number | null;
+}
+
+/** One accepted device message, normalized and ready to be written. */
+export interface IngestMessage {
+  device: DeviceIdentity;
+  channel: UplinkChannel;
+  transport: Transport;
+  receivedAt: number;
+  /** The payload as JSON text, with credentials removed, for the raw message history. */
+  rawJson: string;
+  telemetry: TelemetryPoint[];
+  alert: DecodedAlert | null;
+  heartbeat: DecodedHeartbeat | null;
+  location: DecodedLocation | null;
+  attributes: Record<string, unknown> | null;
+}
+
+/** Why a message was refused; maps to a metrics label and an HTTP error or an MQTT disconnect. */
+export type RejectReason =
+  | 'malformed_json'
+  | 'invalid_payload'
+  | 'invalid_value'
+  | 'invalid_timestamp'
+  | 'too_large'
+  | 'identity_mismatch'
+  | 'unknown_topic'
+  | 'not_authorized';
+
+export class IngestRejection extends Error {
+  constructor(
+    readonly reason: RejectReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'IngestRejection';
+  }
+}

@@ -1,0 +1,354 @@
+import type { Queryable } from '../../platform/db/database.js';
+import type { IngestMessage } from './ingest-message.js';
+
+/** Rollup buckets are aligned on this instant, as the history query's date_bin is. */
+const ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'";
+const UNIQUE_VIOLATION = '23505';
+const DEADLOCK = '40P01';
+const MAX_ATTEMPTS = 5;
+/** devices.last_seen_at is kept to this resolution. */
+export const LAST_SEEN_STEP_MS = 1000;
+
+/**
+ * Telemetry, the raw message log and the devices' last-seen times, as one
+ * statement. The arrays arrive as Postgres array literals built in one pass
+ * (see encodeBatch); timestamps as epoch milliseconds.
+ *
+ * - 'insert' is the fast path: a plain INSERT, and rollups from every point.
+ *   A point that already exists (a re-send, or twice in one batch) fails it
+ *   with a unique violation, and the batch is written again as 'merge'.
+ * - 'merge' inserts with DO NOTHING and adds to the rollups exactly the rows it
+ *   inserted, so a re-sent point is never counted twice. It returns the counts,
+ *   so the caller sees whether any point met an existing row.
+ *
+ * Rows that every batch updates (rollups, latest values, devices) are locked
+ * last, table by table in one fixed order, and in sorted order within each
+ * table, so concurrent batches do not deadlock and hold those locks briefly.
+ * The final SELECT fixes that order: it reads each CTE's count in turn, and
+ * Postgres runs a data-modifying CTE when it is first read.
+ */
+function batchSql(mode: 'insert' | 'merge'): string {
+  const rollup = (table: string, width: string) => `
+  INSERT INTO ${table} AS r (device_id, key, bucket, cnt, n, sum, min, max)
+  SELECT d, k, date_bin('${width}', ts, ${ORIGIN}) AS b, count(*), count(num), coalesce(sum(num), 0), min(num), max(num)
+  FROM ${mode === 'insert' ? 'pts' : 'ins'} GROUP BY d, k, b ORDER BY d, k, b
+  ON CONFLICT (device_id, key, bucket) DO UPDATE SET cnt = r.cnt + excluded.cnt, n = r.n + excluded.n, sum = r.sum + excluded.sum,
+    min = least(r.min, excluded.min), max = greatest(r.max, excluded.max)
+  RETURNING 1`;
+  return `
+WITH pts AS MATERIALIZED (
+  SELECT u.d, u.k, to_timestamp(u.ms::float8 / 1000) AS ts, u.num, o.str, o.bool, o.json, u.n
+  FROM unnest($1::uuid[], $2::text[], $3::int8[], $4::float8[]) WITH ORDINALITY AS u(d, k, ms, num, n)
+  LEFT JOIN unnest($5::int8[], $6::text[], $7::boolean[], $8::jsonb[]) AS o(n, str, bool, json) ON o.n = u.n
+  JOIN devices dv ON dv.id = u.d
+),
+ins AS (
+  INSERT INTO telemetry (device_id, key, ts, num, str, bool, json)
+  SELECT d, k, ts, num, str, bool, json FROM pts
+  ${mode === 'insert' ? 'RETURNING 1' : 'ON CONFLICT (device_id, key, ts) DO NOTHING RETURNING device_id AS d, key AS k, ts, num'}
+),
+msg AS MATERIALIZED (
+  SELECT u.d, to_timestamp(u.ms::float8 / 1000) AS at, u.channel, u.transport, u.payload, u.n
+  FROM ROWS FROM (unnest($9::uuid[], $10::int8[], $11::text[], $12::text[]), jsonb_array_elements($13::jsonb))
+    WITH ORDINALITY AS u(d, ms, channel, transport, payload, n)
+  JOIN devices dv ON dv.id = u.d
+),
+logged AS (
+  -- ORDER BY n: seq follows arrival order, whatever order the join yields.
+  INSERT INTO messages (device_id, received_at, channel, transport, payload)
+  SELECT d, at, channel, transport, payload FROM msg ORDER BY n
+  RETURNING 1
+),
+minute AS (${rollup('telemetry_1m', '1 minute')}
+),
+hour AS (${rollup('telemetry_1h', '1 hour')}
+),
+latest AS (
+  INSERT INTO telemetry_latest AS t (device_id, key, ts, num, str, bool, json)
+  SELECT DISTINCT ON (d, k) d, k, ts, num, str, bool, json FROM pts ORDER BY d, k, ts DESC, n DESC
+  ON CONFLICT (device_id, key) DO UPDATE SET ts = excluded.ts, num = excluded.num, str = excluded.str, bool = excluded.bool, json = excluded.json
+  WHERE t.ts <= excluded.ts
+  RETURNING 1
+),
+seen_rows AS MATERIALIZED (
+  -- Any message counts as a sign of life (architecture §3). last_seen_at moves in steps of at
+  -- least a second: a device sending 20 messages a second costs one row update a second, not 20.
+  -- Locked in id order: a hash join would update them in any order.
+  SELECT dv.id, s.first, s.last FROM devices dv JOIN (SELECT d, min(at) AS first, max(at) AS last FROM msg GROUP BY d) s ON s.d = dv.id
+  WHERE dv.last_seen_at IS NULL OR dv.last_seen_at <= s.last - interval '${LAST_SEEN_STEP_MS} milliseconds'
+  ORDER BY dv.id FOR NO KEY UPDATE OF dv
+),
+seen AS (
+  UPDATE devices dv SET last_seen_at = greatest(dv.last_seen_at, l.last), first_seen_at = coalesce(dv.first_seen_at, l.first)
+  FROM seen_rows l WHERE dv.id = l.id
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM pts)::int AS points, (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM logged)::int AS logged,
+  (SELECT count(*) FROM minute) + (SELECT count(*) FROM hour) + (SELECT count(*) FROM latest) + (SELECT count(*) FROM seen) AS hot`;
+}
+const INSERT_SQL = batchSql('insert');
+const MERGE_SQL = batchSql('merge');
+
+/**
+ * Points that met an existing (device, key, ts): the last one of the batch
+ * wins, as an update. Returns the buckets whose rollups the update made stale.
+ */
+const REWRITE_SQL = `
+WITH u AS (
+  SELECT DISTINCT ON (u.d, u.k, u.ms) u.d, u.k, to_timestamp(u.ms::float8 / 1000) AS ts, u.num, o.str, o.bool, o.json
+  FROM unnest($1::uuid[], $2::text[], $3::int8[], $4::float8[]) WITH ORDINALITY AS u(d, k, ms, num, n)
+  LEFT JOIN unnest($5::int8[], $6::text[], $7::boolean[], $8::jsonb[]) AS o(n, str, bool, json) ON o.n = u.n
+  ORDER BY u.d, u.k, u.ms, u.n DESC
+),
+upd AS (
+  UPDATE telemetry t SET num = u.num, str = u.str, bool = u.bool, json = u.json
+  FROM u
+  WHERE t.device_id = u.d AND t.key = u.k AND t.ts = u.ts
+    AND (t.num IS DISTINCT FROM u.num OR t.str IS DISTINCT FROM u.str OR t.bool IS DISTINCT FROM u.bool OR t.json IS DISTINCT FROM u.json)
+  RETURNING t.device_id, t.key, t.ts
+)
+SELECT DISTINCT device_id::text AS d, key AS k, date_bin('1 minute', ts, ${ORIGIN}) AS bucket FROM upd ORDER BY 1, 2, 3`;
+
+/**
+ * Recomputes stale buckets from the raw rows. The rollup rows are locked
+ * first, so a concurrent batch's increment either lands before the lock (and
+ * its raw rows are then visible to the recompute) or after it (on top of it).
+ */
+async function recomputeRollups(tx: Queryable, buckets: { d: string; k: string; bucket: Date }[]): Promise<void> {
+  const d = buckets.map((b) => b.d);
+  const k = buckets.map((b) => b.k);
+  const t = buckets.map((b) => b.bucket);
+  const keys = 'unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS b(d, k, bucket)';
+  const hours = `(SELECT DISTINCT d, k, date_bin('1 hour', bucket, ${ORIGIN}) AS bucket FROM ${keys})`;
+  await tx.query(
+    `SELECT 1 FROM (SELECT 1 FROM telemetry_1m r JOIN ${keys} ON r.device_id = b.d AND r.key = b.k AND r.bucket = b.bucket ORDER BY r.device_id, r.key, r.bucket FOR UPDATE OF r) x
+     UNION ALL
+     SELECT 1 FROM (SELECT 1 FROM telemetry_1h r JOIN ${hours} h ON r.device_id = h.d AND r.key = h.k AND r.bucket = h.bucket ORDER BY r.device_id, r.key, r.bucket FOR UPDATE OF r) y`,
+    [d, k, t],
+  );
+  await tx.query(
+    `INSERT INTO telemetry_1m AS r (device_id, key, bucket, cnt, n, sum, min, max)
+     SELECT b.d, b.k, b.bucket, count(*), count(t.num), coalesce(sum(t.num), 0), min(t.num), max(t.num)
+     FROM ${keys} JOIN telemetry t ON t.device_id = b.d AND t.key = b.k AND t.ts >= b.bucket AND t.ts < b.bucket + interval '1 minute'
+     GROUP BY b.d, b.k, b.bucket ORDER BY b.d, b.k, b.bucket
+     ON CONFLICT (device_id, key, bucket) DO UPDATE SET cnt = excluded.cnt, n = excluded.n, sum = excluded.sum, min = excluded.min, max = excluded.max`,
+    [d, k, t],
+  );
+  await tx.query(
+    `INSERT INTO telemetry_1h AS r (device_id, key, bucket, cnt, n, sum, min, max)
+     SELECT h.d, h.k, h.bucket, sum(m.cnt), sum(m.n), sum(m.sum), min(m.min), max(m.max)
+     FROM ${hours} h JOIN telemetry_1m m ON m.device_id = h.d AND m.key = h.k AND m.bucket >= h.bucket AND m.bucket < h.bucket + interval '1 hour'
+     GROUP BY h.d, h.k, h.bucket ORDER BY h.d, h.k, h.bucket
+     ON CONFLICT (device_id, key, bucket) DO UPDATE SET cnt = excluded.cnt, n = excluded.n, sum = excluded.sum, min = excluded.min, max = excluded.max`,
+    [d, k, t],
+  );
+}
+
+/** A Postgres array literal element, always quoted: keys and strings may hold anything. */
+const NEEDS_ESCAPE = /[\\"]/;
+const quote = (s: string) => (NEEDS_ESCAPE.test(s) ? `"${s.replace(/[\\"]/g, '\\$&')}"` : `"${s}"`);
+
+interface EncodedBatch {
+  points: number;
+  params: string[];
+}
+
+/**
+ * One pass over the batch builds every array parameter as text, so the driver
+ * has nothing to escape or convert per element. Device ids are UUIDs from the
+ * database, channels and transports fixed words: they need no quoting. Values
+ * other than numbers go in sparse arrays keyed by point position, so a
+ * numbers-only batch carries no columns of NULLs. Payloads are validated JSON
+ * text, joined into one JSON array.
+ */
+function encodeBatch(batch: readonly IngestMessage[]): EncodedBatch {
+  let d = '', k = '', ts = '', num = '';
+  let on = '', ostr = '', obool = '', ojson = '';
+  let md = '', mat = '', mch = '', mtr = '', payloads = '';
+  let points = 0;
+  for (let i = 0; i < batch.length; i++) {
+    const m = batch[i]!;
+    const dev = m.device.deviceId;
+    const sep = i === 0 ? '' : ',';
+    md += sep + dev;
+    mat += sep + m.receivedAt;
+    mch += sep + m.channel;
+    mtr += sep + m.transport;
+    payloads += sep + m.rawJson;
+    const tel = m.telemetry;
+    for (let j = 0; j < tel.length; j++) {
+      const p = tel[j]!;
+      const psep = points === 0 ? '' : ',';
+      points++;
+      d += psep + dev;
+      k += psep + quote(p.key);
+      ts += psep + p.ts;
+      if (p.type === 'num') {
+        num += psep + (p.value as number);
+        continue;
+      }
+      num += psep + 'NULL';
+      const osep = on === '' ? '' : ',';
+      on += osep + points;
+      ostr += osep + (p.type === 'str' ? quote(p.value as string) : 'NULL');
+      obool += osep + (p.type === 'bool' ? (p.value ? 't' : 'f') : 'NULL');
+      ojson += osep + (p.type === 'json' ? quote(JSON.stringify(p.value)) : 'NULL');
+    }
+  }
+  const arr = (s: string) => `{${s}}`;
+  return {
+    points,
+    params: [arr(d), arr(k), arr(ts), arr(num), arr(on), arr(ostr), arr(obool), arr(ojson), arr(md), arr(mat), arr(mch), arr(mtr), `[${payloads}]`],
+  };
+}
+
+/**
+ * A plain INSERT costs about half of INSERT … ON CONFLICT and duplicates are
+ * rare, so the fast path goes first, inside a savepoint. A unique violation
+ * switches to the merge path. A deadlock (possible only when a merge batch
+ * recomputes rollups while others write the same buckets) rolls back to the
+ * savepoint, which releases this batch's row locks, and tries again.
+ */
+async function writeTelemetry(tx: Queryable, enc: EncodedBatch): Promise<void> {
+  let mode: 'insert' | 'merge' = 'insert';
+  await tx.query('SAVEPOINT ingest_batch');
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (mode === 'insert') {
+        await tx.query(INSERT_SQL, enc.params);
+      } else {
+        const [r] = await tx.query<{ points: number; inserted: number }>(MERGE_SQL, enc.params);
+        if (r && r.inserted < r.points) {
+          const stale = await tx.query<{ d: string; k: string; bucket: Date }>(REWRITE_SQL, enc.params.slice(0, 8));
+          if (stale.length) await recomputeRollups(tx, stale);
+        }
+      }
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (!(mode === 'insert' && code === UNIQUE_VIOLATION) && !(code === DEADLOCK && attempt < MAX_ATTEMPTS)) throw err;
+      await tx.query('ROLLBACK TO SAVEPOINT ingest_batch');
+      if (code === UNIQUE_VIOLATION) mode = 'merge';
+    }
+  }
+}
+
+/**
+ * Writes one batch of device messages in the caller's transaction: one
+ * statement for telemetry, its rollups, the raw message log and last-seen
+ * times, plus one per other channel present. Never one statement per row.
+ * Rows of devices deleted meanwhile are skipped by the joins on devices.
+ */
+export async function writeIngestBatch(tx: Queryable, batch: readonly IngestMessage[]): Promise<void> {
+  const enc = encodeBatch(batch);
+  if (enc.points === 0) {
+    await tx.query(INSERT_SQL, enc.params);
+  } else {
+    await writeTelemetry(tx, enc);
+  }
+
+  const alerts: IngestMessage[] = [];
+  const heartbeats: IngestMessage[] = [];
+  const locations: IngestMessage[] = [];
+  const attributes: IngestMessage[] = [];
+  for (const m of batch) {
+    if (m.alert) alerts.push(m);
+    if (m.heartbeat) heartbeats.push(m);
+    if (m.location) locations.push(m);
+    if (m.attributes) attributes.push(m);
+  }
+
+  if (alerts.length) {
+    await tx.query(
+      `INSERT INTO events (id, org_id, device_id, project_id, kind, type, severity, message, data, ts)
+       SELECT u.id, dv.org_id, u.d, dv.project_id, 'alert', u.type, u.severity, u.message, u.data, u.ts
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[]) AS u(id, d, type, severity, message, data, ts)
+       JOIN devices dv ON dv.id = u.d
+       ON CONFLICT (id) DO NOTHING`,
+      [
+        alerts.map((m) => m.alert!.id),
+        alerts.map((m) => m.device.deviceId),
+        alerts.map((m) => m.alert!.type),
+        alerts.map((m) => m.alert!.severity),
+        alerts.map((m) => m.alert!.message),
+        alerts.map((m) => JSON.stringify(m.alert!.data)),
+        alerts.map((m) => new Date(m.alert!.ts)),
+      ],
+    );
+  }
+
+  if (heartbeats.length) {
+    await tx.query(
+      `INSERT INTO heartbeats (device_id, ts, uptime, battery, rssi, data)
+       SELECT u.* FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::float8[], $5::float8[], $6::jsonb[]) AS u(d, ts, uptime, battery, rssi, data)
+       JOIN devices dv ON dv.id = u.d
+       ON CONFLICT (device_id, ts) DO NOTHING`,
+      [
+        heartbeats.map((m) => m.device.deviceId),
+        heartbeats.map((m) => new Date(m.heartbeat!.ts)),
+        heartbeats.map((m) => m.heartbeat!.uptime),
+        heartbeats.map((m) => m.heartbeat!.battery),
+        heartbeats.map((m) => m.heartbeat!.rssi),
+        heartbeats.map((m) => (m.heartbeat!.data ? JSON.stringify(m.heartbeat!.data) : null)),
+      ],
+    );
+  }
+
+  if (locations.length) {
+    const byKey = new Map(locations.map((m) => [`${m.device.deviceId}\u0000${m.location!.ts}`, m]));
+    const locs = [...byKey.values()];
+    await tx.query(
+      `INSERT INTO locations (device_id, ts, lat, lon, alt, speed, heading, accuracy)
+       SELECT u.* FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::float8[])
+         AS u(d, ts, lat, lon, alt, speed, heading, accuracy)
+       JOIN devices dv ON dv.id = u.d
+       ON CONFLICT (device_id, ts) DO UPDATE SET lat = excluded.lat, lon = excluded.lon, alt = excluded.alt,
+         speed = excluded.speed, heading = excluded.heading, accuracy = excluded.accuracy`,
+      [
+        locs.map((m) => m.device.deviceId),
+        locs.map((m) => new Date(m.location!.ts)),
+        locs.map((m) => m.location!.lat),
+        locs.map((m) => m.location!.lon),
+        locs.map((m) => m.location!.alt),
+        locs.map((m) => m.location!.speed),
+        locs.map((m) => m.location!.heading),
+        locs.map((m) => m.location!.accuracy),
+      ],
+    );
+    const newest = new Map<string, IngestMessage>();
+    for (const m of locs) {
+      const cur = newest.get(m.device.deviceId);
+      if (!cur || cur.location!.ts <= m.location!.ts) newest.set(m.device.deviceId, m);
+    }
+    const l = [...newest.values()].sort((a, b) => (a.device.deviceId < b.device.deviceId ? -1 : 1));
+    await tx.query(
+      `UPDATE devices d SET location_lat = u.lat, location_lon = u.lon, location_at = u.ts
+       FROM unnest($1::uuid[], $2::float8[], $3::float8[], $4::timestamptz[]) AS u(id, lat, lon, ts)
+       WHERE d.id = u.id AND (d.location_at IS NULL OR d.location_at <= u.ts)`,
+      [l.map((m) => m.device.deviceId), l.map((m) => m.location!.lat), l.map((m) => m.location!.lon), l.map((m) => new Date(m.location!.ts))],
+    );
+  }
+
+  if (attributes.length) {
+    const attrs = new Map<string, { d: string; k: string; v: string; at: Date }>();
+    for (const m of attributes) {
+      for (const [k, v] of Object.entries(m.attributes!)) attrs.set(`${m.device.deviceId}\u0000${k}`, { d: m.device.deviceId, k, v: JSON.stringify(v), at: new Date(m.receivedAt) });
+    }
+    const a = [...attrs.values()].sort((x, y) => (x.d === y.d ? (x.k < y.k ? -1 : 1) : x.d < y.d ? -1 : 1));
+    await tx.query(
+      `INSERT INTO device_attributes (device_id, key, value, updated_at)
+       SELECT u.* FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::timestamptz[]) AS u(d, k, v, at)
+       JOIN devices dv ON dv.id = u.d
+       ON CONFLICT (device_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      [a.map((r) => r.d), a.map((r) => r.k), a.map((r) => r.v), a.map((r) => r.at)],
+    );
+    // The reported firmware version is also a device column, for fleet filters and OTA.
+    const fw = a.filter((r) => r.k === 'fw_version');
+    if (fw.length) {
+      await tx.query(
+        `UPDATE devices d SET firmware_version = u.v #>> '{}' FROM unnest($1::uuid[], $2::jsonb[]) AS u(id, v) WHERE d.id = u.id`,
+        [fw.map((r) => r.d), fw.map((r) => r.v)],
+      );
+    }
+  }
+}

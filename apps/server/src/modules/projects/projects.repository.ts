@@ -1,0 +1,50 @@
+import type { Queryable } from '../../platform/db/database.js';
+
+export interface ProjectRow {
+  id: string;
+  org_id: string;
+  name: string;
+  description: string;
+  inactivity_timeout_s: number | null;
+  device_count: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const SELECT = `SELECT p.*, (SELECT count(*)::int FROM devices d WHERE d.project_id = p.id) AS device_count FROM projects p`;
+
+export class ProjectsRepository {
+  constructor(private readonly db: Queryable) {}
+
+  async list(orgId: string, limit: number, offset: number): Promise<{ items: ProjectRow[]; total: number }> {
+    const items = await this.db.query<ProjectRow>(`${SELECT} WHERE p.org_id = $1 ORDER BY lower(p.name) LIMIT $2 OFFSET $3`, [orgId, limit, offset]);
+    const [c] = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM projects WHERE org_id = $1', [orgId]);
+    return { items, total: c?.n ?? 0 };
+  }
+
+  async get(orgId: string, id: string): Promise<ProjectRow | null> {
+    const [r] = await this.db.query<ProjectRow>(`${SELECT} WHERE p.org_id = $1 AND p.id = $2`, [orgId, id]);
+    return r ?? null;
+  }
+
+  async insert(orgId: string, name: string, description: string, timeout: number | null): Promise<string> {
+    const [r] = await this.db.query<{ id: string }>(
+      'INSERT INTO projects (org_id, name, description, inactivity_timeout_s) VALUES ($1, $2, $3, $4) RETURNING id',
+      [orgId, name, description, timeout],
+    );
+    return r!.id;
+  }
+
+  async update(orgId: string, id: string, p: { name?: string; description?: string; inactivityTimeoutS?: number | null }): Promise<void> {
+    await this.db.query(
+      `UPDATE projects SET name = coalesce($3, name), description = coalesce($4, description),
+         inactivity_timeout_s = CASE WHEN $5::boolean THEN $6::int ELSE inactivity_timeout_s END, updated_at = now()
+       WHERE org_id = $1 AND id = $2`,
+      [orgId, id, p.name ?? null, p.description ?? null, p.inactivityTimeoutS !== undefined, p.inactivityTimeoutS ?? null],
+    );
+  }
+
+  async delete(orgId: string, id: string): Promise<boolean> {
+    return (await this.db.query('DELETE FROM projects WHERE org_id = $1 AND id = $2 RETURNING id', [orgId, id])).length > 0;
+  }
+}

@@ -1,0 +1,80 @@
+import type { Database } from '../../platform/db/database.js';
+import { AppError, assertUuid, notFound } from '../../platform/http/errors.js';
+import { requireRole, type Actor } from '../accounts/actor.js';
+import { ProjectsRepository, type ProjectRow } from './projects.repository.js';
+
+export interface Project {
+  id: string;
+  name: string;
+  description: string;
+  inactivityTimeoutS: number | null;
+  deviceCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const toProject = (r: ProjectRow): Project => ({
+  id: r.id,
+  name: r.name,
+  description: r.description,
+  inactivityTimeoutS: r.inactivity_timeout_s,
+  deviceCount: r.device_count,
+  createdAt: r.created_at.toISOString(),
+  updatedAt: r.updated_at.toISOString(),
+});
+
+const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505';
+
+/** Projects: groups of devices that measure similar things. */
+export class ProjectsService {
+  private readonly repo: ProjectsRepository;
+  constructor(db: Database) {
+    this.repo = new ProjectsRepository(db);
+  }
+
+  async list(actor: Actor, limit = 100, offset = 0) {
+    const page = await this.repo.list(actor.orgId, limit, offset);
+    return { items: page.items.map(toProject), total: page.total, limit, offset };
+  }
+
+  async get(actor: Actor, id: string): Promise<Project> {
+    const row = await this.repo.get(actor.orgId, assertUuid(id, 'project id'));
+    if (!row) throw notFound('PROJECT', id);
+    return toProject(row);
+  }
+
+  /** Throws PROJECT_NOT_FOUND unless the project exists in the actor's org. */
+  async assertInOrg(actor: Actor, id: string): Promise<string> {
+    return (await this.get(actor, id)).id;
+  }
+
+  async create(actor: Actor, input: { name: string; description?: string; inactivityTimeoutS?: number | null }): Promise<Project> {
+    requireRole(actor, 'admin');
+    const name = input.name.trim();
+    if (!name) throw new AppError('VALIDATION_FAILED', 'name is required');
+    try {
+      const id = await this.repo.insert(actor.orgId, name, input.description ?? '', input.inactivityTimeoutS ?? null);
+      return this.get(actor, id);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new AppError('NAME_TAKEN', `a project named "${name}" already exists`);
+      throw err;
+    }
+  }
+
+  async update(actor: Actor, id: string, patch: { name?: string; description?: string; inactivityTimeoutS?: number | null }): Promise<Project> {
+    requireRole(actor, 'admin');
+    await this.get(actor, id);
+    try {
+      await this.repo.update(actor.orgId, id, { ...patch, name: patch.name?.trim() });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new AppError('NAME_TAKEN', `a project named "${patch.name}" already exists`);
+      throw err;
+    }
+    return this.get(actor, id);
+  }
+
+  async delete(actor: Actor, id: string): Promise<void> {
+    requireRole(actor, 'admin');
+    if (!(await this.repo.delete(actor.orgId, assertUuid(id, 'project id')))) throw notFound('PROJECT', id);
+  }
+}

@@ -1,0 +1,41 @@
+import { Type } from 'typebox';
+import type { App } from '../../platform/http/server.js';
+import { actorOf } from '../../platform/http/auth.js';
+import { AGGREGATES, type TelemetryService } from './telemetry.service.js';
+
+const IdParam = Type.Object({ id: Type.String() });
+const Range = {
+  from: Type.Optional(Type.String({ description: 'ISO 8601 or ms since epoch' })),
+  to: Type.Optional(Type.String({ description: 'ISO 8601 or ms since epoch' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+};
+
+/** Registered inside an authenticated scope. */
+export function telemetryRoutes(telemetry: TelemetryService) {
+  return async (app: App) => {
+    app.get('/api/v1/devices/:id/telemetry/latest', { schema: { tags: ['telemetry'], params: IdParam } }, (req) => telemetry.latest(actorOf(req), req.params.id));
+    app.get('/api/v1/devices/:id/telemetry', {
+      schema: {
+        tags: ['telemetry'],
+        params: IdParam,
+        description: 'Raw points, or aggregates per time bucket when interval or agg is given.',
+        querystring: Type.Object({
+          ...Range,
+          keys: Type.Optional(Type.String({ description: 'comma-separated keys; all keys when omitted' })),
+          interval: Type.Optional(Type.String({ description: '30s, 5m, 1h, 1d or seconds' })),
+          agg: Type.Optional(Type.Enum(AGGREGATES)),
+        }),
+      },
+    }, (req) => telemetry.history(actorOf(req), req.params.id, req.query));
+    app.get('/api/v1/devices/:id/locations', { schema: { tags: ['telemetry'], params: IdParam, querystring: Type.Object(Range) } }, (req) =>
+      telemetry.locations(actorOf(req), req.params.id, req.query),
+    );
+    app.get('/api/v1/devices/:id/heartbeats', { schema: { tags: ['telemetry'], params: IdParam, querystring: Type.Object(Range) } }, (req) =>
+      telemetry.heartbeats(actorOf(req), req.params.id, req.query),
+    );
+    app.get('/api/v1/devices/:id/attributes', { schema: { tags: ['telemetry'], params: IdParam } }, (req) => telemetry.attributes(actorOf(req), req.params.id));
+    app.get('/api/v1/devices/:id/messages', {
+      schema: { tags: ['telemetry'], params: IdParam, description: 'Raw message history, newest first.', querystring: Type.Object({ ...Range, channel: Type.Optional(Type.String()) }) },
+    }, (req) => telemetry.messages(actorOf(req), req.params.id, req.query));
+  };
+}

@@ -1,0 +1,41 @@
+/** The narrow database interface every repository uses; PGlite and pg both implement it. */
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+}
+
+export interface Transaction extends Queryable {
+  /** Runs a multi-statement script inside the transaction. */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /** Runs fn in one transaction; rolls back if it throws. */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
+  /** Runs a multi-statement script (migrations). */
+  exec(sql: string): Promise<void>;
+  /** Runs fn while holding a cluster-wide lock, so two nodes never run it at once. */
+  withExclusiveLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** How many transactions may usefully run at once (1 for the single-connection PGlite). */
+  readonly maxConcurrency: number;
+  ping(): Promise<boolean>;
+  /** How pg-boss reaches this database: its own pool on PostgreSQL, this connection on PGlite. */
+  readonly jobsConnection: { connectionString: string } | { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[]; rowCount: number }> };
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  databaseUrl: string | null;
+  dataDir: string;
+  poolSize?: number;
+}
+
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  if (opts.databaseUrl) {
+    const { openPostgres } = await import('./postgres.js');
+    return openPostgres(opts.databaseUrl, opts.poolSize ?? 10);
+  }
+  const { openPglite } = await import('./pglite.js');
+  return openPglite(opts.dataDir);
+}

@@ -1,0 +1,74 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite, types } from '@electric-sql/pglite';
+import type { Database, Transaction } from './database.js';
+
+const parsers = { [types.INT8]: (v: string) => Number(v), [types.NUMERIC]: (v: string) => Number(v) };
+
+/** Written by `npm run build` (scripts/build-pglite-template.mjs): an initialized empty cluster. */
+const TEMPLATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../dist/pglite-template.tgz');
+
+/** The embedded database: a WASM Postgres whose files live under dataDir/pgdata. */
+export async function openPglite(dataDir: string): Promise<Database> {
+  const dir = path.join(dataDir, 'pgdata');
+  fs.mkdirSync(dir, { recursive: true });
+  // A new data dir starts from the template when there is one; initdb otherwise.
+  const fresh = !fs.existsSync(path.join(dir, 'PG_VERSION'));
+  const loadDataDir = fresh && fs.existsSync(TEMPLATE) ? new Blob([fs.readFileSync(TEMPLATE)]) : undefined;
+  const db = await PGlite.create(dir, { parsers, loadDataDir });
+  let closed = false;
+
+  return {
+    kind: 'pglite',
+    jobsConnection: {
+      // pg-boss sends multi-statement scripts without parameters; only exec accepts those.
+      async executeSql(text: string, values?: unknown[]) {
+        if (!values || values.length === 0) {
+          const results = await db.exec(text);
+          const last = results[results.length - 1];
+          return { rows: last?.rows ?? [], rowCount: last?.affectedRows ?? last?.rows.length ?? 0 };
+        }
+        const r = await db.query(text, values);
+        return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+      },
+    },
+    maxConcurrency: 1,
+    async query<T>(sql: string, params?: readonly unknown[]) {
+      const res = await db.query<T>(sql, params as unknown[] | undefined);
+      return res.rows;
+    },
+    transaction<T>(fn: (tx: Transaction) => Promise<T>) {
+      return db.transaction(async (t) =>
+        fn({
+          async query<R>(sql: string, params?: readonly unknown[]) {
+            const res = await t.query<R>(sql, params as unknown[] | undefined);
+            return res.rows;
+          },
+          async exec(sql: string) {
+            await t.exec(sql);
+          },
+        }),
+      );
+    },
+    async exec(sql) {
+      await db.exec(sql);
+    },
+    // One process owns the data dir, so an in-process lock is enough.
+    withExclusiveLock: (_name, fn) => fn(),
+    async ping() {
+      if (closed) return false;
+      try {
+        await db.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await db.close();
+    },
+  };
+}

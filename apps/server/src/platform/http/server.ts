@@ -1,0 +1,89 @@
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
+import compress from '@fastify/compress';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from '../observability/logger.js';
+import type { Actor } from '../../modules/accounts/actor.js';
+import { AppError } from './errors.js';
+
+export type App = FastifyInstance<any, any, any, Logger, TypeBoxTypeProvider>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor | null;
+  }
+}
+
+export interface HttpOptions {
+  logger: Logger;
+  bodyLimit: number;
+  https?: { cert: Buffer; key: Buffer } | null;
+  publicUrl?: string | null;
+}
+
+const bearer = (req: FastifyRequest): string | null => {
+  const h = req.headers.authorization;
+  if (h && /^bearer /i.test(h)) return h.slice(7).trim();
+  return null;
+};
+export const bearerToken = bearer;
+
+/**
+ * The HTTP server without routes: error mapping, OpenAPI, WebSocket support.
+ * Not listening yet, so tests can `inject()`.
+ */
+export async function createHttpServer(opts: HttpOptions): Promise<App> {
+  const fastifyOpts: FastifyServerOptions = {
+    loggerInstance: opts.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: opts.bodyLimit,
+    trustProxy: true,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+  };
+  const app = (opts.https ? Fastify({ ...fastifyOpts, https: opts.https } as FastifyServerOptions) : Fastify(fastifyOpts)).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+  app.decorateRequest('actor', null);
+
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number; validation?: unknown }, req, reply) => {
+    if (err instanceof AppError) {
+      return reply.status(err.status).send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
+    }
+    if (err.validation) {
+      return reply.status(400).send({ error: { code: 'VALIDATION_FAILED', message: err.message } });
+    }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.status(413).send({ error: { code: 'PAYLOAD_TOO_LARGE', message: `body is larger than ${req.routeOptions?.bodyLimit ?? opts.bodyLimit} bytes` } });
+    }
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.status(415).send({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send application/json' } });
+    }
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      const code = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.name === 'SyntaxError' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'INVALID_PAYLOAD' : 'VALIDATION_FAILED';
+      return reply.status(err.statusCode).send({ error: { code, message: err.message } });
+    }
+    // 5xx: log the detail, never send it.
+    req.log.error({ err, url: req.url }, 'request failed');
+    return reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0]}` } }));
+
+  // gzip/brotli for JSON and the dashboard's assets; small bodies are not worth it.
+  await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'] });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Tether API', version: '0.1.0', description: 'REST API of the Tether IoT platform. Errors are `{"error":{"code","message"}}`.' },
+      servers: opts.publicUrl ? [{ url: opts.publicUrl }] : [],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'User access token, API key (tk_…), or device token (dt_…) on /api/v1/device/*' },
+        },
+      },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+  return app;
+}

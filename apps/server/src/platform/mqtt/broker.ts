@@ -1,0 +1,302 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { Aedes, type Client, type AuthenticateError } from 'aedes';
+import { deviceTopic, parseDeviceTopic, thingsboardTopic, type CommandMessage, type UplinkChannel } from '@tether/contracts';
+import type { CommandChannel, CommandsService } from '../../modules/commands/commands.service.js';
+import type { DeviceIdentity } from '../../modules/devices/devices.repository.js';
+import type { DevicesService } from '../../modules/devices/devices.service.js';
+import { IngestRejection } from '../../modules/ingest/ingest-message.js';
+import type { IngestService } from '../../modules/ingest/ingest.service.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+
+type TetherClient = Client & {
+  tether?: DeviceIdentity;
+  /** Topics of QoS 1 publishes sent to this client and not yet PUBACKed, oldest first. */
+  tetherUnacked?: string[];
+};
+
+/** Far more than any device keeps in flight; a client that never acks cannot grow it further. */
+const MAX_UNACKED_TRACKED = 1000;
+
+export interface BrokerDeps {
+  devices: DevicesService;
+  ingest: IngestService;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** Topics a device may publish to besides its data channels: OTA status (command results are handled below). */
+const DEVICE_REPLY_PATHS = [/^ota\/status$/];
+const COMMAND_RESULT = /^commands\/([^/]+)\/result$/;
+const COMMAND_TOPIC = /^commands\/(\+|#|[^/+#]+)$/;
+
+/** Hooks for what a device's subscriptions and acks mean to the rest of Tether. */
+export interface BrokerHooks {
+  commands?: CommandsService;
+  /** The device subscribed to its config topic: send it the resolved configuration. */
+  onConfigSubscribe?(device: DeviceIdentity): void;
+}
+/** Topics a device may subscribe to, under its own tree. */
+const DEVICE_SUBSCRIBE_PATHS = [/^config$/, /^commands\/(\+|#|[^/+#]+)$/, /^commands\/#$/, /^ota$/, /^#$/];
+
+/**
+ * The embedded MQTT broker (Aedes 2, MQTT 3.1, 3.1.1 and 5): device
+ * authentication, ACL and ingest. A refused publish closes a 3.1.1 connection
+ * (MQTT-3.3.5-2); an MQTT 5 client gets PUBACK 0x87 with the reason string and
+ * stays connected.
+ */
+export class EmbeddedBroker implements CommandChannel {
+  readonly aedes: Aedes;
+  private readonly byDevice = new Map<string, Set<TetherClient>>();
+  /** Clients subscribed to their command topic. */
+  private readonly commandListeners = new Map<string, Set<TetherClient>>();
+  private hooks: BrokerHooks = {};
+  private servers: net.Server[] = [];
+
+  private constructor(
+    aedes: Aedes,
+    private readonly deps: BrokerDeps,
+  ) {
+    this.aedes = aedes;
+  }
+
+  static async create(deps: BrokerDeps): Promise<EmbeddedBroker> {
+    const aedes = await Aedes.createBroker({
+      // Ingest holds each client's publish callback until commit; this only caps broker-side fan-out.
+      concurrency: 1000,
+      queueLimit: 100,
+      connectTimeout: 10_000,
+      drainTimeout: 30_000,
+      maxTopicLevels: 16,
+      heartbeatInterval: 60_000,
+    });
+    const broker = new EmbeddedBroker(aedes, deps);
+    broker.install();
+    return broker;
+  }
+
+  attach(hooks: BrokerHooks): void {
+    this.hooks = hooks;
+    hooks.commands?.attachChannel(this);
+  }
+
+  isListening(deviceId: string): boolean {
+    return (this.commandListeners.get(deviceId)?.size ?? 0) > 0;
+  }
+
+  send(deviceId: string, commandId: string, message: CommandMessage): void {
+    this.aedes.publish({ cmd: 'publish', topic: deviceTopic.command(deviceId, commandId), payload: Buffer.from(JSON.stringify(message)), qos: 1, retain: false, dup: false }, () => {});
+  }
+
+  /** Publishes retained, so the device gets it now and on every reconnect. */
+  publishRetained(topic: string, payload: unknown): Promise<void> {
+    return new Promise((resolve) =>
+      this.aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(payload)), qos: 1, retain: true, dup: false }, () => resolve()),
+    );
+  }
+
+  private install(): void {
+    const { devices, ingest, logger, metrics } = this.deps;
+    const a = this.aedes;
+
+    a.authenticate = (client: TetherClient, username, password, callback) => {
+      const secret = password ? password.toString('utf8') : '';
+      // Tether style: username = device id, password = token or JWT. ThingsBoard style: username = token.
+      const auth = secret ? devices.authenticate(username ?? '', secret) : devices.authenticateToken(username ?? '');
+      auth.then(
+        (identity) => {
+          if (!identity) {
+            metrics.rejected.inc({ reason: 'bad_credentials', transport: 'mqtt' });
+            const err = new Error('bad username or password') as AuthenticateError;
+            err.returnCode = 4; // MQTT-3.2.2: 4 = bad user name or password
+            return callback(err, false);
+          }
+          client.tether = identity;
+          // Client ids are namespaced by device, so no device can take over another's session
+          // (MQTT-3.1.4-2 disconnects an existing client with the same id).
+          if (!client.id.startsWith(identity.deviceId)) client.id = `${identity.deviceId}/${client.id}`;
+          callback(null, true);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'device authentication failed');
+          const e = new Error('server unavailable') as AuthenticateError;
+          e.returnCode = 3; // 3 = server unavailable
+          callback(e, false);
+        },
+      );
+    };
+
+    a.authorizePublish = (client: TetherClient | null, packet, callback) => {
+      const identity = client?.tether;
+      if (!identity) return callback(new Error('not authenticated'));
+      // Tether offers QoS 0 and 1 (architecture §4); refusing QoS 2 also keeps the broker's
+      // inbound QoS 2 store empty.
+      if (packet.qos === 2) return this.refuse(identity, new IngestRejection('invalid_payload', 'QoS 2 is not supported; publish with QoS 0 or 1'), callback);
+      const topic = packet.topic;
+      let channel: UplinkChannel | null = null;
+      if (topic === thingsboardTopic.telemetry) channel = 'telemetry';
+      else if (topic === thingsboardTopic.attributes) channel = 'attributes';
+      else {
+        const parsed = parseDeviceTopic(topic);
+        if (!parsed || parsed.deviceId.toLowerCase() !== identity.deviceId) {
+          // ACL: a device writes only under devices/{its own id}/.
+          return this.refuse(identity, new IngestRejection('not_authorized', `publish to ${topic} is outside devices/${identity.deviceId}/`), callback);
+        }
+        channel = parsed.channel;
+        const result = COMMAND_RESULT.exec(parsed.path);
+        if (result && this.hooks.commands) {
+          // A command result is stored before its PUBACK, like any device data.
+          this.hooks.commands.complete(identity, result[1]!, packet.payload as Buffer).then(
+            () => callback(null),
+            (err: unknown) => (err instanceof IngestRejection ? this.refuse(identity, err, callback) : callback(new Error('storage unavailable'))),
+          );
+          return;
+        }
+        if (!channel) {
+          if (DEVICE_REPLY_PATHS.some((re) => re.test(parsed.path))) return callback(null);
+          return this.refuse(identity, new IngestRejection('unknown_topic', `unknown device topic ${topic}`), callback);
+        }
+      }
+      if (packet.retain) packet.retain = false; // device data is stored by Tether, never retained in the broker
+      // MQTT-3.3.4-1 / architecture §4: PUBACK only after the message is durable.
+      // Aedes writes the PUBACK when this callback runs and reads no further
+      // packets from this client until then, which is also the backpressure.
+      ingest.accept(identity, channel, 'mqtt', packet.payload as Buffer).then(
+        () => callback(null),
+        (err: unknown) => {
+          if (err instanceof IngestRejection) return this.refuse(identity, err, callback, true);
+          // Not committed: close without an ack so the device retries.
+          callback(new Error('storage unavailable'));
+        },
+      );
+    };
+
+    a.authorizeSubscribe = (client: TetherClient, sub, callback) => {
+      const identity = client.tether;
+      const parsed = identity ? parseDeviceTopic(sub.topic) : null;
+      if (!identity || !parsed || parsed.deviceId.toLowerCase() !== identity.deviceId || !DEVICE_SUBSCRIBE_PATHS.some((re) => re.test(parsed.path))) {
+        // SUBACK 0x80: refused, connection kept (MQTT-3.9.3).
+        return callback(null, null);
+      }
+      callback(null, sub.qos > 1 ? { ...sub, qos: 1 } : sub);
+    };
+
+    // Defense in depth: never deliver another device's tree to a device.
+    a.authorizeForward = (client: TetherClient, packet) => {
+      const identity = client.tether;
+      if (!identity) return null;
+      const parsed = parseDeviceTopic(packet.topic);
+      if (!parsed || parsed.deviceId.toLowerCase() !== identity.deviceId) return null;
+      // Aedes keeps no outgoing store for clean sessions, so its 'ack' event cannot say which
+      // publish a PUBACK answers. MQTT-4.6.0-2 has clients PUBACK in the order they received,
+      // so Tether keeps that order itself. The QoS is the one Aedes will send (it downgrades to
+      // the subscription's QoS by exact topic).
+      const sub = (client as unknown as { subscriptions: Record<string, { qos?: number }> }).subscriptions?.[packet.topic];
+      const qos = Math.min(packet.qos, sub ? (sub.qos ?? 0) : packet.qos);
+      if (qos > 0) {
+        const unacked = (client.tetherUnacked ??= []);
+        if (unacked.length >= MAX_UNACKED_TRACKED) unacked.shift();
+        unacked.push(packet.topic);
+      }
+      return packet;
+    };
+
+    a.on('clientReady', (client: TetherClient) => {
+      const identity = client.tether;
+      if (!identity) return;
+      let set = this.byDevice.get(identity.deviceId);
+      if (!set) this.byDevice.set(identity.deviceId, (set = new Set()));
+      set.add(client);
+      metrics.connectedDevices.set(this.byDevice.size);
+      if (set.size === 1) devices.setConnected(identity, true).catch((err: unknown) => logger.warn({ err }, 'could not record device online'));
+    });
+    a.on('clientDisconnect', (client: TetherClient) => this.forget(client));
+    a.on('subscribe', (subscriptions, client: TetherClient) => {
+      const identity = client?.tether;
+      if (!identity) return;
+      for (const sub of subscriptions) {
+        const parsed = parseDeviceTopic(sub.topic);
+        if (!parsed || parsed.deviceId.toLowerCase() !== identity.deviceId) continue;
+        if (COMMAND_TOPIC.test(parsed.path) || parsed.path === '#') {
+          let set = this.commandListeners.get(identity.deviceId);
+          if (!set) this.commandListeners.set(identity.deviceId, (set = new Set()));
+          set.add(client);
+          this.hooks.commands?.deliverPending(identity).catch((err: unknown) => logger.warn({ err }, 'command delivery failed'));
+        }
+        if (parsed.path === 'config' || parsed.path === '#') this.hooks.onConfigSubscribe?.(identity);
+      }
+    });
+    // MQTT-4.3.2: the device's PUBACK for a command publish means it was delivered.
+    a.on('ack', (packet, client: TetherClient) => {
+      const identity = client?.tether;
+      const queued = client?.tetherUnacked?.shift();
+      const topic = (packet && 'topic' in packet ? (packet.topic as string) : null) ?? queued ?? null;
+      if (!identity || !topic) return;
+      const parsed = parseDeviceTopic(topic);
+      const m = parsed && /^commands\/([^/]+)$/.exec(parsed.path);
+      if (m) this.hooks.commands?.markDelivered(identity, m[1]!).catch((err: unknown) => logger.warn({ err }, 'could not record command delivery'));
+    });
+    a.on('clientError', (client: TetherClient, err) => {
+      logger.debug({ deviceId: client.tether?.deviceId, err: err.message }, 'mqtt client error');
+    });
+    a.on('connectionError', (client: TetherClient, err) => {
+      logger.debug({ err: err.message }, 'mqtt connection error');
+    });
+  }
+
+  private refuse(identity: DeviceIdentity, err: IngestRejection, callback: (e: Error | null) => void, counted = false): void {
+    if (!counted) this.deps.ingest.reject(identity.deviceId, 'mqtt', err);
+    // MQTT 3.1.1 has no PUBACK reason code: the connection is closed (MQTT-3.3.5-2).
+    callback(err);
+  }
+
+  private forget(client: TetherClient): void {
+    const identity = client.tether;
+    if (!identity) return;
+    const listeners = this.commandListeners.get(identity.deviceId);
+    if (listeners?.delete(client) && listeners.size === 0) this.commandListeners.delete(identity.deviceId);
+    const set = this.byDevice.get(identity.deviceId);
+    if (!set || !set.delete(client)) return;
+    if (set.size === 0) {
+      this.byDevice.delete(identity.deviceId);
+      this.deps.devices.setConnected(identity, false).catch((err: unknown) => this.deps.logger.warn({ err }, 'could not record device offline'));
+    }
+    this.deps.metrics.connectedDevices.set(this.byDevice.size);
+  }
+
+  /** Drops every connection of a device (credentials rotated or device deleted). */
+  disconnectDevice(deviceId: string): void {
+    for (const c of this.byDevice.get(deviceId.toLowerCase()) ?? []) c.close();
+  }
+
+  get connectedDevices(): number {
+    return this.byDevice.size;
+  }
+
+  /** MQTT over a WebSocket or any other stream. */
+  handle(stream: Duplex): void {
+    this.aedes.handle(stream);
+  }
+
+  async listen(port: number, host: string, tlsOptions?: { cert: Buffer; key: Buffer }): Promise<number> {
+    const server = tlsOptions ? tls.createServer(tlsOptions, (s) => this.aedes.handle(s)) : net.createServer((s) => this.aedes.handle(s));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.servers.push(server);
+    return (server.address() as net.AddressInfo).port;
+  }
+
+  /** Stops accepting, then closes every client and the broker. */
+  async close(): Promise<void> {
+    for (const s of this.servers) s.close();
+    await new Promise<void>((r) => this.aedes.close(() => r()));
+    this.servers = [];
+  }
+}

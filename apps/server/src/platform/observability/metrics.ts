@@ -1,0 +1,21 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics, one registry per server instance (no module-level singletons). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'tether_' });
+  return {
+    registry,
+    accepted: new Counter({ name: 'tether_messages_accepted_total', help: 'Device messages committed', labelNames: ['channel', 'transport'], registers: [registry] }),
+    rejected: new Counter({ name: 'tether_messages_rejected_total', help: 'Device messages rejected', labelNames: ['reason', 'transport'], registers: [registry] }),
+    dropped: new Counter({ name: 'tether_messages_dropped_total', help: 'Accepted messages whose write failed', labelNames: ['reason'], registers: [registry] }),
+    batchSize: new Histogram({ name: 'tether_ingest_batch_size', help: 'Messages per ingest transaction', buckets: [1, 10, 50, 100, 500, 1000, 2000, 5000, 10000], registers: [registry] }),
+    batchSeconds: new Histogram({ name: 'tether_ingest_batch_seconds', help: 'Time to commit one ingest batch', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] }),
+    ingestLag: new Histogram({ name: 'tether_ingest_lag_seconds', help: 'From receipt to commit', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
+    pending: new Gauge({ name: 'tether_ingest_pending_messages', help: 'Messages waiting for a commit', registers: [registry] }),
+    connectedDevices: new Gauge({ name: 'tether_mqtt_connected_devices', help: 'Devices connected to the embedded broker', registers: [registry] }),
+    liveDropped: new Counter({ name: 'tether_live_dropped_total', help: 'Live sockets closed by the server', labelNames: ['reason'], registers: [registry] }),
+    liveSockets: new Gauge({ name: 'tether_live_sockets', help: 'Open live WebSocket connections', registers: [registry] }),
+  };
+}
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,72 @@
+/** Live WebSocket hygiene: slow consumers are dropped, dead sockets are found, memory does not grow. */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { DeviceClient } from '@tether/device-sdk';
+import { openLive, startServer, type TestServer } from './helpers.js';
+
+let s: TestServer;
+beforeAll(async () => {
+  // Pings every 2 s: long enough that the slow-consumer test is decided by the buffer, not by a missed pong.
+  s = await startServer({ TETHER_LIVE_MAX_BUFFERED_BYTES: String(64 * 1024), TETHER_LIVE_PING_INTERVAL_MS: '2000' });
+});
+afterAll(async () => s?.close());
+
+async function liveSockets(): Promise<number> {
+  const text = await (await fetch(`${s.httpUrl}/metrics`)).text();
+  return Number(/^tether_live_sockets (\S+)/m.exec(text)![1]);
+}
+
+async function dropped(reason: string): Promise<number> {
+  const text = await (await fetch(`${s.httpUrl}/metrics`)).text();
+  return Number(new RegExp(`^tether_live_dropped_total\\{reason="${reason}"\\} (\\S+)`, 'm').exec(text)?.[1] ?? 0);
+}
+
+async function until(pred: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await pred()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('condition not met in time');
+}
+
+it('drops a subscriber that stops reading instead of buffering for it', async () => {
+  const device = await s.api.devices.create({ name: 'chatty' });
+  const live = await openLive(s.httpUrl, s.api.token!);
+  live.send({ type: 'subscribe', devices: [device.id], channels: ['telemetry'] });
+  await live.next((m) => m.type === 'subscribed');
+  const healthy = await openLive(s.httpUrl, s.api.token!);
+  healthy.send({ type: 'subscribe', devices: [device.id], channels: ['telemetry'] });
+  await healthy.next((m) => m.type === 'subscribed');
+  expect(await liveSockets()).toBe(2);
+
+  // The slow consumer's TCP socket stops reading.
+  (live.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  const dev = await DeviceClient.connect({ url: s.mqttUrl, deviceId: device.id, token: device.token });
+  // ~24 KB per event: enough to fill the loopback socket buffers (several MB) and then the 64 KB limit.
+  const blob = 'x'.repeat(8000);
+  const started = Date.now();
+  let last = -1;
+  for (let i = 0; i < 1000 && (await liveSockets()) === 2; i += 25) {
+    await Promise.all(Array.from({ length: 25 }, (_, k) => dev.sendTelemetry({ a: blob, b: blob, c: blob, i: i + k })));
+    last = i + 24;
+  }
+  await until(async () => (await liveSockets()) === 1, 10_000);
+  expect(await dropped('slow_consumer')).toBe(1);
+  expect(Date.now() - started).toBeLessThan(8000);
+  // The healthy subscriber kept receiving everything.
+  await healthy.next((m) => m.type === 'telemetry' && m.points.some((p) => p.key === 'i' && p.value === last));
+  await dev.close();
+  healthy.close();
+  live.ws.terminate();
+});
+
+it('finds and closes dead sockets with pings', async () => {
+  await until(async () => (await liveSockets()) === 0, 5000);
+  const live = await openLive(s.httpUrl, s.api.token!);
+  expect(await liveSockets()).toBe(1);
+  // A peer that vanished without a FIN: it answers no pings.
+  (live.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  await until(async () => (await liveSockets()) === 0, 8000);
+  expect(await dropped('no_pong')).toBeGreaterThanOrEqual(1);
+  live.ws.terminate();
+});

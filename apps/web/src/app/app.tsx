@@ -1,0 +1,58 @@
+import { lazy, Suspense } from 'react';
+import { matchPath, useLocation, Link } from '../lib/router';
+import { SessionProvider } from './session';
+import { LiveProvider } from './live';
+import { Layout } from './layout';
+import { AlertFeedProvider } from '../features/alerts/alert-feed';
+import { FleetOverviewPage } from '../features/fleet/fleet-overview-page';
+import { DevicesPage } from '../features/devices/devices-page';
+import { DevicePage } from '../features/devices/device-page';
+import { AlertsPage } from '../features/alerts/alerts-page';
+import { ProjectsPage } from '../features/projects/projects-page';
+import { ProjectPage } from '../features/projects/project-page';
+import { Loading } from '../components/ui/state-views';
+import { PageHeader, usePageTitle } from '../components/ui/page';
+
+// Admin is for few users and rarely visited: it loads on demand.
+const AdminPage = lazy(() => import('../features/admin/admin-page').then((m) => ({ default: m.AdminPage })));
+
+function NotFound() {
+  usePageTitle('Not found');
+  return (
+    <>
+      <PageHeader title="Page not found" />
+      <p>
+        There is nothing at this address. <Link to="/">Go to the overview</Link>.
+      </p>
+    </>
+  );
+}
+
+function Routes() {
+  const { pathname } = useLocation();
+  let m: Record<string, string> | null;
+  if (pathname === '/') return <FleetOverviewPage />;
+  if (pathname === '/devices') return <DevicesPage />;
+  if ((m = matchPath('/devices/:id', pathname))) return <DevicePage key={m.id} id={m.id!} />;
+  if (pathname === '/alerts') return <AlertsPage />;
+  if (pathname === '/projects') return <ProjectsPage />;
+  if ((m = matchPath('/projects/:id', pathname))) return <ProjectPage key={m.id} id={m.id!} />;
+  if (pathname === '/admin') return <AdminPage />;
+  return <NotFound />;
+}
+
+export function App() {
+  return (
+    <SessionProvider>
+      <LiveProvider>
+        <AlertFeedProvider>
+          <Layout>
+            <Suspense fallback={<Loading />}>
+              <Routes />
+            </Suspense>
+          </Layout>
+        </AlertFeedProvider>
+      </LiveProvider>
+    </SessionProvider>
+  );
+}

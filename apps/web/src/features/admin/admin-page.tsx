@@ -1,0 +1,33 @@
+import { useSession } from '../../app/session';
+import { PageHeader, usePageTitle } from '../../components/ui/page';
+import { EmptyState } from '../../components/ui/state-views';
+import { UsersPanel } from './users-panel';
+import { ApiKeysPanel } from './api-keys-panel';
+import { ConfigEditor } from '../config/config-editor';
+
+export function AdminPage() {
+  usePageTitle('Admin');
+  const { can, org, role } = useSession();
+  if (!can.manageUsers) {
+    return (
+      <>
+        <PageHeader title="Admin" />
+        <EmptyState title="Admins only">
+          <p>You have the {role} role. An owner or admin of this org manages users and API keys.</p>
+        </EmptyState>
+      </>
+    );
+  }
+  return (
+    <>
+      <PageHeader title="Admin" subtitle={`Members, API keys and configuration of ${org.name}`} />
+      <UsersPanel />
+      <ApiKeysPanel />
+      <ConfigEditor
+        target={{ scope: 'org' }}
+        title="Org configuration"
+        intro="Defaults for every device in the org, sent to each on devices/{id}/config. A project's or a device's own value overrides them."
+      />
+    </>
+  );
+}

@@ -1,0 +1,29 @@
+/** What each org role may do in the dashboard; mirrors the server's requireRole checks. */
+import type { Role } from '@tether/api-client';
+
+const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2, owner: 3 };
+
+export const atLeast = (role: Role, min: Role): boolean => RANK[role] >= RANK[min];
+
+export const ROLES: Role[] = ['owner', 'admin', 'operator', 'viewer'];
+
+export const permissions = (role: Role) => ({
+  editDevices: atLeast(role, 'operator'),
+  sendCommands: atLeast(role, 'operator'),
+  /** Configuration values on the org, a project or a device. */
+  editConfig: atLeast(role, 'operator'),
+  /** Properties, notes and device photos. */
+  editMetadata: atLeast(role, 'operator'),
+  /** Anyone's note; everyone else may delete only their own. */
+  deleteAnyNote: atLeast(role, 'admin'),
+  createDevices: atLeast(role, 'admin'),
+  deleteDevices: atLeast(role, 'admin'),
+  rotateCredentials: atLeast(role, 'admin'),
+  manageProjects: atLeast(role, 'admin'),
+  manageUsers: atLeast(role, 'admin'),
+  manageApiKeys: atLeast(role, 'admin'),
+  /** Roles this role may grant: its own rank or lower. */
+  grantable: ROLES.filter((r) => RANK[r] <= RANK[role]),
+});
+
+export type Permissions = ReturnType<typeof permissions>;

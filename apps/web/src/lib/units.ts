@@ -1,0 +1,67 @@
+/**
+ * Units for telemetry keys. Tether stores bare numbers, so a unit comes from the
+ * device's metadata (`{"units":{"temperature":"°F"}}`), else from its template's
+ * telemetry specs, else from the key's name. Templates also give a display range.
+ */
+
+/** A template's expected telemetry key (GET /templates/{id} → telemetry). */
+export interface TelemetryKeySpec {
+  name: string;
+  unit?: string;
+  type?: 'number' | 'string' | 'boolean' | 'json';
+  min?: number;
+  max?: number;
+}
+
+const BY_NAME: [RegExp, string][] = [
+  [/^(temp|temperature)(_c)?$|_c$|celsius/, '°C'],
+  [/_f$|fahrenheit/, '°F'],
+  [/humidity|^rh$/, '%'],
+  [/battery_?(v|volt|voltage)$/, 'V'],
+  [/battery|fuel|percent|_pct$|soc$/, '%'],
+  [/rssi/, 'dBm'],
+  [/snr/, 'dB'],
+  [/volt|_v$/, 'V'],
+  [/current|amps?$|_a$/, 'A'],
+  [/kwh|energy/, 'kWh'],
+  [/power|watts?$|_w$/, 'W'],
+  [/pressure|hpa/, 'hPa'],
+  [/speed/, 'km/h'],
+  [/co2|ppm/, 'ppm'],
+  [/pm2_?5|pm10/, 'µg/m³'],
+  [/lux|illuminance/, 'lx'],
+  [/uptime|_s$|seconds/, 's'],
+  [/latency|_ms$/, 'ms'],
+  [/altitude|^alt$/, 'm'],
+  [/heading|bearing/, '°'],
+];
+
+export function unitFor(key: string, metadata?: Record<string, unknown>, specs?: readonly TelemetryKeySpec[]): string | null {
+  const units = metadata?.units;
+  if (units && typeof units === 'object' && !Array.isArray(units)) {
+    const u = (units as Record<string, unknown>)[key];
+    if (typeof u === 'string' && u.trim()) return u.trim();
+  }
+  const fromTemplate = specs?.find((s) => s.name === key)?.unit?.trim();
+  if (fromTemplate) return fromTemplate;
+  const k = key.toLowerCase();
+  for (const [re, unit] of BY_NAME) if (re.test(k)) return unit;
+  return null;
+}
+
+export function formatValue(value: unknown, unit: string | null): string {
+  if (typeof value === 'number') {
+    const text = Number.isInteger(value) ? String(value) : String(Math.round(value * 1000) / 1000);
+    return unit ? `${text} ${unit}` : text;
+  }
+  if (typeof value === 'string') return value;
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  return JSON.stringify(value);
+}
+
+/** The template's display range of a key, if it names either end. */
+export function displayRangeFor(key: string, specs?: readonly TelemetryKeySpec[]): { min?: number; max?: number } | null {
+  const s = specs?.find((x) => x.name === key);
+  if (!s || (typeof s.min !== 'number' && typeof s.max !== 'number')) return null;
+  return { ...(typeof s.min === 'number' ? { min: s.min } : {}), ...(typeof s.max === 'number' ? { max: s.max } : {}) };
+}

@@ -1,0 +1,84 @@
+/**
+ * What every scenario needs: a fresh database (a PGlite data dir, or a new
+ * PostgreSQL database that is dropped afterwards), Tether servers started on
+ * it, and a CPU meter that knows which pids belong to which side.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import process from 'node:process';
+import pg from 'pg';
+import { CpuMeter } from './procstat.mjs';
+import { createDatabase, postgresPids } from './postgres.mjs';
+import { startTether } from './server.mjs';
+
+/**
+ * Runs fn with a fresh database. `start(opts)` starts a server on it (several
+ * in a row are fine, as long as the previous one was stopped); every server
+ * still running is stopped at the end, then the database is removed.
+ */
+export async function withDatabase(db, defaults, fn) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `tether-bench-${db}-`));
+  const pgdb = db === 'postgres' ? await createDatabase() : null;
+  const servers = [];
+  try {
+    const start = async (opts = {}) => {
+      const s = await startTether({ dataDir, databaseUrl: pgdb?.url ?? null, ...defaults, ...opts, env: { ...defaults?.env, ...opts.env } });
+      servers.push(s);
+      return s;
+    };
+    return await fn({ db, dataDir, pgdb, start });
+  } finally {
+    for (const s of servers) if (s.alive) await s.stop();
+    // BENCH_KEEP_DB=1 keeps a PostgreSQL database for a look afterwards (drop it by hand).
+    if (pgdb && process.env.BENCH_KEEP_DB) console.log(`  kept database ${pgdb.name}`);
+    else if (pgdb) await pgdb.drop().catch((err) => console.warn(`could not drop ${pgdb.name}: ${err.message}`));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** A fresh database with one server started on it. */
+export function withServer(db, opts, fn) {
+  return withDatabase(db, opts, async (ctx) => fn({ ...ctx, server: await ctx.start() }));
+}
+
+/** A CPU meter with the server (and, on PostgreSQL, the database's processes) registered. */
+export async function meterFor(server, pgdb) {
+  const cpu = new CpuMeter();
+  cpu.add('tether', server.pid);
+  if (pgdb) for (const pid of await postgresPids(pgdb.name)) cpu.add('postgres', pid);
+  return cpu;
+}
+
+/** Adds pool connections the server opened after the meter was made. */
+export async function refreshPostgresPids(cpu, pgdb) {
+  if (!pgdb) return;
+  for (const pid of await postgresPids(pgdb.name)) cpu.add('postgres', pid);
+  cpu.sample();
+}
+
+/**
+ * Runs SQL on the benchmark database from this process: PostgreSQL directly
+ * (any time), PGlite by opening its data dir (only while no server runs on it:
+ * one process owns a PGlite data dir at a time).
+ */
+export async function withSql({ dataDir, pgdb }, fn) {
+  if (pgdb) {
+    const c = new pg.Client({ connectionString: pgdb.url });
+    await c.connect();
+    try {
+      return await fn(async (sql, params = []) => (await c.query(sql, params)).rows);
+    } finally {
+      await c.end();
+    }
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
+  const db = await PGlite.create(path.join(dataDir, 'pgdata'));
+  try {
+    return await fn(async (sql, params = []) => (await db.query(sql, params)).rows);
+  } finally {
+    await db.close();
+  }
+}
+
+export const queryStored = (ctx, sql, params) => withSql(ctx, (q) => q(sql, params));

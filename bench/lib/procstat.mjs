@@ -1,0 +1,117 @@
+/**
+ * CPU and memory of processes, read from /proc: the benchmarks report CPU per
+ * side (server, database, load generators) because on a 2-core machine they
+ * compete, and a total alone would hide who used what.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+
+let ticks = 100;
+try {
+  ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+} catch {}
+
+/** Seconds of CPU (user + system) a process has used, or null once it is gone. */
+export function cpuSeconds(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may contain spaces: fields start after the last ')'.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / ticks;
+  } catch {
+    return null;
+  }
+}
+
+/** Resident set size and its peak (VmHWM), in bytes. */
+export function memory(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0) * 1024;
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  } catch {
+    return null;
+  }
+}
+
+export function openFds(pid) {
+  try {
+    return fs.readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return null;
+  }
+}
+
+/** Whole-machine CPU seconds (busy and total) across all cores, from /proc/stat. */
+export function machineCpu() {
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = v[3] + (v[4] ?? 0);
+  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: (total - idle) / ticks, total: total / ticks };
+}
+
+/**
+ * Tracks CPU per named group of pids between start() and stop(). Pids can be
+ * added while running (pool connections, late children); a pid that exits
+ * keeps the last value read, so sample() now and then while it runs.
+ */
+export class CpuMeter {
+  constructor() {
+    this.groups = new Map();
+    this.machine0 = null;
+    this.result = null;
+  }
+
+  add(group, pid) {
+    if (!pid) return;
+    let g = this.groups.get(group);
+    if (!g) this.groups.set(group, (g = new Map()));
+    if (g.has(pid)) return;
+    const now = cpuSeconds(pid);
+    if (now !== null) g.set(pid, { start: now, last: now });
+  }
+
+  start() {
+    this.machine0 = machineCpu();
+    this.t0 = performance.now();
+    for (const g of this.groups.values()) {
+      for (const [pid, e] of g) {
+        const now = cpuSeconds(pid);
+        if (now !== null) e.start = e.last = now;
+      }
+    }
+  }
+
+  sample() {
+    for (const g of this.groups.values()) {
+      for (const [pid, e] of g) {
+        const now = cpuSeconds(pid);
+        if (now !== null) e.last = now;
+      }
+    }
+  }
+
+  /** CPU per group in seconds and as cores (seconds per wall second), plus the machine's busy share. */
+  stop() {
+    this.sample();
+    const wall = (performance.now() - this.t0) / 1000;
+    const m = machineCpu();
+    const out = { wallSeconds: round(wall, 1), groups: {} };
+    let attributed = 0;
+    for (const [name, g] of this.groups) {
+      let s = 0;
+      for (const e of g.values()) s += e.last - e.start;
+      attributed += s;
+      out.groups[name] = { cpuSeconds: round(s, 1), cores: round(s / wall, 2) };
+    }
+    const busy = m.busy - this.machine0.busy;
+    out.machine = { cores: os.cpus().length, busyCores: round(busy / wall, 2), otherCores: round(Math.max(0, busy - attributed) / wall, 2) };
+    this.result = out;
+    return out;
+  }
+}
+
+export const round = (v, d = 0) => (v === null || v === undefined || Number.isNaN(v) ? null : Math.round(v * 10 ** d) / 10 ** d);

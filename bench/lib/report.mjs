@@ -1,0 +1,230 @@
+/**
+ * The machine a run happened on, the targets of issue 5 checked against the
+ * figures, and the JSON + Markdown files under bench/results/.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import process from 'node:process';
+import { mosquittoVersion, MOSQUITTO } from './mosquitto.mjs';
+import { serverSettings } from './postgres.mjs';
+import { ROOT } from './server.mjs';
+
+export const cpuLine = (cpu) =>
+  `${Object.entries(cpu.groups)
+    .map(([k, v]) => `${k} ${v.cores}`)
+    .join(', ')}, other processes ${cpu.machine.otherCores} (machine busy ${cpu.machine.busyCores} of ${cpu.machine.cores})`;
+
+export async function machineInfo() {
+  const git = (args) => {
+    try {
+      return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return null;
+    }
+  };
+  let postgres = null;
+  try {
+    postgres = await serverSettings();
+  } catch (err) {
+    postgres = { error: err.message };
+  }
+  return {
+    cores: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
+    postgres,
+    mosquitto: fs.existsSync(MOSQUITTO) ? mosquittoVersion() : 'not installed',
+    commit: git(['rev-parse', '--short', 'HEAD']),
+    uncommittedChanges: (git(['status', '--porcelain', '--untracked-files=no']) ?? '') !== '',
+  };
+}
+
+const fmt = (n) => (n === null || n === undefined || Number.isNaN(n) ? '–' : typeof n === 'number' ? n.toLocaleString('en-US') : String(n));
+const status = (ok) => (ok === null ? 'n/a' : ok ? '**met**' : '**not met**');
+const dbName = { postgres: 'PostgreSQL', pglite: 'PGlite' };
+
+/** One row per target and database: what was measured and whether it meets the target. */
+export function targetRows(r) {
+  const rows = [];
+  const s = r.scenarios;
+  const add = (id, target, db, measured, ok, note) => rows.push({ id, target, db: dbName[db] ?? db, measured, status: ok, note });
+  for (const db of ['postgres', 'pglite']) {
+    const primary = db === 'postgres';
+    const one = s[`1:${db}`]?.figures;
+    if (one) {
+      const long = one.durationSeconds >= 300;
+      const ok = one.msgPerSec >= 20_000 && one.missingAckedMessages === 0 && one.missingAckedDataPoints === 0;
+      add(
+        1,
+        '≥ 20K msg/s (60K data points/s) durable, sustained 5 min',
+        db,
+        `${fmt(one.msgPerSec)} msg/s = ${fmt(one.dataPointsPerSec)} data points/s over ${one.durationSeconds} s (lowest 10 s window ${fmt(one.lowest10sWindowMsgPerSec)}); ` +
+          `${fmt(one.ackedTotal)} acked, ${fmt(one.missingAckedMessages)} missing`,
+        primary ? (long ? ok : null) : null,
+        primary && !long ? 'shorter than 5 min' : primary ? null : 'no target on PGlite',
+      );
+      const mosq = s['2:mosquitto']?.figures;
+      if (mosq && primary) {
+        const ratio = one.msgPerSec / mosq.msgPerSec;
+        add(2, '≥ 50% of Mosquitto’s QoS 1 fan-in (same run)', db, `${Math.round(ratio * 100)}% (${fmt(one.msgPerSec)} / ${fmt(mosq.msgPerSec)} msg/s)`, ratio >= 0.5);
+      }
+    }
+    const three = s[`3:${db}`]?.figures;
+    if (three) {
+      const h = three.publishToLiveMs;
+      const ok = h.p99 !== null && h.p99 <= 50 && three.achievedMsgPerSec >= 0.95 * three.targetRate;
+      add(3, `p99 ≤ 50 ms at ${fmt(three.targetRate)} msg/s, publish → live WebSocket`, db, `p50 ${h.p50} / p95 ${h.p95} / p99 ${h.p99} / max ${h.max} ms at ${fmt(three.achievedMsgPerSec)} msg/s`, primary ? ok : null, primary ? null : 'no target on PGlite');
+    }
+    const four = s[`4:${db}`]?.figures;
+    if (four) {
+      const ok = four.serverStayedUp && four.healthFailures === 0 && four.ackedLost === 0 && four.peakRssMB <= four.rssBoundMB;
+      add(
+        4,
+        `no crash, RSS bounded (≤ idle + ${four.rssPerDeviceBoundMB} MB per flooding device = ${fmt(four.rssBoundMB)} MB), 0 acked loss at 3× load`,
+        db,
+        `${four.serverStayedUp ? 'stayed up' : 'CRASHED'}, health ${four.healthChecks - four.healthFailures}/${four.healthChecks}; peak RSS ${fmt(four.peakRssMB)} MB (idle ${fmt(four.idleRssMB)}); ` +
+          `${fmt(four.ackedMsgPerSec)} msg/s acked of ${fmt(four.offeredMsgPerSec)} offered (${fmt(four.heldBackByBackpressure)} not sent: window or socket full); ${fmt(four.rejectedByServer)} rejected; ${fmt(four.ackedLost)} acked lost`,
+        primary ? ok : null,
+        primary ? null : 'no target on PGlite',
+      );
+    }
+    const five = s[`5:${db}`]?.figures;
+    if (five && five.steps.length) {
+      const last = five.steps[five.steps.length - 1];
+      const capped = last.cappedByFdLimit;
+      const ok = last.rssPerConnectionKB <= 10 && last.open >= (capped ? last.target : 20_000) && last.failed === 0;
+      add(
+        5,
+        '20K idle devices at ≤ 10 KB of server memory each',
+        db,
+        five.steps.map((st) => `${fmt(st.open)} open: ${st.rssPerConnectionKB} KB each, ${fmt(st.connectsPerSec)} connects/s, idle CPU ${st.idleServerCores} cores`).join('; '),
+        primary ? ok : null,
+        capped ? `capped at ${fmt(last.target)} by ${capped.reason}` : primary ? null : 'no target on PGlite',
+      );
+    }
+    const six = s[`6:${db}`]?.figures;
+    if (six) {
+      const q = six.queries;
+      const find = (prefix) => Object.entries(q).find(([k]) => k.startsWith(prefix))?.[1];
+      const checks = [
+        ['latest value ≤ 5 ms', find('latest'), 5],
+        ['1 day in 1-minute buckets ≤ 20 ms', find('1 day'), 20],
+        [`${six.days} days in 1-hour buckets ≤ 200 ms`, find(`${six.days} days, 1-hour buckets (avg)`), 200],
+      ];
+      for (const [target, m, limit] of checks) {
+        if (m) add(6, target, db, `p50 ${m.p50} ms, p95 ${m.p95} ms (${m.points} points)`, primary && six.days >= 30 ? m.p50 <= limit : null, primary ? (six.days < 30 ? `${six.days} days only` : null) : 'no target on PGlite');
+      }
+    }
+    const seven = s[`7:${db}`]?.figures;
+    if (seven) {
+      add(7, 'cold start ≤ 5 s', db, `${fmt(seven.cold.spawnToReadyMs)} ms cold, ${fmt(seven.warm.spawnToReadyMs)} ms warm (spawn → "Tether ready")`, seven.cold.spawnToReadyMs <= 5000);
+      if (!primary) add(7, 'idle RSS ≤ 400 MB on embedded PGlite', db, `${fmt(seven.cold.idleRssMB)} MB cold, ${fmt(seven.warm.idleRssMB)} MB warm`, seven.cold.maxIdleRssMB <= 400 && seven.warm.maxIdleRssMB <= 400);
+      else add(7, 'idle RSS (no target on PostgreSQL)', db, `${fmt(seven.cold.idleRssMB)} MB cold, ${fmt(seven.warm.idleRssMB)} MB warm`, null);
+    }
+  }
+  return rows.sort((a, b) => a.id - b.id);
+}
+
+function cpuTable(r) {
+  const lines = ['| scenario | wall s | tether | postgres | generators / clients | other processes | machine busy |', '|---|---|---|---|---|---|---|'];
+  for (const [key, v] of Object.entries(r.scenarios)) {
+    const c = v.cpu;
+    if (!c) continue;
+    const g = (name) => (c.groups[name] ? c.groups[name].cores : '–');
+    const gen = ['generators', 'subscriber', 'clients'].filter((n) => c.groups[n]).map((n) => `${n} ${c.groups[n].cores}`).join(', ') || '–';
+    lines.push(`| ${key} | ${c.wallSeconds} | ${c.groups.mosquitto ? `mosquitto ${c.groups.mosquitto.cores}` : g('tether')} | ${g('postgres')} | ${gen} | ${c.machine.otherCores} | ${c.machine.busyCores} of ${c.machine.cores} |`);
+  }
+  return lines.join('\n');
+}
+
+function details(r) {
+  const out = [];
+  const s = r.scenarios;
+  const pick = (f, keys) => keys.filter((k) => f[k] !== undefined).map((k) => `${k}: ${typeof f[k] === 'object' ? JSON.stringify(f[k]) : fmt(f[k])}`).join('; ');
+  for (const [key, v] of Object.entries(s)) {
+    const f = v.figures;
+    const [id] = key.split(':');
+    out.push(`### ${key}`);
+    if (id === '1' || id === '2') {
+      out.push(pick(f, ['version', 'devices', 'inflightPerDevice', 'generatorProcesses', 'durationSeconds', 'msgPerSec', 'dataPointsPerSec', 'lowest10sWindowMsgPerSec', 'ackedTotal', 'storedMessages', 'missingAckedMessages', 'missingAckedDataPoints', 'subscriberReceived', 'serverPeakRssMB', 'peakRssMB', 'meanBatchSize', 'meanCommitMs', 'disconnects']));
+      out.push(`PUBACK latency (ms): ${JSON.stringify(f.ackLatencyMs)}`);
+      if (v.profile) {
+        out.push(`\nServer CPU profile (${v.profile.busyPercent}% of the main thread busy), top self time:\n`);
+        out.push('| % | function |\n|---|---|');
+        for (const fn of v.profile.functions.slice(0, 15)) out.push(`| ${fn.pct} | \`${fn.fn}\` |`);
+      }
+    } else if (id === '3') {
+      out.push(pick(f, ['targetRate', 'achievedMsgPerSec', 'devices', 'durationSeconds', 'warmupSeconds', 'liveEvents', 'meanBatchSize', 'meanCommitMs', 'serverPeakRssMB']));
+      out.push(`publish → live event (ms): ${JSON.stringify(f.publishToLiveMs)}; PUBACK (ms): ${JSON.stringify(f.ackLatencyMs)}`);
+    } else if (id === '4') {
+      out.push(pick(f, ['offeredMsgPerSec', 'ackedMsgPerSec', 'sent', 'heldBackByBackpressure', 'ackedTotal', 'rejectedByServer', 'droppedByServer', 'disconnects', 'ackedLost', 'idleRssMB', 'peakRssMB', 'rssBoundMB', 'healthChecks', 'healthFailures', 'meanBatchSize', 'meanCommitMs']));
+    } else if (id === '5') {
+      out.push('| open | connects/s | RSS MB | RSS KB per connection | after a forced GC: RSS / JS heap KB per connection | idle server CPU (cores) | failed | note |\n|---|---|---|---|---|---|---|---|');
+      for (const st of f.steps) {
+        const gc = st.afterGc ? `${st.afterGc.rssPerConnectionKB} / ${st.afterGc.heapUsedPerConnectionKB}` : '–';
+        out.push(`| ${fmt(st.open)} | ${fmt(st.connectsPerSec)} | ${st.baseRssMB} → ${st.rssMB} | ${st.rssPerConnectionKB} | ${gc} | ${st.idleServerCores} | ${st.failed} | ${st.cappedByFdLimit ? st.cappedByFdLimit.reason : ''} |`);
+      }
+    } else if (id === '6') {
+      out.push(`${fmt(f.rows)} rows loaded in ${f.load.insertSeconds} s, rollups rebuilt in ${f.load.rollupSeconds} s. Spot check through MQTT ingest: ${JSON.stringify(f.spotCheck)}`);
+      out.push('\n| query (REST API, keep-alive) | p50 ms | p95 ms | max ms | points |\n|---|---|---|---|---|');
+      for (const [name, q] of Object.entries(f.queries)) out.push(`| ${name} | ${q.p50} | ${q.p95} | ${q.max} | ${q.points ?? '–'} |`);
+    } else if (id === '7') {
+      out.push('| start | spawn → ready ms | server’s own ms | idle RSS MB | peak RSS MB |\n|---|---|---|---|---|');
+      for (const k of ['cold', 'warm']) out.push(`| ${k} | ${fmt(f[k].spawnToReadyMs)} | ${fmt(f[k].readyMs)} | ${f[k].idleRssMB} | ${f[k].peakRssMB} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+export function markdown(r) {
+  const m = r.machine;
+  const rows = targetRows(r);
+  const table = ['| # | target | database | measured | status |', '|---|---|---|---|---|'];
+  for (const row of rows) table.push(`| ${row.id} | ${row.target} | ${row.db} | ${row.measured} | ${status(row.status)}${row.note ? ` (${row.note})` : ''} |`);
+  const pg = m.postgres && !m.postgres.error ? Object.entries(m.postgres).map(([k, v]) => `${k}=${v}`).join(', ') : 'unavailable';
+  return [
+    `# Tether benchmark results${r.quick ? ' (quick run: not a measurement)' : ''}`,
+    '',
+    `${r.started} · \`npm run bench${r.argv.length ? ` -- ${r.argv.join(' ')}` : ''}\` · ${r.minutes} min · commit ${m.commit ?? '?'}${m.uncommittedChanges ? ' + uncommitted changes' : ''}`,
+    '',
+    `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGB} GB, ${m.os}, Node ${m.node}; PostgreSQL: ${pg}; Mosquitto ${m.mosquitto}. Load average at start: ${m.loadAverage.join(' ')}.`,
+    '',
+    '## Targets (issue 5)',
+    '',
+    table.join('\n'),
+    '',
+    'Targets are for PostgreSQL on this machine; PGlite figures are shown for reference. Query latencies are medians over the timed runs.',
+    '',
+    '## CPU by side (cores = CPU seconds per wall second)',
+    '',
+    'Server, database and load generators share the same 2 cores. "other processes" is whatever else ran on the machine meanwhile.',
+    '',
+    cpuTable(r),
+    '',
+    '## Details',
+    '',
+    details(r),
+    r.errors.length ? `## Errors\n\n${r.errors.map((e) => `- ${e.scenario}: ${e.error}`).join('\n')}\n` : '',
+  ].join('\n');
+}
+
+export function writeResults(r, dir) {
+  fs.mkdirSync(dir, { recursive: true });
+  const stamp = r.started.replace(/[:]/g, '-').replace(/\..+$/, '');
+  const json = path.join(dir, `${stamp}.json`);
+  const md = path.join(dir, `${stamp}.md`);
+  const text = markdown(r);
+  fs.writeFileSync(json, `${JSON.stringify(r, null, 1)}\n`);
+  fs.writeFileSync(md, text);
+  fs.writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(r, null, 1)}\n`);
+  fs.writeFileSync(path.join(dir, 'latest.md'), text);
+  const rows = targetRows(r);
+  const summary = rows.map((row) => `${String(row.id).padEnd(2)} ${(row.db ?? '').padEnd(10)} ${status(row.status).replaceAll('*', '').padEnd(8)} ${row.target}: ${row.measured}`).join('\n');
+  return { json, md, summary };
+}

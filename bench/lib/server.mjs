@@ -1,0 +1,130 @@
+/** Starts the real `tether start` CLI as a child process on free 127.0.0.1 ports. */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import process from 'node:process';
+import { performance } from 'node:perf_hooks';
+import { clearTimeout, setTimeout } from 'node:timers';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** BENCH_TETHER_CLI benchmarks another build (an A/B comparison), default this checkout's. */
+export const CLI = process.env.BENCH_TETHER_CLI ?? path.join(ROOT, 'apps/server/dist/cli/index.js');
+export const ADMIN = { email: 'bench@tether.local', password: 'bench-password-1' };
+
+/** A port nobody listens on right now (bound on 127.0.0.1, then released). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Spawns the server and resolves at its "Tether ready" line.
+ * `spawnToReadyMs` is measured here (process start included); `readyMs` is the server's own figure.
+ */
+export async function startTether({ dataDir, databaseUrl = null, env = {}, nodeArgs = [], timeoutMs = 120_000, logLevel = 'warn' }) {
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  const httpPort = await freePort();
+  const mqttPort = await freePort();
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [...nodeArgs, CLI, 'start'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TETHER_HTTP_HOST: '127.0.0.1',
+      TETHER_MQTT_HOST: '127.0.0.1',
+      TETHER_HTTP_PORT: String(httpPort),
+      TETHER_MQTT_PORT: String(mqttPort),
+      TETHER_DATA_DIR: dataDir,
+      TETHER_ADMIN_EMAIL: ADMIN.email,
+      TETHER_ADMIN_PASSWORD: ADMIN.password,
+      TETHER_LOG_LEVEL: logLevel,
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const onData = (d) => {
+    out += d.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
+  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  const line = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`no "Tether ready" within ${timeoutMs} ms:\n${out.slice(-4000)}`));
+    }, timeoutMs);
+    const check = () => {
+      const l = out.split('\n').find((x) => x.startsWith('Tether ready'));
+      if (l) {
+        clearTimeout(timer);
+        proc.stdout.off('data', check);
+        resolve(l);
+      }
+    };
+    proc.stdout.on('data', check);
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code ?? signal}) before ready:\n${out.slice(-4000)}`));
+    });
+  });
+  const spawnToReadyMs = performance.now() - t0;
+  const readyMs = Number(/Tether ready in (\d+) ms/.exec(line)?.[1]);
+  const httpUrl = `http://127.0.0.1:${httpPort}`;
+  let alive = true;
+  void exited.then(() => (alive = false));
+  return {
+    proc,
+    pid: proc.pid,
+    httpUrl,
+    mqttHost: '127.0.0.1',
+    mqttPort,
+    readyMs,
+    spawnToReadyMs,
+    exited,
+    get alive() {
+      return alive;
+    },
+    output: () => out,
+    /** SIGTERM (flushes pending batches); SIGKILL if it has not exited within graceMs. */
+    async stop(graceMs = 60_000) {
+      if (!alive) return exited;
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+      const r = await exited;
+      clearTimeout(t);
+      return r;
+    },
+  };
+}
+
+/** Sum of a Prometheus counter over all its label sets. */
+export async function metricSum(httpUrl, name) {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  let sum = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'gm'))) sum += Number(m[1]);
+  return sum;
+}
+
+/** Mean ingest batch size and commit time from the server's histograms. */
+export async function batchStats(httpUrl) {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const v = (name) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
+  const n = v('tether_ingest_batch_size_count');
+  return {
+    batches: n,
+    meanBatchSize: n ? Math.round(v('tether_ingest_batch_size_sum') / n) : null,
+    meanCommitMs: n ? Math.round((v('tether_ingest_batch_seconds_sum') / n) * 10000) / 10 : null,
+  };
+}

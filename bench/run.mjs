@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: the benchmark suite of issue 5. Runs scenarios 1–7 against
+ * the built server (`npm run build` first), prints the figures as it goes,
+ * and writes bench/results/<date>.json and .md, plus latest.json and latest.md.
+ *
+ *   npm run bench -- --only 1,3 --db pglite|postgres|both --quick --duration 120
+ *
+ * Everything listens on and connects to 127.0.0.1 only. PostgreSQL runs use a
+ * fresh database each, dropped afterwards (BENCH_DATABASE_URL names the server,
+ * default postgres://postgres@127.0.0.1:5432/postgres).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import process from 'node:process';
+import { parseArgs } from 'node:util';
+import { summarizeProfile } from './lib/cpuprofile.mjs';
+import { machineInfo, writeResults } from './lib/report.mjs';
+import { CLI, ROOT } from './lib/server.mjs';
+import { connections } from './scenarios/connections.mjs';
+import { durableIngest, mosquittoLimit } from './scenarios/ingest.mjs';
+import { latency } from './scenarios/latency.mjs';
+import { overload } from './scenarios/overload.mjs';
+import { queries } from './scenarios/queries.mjs';
+import { startup } from './scenarios/startup.mjs';
+
+const HELP = `Usage: npm run bench -- [options]
+
+  --only 1,2,3       scenarios to run (default: 1-7; 2 is the Mosquitto comparison)
+  --db both          pglite, postgres or both (default both)
+  --quick            short runs to check the suite works (minutes, not a measurement)
+  --duration <s>     scenario 1 duration (default 300 on PostgreSQL, 60 on PGlite; --quick 20)
+  --devices <n>      scenario 1, 3 and 4 devices (default 1000)
+  --inflight <n>     unacknowledged QoS 1 publishes per device in scenario 1 (default 20)
+  --generators <n>   load generator processes (default 2)
+  --rate <n>         scenario 3 rate in msg/s (default 5000)
+  --flood-rate <n>   scenario 4 rate when scenario 1 did not run on that database (default 3 × 20000)
+  --connections <a,b> scenario 5 steps (default 10000,20000)
+  --profile          run scenario 1's server with --cpu-prof and summarize where its time went
+  --server-env K=V   extra server environment (repeatable), e.g. TETHER_INGEST_BATCH_SIZE=20000
+  --out <dir>        results directory (default bench/results)
+`;
+
+const { values: opt } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    db: { type: 'string', default: 'both' },
+    quick: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    devices: { type: 'string', default: '1000' },
+    inflight: { type: 'string', default: '20' },
+    generators: { type: 'string', default: '2' },
+    rate: { type: 'string', default: '5000' },
+    'flood-rate': { type: 'string' },
+    connections: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    'server-env': { type: 'string', multiple: true, default: [] },
+    out: { type: 'string', default: path.join(ROOT, 'bench/results') },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (opt.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+if (!fs.existsSync(CLI)) {
+  console.error(`${CLI} is missing: run npm run build first.`);
+  process.exit(2);
+}
+
+const only = new Set((opt.only ?? '1,2,3,4,5,6,7').split(',').map((s) => s.trim()));
+const dbs = opt.db === 'both' ? ['postgres', 'pglite'] : [opt.db];
+if (!dbs.every((d) => d === 'postgres' || d === 'pglite')) {
+  console.error('--db must be pglite, postgres or both');
+  process.exit(2);
+}
+const quick = opt.quick;
+const int = (v) => Number.parseInt(v, 10);
+const profileDir = path.join(opt.out, 'profiles');
+const serverEnv = Object.fromEntries(opt['server-env'].map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+
+const ctx = {
+  quick,
+  serverEnv,
+  ingest: (db) => ({
+    devices: int(opt.devices),
+    inflight: int(opt.inflight),
+    processes: int(opt.generators),
+    durationMs: 1000 * (opt.duration ? int(opt.duration) : quick ? 20 : db === 'postgres' ? 300 : 60),
+  }),
+  mosquittoDurationMs: 1000 * (quick ? 20 : 60),
+  latency: { rate: int(opt.rate), devices: int(opt.devices), durationMs: quick ? 15_000 : 40_000, warmupMs: quick ? 5_000 : 10_000, processes: int(opt.generators) },
+  overload: { devices: int(opt.devices), durationMs: quick ? 20_000 : 60_000, processes: int(opt.generators), bufferLimit: 64 * 1024, inflight: 1000, rssPerDeviceBoundMB: 3 },
+  connections: {
+    steps: opt.connections ? opt.connections.split(',').map(int) : quick ? [2000, 4000] : [10_000, 20_000],
+    processes: 4,
+    concurrency: 200,
+    keepalive: 120,
+    idleMs: quick ? 5_000 : 10_000,
+  },
+  queries: { days: quick ? 3 : 30, runs: quick ? 10 : 30, warmup: 3 },
+  startup: { repeats: quick ? 1 : 3, idleMs: 5_000 },
+  serverNodeArgs: (scenario, db) => (opt.profile && scenario === 'ingest' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, db)}`] : []),
+};
+
+const results = { started: new Date().toISOString(), argv: process.argv.slice(2), quick, machine: await machineInfo(), scenarios: {}, errors: [] };
+console.log(`Tether benchmarks${quick ? ' (quick)' : ''} on ${results.machine.cpuModel}, ${results.machine.cores} cores, ${results.machine.memoryGB} GB, Node ${results.machine.node}`);
+console.log(`databases: ${dbs.join(', ')}; scenarios: ${[...only].join(', ')}; load average at start ${results.machine.loadAverage.join(' ')}`);
+
+async function step(id, db, fn) {
+  const key = db ? `${id}:${db}` : String(id);
+  try {
+    results.scenarios[key] = await fn();
+  } catch (err) {
+    console.error(`  scenario ${key} failed: ${err.stack ?? err}`);
+    results.errors.push({ scenario: key, error: String(err.message ?? err) });
+  }
+}
+
+const t0 = Date.now();
+for (const db of dbs) {
+  if (only.has('1')) {
+    if (opt.profile) fs.rmSync(path.join(profileDir, db), { recursive: true, force: true });
+    await step(1, db, () => durableIngest(ctx, db));
+    if (opt.profile) {
+      const dir = path.join(profileDir, db);
+      const file = fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : null;
+      if (file && results.scenarios[`1:${db}`]) {
+        const summary = summarizeProfile(path.join(dir, file), 20);
+        results.scenarios[`1:${db}`].profile = summary;
+        console.log(`  profile (${summary.busyPercent}% of the main thread busy); top self time:`);
+        for (const f of summary.functions.slice(0, 12)) console.log(`    ${String(f.pct).padStart(5)}%  ${f.fn}`);
+      }
+    }
+  }
+  if (db === 'postgres' && only.has('2')) await step(2, 'mosquitto', () => mosquittoLimit(ctx));
+}
+for (const db of dbs) if (only.has('3')) await step(3, db, () => latency(ctx, db));
+for (const db of dbs) {
+  if (!only.has('4')) continue;
+  const sustained = results.scenarios[`1:${db}`]?.figures.msgPerSec ?? (opt['flood-rate'] ? int(opt['flood-rate']) / 3 : 20_000);
+  await step(4, db, () => overload(ctx, db, sustained));
+}
+for (const db of dbs) if (only.has('5')) await step(5, db, () => connections(ctx, db));
+for (const db of dbs) if (only.has('6')) await step(6, db, () => queries(ctx, db));
+for (const db of dbs) if (only.has('7')) await step(7, db, () => startup(ctx, db));
+
+results.finished = new Date().toISOString();
+results.minutes = Math.round((Date.now() - t0) / 6000) / 10;
+const files = writeResults(results, opt.out);
+console.log(`\n${files.summary}`);
+console.log(`Wrote ${path.relative(process.cwd(), files.json)} and ${path.relative(process.cwd(), files.md)} (also latest.json, latest.md) in ${results.minutes} min.`);
+process.exit(results.errors.length ? 1 : 0);

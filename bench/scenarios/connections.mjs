@@ -1,0 +1,144 @@
+/**
+ * Scenario 5, connections: 10K, then 20K idle device connections from several
+ * client processes. Reports the connect rate, the server's RSS per connection
+ * and its CPU while the connections sit idle (PINGREQs only).
+ *
+ * One process can hold at most RLIMIT_NOFILE descriptors; when the server's
+ * limit is below the step plus what it already holds, the step is capped and
+ * the report says so.
+ */
+import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { setTimeout } from 'node:timers';
+import { fileURLToPath } from 'node:url';
+import { meterFor, withDatabase, withSql } from '../lib/context.mjs';
+import { forkChild, releaseChild } from '../lib/generators.mjs';
+import { CpuMeter, memory, openFds, round } from '../lib/procstat.mjs';
+import { bulkDevices, signIn } from '../lib/provision.mjs';
+import { cpuLine } from '../lib/report.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const GC_PROBE = fileURLToPath(new URL('../lib/gc-probe.mjs', import.meta.url));
+
+/** Memory after a full garbage collection in the server (see lib/gc-probe.mjs). */
+async function memoryAfterGc(server) {
+  const before = server.output().length;
+  server.proc.kill('SIGUSR2');
+  for (let i = 0; i < 50; i++) {
+    await sleep(100);
+    const line = server.output().slice(before).split('\n').find((l) => l.startsWith('GC_PROBE '));
+    if (line) return JSON.parse(line.slice(9));
+  }
+  return null;
+}
+
+function nofileLimit(pid) {
+  try {
+    const limits = fs.readFileSync(`/proc/${pid}/limits`, 'utf8');
+    return Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1] ?? Infinity);
+  } catch {
+    return Infinity;
+  }
+}
+
+export async function connections(ctx, db) {
+  const { steps, processes, concurrency, keepalive, idleMs } = ctx.connections;
+  const max = steps[steps.length - 1];
+  console.log(`\n[5] connections on ${db}: ${steps.join(', then ')} idle devices from ${processes} client processes`);
+  const nodeArgs = [...ctx.serverNodeArgs('connections', db), '--expose-gc', '--import', GC_PROBE];
+  return withDatabase(db, { nodeArgs, env: ctx.serverEnv }, async (dbctx) => {
+    // Devices are created in bulk: first start migrates and creates the admin, org and a project.
+    let server = await dbctx.start();
+    const api = await signIn(server.httpUrl);
+    const project = await api.projects.create({ name: 'idle' });
+    const me = await api.me();
+    let devices;
+    if (dbctx.pgdb) {
+      devices = await withSql(dbctx, (sql) => bulkDevices(sql, { orgId: me.orgId, projectId: project.id, count: max }));
+    } else {
+      await server.stop();
+      devices = await withSql(dbctx, (sql) => bulkDevices(sql, { orgId: me.orgId, projectId: project.id, count: max }));
+      server = await dbctx.start();
+    }
+    await sleep(3000);
+    const baseRss = memory(server.pid)?.rss ?? 0;
+    const baseGc = await memoryAfterGc(server);
+    const limit = nofileLimit(server.pid);
+    const kids = Array.from({ length: processes }, () => forkChild('connector.mjs'));
+    const results = [];
+    try {
+      let opened = 0;
+      for (const step of steps) {
+        // Descriptors the server holds besides MQTT sockets (database, listeners, stdio), plus headroom.
+        const headroom = (openFds(server.pid) ?? 0) - opened + 32;
+        const target = Math.min(step, limit - headroom);
+        const add = target - opened;
+        if (add <= 0) break;
+        const slice = devices.slice(opened, target);
+        const shares = kids.map((_, p) => slice.filter((_, i) => i % processes === p));
+        const cpu = await meterFor(server, dbctx.pgdb);
+        for (const k of kids) cpu.add('clients', k.pid);
+        cpu.start();
+        const t0 = performance.now();
+        kids.forEach((k, p) => k.child.send({ type: 'connect', config: { host: server.mqttHost, port: server.mqttPort, devices: shares[p], concurrency, keepalive } }));
+        const done = await Promise.all(kids.map((k) => k.waitFor('connected', 600_000)));
+        const connectMs = performance.now() - t0;
+        const connectCpu = cpu.stop();
+        const failed = done.reduce((a, d) => a + d.failed, 0);
+        opened = target;
+        await sleep(5000);
+        // Idle: only keepalive pings for idleMs.
+        const idle = new CpuMeter();
+        idle.add('tether', server.pid);
+        for (const k of kids) idle.add('clients', k.pid);
+        idle.start();
+        await sleep(idleMs);
+        const idleCpu = idle.stop();
+        const status = await Promise.all(
+          kids.map((k) => {
+            k.child.send({ type: 'status' });
+            return k.waitFor('status', 10_000);
+          }),
+        );
+        const open = status.reduce((a, s) => a + s.open, 0);
+        const rss = memory(server.pid)?.rss ?? 0;
+        const gc = await memoryAfterGc(server);
+        const perConn = (a, b) => (a && b && open ? round((b - a) / open / 1024, 1) : null);
+        const connected = await fetch(`${server.httpUrl}/metrics`).then((r) => r.text()).then((t) => Number(/^tether_mqtt_connected_devices (\S+)/m.exec(t)?.[1]));
+        const r = {
+          requested: step,
+          target,
+          open,
+          serverConnectedDevices: connected,
+          failed,
+          errors: done.reduce((acc, d) => {
+            for (const [e, n] of Object.entries(d.errors)) acc[e] = (acc[e] ?? 0) + n;
+            return acc;
+          }, {}),
+          cappedByFdLimit: target < step ? { limit, reason: `RLIMIT_NOFILE ${limit} of the server process` } : null,
+          connectSeconds: round(connectMs / 1000, 1),
+          connectsPerSec: Math.round(add / (connectMs / 1000)),
+          connectCpu: connectCpu.groups,
+          rssMB: round(rss / 1e6),
+          baseRssMB: round(baseRss / 1e6),
+          rssPerConnectionKB: open ? round((rss - baseRss) / open / 1024, 1) : null,
+          // Diagnostics: after a forced full GC, what the connections keep.
+          afterGc: gc && baseGc ? { rssPerConnectionKB: perConn(baseGc.rss, gc.rss), heapUsedPerConnectionKB: perConn(baseGc.heapUsed, gc.heapUsed), rssMB: round(gc.rss / 1e6) } : null,
+          idleServerCores: idleCpu.groups.tether?.cores ?? null,
+          idleCpu,
+        };
+        results.push(r);
+        console.log(
+          `  ${db}: ${open} open (${failed} failed${r.cappedByFdLimit ? `, capped by ${r.cappedByFdLimit.reason}` : ''}); ${r.connectsPerSec} connects/s; ` +
+            `RSS ${r.baseRssMB} → ${r.rssMB} MB = ${r.rssPerConnectionKB} KB per connection (after a forced GC: ${r.afterGc?.rssPerConnectionKB} KB RSS, ` +
+            `${r.afterGc?.heapUsedPerConnectionKB} KB JS heap); idle server CPU ${r.idleServerCores} cores`,
+        );
+        console.log(`  connect phase CPU (cores): ${cpuLine(connectCpu)}`);
+      }
+    } finally {
+      for (const k of kids) if (k.child.connected) k.child.send({ type: 'close' });
+      await Promise.all(kids.map((k) => releaseChild(k)));
+    }
+    return { figures: { steps: results, keepaliveSeconds: keepalive, clientProcesses: processes, baseRssMB: round(baseRss / 1e6) } };
+  });
+}

@@ -1,0 +1,83 @@
+/**
+ * Scenario 3, latency: devices publish at a fixed total rate; a live WebSocket
+ * subscriber timestamps each telemetry event on arrival. The event is sent
+ * only after the batch holding the message committed, so this is publish →
+ * durable → on a dashboard.
+ */
+import { setInterval, clearInterval } from 'node:timers';
+import { meterFor, refreshPostgresPids, withServer } from '../lib/context.mjs';
+import { forkChild, releaseChild, runPublishers } from '../lib/generators.mjs';
+import { memory, round } from '../lib/procstat.mjs';
+import { createDevices, signIn } from '../lib/provision.mjs';
+import { batchStats } from '../lib/server.mjs';
+import { Histogram } from '../lib/stats.mjs';
+import { cpuLine } from '../lib/report.mjs';
+
+export async function latency(ctx, db) {
+  const { rate, devices: deviceCount, durationMs, warmupMs, processes } = ctx.latency;
+  console.log(`\n[3] latency on ${db}: ${rate} msg/s from ${deviceCount} devices for ${durationMs / 1000} s (first ${warmupMs / 1000} s not counted)`);
+  return withServer(db, { nodeArgs: ctx.serverNodeArgs('latency', db), env: ctx.serverEnv }, async ({ server, pgdb }) => {
+    const api = await signIn(server.httpUrl);
+    const prov = await createDevices(api, deviceCount, { name: 'latency' });
+    const live = forkChild('live-subscriber.mjs');
+    try {
+      live.child.send({ type: 'start', config: { httpUrl: server.httpUrl, token: api.token, projectId: prov.project.id } });
+      await live.waitFor('subscribed', 15_000);
+      const cpu = await meterFor(server, pgdb);
+      cpu.add('subscriber', live.pid);
+      let peakRss = 0;
+      const sampler = setInterval(() => {
+        peakRss = Math.max(peakRss, memory(server.pid)?.rss ?? 0);
+        void refreshPostgresPids(cpu, pgdb).catch(() => {});
+      }, 1000);
+      const startedAt = Date.now();
+      // Latency counts from the end of the warm-up (JIT, first partitions and rollup rows).
+      const measure = setInterval(() => {
+        if (Date.now() - startedAt >= 1000) {
+          live.child.send({ type: 'measure', from: startedAt + warmupMs });
+          clearInterval(measure);
+        }
+      }, 200);
+      let run;
+      try {
+        run = await runPublishers({
+          devices: prov.devices,
+          processes,
+          cpu,
+          config: { host: server.mqttHost, port: server.mqttPort, auth: true, clientIdPrefix: 'lat', mode: 'rate', rate, inflight: 20, durationMs, drainMs: 10_000 },
+        });
+      } finally {
+        clearInterval(sampler);
+        clearInterval(measure);
+      }
+      live.child.send({ type: 'stop' });
+      const done = await live.waitFor('done', 15_000);
+      const cpuUse = cpu.stop();
+      const batches = await batchStats(server.httpUrl);
+      const h = Histogram.from(done.latency).summary();
+      const achieved = Math.round(run.totals.ackedInWindow / (durationMs / 1000));
+      const figures = {
+        targetRate: rate,
+        achievedMsgPerSec: achieved,
+        devices: deviceCount,
+        durationSeconds: durationMs / 1000,
+        warmupSeconds: warmupMs / 1000,
+        publishToLiveMs: h,
+        slowestPerSecondMs: done.perSecondMax,
+        ackLatencyMs: run.ackLatency,
+        liveEvents: done.events,
+        acked: run.totals.acked,
+        skippedWindowFull: run.totals.skippedWindow,
+        serverPeakRssMB: round(peakRss / 1e6),
+        ...batches,
+      };
+      console.log(
+        `  ${db}: ${achieved} msg/s; publish → live event p50 ${h.p50} ms, p95 ${h.p95} ms, p99 ${h.p99} ms, max ${h.max} ms (${h.n} events); PUBACK p99 ${run.ackLatency.p99} ms`,
+      );
+      console.log(`  batches: ${batches.batches}, mean ${batches.meanBatchSize} messages, mean commit ${batches.meanCommitMs} ms; CPU (cores): ${cpuLine(cpuUse)}`);
+      return { figures, cpu: cpuUse };
+    } finally {
+      await releaseChild(live);
+    }
+  });
+}

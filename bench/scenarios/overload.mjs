@@ -1,0 +1,100 @@
+/**
+ * Scenario 4, overload: a flood at 3× the rate scenario 1 sustained, for 60 s.
+ * The generators write whenever a device's socket takes data (no ack window);
+ * when the server stops reading (its backpressure: held PUBACKs, unread
+ * sockets), the turn is skipped and counted as held back. Afterwards every
+ * acknowledged message must be in the database.
+ */
+import { setInterval, clearInterval } from 'node:timers';
+import { meterFor, queryStored, refreshPostgresPids, withServer } from '../lib/context.mjs';
+import { runPublishers } from '../lib/generators.mjs';
+import { memory, round } from '../lib/procstat.mjs';
+import { createDevices, signIn } from '../lib/provision.mjs';
+import { cpuLine } from '../lib/report.mjs';
+import { batchStats, metricSum } from '../lib/server.mjs';
+
+export async function overload(ctx, db, sustainedRate) {
+  const { devices: deviceCount, durationMs, processes, bufferLimit, inflight } = ctx.overload;
+  const rate = Math.round(3 * sustainedRate);
+  console.log(`\n[4] overload on ${db}: flood at ${rate} msg/s (3 × ${Math.round(sustainedRate)}) from ${deviceCount} devices for ${durationMs / 1000} s, up to ${inflight} unacknowledged per device`);
+  return withServer(db, { nodeArgs: ctx.serverNodeArgs('overload', db), env: ctx.serverEnv }, async ({ server, dataDir, pgdb }) => {
+    const api = await signIn(server.httpUrl);
+    const prov = await createDevices(api, deviceCount, { name: 'flood' });
+    const cpu = await meterFor(server, pgdb);
+    const idleRss = memory(server.pid)?.rss ?? 0;
+    let peakRss = idleRss;
+    let healthFailures = 0;
+    let healthChecks = 0;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, memory(server.pid)?.rss ?? 0);
+      void refreshPostgresPids(cpu, pgdb).catch(() => {});
+    }, 250);
+    // The server must keep answering while flooded.
+    const health = setInterval(() => {
+      healthChecks++;
+      fetch(`${server.httpUrl}/healthz`, { signal: AbortSignal.timeout(5000) }).then(
+        (r) => r.status !== 200 && healthFailures++,
+        () => healthFailures++,
+      );
+    }, 2000);
+    let run;
+    try {
+      run = await runPublishers({
+        devices: prov.devices,
+        processes,
+        cpu,
+        config: { host: server.mqttHost, port: server.mqttPort, auth: true, clientIdPrefix: 'flood', mode: 'flood', rate, bufferLimit, inflight: ctx.overload.inflight, durationMs, drainMs: 180_000 },
+      });
+    } finally {
+      clearInterval(sampler);
+      clearInterval(health);
+    }
+    const cpuUse = cpu.stop();
+    const rejected = await metricSum(server.httpUrl, 'tether_messages_rejected_total');
+    const dropped = await metricSum(server.httpUrl, 'tether_messages_dropped_total');
+    const batches = await batchStats(server.httpUrl);
+    const alive = server.alive;
+    const stop = await server.stop();
+
+    const rows = await queryStored({ dataDir, pgdb }, `SELECT device_id::text AS id, count(*)::int AS n FROM messages WHERE channel = 'telemetry' GROUP BY device_id`);
+    const stored = new Map(rows.map((r) => [r.id, Number(r.n)]));
+    let lost = 0;
+    for (const [id, acked] of run.perDevice) lost += Math.max(0, acked - (stored.get(id) ?? 0));
+
+    const seconds = durationMs / 1000;
+    const figures = {
+      offeredMsgPerSec: rate,
+      devices: deviceCount,
+      durationSeconds: seconds,
+      sent: run.totals.sent,
+      heldBackByBackpressure: run.totals.skippedBackpressure,
+      ackedInWindow: run.totals.ackedInWindow,
+      ackedMsgPerSec: Math.round(run.totals.ackedInWindow / seconds),
+      ackedTotal: run.totals.acked,
+      unackedAtEnd: run.totals.unackedAtEnd,
+      rejectedByServer: rejected,
+      droppedByServer: dropped,
+      disconnects: run.totals.disconnects,
+      ackedLost: lost,
+      idleRssMB: round(idleRss / 1e6),
+      peakRssMB: round(peakRss / 1e6),
+      // Each connection holds at most one socket read (≤ 64 KB) of parsed, uncommitted messages:
+      // the bound grows with the flooding devices, not with time.
+      rssBoundMB: round(idleRss / 1e6 + deviceCount * ctx.overload.rssPerDeviceBoundMB),
+      rssPerDeviceBoundMB: ctx.overload.rssPerDeviceBoundMB,
+      healthChecks,
+      healthFailures,
+      serverStayedUp: alive,
+      serverExit: stop.code ?? stop.signal,
+      ackLatencyMs: run.ackLatency,
+      perSecond: run.perSecond,
+      ...batches,
+    };
+    console.log(
+      `  ${db}: acked ${figures.ackedMsgPerSec} msg/s of ${rate} offered; ${figures.heldBackByBackpressure} held back by backpressure, ${rejected} rejected, ` +
+        `${lost} acked lost; RSS ${figures.idleRssMB} → peak ${figures.peakRssMB} MB; health ${healthChecks - healthFailures}/${healthChecks}`,
+    );
+    console.log(`  CPU (cores): ${cpuLine(cpuUse)}`);
+    return { figures, cpu: cpuUse };
+  });
+}

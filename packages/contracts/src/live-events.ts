@@ -1,0 +1,70 @@
+/** The live WebSocket contract (`/api/v1/live`, architecture §5). */
+
+export const LIVE_CHANNELS = ['telemetry', 'alerts', 'status', 'commands', 'ota'] as const;
+export type LiveChannel = (typeof LIVE_CHANNELS)[number];
+
+export interface LiveSubscribeMessage {
+  type: 'subscribe';
+  /** Device ids to follow; or `project` to follow every device of a project. */
+  devices?: string[];
+  project?: string;
+  channels?: LiveChannel[];
+  /** Echoed back in the `subscribed` reply. */
+  id?: string;
+}
+export interface LiveUnsubscribeMessage {
+  type: 'unsubscribe';
+  id: string;
+}
+export type LiveClientMessage = LiveSubscribeMessage | LiveUnsubscribeMessage | { type: 'ping' };
+
+export interface LiveTelemetryEvent {
+  type: 'telemetry';
+  deviceId: string;
+  projectId: string | null;
+  points: { key: string; ts: string; value: unknown }[];
+}
+export interface LiveAlertEvent {
+  type: 'alert';
+  deviceId: string;
+  projectId: string | null;
+  alert: { id: string; ts: string; message: string; severity: string; type: string | null; data: unknown };
+}
+export interface LiveStatusEvent {
+  type: 'status';
+  deviceId: string;
+  projectId: string | null;
+  online: boolean;
+  lastSeenAt: string | null;
+}
+export interface LiveLocationEvent {
+  type: 'location';
+  deviceId: string;
+  projectId: string | null;
+  location: { ts: string; lat: number; lon: number; alt: number | null; speed: number | null; heading: number | null };
+}
+
+export interface LiveCommandEvent {
+  type: 'command';
+  deviceId: string;
+  projectId: string | null;
+  command: { id: string; name: string; status: string; result: unknown; error: string | null; updatedAt: string };
+}
+
+export type LiveDeviceEvent = LiveTelemetryEvent | LiveAlertEvent | LiveStatusEvent | LiveLocationEvent | LiveCommandEvent;
+
+/** Which subscription channel carries each event type. */
+export const LIVE_EVENT_CHANNEL: Record<LiveDeviceEvent['type'], LiveChannel> = {
+  telemetry: 'telemetry',
+  location: 'telemetry',
+  alert: 'alerts',
+  status: 'status',
+  command: 'commands',
+};
+
+export type LiveServerMessage =
+  | LiveDeviceEvent
+  | { type: 'ready'; userId: string; orgId: string }
+  | { type: 'subscribed'; id: string; devices: string[] | null; project: string | null; channels: LiveChannel[] }
+  | { type: 'error'; code: string; message: string }
+  | { type: 'pong' };

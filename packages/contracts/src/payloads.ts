@@ -1,0 +1,95 @@
+/**
+ * Device payload schemas (architecture §4). One source for runtime validation,
+ * TypeScript types and the OpenAPI document.
+ */
+import { Type, type Static } from 'typebox';
+
+export const ALERT_SEVERITIES = ['critical', 'major', 'minor', 'warning', 'info'] as const;
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+
+/** Milliseconds since the epoch, an ISO 8601 string, or seed 000's `2023-03-29 13:15:56.811550` (UTC). */
+export const Timestamp = Type.Union([Type.Number(), Type.String({ maxLength: 40 })], {
+  description: 'ms since epoch, ISO 8601, or "YYYY-MM-DD HH:MM:SS[.ffffff]" (UTC)',
+});
+
+export const TelemetryValue = Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Object({}), Type.Array(Type.Unknown())]);
+
+/** `{"temperature":21.5}` or `{"ts":…,"values":{…}}`, or an array of either. */
+export const TelemetryPayload = Type.Union([
+  Type.Record(Type.String(), Type.Unknown()),
+  Type.Array(Type.Record(Type.String(), Type.Unknown()), { maxItems: 10_000 }),
+]);
+
+export const AlertPayload = Type.Object(
+  {
+    message: Type.String({ minLength: 1, maxLength: 2048 }),
+    severity: Type.Optional(Type.Enum(ALERT_SEVERITIES)),
+    type: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    ts: Type.Optional(Timestamp),
+    timestamp: Type.Optional(Timestamp),
+    device_id: Type.Optional(Type.String()),
+    jwt_token: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type AlertPayload = Static<typeof AlertPayload>;
+
+export const HeartbeatPayload = Type.Object(
+  {
+    uptime: Type.Optional(Type.Number({ minimum: 0 })),
+    battery: Type.Optional(Type.Number()),
+    rssi: Type.Optional(Type.Number()),
+    ts: Type.Optional(Timestamp),
+    timestamp: Type.Optional(Timestamp),
+    device_id: Type.Optional(Type.String()),
+    jwt_token: Type.Optional(Type.String()),
+  },
+  { additionalProperties: Type.Union([Type.Number(), Type.String(), Type.Boolean()]) },
+);
+export type HeartbeatPayload = Static<typeof HeartbeatPayload>;
+
+export const LocationPayload = Type.Object(
+  {
+    lat: Type.Number({ minimum: -90, maximum: 90 }),
+    lon: Type.Number({ minimum: -180, maximum: 180 }),
+    alt: Type.Optional(Type.Number()),
+    speed: Type.Optional(Type.Number({ minimum: 0 })),
+    heading: Type.Optional(Type.Number({ minimum: 0, maximum: 360 })),
+    accuracy: Type.Optional(Type.Number({ minimum: 0 })),
+    ts: Type.Optional(Timestamp),
+    timestamp: Type.Optional(Timestamp),
+    device_id: Type.Optional(Type.String()),
+    jwt_token: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type LocationPayload = Static<typeof LocationPayload>;
+
+export const AttributesPayload = Type.Record(Type.String({ minLength: 1, maxLength: 128 }), Type.Unknown(), { maxProperties: 200 });
+export type AttributesPayload = Static<typeof AttributesPayload>;
+
+/** A decoded telemetry point, as ingest stores it. */
+export type TelemetryValueType = 'num' | 'str' | 'bool' | 'json';
+export interface TelemetryPoint {
+  key: string;
+  ts: number;
+  type: TelemetryValueType;
+  value: number | string | boolean | unknown;
+}
+
+/** `devices/{id}/commands/{commandId}/result` (device → Tether). */
+export const CommandResultPayload = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
+  result: Type.Optional(Type.Unknown()),
+  error: Type.Optional(Type.String({ maxLength: 2048 })),
+});
+export type CommandResultPayload = Static<typeof CommandResultPayload>;
+
+/** `devices/{id}/commands/{commandId}` (Tether → device). */
+export interface CommandMessage {
+  id: string;
+  name: string;
+  params: Record<string, unknown>;
+  expiresAt: string;
+}

@@ -1,0 +1,181 @@
+/**
+ * Typed device SDK: connect a device to Tether over MQTT (TCP, TLS or
+ * WebSocket) or HTTP, and publish telemetry, alerts, heartbeats, locations and
+ * attributes. QoS 1 publishes resolve when Tether has committed the message.
+ */
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { deviceTopic, type AlertPayload, type CommandMessage, type HeartbeatPayload, type LocationPayload } from '@tether/contracts';
+
+export type CommandHandler = (command: CommandMessage) => unknown | Promise<unknown>;
+export type ConfigHandler = (config: Record<string, unknown>) => void;
+
+export type TelemetryValues = Record<string, number | string | boolean | Record<string, unknown> | unknown[]>;
+export type TelemetryInput = TelemetryValues | { ts: number | string; values: TelemetryValues } | { ts: number | string; values: TelemetryValues }[];
+
+export interface DeviceConnectOptions {
+  /** mqtt://host:1883, mqtts://…, ws://host:8080/mqtt */
+  url: string;
+  deviceId: string;
+  /** The device's access token, or a device JWT. */
+  token: string;
+  qos?: 0 | 1;
+  keepalive?: number;
+  /** Reconnect automatically (default true). */
+  reconnect?: boolean;
+  connectTimeoutMs?: number;
+  mqtt?: IClientOptions;
+}
+
+export class DeviceClient {
+  private constructor(
+    readonly mqtt: MqttClient,
+    readonly deviceId: string,
+    private readonly qos: 0 | 1,
+  ) {}
+
+  static connect(opts: DeviceConnectOptions): Promise<DeviceClient> {
+    const client = mqtt.connect(opts.url, {
+      username: opts.deviceId,
+      password: opts.token,
+      clientId: `${opts.deviceId}-${Math.random().toString(16).slice(2, 8)}`,
+      protocolVersion: 4,
+      keepalive: opts.keepalive ?? 30,
+      reconnectPeriod: opts.reconnect === false ? 0 : 2000,
+      connectTimeout: opts.connectTimeoutMs ?? 10_000,
+      clean: true,
+      ...opts.mqtt,
+    });
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => {
+        client.end(true);
+        reject(err);
+      };
+      client.once('error', onError);
+      client.once('connect', () => {
+        client.off('error', onError);
+        client.on('error', () => {}); // reconnects report through 'reconnect'/'offline'
+        resolve(new DeviceClient(client, opts.deviceId, opts.qos ?? 1));
+      });
+    });
+  }
+
+  get connected(): boolean {
+    return this.mqtt.connected;
+  }
+
+  /** Publishes raw JSON to one of this device's topics; resolves on PUBACK (QoS 1). */
+  publish(topic: string, payload: unknown, qos: 0 | 1 = this.qos): Promise<void> {
+    const body = payload === undefined ? '' : typeof payload === 'string' ? payload : JSON.stringify(payload);
+    return new Promise((resolve, reject) => this.mqtt.publish(topic, body, { qos }, (err) => (err ? reject(err) : resolve())));
+  }
+
+  sendTelemetry(values: TelemetryInput, qos?: 0 | 1): Promise<void> {
+    return this.publish(deviceTopic.telemetry(this.deviceId), values, qos);
+  }
+  sendAlert(alert: AlertPayload, qos?: 0 | 1): Promise<void> {
+    return this.publish(deviceTopic.alerts(this.deviceId), alert, qos);
+  }
+  heartbeat(info?: HeartbeatPayload, qos?: 0 | 1): Promise<void> {
+    return this.publish(deviceTopic.heartbeat(this.deviceId), info, qos);
+  }
+  sendLocation(location: LocationPayload, qos?: 0 | 1): Promise<void> {
+    return this.publish(deviceTopic.location(this.deviceId), location, qos);
+  }
+  reportAttributes(attributes: Record<string, unknown>, qos?: 0 | 1): Promise<void> {
+    return this.publish(deviceTopic.attributes(this.deviceId), attributes, qos);
+  }
+
+  private commandHandler: CommandHandler | null = null;
+  private configHandler: ConfigHandler | null = null;
+  private readonly seenCommands = new Set<string>();
+  private routing = false;
+
+  private route(): void {
+    if (this.routing) return;
+    this.routing = true;
+    const prefix = `devices/${this.deviceId}/`;
+    this.mqtt.on('message', (topic, payload) => {
+      if (!topic.startsWith(prefix)) return;
+      const path = topic.slice(prefix.length);
+      if (path === 'config' && this.configHandler) {
+        try {
+          this.configHandler(JSON.parse(payload.toString()) as Record<string, unknown>);
+        } catch {
+          // a config that is not JSON is ignored
+        }
+        return;
+      }
+      const m = /^commands\/([^/]+)$/.exec(path);
+      if (m && this.commandHandler) void this.runCommand(m[1]!, payload);
+    });
+  }
+
+  private async runCommand(id: string, payload: Buffer): Promise<void> {
+    // Delivery is at least once: a resent command is answered once.
+    if (this.seenCommands.has(id)) return;
+    this.seenCommands.add(id);
+    if (this.seenCommands.size > 1000) this.seenCommands.delete(this.seenCommands.values().next().value!);
+    let reply: { status: 'ok' | 'error'; result?: unknown; error?: string };
+    try {
+      const command = JSON.parse(payload.toString()) as CommandMessage;
+      reply = { status: 'ok', result: await this.commandHandler!(command) };
+    } catch (err) {
+      reply = { status: 'error', error: err instanceof Error ? err.message : String(err) };
+    }
+    await this.publish(deviceTopic.commandResult(this.deviceId, id), reply, 1).catch(() => {});
+  }
+
+  /** Runs `handler` for each command; its return value (or thrown error) is the result Tether records. */
+  async onCommand(handler: CommandHandler): Promise<void> {
+    this.commandHandler = handler;
+    this.route();
+    await this.mqtt.subscribeAsync(`devices/${this.deviceId}/commands/+`, { qos: 1 });
+  }
+
+  /** Receives the resolved configuration now (retained) and on every change. */
+  async onConfig(handler: ConfigHandler): Promise<void> {
+    this.configHandler = handler;
+    this.route();
+    await this.mqtt.subscribeAsync(deviceTopic.config(this.deviceId), { qos: 1 });
+  }
+
+  close(force = false): Promise<void> {
+    return new Promise((resolve) => this.mqtt.end(force, {}, () => resolve()));
+  }
+}
+
+/** The HTTP device API, for devices without MQTT. Each call resolves after commit. */
+export class HttpDeviceClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string,
+  ) {}
+
+  private async post(path: string, body: unknown): Promise<void> {
+    const res = await fetch(`${this.baseUrl.replace(/\/$/, '')}/api/v1/device/${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
+      body: body === undefined ? '' : JSON.stringify(body),
+    });
+    if (!res.ok) {
+      const err = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+      throw Object.assign(new Error(err.error?.message ?? `HTTP ${res.status}`), { status: res.status, code: err.error?.code });
+    }
+  }
+
+  sendTelemetry(values: TelemetryInput) {
+    return this.post('telemetry', values);
+  }
+  sendAlert(alert: AlertPayload) {
+    return this.post('alerts', alert);
+  }
+  heartbeat(info?: HeartbeatPayload) {
+    return this.post('heartbeat', info);
+  }
+  sendLocation(location: LocationPayload) {
+    return this.post('location', location);
+  }
+  reportAttributes(attributes: Record<string, unknown>) {
+    return this.post('attributes', attributes);
+  }
+}
