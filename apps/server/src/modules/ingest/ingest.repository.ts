@@ -9,6 +9,15 @@ const MAX_ATTEMPTS = 5;
 /** devices.last_seen_at is kept to this resolution. */
 export const LAST_SEEN_STEP_MS = 1000;
 
+/** The batch's points, joined to devices so that a deleted device's points are skipped. */
+const PTS_CTE = `
+pts AS MATERIALIZED (
+  SELECT u.d, u.k, to_timestamp(u.ms::float8 / 1000) AS ts, u.num, o.str, o.bool, o.json, u.n
+  FROM unnest($1::uuid[], $2::text[], $3::int8[], $4::float8[]) WITH ORDINALITY AS u(d, k, ms, num, n)
+  LEFT JOIN unnest($5::int8[], $6::text[], $7::boolean[], $8::jsonb[]) AS o(n, str, bool, json) ON o.n = u.n
+  JOIN devices dv ON dv.id = u.d
+)`;
+
 /**
  * Telemetry, the raw message log and the devices' last-seen times, as one
  * statement. The arrays arrive as Postgres array literals built in one pass
@@ -16,37 +25,33 @@ export const LAST_SEEN_STEP_MS = 1000;
  *
  * - 'insert' is the fast path: a plain INSERT, and rollups from every point.
  *   A point that already exists (a re-send, or twice in one batch) fails it
- *   with a unique violation, and the batch is written again as 'merge'.
- * - 'merge' inserts with DO NOTHING and adds to the rollups exactly the rows it
- *   inserted, so a re-sent point is never counted twice. It returns the counts,
- *   so the caller sees whether any point met an existing row.
+ *   with a unique violation, and the batch is written again by the merge path
+ *   (writeMerge), which ends with 'tail'.
+ * - 'tail' is everything but telemetry and rollups: the message log, the
+ *   latest values and last-seen times.
  *
- * Rows that every batch updates (rollups, latest values, devices) are locked
- * last, table by table in one fixed order, and in sorted order within each
- * table, so concurrent batches do not deadlock and hold those locks briefly.
+ * Every ingest transaction locks rows in one order: telemetry, then
+ * telemetry_1m, telemetry_1h, telemetry_latest and devices, sorted within each
+ * table, so concurrent batches do not deadlock and hold the hot locks briefly.
  * The final SELECT fixes that order: it reads each CTE's count in turn, and
  * Postgres runs a data-modifying CTE when it is first read.
  */
-function batchSql(mode: 'insert' | 'merge'): string {
+function batchSql(mode: 'insert' | 'tail'): string {
   const rollup = (table: string, width: string) => `
   INSERT INTO ${table} AS r (device_id, key, bucket, cnt, n, sum, min, max)
   SELECT d, k, date_bin('${width}', ts, ${ORIGIN}) AS b, count(*), count(num), coalesce(sum(num), 0), min(num), max(num)
-  FROM ${mode === 'insert' ? 'pts' : 'ins'} GROUP BY d, k, b ORDER BY d, k, b
+  FROM pts GROUP BY d, k, b ORDER BY d, k, b
   ON CONFLICT (device_id, key, bucket) DO UPDATE SET cnt = r.cnt + excluded.cnt, n = r.n + excluded.n, sum = r.sum + excluded.sum,
     min = least(r.min, excluded.min), max = greatest(r.max, excluded.max)
   RETURNING 1`;
+  const insert = mode === 'insert';
   return `
-WITH pts AS MATERIALIZED (
-  SELECT u.d, u.k, to_timestamp(u.ms::float8 / 1000) AS ts, u.num, o.str, o.bool, o.json, u.n
-  FROM unnest($1::uuid[], $2::text[], $3::int8[], $4::float8[]) WITH ORDINALITY AS u(d, k, ms, num, n)
-  LEFT JOIN unnest($5::int8[], $6::text[], $7::boolean[], $8::jsonb[]) AS o(n, str, bool, json) ON o.n = u.n
-  JOIN devices dv ON dv.id = u.d
-),
+WITH ${PTS_CTE},${insert ? `
 ins AS (
   INSERT INTO telemetry (device_id, key, ts, num, str, bool, json)
   SELECT d, k, ts, num, str, bool, json FROM pts
-  ${mode === 'insert' ? 'RETURNING 1' : 'ON CONFLICT (device_id, key, ts) DO NOTHING RETURNING device_id AS d, key AS k, ts, num'}
-),
+  RETURNING 1
+),` : ''}
 msg AS MATERIALIZED (
   SELECT u.d, to_timestamp(u.ms::float8 / 1000) AS at, u.channel, u.transport, u.payload, u.n
   FROM ROWS FROM (unnest($9::uuid[], $10::int8[], $11::text[], $12::text[]), jsonb_array_elements($13::jsonb))
@@ -58,11 +63,11 @@ logged AS (
   INSERT INTO messages (device_id, received_at, channel, transport, payload)
   SELECT d, at, channel, transport, payload FROM msg ORDER BY n
   RETURNING 1
-),
+),${insert ? `
 minute AS (${rollup('telemetry_1m', '1 minute')}
 ),
 hour AS (${rollup('telemetry_1h', '1 hour')}
-),
+),` : ''}
 latest AS (
   INSERT INTO telemetry_latest AS t (device_id, key, ts, num, str, bool, json)
   SELECT DISTINCT ON (d, k) d, k, ts, num, str, bool, json FROM pts ORDER BY d, k, ts DESC, n DESC
@@ -83,16 +88,42 @@ seen AS (
   FROM seen_rows l WHERE dv.id = l.id
   RETURNING 1
 )
-SELECT (SELECT count(*) FROM pts)::int AS points, (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM logged)::int AS logged,
-  (SELECT count(*) FROM minute) + (SELECT count(*) FROM hour) + (SELECT count(*) FROM latest) + (SELECT count(*) FROM seen) AS hot`;
+SELECT (SELECT count(*) FROM pts)::int AS points, ${insert ? '(SELECT count(*) FROM ins)::int AS inserted, ' : ''}(SELECT count(*) FROM logged)::int AS logged,
+  ${insert ? '(SELECT count(*) FROM minute) + (SELECT count(*) FROM hour) + ' : ''}(SELECT count(*) FROM latest) + (SELECT count(*) FROM seen) AS hot`;
 }
 const INSERT_SQL = batchSql('insert');
-const MERGE_SQL = batchSql('merge');
+const TAIL_SQL = batchSql('tail');
 
 /**
- * Points that met an existing (device, key, ts): the last one of the batch
- * wins, as an update. Returns the buckets whose rollups the update made stale.
+ * The merge path, for a batch with points that already exist:
+ *
+ * 1. A transaction lock per device (in id order) makes merges of one device
+ *    take turns; merges of other devices and plain inserts run alongside.
+ * 2. Telemetry: new points are inserted in key order, and points that met an
+ *    existing (device, key, ts) are updated to the batch's last value.
+ * 3. Every rollup bucket the batch touches is locked, 1m then 1h, in key
+ *    order, in one statement; a missing bucket is locked by inserting it. A
+ *    concurrent insert's increment then lands either before the lock (its raw
+ *    rows are then committed and visible to the recompute) or after it, on top.
+ * 4. Those buckets are recomputed from the raw rows, in a new statement, so
+ *    with a snapshot taken after the locks.
+ * 5. The tail: the message log, latest values and last-seen times.
+ *
+ * That keeps the lock order every ingest transaction follows (batchSql).
  */
+const LOCK_DEVICES_SQL = `
+SELECT count(pg_advisory_xact_lock(hashtextextended(d::text, 0))) FROM (SELECT DISTINCT d FROM unnest($1::uuid[]) AS u(d) ORDER BY d) x`;
+
+const MERGE_TELEMETRY_SQL = `
+WITH ${PTS_CTE},
+ins AS (
+  INSERT INTO telemetry (device_id, key, ts, num, str, bool, json)
+  SELECT d, k, ts, num, str, bool, json FROM pts ORDER BY d, k, ts, n
+  ON CONFLICT (device_id, key, ts) DO NOTHING
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM pts)::int AS points, (SELECT count(*) FROM ins)::int AS inserted`;
+
 const REWRITE_SQL = `
 WITH u AS (
   SELECT DISTINCT ON (u.d, u.k, u.ms) u.d, u.k, to_timestamp(u.ms::float8 / 1000) AS ts, u.num, o.str, o.bool, o.json
@@ -100,48 +131,60 @@ WITH u AS (
   LEFT JOIN unnest($5::int8[], $6::text[], $7::boolean[], $8::jsonb[]) AS o(n, str, bool, json) ON o.n = u.n
   ORDER BY u.d, u.k, u.ms, u.n DESC
 ),
-upd AS (
-  UPDATE telemetry t SET num = u.num, str = u.str, bool = u.bool, json = u.json
-  FROM u
-  WHERE t.device_id = u.d AND t.key = u.k AND t.ts = u.ts
-    AND (t.num IS DISTINCT FROM u.num OR t.str IS DISTINCT FROM u.str OR t.bool IS DISTINCT FROM u.bool OR t.json IS DISTINCT FROM u.json)
-  RETURNING t.device_id, t.key, t.ts
+locked AS MATERIALIZED (
+  SELECT t.ctid AS row, u.num, u.str, u.bool, u.json FROM telemetry t JOIN u ON t.device_id = u.d AND t.key = u.k AND t.ts = u.ts
+  WHERE t.num IS DISTINCT FROM u.num OR t.str IS DISTINCT FROM u.str OR t.bool IS DISTINCT FROM u.bool OR t.json IS DISTINCT FROM u.json
+  ORDER BY t.device_id, t.key, t.ts FOR UPDATE OF t
 )
-SELECT DISTINCT device_id::text AS d, key AS k, date_bin('1 minute', ts, ${ORIGIN}) AS bucket FROM upd ORDER BY 1, 2, 3`;
+UPDATE telemetry t SET num = l.num, str = l.str, bool = l.bool, json = l.json FROM locked l WHERE t.ctid = l.row`;
 
-/**
- * Recomputes stale buckets from the raw rows. The rollup rows are locked
- * first, so a concurrent batch's increment either lands before the lock (and
- * its raw rows are then visible to the recompute) or after it (on top of it).
- */
-async function recomputeRollups(tx: Queryable, buckets: { d: string; k: string; bucket: Date }[]): Promise<void> {
-  const d = buckets.map((b) => b.d);
-  const k = buckets.map((b) => b.k);
-  const t = buckets.map((b) => b.bucket);
-  const keys = 'unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS b(d, k, bucket)';
-  const hours = `(SELECT DISTINCT d, k, date_bin('1 hour', bucket, ${ORIGIN}) AS bucket FROM ${keys})`;
-  await tx.query(
-    `SELECT 1 FROM (SELECT 1 FROM telemetry_1m r JOIN ${keys} ON r.device_id = b.d AND r.key = b.k AND r.bucket = b.bucket ORDER BY r.device_id, r.key, r.bucket FOR UPDATE OF r) x
-     UNION ALL
-     SELECT 1 FROM (SELECT 1 FROM telemetry_1h r JOIN ${hours} h ON r.device_id = h.d AND r.key = h.k AND r.bucket = h.bucket ORDER BY r.device_id, r.key, r.bucket FOR UPDATE OF r) y`,
-    [d, k, t],
-  );
-  await tx.query(
-    `INSERT INTO telemetry_1m AS r (device_id, key, bucket, cnt, n, sum, min, max)
-     SELECT b.d, b.k, b.bucket, count(*), count(t.num), coalesce(sum(t.num), 0), min(t.num), max(t.num)
-     FROM ${keys} JOIN telemetry t ON t.device_id = b.d AND t.key = b.k AND t.ts >= b.bucket AND t.ts < b.bucket + interval '1 minute'
-     GROUP BY b.d, b.k, b.bucket ORDER BY b.d, b.k, b.bucket
-     ON CONFLICT (device_id, key, bucket) DO UPDATE SET cnt = excluded.cnt, n = excluded.n, sum = excluded.sum, min = excluded.min, max = excluded.max`,
-    [d, k, t],
-  );
-  await tx.query(
-    `INSERT INTO telemetry_1h AS r (device_id, key, bucket, cnt, n, sum, min, max)
-     SELECT h.d, h.k, h.bucket, sum(m.cnt), sum(m.n), sum(m.sum), min(m.min), max(m.max)
-     FROM ${hours} h JOIN telemetry_1m m ON m.device_id = h.d AND m.key = h.k AND m.bucket >= h.bucket AND m.bucket < h.bucket + interval '1 hour'
-     GROUP BY h.d, h.k, h.bucket ORDER BY h.d, h.k, h.bucket
-     ON CONFLICT (device_id, key, bucket) DO UPDATE SET cnt = excluded.cnt, n = excluded.n, sum = excluded.sum, min = excluded.min, max = excluded.max`,
-    [d, k, t],
-  );
+/** The (device, key, minute) buckets of the batch's points: $1 devices, $2 keys, $3 epoch ms. */
+const MINUTES = `(SELECT DISTINCT u.d, u.k, date_bin('1 minute', to_timestamp(u.ms::float8 / 1000), ${ORIGIN}) AS bucket
+  FROM unnest($1::uuid[], $2::text[], $3::int8[]) AS u(d, k, ms) JOIN devices dv ON dv.id = u.d)`;
+const HOURS = `(SELECT DISTINCT d, k, date_bin('1 hour', bucket, ${ORIGIN}) AS bucket FROM ${MINUTES} m)`;
+
+const LOCK_ROLLUPS_SQL = `
+WITH minute AS (
+  INSERT INTO telemetry_1m AS r (device_id, key, bucket, cnt, n, sum)
+  SELECT d, k, bucket, 0, 0, 0 FROM ${MINUTES} b ORDER BY d, k, bucket
+  ON CONFLICT (device_id, key, bucket) DO UPDATE SET cnt = r.cnt
+  RETURNING 1
+),
+hour AS (
+  INSERT INTO telemetry_1h AS r (device_id, key, bucket, cnt, n, sum)
+  SELECT d, k, bucket, 0, 0, 0 FROM ${HOURS} b ORDER BY d, k, bucket
+  ON CONFLICT (device_id, key, bucket) DO UPDATE SET cnt = r.cnt
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM minute) + (SELECT count(*) FROM hour) AS locked`;
+
+const RECOMPUTE_1M_SQL = `
+UPDATE telemetry_1m r SET cnt = a.cnt, n = a.n, sum = a.sum, min = a.min, max = a.max
+FROM (
+  SELECT b.d, b.k, b.bucket, count(t.ts) AS cnt, count(t.num) AS n, coalesce(sum(t.num), 0) AS sum, min(t.num) AS min, max(t.num) AS max
+  FROM ${MINUTES} b LEFT JOIN telemetry t ON t.device_id = b.d AND t.key = b.k AND t.ts >= b.bucket AND t.ts < b.bucket + interval '1 minute'
+  GROUP BY b.d, b.k, b.bucket
+) a
+WHERE r.device_id = a.d AND r.key = a.k AND r.bucket = a.bucket`;
+
+const RECOMPUTE_1H_SQL = `
+UPDATE telemetry_1h r SET cnt = a.cnt, n = a.n, sum = a.sum, min = a.min, max = a.max
+FROM (
+  SELECT h.d, h.k, h.bucket, coalesce(sum(m.cnt), 0) AS cnt, coalesce(sum(m.n), 0) AS n, coalesce(sum(m.sum), 0) AS sum, min(m.min) AS min, max(m.max) AS max
+  FROM ${HOURS} h LEFT JOIN telemetry_1m m ON m.device_id = h.d AND m.key = h.k AND m.bucket >= h.bucket AND m.bucket < h.bucket + interval '1 hour'
+  GROUP BY h.d, h.k, h.bucket
+) a
+WHERE r.device_id = a.d AND r.key = a.k AND r.bucket = a.bucket`;
+
+async function writeMerge(tx: Queryable, enc: EncodedBatch): Promise<void> {
+  const [d, k, ms] = enc.params;
+  await tx.query(LOCK_DEVICES_SQL, [d]);
+  await tx.query(MERGE_TELEMETRY_SQL, enc.params.slice(0, 8));
+  await tx.query(REWRITE_SQL, enc.params.slice(0, 8));
+  await tx.query(LOCK_ROLLUPS_SQL, [d, k, ms]);
+  await tx.query(RECOMPUTE_1M_SQL, [d, k, ms]);
+  await tx.query(RECOMPUTE_1H_SQL, [d, k, ms]);
+  await tx.query(TAIL_SQL, enc.params);
 }
 
 /** A Postgres array literal element, always quoted: keys and strings may hold anything. */
@@ -203,26 +246,19 @@ function encodeBatch(batch: readonly IngestMessage[]): EncodedBatch {
 }
 
 /**
- * A plain INSERT costs about half of INSERT … ON CONFLICT and duplicates are
- * rare, so the fast path goes first, inside a savepoint. A unique violation
- * switches to the merge path. A deadlock (possible only when a merge batch
- * recomputes rollups while others write the same buckets) rolls back to the
- * savepoint, which releases this batch's row locks, and tries again.
+ * A plain INSERT costs about half of the merge path and duplicates are rare,
+ * so the fast path goes first, inside a savepoint. A unique violation
+ * switches to the merge path. A deadlock (two inserts of the same re-sent
+ * points in different orders) rolls back to the savepoint, which releases
+ * this batch's row locks, and tries again.
  */
 async function writeTelemetry(tx: Queryable, enc: EncodedBatch): Promise<void> {
   let mode: 'insert' | 'merge' = 'insert';
   await tx.query('SAVEPOINT ingest_batch');
   for (let attempt = 1; ; attempt++) {
     try {
-      if (mode === 'insert') {
-        await tx.query(INSERT_SQL, enc.params);
-      } else {
-        const [r] = await tx.query<{ points: number; inserted: number }>(MERGE_SQL, enc.params);
-        if (r && r.inserted < r.points) {
-          const stale = await tx.query<{ d: string; k: string; bucket: Date }>(REWRITE_SQL, enc.params.slice(0, 8));
-          if (stale.length) await recomputeRollups(tx, stale);
-        }
-      }
+      if (mode === 'insert') await tx.query(INSERT_SQL, enc.params);
+      else await writeMerge(tx, enc);
       return;
     } catch (err) {
       const code = (err as { code?: string }).code;
