@@ -15,6 +15,8 @@ afterAll(async () => drop?.());
 
 const FLOOD_MS = 8000;
 const CLIENTS = 40;
+const LATECOMERS = 300;
+const LATECOMER_LIMIT_MS = 10_000;
 
 async function rssBytes(httpUrl: string): Promise<number> {
   const text = await (await fetch(`${httpUrl}/metrics`)).text();
@@ -37,6 +39,7 @@ it('survives a QoS 0 + QoS 1 flood with bounded memory and no acked loss', async
     const api = new TetherClient({ baseUrl: server.httpUrl });
     await api.login(ADMIN.email, ADMIN.password);
     const devices = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => api.devices.create({ name: `flood-${i}` })));
+    const latecomers = await Promise.all(Array.from({ length: LATECOMERS }, (_, i) => api.devices.create({ name: `late-${i}` })));
     const clients: MqttClient[] = await Promise.all(devices.map((d) => connectMqtt(server.mqttUrl, { username: d.id, password: d.token })));
     const rssBefore = await rssBytes(server.httpUrl);
 
@@ -75,7 +78,14 @@ it('survives a QoS 0 + QoS 1 flood with bounded memory and no acked loss', async
           loop();
         }),
     );
-    await new Promise((r) => setTimeout(r, FLOOD_MS));
+    // Mid-flood, a wave of devices connects: the server must still accept and authenticate
+    // them promptly, not only serve the connections it already has.
+    await new Promise((r) => setTimeout(r, FLOOD_MS / 2));
+    const waveStarted = Date.now();
+    const late = await Promise.all(latecomers.map((d) => connectMqtt(server.mqttUrl, { username: d.id, password: d.token, connectTimeout: 20_000, reconnectPeriod: 0 })));
+    const waveMs = Date.now() - waveStarted;
+    for (const c of late) c.end(true);
+    await new Promise((r) => setTimeout(r, FLOOD_MS / 2));
     stop = true;
     await Promise.all(floods);
     // Let in-flight acks arrive, then snapshot them.
@@ -92,8 +102,9 @@ it('survives a QoS 0 + QoS 1 flood with bounded memory and no acked loss', async
     const accepted = [...metrics.matchAll(/^tether_messages_accepted_total\{[^}]*\} (\S+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
     console.log(
       `flood: ${CLIENTS} clients for ${FLOOD_MS} ms; qos0 sent ${sent0}, qos1 acked ${totalAcked}, committed ${accepted} ` +
-        `(${Math.round(accepted / (FLOOD_MS / 1000))} msg/s); RSS ${Math.round(rssBefore / 1e6)} MB → peak ${Math.round(peakRss / 1e6)} MB`,
+        `(${Math.round(accepted / (FLOOD_MS / 1000))} msg/s); ${LATECOMERS} new connections mid-flood in ${waveMs} ms; RSS ${Math.round(rssBefore / 1e6)} MB → peak ${Math.round(peakRss / 1e6)} MB`,
     );
+    expect(waveMs).toBeLessThan(LATECOMER_LIMIT_MS);
     // Bounded: held acks and unread sockets, not an unbounded queue.
     expect(peakRss).toBeLessThan(rssBefore + 600 * 1024 * 1024);
 

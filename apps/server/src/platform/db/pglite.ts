@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { PGlite, types } from '@electric-sql/pglite';
 import type { Database, Transaction } from './database.js';
 
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const parsers = { [types.INT8]: (v: string) => Number(v), [types.NUMERIC]: (v: string) => Number(v) };
 
 /** Written by `npm run build` (scripts/build-pglite-template.mjs): an initialized empty cluster. */
@@ -19,27 +21,39 @@ export async function openPglite(dataDir: string): Promise<Database> {
   const db = await PGlite.create(dir, { parsers, loadDataDir });
   let closed = false;
 
+  // PGlite runs each statement synchronously on this thread, and its lock hands over to
+  // the next waiting query in a microtask, so queued queries would run back to back
+  // without ever letting the event loop poll sockets: under ingest load, new MQTT and
+  // HTTP connections then waited in the kernel's accept queue for tens of seconds.
+  // Each operation therefore starts in its own event-loop turn, after I/O has been polled.
+  let tail: Promise<unknown> = Promise.resolve();
+  const serial = <T>(op: () => Promise<T>): Promise<T> => {
+    const run = tail.then(nextTurn).then(op);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+
   return {
     kind: 'pglite',
     jobsConnection: {
       // pg-boss sends multi-statement scripts without parameters; only exec accepts those.
       async executeSql(text: string, values?: unknown[]) {
         if (!values || values.length === 0) {
-          const results = await db.exec(text);
+          const results = await serial(() => db.exec(text));
           const last = results[results.length - 1];
           return { rows: last?.rows ?? [], rowCount: last?.affectedRows ?? last?.rows.length ?? 0 };
         }
-        const r = await db.query(text, values);
+        const r = await serial(() => db.query(text, values));
         return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
       },
     },
     maxConcurrency: 1,
     async query<T>(sql: string, params?: readonly unknown[]) {
-      const res = await db.query<T>(sql, params as unknown[] | undefined);
+      const res = await serial(() => db.query<T>(sql, params as unknown[] | undefined));
       return res.rows;
     },
     transaction<T>(fn: (tx: Transaction) => Promise<T>) {
-      return db.transaction(async (t) =>
+      return serial(() => db.transaction(async (t) =>
         fn({
           async query<R>(sql: string, params?: readonly unknown[]) {
             const res = await t.query<R>(sql, params as unknown[] | undefined);
@@ -49,17 +63,17 @@ export async function openPglite(dataDir: string): Promise<Database> {
             await t.exec(sql);
           },
         }),
-      );
+      ));
     },
     async exec(sql) {
-      await db.exec(sql);
+      await serial(() => db.exec(sql));
     },
     // One process owns the data dir, so an in-process lock is enough.
     withExclusiveLock: (_name, fn) => fn(),
     async ping() {
       if (closed) return false;
       try {
-        await db.query('SELECT 1');
+        await serial(() => db.query('SELECT 1'));
         return true;
       } catch {
         return false;
