@@ -7,6 +7,7 @@
  * limit is below the step plus what it already holds, the step is capped and
  * the report says so.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout } from 'node:timers';
@@ -41,6 +42,22 @@ function nofileLimit(pid) {
   }
 }
 
+/**
+ * Lifts the server's descriptor limit for the largest step, as a deployment
+ * would (systemd LimitNOFILE, ulimit -n): prlimit on the running process,
+ * which needs root or CAP_SYS_RESOURCE to go past the hard limit. Returns the
+ * limit in force afterwards.
+ */
+function raiseNofile(pid, want) {
+  if (nofileLimit(pid) >= want) return nofileLimit(pid);
+  try {
+    execFileSync('prlimit', ['--pid', String(pid), `--nofile=${want}:${want}`], { stdio: 'ignore' });
+  } catch {
+    // No prlimit, or not allowed: the step is capped and the report says so.
+  }
+  return nofileLimit(pid);
+}
+
 export async function connections(ctx, db) {
   const { steps, processes, concurrency, keepalive, idleMs } = ctx.connections;
   const max = steps[steps.length - 1];
@@ -63,7 +80,9 @@ export async function connections(ctx, db) {
     await sleep(3000);
     const baseRss = memory(server.pid)?.rss ?? 0;
     const baseGc = await memoryAfterGc(server);
-    const limit = nofileLimit(server.pid);
+    const limitBefore = nofileLimit(server.pid);
+    const limit = raiseNofile(server.pid, max + 1024);
+    if (limit !== limitBefore) console.log(`  raised the server's RLIMIT_NOFILE from ${limitBefore} to ${limit} (prlimit)`);
     const kids = Array.from({ length: processes }, () => forkChild('connector.mjs'));
     const results = [];
     try {
@@ -139,6 +158,6 @@ export async function connections(ctx, db) {
       for (const k of kids) if (k.child.connected) k.child.send({ type: 'close' });
       await Promise.all(kids.map((k) => releaseChild(k)));
     }
-    return { figures: { steps: results, keepaliveSeconds: keepalive, clientProcesses: processes, baseRssMB: round(baseRss / 1e6) } };
+    return { figures: { steps: results, keepaliveSeconds: keepalive, clientProcesses: processes, baseRssMB: round(baseRss / 1e6), nofileLimit: { before: limitBefore, after: limit } } };
   });
 }
