@@ -110,8 +110,8 @@ console.log(`databases: ${dbs.join(', ')}; scenarios: ${[...only].join(', ')}; l
 
 /**
  * Each scenario starts on a quiet disk: PGlite writes without fsync, so a PGlite
- * run leaves up to gigabytes of dirty pages whose writeback would otherwise slow
- * the next scenario's PostgreSQL commits (seen as a 5× worse latency p99).
+ * run can leave dirty pages whose writeback would compete with the next
+ * scenario's PostgreSQL commits. The run logs it when there was much to flush.
  */
 function settleDisk() {
   const dirtyMB = () => Number(/^Dirty:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1024;
