@@ -1,0 +1,74 @@
+/**
+ * Command expiry runs as a pg-boss job on the worker role, stored in the
+ * database: it survives the server being killed hard, waits while no node
+ * runs the worker role, and is done by the first node that does.
+ */
+import { afterAll, expect, it } from 'vitest';
+import { TetherClient } from '@tether/api-client';
+import { ADMIN, scratchDatabase } from './helpers.js';
+import { spawnServer, type ServerProcess } from './process-helpers.js';
+
+let drop: (() => Promise<void>) | null = null;
+const running: ServerProcess[] = [];
+afterAll(async () => {
+  for (const s of running) s.proc.kill('SIGKILL');
+  await drop?.();
+});
+
+interface CommandView {
+  id: string;
+  status: string;
+  expiresAt: string;
+  completedAt: string | null;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+it('expires a command whose job was queued before a kill -9, once a node with the worker role runs', async () => {
+  const scratch = await scratchDatabase();
+  drop = scratch.drop;
+  const env: Record<string, string> = {
+    TETHER_DATA_DIR: scratch.dataDir,
+    TETHER_ADMIN_EMAIL: ADMIN.email,
+    TETHER_ADMIN_PASSWORD: ADMIN.password,
+    ...(scratch.url ? { DATABASE_URL: scratch.url } : {}),
+  };
+  const start = async (extra: Record<string, string> = {}) => {
+    const s = await spawnServer({ ...env, ...extra });
+    running.push(s);
+    const api = new TetherClient({ baseUrl: s.httpUrl });
+    await api.login(ADMIN.email, ADMIN.password);
+    return { s, api };
+  };
+  const stop = async (s: ServerProcess, signal: NodeJS.Signals) => {
+    s.proc.kill(signal);
+    await s.exited;
+  };
+
+  // 1. Queue a command for a device that never connects, then kill the server hard.
+  const first = await start();
+  const device = await first.api.devices.create({ name: 'never-online' });
+  const expiresAt = new Date(Date.now() + 3000).toISOString();
+  const created = await first.api.request<CommandView>('POST', `/api/v1/devices/${device.id}/commands`, { name: 'reset', params: {}, expiresAt });
+  expect(created.status).toBe('queued');
+  await stop(first.s, 'SIGKILL');
+  await sleep(Math.max(0, Date.parse(expiresAt) - Date.now()) + 500);
+
+  // 2. Past its expiry, a node without the worker role leaves it queued: no one else expires commands.
+  const apiOnly = await start({ TETHER_ROLES: 'api,mqtt,ingest' });
+  await sleep(3000);
+  const meanwhile = await apiOnly.api.request<CommandView>('GET', `/api/v1/devices/${device.id}/commands/${created.id}`);
+  expect(meanwhile.status).toBe('queued');
+  await stop(apiOnly.s, 'SIGTERM');
+
+  // 3. A node with the worker role picks up the stored job.
+  const worker = await start();
+  let command = meanwhile;
+  for (let i = 0; i < 60 && command.status === 'queued'; i++) {
+    await sleep(250);
+    command = await worker.api.request<CommandView>('GET', `/api/v1/devices/${device.id}/commands/${created.id}`);
+  }
+  expect(command.status).toBe('expired');
+  expect(Date.parse(command.completedAt!)).toBeGreaterThanOrEqual(Date.parse(expiresAt));
+  await stop(worker.s, 'SIGTERM');
+}, 120_000);
