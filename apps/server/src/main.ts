@@ -246,6 +246,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       stopping ??= (async () => {
         maintenance?.stop();
         // Stop taking new work, commit what was accepted, then close the broker and the database.
+        broker?.stopAccepting();
         if (app) await app.close().catch((err: unknown) => logger.warn({ err }, 'http close'));
         await ingest.drain();
         if (broker) await broker.close().catch((err: unknown) => logger.warn({ err }, 'broker close'));

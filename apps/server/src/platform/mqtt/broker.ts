@@ -54,6 +54,7 @@ export class EmbeddedBroker implements CommandChannel {
   private readonly commandListeners = new Map<string, Set<TetherClient>>();
   private hooks: BrokerHooks = {};
   private servers: net.Server[] = [];
+  private stopping = false;
 
   private constructor(
     aedes: Aedes,
@@ -129,6 +130,10 @@ export class EmbeddedBroker implements CommandChannel {
     };
 
     a.authorizePublish = (client: TetherClient | null, packet, callback) => {
+      // Shutting down: what was accepted is being committed and acknowledged; a new
+      // publish gets no PUBACK, and the device sends it again once it reconnects
+      // (MQTT-4.4.0-1). Closing beats a refusal, which an MQTT 5 device would not retry.
+      if (this.stopping) return void client?.close();
       const identity = client?.tether;
       if (!identity) return callback(new Error('not authenticated'));
       // Tether offers QoS 0 and 1 (architecture §4); refusing QoS 2 also keeps the broker's
@@ -294,9 +299,18 @@ export class EmbeddedBroker implements CommandChannel {
   }
 
   /** Stops accepting, then closes every client and the broker. */
-  async close(): Promise<void> {
+  /**
+   * Shutdown, first step: no new connections, and no new device data, so
+   * ingest can drain while devices still publish. Pending PUBACKs still go out.
+   */
+  stopAccepting(): void {
+    this.stopping = true;
     for (const s of this.servers) s.close();
-    await new Promise<void>((r) => this.aedes.close(() => r()));
     this.servers = [];
+  }
+
+  async close(): Promise<void> {
+    this.stopAccepting();
+    await new Promise<void>((r) => this.aedes.close(() => r()));
   }
 }
