@@ -247,7 +247,14 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
         maintenance?.stop();
         // Stop taking new work, commit what was accepted, then close the broker and the database.
         broker?.stopAccepting();
-        if (app) await app.close().catch((err: unknown) => logger.warn({ err }, 'http close'));
+        commands.releaseWaiters();
+        if (app) {
+          // A keep-alive connection whose response ends while the server closes would
+          // hold the close for Fastify's 72 s keep-alive timeout: close them as they go idle.
+          const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+          await app.close().catch((err: unknown) => logger.warn({ err }, 'http close'));
+          clearInterval(sweep);
+        }
         await ingest.drain();
         if (broker) await broker.close().catch((err: unknown) => logger.warn({ err }, 'broker close'));
         await ingest.drain();

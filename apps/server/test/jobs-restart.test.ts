@@ -72,3 +72,41 @@ it('expires a command whose job was queued before a kill -9, once a node with th
   expect(Date.parse(command.completedAt!)).toBeGreaterThanOrEqual(Date.parse(expiresAt));
   await stop(worker.s, 'SIGTERM');
 }, 120_000);
+
+it('answers held long-polls and ?wait=true requests at once on SIGTERM, instead of holding the shutdown', async () => {
+  const scratch = await scratchDatabase();
+  const previousDrop = drop;
+  drop = async () => {
+    await previousDrop?.();
+    await scratch.drop();
+  };
+  const s = await spawnServer({
+    TETHER_DATA_DIR: scratch.dataDir,
+    TETHER_ADMIN_EMAIL: ADMIN.email,
+    TETHER_ADMIN_PASSWORD: ADMIN.password,
+    ...(scratch.url ? { DATABASE_URL: scratch.url } : {}),
+  });
+  running.push(s);
+  const api = new TetherClient({ baseUrl: s.httpUrl });
+  await api.login(ADMIN.email, ADMIN.password);
+  const poller = await api.devices.create({ name: 'http-poller' });
+  const silent = await api.devices.create({ name: 'silent' });
+  const longPoll = fetch(`${s.httpUrl}/api/v1/device/commands?wait=30`, { headers: { authorization: `Bearer ${poller.token}` } });
+  const twoWay = fetch(`${s.httpUrl}/api/v1/devices/${silent.id}/commands?wait=true`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'reset', params: {}, timeoutMs: 30_000 }),
+  });
+  await sleep(1000);
+  const t0 = Date.now();
+  s.proc.kill('SIGTERM');
+  const [poll, wait] = await Promise.all([longPoll, twoWay]);
+  expect(await s.exited).toBe(0);
+  expect(Date.now() - t0).toBeLessThan(10_000);
+  expect(poll.status).toBe(200);
+  expect(await poll.json()).toEqual({ items: [] });
+  expect(wait.status).toBe(503);
+  const body = (await wait.json()) as { error: { code: string }; command: CommandView };
+  expect(body.error.code).toBe('SHUTTING_DOWN');
+  expect(body.command.status).toBe('queued');
+}, 60_000);

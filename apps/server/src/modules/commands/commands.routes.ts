@@ -33,6 +33,9 @@ export function commandsRoutes(commands: CommandsService) {
       const done = ['succeeded', 'failed', 'expired', 'cancelled'].includes(command.status) ? command : await commands.waitForCompletion(command.id, command.timeoutMs);
       if (!done) {
         const current = await commands.get(actorOf(req), req.params.id, command.id);
+        if (commands.stopping) {
+          return reply.status(503).send({ error: { code: 'SHUTTING_DOWN', message: 'the server is shutting down before the device answered; the command is still tracked' }, command: current });
+        }
         return reply.status(504).send({ error: { code: 'COMMAND_TIMEOUT', message: `no result within ${command.timeoutMs} ms; the command is still tracked` }, command: current });
       }
       return reply.status(200).send(done);

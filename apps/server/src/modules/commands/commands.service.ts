@@ -82,7 +82,8 @@ export class CommandsService {
   private readonly repo: CommandsRepository;
   private readonly audit: AuditLog;
   private channel: CommandChannel | null = null;
-  private readonly waiters = new Map<string, Set<(c: Command) => void>>();
+  private readonly waiters = new Map<string, Set<(c: Command | null) => void>>();
+  private stopped = false;
   private readonly pollers = new Map<string, Set<() => void>>();
 
   constructor(private readonly deps: CommandsServiceDeps) {
@@ -146,8 +147,25 @@ export class CommandsService {
     return toCommand(row);
   }
 
+  /** True once releaseWaiters ran: the server is shutting down. */
+  get stopping(): boolean {
+    return this.stopped;
+  }
+
+  /**
+   * Shutdown: answers every held request now, so the HTTP server can close. A
+   * long-poll returns what it has (the device polls again, elsewhere); a
+   * `?wait=true` answers 503 SHUTTING_DOWN with the command still tracked.
+   */
+  releaseWaiters(): void {
+    this.stopped = true;
+    for (const set of [...this.pollers.values()]) for (const wake of [...set]) wake();
+    for (const set of [...this.waiters.values()]) for (const done of [...set]) done(null);
+  }
+
   /** Resolves with the command once it is finished, or null after `ms`. */
   waitForCompletion(commandId: string, ms: number): Promise<Command | null> {
+    if (this.stopped) return Promise.resolve(null);
     return new Promise((resolve) => {
       let set = this.waiters.get(commandId);
       if (!set) this.waiters.set(commandId, (set = new Set()));
@@ -157,7 +175,7 @@ export class CommandsService {
         if (set!.size === 0) this.waiters.delete(commandId);
         resolve(c);
       };
-      const onDone = (c: Command) => done(c);
+      const onDone = (c: Command | null) => done(c);
       const timer = setTimeout(() => done(null), ms);
       set.add(onDone);
     });
@@ -219,7 +237,7 @@ export class CommandsService {
       return rows.map(toCommand);
     };
     const first = await claim();
-    if (first.length || waitS <= 0) return first;
+    if (first.length || waitS <= 0 || this.stopped) return first;
     await new Promise<void>((resolve) => {
       let set = this.pollers.get(device.deviceId);
       if (!set) this.pollers.set(device.deviceId, (set = new Set()));
