@@ -5,21 +5,18 @@
 import { afterAll, expect, it } from 'vitest';
 import { TetherClient } from '@tether/api-client';
 import { openDatabase } from '../src/platform/db/database.js';
-import { ADMIN, connectMqtt, scratchDatabase } from './helpers.js';
-import { spawnServer } from './process-helpers.js';
+import { ADMIN, connectMqtt } from './helpers.js';
+import { scratchServerEnv, spawnServer } from './process-helpers.js';
 
-let drop: (() => Promise<void>) | null = null;
-afterAll(async () => drop?.());
+const drops: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const d of drops) await d();
+});
 
 it('keeps every acknowledged QoS 1 message across a kill -9 and restart', async () => {
-  const scratch = await scratchDatabase();
-  drop = scratch.drop;
-  const env: Record<string, string> = {
-    TETHER_DATA_DIR: scratch.dataDir,
-    TETHER_ADMIN_EMAIL: ADMIN.email,
-    TETHER_ADMIN_PASSWORD: ADMIN.password,
-    ...(scratch.url ? { DATABASE_URL: scratch.url } : {}),
-  };
+  const scratch = await scratchServerEnv();
+  drops.push(scratch.drop);
+  const env = scratch.env;
   const first = await spawnServer(env);
   const api = new TetherClient({ baseUrl: first.httpUrl });
   await api.login(ADMIN.email, ADMIN.password);
@@ -78,18 +75,9 @@ it('keeps every acknowledged QoS 1 message across a kill -9 and restart', async 
 }, 120_000);
 
 it('stops promptly on SIGTERM while devices keep publishing, and stores every message it acknowledged', async () => {
-  const scratch = await scratchDatabase();
-  const previousDrop = drop;
-  drop = async () => {
-    await previousDrop?.();
-    await scratch.drop();
-  };
-  const env: Record<string, string> = {
-    TETHER_DATA_DIR: scratch.dataDir,
-    TETHER_ADMIN_EMAIL: ADMIN.email,
-    TETHER_ADMIN_PASSWORD: ADMIN.password,
-    ...(scratch.url ? { DATABASE_URL: scratch.url } : {}),
-  };
+  const scratch = await scratchServerEnv();
+  drops.push(scratch.drop);
+  const env = scratch.env;
   const server = await spawnServer(env);
   const api = new TetherClient({ baseUrl: server.httpUrl });
   await api.login(ADMIN.email, ADMIN.password);

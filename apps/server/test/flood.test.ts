@@ -7,11 +7,13 @@ import { afterAll, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { TetherClient } from '@tether/api-client';
 import { openDatabase } from '../src/platform/db/database.js';
-import { ADMIN, connectMqtt, scratchDatabase } from './helpers.js';
-import { spawnServer } from './process-helpers.js';
+import { ADMIN, connectMqtt } from './helpers.js';
+import { scratchServerEnv, spawnServer } from './process-helpers.js';
 
-let drop: (() => Promise<void>) | null = null;
-afterAll(async () => drop?.());
+const drops: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const d of drops) await d();
+});
 
 const FLOOD_MS = 8000;
 const CLIENTS = 40;
@@ -24,14 +26,9 @@ async function rssBytes(httpUrl: string): Promise<number> {
 }
 
 it('survives a QoS 0 + QoS 1 flood with bounded memory and no acked loss', async () => {
-  const scratch = await scratchDatabase();
-  drop = scratch.drop;
-  const env: Record<string, string> = {
-    TETHER_DATA_DIR: scratch.dataDir,
-    TETHER_ADMIN_EMAIL: ADMIN.email,
-    TETHER_ADMIN_PASSWORD: ADMIN.password,
-    ...(scratch.url ? { DATABASE_URL: scratch.url } : {}),
-  };
+  const scratch = await scratchServerEnv();
+  drops.push(scratch.drop);
+  const env = scratch.env;
   const server = await spawnServer(env);
   let crashed = false;
   void server.exited.then(() => (crashed = true));

@@ -5,14 +5,14 @@
  */
 import { afterAll, expect, it } from 'vitest';
 import { TetherClient } from '@tether/api-client';
-import { ADMIN, scratchDatabase } from './helpers.js';
-import { spawnServer, type ServerProcess } from './process-helpers.js';
+import { ADMIN } from './helpers.js';
+import { scratchServerEnv, spawnServer, type ServerProcess } from './process-helpers.js';
 
-let drop: (() => Promise<void>) | null = null;
+const drops: (() => Promise<void>)[] = [];
 const running: ServerProcess[] = [];
 afterAll(async () => {
   for (const s of running) s.proc.kill('SIGKILL');
-  await drop?.();
+  for (const d of drops) await d();
 });
 
 interface CommandView {
@@ -25,14 +25,9 @@ interface CommandView {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it('expires a command whose job was queued before a kill -9, once a node with the worker role runs', async () => {
-  const scratch = await scratchDatabase();
-  drop = scratch.drop;
-  const env: Record<string, string> = {
-    TETHER_DATA_DIR: scratch.dataDir,
-    TETHER_ADMIN_EMAIL: ADMIN.email,
-    TETHER_ADMIN_PASSWORD: ADMIN.password,
-    ...(scratch.url ? { DATABASE_URL: scratch.url } : {}),
-  };
+  const scratch = await scratchServerEnv();
+  drops.push(scratch.drop);
+  const env = scratch.env;
   const start = async (extra: Record<string, string> = {}) => {
     const s = await spawnServer({ ...env, ...extra });
     running.push(s);
@@ -74,18 +69,9 @@ it('expires a command whose job was queued before a kill -9, once a node with th
 }, 120_000);
 
 it('answers held long-polls and ?wait=true requests at once on SIGTERM, instead of holding the shutdown', async () => {
-  const scratch = await scratchDatabase();
-  const previousDrop = drop;
-  drop = async () => {
-    await previousDrop?.();
-    await scratch.drop();
-  };
-  const s = await spawnServer({
-    TETHER_DATA_DIR: scratch.dataDir,
-    TETHER_ADMIN_EMAIL: ADMIN.email,
-    TETHER_ADMIN_PASSWORD: ADMIN.password,
-    ...(scratch.url ? { DATABASE_URL: scratch.url } : {}),
-  });
+  const scratch = await scratchServerEnv();
+  drops.push(scratch.drop);
+  const s = await spawnServer(scratch.env);
   running.push(s);
   const api = new TetherClient({ baseUrl: s.httpUrl });
   await api.login(ADMIN.email, ADMIN.password);

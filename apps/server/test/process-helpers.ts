@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ADMIN, scratchDatabase } from './helpers.js';
 
 export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/cli/index.js');
 
@@ -51,4 +52,16 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 60_00
     throw new Error(`cannot read the URLs from: ${ready}`);
   }
   return { proc, httpUrl, mqttUrl, output: () => out, exited };
+}
+
+/** A scratch database, and the environment that starts a server on it with the test admin. */
+export async function scratchServerEnv(): Promise<{ env: Record<string, string>; url: string | null; dataDir: string; drop(): Promise<void> }> {
+  const scratch = await scratchDatabase();
+  const env: Record<string, string> = {
+    TETHER_DATA_DIR: scratch.dataDir,
+    TETHER_ADMIN_EMAIL: ADMIN.email,
+    TETHER_ADMIN_PASSWORD: ADMIN.password,
+    ...(scratch.url ? { DATABASE_URL: scratch.url } : {}),
+  };
+  return { ...scratch, env };
 }
