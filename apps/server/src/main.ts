@@ -135,7 +135,12 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     broker = await EmbeddedBroker.create({ devices, ingest, logger, metrics });
     broker.attach({
       commands,
-      onConfigSubscribe: (device) => void configs.publishTo(device).catch((err: unknown) => logger.warn({ err }, 'could not publish device config')),
+      // The broker's retained copy reaches the device by itself; the first subscribe after a
+      // restart finds none, and gets the configuration published now.
+      onConfigSubscribe: (device) => {
+        if (broker?.hasRetained(deviceTopic.config(device.deviceId))) return;
+        void configs.publishTo(device).catch((err: unknown) => logger.warn({ err }, 'could not publish device config'));
+      },
     });
   }
   if (jobs && roles.has('worker')) {

@@ -55,6 +55,7 @@ export class EmbeddedBroker implements CommandChannel {
   private hooks: BrokerHooks = {};
   private servers: net.Server[] = [];
   private stopping = false;
+  private readonly retainedTopics = new Set<string>();
 
   private constructor(
     aedes: Aedes,
@@ -91,8 +92,18 @@ export class EmbeddedBroker implements CommandChannel {
     this.aedes.publish({ cmd: 'publish', topic: deviceTopic.command(deviceId, commandId), payload: Buffer.from(JSON.stringify(message)), qos: 1, retain: false, dup: false }, () => {});
   }
 
+  /**
+   * Whether this broker holds a retained message on the topic. Its retained
+   * store lives in memory, so after a restart nothing is retained until Tether
+   * publishes again.
+   */
+  hasRetained(topic: string): boolean {
+    return this.retainedTopics.has(topic);
+  }
+
   /** Publishes retained, so the device gets it now and on every reconnect. */
   publishRetained(topic: string, payload: unknown): Promise<void> {
+    this.retainedTopics.add(topic);
     return new Promise((resolve) =>
       this.aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(payload)), qos: 1, retain: true, dup: false }, () => resolve()),
     );
