@@ -1,7 +1,8 @@
 /**
- * Command expiry runs as a pg-boss job on the worker role, stored in the
- * database: it survives the server being killed hard, waits while no node
- * runs the worker role, and is done by the first node that does.
+ * Commands across a server's stop and start: expiry runs as a pg-boss job on
+ * the worker role, stored in the database, so it survives a kill -9 and is done
+ * by the first node that runs the worker role; and a graceful stop answers the
+ * requests that wait on commands instead of waiting for them.
  */
 import { afterAll, expect, it } from 'vitest';
 import { TetherClient } from '@tether/api-client';

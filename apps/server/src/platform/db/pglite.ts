@@ -13,9 +13,10 @@ const TEMPLATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 
 /**
  * PGlite's shared memory lives in its WASM heap, which only grows. Postgres'
- * default 128 MB of shared buffers made about half of an idle server's memory;
- * 32 MB costs nothing measurable in ingest (bench/), as table pages still sit
- * in the operating system's page cache.
+ * default 128 MB of shared buffers took about 115 MB of an idle server's
+ * memory. With 32 MB, bench 1 on PGlite still did 21K msg/s (10K before this
+ * and the event-loop slicing below); table pages also sit in the operating
+ * system's page cache.
  */
 const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'];
 

@@ -309,7 +309,6 @@ export class EmbeddedBroker implements CommandChannel {
     return (server.address() as net.AddressInfo).port;
   }
 
-  /** Stops accepting, then closes every client and the broker. */
   /**
    * Shutdown, first step: no new connections, and no new device data, so
    * ingest can drain while devices still publish. Pending PUBACKs still go out.
@@ -320,6 +319,7 @@ export class EmbeddedBroker implements CommandChannel {
     this.servers = [];
   }
 
+  /** Stops accepting, then closes every client and the broker. */
   async close(): Promise<void> {
     this.stopAccepting();
     await new Promise<void>((r) => this.aedes.close(() => r()));
