@@ -392,6 +392,8 @@ describe('dashboard', () => {
     const panel = page.locator('#commands');
     // No template: any name, with suggestions, and params as JSON.
     const name = panel.getByLabel('Command', { exact: true });
+    // evaluateAll does not wait: let the panel render its suggestions first.
+    await panel.locator('datalist option').first().waitFor({ state: 'attached' });
     expect(await panel.locator('datalist option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['reset', 'reboot', 'buzzer', 'led', 'servo']);
     await name.fill('reboot');
     const params = panel.getByLabel('As a JSON object (optional)');
