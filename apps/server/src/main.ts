@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createWebSocketStream } from 'ws';
-import type { TetherConfig } from './config/config.js';
+import { LISTEN_BACKLOG, type TetherConfig } from './config/config.js';
 import { openDatabase, type Database } from './platform/db/database.js';
 import { ensurePartitions, migrate } from './platform/db/migrate.js';
 import { createHttpServer, type App } from './platform/http/server.js';
@@ -102,6 +102,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     events: {
       statusChanged: (d, online, lastSeenAt) => hub.statusChanged(d, online, lastSeenAt),
       credentialsRevoked: (deviceId) => broker?.disconnectDevice(deviceId),
+      deleted: (deviceId) => void broker?.clearRetained(deviceTopic.config(deviceId)),
     },
   });
   const ingest = new IngestService({
@@ -231,7 +232,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       listening.mqttsPort = mqttsPort;
       let httpPort: number | null = null;
       if (app) {
-        await app.listen({ port: config.httpPort, host: config.httpHost }).catch((err: NodeJS.ErrnoException) => {
+        await app.listen({ port: config.httpPort, host: config.httpHost, backlog: LISTEN_BACKLOG }).catch((err: NodeJS.ErrnoException) => {
           throw err.code === 'EADDRINUSE' ? new PortInUseError(config.httpPort, 'HTTP', 'TETHER_HTTP_PORT') : err;
         });
         httpPort = (app.server.address() as AddressInfo).port;

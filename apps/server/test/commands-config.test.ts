@@ -4,7 +4,7 @@ import mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceClient } from '@tether/device-sdk';
 import { TetherClient } from '@tether/api-client';
-import type { CommandMessage } from '@tether/contracts';
+import { deviceTopic, type CommandMessage } from '@tether/contracts';
 import { connectMqtt, httpJson, openLive, startServer, type TestServer } from './helpers.js';
 
 let s: TestServer;
@@ -204,6 +204,24 @@ describe('configuration', () => {
     await until(async () => seen2.some((c) => c.reportIntervalMs === 250), 1000);
     expect(Date.now() - t1).toBeLessThan(1000);
     await again.close();
+  });
+
+  it('forgets a deleted device’s retained config in the broker', async () => {
+    const d = await s.api.devices.create({ name: 'cfg-deleted' });
+    const topic = deviceTopic.config(d.id);
+    // Aedes' own retained store: what a subscriber to the topic would be sent.
+    const store = (s.tether.broker!.aedes as unknown as { persistence: { createRetainedStream(pattern: string): AsyncIterable<{ topic: string }> } }).persistence;
+    const retained = async () => {
+      const found: string[] = [];
+      for await (const p of store.createRetainedStream(topic)) found.push(p.topic);
+      return found;
+    };
+    await api(`/devices/${d.id}/config/reportIntervalMs`, { method: 'PUT', body: JSON.stringify({ value: 5000 }) });
+    await until(async () => (await retained()).length === 1, 1000);
+    expect(s.tether.broker!.hasRetained(topic)).toBe(true);
+    expect((await api(`/devices/${d.id}`, { method: 'DELETE' })).status).toBe(204);
+    await until(async () => (await retained()).length === 0, 1000);
+    expect(s.tether.broker!.hasRetained(topic)).toBe(false);
   });
 
   it('keeps user settings per user, and lets a viewer read but not change device config', async () => {

@@ -2,6 +2,8 @@
  * End to end through the real path: the server on free ports, real MQTT
  * clients, real HTTP, the live WebSocket.
  */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DeviceClient } from '@tether/device-sdk';
@@ -251,5 +253,28 @@ describe('accounts and devices', () => {
     const metrics = await (await fetch(`${s.httpUrl}/metrics`)).text();
     expect(metrics).toContain('tether_ingest_batch_size_bucket');
     expect(metrics).toContain('tether_mqtt_connected_devices');
+  });
+});
+
+describe('reconnect storm', () => {
+  // A busy server does not accept for a moment; the kernel's accept queue holds the storm
+  // meanwhile. With Node's default backlog (511) the rest of the SYNs were dropped, and those
+  // devices waited for their retransmits (1 s, 3 s, 7 s...).
+  it.each(['mqtt', 'http'])('queues 1,200 %s connections in the kernel while the server is not accepting', (kind) => {
+    const port = Number(new URL(kind === 'mqtt' ? s.mqttUrl : s.httpUrl).port);
+    const script = `
+      const net = require('node:net');
+      let up = 0;
+      const socks = [];
+      for (let i = 0; i < 1200; i++) {
+        const c = net.connect(${port}, '127.0.0.1', () => up++);
+        c.on('error', () => {});
+        socks.push(c);
+      }
+      setTimeout(() => { console.log(up); for (const c of socks) c.destroy(); }, 700);`;
+    // execFileSync blocks this process, and so the server in it, while the child connects.
+    const up = Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim());
+    const somaxconn = Number(fs.readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+    expect(up).toBeGreaterThanOrEqual(Math.min(1200, somaxconn));
   });
 });

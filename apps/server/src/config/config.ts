@@ -7,6 +7,13 @@ import path from 'node:path';
 export type Role = 'api' | 'mqtt' | 'ingest' | 'worker';
 export const ALL_ROLES: readonly Role[] = ['api', 'mqtt', 'ingest', 'worker'];
 
+/**
+ * The accept queue's length for every listener. A fleet reconnects at once after a restart
+ * or a network blip; with Node's default of 511 the kernel's queue overflows and devices wait
+ * for SYN retransmits (1 s, 3 s, 7 s...). The kernel caps it at net.core.somaxconn.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 export interface TetherConfig {
   roles: Role[];
   httpHost: string;

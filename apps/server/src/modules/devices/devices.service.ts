@@ -71,6 +71,8 @@ export interface DeviceEvents {
   statusChanged(device: DeviceIdentity, online: boolean, lastSeenAt: Date | null): void;
   /** Credentials were rotated or the device was deleted: drop its live connections. */
   credentialsRevoked(deviceId: string): void;
+  /** The device is gone: forget what is kept for it outside the database (its retained config). */
+  deleted?(deviceId: string): void;
 }
 
 export interface DeviceInput {
@@ -170,6 +172,7 @@ export class DevicesService {
     if (!(await this.repo.delete(actor.orgId, deviceId))) throw notFound('DEVICE', id);
     this.jwtCache.clear();
     this.deps.events.credentialsRevoked(deviceId);
+    this.deps.events.deleted?.(deviceId);
   }
 
   /** Issues a new token and revokes the old one; connected sessions using it are dropped. */

@@ -3,6 +3,7 @@ import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client, type AuthenticateError } from 'aedes';
 import { deviceTopic, parseDeviceTopic, thingsboardTopic, type CommandMessage, type UplinkChannel } from '@tether/contracts';
+import { LISTEN_BACKLOG } from '../../config/config.js';
 import type { CommandChannel, CommandsService } from '../../modules/commands/commands.service.js';
 import type { DeviceIdentity } from '../../modules/devices/devices.repository.js';
 import type { DevicesService } from '../../modules/devices/devices.service.js';
@@ -106,6 +107,14 @@ export class EmbeddedBroker implements CommandChannel {
     this.retainedTopics.add(topic);
     return new Promise((resolve) =>
       this.aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(payload)), qos: 1, retain: true, dup: false }, () => resolve()),
+    );
+  }
+
+  /** Drops the retained message on the topic: MQTT-3.3.1-10, a retained publish with an empty payload. */
+  clearRetained(topic: string): Promise<void> {
+    if (!this.retainedTopics.delete(topic)) return Promise.resolve();
+    return new Promise((resolve) =>
+      this.aedes.publish({ cmd: 'publish', topic, payload: Buffer.alloc(0), qos: 0, retain: true, dup: false }, () => resolve()),
     );
   }
 
@@ -300,7 +309,7 @@ export class EmbeddedBroker implements CommandChannel {
     const server = tlsOptions ? tls.createServer(tlsOptions, (s) => this.aedes.handle(s)) : net.createServer((s) => this.aedes.handle(s));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => {
+      server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', reject);
         resolve();
       });
