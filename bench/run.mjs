@@ -97,7 +97,7 @@ const ctx = {
     processes: 4,
     concurrency: 200,
     keepalive: 120,
-    idleMs: quick ? 5_000 : 10_000,
+    settleMs: quick ? 10_000 : 60_000,
   },
   queries: { days: quick ? 3 : 30, runs: quick ? 10 : 30, warmup: 3 },
   startup: { repeats: quick ? 1 : 3, idleMs: 5_000 },

@@ -102,7 +102,7 @@ export function targetRows(r) {
         5,
         '20K idle devices at ≤ 10 KB of server memory each',
         db,
-        five.steps.map((st) => `${fmt(st.open)} open: ${st.rssPerConnectionKB} KB each, ${fmt(st.connectsPerSec)} connects/s, idle CPU ${st.idleServerCores} cores`).join('; '),
+        five.steps.map((st) => `${fmt(st.open)} open: ${st.rssPerConnectionKB} KB each after ${five.settleSeconds ?? '?'} s idle${st.afterStorm ? ` (${st.afterStorm.rssPerConnectionKB} KB 5 s after connecting)` : ''}, ${fmt(st.connectsPerSec)} connects/s, idle CPU ${st.idleServerCores} cores`).join('; '),
         primary ? ok : null,
         capped ? `capped at ${fmt(last.target)} by ${capped.reason}` : primary ? null : 'no target on PGlite',
       );
@@ -164,10 +164,13 @@ function details(r) {
     } else if (id === '4') {
       out.push(pick(f, ['offeredMsgPerSec', 'ackedMsgPerSec', 'sent', 'heldBackByBackpressure', 'ackedTotal', 'rejectedByServer', 'droppedByServer', 'disconnects', 'ackedLost', 'idleRssMB', 'peakRssMB', 'rssBoundMB', 'healthChecks', 'healthFailures', 'meanBatchSize', 'meanCommitMs']));
     } else if (id === '5') {
-      out.push('| open | connects/s | RSS MB | RSS KB per connection | after a forced GC: RSS / JS heap KB per connection | idle server CPU (cores) | failed | note |\n|---|---|---|---|---|---|---|---|');
+      const settle = f.settleSeconds ?? '?';
+      out.push(`RSS is what the server holds after ${settle} s of idle connections, against the idle server's RSS after the same ${settle} s. The figure 5 s after the last CONNACK is shown beside it: V8 keeps the connect storm's garbage and fragmented heap pages until its memory reducer runs, some tens of seconds into the quiet.\n`);
+      out.push(`| open | connects/s | RSS MB, settled | RSS KB per connection, settled | 5 s after the storm: RSS MB / KB per connection | after a forced GC: RSS / JS heap KB per connection | idle server CPU (cores) | failed | note |\n|---|---|---|---|---|---|---|---|---|`);
       for (const st of f.steps) {
         const gc = st.afterGc ? `${st.afterGc.rssPerConnectionKB} / ${st.afterGc.heapUsedPerConnectionKB}` : '–';
-        out.push(`| ${fmt(st.open)} | ${fmt(st.connectsPerSec)} | ${st.baseRssMB} → ${st.rssMB} | ${st.rssPerConnectionKB} | ${gc} | ${st.idleServerCores} | ${st.failed} | ${st.cappedByFdLimit ? st.cappedByFdLimit.reason : ''} |`);
+        const storm = st.afterStorm ? `${st.afterStorm.rssMB} / ${st.afterStorm.rssPerConnectionKB}` : '–';
+        out.push(`| ${fmt(st.open)} | ${fmt(st.connectsPerSec)} | ${st.baseRssMB} → ${st.rssMB} | ${st.rssPerConnectionKB} | ${storm} | ${gc} | ${st.idleServerCores} | ${st.failed} | ${st.cappedByFdLimit ? st.cappedByFdLimit.reason : ''} |`);
       }
     } else if (id === '6') {
       out.push(`${fmt(f.rows)} rows loaded in ${f.load.insertSeconds} s, rollups rebuilt in ${f.load.rollupSeconds} s. Spot check through MQTT ingest: ${JSON.stringify(f.spotCheck)}`);

@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { setTimeout } from 'node:timers';
+import { setInterval, clearInterval, setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import { meterFor, withDatabase, withSql } from '../lib/context.mjs';
 import { forkChild, releaseChild } from '../lib/generators.mjs';
@@ -31,6 +31,22 @@ async function memoryAfterGc(server) {
     if (line) return JSON.parse(line.slice(9));
   }
   return null;
+}
+
+/** The server's RSS once a second for ms. */
+async function rssSeries(pid, ms) {
+  const out = [];
+  for (let t = 0; t < ms; t += 1000) {
+    await sleep(1000);
+    out.push(memory(pid)?.rss ?? 0);
+  }
+  return out;
+}
+
+/** What the server holds once settled: the mean of the last 5 samples. */
+function settled(series) {
+  const tail = series.slice(-5);
+  return tail.reduce((a, b) => a + b, 0) / tail.length;
 }
 
 function nofileLimit(pid) {
@@ -59,7 +75,7 @@ function raiseNofile(pid, want) {
 }
 
 export async function connections(ctx, db) {
-  const { steps, processes, concurrency, keepalive, idleMs } = ctx.connections;
+  const { steps, processes, concurrency, keepalive, settleMs } = ctx.connections;
   const max = steps[steps.length - 1];
   console.log(`\n[5] connections on ${db}: ${steps.join(', then ')} idle devices from ${processes} client processes`);
   const nodeArgs = [...ctx.serverNodeArgs('connections', db), '--expose-gc', '--import', GC_PROBE];
@@ -77,8 +93,10 @@ export async function connections(ctx, db) {
       devices = await withSql(dbctx, (sql) => bulkDevices(sql, { orgId: me.orgId, projectId: project.id, count: max }));
       server = await dbctx.start();
     }
-    await sleep(3000);
-    const baseRss = memory(server.pid)?.rss ?? 0;
+    // The idle server's memory, once V8's memory reducer has had the same quiet time the
+    // connections get below: a figure taken seconds after start would still hold start-up garbage.
+    const baseSeries = await rssSeries(server.pid, settleMs);
+    const baseRss = settled(baseSeries);
     const baseGc = await memoryAfterGc(server);
     const limitBefore = nofileLimit(server.pid);
     const limit = raiseNofile(server.pid, max + 1024);
@@ -99,20 +117,25 @@ export async function connections(ctx, db) {
         for (const k of kids) cpu.add('clients', k.pid);
         cpu.start();
         const t0 = performance.now();
+        let peakFds = 0;
+        const fdTimer = setInterval(() => (peakFds = Math.max(peakFds, openFds(server.pid) ?? 0)), 250);
         kids.forEach((k, p) => k.child.send({ type: 'connect', config: { host: server.mqttHost, port: server.mqttPort, devices: shares[p], concurrency, keepalive } }));
         const done = await Promise.all(kids.map((k) => k.waitFor('connected', 600_000)));
         const connectMs = performance.now() - t0;
+        clearInterval(fdTimer);
         const connectCpu = cpu.stop();
         const failed = done.reduce((a, d) => a + d.failed, 0);
         opened = target;
-        await sleep(5000);
-        // Idle: only keepalive pings for idleMs.
+        // Idle: only keepalive pings, for settleMs. RSS is sampled throughout: right after the
+        // connect storm the heap still holds its garbage and fragmented pages, which V8 gives
+        // back once the process has been quiet for a while (its memory reducer).
         const idle = new CpuMeter();
         idle.add('tether', server.pid);
         for (const k of kids) idle.add('clients', k.pid);
         idle.start();
-        await sleep(idleMs);
+        const series = await rssSeries(server.pid, settleMs);
         const idleCpu = idle.stop();
+        const afterStormRss = series[Math.min(4, series.length - 1)];
         const status = await Promise.all(
           kids.map((k) => {
             k.child.send({ type: 'status' });
@@ -120,7 +143,7 @@ export async function connections(ctx, db) {
           }),
         );
         const open = status.reduce((a, s) => a + s.open, 0);
-        const rss = memory(server.pid)?.rss ?? 0;
+        const rss = settled(series);
         const gc = await memoryAfterGc(server);
         const perConn = (a, b) => (a && b && open ? round((b - a) / open / 1024, 1) : null);
         const connected = await fetch(`${server.httpUrl}/metrics`).then((r) => r.text()).then((t) => Number(/^tether_mqtt_connected_devices (\S+)/m.exec(t)?.[1]));
@@ -130,6 +153,7 @@ export async function connections(ctx, db) {
           open,
           serverConnectedDevices: connected,
           failed,
+          peakServerFds: peakFds,
           errors: done.reduce((acc, d) => {
             for (const [e, n] of Object.entries(d.errors)) acc[e] = (acc[e] ?? 0) + n;
             return acc;
@@ -141,15 +165,19 @@ export async function connections(ctx, db) {
           rssMB: round(rss / 1e6),
           baseRssMB: round(baseRss / 1e6),
           rssPerConnectionKB: open ? round((rss - baseRss) / open / 1024, 1) : null,
+          // The same 5 s after the last CONNACK, before the memory reducer ran.
+          afterStorm: { rssMB: round(afterStormRss / 1e6), rssPerConnectionKB: open ? round((afterStormRss - baseRss) / open / 1024, 1) : null },
+          rssSeriesMB: series.map((b) => round(b / 1e6)),
           // Diagnostics: after a forced full GC, what the connections keep.
-          afterGc: gc && baseGc ? { rssPerConnectionKB: perConn(baseGc.rss, gc.rss), heapUsedPerConnectionKB: perConn(baseGc.heapUsed, gc.heapUsed), rssMB: round(gc.rss / 1e6) } : null,
+          afterGc: gc && baseGc ? { rssPerConnectionKB: perConn(baseGc.rss, gc.rss), heapUsedPerConnectionKB: perConn(baseGc.heapUsed, gc.heapUsed), rssMB: round(gc.rss / 1e6), probe: gc } : null,
           idleServerCores: idleCpu.groups.tether?.cores ?? null,
           idleCpu,
         };
         results.push(r);
         console.log(
           `  ${db}: ${open} open (${failed} failed${r.cappedByFdLimit ? `, capped by ${r.cappedByFdLimit.reason}` : ''}); ${r.connectsPerSec} connects/s; ` +
-            `RSS ${r.baseRssMB} → ${r.rssMB} MB = ${r.rssPerConnectionKB} KB per connection (after a forced GC: ${r.afterGc?.rssPerConnectionKB} KB RSS, ` +
+            `RSS ${r.baseRssMB} → ${r.rssMB} MB after ${settleMs / 1000} s idle = ${r.rssPerConnectionKB} KB per connection ` +
+            `(${r.afterStorm.rssPerConnectionKB} KB 5 s after the connect storm; after a forced GC: ${r.afterGc?.rssPerConnectionKB} KB RSS, ` +
             `${r.afterGc?.heapUsedPerConnectionKB} KB JS heap); idle server CPU ${r.idleServerCores} cores`,
         );
         console.log(`  connect phase CPU (cores): ${cpuLine(connectCpu)}`);
@@ -158,6 +186,6 @@ export async function connections(ctx, db) {
       for (const k of kids) if (k.child.connected) k.child.send({ type: 'close' });
       await Promise.all(kids.map((k) => releaseChild(k)));
     }
-    return { figures: { steps: results, keepaliveSeconds: keepalive, clientProcesses: processes, baseRssMB: round(baseRss / 1e6), nofileLimit: { before: limitBefore, after: limit } } };
+    return { figures: { steps: results, settleSeconds: settleMs / 1000, baseRssSeriesMB: baseSeries.map((b) => round(b / 1e6)), keepaliveSeconds: keepalive, clientProcesses: processes, baseRssMB: round(baseRss / 1e6), baseProbe: baseGc, nofileLimit: { before: limitBefore, after: limit } } };
   });
 }
