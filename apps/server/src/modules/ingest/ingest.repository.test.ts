@@ -9,7 +9,7 @@ import type { Database } from '../../platform/db/database.js';
 import { ensurePartitions } from '../../platform/db/migrate.js';
 import type { DeviceIdentity } from '../devices/devices.repository.js';
 import type { IngestMessage } from './ingest-message.js';
-import { writeIngestBatch } from './ingest.repository.js';
+import { writeBatch, writeIngestBatch } from './ingest.repository.js';
 
 let db: Database;
 let close: () => Promise<void>;
@@ -48,7 +48,8 @@ function buildMessage(device: DeviceIdentity, parts: Partial<IngestMessage> = {}
 }
 const num = (key: string, ts: number, value: number): TelemetryPoint => ({ key, ts, type: 'num', value });
 
-const write = (batch: IngestMessage[]) => db.transaction((tx) => writeIngestBatch(tx, batch));
+// The entry point ingest uses: one prepared statement when it can, a transaction when it must.
+const write = (batch: IngestMessage[]) => writeBatch(db, batch);
 
 async function count(table: string, deviceId: string): Promise<number> {
   const [r] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE device_id = $1`, [deviceId]);

@@ -6,7 +6,7 @@ import type { DeviceIdentity } from '../devices/devices.repository.js';
 import { decodePayload } from './decode.js';
 import { Batcher } from './ingest.batcher.js';
 import { IngestRejection, type IngestMessage, type Transport } from './ingest-message.js';
-import { writeIngestBatch } from './ingest.repository.js';
+import { writeBatch } from './ingest.repository.js';
 
 /**
  * Batches written at once. Every batch updates the same hot rows (latest
@@ -98,13 +98,13 @@ export class IngestService {
   }
 
   /**
-   * One transaction per batch. If it fails, the batch is split in halves and
+   * One commit per batch. If it fails, the batch is split in halves and
    * retried, so one poison message fails alone and the rest still commit.
    */
   private async write(items: IngestMessage[]): Promise<(unknown | undefined)[]> {
     const started = Date.now();
     try {
-      await this.deps.db.transaction((tx) => writeIngestBatch(tx, items));
+      await writeBatch(this.deps.db, items);
     } catch (err) {
       if (items.length === 1) {
         this.deps.metrics.dropped.inc({ reason: 'write_failed' });

@@ -13,7 +13,7 @@ import type { Actor } from '../accounts/actor.js';
 import type { DeviceIdentity } from '../devices/devices.repository.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import type { IngestMessage } from '../ingest/ingest-message.js';
-import { writeIngestBatch } from '../ingest/ingest.repository.js';
+import { writeBatch } from '../ingest/ingest.repository.js';
 import { AGGREGATES, TelemetryService, rollupPlan } from './telemetry.service.js';
 
 let db: Database;
@@ -47,7 +47,8 @@ const message = (device: DeviceIdentity, telemetry: TelemetryPoint[]): IngestMes
   attributes: null,
 });
 const num = (key: string, ts: number, value: number): TelemetryPoint => ({ key, ts, type: 'num', value });
-const write = (batch: IngestMessage[]) => db.transaction((tx) => writeIngestBatch(tx, batch));
+// The entry point ingest uses: one prepared statement when it can, a transaction when it must.
+const write = (batch: IngestMessage[]) => writeBatch(db, batch);
 
 /** A deterministic pseudo-random sequence, so a failure can be replayed. */
 function random(seed: number) {

@@ -11,6 +11,11 @@ export interface Transaction extends Queryable {
 
 export interface Database extends Queryable {
   readonly kind: 'pglite' | 'postgres';
+  /**
+   * A hot statement, prepared once per connection under `name` so Postgres stops planning it
+   * on every call (one name, one text). PGlite runs it as a plain query.
+   */
+  queryPrepared<T = Record<string, unknown>>(name: string, sql: string, params: readonly unknown[]): Promise<T[]>;
   /** Runs fn in one transaction; rolls back if it throws. */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   /** Runs a multi-statement script (migrations). */

@@ -62,6 +62,10 @@ export async function openPglite(dataDir: string): Promise<Database> {
       const res = await serial(() => db.query<T>(sql, params as unknown[] | undefined));
       return res.rows;
     },
+    async queryPrepared<T>(_name: string, sql: string, params: readonly unknown[]) {
+      const res = await serial(() => db.query<T>(sql, params as unknown[]));
+      return res.rows;
+    },
     transaction<T>(fn: (tx: Transaction) => Promise<T>) {
       return serial(() => db.transaction(async (t) =>
         fn({

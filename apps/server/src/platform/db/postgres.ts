@@ -23,6 +23,10 @@ export async function openPostgres(url: string, poolSize: number): Promise<Datab
     jobsConnection: { connectionString: url },
     maxConcurrency: Math.max(1, Math.floor(poolSize / 2)),
     query: (sql, params) => query(pool, sql, params),
+    async queryPrepared<T>(name: string, sql: string, params: readonly unknown[]) {
+      const res = await pool.query({ name, text: sql, values: params as unknown[] });
+      return res.rows as T[];
+    },
     async transaction(fn) {
       const c = await pool.connect();
       try {
