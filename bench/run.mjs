@@ -106,6 +106,7 @@ const ctx = {
 
 const results = { started: new Date().toISOString(), argv: process.argv.slice(2), quick, machine: await machineInfo(), scenarios: {}, errors: [] };
 console.log(`Tether benchmarks${quick ? ' (quick)' : ''} on ${results.machine.cpuModel}, ${results.machine.cores} cores, ${results.machine.memoryGB} GB, Node ${results.machine.node}`);
+console.log(`machine speed: ${JSON.stringify(results.machine.speed)}`);
 console.log(`databases: ${dbs.join(', ')}; scenarios: ${[...only].join(', ')}; load average at start ${results.machine.loadAverage.join(' ')}`);
 
 /**

@@ -47,3 +47,30 @@ export async function serverSettings() {
     return Object.fromEntries(r.rows.map((x) => [x.name, x.unit ? `${x.setting} ${x.unit}` : x.setting]));
   });
 }
+
+/**
+ * How fast this machine's PostgreSQL is at the two things ingest pays for per batch: the
+ * round trip of a trivial statement, and a committed one-row insert (a WAL flush each), in a
+ * scratch database. Lets runs on different machines be compared.
+ */
+export async function serverSpeed() {
+  const db = await createDatabase('tether_bench_speed');
+  const c = new pg.Client({ connectionString: db.url });
+  try {
+    await c.connect();
+    const time = async (n, fn) => {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) await fn(i);
+      return Math.round(((performance.now() - t0) / n) * 1000);
+    };
+    await c.query('CREATE TABLE speed (i int)');
+    const selectRoundTripUs = await time(2000, () => c.query('SELECT 1'));
+    const committedInsertUs = await time(500, (i) => c.query('INSERT INTO speed VALUES ($1)', [i]));
+    const t0 = performance.now();
+    await c.query('SELECT count(*) FROM generate_series(1, 3000000)');
+    return { selectRoundTripUs, committedInsertUs, scan3MRowsMs: Math.round(performance.now() - t0) };
+  } finally {
+    await c.end().catch(() => {});
+    await db.drop();
+  }
+}

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
 import { mosquittoVersion, MOSQUITTO } from './mosquitto.mjs';
-import { serverSettings } from './postgres.mjs';
+import { createHash } from 'node:crypto';
+import { serverSettings, serverSpeed } from './postgres.mjs';
 import { ROOT } from './server.mjs';
 
 export const cpuLine = (cpu) =>
@@ -30,8 +31,15 @@ export async function machineInfo() {
   } catch (err) {
     postgres = { error: err.message };
   }
+  let postgresSpeed = null;
+  try {
+    postgresSpeed = await serverSpeed();
+  } catch (err) {
+    postgresSpeed = { error: err.message };
+  }
   return {
     cores: os.cpus().length,
+    speed: { ...cpuSpeed(), postgres: postgresSpeed },
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
     memoryGB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
@@ -42,6 +50,23 @@ export async function machineInfo() {
     commit: git(['rev-parse', '--short', 'HEAD']),
     uncommittedChanges: (git(['status', '--porcelain', '--untracked-files=no']) ?? '') !== '',
   };
+}
+
+/**
+ * One core's speed, so runs on different machines of the same name can be compared: the
+ * best of 3 of a fixed JS loop and of SHA-256 over 64 MB. Machines sold as the same kind
+ * have differed here by 2-3x in throughput on the same code.
+ */
+function cpuSpeed() {
+  const best = (fn) => Math.min(...[0, 1, 2].map(() => { const t0 = performance.now(); fn(); return performance.now() - t0; }));
+  const jsLoopMs = best(() => {
+    let x = 0;
+    for (let i = 0; i < 1e8; i++) x = (x + i * 7) % 1000003;
+    return x;
+  });
+  const buf = Buffer.alloc(64 * 2 ** 20, 1);
+  const sha256Ms = best(() => createHash('sha256').update(buf).digest());
+  return { jsLoopMs: Math.round(jsLoopMs), sha256MBps: Math.round(64 / (sha256Ms / 1000)) };
 }
 
 const fmt = (n) => (n === null || n === undefined || Number.isNaN(n) ? '–' : typeof n === 'number' ? n.toLocaleString('en-US') : String(n));
@@ -185,6 +210,12 @@ function details(r) {
   return out.join('\n');
 }
 
+function speedLine(sp) {
+  if (!sp) return 'not measured';
+  const pg = sp.postgres && !sp.postgres.error ? `; PostgreSQL \`SELECT 1\` round trip ${sp.postgres.selectRoundTripUs} µs, committed one-row INSERT ${sp.postgres.committedInsertUs} µs, count(*) of 3M generated rows ${sp.postgres.scan3MRowsMs} ms` : '';
+  return `one core runs the JS loop in ${sp.jsLoopMs} ms and SHA-256 at ${sp.sha256MBps} MB/s${pg} (lower is faster, but MB/s)`;
+}
+
 export function markdown(r) {
   const m = r.machine;
   const rows = targetRows(r);
@@ -197,6 +228,8 @@ export function markdown(r) {
     `${r.started} · \`npm run bench${r.argv.length ? ` -- ${r.argv.join(' ')}` : ''}\` · ${r.minutes} min · commit ${m.commit ?? '?'}${m.uncommittedChanges ? ' + uncommitted changes' : ''}`,
     '',
     `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGB} GB, ${m.os}, Node ${m.node}; PostgreSQL: ${pg}; Mosquitto ${m.mosquitto}. Load average at start: ${m.loadAverage.join(' ')}.`,
+    '',
+    `Speed, to compare machines: ${speedLine(m.speed)}.`,
     '',
     '## Targets (issue 5)',
     '',
