@@ -122,9 +122,15 @@ export async function batchStats(httpUrl) {
   const text = await (await fetch(`${httpUrl}/metrics`)).text();
   const v = (name) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
   const n = v('tether_ingest_batch_size_count');
+  // Batches slower than each histogram bound: where a latency tail comes from.
+  const slower = {};
+  for (const m of text.matchAll(/^tether_ingest_batch_seconds_bucket\{le="([^"]+)"\} (\S+)/gm)) {
+    if (m[1] !== '+Inf' && Number(m[1]) >= 0.05) slower[`over${Number(m[1]) * 1000}ms`] = n - Number(m[2]);
+  }
   return {
     batches: n,
     meanBatchSize: n ? Math.round(v('tether_ingest_batch_size_sum') / n) : null,
     meanCommitMs: n ? Math.round((v('tether_ingest_batch_seconds_sum') / n) * 10000) / 10 : null,
+    commitsSlowerThan: slower,
   };
 }

@@ -74,7 +74,7 @@ export async function latency(ctx, db) {
       console.log(
         `  ${db}: ${achieved} msg/s; publish → live event p50 ${h.p50} ms, p95 ${h.p95} ms, p99 ${h.p99} ms, max ${h.max} ms (${h.n} events); PUBACK p99 ${run.ackLatency.p99} ms`,
       );
-      console.log(`  batches: ${batches.batches}, mean ${batches.meanBatchSize} messages, mean commit ${batches.meanCommitMs} ms; CPU (cores): ${cpuLine(cpuUse)}`);
+      console.log(`  batches: ${batches.batches}, mean ${batches.meanBatchSize} messages, mean commit ${batches.meanCommitMs} ms, slower commits ${JSON.stringify(batches.commitsSlowerThan)}; CPU (cores): ${cpuLine(cpuUse)}`);
       return { figures, cpu: cpuUse };
     } finally {
       await releaseChild(live);
