@@ -18,7 +18,10 @@ afterAll(async () => {
 const FLOOD_MS = 8000;
 const CLIENTS = 40;
 const LATECOMERS = 300;
-const LATECOMER_LIMIT_MS = 15_000;
+// With PGlite starving the event loop (the bug this guards), the wave's CONNACKs took over 25 s.
+// Fixed, it takes 4-9 s alone on a 2-core machine, and 15 s once while CI ran other test files
+// beside it on a slow one; 22 s keeps the gap to the bug without failing on a busy machine.
+const LATECOMER_LIMIT_MS = 22_000;
 
 async function rssBytes(httpUrl: string): Promise<number> {
   const text = await (await fetch(`${httpUrl}/metrics`)).text();
