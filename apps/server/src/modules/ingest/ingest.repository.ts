@@ -280,16 +280,17 @@ async function writeTelemetry(tx: Queryable, enc: EncodedBatch): Promise<void> {
  * goes the full way in a transaction.
  */
 export async function writeBatch(db: Database, batch: readonly IngestMessage[]): Promise<void> {
+  const enc = encodeBatch(batch);
   if (!batch.some((m) => m.alert || m.heartbeat || m.location || m.attributes)) {
     try {
-      await db.queryPrepared('tether_ingest_batch', INSERT_SQL, encodeBatch(batch).params);
+      await db.queryPrepared('tether_ingest_batch', INSERT_SQL, enc.params);
       return;
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code !== UNIQUE_VIOLATION && code !== DEADLOCK) throw err;
     }
   }
-  await db.transaction((tx) => writeIngestBatch(tx, batch));
+  await db.transaction((tx) => writeIngestBatch(tx, batch, enc));
 }
 
 /**
@@ -298,8 +299,7 @@ export async function writeBatch(db: Database, batch: readonly IngestMessage[]):
  * times, plus one per other channel present. Never one statement per row.
  * Rows of devices deleted meanwhile are skipped by the joins on devices.
  */
-export async function writeIngestBatch(tx: Queryable, batch: readonly IngestMessage[]): Promise<void> {
-  const enc = encodeBatch(batch);
+export async function writeIngestBatch(tx: Queryable, batch: readonly IngestMessage[], enc = encodeBatch(batch)): Promise<void> {
   if (enc.points === 0) {
     await tx.query(INSERT_SQL, enc.params);
   } else {

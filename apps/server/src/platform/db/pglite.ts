@@ -62,9 +62,9 @@ export async function openPglite(dataDir: string): Promise<Database> {
       const res = await serial(() => db.query<T>(sql, params as unknown[] | undefined));
       return res.rows;
     },
+    // One connection, one session: nothing to gain from preparing, so a plain query.
     async queryPrepared<T>(_name: string, sql: string, params: readonly unknown[]) {
-      const res = await serial(() => db.query<T>(sql, params as unknown[]));
-      return res.rows;
+      return (await serial(() => db.query<T>(sql, params as unknown[]))).rows;
     },
     transaction<T>(fn: (tx: Transaction) => Promise<T>) {
       return serial(() => db.transaction(async (t) =>
