@@ -37,7 +37,7 @@ const HELP = `Usage: npm run bench -- [options]
   --rate <n>         scenario 3 rate in msg/s (default 5000)
   --flood-rate <n>   scenario 4 rate when scenario 1 did not run on that database (default 3 × 20000)
   --connections <a,b> scenario 5 steps (default 10000,20000)
-  --profile          run scenario 1's server with --cpu-prof and summarize where its time went
+  --profile          run scenario 1's and 3's servers with --cpu-prof and summarize where their time went
   --server-env K=V   extra server environment (repeatable), e.g. TETHER_INGEST_BATCH_SIZE=20000
   --out <dir>        results directory (default bench/results)
 `;
@@ -78,6 +78,8 @@ if (!dbs.every((d) => d === 'postgres' || d === 'pglite')) {
 const quick = opt.quick;
 const int = (v) => Number.parseInt(v, 10);
 const profileDir = path.join(opt.out, 'profiles');
+/** Scenarios whose server runs under --cpu-prof with --profile. */
+const PROFILED = new Set(['ingest', 'latency']);
 const serverEnv = Object.fromEntries(opt['server-env'].map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 
 const ctx = {
@@ -101,7 +103,7 @@ const ctx = {
   },
   queries: { days: quick ? 3 : 30, runs: quick ? 10 : 30, warmup: 3 },
   startup: { repeats: quick ? 1 : 3, idleMs: 5_000 },
-  serverNodeArgs: (scenario, db) => (opt.profile && scenario === 'ingest' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, db)}`] : []),
+  serverNodeArgs: (scenario, db) => (opt.profile && PROFILED.has(scenario) ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, `${scenario}-${db}`)}`] : []),
 };
 
 const results = { started: new Date().toISOString(), argv: process.argv.slice(2), quick, machine: await machineInfo(), scenarios: {}, errors: [] };
@@ -126,8 +128,10 @@ function settleDisk() {
   if (before > 64) console.log(`  (flushed ${Math.round(before)} MB of dirty pages left by earlier scenarios in ${Date.now() - t} ms)`);
 }
 
-async function step(id, db, fn) {
+async function step(id, db, fn, profiled = null) {
   const key = db ? `${id}:${db}` : String(id);
+  const dir = profiled && opt.profile ? path.join(profileDir, `${profiled}-${db}`) : null;
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
   settleDisk();
   try {
     results.scenarios[key] = await fn();
@@ -135,27 +139,22 @@ async function step(id, db, fn) {
     console.error(`  scenario ${key} failed: ${err.stack ?? err}`);
     results.errors.push({ scenario: key, error: String(err.message ?? err) });
   }
+  const file = dir && fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : null;
+  if (file && results.scenarios[key]) {
+    const summary = summarizeProfile(path.join(dir, file), 20);
+    results.scenarios[key].profile = summary;
+    console.log(`  profile (${summary.busyPercent}% of the main thread busy); top self time:`);
+    for (const f of summary.functions.slice(0, 12)) console.log(`    ${String(f.pct).padStart(5)}%  ${f.fn}`);
+    console.log(`  by package: ${summary.packages.slice(0, 8).map((p) => `${p.pkg} ${p.pct}%`).join(', ')}`);
+  }
 }
 
 const t0 = Date.now();
 for (const db of dbs) {
-  if (only.has('1')) {
-    if (opt.profile) fs.rmSync(path.join(profileDir, db), { recursive: true, force: true });
-    await step(1, db, () => durableIngest(ctx, db));
-    if (opt.profile) {
-      const dir = path.join(profileDir, db);
-      const file = fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : null;
-      if (file && results.scenarios[`1:${db}`]) {
-        const summary = summarizeProfile(path.join(dir, file), 20);
-        results.scenarios[`1:${db}`].profile = summary;
-        console.log(`  profile (${summary.busyPercent}% of the main thread busy); top self time:`);
-        for (const f of summary.functions.slice(0, 12)) console.log(`    ${String(f.pct).padStart(5)}%  ${f.fn}`);
-      }
-    }
-  }
+  if (only.has('1')) await step(1, db, () => durableIngest(ctx, db), 'ingest');
   if (db === 'postgres' && only.has('2')) await step(2, 'mosquitto', () => mosquittoLimit(ctx));
 }
-for (const db of dbs) if (only.has('3')) await step(3, db, () => latency(ctx, db));
+for (const db of dbs) if (only.has('3')) await step(3, db, () => latency(ctx, db), 'latency');
 for (const db of dbs) {
   if (!only.has('4')) continue;
   const sustained = results.scenarios[`1:${db}`]?.figures.msgPerSec ?? (opt['flood-rate'] ? int(opt['flood-rate']) / 3 : 20_000);

@@ -127,10 +127,20 @@ export async function batchStats(httpUrl) {
   for (const m of text.matchAll(/^tether_ingest_batch_seconds_bucket\{le="([^"]+)"\} (\S+)/gm)) {
     if (m[1] !== '+Inf' && Number(m[1]) >= 0.05) slower[`over${Number(m[1]) * 1000}ms`] = n - Number(m[2]);
   }
+  // Messages whose receipt → commit took longer than each bound: the server's share of a tail.
+  const lagN = v('tether_ingest_lag_seconds_count');
+  const lagSlower = {};
+  for (const m of text.matchAll(/^tether_ingest_lag_seconds_bucket\{le="([^"]+)"\} (\S+)/gm)) {
+    if (m[1] !== '+Inf' && Number(m[1]) >= 0.05 && Number(m[1]) <= 1) lagSlower[`over${Number(m[1]) * 1000}ms`] = lagN - Number(m[2]);
+  }
+  const ms = (x) => Math.round(x * 10000) / 10;
   return {
     batches: n,
     meanBatchSize: n ? Math.round(v('tether_ingest_batch_size_sum') / n) : null,
     meanCommitMs: n ? Math.round((v('tether_ingest_batch_seconds_sum') / n) * 10000) / 10 : null,
     commitsSlowerThan: slower,
+    messagesSlowerThan: lagSlower,
+    // prom-client's event-loop delay since the previous scrape (none during a run).
+    eventLoopDelayMs: { p50: ms(v('tether_nodejs_eventloop_lag_p50_seconds')), p99: ms(v('tether_nodejs_eventloop_lag_p99_seconds')), max: ms(v('tether_nodejs_eventloop_lag_max_seconds')) },
   };
 }

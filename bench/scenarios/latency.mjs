@@ -75,6 +75,9 @@ export async function latency(ctx, db) {
         `  ${db}: ${achieved} msg/s; publish → live event p50 ${h.p50} ms, p95 ${h.p95} ms, p99 ${h.p99} ms, max ${h.max} ms (${h.n} events); PUBACK p99 ${run.ackLatency.p99} ms`,
       );
       console.log(`  batches: ${batches.batches}, mean ${batches.meanBatchSize} messages, mean commit ${batches.meanCommitMs} ms, slower commits ${JSON.stringify(batches.commitsSlowerThan)}; CPU (cores): ${cpuLine(cpuUse)}`);
+      console.log(
+        `  server side, warm-up included: receipt → commit slower than ${JSON.stringify(batches.messagesSlowerThan)} of ${batches.acked ?? run.totals.acked}; event-loop delay p50 ${batches.eventLoopDelayMs.p50} / p99 ${batches.eventLoopDelayMs.p99} / max ${batches.eventLoopDelayMs.max} ms`,
+      );
       return { figures, cpu: cpuUse };
     } finally {
       await releaseChild(live);

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
- * Times the ingest write path alone (writeIngestBatch, one transaction per
- * batch) on a scratch PostgreSQL database, without MQTT or HTTP in the way.
+ * Times the ingest write path alone (writeBatch, as the server calls it) on a
+ * scratch PostgreSQL database, without MQTT or HTTP in the way, and the
+ * Postgres backend's CPU time per batch.
  *
  *   node bench/tools/write-batch.mjs [messages per batch = 5000] [batches = 20] [devices = 1000]
- *   EXPLAIN=1 …     also prints EXPLAIN ANALYZE of one more batch (time per CTE)
- *   PER_QUERY=1 …   also prints the mean time of each statement of a batch
+ *   EXPLAIN=1 …     also prints EXPLAIN ANALYZE of one more batch, generic plan (time per CTE)
+ *   PER_QUERY=1 …   writes each batch in a transaction (writeIngestBatch, the fallback path)
+ *                   and prints the mean time of each statement
  *
  * Each message carries 3 numeric points; batches go round robin over the
  * devices, so a batch of 1,000 has one message per device (sparse) and one of
@@ -15,7 +17,9 @@ import process from 'node:process';
 import { performance } from 'node:perf_hooks';
 import { openDatabase } from '../../apps/server/dist/platform/db/database.js';
 import { ensurePartitions, migrate } from '../../apps/server/dist/platform/db/migrate.js';
-import { writeIngestBatch } from '../../apps/server/dist/modules/ingest/ingest.repository.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import { writeBatch, writeIngestBatch } from '../../apps/server/dist/modules/ingest/ingest.repository.js';
 import { createDatabase } from '../lib/postgres.mjs';
 
 const B = Number(process.argv[2] ?? 5000);
@@ -53,13 +57,35 @@ try {
       };
     });
 
+  // CPU seconds of this database's backends, from /proc (the server is on this machine).
+  const tick = 1 / 100; // USER_HZ
+  const backendCpu = async () => {
+    const pids = (await db.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')).map((r) => r.pid);
+    let s = 0;
+    for (const pid of pids) {
+      try {
+        const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        s += (Number(f[11]) + Number(f[12])) * tick;
+      } catch {
+        // not visible here: PostgreSQL runs elsewhere
+      }
+    }
+    return s;
+  };
+  // Warm-up: plans, the day's partitions, every device's rollup and latest rows.
+  for (let i = 0; i < Math.ceil(DEVICES / B) + 5; i++) await writeBatch(db, batch());
   const times = [];
   const perQuery = {};
+  const cpu0 = await backendCpu();
   for (let i = 0; i < N; i++) {
     const items = batch();
     const t0 = performance.now();
+    if (!process.env.PER_QUERY) {
+      await writeBatch(db, items);
+      times.push(performance.now() - t0);
+      continue;
+    }
     await db.transaction((tx) => {
-      if (!process.env.PER_QUERY) return writeIngestBatch(tx, items);
       const timed = {
         query: async (sql, params) => {
           const t1 = performance.now();
@@ -73,10 +99,14 @@ try {
     });
     times.push(performance.now() - t0);
   }
+  const cpu = (await backendCpu()) - cpu0;
   times.sort((a, b) => a - b);
   const median = times[N >> 1];
+  const mean = times.reduce((a, b) => a + b, 0) / N;
   if (process.env.PER_QUERY) console.log(Object.fromEntries(Object.entries(perQuery).map(([k, v]) => [k, `${(v / N).toFixed(2)} ms`])));
-  console.log(`${B} messages per batch: median ${median.toFixed(1)} ms per transaction → ${Math.round((B / median) * 1000)} msg/s on one connection`);
+  console.log(
+    `${B} messages per batch, ${DEVICES} devices, on ${os.cpus()[0]?.model.trim()}: median ${median.toFixed(2)} ms, mean ${mean.toFixed(2)} ms, p99 ${times[Math.floor(N * 0.99)].toFixed(2)} ms per batch → ${Math.round((B / median) * 1000)} msg/s on one connection; backend CPU ${((cpu / N) * 1000).toFixed(2)} ms per batch`,
+  );
 
   if (process.env.EXPLAIN) {
     // The batch statement as writeIngestBatch sends it, captured without running it.
@@ -85,15 +115,20 @@ try {
     await writeIngestBatch(
       {
         query: async (q, p) => {
-          if (!sql && q.includes('WITH pts')) [sql, params] = [q, p];
+          if (!sql && /pts AS MATERIALIZED/.test(q)) [sql, params] = [q, p];
           return [{ points: 0, inserted: 0 }];
         },
       },
       batch(),
     );
     await db.transaction(async (tx) => {
-      const plan = await tx.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
+      // The server's prepared statement runs a generic plan after its first few executions.
+      await tx.exec('SET LOCAL plan_cache_mode = force_generic_plan');
+      await tx.exec(`PREPARE tether_explain AS ${sql}`);
+      const literal = (v) => `'${String(v).replace(/'/g, "''")}'`;
+      const plan = await tx.query(`EXPLAIN (ANALYZE, BUFFERS) EXECUTE tether_explain(${params.map(literal).join(', ')})`);
       console.log(plan.map((r) => r['QUERY PLAN']).join('\n'));
+      await tx.exec('DEALLOCATE tether_explain');
     });
   }
 } finally {

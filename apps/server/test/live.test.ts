@@ -1,4 +1,8 @@
-/** Live WebSocket hygiene: slow consumers are dropped, dead sockets are found, memory does not grow. */
+/**
+ * Live WebSocket hygiene: slow consumers are dropped, dead sockets are found, memory does not
+ * grow, and a committed batch goes out in one write.
+ */
+import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DeviceClient } from '@tether/device-sdk';
 import { openLive, startServer, type TestServer } from './helpers.js';
@@ -18,6 +22,11 @@ async function liveSockets(): Promise<number> {
 async function dropped(reason: string): Promise<number> {
   const text = await (await fetch(`${s.httpUrl}/metrics`)).text();
   return Number(new RegExp(`^tether_live_dropped_total\\{reason="${reason}"\\} (\\S+)`, 'm').exec(text)?.[1] ?? 0);
+}
+
+async function counter(name: string): Promise<number> {
+  const text = await (await fetch(`${s.httpUrl}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? 0);
 }
 
 async function until(pred: () => Promise<boolean>, ms: number): Promise<void> {
@@ -69,4 +78,39 @@ it('finds and closes dead sockets with pings', async () => {
   await until(async () => (await liveSockets()) === 0, 8000);
   expect(await dropped('no_pong')).toBeGreaterThanOrEqual(1);
   live.ws.terminate();
+});
+
+it('sends the events of one committed batch in one write, every one of them and in order', async () => {
+  const device = await s.api.devices.create({ name: 'burst' });
+  const live = await openLive(s.httpUrl, s.api.token!);
+  live.send({ type: 'subscribe', devices: [device.id], channels: ['telemetry'] });
+  await live.next((m) => m.type === 'subscribed');
+  // The server runs in this process: count the writes its side of this socket makes.
+  const localPort = (live.ws as unknown as { _socket: net.Socket })._socket.localPort;
+  let writes = 0;
+  const proto = net.Socket.prototype as unknown as Record<'_write' | '_writev', (this: net.Socket, ...a: unknown[]) => void>;
+  const original = { _write: proto._write, _writev: proto._writev };
+  for (const k of ['_write', '_writev'] as const) {
+    proto[k] = function (this: net.Socket, ...a: unknown[]) {
+      if (this.remotePort === localPort) writes++;
+      return original[k].apply(this, a);
+    };
+  }
+  try {
+    const dev = await DeviceClient.connect({ url: s.mqttUrl, deviceId: device.id, token: device.token });
+    const batchesBefore = await counter('tether_ingest_batch_size_count');
+    const N = 50;
+    await Promise.all(Array.from({ length: N }, (_, i) => dev.sendTelemetry({ i })));
+    await until(async () => live.messages.filter((m) => m.type === 'telemetry').length === N, 5000);
+    const batches = (await counter('tether_ingest_batch_size_count')) - batchesBefore;
+    const received = live.messages.flatMap((m) => (m.type === 'telemetry' ? m.points.filter((p) => p.key === 'i').map((p) => p.value) : []));
+    expect(received).toEqual(Array.from({ length: N }, (_, i) => i));
+    expect(batches).toBeLessThan(N / 5);
+    // One write per committed batch, not one per event.
+    expect(writes).toBeLessThanOrEqual(batches);
+    await dev.close();
+  } finally {
+    Object.assign(proto, original);
+    live.close();
+  }
 });

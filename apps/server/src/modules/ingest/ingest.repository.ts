@@ -9,13 +9,13 @@ const MAX_ATTEMPTS = 5;
 /** devices.last_seen_at is kept to this resolution. */
 export const LAST_SEEN_STEP_MS = 1000;
 
-/** The batch's points, joined to devices so that a deleted device's points are skipped. */
-const PTS_CTE = `
+/** The batch's points, joined to `devices` (a table or CTE of ids) so that a deleted device's points are skipped. */
+const ptsCte = (devices: string) => `
 pts AS MATERIALIZED (
   SELECT u.d, u.k, to_timestamp(u.ms::float8 / 1000) AS ts, u.num, o.str, o.bool, o.json, u.n
   FROM unnest($1::uuid[], $2::text[], $3::int8[], $4::float8[]) WITH ORDINALITY AS u(d, k, ms, num, n)
   LEFT JOIN unnest($5::int8[], $6::text[], $7::boolean[], $8::jsonb[]) AS o(n, str, bool, json) ON o.n = u.n
-  JOIN devices dv ON dv.id = u.d
+  JOIN ${devices} dv ON dv.id = u.d
 )`;
 
 /**
@@ -46,7 +46,13 @@ function batchSql(mode: 'insert' | 'tail'): string {
   RETURNING 1`;
   const insert = mode === 'insert';
   return `
-WITH ${PTS_CTE},${insert ? `
+WITH live AS MATERIALIZED (
+  -- The batch's devices that still exist ($9 holds each message's device): rows of a device
+  -- deleted meanwhile are skipped. One primary-key probe per device, whatever the planner
+  -- estimates (OFFSET 0 keeps it a per-row lookup), rather than a join to the whole table.
+  SELECT dv.id FROM (SELECT DISTINCT d FROM unnest($9::uuid[]) AS u(d)) u
+  CROSS JOIN LATERAL (SELECT id FROM devices WHERE id = u.d OFFSET 0) dv
+),${ptsCte('live')},${insert ? `
 ins AS (
   INSERT INTO telemetry (device_id, key, ts, num, str, bool, json)
   SELECT d, k, ts, num, str, bool, json FROM pts
@@ -56,7 +62,7 @@ msg AS MATERIALIZED (
   SELECT u.d, to_timestamp(u.ms::float8 / 1000) AS at, u.channel, u.transport, u.payload, u.n
   FROM ROWS FROM (unnest($9::uuid[], $10::int8[], $11::text[], $12::text[]), jsonb_array_elements($13::jsonb))
     WITH ORDINALITY AS u(d, ms, channel, transport, payload, n)
-  JOIN devices dv ON dv.id = u.d
+  JOIN live dv ON dv.id = u.d
 ),
 logged AS (
   -- ORDER BY n: seq follows arrival order, whatever order the join yields.
@@ -78,10 +84,15 @@ latest AS (
 seen_rows AS MATERIALIZED (
   -- Any message counts as a sign of life (architecture §3). last_seen_at moves in steps of at
   -- least a second: a device sending 20 messages a second costs one row update a second, not 20.
-  -- Locked in id order: a hash join would update them in any order.
-  SELECT dv.id, s.first, s.last FROM devices dv JOIN (SELECT d, min(at) AS first, max(at) AS last FROM msg GROUP BY d) s ON s.d = dv.id
-  WHERE dv.last_seen_at IS NULL OR dv.last_seen_at <= s.last - interval '${LAST_SEEN_STEP_MS} milliseconds'
-  ORDER BY dv.id FOR NO KEY UPDATE OF dv
+  -- Each device row is probed by key and locked in id order: the outer side of the nested
+  -- loop is sorted.
+  SELECT s.d AS id, s.first, s.last
+  FROM (SELECT d, min(at) AS first, max(at) AS last FROM msg GROUP BY d ORDER BY d) s
+  CROSS JOIN LATERAL (
+    SELECT 1 FROM devices
+    WHERE id = s.d AND (last_seen_at IS NULL OR last_seen_at <= s.last - interval '${LAST_SEEN_STEP_MS} milliseconds')
+    FOR NO KEY UPDATE
+  ) dv
 ),
 seen AS (
   UPDATE devices dv SET last_seen_at = greatest(dv.last_seen_at, l.last), first_seen_at = coalesce(dv.first_seen_at, l.first)
@@ -115,7 +126,7 @@ const LOCK_DEVICES_SQL = `
 SELECT count(pg_advisory_xact_lock(hashtextextended(d::text, 0))) FROM (SELECT DISTINCT d FROM unnest($1::uuid[]) AS u(d) ORDER BY d) x`;
 
 const MERGE_TELEMETRY_SQL = `
-WITH ${PTS_CTE},
+WITH ${ptsCte('devices')},
 ins AS (
   INSERT INTO telemetry (device_id, key, ts, num, str, bool, json)
   SELECT d, k, ts, num, str, bool, json FROM pts ORDER BY d, k, ts, n

@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { LIVE_CHANNELS, type LiveChannel, type LiveClientMessage, type LiveServerMessage } from '@tether/contracts';
 import type { App } from '../http/server.js';
@@ -36,14 +37,31 @@ export function liveRoutes(opts: LiveOptions) {
       let closed = false;
       opts.metrics.liveSockets.inc();
 
+      // The connection ws writes its frames to (absent for injected test sockets).
+      const conn: Writable | undefined = req.raw.socket ?? undefined;
+      let corked = false;
+      const uncork = () => {
+        corked = false;
+        conn?.uncork();
+      };
       const send = (msg: LiveServerMessage) => {
         if (closed) return;
-        if (socket.bufferedAmount > maxBuffered) {
-          // Slow consumer: drop it rather than let its queue grow without bound.
-          socket.close(4008, 'slow consumer');
-          opts.metrics.liveDropped.inc({ reason: 'slow_consumer' });
-          cleanup();
-          return;
+        if (!corked) {
+          // What earlier ticks left unsent; this tick's events are not counted against it.
+          if (socket.bufferedAmount > maxBuffered) {
+            // Slow consumer: drop it rather than let its queue grow without bound.
+            socket.close(4008, 'slow consumer');
+            opts.metrics.liveDropped.inc({ reason: 'slow_consumer' });
+            cleanup();
+            return;
+          }
+          // A committed batch fans out as many events in one tick, and ws writes each frame at
+          // once, a syscall each. Corked until the tick ends, the batch goes out in one write.
+          if (conn) {
+            corked = true;
+            conn.cork();
+            process.nextTick(uncork);
+          }
         }
         socket.send(JSON.stringify(msg));
       };
