@@ -25,6 +25,27 @@ export function cpuSeconds(pid) {
   }
 }
 
+/**
+ * Seconds a process's threads have spent runnable but waiting for a core (the scheduler's
+ * run-queue delay, /proc/<pid>/task/<tid>/schedstat), or null once it is gone. On a busy
+ * 2-core machine this, not the code, is where latency tails come from.
+ */
+export function waitSeconds(pid) {
+  try {
+    let ns = 0;
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+      } catch {
+        // the thread exited
+      }
+    }
+    return ns / 1e9;
+  } catch {
+    return null;
+  }
+}
+
 /** Resident set size and its peak (VmHWM), in bytes. */
 export function memory(pid) {
   try {
@@ -71,7 +92,8 @@ export class CpuMeter {
     if (!g) this.groups.set(group, (g = new Map()));
     if (g.has(pid)) return;
     const now = cpuSeconds(pid);
-    if (now !== null) g.set(pid, { start: now, last: now });
+    const wait = waitSeconds(pid) ?? 0;
+    if (now !== null) g.set(pid, { start: now, last: now, waitStart: wait, waitLast: wait });
   }
 
   start() {
@@ -81,6 +103,8 @@ export class CpuMeter {
       for (const [pid, e] of g) {
         const now = cpuSeconds(pid);
         if (now !== null) e.start = e.last = now;
+        const wait = waitSeconds(pid);
+        if (wait !== null) e.waitStart = e.waitLast = wait;
       }
     }
   }
@@ -90,6 +114,8 @@ export class CpuMeter {
       for (const [pid, e] of g) {
         const now = cpuSeconds(pid);
         if (now !== null) e.last = now;
+        const wait = waitSeconds(pid);
+        if (wait !== null) e.waitLast = wait;
       }
     }
   }
@@ -103,9 +129,14 @@ export class CpuMeter {
     let attributed = 0;
     for (const [name, g] of this.groups) {
       let s = 0;
-      for (const e of g.values()) s += e.last - e.start;
+      let w = 0;
+      for (const e of g.values()) {
+        s += e.last - e.start;
+        w += e.waitLast - e.waitStart;
+      }
       attributed += s;
-      out.groups[name] = { cpuSeconds: round(s, 1), cores: round(s / wall, 2) };
+      // waitPerCpuSecond: time spent waiting for a core per second of CPU used.
+      out.groups[name] = { cpuSeconds: round(s, 1), cores: round(s / wall, 2), waitSeconds: round(w, 1), waitPerCpuSecond: s > 0 ? round(w / s, 2) : null };
     }
     const busy = m.busy - this.machine0.busy;
     out.machine = { cores: os.cpus().length, busyCores: round(busy / wall, 2), otherCores: round(Math.max(0, busy - attributed) / wall, 2) };

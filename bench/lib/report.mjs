@@ -15,7 +15,10 @@ import { ROOT } from './server.mjs';
 export const cpuLine = (cpu) =>
   `${Object.entries(cpu.groups)
     .map(([k, v]) => `${k} ${v.cores}`)
-    .join(', ')}, other processes ${cpu.machine.otherCores} (machine busy ${cpu.machine.busyCores} of ${cpu.machine.cores})`;
+    .join(', ')}, other processes ${cpu.machine.otherCores} (machine busy ${cpu.machine.busyCores} of ${cpu.machine.cores}); waiting for a core, per CPU second used: ${Object.entries(cpu.groups)
+    .filter(([, v]) => v.waitPerCpuSecond !== null && v.waitPerCpuSecond !== undefined)
+    .map(([k, v]) => `${k} ${v.waitPerCpuSecond} s`)
+    .join(', ')}`;
 
 export async function machineInfo() {
   const git = (args) => {

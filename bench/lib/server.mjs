@@ -117,30 +117,40 @@ export async function metricSum(httpUrl, name) {
   return sum;
 }
 
-/** Mean ingest batch size and commit time from the server's histograms. */
-export async function batchStats(httpUrl) {
+/**
+ * Mean ingest batch size and commit time from the server's histograms, and where a latency
+ * tail comes from. With `since` (an earlier result), counts cover only the time after it;
+ * the event-loop delay always does, since prom-client resets it on every scrape.
+ */
+export async function batchStats(httpUrl, since = null) {
   const text = await (await fetch(`${httpUrl}/metrics`)).text();
-  const v = (name) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
+  const raw = {};
+  for (const m of text.matchAll(/^(tether_ingest_(?:batch_size|batch_seconds|lag_seconds)_(?:sum|count|bucket)(?:\{le="[^"]+"\})?) (\S+)/gm)) {
+    raw[m[1]] = Number(m[2]) - (since?.raw[m[1]] ?? 0);
+  }
+  const v = (name) => raw[name] ?? NaN;
+  const g = (name) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
+  // Batches, and messages (receipt → commit), slower than each histogram bound.
+  const slowerThan = (hist, max) => {
+    const n = v(`${hist}_count`);
+    const out = {};
+    for (const [k, count] of Object.entries(raw)) {
+      const le = new RegExp(`^${hist}_bucket\\{le="([^"]+)"\\}$`).exec(k)?.[1];
+      if (le && le !== '+Inf' && Number(le) >= 0.05 && Number(le) <= max) out[`over${Number(le) * 1000}ms`] = n - count;
+    }
+    return out;
+  };
   const n = v('tether_ingest_batch_size_count');
-  // Batches slower than each histogram bound: where a latency tail comes from.
-  const slower = {};
-  for (const m of text.matchAll(/^tether_ingest_batch_seconds_bucket\{le="([^"]+)"\} (\S+)/gm)) {
-    if (m[1] !== '+Inf' && Number(m[1]) >= 0.05) slower[`over${Number(m[1]) * 1000}ms`] = n - Number(m[2]);
-  }
-  // Messages whose receipt → commit took longer than each bound: the server's share of a tail.
-  const lagN = v('tether_ingest_lag_seconds_count');
-  const lagSlower = {};
-  for (const m of text.matchAll(/^tether_ingest_lag_seconds_bucket\{le="([^"]+)"\} (\S+)/gm)) {
-    if (m[1] !== '+Inf' && Number(m[1]) >= 0.05 && Number(m[1]) <= 1) lagSlower[`over${Number(m[1]) * 1000}ms`] = lagN - Number(m[2]);
-  }
   const ms = (x) => Math.round(x * 10000) / 10;
-  return {
+  const result = {
     batches: n,
     meanBatchSize: n ? Math.round(v('tether_ingest_batch_size_sum') / n) : null,
     meanCommitMs: n ? Math.round((v('tether_ingest_batch_seconds_sum') / n) * 10000) / 10 : null,
-    commitsSlowerThan: slower,
-    messagesSlowerThan: lagSlower,
-    // prom-client's event-loop delay since the previous scrape (none during a run).
-    eventLoopDelayMs: { p50: ms(v('tether_nodejs_eventloop_lag_p50_seconds')), p99: ms(v('tether_nodejs_eventloop_lag_p99_seconds')), max: ms(v('tether_nodejs_eventloop_lag_max_seconds')) },
+    commitsSlowerThan: slowerThan('tether_ingest_batch_seconds', 2.5),
+    messages: v('tether_ingest_lag_seconds_count'),
+    messagesSlowerThan: slowerThan('tether_ingest_lag_seconds', 1),
+    eventLoopDelayMs: { p50: ms(g('tether_nodejs_eventloop_lag_p50_seconds')), p99: ms(g('tether_nodejs_eventloop_lag_p99_seconds')), max: ms(g('tether_nodejs_eventloop_lag_max_seconds')) },
   };
+  // The raw counters, for a later call's `since`; not part of the figures.
+  return Object.defineProperty(result, 'raw', { value: raw, enumerable: false });
 }
