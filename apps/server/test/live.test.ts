@@ -9,8 +9,9 @@ import { openLive, startServer, type TestServer } from './helpers.js';
 
 let s: TestServer;
 beforeAll(async () => {
-  // Pings every 2 s: long enough that the slow-consumer test is decided by the buffer, not by a missed pong.
-  s = await startServer({ TETHER_LIVE_MAX_BUFFERED_BYTES: String(64 * 1024), TETHER_LIVE_PING_INTERVAL_MS: '2000' });
+  // Pings every 3 s: a silent peer is closed 3 to 6 s after it stops answering. The slow
+  // consumer fills its buffers in about 3 s here (4.3 s once in CI, under load).
+  s = await startServer({ TETHER_LIVE_MAX_BUFFERED_BYTES: String(64 * 1024), TETHER_LIVE_PING_INTERVAL_MS: '3000' });
 });
 afterAll(async () => s?.close());
 
@@ -75,7 +76,7 @@ it('finds and closes dead sockets with pings', async () => {
   expect(await liveSockets()).toBe(1);
   // A peer that vanished without a FIN: it answers no pings.
   (live.ws as unknown as { _socket: { pause(): void } })._socket.pause();
-  await until(async () => (await liveSockets()) === 0, 8000);
+  await until(async () => (await liveSockets()) === 0, 10_000);
   expect(await dropped('no_pong')).toBeGreaterThanOrEqual(1);
   live.ws.terminate();
 });

@@ -37,26 +37,28 @@ export function liveRoutes(opts: LiveOptions) {
       let closed = false;
       opts.metrics.liveSockets.inc();
 
-      // The connection ws writes its frames to (absent for injected test sockets).
+      /** Drops a socket whose unsent data is over the limit rather than let its queue grow without bound. */
+      const droppedAsSlow = () => {
+        if (socket.bufferedAmount <= maxBuffered) return false;
+        socket.close(4008, 'slow consumer');
+        opts.metrics.liveDropped.inc({ reason: 'slow_consumer' });
+        cleanup();
+        return true;
+      };
+      // A committed batch fans out as many events in one tick, and ws writes each frame at once,
+      // a syscall each. The connection ws writes to (absent for injected test sockets) is corked
+      // until the tick ends, so the batch goes out in one write; the limit is checked after it.
       const conn: Writable | undefined = req.raw.socket ?? undefined;
       let corked = false;
       const uncork = () => {
         corked = false;
         conn?.uncork();
+        if (!closed) droppedAsSlow();
       };
       const send = (msg: LiveServerMessage) => {
         if (closed) return;
         if (!corked) {
-          // What earlier ticks left unsent; this tick's events are not counted against it.
-          if (socket.bufferedAmount > maxBuffered) {
-            // Slow consumer: drop it rather than let its queue grow without bound.
-            socket.close(4008, 'slow consumer');
-            opts.metrics.liveDropped.inc({ reason: 'slow_consumer' });
-            cleanup();
-            return;
-          }
-          // A committed batch fans out as many events in one tick, and ws writes each frame at
-          // once, a syscall each. Corked until the tick ends, the batch goes out in one write.
+          if (droppedAsSlow()) return;
           if (conn) {
             corked = true;
             conn.cork();
@@ -79,6 +81,8 @@ export function liveRoutes(opts: LiveOptions) {
       // Heartbeats find dead sockets: no pong within one interval closes the socket.
       const ping = setInterval(() => {
         if (!alive) {
+          // A peer that stopped reading answers no ping either: its unsent data says which it is.
+          if (droppedAsSlow()) return;
           socket.terminate();
           opts.metrics.liveDropped.inc({ reason: 'no_pong' });
           cleanup();
