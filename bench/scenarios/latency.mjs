@@ -20,6 +20,12 @@ export async function latency(ctx, db) {
     const api = await signIn(server.httpUrl);
     const prov = await createDevices(api, deviceCount, { name: 'latency' });
     const live = forkChild('live-subscriber.mjs');
+    // A subscriber the server closes (a slow consumer, say) receives nothing more: say so.
+    let closedBy = null;
+    let stopping = false;
+    live.child.on('message', (m) => {
+      if (m.type === 'closed' && !stopping) closedBy = m.code;
+    });
     try {
       live.child.send({ type: 'start', config: { httpUrl: server.httpUrl, token: api.token, projectId: prov.project.id } });
       await live.waitFor('subscribed', 15_000);
@@ -57,6 +63,7 @@ export async function latency(ctx, db) {
         clearInterval(measure);
         clearTimeout(snapshot);
       }
+      stopping = true; // the subscriber closes its socket itself once it has reported
       live.child.send({ type: 'stop' });
       const done = await live.waitFor('done', 15_000);
       const cpuUse = cpu.stop();
@@ -77,11 +84,13 @@ export async function latency(ctx, db) {
         skippedWindowFull: run.totals.skippedWindow,
         serverPeakRssMB: round(peakRss / 1e6),
         serverWindow: windowStart ? 'after the warm-up' : 'whole run',
+        liveSocketClosedWithCode: closedBy,
         ...batches,
       };
       console.log(
         `  ${db}: ${achieved} msg/s; publish → live event p50 ${h.p50} ms, p95 ${h.p95} ms, p99 ${h.p99} ms, max ${h.max} ms (${h.n} events); PUBACK p99 ${run.ackLatency.p99} ms`,
       );
+      if (closedBy !== null) console.log(`  the server closed the live socket during the run, with code ${closedBy}`);
       console.log(`  batches: ${batches.batches}, mean ${batches.meanBatchSize} messages, mean commit ${batches.meanCommitMs} ms, slower commits ${JSON.stringify(batches.commitsSlowerThan)}; CPU (cores): ${cpuLine(cpuUse)}`);
       console.log(
         `  server side${windowStart ? ' after the warm-up' : ', warm-up included'}: receipt → commit slower than ${JSON.stringify(batches.messagesSlowerThan)} of ${batches.messages} messages; event-loop delay p50 ${batches.eventLoopDelayMs.p50} / p99 ${batches.eventLoopDelayMs.p99} / max ${batches.eventLoopDelayMs.max} ms (10 ms resolution included)`,

@@ -22,6 +22,8 @@ export interface LiveOptions {
 }
 
 const MAX_SUBSCRIPTIONS = 100;
+/** Frames written together: ws writes two buffers a frame, and a writev takes at most 1,024 (IOV_MAX). */
+const FRAMES_PER_WRITE = 256;
 const MAX_DEVICES_PER_SUBSCRIPTION = 1000;
 
 /** `GET /api/v1/live`: the dashboards' WebSocket (architecture §5). */
@@ -47,9 +49,10 @@ export function liveRoutes(opts: LiveOptions) {
       };
       // A committed batch fans out as many events in one tick, and ws writes each frame at once,
       // a syscall each. The connection ws writes to (absent for injected test sockets) is corked
-      // until the tick ends, so the batch goes out in one write; the limit is checked after it.
+      // until the tick ends, so the batch goes out in few writes; the limit is checked after them.
       const conn: Writable | undefined = req.raw.socket ?? undefined;
       let corked = false;
+      let corkedFrames = 0;
       const uncork = () => {
         corked = false;
         conn?.uncork();
@@ -61,11 +64,19 @@ export function liveRoutes(opts: LiveOptions) {
           if (droppedAsSlow()) return;
           if (conn) {
             corked = true;
+            corkedFrames = 0;
             conn.cork();
             process.nextTick(uncork);
           }
         }
         socket.send(JSON.stringify(msg));
+        if (conn && ++corkedFrames === FRAMES_PER_WRITE) {
+          // One writev takes at most IOV_MAX buffers; libuv writes the rest a loop turn at a time,
+          // which a busy loop (PGlite's commits) cannot keep up with. Flush, and cork again.
+          corkedFrames = 0;
+          conn.uncork();
+          conn.cork();
+        }
       };
       const fail = (code: string, message: string) => send({ type: 'error', code, message });
 
