@@ -159,13 +159,21 @@ export function targetRows(r) {
 }
 
 function cpuTable(r) {
-  const lines = ['| scenario | wall s | tether | postgres | generators / clients | other processes | machine busy |', '|---|---|---|---|---|---|---|'];
+  const lines = [
+    '| scenario | wall s | tether | postgres | generators / clients | other processes | machine busy | waiting for a core, s per CPU s |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
   for (const [key, v] of Object.entries(r.scenarios)) {
     const c = v.cpu;
     if (!c) continue;
     const g = (name) => (c.groups[name] ? c.groups[name].cores : '–');
     const gen = ['generators', 'subscriber', 'clients'].filter((n) => c.groups[n]).map((n) => `${n} ${c.groups[n].cores}`).join(', ') || '–';
-    lines.push(`| ${key} | ${c.wallSeconds} | ${c.groups.mosquitto ? `mosquitto ${c.groups.mosquitto.cores}` : g('tether')} | ${g('postgres')} | ${gen} | ${c.machine.otherCores} | ${c.machine.busyCores} of ${c.machine.cores} |`);
+    const wait =
+      Object.entries(c.groups)
+        .filter(([, x]) => x.waitPerCpuSecond !== null && x.waitPerCpuSecond !== undefined)
+        .map(([n, x]) => `${n} ${x.waitPerCpuSecond}`)
+        .join(', ') || '–';
+    lines.push(`| ${key} | ${c.wallSeconds} | ${c.groups.mosquitto ? `mosquitto ${c.groups.mosquitto.cores}` : g('tether')} | ${g('postgres')} | ${gen} | ${c.machine.otherCores} | ${c.machine.busyCores} of ${c.machine.cores} | ${wait} |`);
   }
   return lines.join('\n');
 }
