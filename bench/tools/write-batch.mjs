@@ -13,14 +13,14 @@
  * devices, so a batch of 1,000 has one message per device (sparse) and one of
  * 5,000 has five (dense). Needs `npm run build`.
  */
+import os from 'node:os';
 import process from 'node:process';
 import { performance } from 'node:perf_hooks';
 import { openDatabase } from '../../apps/server/dist/platform/db/database.js';
 import { ensurePartitions, migrate } from '../../apps/server/dist/platform/db/migrate.js';
-import fs from 'node:fs';
-import os from 'node:os';
 import { writeBatch, writeIngestBatch } from '../../apps/server/dist/modules/ingest/ingest.repository.js';
 import { createDatabase } from '../lib/postgres.mjs';
+import { cpuSeconds } from '../lib/procstat.mjs';
 
 const B = Number(process.argv[2] ?? 5000);
 const N = Number(process.argv[3] ?? 20);
@@ -58,19 +58,9 @@ try {
     });
 
   // CPU seconds of this database's backends, from /proc (the server is on this machine).
-  const tick = 1 / 100; // USER_HZ
   const backendCpu = async () => {
     const pids = (await db.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')).map((r) => r.pid);
-    let s = 0;
-    for (const pid of pids) {
-      try {
-        const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-        s += (Number(f[11]) + Number(f[12])) * tick;
-      } catch {
-        // not visible here: PostgreSQL runs elsewhere
-      }
-    }
-    return s;
+    return pids.reduce((sum, pid) => sum + (cpuSeconds(pid) ?? 0), 0);
   };
   // Warm-up: plans, the day's partitions, every device's rollup and latest rows.
   for (let i = 0; i < Math.ceil(DEVICES / B) + 5; i++) await writeBatch(db, batch());

@@ -15,20 +15,13 @@ beforeAll(async () => {
 });
 afterAll(async () => s?.close());
 
-async function liveSockets(): Promise<number> {
-  const text = await (await fetch(`${s.httpUrl}/metrics`)).text();
-  return Number(/^tether_live_sockets (\S+)/m.exec(text)![1]);
-}
-
-async function dropped(reason: string): Promise<number> {
-  const text = await (await fetch(`${s.httpUrl}/metrics`)).text();
-  return Number(new RegExp(`^tether_live_dropped_total\\{reason="${reason}"\\} (\\S+)`, 'm').exec(text)?.[1] ?? 0);
-}
-
+/** A metric's value; `name` is a regular expression for the series, labels included. */
 async function counter(name: string): Promise<number> {
   const text = await (await fetch(`${s.httpUrl}/metrics`)).text();
   return Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? 0);
 }
+const liveSockets = () => counter('tether_live_sockets');
+const dropped = (reason: string) => counter(`tether_live_dropped_total\\{reason="${reason}"\\}`);
 
 async function until(pred: () => Promise<boolean>, ms: number): Promise<void> {
   const end = Date.now() + ms;
