@@ -37,8 +37,10 @@ const HELP = `Usage: npm run bench -- [options]
   --rate <n>         scenario 3 rate in msg/s (default 5000)
   --flood-rate <n>   scenario 4 rate when scenario 1 did not run on that database (default 3 × 20000)
   --connections <a,b> scenario 5 steps (default 10000,20000)
-  --profile          run scenario 1's and 3's servers with --cpu-prof and summarize where their time went
+  --profile          run scenario 1's, 3's and 6's servers with --cpu-prof and summarize where their time went
   --server-env K=V   extra server environment (repeatable), e.g. TETHER_INGEST_BATCH_SIZE=20000
+  --server-node-arg A extra node option for every server (repeatable), e.g. --server-node-arg=--trace-gc
+  --server-log <dir> also write each server's output to <dir>/<scenario>-<db>-<pid>.log
   --out <dir>        results directory (default bench/results)
 `;
 
@@ -56,6 +58,8 @@ const { values: opt } = parseArgs({
     connections: { type: 'string' },
     profile: { type: 'boolean', default: false },
     'server-env': { type: 'string', multiple: true, default: [] },
+    'server-node-arg': { type: 'string', multiple: true, default: [] },
+    'server-log': { type: 'string' },
     out: { type: 'string', default: path.join(ROOT, 'bench/results') },
     help: { type: 'boolean', default: false },
   },
@@ -79,7 +83,7 @@ const quick = opt.quick;
 const int = (v) => Number.parseInt(v, 10);
 const profileDir = path.join(opt.out, 'profiles');
 /** Scenarios whose server runs under --cpu-prof with --profile. */
-const PROFILED = new Set(['ingest', 'latency']);
+const PROFILED = new Set(['ingest', 'latency', 'queries']);
 const serverEnv = Object.fromEntries(opt['server-env'].map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 
 const ctx = {
@@ -103,7 +107,10 @@ const ctx = {
   },
   queries: { days: quick ? 3 : 30, runs: quick ? 10 : 30, warmup: 3 },
   startup: { repeats: quick ? 1 : 3, idleMs: 5_000 },
-  serverNodeArgs: (scenario, db) => (opt.profile && PROFILED.has(scenario) ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, `${scenario}-${db}`)}`] : []),
+  serverNodeArgs: (scenario, db) => [
+    ...(opt.profile && PROFILED.has(scenario) ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, `${scenario}-${db}`)}`] : []),
+    ...opt['server-node-arg'],
+  ],
 };
 
 const results = { started: new Date().toISOString(), argv: process.argv.slice(2), quick, machine: await machineInfo(), scenarios: {}, errors: [] };
@@ -128,8 +135,14 @@ function settleDisk() {
   if (before > 64) console.log(`  (flushed ${Math.round(before)} MB of dirty pages left by earlier scenarios in ${Date.now() - t} ms)`);
 }
 
+if (opt['server-log']) {
+  fs.mkdirSync(opt['server-log'], { recursive: true });
+  process.env.BENCH_SERVER_LOG_DIR = path.resolve(opt['server-log']);
+}
+
 async function step(id, db, fn, profiled = null) {
   const key = db ? `${id}:${db}` : String(id);
+  process.env.BENCH_STEP = key;
   const dir = profiled && opt.profile ? path.join(profileDir, `${profiled}-${db}`) : null;
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
   settleDisk();
@@ -161,7 +174,7 @@ for (const db of dbs) {
   await step(4, db, () => overload(ctx, db, sustained));
 }
 for (const db of dbs) if (only.has('5')) await step(5, db, () => connections(ctx, db));
-for (const db of dbs) if (only.has('6')) await step(6, db, () => queries(ctx, db));
+for (const db of dbs) if (only.has('6')) await step(6, db, () => queries(ctx, db), 'queries');
 for (const db of dbs) if (only.has('7')) await step(7, db, () => startup(ctx, db));
 
 results.finished = new Date().toISOString();

@@ -17,7 +17,11 @@ export async function withAdmin(fn) {
 
 export async function createDatabase(prefix = 'tether_bench') {
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
-  await withAdmin((c) => c.query(`CREATE DATABASE ${name}`));
+  await withAdmin(async (c) => {
+    await c.query(`CREATE DATABASE ${name}`);
+    // So pg_stat_wal times the WAL flushes a commit waits for (scenario 3); two clock reads per flush.
+    await c.query(`ALTER DATABASE ${name} SET track_wal_io_timing = on`).catch(() => {});
+  });
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
   return {
@@ -73,4 +77,30 @@ export async function serverSpeed() {
     await c.end().catch(() => {});
     await db.drop();
   }
+}
+
+/** The server's data directory, where its WAL is flushed; null when it cannot be read (not a superuser). */
+export async function postgresDataDir() {
+  return withAdmin((c) => c.query('SHOW data_directory')).then(
+    (r) => r.rows[0]?.data_directory ?? null,
+    () => null,
+  );
+}
+
+/**
+ * Reads pg_stat_wal (the whole server's WAL writes and flushes) on one connection. Sync and
+ * write times are zero unless track_wal_io_timing is on for the sessions doing them, as it is
+ * for the bench's databases (createDatabase).
+ */
+export async function walStats() {
+  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await c.connect();
+  return {
+    async read() {
+      const r = await c.query('SELECT wal_records, wal_fpi, wal_bytes, wal_write, wal_sync, wal_write_time, wal_sync_time FROM pg_stat_wal');
+      const x = r.rows[0];
+      return { records: Number(x.wal_records), fpi: Number(x.wal_fpi), bytes: Number(x.wal_bytes), writes: Number(x.wal_write), syncs: Number(x.wal_sync), writeMs: x.wal_write_time, syncMs: x.wal_sync_time };
+    },
+    close: () => c.end(),
+  };
 }

@@ -146,3 +146,26 @@ export class CpuMeter {
 }
 
 export const round = (v, d = 0) => (v === null || v === undefined || Number.isNaN(v) ? null : Math.round(v * 10 ** d) / 10 ** d);
+
+/**
+ * I/O counters of the block device holding `dir` (/proc/diskstats, Linux 4.18+ fields), or
+ * null where they cannot be read. A commit waits for a flush of this device, so a flush
+ * or a discard that takes long shows here as a latency spike.
+ */
+export function diskStats(dir) {
+  try {
+    const dev = fs.statSync(dir).dev;
+    const major = Number((BigInt(dev) >> 8n) & 0xfffn);
+    const minor = Number((BigInt(dev) & 0xffn) | ((BigInt(dev) >> 12n) & 0xfff00n));
+    const line = fs
+      .readFileSync('/proc/diskstats', 'utf8')
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .find((f) => Number(f[0]) === major && Number(f[1]) === minor);
+    if (!line) return null;
+    const n = line.slice(3).map(Number);
+    return { device: line[2], writes: n[4], writeMs: n[7], inFlight: n[8], discards: n[11] ?? 0, discardMs: n[14] ?? 0, flushes: n[15] ?? 0, flushMs: n[16] ?? 0 };
+  } catch {
+    return null;
+  }
+}

@@ -53,13 +53,18 @@ export async function startTether({ dataDir, databaseUrl = null, env = {}, nodeA
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  // --server-log: the run sets BENCH_SERVER_LOG_DIR, and the step being run in BENCH_STEP.
+  const logDir = process.env.BENCH_SERVER_LOG_DIR;
+  const log = logDir ? fs.createWriteStream(path.join(logDir, `${(process.env.BENCH_STEP ?? 'server').replace(':', '-')}-${proc.pid}.log`)) : null;
   const onData = (d) => {
+    log?.write(d);
     out += d.toString();
     if (out.length > 200_000) out = out.slice(-100_000);
   };
   proc.stdout.on('data', onData);
   proc.stderr.on('data', onData);
   const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  void exited.then(() => log?.end());
   const line = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');

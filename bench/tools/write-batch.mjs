@@ -8,6 +8,8 @@
  *   EXPLAIN=1 …     also prints EXPLAIN ANALYZE of one more batch, generic plan (time per CTE)
  *   PER_QUERY=1 …   writes each batch in a transaction (writeIngestBatch, the fallback path)
  *                   and prints the mean time of each statement
+ *   WAL=1 …         also prints the WAL written per message, by record type (pg_walinspect;
+ *                   needs a superuser, as the bench's default postgres user is)
  *
  * Each message carries 3 numeric points; batches go round robin over the
  * devices, so a batch of 1,000 has one message per device (sparse) and one of
@@ -66,6 +68,9 @@ try {
   for (let i = 0; i < Math.ceil(DEVICES / B) + 5; i++) await writeBatch(db, batch());
   const times = [];
   const perQuery = {};
+  if (process.env.WAL) await db.exec('CREATE EXTENSION IF NOT EXISTS pg_walinspect');
+  const lsn = async () => (await db.query('SELECT pg_current_wal_insert_lsn()::text AS l'))[0].l;
+  const lsn0 = process.env.WAL ? await lsn() : null;
   const cpu0 = await backendCpu();
   for (let i = 0; i < N; i++) {
     const items = batch();
@@ -97,6 +102,22 @@ try {
   console.log(
     `${B} messages per batch, ${DEVICES} devices, on ${os.cpus()[0]?.model.trim()}: median ${median.toFixed(2)} ms, mean ${mean.toFixed(2)} ms, p99 ${times[Math.floor(N * 0.99)].toFixed(2)} ms per batch → ${Math.round((B / median) * 1000)} msg/s on one connection; backend CPU ${((cpu / N) * 1000).toFixed(2)} ms per batch`,
   );
+
+  if (process.env.WAL) {
+    // Every database's WAL shares one stream: this counts whatever else the server wrote meanwhile too.
+    const lsn1 = await lsn();
+    const rows = await db.query(
+      `SELECT "resource_manager/record_type" AS kind, count::int8 AS n, record_size::int8 AS rec, fpi_size::int8 AS fpi, combined_size::int8 AS total
+       FROM pg_get_wal_stats($1::pg_lsn, $2::pg_lsn, true) WHERE count > 0 ORDER BY combined_size DESC`,
+      [lsn0, lsn1],
+    );
+    const messages = B * N;
+    const total = rows.reduce((a, r) => a + r.total, 0);
+    console.log(`WAL: ${(total / messages).toFixed(0)} bytes per message (${(total / 1e6).toFixed(1)} MB for ${messages} messages), by record type:`);
+    for (const r of rows.slice(0, 14)) {
+      console.log(`  ${r.kind.padEnd(28)} ${(r.n / messages).toFixed(2).padStart(6)} records, ${(r.rec / messages).toFixed(0).padStart(5)} B + FPI ${(r.fpi / messages).toFixed(0).padStart(5)} B per message`);
+    }
+  }
 
   if (process.env.EXPLAIN) {
     // The batch statement as writeIngestBatch sends it, captured without running it.

@@ -2,6 +2,7 @@ import type { Database } from '../../platform/db/database.js';
 import { AppError, assertUuid, notFound } from '../../platform/http/errors.js';
 import type { Actor } from '../accounts/actor.js';
 import type { DevicesService } from '../devices/devices.service.js';
+import { isoTime } from './iso-time.js';
 
 export const AGGREGATES = ['avg', 'min', 'max', 'sum', 'count', 'last'] as const;
 export type Aggregate = (typeof AGGREGATES)[number];
@@ -77,6 +78,13 @@ export function rollupPlan(fromMs: number, toMs: number, bucketSecs: number): { 
 }
 
 /**
+ * A bucket's start as epoch milliseconds. Buckets are whole seconds from a
+ * whole-second origin, so the float8 is exact, and the server formats it
+ * without parsing a timestamp's text into a Date first.
+ */
+const BUCKET_MS = (secs: string, ts: string) => `date_part('epoch', date_bin(make_interval(secs => ${secs}), ${ts}, ${ORIGIN})) * 1000`;
+
+/**
  * One branch per range, so each is a plain index range scan. Raw rows enter
  * as one-point partial aggregates. $1 device, $2 keys, $3 from, $4 m0, $5 h0,
  * $6 h1, $7 m1, $8 to (inclusive, as the raw query), $9 bucket seconds.
@@ -95,8 +103,8 @@ WITH parts AS (
   SELECT key, ts, 1, (num IS NOT NULL)::int, coalesce(num, 0), num, num
   FROM telemetry WHERE device_id = $1 AND key = ANY($2::text[]) AND ts >= $7 AND ts <= $8
 )
-SELECT key, date_bin(make_interval(secs => $9), t, ${ORIGIN}) AS bucket, ${combine} AS value
-FROM parts GROUP BY key, bucket ORDER BY key, bucket`;
+SELECT key, ${BUCKET_MS('$9', 't')} AS ms, ${combine} AS value
+FROM parts GROUP BY key, ms ORDER BY key, ms`;
 
 /** Reads of stored device data: latest values, history, locations, attributes, raw messages. */
 export class TelemetryService {
@@ -142,7 +150,7 @@ export class TelemetryService {
          ORDER BY k.key, t.ts`,
         [device.id, keys, from, to, limit],
       );
-      for (const r of rows) series[r.key]!.push({ ts: r.ts.toISOString(), value: valueOf(r) });
+      for (const r of rows) series[r.key]!.push({ ts: isoTime(r.ts.getTime()), value: valueOf(r) });
       return { deviceId: device.id, from: from.toISOString(), to: to.toISOString(), interval: null, agg: null, series };
     }
 
@@ -152,7 +160,7 @@ export class TelemetryService {
     if ((to.getTime() - from.getTime()) / 1000 / secs > 100_000) throw new AppError('VALIDATION_FAILED', 'too many buckets: widen the interval or narrow the range');
     const plan = agg === 'last' ? null : rollupPlan(from.getTime(), to.getTime(), secs);
     const rows = plan
-      ? await this.db.query<{ key: string; bucket: Date; value: number | null }>(ROLLUP_HISTORY_SQL(ROLLUP_COMBINE[agg as Exclude<Aggregate, 'last'>]), [
+      ? await this.db.query<{ key: string; ms: number; value: number | null }>(ROLLUP_HISTORY_SQL(ROLLUP_COMBINE[agg as Exclude<Aggregate, 'last'>]), [
           device.id,
           keys,
           from,
@@ -163,15 +171,15 @@ export class TelemetryService {
           to,
           secs,
         ])
-      : await this.db.query<{ key: string; bucket: Date; value: number | string | null }>(
-          `SELECT key, date_bin(make_interval(secs => $5), ts, ${ORIGIN}) AS bucket, ${RAW_AGGREGATE[agg]} AS value
+      : await this.db.query<{ key: string; ms: number; value: number | string | null }>(
+          `SELECT key, ${BUCKET_MS('$5', 'ts')} AS ms, ${RAW_AGGREGATE[agg]} AS value
            FROM telemetry WHERE device_id = $1 AND key = ANY($2::text[]) AND ts >= $3 AND ts <= $4
-           GROUP BY key, bucket ORDER BY key, bucket`,
+           GROUP BY key, ms ORDER BY key, ms`,
           [device.id, keys, from, to, secs],
         );
     for (const r of rows) {
       const value = agg === 'last' && typeof r.value === 'string' && r.value !== '' && !Number.isNaN(Number(r.value)) ? Number(r.value) : r.value;
-      series[r.key]!.push({ ts: r.bucket.toISOString(), value });
+      series[r.key]!.push({ ts: isoTime(r.ms), value });
     }
     return { deviceId: device.id, from: from.toISOString(), to: to.toISOString(), interval: secs, agg, series };
   }
