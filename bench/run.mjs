@@ -96,7 +96,7 @@ const ctx = {
     durationMs: 1000 * (opt.duration ? int(opt.duration) : quick ? 20 : db === 'postgres' ? 300 : 60),
   }),
   mosquittoDurationMs: 1000 * (quick ? 20 : 60),
-  latency: { rate: int(opt.rate), devices: int(opt.devices), durationMs: quick ? 15_000 : 40_000, warmupMs: quick ? 5_000 : 10_000, processes: int(opt.generators) },
+  latency: { rate: int(opt.rate), devices: int(opt.devices), durationMs: quick ? 15_000 : 130_000, warmupMs: quick ? 5_000 : 10_000, processes: int(opt.generators) },
   overload: { devices: int(opt.devices), durationMs: quick ? 20_000 : 60_000, processes: int(opt.generators), bufferLimit: 64 * 1024, inflight: 1000, rssPerDeviceBoundMB: 3 },
   connections: {
     steps: opt.connections ? opt.connections.split(',').map(int) : quick ? [2000, 4000] : [10_000, 20_000],

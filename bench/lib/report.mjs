@@ -178,6 +178,16 @@ function cpuTable(r) {
   return lines.join('\n');
 }
 
+/** The server's CPU profile under --profile: its top self-time functions. */
+function profileLines(profile) {
+  if (!profile) return [];
+  return [
+    `\nServer CPU profile (${profile.busyPercent}% of the main thread busy), top self time:\n`,
+    '| % | function |\n|---|---|',
+    ...profile.functions.slice(0, 15).map((fn) => `| ${fn.pct} | \`${fn.fn}\` |`),
+  ];
+}
+
 function details(r) {
   const out = [];
   const s = r.scenarios;
@@ -189,14 +199,20 @@ function details(r) {
     if (id === '1' || id === '2') {
       out.push(pick(f, ['version', 'devices', 'inflightPerDevice', 'generatorProcesses', 'durationSeconds', 'msgPerSec', 'dataPointsPerSec', 'lowest10sWindowMsgPerSec', 'ackedTotal', 'storedMessages', 'missingAckedMessages', 'missingAckedDataPoints', 'subscriberReceived', 'serverPeakRssMB', 'peakRssMB', 'meanBatchSize', 'meanCommitMs', 'disconnects']));
       out.push(`PUBACK latency (ms): ${JSON.stringify(f.ackLatencyMs)}`);
-      if (v.profile) {
-        out.push(`\nServer CPU profile (${v.profile.busyPercent}% of the main thread busy), top self time:\n`);
-        out.push('| % | function |\n|---|---|');
-        for (const fn of v.profile.functions.slice(0, 15)) out.push(`| ${fn.pct} | \`${fn.fn}\` |`);
-      }
+      out.push(...profileLines(v.profile));
     } else if (id === '3') {
       out.push(pick(f, ['targetRate', 'achievedMsgPerSec', 'devices', 'durationSeconds', 'warmupSeconds', 'liveEvents', 'meanBatchSize', 'meanCommitMs', 'serverPeakRssMB']));
       out.push(`publish → live event (ms): ${JSON.stringify(f.publishToLiveMs)}; PUBACK (ms): ${JSON.stringify(f.ackLatencyMs)}`);
+      if (f.slowestPerSecondMs) out.push(`\nSlowest delivery in each second of the measured window (ms): ${f.slowestPerSecondMs.join(', ')}`);
+      if (f.wal) out.push(`\nWAL in the measured window: ${f.wal.bytesPerMessage} bytes per message, ${f.wal.fpiPerMessage} full-page images per message, ${f.wal.syncsPerSecond} flushes/s by Tether's sessions, mean flush ${f.wal.meanSyncMs} ms.`);
+      if (f.slowestSecondsWithDisk?.length && f.slowestSecondsWithDisk[0].flushes !== undefined) {
+        out.push(`\nThe five slowest seconds, with what the disk (${f.slowestSecondsWithDisk[0].device}) and the WAL did from that second's publishes to their delivery:\n`);
+        out.push('| second | slowest ms | over s | device flushes / ms | device writes / ms | discards / ms | WAL flushes / ms | WAL MB |\n|---|---|---|---|---|---|---|---|');
+        for (const x of f.slowestSecondsWithDisk) {
+          out.push(`| ${x.second} | ${x.maxMs} | ${x.seconds} | ${x.flushes} / ${x.flushMs} | ${x.writes} / ${x.writeMs} | ${x.discards} / ${x.discardMs} | ${x.walSyncs ?? '–'} / ${x.walSyncMs ?? '–'} | ${x.walMB ?? '–'} |`);
+        }
+      }
+      out.push(...profileLines(v.profile));
     } else if (id === '4') {
       out.push(pick(f, ['offeredMsgPerSec', 'ackedMsgPerSec', 'sent', 'heldBackByBackpressure', 'ackedTotal', 'rejectedByServer', 'droppedByServer', 'disconnects', 'ackedLost', 'idleRssMB', 'peakRssMB', 'rssBoundMB', 'healthChecks', 'healthFailures', 'meanBatchSize', 'meanCommitMs']));
     } else if (id === '5') {
@@ -212,6 +228,7 @@ function details(r) {
       out.push(`${fmt(f.rows)} rows loaded in ${f.load.insertSeconds} s, rollups rebuilt in ${f.load.rollupSeconds} s. Spot check through MQTT ingest: ${JSON.stringify(f.spotCheck)}`);
       out.push('\n| query (REST API, keep-alive) | p50 ms | p95 ms | max ms | points |\n|---|---|---|---|---|');
       for (const [name, q] of Object.entries(f.queries)) out.push(`| ${name} | ${q.p50} | ${q.p95} | ${q.max} | ${q.points ?? '–'} |`);
+      out.push(...profileLines(v.profile));
     } else if (id === '7') {
       out.push('| start | spawn → ready ms | server’s own ms | idle RSS MB | peak RSS MB |\n|---|---|---|---|---|');
       for (const k of ['cold', 'warm']) out.push(`| ${k} | ${fmt(f[k].spawnToReadyMs)} | ${fmt(f[k].readyMs)} | ${f[k].idleRssMB} | ${f[k].peakRssMB} |`);
