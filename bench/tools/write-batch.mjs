@@ -35,7 +35,8 @@ try {
   await ensurePartitions(db);
   const [org] = await db.query("INSERT INTO orgs (name) VALUES ('write-batch') RETURNING id");
   const devices = await db.query(`INSERT INTO devices (org_id, name) SELECT $1, 'd' || g FROM generate_series(1, $2) g RETURNING id`, [org.id, DEVICES]);
-  let ts = Date.now() - 3600_000;
+  // Live telemetry: points of the current hour, whose hour rollup the worker builds later (migration 011).
+  let ts = Date.now();
   let next = 0;
   const batch = () =>
     Array.from({ length: B }, () => {

@@ -27,6 +27,7 @@ import { devicesRoutes } from './modules/devices/devices.routes.js';
 import { deviceJwtRoutes } from './modules/devices/device-jwt.routes.js';
 import { deviceApiRoutes } from './modules/ingest/device-api.routes.js';
 import { IngestService } from './modules/ingest/ingest.service.js';
+import { startHourRollups } from './modules/ingest/hour-rollups.task.js';
 import { ProjectsService } from './modules/projects/projects.service.js';
 import { projectsRoutes } from './modules/projects/projects.routes.js';
 import { COMMAND_EXPIRE_QUEUE, COMMAND_RETRY_QUEUE, CommandsService } from './modules/commands/commands.service.js';
@@ -200,6 +201,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
 
   const listening: { mqttPort: number | null; mqttsPort: number | null } = { mqttPort: null, mqttsPort: null };
   const maintenance = roles.has('worker') ? startMaintenance(db, logger, { messageRetentionDays: config.messageRetentionDays }) : null;
+  const hourRollups = roles.has('worker') ? startHourRollups(db, logger) : null;
   let stopping: Promise<void> | null = null;
 
   return {
@@ -238,6 +240,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
         httpPort = (app.server.address() as AddressInfo).port;
       }
       await maintenance?.run();
+      await hourRollups?.run();
       const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
       const mhost = config.mqttHost === '0.0.0.0' || config.mqttHost === '::' ? 'localhost' : config.mqttHost;
       const scheme = tlsFiles ? 'https' : 'http';
@@ -265,6 +268,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
         if (broker) await broker.close().catch((err: unknown) => logger.warn({ err }, 'broker close'));
         await ingest.drain();
         await jobs?.stop().catch((err: unknown) => logger.warn({ err }, 'jobs stop'));
+        await hourRollups?.stop();
         await db.close();
       })();
       return stopping;

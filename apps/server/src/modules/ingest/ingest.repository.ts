@@ -23,7 +23,9 @@ pts AS MATERIALIZED (
  * statement. The arrays arrive as Postgres array literals built in one pass
  * (see encodeBatch); timestamps as epoch milliseconds.
  *
- * - 'insert' is the fast path: a plain INSERT, and rollups from every point.
+ * - 'insert' is the fast path: a plain INSERT, and rollups from every point:
+ *   per minute always, per hour only for points of hours the hour job has
+ *   already rebuilt (late data; migration 011, finalizeHourRollups).
  *   A point that already exists (a re-send, or twice in one batch) fails it
  *   with a unique violation, and the batch is written again by the merge path
  *   (writeMerge), which ends with 'tail'.
@@ -37,10 +39,10 @@ pts AS MATERIALIZED (
  * Postgres runs a data-modifying CTE when it is first read.
  */
 function batchSql(mode: 'insert' | 'tail'): string {
-  const rollup = (table: string, width: string) => `
+  const rollup = (table: string, width: string, where = '') => `
   INSERT INTO ${table} AS r (device_id, key, bucket, cnt, n, sum, min, max)
   SELECT d, k, date_bin('${width}', ts, ${ORIGIN}) AS b, count(*), count(num), coalesce(sum(num), 0), min(num), max(num)
-  FROM pts GROUP BY d, k, b ORDER BY d, k, b
+  FROM pts ${where}GROUP BY d, k, b ORDER BY d, k, b
   ON CONFLICT (device_id, key, bucket) DO UPDATE SET cnt = r.cnt + excluded.cnt, n = r.n + excluded.n, sum = r.sum + excluded.sum,
     min = least(r.min, excluded.min), max = greatest(r.max, excluded.max)
   RETURNING 1`;
@@ -72,7 +74,8 @@ logged AS (
 ),${insert ? `
 minute AS (${rollup('telemetry_1m', '1 minute')}
 ),
-hour AS (${rollup('telemetry_1h', '1 hour')}
+routed AS MATERIALIZED (SELECT tether_rollup_hours_routed() AS until),
+hour AS (${rollup('telemetry_1h', '1 hour', 'WHERE ts < (SELECT until FROM routed) ')}
 ),` : ''}
 latest AS (
   INSERT INTO telemetry_latest AS t (device_id, key, ts, num, str, bool, json)
@@ -422,3 +425,62 @@ export async function writeIngestBatch(tx: Queryable, batch: readonly IngestMess
     }
   }
 }
+
+const ROLLUP_HOURS_LOCK = 'tether.rollup_hours';
+
+/**
+ * Rebuilds telemetry_1h for the hours that have ended (migration 011): the
+ * worker calls it every minute. Returns the hours it finished.
+ *
+ * 1. hours_routed_until moves to the current hour, under the exclusive lock
+ *    every ingest batch takes shared: once it is held, every batch that read
+ *    the old value (and left those hours' points to this job) has committed.
+ * 2. A few hours at a time, in one transaction: the hour rows those hours'
+ *    minute rows belong to are locked (a missing one by inserting it), then
+ *    recomputed from the minute rows in a new statement, so with a snapshot
+ *    taken after the locks; hours_done_until moves past them. A batch adding
+ *    a late point to one of those hours meanwhile lands either before the
+ *    lock (its minute rows are then visible to the recompute) or after it,
+ *    on top: the merge path's reasoning (writeMerge).
+ */
+export async function finalizeHourRollups(db: Database, now = new Date(), hoursPerTransaction = 6): Promise<number> {
+  const current = new Date(Math.floor(now.getTime() / 3600_000) * 3600_000);
+  await db.transaction(async (tx) => {
+    const [state] = await tx.query<{ routed: Date }>('SELECT hours_routed_until AS routed FROM rollup_state');
+    if (!state || state.routed >= current) return;
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [ROLLUP_HOURS_LOCK]);
+    await tx.query('UPDATE rollup_state SET hours_routed_until = greatest(hours_routed_until, $1)', [current]);
+  });
+  let finished = 0;
+  for (;;) {
+    const n = await db.transaction(async (tx) => {
+      const [state] = await tx.query<{ done: Date; routed: Date }>('SELECT hours_done_until AS done, hours_routed_until AS routed FROM rollup_state FOR UPDATE');
+      if (!state || state.done >= state.routed) return 0;
+      const until = new Date(Math.min(state.routed.getTime(), state.done.getTime() + hoursPerTransaction * 3600_000));
+      const range = [state.done, until];
+      await tx.query(FINAL_HOURS_LOCK_SQL, range);
+      await tx.query(FINAL_HOURS_RECOMPUTE_SQL, range);
+      await tx.query('UPDATE rollup_state SET hours_done_until = $1', [until]);
+      return Math.round((until.getTime() - state.done.getTime()) / 3600_000);
+    });
+    if (!n) return finished;
+    finished += n;
+  }
+}
+
+/** The hour rows of the minute rows in [$1, $2), locked in key order; a missing one is inserted empty. */
+const FINAL_HOURS_LOCK_SQL = `
+INSERT INTO telemetry_1h AS r (device_id, key, bucket, cnt, n, sum)
+SELECT DISTINCT device_id, key, date_bin('1 hour', bucket, ${ORIGIN}) AS b, 0, 0, 0
+FROM telemetry_1m WHERE bucket >= $1 AND bucket < $2
+ORDER BY device_id, key, b
+ON CONFLICT (device_id, key, bucket) DO UPDATE SET cnt = r.cnt`;
+
+const FINAL_HOURS_RECOMPUTE_SQL = `
+UPDATE telemetry_1h r SET cnt = a.cnt, n = a.n, sum = a.sum, min = a.min, max = a.max
+FROM (
+  SELECT device_id, key, date_bin('1 hour', bucket, ${ORIGIN}) AS b, sum(cnt) AS cnt, sum(n) AS n, sum(sum) AS sum, min(min) AS min, max(max) AS max
+  FROM telemetry_1m WHERE bucket >= $1 AND bucket < $2
+  GROUP BY device_id, key, b
+) a
+WHERE r.device_id = a.device_id AND r.key = a.key AND r.bucket = a.b`;

@@ -13,7 +13,7 @@ import type { Actor } from '../accounts/actor.js';
 import type { DeviceIdentity } from '../devices/devices.repository.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import type { IngestMessage } from '../ingest/ingest-message.js';
-import { writeBatch } from '../ingest/ingest.repository.js';
+import { finalizeHourRollups, writeBatch, writeIngestBatch } from '../ingest/ingest.repository.js';
 import { AGGREGATES, TelemetryService, rollupPlan } from './telemetry.service.js';
 
 let db: Database;
@@ -94,11 +94,27 @@ function expectSameAggregates(actual: Agg[], expected: Agg[]) {
   actual.forEach((a, i) => expect(Math.abs(a.sum - expected[i]!.sum)).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(expected[i]!.sum))));
 }
 
+const HOUR = 3600_000;
+
+/** Hour rows are complete before hours_done_until (migration 011); later hours are read from minute rows. */
+async function doneUntil(): Promise<number> {
+  const [r] = await db.query<{ done: Date }>('SELECT hours_done_until AS done FROM rollup_state');
+  return r!.done.getTime();
+}
+const before = (rows: Agg[], t: number) => rows.filter((r) => r.bucket < t);
+
 async function expectRollupsMatchRaw(deviceId: string) {
   const minutes = await rollupRows('telemetry_1m', deviceId);
   expect(minutes.length).toBeGreaterThan(0);
   expectSameAggregates(minutes, await rawAggregates('1 minute', deviceId));
-  expectSameAggregates(await rollupRows('telemetry_1h', deviceId), await rawAggregates('1 hour', deviceId));
+  const done = await doneUntil();
+  const hours = before(await rawAggregates('1 hour', deviceId), done);
+  expect(hours.length).toBeGreaterThan(0);
+  expectSameAggregates(before(await rollupRows('telemetry_1h', deviceId), done), hours);
+}
+
+async function setHours(routed: number, done = routed) {
+  await db.query('UPDATE rollup_state SET hours_routed_until = $1, hours_done_until = $2', [new Date(routed), new Date(done)]);
 }
 
 // Three hours back, on no particular boundary.
@@ -173,11 +189,93 @@ describe('rollups maintained by ingest', () => {
     const d = await buildDevice();
     for (const batch of traffic(d, 4, 8)) await write(batch);
     const minutes = await rollupRows('telemetry_1m', d.deviceId);
-    const hours = await rollupRows('telemetry_1h', d.deviceId);
+    const done = await doneUntil();
+    const hours = before(await rollupRows('telemetry_1h', d.deviceId), done);
     await db.query('SELECT tether_rebuild_rollups($1, $2, $3)', [new Date(T0 - 3600_000), new Date(), d.deviceId]);
     expectSameAggregates(await rollupRows('telemetry_1m', d.deviceId), minutes);
-    expectSameAggregates(await rollupRows('telemetry_1h', d.deviceId), hours);
+    expectSameAggregates(before(await rollupRows('telemetry_1h', d.deviceId), done), hours);
   });
+});
+
+describe('hour rollups rebuilt by the worker (migration 011)', () => {
+  /** Runs fn with the last `hours` hours left to the job, as if it had not run for that long; `now` is the current hour. */
+  async function withHoursPending(hours: number, fn: (now: number) => Promise<void>) {
+    const now = Math.floor(Date.now() / HOUR) * HOUR;
+    await setHours(now - hours * HOUR);
+    try {
+      await fn(now);
+    } finally {
+      await setHours(now);
+    }
+  }
+
+  it('leave hours from hours_routed_until to the job, which builds them from the minute rows', () =>
+    withHoursPending(4, async (now) => {
+      const d = await buildDevice();
+      for (const batch of traffic(d, 6, 25)) await write(batch);
+      // Every point is past hours_routed_until: ingest wrote minute rows only.
+      expect((await rollupRows('telemetry_1m', d.deviceId)).length).toBeGreaterThan(100);
+      expect(await rollupRows('telemetry_1h', d.deviceId)).toEqual([]);
+      // History over those hours is exact before the job has run: minutes stand in for hours.
+      const telemetry = new TelemetryService(db, { get: async (_a: Actor, id: string) => ({ id }) } as unknown as DevicesService);
+      const q = { keys: 'temperature', from: String(T0 - 60_000), to: String(Date.now()), interval: '1h', agg: 'avg' as const };
+      const raw = await rawHistory(d.deviceId, ['temperature'], T0 - 60_000, Number(q.to), 3600, 'avg');
+      const got = await telemetry.history({} as Actor, d.deviceId, q);
+      expect(got.series.temperature!.map((p) => p.ts)).toEqual(raw.map((r) => r.bucket.toISOString()));
+
+      expect(await finalizeHourRollups(db, new Date(now + 1000), 3)).toBe(4);
+      expect(await doneUntil()).toBe(now);
+      expect(before(await rollupRows('telemetry_1h', d.deviceId), now).length).toBeGreaterThanOrEqual(3);
+      await expectRollupsMatchRaw(d.deviceId);
+      // The same answer from hour rows, to rounding (sums added in another order).
+      const after = (await telemetry.history({} as Actor, d.deviceId, q)).series.temperature!;
+      expect(after.map((p) => p.ts)).toEqual(got.series.temperature!.map((p) => p.ts));
+      after.forEach((p, i) => expect(Math.abs((p.value as number) - (got.series.temperature![i]!.value as number))).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(p.value as number))));
+
+      // A late point in a rebuilt hour goes to its hour row at once.
+      await write([message(d, [num('temperature', T0 + 60_007, 1234)])]);
+      await expectRollupsMatchRaw(d.deviceId);
+      expect(await finalizeHourRollups(db, new Date(now + 1000))).toBe(0);
+    }));
+
+  it('wait for a batch that left an hour to the job before rebuilding that hour', () =>
+    withHoursPending(2, async (now) => {
+      const d = await buildDevice();
+      await write([message(d, [num('t', now - 2 * HOUR + 5_000, 1)])]);
+      // A batch that read the old hours_routed_until, still open when the job starts.
+      let commit!: () => void;
+      const open = new Promise<void>((r) => (commit = r));
+      let written!: () => void;
+      const wrote = new Promise<void>((r) => (written = r));
+      const batch = db.transaction(async (tx) => {
+        await writeIngestBatch(tx, [message(d, [num('t', now - 2 * HOUR + 65_000, 100)])]);
+        written();
+        await open;
+      });
+      await wrote;
+      let finished = false;
+      const job = finalizeHourRollups(db, new Date(now + 1000)).then((n) => ((finished = true), n));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(finished).toBe(false);
+      commit();
+      await batch;
+      expect(await job).toBe(2);
+      const [hour] = before(await rollupRows('telemetry_1h', d.deviceId), now);
+      expect(hour).toEqual(expect.objectContaining({ cnt: 2, sum: 101, max: 100 }));
+    }));
+
+  it('lose nothing from batches that run while the job moves the hours', () =>
+    withHoursPending(4, async (now) => {
+      const d = await buildDevice();
+      const batches = traffic(d, 7, 24);
+      for (const batch of batches.slice(0, 8)) await write(batch);
+      // The rest of the batches, some re-sent with other values (the merge path), race the job.
+      const resent = batches.slice(0, 3).map((b) => b.map((m) => message(d, m.telemetry.map((p) => (p.type === 'num' ? { ...p, value: (p.value as number) + 1 } : p)))));
+      await Promise.all([...batches.slice(8).map((b) => write(b)), ...resent.map((b) => write(b)), finalizeHourRollups(db, new Date(now + 1000), 1)]);
+      await finalizeHourRollups(db, new Date(now + 1000));
+      expect(await doneUntil()).toBe(now);
+      await expectRollupsMatchRaw(d.deviceId);
+    }));
 });
 
 describe('history through rollups', () => {

@@ -88,17 +88,22 @@ const BUCKET_MS = (secs: string, ts: string) => `date_part('epoch', date_bin(mak
  * One branch per range, so each is a plain index range scan. Raw rows enter
  * as one-point partial aggregates. $1 device, $2 keys, $3 from, $4 m0, $5 h0,
  * $6 h1, $7 m1, $8 to (inclusive, as the raw query), $9 bucket seconds.
+ * Hour rows are complete only before hours_done_until (migration 011): the
+ * hours from it on come from the minute rows.
  */
 const ROLLUP_HISTORY_SQL = (combine: string) => `
-WITH parts AS (
+WITH done AS MATERIALIZED (
+  SELECT least($6::timestamptz, greatest($5::timestamptz, (SELECT hours_done_until FROM rollup_state))) AS h1
+),
+parts AS (
   SELECT key, ts AS t, 1::bigint AS cnt, (num IS NOT NULL)::int::bigint AS n, coalesce(num, 0) AS sum, num AS min, num AS max
   FROM telemetry WHERE device_id = $1 AND key = ANY($2::text[]) AND ts >= $3 AND ts < $4
   UNION ALL
   SELECT key, bucket, cnt, n, sum, min, max FROM telemetry_1m WHERE device_id = $1 AND key = ANY($2::text[]) AND bucket >= $4 AND bucket < $5
   UNION ALL
-  SELECT key, bucket, cnt, n, sum, min, max FROM telemetry_1h WHERE device_id = $1 AND key = ANY($2::text[]) AND bucket >= $5 AND bucket < $6
+  SELECT key, bucket, cnt, n, sum, min, max FROM telemetry_1h WHERE device_id = $1 AND key = ANY($2::text[]) AND bucket >= $5 AND bucket < (SELECT h1 FROM done)
   UNION ALL
-  SELECT key, bucket, cnt, n, sum, min, max FROM telemetry_1m WHERE device_id = $1 AND key = ANY($2::text[]) AND bucket >= $6 AND bucket < $7
+  SELECT key, bucket, cnt, n, sum, min, max FROM telemetry_1m WHERE device_id = $1 AND key = ANY($2::text[]) AND bucket >= (SELECT h1 FROM done) AND bucket < $7
   UNION ALL
   SELECT key, ts, 1, (num IS NOT NULL)::int, coalesce(num, 0), num, num
   FROM telemetry WHERE device_id = $1 AND key = ANY($2::text[]) AND ts >= $7 AND ts <= $8
