@@ -51,7 +51,8 @@ export async function machineInfo() {
     postgres,
     mosquitto: fs.existsSync(MOSQUITTO) ? mosquittoVersion() : 'not installed',
     commit: git(['rev-parse', '--short', 'HEAD']),
-    uncommittedChanges: (git(['status', '--porcelain', '--untracked-files=no']) ?? '') !== '',
+    // A run's own results (bench/results/latest.*, rewritten by every run) are not a change to what was measured.
+    uncommittedChanges: (git(['status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)bench/results']) ?? '') !== '',
   };
 }
 
