@@ -22,6 +22,12 @@ CREATE TABLE rollup_state (
   CHECK (hours_done_until <= hours_routed_until)
 );
 
+-- The job reads one hour of minute rows across every device. Without this it
+-- scans the whole table (3 days of 1,000 devices x 3 keys: 13M rows, 1.7 s; with
+-- it 0.14 s, whatever the history). Increments leave bucket alone, so they stay
+-- HOT updates; only a new minute row adds an entry.
+CREATE INDEX telemetry_1m_bucket ON telemetry_1m (bucket);
+
 -- Until now ingest kept telemetry_1h complete, the current hour included: the
 -- hours before it are done, and the job rebuilds the current one when it ends.
 INSERT INTO rollup_state (hours_routed_until, hours_done_until)

@@ -240,7 +240,8 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
         httpPort = (app.server.address() as AddressInfo).port;
       }
       await maintenance?.run();
-      await hourRollups?.run();
+      // After downtime there may be hours to rebuild: start serving meanwhile (history reads minutes until then).
+      void hourRollups?.run();
       const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
       const mhost = config.mqttHost === '0.0.0.0' || config.mqttHost === '::' ? 'localhost' : config.mqttHost;
       const scheme = tlsFiles ? 'https' : 'http';

@@ -4,7 +4,8 @@ import { finalizeHourRollups } from './ingest.repository.js';
 
 /**
  * The worker's run of finalizeHourRollups, every minute and once at start
- * (after downtime there may be many hours to rebuild). One node at a time.
+ * (after downtime there may be many hours to rebuild). One node at a time;
+ * failures are logged, never thrown.
  */
 export function startHourRollups(db: Database, logger: Logger, intervalMs = 60_000) {
   let running: Promise<void> | null = null;
