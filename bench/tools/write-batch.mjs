@@ -41,17 +41,18 @@ try {
   const batch = () =>
     Array.from({ length: B }, () => {
       const d = devices[next++ % devices.length];
-      const t = ts++;
+      // Ingest keeps microseconds (ReceiveClock): these points carry explicit times, one millisecond apart.
+      const t = ts++ * 1000;
       return {
         device: { deviceId: d.id, orgId: org.id, projectId: null },
         channel: 'telemetry',
         transport: 'mqtt',
-        receivedAt: Date.now(),
-        rawJson: `{"ts":${t},"temperature":21.5,"humidity":40.1,"pressure":1013.2}`,
+        receivedAt: Date.now() * 1000,
+        rawJson: `{"ts":${t / 1000},"temperature":21.5,"humidity":40.1,"pressure":1013.2}`,
         telemetry: [
-          { key: 'temperature', ts: t, type: 'num', value: 21.5 },
-          { key: 'humidity', ts: t, type: 'num', value: 40.1 },
-          { key: 'pressure', ts: t, type: 'num', value: 1013.2 },
+          { key: 'temperature', ts: t, stamped: false, type: 'num', value: 21.5 },
+          { key: 'humidity', ts: t, stamped: false, type: 'num', value: 40.1 },
+          { key: 'pressure', ts: t, stamped: false, type: 'num', value: 1013.2 },
         ],
         alert: null,
         heartbeat: null,

@@ -46,7 +46,10 @@ it('survives a QoS 0 + QoS 1 flood with bounded memory and no acked loss', async
     let sent0 = 0;
     const acked1 = new Map<string, number>();
     let stop = false;
+    // The README's first example, without ts, as devices send it; QoS 1 ones carry a sequence number.
     const payload = JSON.stringify({ temperature: 21.5, humidity: 40, pressure: 1013 });
+    const acked1Seqs = new Map<string, number[]>();
+    const seqOf = new Map<string, number>();
     let peakRss = rssBefore;
     const sampler = setInterval(() => {
       rssBytes(server.httpUrl).then((r) => (peakRss = Math.max(peakRss, r)), () => {});
@@ -65,8 +68,14 @@ it('survives a QoS 0 + QoS 1 flood with bounded memory and no acked loss', async
             if (stream.writableLength > 256 * 1024) return void setTimeout(loop, 5);
             for (let k = 0; k < 200; k++) {
               if (qos1) {
-                c.publish(topic, payload, { qos: 1 }, (err) => {
-                  if (!err) acked1.set(d.id, (acked1.get(d.id) ?? 0) + 1);
+                const seq = (seqOf.get(d.id) ?? 0) + 1;
+                seqOf.set(d.id, seq);
+                c.publish(topic, JSON.stringify({ temperature: 21.5, humidity: 40, pressure: 1013, seq }), { qos: 1 }, (err) => {
+                  if (err) return;
+                  acked1.set(d.id, (acked1.get(d.id) ?? 0) + 1);
+                  let xs = acked1Seqs.get(d.id);
+                  if (!xs) acked1Seqs.set(d.id, (xs = []));
+                  xs.push(seq);
                 });
               } else {
                 c.publish(topic, payload, { qos: 0 });
@@ -92,6 +101,7 @@ it('survives a QoS 0 + QoS 1 flood with bounded memory and no acked loss', async
     await new Promise((r) => setTimeout(r, 2000));
     clearInterval(sampler);
     const ackedSnapshot = new Map(acked1);
+    const ackedSeqs = new Map([...acked1Seqs].map(([id, xs]) => [id, [...xs]]));
     for (const c of clients) c.end(true);
 
     expect(crashed).toBe(false);
@@ -115,6 +125,11 @@ it('survives a QoS 0 + QoS 1 flood with bounded memory and no acked loss', async
       const rows = await db.query<{ device_id: string; n: number }>("SELECT device_id, count(*)::int AS n FROM messages WHERE channel = 'telemetry' GROUP BY device_id");
       const stored = new Map(rows.map((r) => [r.device_id, r.n]));
       for (const [id, n] of ackedSnapshot) expect(stored.get(id) ?? 0).toBeGreaterThanOrEqual(n);
+      // And each acknowledged QoS 1 message is its own telemetry point, found by its sequence number.
+      const points = await db.query<{ device_id: string; seq: number }>("SELECT device_id, num::int AS seq FROM telemetry WHERE key = 'seq'");
+      const have = new Set(points.map((p) => `${p.device_id}:${p.seq}`));
+      const missing = [...ackedSeqs].flatMap(([id, xs]) => xs.filter((x) => !have.has(`${id}:${x}`)));
+      expect(missing).toEqual([]);
     } finally {
       await db.close();
     }

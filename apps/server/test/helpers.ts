@@ -16,6 +16,8 @@ import { createTether, type Tether } from '../src/main.js';
 import { openDatabase, type Database } from '../src/platform/db/database.js';
 import { migrate } from '../src/platform/db/migrate.js';
 import { createLogger } from '../src/platform/observability/logger.js';
+import type { DeviceIdentity } from '../src/modules/devices/devices.repository.js';
+import type { DecodedAlert, DecodedHeartbeat, DecodedLocation, IngestMessage, IngestPoint } from '../src/modules/ingest/ingest-message.js';
 
 export const usingPostgres = !!process.env.DATABASE_URL;
 export const ADMIN = { email: 'admin@example.com', password: 'admin-password-1' };
@@ -181,3 +183,31 @@ export async function httpJson(url: string, init: RequestInit & { token?: string
 }
 
 export const silentLogger = () => createLogger('silent');
+
+type MsTimed<T> = Omit<T, 'stamped'> & { stamped?: boolean };
+/** An IngestMessage as a test writes it: times in milliseconds, explicit (not stamped) unless it says so. */
+export interface TestMessageParts extends Partial<Omit<IngestMessage, 'telemetry' | 'alert' | 'heartbeat' | 'location'>> {
+  telemetry?: MsTimed<IngestPoint>[];
+  alert?: MsTimed<DecodedAlert> | null;
+  heartbeat?: MsTimed<DecodedHeartbeat> | null;
+  location?: MsTimed<DecodedLocation> | null;
+}
+
+/** Builds the IngestMessage ingest would: every time in microseconds (ReceiveClock). */
+export function testMessage(device: DeviceIdentity, parts: TestMessageParts = {}): IngestMessage {
+  const us = <T extends { ts: number; stamped?: boolean }>(x: T) => ({ ...x, stamped: x.stamped ?? false, ts: x.ts * 1000 });
+  const { telemetry = [], alert = null, heartbeat = null, location = null, receivedAt = Date.now(), ...rest } = parts;
+  return {
+    device,
+    channel: 'telemetry',
+    transport: 'mqtt',
+    rawJson: '{}',
+    attributes: null,
+    ...rest,
+    receivedAt: receivedAt * 1000,
+    telemetry: telemetry.map(us),
+    alert: alert && us(alert),
+    heartbeat: heartbeat && us(heartbeat),
+    location: location && us(location),
+  };
+}

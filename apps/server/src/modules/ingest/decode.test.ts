@@ -6,8 +6,19 @@ import { IngestRejection, type RejectReason } from './ingest-message.js';
 const NOW = Date.UTC(2024, 5, 15, 12, 0, 0);
 const MAX = 256 * 1024;
 
-const decode = (channel: UplinkChannel, payload: unknown, maxBytes = MAX) =>
-  decodePayload(channel, typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload), NOW, maxBytes);
+const raw = (channel: UplinkChannel, payload: unknown, maxBytes = MAX) =>
+  decodePayload(channel, typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload), NOW * 1000, maxBytes);
+
+/** Decodes, and shows times in milliseconds (the decoder keeps microseconds) without the stamped flags: see 'receive times'. */
+function decode(channel: UplinkChannel, payload: unknown, maxBytes = MAX) {
+  const out = raw(channel, payload, maxBytes);
+  const ms = <T extends { ts: number; stamped: boolean }>(x: T) => {
+    const { stamped: _s, ...rest } = x;
+    return { ...rest, ts: x.ts / 1000 };
+  };
+  const opt = <T extends { ts: number; stamped: boolean }>(x: T | null) => x && ms(x);
+  return { ...out, telemetry: out.telemetry.map(ms), alert: opt(out.alert), heartbeat: opt(out.heartbeat), location: opt(out.location) };
+}
 
 function rejection(fn: () => unknown): IngestRejection {
   try {
@@ -48,10 +59,9 @@ describe('telemetry shapes', () => {
     expect(b).toEqual([{ key: 't', ts: Date.UTC(2024, 5, 15, 11), type: 'num', value: 2 }]);
   });
 
-  it('seed 000\'s "2023-03-29 13:15:56.811550" is UTC, to the millisecond', () => {
-    const out = decode('telemetry', { temperature: 87, timestamp: '2023-03-29 13:15:56.811550' });
-    expect(out.telemetry).toEqual([{ key: 'temperature', ts: Date.UTC(2023, 2, 29, 13, 15, 56, 811), type: 'num', value: 87 }]);
-    expect(new Date(out.telemetry[0]!.ts).toISOString()).toBe('2023-03-29T13:15:56.811Z');
+  it('seed 000\'s "2023-03-29 13:15:56.811550" is UTC, to the microsecond', () => {
+    const out = raw('telemetry', { temperature: 87, timestamp: '2023-03-29 13:15:56.811550' });
+    expect(out.telemetry).toEqual([{ key: 'temperature', ts: Date.UTC(2023, 2, 29, 13, 15, 56, 811) * 1000 + 550, type: 'num', value: 87, stamped: false }]);
     // Without a fraction, and with fewer than three digits.
     expect(decode('telemetry', { v: 1, timestamp: '2023-03-29 13:15:56' }).telemetry[0]!.ts).toBe(Date.UTC(2023, 2, 29, 13, 15, 56));
     expect(decode('telemetry', { v: 1, timestamp: '2023-03-29 13:15:56.8' }).telemetry[0]!.ts).toBe(Date.UTC(2023, 2, 29, 13, 15, 56, 800));
@@ -68,7 +78,7 @@ describe('telemetry shapes', () => {
   });
 
   it('accepts a Buffer as well as a string', () => {
-    expect(decodePayload('telemetry', Buffer.from('{"v":3}'), NOW, MAX).telemetry).toEqual([{ key: 'v', ts: NOW, type: 'num', value: 3 }]);
+    expect(decodePayload('telemetry', Buffer.from('{"v":3}'), NOW * 1000, MAX).telemetry).toEqual([{ key: 'v', ts: NOW * 1000, type: 'num', value: 3, stamped: true }]);
   });
 });
 
@@ -139,8 +149,9 @@ describe('rejections', () => {
   });
 
   it('a timestamp up to a day ahead is accepted', () => {
-    expect(parseTimestamp(NOW + 23 * 3600_000, NOW)).toBe(NOW + 23 * 3600_000);
-    expect(parseTimestamp(NOW + 0.9, NOW)).toBe(NOW);
+    expect(parseTimestamp(NOW + 23 * 3600_000, NOW * 1000)).toBe((NOW + 23 * 3600_000) * 1000);
+    // A fraction of a millisecond is kept, to the microsecond.
+    expect(parseTimestamp(NOW + 0.9, NOW * 1000)).toBe(NOW * 1000 + 900);
   });
 
   it('too_large for a payload over the limit, before parsing', () => {
@@ -181,7 +192,7 @@ describe('alerts', () => {
   it('keeps severity, type, data and ts', () => {
     const out = decode('alerts', { message: 'm', severity: 'critical', type: 'gas', data: { ppm: 900 }, ts: NOW - 5000 });
     expect(out.alert).toMatchObject({ message: 'm', severity: 'critical', type: 'gas', data: { ppm: 900 }, ts: NOW - 5000 });
-    expect(decode('alerts', { message: 'm', timestamp: '2023-03-29 13:15:56.811550' }).alert!.ts).toBe(Date.UTC(2023, 2, 29, 13, 15, 56, 811));
+    expect(raw('alerts', { message: 'm', timestamp: '2023-03-29 13:15:56.811550' }).alert!.ts).toBe(Date.UTC(2023, 2, 29, 13, 15, 56, 811) * 1000 + 550);
   });
 
   it('rejects a missing or empty message, an unknown severity and unknown fields', () => {
@@ -317,5 +328,27 @@ describe('seed 000 identity fields', () => {
   it('a payload with only identity fields carries no readings', () => {
     expect(reasonOf('telemetry', { device_id: DEVICE, jwt_token: JWT })).toBe('invalid_payload');
     expect(reasonOf('attributes', { device_id: DEVICE })).toBe('invalid_payload');
+  });
+});
+
+describe('receive times', () => {
+  it('a time the payload does not carry is the receive time, and marked stamped', () => {
+    const out = raw('telemetry', [{ a: 1 }, { ts: NOW - 1000, values: { b: 2 } }]);
+    expect(out.telemetry).toEqual([
+      { key: 'a', ts: NOW * 1000, type: 'num', value: 1, stamped: true },
+      { key: 'b', ts: (NOW - 1000) * 1000, type: 'num', value: 2, stamped: false },
+    ]);
+    expect(raw('alerts', { message: 'm' }).alert).toMatchObject({ ts: NOW * 1000, stamped: true });
+    expect(raw('alerts', { message: 'm', ts: NOW }).alert).toMatchObject({ ts: NOW * 1000, stamped: false });
+    expect(raw('heartbeat', '').heartbeat).toMatchObject({ ts: NOW * 1000, stamped: true });
+    expect(raw('heartbeat', { ts: NOW }).heartbeat).toMatchObject({ stamped: false });
+    expect(raw('location', { lat: 1, lon: 2 }).location).toMatchObject({ ts: NOW * 1000, stamped: true });
+    expect(raw('location', { lat: 1, lon: 2, ts: NOW }).location).toMatchObject({ stamped: false });
+  });
+
+  it('microseconds of an ISO 8601 time are kept', () => {
+    expect(raw('telemetry', { ts: '2024-06-15T10:00:00.250123Z', v: 1 }).telemetry[0]!.ts).toBe(Date.UTC(2024, 5, 15, 10, 0, 0, 250) * 1000 + 123);
+    expect(raw('telemetry', { ts: '2024-06-15T12:00:00.0001+02:00', v: 1 }).telemetry[0]!.ts).toBe(Date.UTC(2024, 5, 15, 10) * 1000 + 100);
+    expect(raw('telemetry', { timestamp: '2023-03-29 13:15:56.8115509', v: 1 }).telemetry[0]!.ts).toBe(Date.UTC(2023, 2, 29, 13, 15, 56, 811) * 1000 + 550);
   });
 });

@@ -3,9 +3,9 @@
  * Pure functions: no I/O, so they are cheap on the hot path and easy to test.
  */
 import { randomUUID } from 'node:crypto';
-import { AlertPayload, HeartbeatPayload, LocationPayload, type TelemetryPoint, type UplinkChannel } from '@tether/contracts';
+import { AlertPayload, HeartbeatPayload, LocationPayload, type UplinkChannel } from '@tether/contracts';
 import { Compile } from 'typebox/compile';
-import { IngestRejection, type DecodedAlert, type DecodedHeartbeat, type DecodedLocation } from './ingest-message.js';
+import { IngestRejection, type DecodedAlert, type DecodedHeartbeat, type DecodedLocation, type IngestPoint } from './ingest-message.js';
 
 const alertCheck = Compile(AlertPayload);
 const heartbeatCheck = Compile(HeartbeatPayload);
@@ -14,29 +14,38 @@ const locationCheck = Compile(LocationPayload);
 export const MAX_KEY_LENGTH = 128;
 export const MAX_STRING_VALUE = 8192;
 export const MAX_POINTS_PER_MESSAGE = 10_000;
-const MIN_TS = Date.UTC(2000, 0, 1);
-const MAX_FUTURE_MS = 24 * 3600_000;
+const MIN_TS_US = Date.UTC(2000, 0, 1) * 1000;
+const MAX_FUTURE_US = 24 * 3600_000_000;
 
 /** Seed 000: "2023-03-29 13:15:56.811550", no zone, taken as UTC. */
 const SEED_TS = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?$/;
+/** The fraction of the seconds in an ISO 8601 string, for its microseconds (Date.parse stops at milliseconds). */
+const ISO_FRACTION = /:\d{2}\.(\d{4,})/;
 
-export function parseTimestamp(v: unknown, now: number): number {
-  let ms: number;
+/**
+ * A device's `ts`, in microseconds since the epoch: a number of milliseconds
+ * (a fraction is kept to the microsecond), a string of digits, or ISO 8601
+ * (seed 000's microseconds are kept). `nowUs` bounds it: at most a day ahead.
+ */
+export function parseTimestamp(v: unknown, nowUs: number): number {
+  let us: number;
   if (typeof v === 'number') {
-    ms = v;
+    us = Math.round(v * 1000);
   } else if (typeof v === 'string' && /^\d{10,16}$/.test(v)) {
-    ms = Number(v);
+    us = Number(v) * 1000;
   } else if (typeof v === 'string') {
     const m = SEED_TS.exec(v);
-    ms = m ? Date.parse(`${m[1]}T${m[2]}.${(m[3] ?? '0').padEnd(3, '0').slice(0, 3)}Z`) : Date.parse(v);
+    const ms = m ? Date.parse(`${m[1]}T${m[2]}.${(m[3] ?? '0').padEnd(3, '0').slice(0, 3)}Z`) : Date.parse(v);
+    const frac = m ? m[3] : ISO_FRACTION.exec(v)?.[1];
+    us = ms * 1000 + (frac && frac.length > 3 ? Number(frac.slice(3, 6).padEnd(3, '0')) : 0);
   } else {
     throw new IngestRejection('invalid_timestamp', 'ts must be milliseconds since the epoch or an ISO 8601 string');
   }
-  if (!Number.isFinite(ms)) throw new IngestRejection('invalid_timestamp', `cannot parse timestamp ${JSON.stringify(v)}`);
-  if (ms < MIN_TS || ms > now + MAX_FUTURE_MS) {
+  if (!Number.isFinite(us)) throw new IngestRejection('invalid_timestamp', `cannot parse timestamp ${JSON.stringify(v)}`);
+  if (us < MIN_TS_US || us > nowUs + MAX_FUTURE_US) {
     throw new IngestRejection('invalid_timestamp', `timestamp ${JSON.stringify(v)} is out of range (ms since epoch, after 2000, at most a day ahead)`);
   }
-  return Math.trunc(ms);
+  return us;
 }
 
 export function parseJson(payload: Buffer | string): unknown {
@@ -70,49 +79,50 @@ function takeIdentity(obj: Record<string, unknown>, out: EmbeddedIdentity): void
 
 const RESERVED_TELEMETRY_KEYS = new Set(['ts', 'timestamp', 'values', 'device_id', 'jwt_token']);
 
-function pushValue(points: TelemetryPoint[], key: string, value: unknown, ts: number): void {
+function pushValue(points: IngestPoint[], key: string, value: unknown, ts: number, stamped: boolean): void {
   if (key.length === 0 || key.length > MAX_KEY_LENGTH) throw new IngestRejection('invalid_value', `telemetry key must have 1 to ${MAX_KEY_LENGTH} characters`);
   switch (typeof value) {
     case 'number':
       // JSON cannot carry NaN, but 1e999 parses to Infinity.
       if (!Number.isFinite(value)) throw new IngestRejection('invalid_value', `${key}: number is not finite`);
-      points.push({ key, ts, type: 'num', value });
+      points.push({ key, ts, type: 'num', value, stamped });
       return;
     case 'string':
       if (value.length > MAX_STRING_VALUE) throw new IngestRejection('invalid_value', `${key}: string longer than ${MAX_STRING_VALUE}`);
-      points.push({ key, ts, type: 'str', value });
+      points.push({ key, ts, type: 'str', value, stamped });
       return;
     case 'boolean':
-      points.push({ key, ts, type: 'bool', value });
+      points.push({ key, ts, type: 'bool', value, stamped });
       return;
     case 'object':
       if (value === null) throw new IngestRejection('invalid_value', `${key}: null is not a telemetry value`);
-      points.push({ key, ts, type: 'json', value });
+      points.push({ key, ts, type: 'json', value, stamped });
       return;
     default:
       throw new IngestRejection('invalid_value', `${key}: unsupported value type`);
   }
 }
 
-function telemetryEntry(entry: unknown, now: number, points: TelemetryPoint[], identity: EmbeddedIdentity): void {
+function telemetryEntry(entry: unknown, now: number, points: IngestPoint[], identity: EmbeddedIdentity): void {
   if (!isPlainObject(entry)) throw new IngestRejection('invalid_payload', 'telemetry must be a JSON object or an array of objects');
   takeIdentity(entry, identity);
   const tsRaw = entry.ts !== undefined ? entry.ts : entry.timestamp;
-  const ts = tsRaw === undefined ? now : parseTimestamp(tsRaw, now);
+  const stamped = tsRaw === undefined;
+  const ts = stamped ? now : parseTimestamp(tsRaw, now);
   if ('values' in entry) {
     if (!isPlainObject(entry.values)) throw new IngestRejection('invalid_payload', '"values" must be an object');
-    for (const key in entry.values) pushValue(points, key, entry.values[key], ts);
+    for (const key in entry.values) pushValue(points, key, entry.values[key], ts, stamped);
     return;
   }
   for (const key in entry) {
     if (RESERVED_TELEMETRY_KEYS.has(key)) continue;
-    pushValue(points, key, entry[key], ts);
+    pushValue(points, key, entry[key], ts, stamped);
   }
 }
 
 /** `{"k":v}`, `{"ts":…,"values":{…}}`, or an array of those. */
-export function decodeTelemetry(body: unknown, now: number, identity: EmbeddedIdentity): TelemetryPoint[] {
-  const points: TelemetryPoint[] = [];
+export function decodeTelemetry(body: unknown, now: number, identity: EmbeddedIdentity): IngestPoint[] {
+  const points: IngestPoint[] = [];
   if (Array.isArray(body)) {
     for (const entry of body) telemetryEntry(entry, now, points, identity);
   } else {
@@ -128,9 +138,10 @@ function firstError(check: { Errors(v: unknown): Iterable<{ instancePath: string
   return 'invalid payload';
 }
 
+/** The payload's own time, or the receive time (stamped). */
 const optTs = (o: { ts?: unknown; timestamp?: unknown }, now: number) => {
   const raw = o.ts !== undefined ? o.ts : o.timestamp;
-  return raw === undefined ? now : parseTimestamp(raw, now);
+  return raw === undefined ? { ts: now, stamped: true } : { ts: parseTimestamp(raw, now), stamped: false };
 };
 
 export function decodeAlert(body: unknown, now: number, identity: EmbeddedIdentity): DecodedAlert {
@@ -138,7 +149,7 @@ export function decodeAlert(body: unknown, now: number, identity: EmbeddedIdenti
   takeIdentity(body, identity);
   return {
     id: randomUUID(),
-    ts: optTs(body, now),
+    ...optTs(body, now),
     message: body.message,
     severity: body.severity ?? 'warning',
     type: body.type ?? null,
@@ -147,21 +158,21 @@ export function decodeAlert(body: unknown, now: number, identity: EmbeddedIdenti
 }
 
 export function decodeHeartbeat(body: unknown, now: number, identity: EmbeddedIdentity): DecodedHeartbeat {
-  if (body === undefined) return { ts: now, uptime: null, battery: null, rssi: null, data: null };
+  if (body === undefined) return { ts: now, stamped: true, uptime: null, battery: null, rssi: null, data: null };
   if (!heartbeatCheck.Check(body)) throw new IngestRejection('invalid_payload', firstError(heartbeatCheck, body));
   takeIdentity(body, identity);
   const { uptime, battery, rssi, ts: _ts, timestamp: _t, device_id: _d, jwt_token: _j, ...rest } = body;
   for (const [k, v] of Object.entries(rest)) {
     if (typeof v === 'number' && !Number.isFinite(v)) throw new IngestRejection('invalid_value', `${k}: number is not finite`);
   }
-  return { ts: optTs(body, now), uptime: uptime ?? null, battery: battery ?? null, rssi: rssi ?? null, data: Object.keys(rest).length ? rest : null };
+  return { ...optTs(body, now), uptime: uptime ?? null, battery: battery ?? null, rssi: rssi ?? null, data: Object.keys(rest).length ? rest : null };
 }
 
 export function decodeLocation(body: unknown, now: number, identity: EmbeddedIdentity): DecodedLocation {
   if (!locationCheck.Check(body)) throw new IngestRejection('invalid_payload', firstError(locationCheck, body));
   takeIdentity(body, identity);
   return {
-    ts: optTs(body, now),
+    ...optTs(body, now),
     lat: body.lat,
     lon: body.lon,
     alt: body.alt ?? null,
@@ -190,7 +201,7 @@ export function decodeAttributes(body: unknown, identity: EmbeddedIdentity): Rec
 }
 
 export interface DecodedPayload {
-  telemetry: TelemetryPoint[];
+  telemetry: IngestPoint[];
   alert: DecodedAlert | null;
   heartbeat: DecodedHeartbeat | null;
   location: DecodedLocation | null;
@@ -201,6 +212,7 @@ export interface DecodedPayload {
 }
 
 /** Decodes one payload of an uplink channel. Throws IngestRejection with a precise reason. */
+/** `now` is the message's receive time, in microseconds (ReceiveClock); every time decoded is in microseconds. */
 export function decodePayload(channel: UplinkChannel, payload: Buffer | string, now: number, maxBytes: number): DecodedPayload {
   if (payload.length > maxBytes) throw new IngestRejection('too_large', `payload is larger than ${maxBytes} bytes`);
   // Decoded once: parsed here and kept as the message history's text.

@@ -3,9 +3,19 @@ import type { DeviceIdentity } from '../devices/devices.repository.js';
 
 export type Transport = 'mqtt' | 'http' | 'ws';
 
+/**
+ * Times are microseconds since the epoch. `stamped` says the time is the
+ * receive time (the payload had no `ts`): such a time belongs to this one
+ * message, and a collision moves it rather than merging it as a replay.
+ */
+export interface IngestPoint extends TelemetryPoint {
+  stamped: boolean;
+}
+
 export interface DecodedAlert {
   id: string;
   ts: number;
+  stamped: boolean;
   message: string;
   severity: AlertSeverity;
   type: string | null;
@@ -13,6 +23,7 @@ export interface DecodedAlert {
 }
 export interface DecodedHeartbeat {
   ts: number;
+  stamped: boolean;
   uptime: number | null;
   battery: number | null;
   rssi: number | null;
@@ -20,6 +31,7 @@ export interface DecodedHeartbeat {
 }
 export interface DecodedLocation {
   ts: number;
+  stamped: boolean;
   lat: number;
   lon: number;
   alt: number | null;
@@ -33,10 +45,11 @@ export interface IngestMessage {
   device: DeviceIdentity;
   channel: UplinkChannel;
   transport: Transport;
+  /** Microseconds since the epoch, unique per device (ReceiveClock). */
   receivedAt: number;
   /** The payload as JSON text, with credentials removed, for the raw message history. */
   rawJson: string;
-  telemetry: TelemetryPoint[];
+  telemetry: IngestPoint[];
   alert: DecodedAlert | null;
   heartbeat: DecodedHeartbeat | null;
   location: DecodedLocation | null;

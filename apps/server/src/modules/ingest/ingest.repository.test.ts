@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TelemetryPoint } from '@tether/contracts';
-import { testDatabase } from '../../../test/helpers.js';
+import { testDatabase, testMessage } from '../../../test/helpers.js';
 import type { Database } from '../../platform/db/database.js';
 import { ensurePartitions } from '../../platform/db/migrate.js';
 import type { DeviceIdentity } from '../devices/devices.repository.js';
@@ -31,21 +31,7 @@ async function buildDevice(name = 'device'): Promise<DeviceIdentity> {
   return { deviceId: d!.id, orgId, projectId: p!.id };
 }
 
-function buildMessage(device: DeviceIdentity, parts: Partial<IngestMessage> = {}): IngestMessage {
-  return {
-    device,
-    channel: 'telemetry',
-    transport: 'mqtt',
-    receivedAt: Date.now(),
-    rawJson: '{}',
-    telemetry: [],
-    alert: null,
-    heartbeat: null,
-    location: null,
-    attributes: null,
-    ...parts,
-  };
-}
+const buildMessage = testMessage;
 const num = (key: string, ts: number, value: number): TelemetryPoint => ({ key, ts, type: 'num', value });
 
 // The entry point ingest uses: one prepared statement when it can, a transaction when it must.
@@ -320,5 +306,59 @@ describe('writeIngestBatch', () => {
       expect(await latest(d.deviceId)).toEqual({ x: { ts: T + 19_000, value: 19 }, y: { ts: T + 19_000, value: -19 } });
       expect(await count('messages', d.deviceId)).toBe(20);
     }
+  });
+
+  describe('receive times (payloads without ts)', () => {
+    // Two messages stamped with the same microsecond: what two processes' clocks can give one device.
+    const stampedMessage = (d: DeviceIdentity, at: number, value: number) =>
+      buildMessage(d, { receivedAt: at, telemetry: [{ ...num('t', at, value), stamped: true }, { ...num('u', at, -value), stamped: true }] });
+    const values = async (deviceId: string, key: string) => (await history(deviceId, key)).map((p) => p.value);
+
+    it('a stamped time a stored row holds moves on, and both messages are kept', async () => {
+      const d = await buildDevice();
+      await write([stampedMessage(d, T, 1)]);
+      const again = [stampedMessage(d, T, 2), stampedMessage(d, T, 3)];
+      await write(again);
+      expect(await values(d.deviceId, 't')).toEqual([1, 2, 3]);
+      expect(await values(d.deviceId, 'u')).toEqual([-1, -2, -3]);
+      // Moved by a microsecond each, the message's receive time with them.
+      expect(again.map((m) => m.receivedAt - T * 1000)).toEqual([1, 2]);
+      expect(again.map((m) => m.telemetry.map((p) => p.ts - T * 1000))).toEqual([[1, 1], [2, 2]]);
+      expect(await count('messages', d.deviceId)).toBe(3);
+      const [rollup] = await db.query<{ cnt: number; sum: number }>("SELECT cnt::int, sum FROM telemetry_1m WHERE device_id = $1 AND key = 't'", [d.deviceId]);
+      expect(rollup).toEqual({ cnt: 3, sum: 6 });
+    });
+
+    it('a stamped time never merges with an explicit one, stored or in the same batch', async () => {
+      const d = await buildDevice();
+      await write([buildMessage(d, { receivedAt: T, telemetry: [num('t', T, 1)] })]);
+      await write([stampedMessage(d, T, 2), buildMessage(d, { receivedAt: T + 1, telemetry: [num('t', T + 1, 3)] }), stampedMessage(d, T + 1, 4)]);
+      expect(await values(d.deviceId, 't')).toEqual([1, 2, 3, 4]);
+      // An explicit time that repeats is still a replay.
+      await write([buildMessage(d, { receivedAt: T + 2, telemetry: [num('t', T + 1, 3)] })]);
+      expect(await values(d.deviceId, 't')).toEqual([1, 2, 3, 4]);
+    });
+
+    it('stamped heartbeats and locations that meet stored ones are kept too', async () => {
+      const d = await buildDevice();
+      const hb = (at: number, battery: number) =>
+        buildMessage(d, { receivedAt: at, channel: 'heartbeat', heartbeat: { ts: at, stamped: true, uptime: null, battery, rssi: null, data: null } });
+      const loc = (at: number, lat: number) =>
+        buildMessage(d, { receivedAt: at, channel: 'location', location: { ts: at, stamped: true, lat, lon: 1, alt: null, speed: null, heading: null, accuracy: null } });
+      await write([hb(T, 1), loc(T, 10)]);
+      await write([hb(T, 2), loc(T, 20), hb(T, 3)]);
+      const batteries = await db.query<{ battery: number }>('SELECT battery FROM heartbeats WHERE device_id = $1 ORDER BY ts', [d.deviceId]);
+      expect(batteries.map((r) => r.battery)).toEqual([1, 2, 3]);
+      const lats = await db.query<{ lat: number }>('SELECT lat FROM locations WHERE device_id = $1 ORDER BY ts', [d.deviceId]);
+      expect(lats.map((r) => r.lat)).toEqual([10, 20]);
+    });
+
+    it('a later attribute report wins even if its batch commits first', async () => {
+      const d = await buildDevice();
+      await write([buildMessage(d, { receivedAt: T + 10, channel: 'attributes', attributes: { mode: 'new' } })]);
+      await write([buildMessage(d, { receivedAt: T, channel: 'attributes', attributes: { mode: 'old' } })]);
+      const [a] = await db.query<{ value: string }>("SELECT value FROM device_attributes WHERE device_id = $1 AND key = 'mode'", [d.deviceId]);
+      expect(a!.value).toBe('new');
+    });
   });
 });

@@ -1,19 +1,21 @@
 import type { Database, Queryable } from '../../platform/db/database.js';
-import type { IngestMessage } from './ingest-message.js';
+import type { IngestMessage, IngestPoint } from './ingest-message.js';
 
 /** Rollup buckets are aligned on this instant, as the history query's date_bin is. */
 const ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'";
 const UNIQUE_VIOLATION = '23505';
 const DEADLOCK = '40P01';
 const MAX_ATTEMPTS = 5;
+/** Epoch microseconds (int8) as timestamptz: exact, as float8 holds every µs of this era. */
+const US = (col: string) => `to_timestamp(${col}::float8 / 1000000)`;
 /** devices.last_seen_at is kept to this resolution. */
 export const LAST_SEEN_STEP_MS = 1000;
 
 /** The batch's points, joined to `devices` (a table or CTE of ids) so that a deleted device's points are skipped. */
 const ptsCte = (devices: string) => `
 pts AS MATERIALIZED (
-  SELECT u.d, u.k, to_timestamp(u.ms::float8 / 1000) AS ts, u.num, o.str, o.bool, o.json, u.n
-  FROM unnest($1::uuid[], $2::text[], $3::int8[], $4::float8[]) WITH ORDINALITY AS u(d, k, ms, num, n)
+  SELECT u.d, u.k, ${US('u.us')} AS ts, u.num, o.str, o.bool, o.json, u.n
+  FROM unnest($1::uuid[], $2::text[], $3::int8[], $4::float8[]) WITH ORDINALITY AS u(d, k, us, num, n)
   LEFT JOIN unnest($5::int8[], $6::text[], $7::boolean[], $8::jsonb[]) AS o(n, str, bool, json) ON o.n = u.n
   JOIN ${devices} dv ON dv.id = u.d
 )`;
@@ -21,7 +23,7 @@ pts AS MATERIALIZED (
 /**
  * Telemetry, the raw message log and the devices' last-seen times, as one
  * statement. The arrays arrive as Postgres array literals built in one pass
- * (see encodeBatch); timestamps as epoch milliseconds.
+ * (see encodeBatch); timestamps as epoch microseconds.
  *
  * - 'insert' is the fast path: a plain INSERT, and rollups from every point:
  *   per minute always, per hour only for points of hours the hour job has
@@ -61,9 +63,9 @@ ins AS (
   RETURNING 1
 ),` : ''}
 msg AS MATERIALIZED (
-  SELECT u.d, to_timestamp(u.ms::float8 / 1000) AS at, u.channel, u.transport, u.payload, u.n
+  SELECT u.d, ${US('u.us')} AS at, u.channel, u.transport, u.payload, u.n
   FROM ROWS FROM (unnest($9::uuid[], $10::int8[], $11::text[], $12::text[]), jsonb_array_elements($13::jsonb))
-    WITH ORDINALITY AS u(d, ms, channel, transport, payload, n)
+    WITH ORDINALITY AS u(d, us, channel, transport, payload, n)
   JOIN live dv ON dv.id = u.d
 ),
 logged AS (
@@ -140,10 +142,10 @@ SELECT (SELECT count(*) FROM pts)::int AS points, (SELECT count(*) FROM ins)::in
 
 const REWRITE_SQL = `
 WITH u AS (
-  SELECT DISTINCT ON (u.d, u.k, u.ms) u.d, u.k, to_timestamp(u.ms::float8 / 1000) AS ts, u.num, o.str, o.bool, o.json
-  FROM unnest($1::uuid[], $2::text[], $3::int8[], $4::float8[]) WITH ORDINALITY AS u(d, k, ms, num, n)
+  SELECT DISTINCT ON (u.d, u.k, u.us) u.d, u.k, ${US('u.us')} AS ts, u.num, o.str, o.bool, o.json
+  FROM unnest($1::uuid[], $2::text[], $3::int8[], $4::float8[]) WITH ORDINALITY AS u(d, k, us, num, n)
   LEFT JOIN unnest($5::int8[], $6::text[], $7::boolean[], $8::jsonb[]) AS o(n, str, bool, json) ON o.n = u.n
-  ORDER BY u.d, u.k, u.ms, u.n DESC
+  ORDER BY u.d, u.k, u.us, u.n DESC
 ),
 locked AS MATERIALIZED (
   SELECT t.ctid AS row, u.num, u.str, u.bool, u.json FROM telemetry t JOIN u ON t.device_id = u.d AND t.key = u.k AND t.ts = u.ts
@@ -152,9 +154,9 @@ locked AS MATERIALIZED (
 )
 UPDATE telemetry t SET num = l.num, str = l.str, bool = l.bool, json = l.json FROM locked l WHERE t.ctid = l.row`;
 
-/** The (device, key, minute) buckets of the batch's points: $1 devices, $2 keys, $3 epoch ms. */
-const MINUTES = `(SELECT DISTINCT u.d, u.k, date_bin('1 minute', to_timestamp(u.ms::float8 / 1000), ${ORIGIN}) AS bucket
-  FROM unnest($1::uuid[], $2::text[], $3::int8[]) AS u(d, k, ms) JOIN devices dv ON dv.id = u.d)`;
+/** The (device, key, minute) buckets of the batch's points: $1 devices, $2 keys, $3 epoch µs. */
+const MINUTES = `(SELECT DISTINCT u.d, u.k, date_bin('1 minute', ${US('u.us')}, ${ORIGIN}) AS bucket
+  FROM unnest($1::uuid[], $2::text[], $3::int8[]) AS u(d, k, us) JOIN devices dv ON dv.id = u.d)`;
 const HOURS = `(SELECT DISTINCT d, k, date_bin('1 hour', bucket, ${ORIGIN}) AS bucket FROM ${MINUTES} m)`;
 
 const LOCK_ROLLUPS_SQL = `
@@ -190,15 +192,121 @@ FROM (
 ) a
 WHERE r.device_id = a.d AND r.key = a.k AND r.bucket = a.bucket`;
 
-async function writeMerge(tx: Queryable, enc: EncodedBatch): Promise<void> {
-  const [d, k, ms] = enc.params;
-  await tx.query(LOCK_DEVICES_SQL, [d]);
-  await tx.query(MERGE_TELEMETRY_SQL, enc.params.slice(0, 8));
-  await tx.query(REWRITE_SQL, enc.params.slice(0, 8));
-  await tx.query(LOCK_ROLLUPS_SQL, [d, k, ms]);
-  await tx.query(RECOMPUTE_1M_SQL, [d, k, ms]);
-  await tx.query(RECOMPUTE_1H_SQL, [d, k, ms]);
+/** Stamped points (receive times, see ReceiveClock) are new by definition: a conflict fails the statement. */
+const INSERT_STAMPED_SQL = `
+WITH ${ptsCte('devices')}
+INSERT INTO telemetry (device_id, key, ts, num, str, bool, json)
+SELECT d, k, ts, num, str, bool, json FROM pts ORDER BY d, k, ts, n`;
+
+const stamped = (p: IngestPoint) => p.stamped;
+const explicit = (p: IngestPoint) => !p.stamped;
+
+async function writeMerge(tx: Queryable, batch: readonly IngestMessage[]): Promise<void> {
+  const ids = `{${[...new Set(batch.map((m) => m.device.deviceId))].join(',')}}`;
+  await tx.query(LOCK_DEVICES_SQL, [ids]);
+  await resolveStampCollisions(tx, batch);
+  const enc = encodeBatch(batch);
+  const [d, k, us] = enc.params;
+  const own = encodeBatch(batch, stamped);
+  if (own.points) await tx.query(INSERT_STAMPED_SQL, own.params.slice(0, 8));
+  const replay = encodeBatch(batch, explicit);
+  if (replay.points) {
+    await tx.query(MERGE_TELEMETRY_SQL, replay.params.slice(0, 8));
+    await tx.query(REWRITE_SQL, replay.params.slice(0, 8));
+  }
+  await tx.query(LOCK_ROLLUPS_SQL, [d, k, us]);
+  await tx.query(RECOMPUTE_1M_SQL, [d, k, us]);
+  await tx.query(RECOMPUTE_1H_SQL, [d, k, us]);
   await tx.query(TAIL_SQL, enc.params);
+}
+
+/** The batch's stamped times (message n, device, µs) that stored rows already hold. */
+const COLLISIONS_SQL = `
+SELECT u.n FROM unnest($1::int4[], $2::uuid[], $3::text[], $4::int8[]) AS u(n, d, k, us)
+WHERE EXISTS (SELECT 1 FROM telemetry t WHERE t.device_id = u.d AND t.key = u.k AND t.ts = ${US('u.us')})
+UNION
+SELECT u.n FROM unnest($5::int4[], $6::uuid[], $7::int8[]) AS u(n, d, us)
+WHERE EXISTS (SELECT 1 FROM heartbeats h WHERE h.device_id = u.d AND h.ts = ${US('u.us')})
+UNION
+SELECT u.n FROM unnest($8::int4[], $9::uuid[], $10::int8[]) AS u(n, d, us)
+WHERE EXISTS (SELECT 1 FROM locations l WHERE l.device_id = u.d AND l.ts = ${US('u.us')})`;
+
+const MAX_RESTAMP_ROUNDS = 64;
+
+/** Moves a message's receive time, and every time of it that was stamped with it. */
+function restamp(m: IngestMessage, us: number): void {
+  const from = m.receivedAt;
+  m.receivedAt = us;
+  for (const p of m.telemetry) if (p.stamped && p.ts === from) p.ts = us;
+  if (m.alert?.stamped) m.alert.ts = us;
+  if (m.heartbeat?.stamped) m.heartbeat.ts = us;
+  if (m.location?.stamped) m.location.ts = us;
+}
+
+/**
+ * A stamped time belongs to one message: if a stored row (or an explicit
+ * time of the same batch) already holds it, the message was received by
+ * another process whose clock gave the same microsecond (ReceiveClock), and
+ * it is moved one microsecond on, with the device's later messages of the
+ * batch, until it is free. Explicit times are never moved: a repeat is a
+ * replay. Called with the batch's devices locked (writeMerge) or before the
+ * stamped rows are inserted, which fail on a conflict rather than merge.
+ */
+async function resolveStampCollisions(tx: Queryable, batch: readonly IngestMessage[]): Promise<boolean> {
+  let moved = false;
+  for (let round = 0; round < MAX_RESTAMP_ROUNDS; round++) {
+    const taken = new Set<number>();
+    const explicitTimes = new Map<string, Set<string>>();
+    for (const m of batch) {
+      let set = explicitTimes.get(m.device.deviceId);
+      if (!set) explicitTimes.set(m.device.deviceId, (set = new Set()));
+      for (const p of m.telemetry) if (!p.stamped) set.add(`t${p.key}\u0000${p.ts}`);
+      if (m.heartbeat && !m.heartbeat.stamped) set.add(`h${m.heartbeat.ts}`);
+      if (m.location && !m.location.stamped) set.add(`l${m.location.ts}`);
+    }
+    const t: [number[], string[], string[], number[]] = [[], [], [], []];
+    const h: [number[], string[], number[]] = [[], [], []];
+    const l: [number[], string[], number[]] = [[], [], []];
+    batch.forEach((m, n) => {
+      const d = m.device.deviceId;
+      const set = explicitTimes.get(d)!;
+      for (const p of m.telemetry) {
+        if (!p.stamped) continue;
+        if (set.has(`t${p.key}\u0000${p.ts}`)) taken.add(n);
+        t[0].push(n);
+        t[1].push(d);
+        t[2].push(p.key);
+        t[3].push(p.ts);
+      }
+      if (m.heartbeat?.stamped) {
+        if (set.has(`h${m.heartbeat.ts}`)) taken.add(n);
+        h[0].push(n);
+        h[1].push(d);
+        h[2].push(m.heartbeat.ts);
+      }
+      if (m.location?.stamped) {
+        if (set.has(`l${m.location.ts}`)) taken.add(n);
+        l[0].push(n);
+        l[1].push(d);
+        l[2].push(m.location.ts);
+      }
+    });
+    if (t[0].length + h[0].length + l[0].length === 0) return moved;
+    const rows = await tx.query<{ n: number }>(COLLISIONS_SQL, [...t, ...h, ...l]);
+    for (const r of rows) taken.add(r.n);
+    if (taken.size === 0) return moved;
+    moved = true;
+    // Each taken message moves on by one; the device's later messages keep strictly after it.
+    const lastOf = new Map<string, number>();
+    batch.forEach((m, n) => {
+      const prev = lastOf.get(m.device.deviceId);
+      let us = taken.has(n) ? m.receivedAt + 1 : m.receivedAt;
+      if (prev !== undefined && us <= prev) us = prev + 1;
+      if (us !== m.receivedAt) restamp(m, us);
+      lastOf.set(m.device.deviceId, us);
+    });
+  }
+  throw new Error(`stamped times still collide after ${MAX_RESTAMP_ROUNDS} rounds`);
 }
 
 /** A Postgres array literal element, always quoted: keys and strings may hold anything. */
@@ -218,7 +326,7 @@ interface EncodedBatch {
  * numbers-only batch carries no columns of NULLs. Payloads are validated JSON
  * text, joined into one JSON array.
  */
-function encodeBatch(batch: readonly IngestMessage[]): EncodedBatch {
+function encodeBatch(batch: readonly IngestMessage[], include?: (p: IngestPoint) => boolean): EncodedBatch {
   let d = '', k = '', ts = '', num = '';
   let on = '', ostr = '', obool = '', ojson = '';
   let md = '', mat = '', mch = '', mtr = '', payloads = '';
@@ -235,6 +343,7 @@ function encodeBatch(batch: readonly IngestMessage[]): EncodedBatch {
     const tel = m.telemetry;
     for (let j = 0; j < tel.length; j++) {
       const p = tel[j]!;
+      if (include && !include(p)) continue;
       const psep = points === 0 ? '' : ',';
       points++;
       d += psep + dev;
@@ -266,17 +375,20 @@ function encodeBatch(batch: readonly IngestMessage[]): EncodedBatch {
  * points in different orders) rolls back to the savepoint, which releases
  * this batch's row locks, and tries again.
  */
-async function writeTelemetry(tx: Queryable, enc: EncodedBatch): Promise<void> {
+async function writeTelemetry(tx: Queryable, batch: readonly IngestMessage[], enc: EncodedBatch): Promise<void> {
   let mode: 'insert' | 'merge' = 'insert';
   await tx.query('SAVEPOINT ingest_batch');
   for (let attempt = 1; ; attempt++) {
     try {
       if (mode === 'insert') await tx.query(INSERT_SQL, enc.params);
-      else await writeMerge(tx, enc);
+      else await writeMerge(tx, batch);
       return;
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (!(mode === 'insert' && code === UNIQUE_VIOLATION) && !(code === DEADLOCK && attempt < MAX_ATTEMPTS)) throw err;
+      // In the merge path, a unique violation is a stamped point that met a row committed
+      // after its collision check: the next attempt checks again.
+      const retry = code === DEADLOCK || (mode === 'merge' && code === UNIQUE_VIOLATION);
+      if (!(mode === 'insert' && code === UNIQUE_VIOLATION) && !(retry && attempt < MAX_ATTEMPTS)) throw err;
       await tx.query('ROLLBACK TO SAVEPOINT ingest_batch');
       if (code === UNIQUE_VIOLATION) mode = 'merge';
     }
@@ -313,11 +425,15 @@ export async function writeBatch(db: Database, batch: readonly IngestMessage[]):
  * times, plus one per other channel present. Never one statement per row.
  * Rows of devices deleted meanwhile are skipped by the joins on devices.
  */
-export async function writeIngestBatch(tx: Queryable, batch: readonly IngestMessage[], enc = encodeBatch(batch)): Promise<void> {
+export async function writeIngestBatch(tx: Queryable, batch: readonly IngestMessage[], encoded?: EncodedBatch): Promise<void> {
+  // Stamped heartbeats and locations are inserted without merging (they are new by definition),
+  // so their times are made free first. Telemetry finds its collisions by a unique violation.
+  if (batch.some((m) => m.heartbeat?.stamped || m.location?.stamped) && (await resolveStampCollisions(tx, batch))) encoded = undefined;
+  const enc = encoded ?? encodeBatch(batch);
   if (enc.points === 0) {
     await tx.query(INSERT_SQL, enc.params);
   } else {
-    await writeTelemetry(tx, enc);
+    await writeTelemetry(tx, batch, enc);
   }
 
   const alerts: IngestMessage[] = [];
@@ -334,8 +450,8 @@ export async function writeIngestBatch(tx: Queryable, batch: readonly IngestMess
   if (alerts.length) {
     await tx.query(
       `INSERT INTO events (id, org_id, device_id, project_id, kind, type, severity, message, data, ts)
-       SELECT u.id, dv.org_id, u.d, dv.project_id, 'alert', u.type, u.severity, u.message, u.data, u.ts
-       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[]) AS u(id, d, type, severity, message, data, ts)
+       SELECT u.id, dv.org_id, u.d, dv.project_id, 'alert', u.type, u.severity, u.message, u.data, ${US('u.us')}
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::int8[]) AS u(id, d, type, severity, message, data, us)
        JOIN devices dv ON dv.id = u.d
        ON CONFLICT (id) DO NOTHING`,
       [
@@ -345,74 +461,84 @@ export async function writeIngestBatch(tx: Queryable, batch: readonly IngestMess
         alerts.map((m) => m.alert!.severity),
         alerts.map((m) => m.alert!.message),
         alerts.map((m) => JSON.stringify(m.alert!.data)),
-        alerts.map((m) => new Date(m.alert!.ts)),
+        alerts.map((m) => m.alert!.ts),
       ],
     );
   }
 
-  if (heartbeats.length) {
+  // A repeated explicit time is a replay (the first heartbeat stays, the last location wins);
+  // a stamped time is new by definition, so a conflict fails the batch rather than lose it.
+  for (const own of [false, true]) {
+    const hbs = heartbeats.filter((m) => m.heartbeat!.stamped === own);
+    if (hbs.length === 0) continue;
     await tx.query(
       `INSERT INTO heartbeats (device_id, ts, uptime, battery, rssi, data)
-       SELECT u.* FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::float8[], $5::float8[], $6::jsonb[]) AS u(d, ts, uptime, battery, rssi, data)
-       JOIN devices dv ON dv.id = u.d
-       ON CONFLICT (device_id, ts) DO NOTHING`,
+       SELECT u.d, ${US('u.us')}, u.uptime, u.battery, u.rssi, u.data
+       FROM unnest($1::uuid[], $2::int8[], $3::float8[], $4::float8[], $5::float8[], $6::jsonb[]) AS u(d, us, uptime, battery, rssi, data)
+       JOIN devices dv ON dv.id = u.d${own ? '' : '\n       ON CONFLICT (device_id, ts) DO NOTHING'}`,
       [
-        heartbeats.map((m) => m.device.deviceId),
-        heartbeats.map((m) => new Date(m.heartbeat!.ts)),
-        heartbeats.map((m) => m.heartbeat!.uptime),
-        heartbeats.map((m) => m.heartbeat!.battery),
-        heartbeats.map((m) => m.heartbeat!.rssi),
-        heartbeats.map((m) => (m.heartbeat!.data ? JSON.stringify(m.heartbeat!.data) : null)),
+        hbs.map((m) => m.device.deviceId),
+        hbs.map((m) => m.heartbeat!.ts),
+        hbs.map((m) => m.heartbeat!.uptime),
+        hbs.map((m) => m.heartbeat!.battery),
+        hbs.map((m) => m.heartbeat!.rssi),
+        hbs.map((m) => (m.heartbeat!.data ? JSON.stringify(m.heartbeat!.data) : null)),
       ],
     );
   }
 
   if (locations.length) {
-    const byKey = new Map(locations.map((m) => [`${m.device.deviceId}\u0000${m.location!.ts}`, m]));
-    const locs = [...byKey.values()];
-    await tx.query(
-      `INSERT INTO locations (device_id, ts, lat, lon, alt, speed, heading, accuracy)
-       SELECT u.* FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::float8[])
-         AS u(d, ts, lat, lon, alt, speed, heading, accuracy)
-       JOIN devices dv ON dv.id = u.d
-       ON CONFLICT (device_id, ts) DO UPDATE SET lat = excluded.lat, lon = excluded.lon, alt = excluded.alt,
-         speed = excluded.speed, heading = excluded.heading, accuracy = excluded.accuracy`,
-      [
-        locs.map((m) => m.device.deviceId),
-        locs.map((m) => new Date(m.location!.ts)),
-        locs.map((m) => m.location!.lat),
-        locs.map((m) => m.location!.lon),
-        locs.map((m) => m.location!.alt),
-        locs.map((m) => m.location!.speed),
-        locs.map((m) => m.location!.heading),
-        locs.map((m) => m.location!.accuracy),
-      ],
-    );
+    for (const own of [false, true]) {
+      const byKey = new Map(locations.filter((m) => m.location!.stamped === own).map((m) => [`${m.device.deviceId}\u0000${m.location!.ts}`, m]));
+      const locs = [...byKey.values()];
+      if (locs.length === 0) continue;
+      await tx.query(
+        `INSERT INTO locations (device_id, ts, lat, lon, alt, speed, heading, accuracy)
+         SELECT u.d, ${US('u.us')}, u.lat, u.lon, u.alt, u.speed, u.heading, u.accuracy
+         FROM unnest($1::uuid[], $2::int8[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::float8[])
+           AS u(d, us, lat, lon, alt, speed, heading, accuracy)
+         JOIN devices dv ON dv.id = u.d${own ? '' : `
+         ON CONFLICT (device_id, ts) DO UPDATE SET lat = excluded.lat, lon = excluded.lon, alt = excluded.alt,
+           speed = excluded.speed, heading = excluded.heading, accuracy = excluded.accuracy`}`,
+        [
+          locs.map((m) => m.device.deviceId),
+          locs.map((m) => m.location!.ts),
+          locs.map((m) => m.location!.lat),
+          locs.map((m) => m.location!.lon),
+          locs.map((m) => m.location!.alt),
+          locs.map((m) => m.location!.speed),
+          locs.map((m) => m.location!.heading),
+          locs.map((m) => m.location!.accuracy),
+        ],
+      );
+    }
     const newest = new Map<string, IngestMessage>();
-    for (const m of locs) {
+    for (const m of locations) {
       const cur = newest.get(m.device.deviceId);
       if (!cur || cur.location!.ts <= m.location!.ts) newest.set(m.device.deviceId, m);
     }
     const l = [...newest.values()].sort((a, b) => (a.device.deviceId < b.device.deviceId ? -1 : 1));
     await tx.query(
-      `UPDATE devices d SET location_lat = u.lat, location_lon = u.lon, location_at = u.ts
-       FROM unnest($1::uuid[], $2::float8[], $3::float8[], $4::timestamptz[]) AS u(id, lat, lon, ts)
-       WHERE d.id = u.id AND (d.location_at IS NULL OR d.location_at <= u.ts)`,
-      [l.map((m) => m.device.deviceId), l.map((m) => m.location!.lat), l.map((m) => m.location!.lon), l.map((m) => new Date(m.location!.ts))],
+      `UPDATE devices d SET location_lat = u.lat, location_lon = u.lon, location_at = ${US('u.us')}
+       FROM unnest($1::uuid[], $2::float8[], $3::float8[], $4::int8[]) AS u(id, lat, lon, us)
+       WHERE d.id = u.id AND (d.location_at IS NULL OR d.location_at <= ${US('u.us')})`,
+      [l.map((m) => m.device.deviceId), l.map((m) => m.location!.lat), l.map((m) => m.location!.lon), l.map((m) => m.location!.ts)],
     );
   }
 
   if (attributes.length) {
-    const attrs = new Map<string, { d: string; k: string; v: string; at: Date }>();
+    const attrs = new Map<string, { d: string; k: string; v: string; at: number }>();
     for (const m of attributes) {
-      for (const [k, v] of Object.entries(m.attributes!)) attrs.set(`${m.device.deviceId}\u0000${k}`, { d: m.device.deviceId, k, v: JSON.stringify(v), at: new Date(m.receivedAt) });
+      for (const [k, v] of Object.entries(m.attributes!)) attrs.set(`${m.device.deviceId}\u0000${k}`, { d: m.device.deviceId, k, v: JSON.stringify(v), at: m.receivedAt });
     }
     const a = [...attrs.values()].sort((x, y) => (x.d === y.d ? (x.k < y.k ? -1 : 1) : x.d < y.d ? -1 : 1));
     await tx.query(
-      `INSERT INTO device_attributes (device_id, key, value, updated_at)
-       SELECT u.* FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::timestamptz[]) AS u(d, k, v, at)
+      // Two batches of one device may commit out of order: the later report wins, not the later commit.
+      `INSERT INTO device_attributes AS a (device_id, key, value, updated_at)
+       SELECT u.d, u.k, u.v, ${US('u.us')} FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::int8[]) AS u(d, k, v, us)
        JOIN devices dv ON dv.id = u.d
-       ON CONFLICT (device_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+       ON CONFLICT (device_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+       WHERE a.updated_at <= excluded.updated_at`,
       [a.map((r) => r.d), a.map((r) => r.k), a.map((r) => r.v), a.map((r) => r.at)],
     );
     // The reported firmware version is also a device column, for fleet filters and OTA.

@@ -7,6 +7,7 @@ import { decodePayload } from './decode.js';
 import { Batcher } from './ingest.batcher.js';
 import { IngestRejection, type IngestMessage, type Transport } from './ingest-message.js';
 import { writeBatch } from './ingest.repository.js';
+import { ReceiveClock } from './receive-clock.js';
 
 /**
  * Batches written at once. Every batch updates the same hot rows (latest
@@ -41,6 +42,7 @@ export interface IngestServiceDeps {
  */
 export class IngestService {
   private readonly batcher: Batcher<IngestMessage>;
+  private readonly clock = new ReceiveClock();
 
   constructor(private readonly deps: IngestServiceDeps) {
     this.batcher = new Batcher<IngestMessage>({
@@ -60,7 +62,8 @@ export class IngestService {
    * Throws IngestRejection for bad input, before anything is queued.
    */
   async accept(device: DeviceIdentity, channel: UplinkChannel, transport: Transport, payload: Buffer | string): Promise<void> {
-    const now = Date.now();
+    // Unique per device: a message without `ts` is stored at this time (the device protocol).
+    const now = this.clock.next(device.deviceId);
     let msg: IngestMessage;
     try {
       const decoded = decodePayload(channel, payload, now, this.deps.maxPayloadBytes);
@@ -125,7 +128,9 @@ export class IngestService {
       const a = accepted.get(key);
       if (a) a.n++;
       else accepted.set(key, { channel: it.channel, transport: it.transport, n: 1 });
-      m.ingestLag.observe((done - it.receivedAt) / 1000);
+      m.ingestLag.observe((done - it.receivedAt / 1000) / 1000);
+      // A collision may have moved a receive time (resolveStampCollisions): later ones follow it.
+      this.clock.advance(it.device.deviceId, it.receivedAt);
     }
     for (const a of accepted.values()) m.accepted.inc({ channel: a.channel, transport: a.transport }, a.n);
     for (const l of this.deps.listeners) {

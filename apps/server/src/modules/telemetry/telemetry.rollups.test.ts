@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TelemetryPoint } from '@tether/contracts';
-import { testDatabase } from '../../../test/helpers.js';
+import { testDatabase, testMessage } from '../../../test/helpers.js';
 import type { Database } from '../../platform/db/database.js';
 import { ensurePartitions } from '../../platform/db/migrate.js';
 import type { Actor } from '../accounts/actor.js';
@@ -34,18 +34,7 @@ async function buildDevice(): Promise<DeviceIdentity> {
   return { deviceId: d!.id, orgId, projectId: null };
 }
 
-const message = (device: DeviceIdentity, telemetry: TelemetryPoint[]): IngestMessage => ({
-  device,
-  channel: 'telemetry',
-  transport: 'mqtt',
-  receivedAt: Date.now(),
-  rawJson: '{}',
-  telemetry,
-  alert: null,
-  heartbeat: null,
-  location: null,
-  attributes: null,
-});
+const message = (device: DeviceIdentity, telemetry: TelemetryPoint[]): IngestMessage => testMessage(device, { telemetry });
 const num = (key: string, ts: number, value: number): TelemetryPoint => ({ key, ts, type: 'num', value });
 // The entry point ingest uses: one prepared statement when it can, a transaction when it must.
 const write = (batch: IngestMessage[]) => writeBatch(db, batch);

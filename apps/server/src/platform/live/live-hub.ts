@@ -4,6 +4,9 @@ import type { DeviceIdentity } from '../../modules/devices/devices.repository.js
 import type { IngestListener } from '../../modules/ingest/ingest.service.js';
 import type { IngestMessage } from '../../modules/ingest/ingest-message.js';
 
+/** Ingest keeps times in microseconds; the live feed shows them as the REST API does, to the millisecond. */
+const isoFromUs = (us: number) => new Date(Math.floor(us / 1000)).toISOString();
+
 export interface LiveSubscription {
   orgId: string;
   /** null: every device of `projectId`, or of the whole org when projectId is null too. */
@@ -72,16 +75,16 @@ export class LiveHub implements IngestListener {
           type: 'telemetry',
           deviceId,
           projectId,
-          points: m.telemetry.map((p) => ({ key: p.key, ts: new Date(p.ts).toISOString(), value: p.value })),
+          points: m.telemetry.map((p) => ({ key: p.key, ts: isoFromUs(p.ts), value: p.value })),
         });
       }
       if (m.alert) {
         const a = m.alert;
-        this.publish(orgId, { type: 'alert', deviceId, projectId, alert: { id: a.id, ts: new Date(a.ts).toISOString(), message: a.message, severity: a.severity, type: a.type, data: a.data } });
+        this.publish(orgId, { type: 'alert', deviceId, projectId, alert: { id: a.id, ts: isoFromUs(a.ts), message: a.message, severity: a.severity, type: a.type, data: a.data } });
       }
       if (m.location) {
         const l = m.location;
-        this.publish(orgId, { type: 'location', deviceId, projectId, location: { ts: new Date(l.ts).toISOString(), lat: l.lat, lon: l.lon, alt: l.alt, speed: l.speed, heading: l.heading } });
+        this.publish(orgId, { type: 'location', deviceId, projectId, location: { ts: isoFromUs(l.ts), lat: l.lat, lon: l.lon, alt: l.alt, speed: l.speed, heading: l.heading } });
       }
     }
   }

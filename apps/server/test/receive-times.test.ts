@@ -1,0 +1,90 @@
+/**
+ * Payloads without `ts`, as devices really send them, through the real server:
+ * every acknowledged message is stored, however many arrive in one millisecond.
+ * Each message carries a sequence number, and every one is looked for.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import { connectMqtt, httpJson, startServer, type TestServer } from './helpers.js';
+
+let s: TestServer;
+beforeAll(async () => {
+  s = await startServer();
+});
+afterAll(async () => {
+  await s?.close();
+});
+
+/** Publishes every payload at once (QoS 1, all in flight together); resolves when all are acknowledged. */
+function burst(client: MqttClient, topic: string, payloads: string[]): Promise<void> {
+  return Promise.all(payloads.map((p) => new Promise<void>((resolve, reject) => client.publish(topic, p, { qos: 1 }, (err) => (err ? reject(err) : resolve()))))).then(() => {});
+}
+const seqs = (n: number) => Array.from({ length: n }, (_, i) => i);
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+
+async function history(deviceId: string, key: string): Promise<number[]> {
+  const r = await s.api.devices.telemetry(deviceId, { keys: key, from: new Date(Date.now() - 3600_000).toISOString(), limit: 10_000 });
+  return sorted((r.series[key] ?? []).map((p) => p.value as number));
+}
+
+describe('messages without ts', () => {
+  it('stores all 100 messages of a one-device burst over MQTT, each at its own time', async () => {
+    const device = await s.api.devices.create({ name: 'burst' });
+    const c = await connectMqtt(s.mqttUrl, { username: device.id, password: device.token });
+    await burst(c, `devices/${device.id}/telemetry`, seqs(100).map((seq) => JSON.stringify({ seq, temperature: 20 + seq / 100 })));
+    c.end(true);
+    expect(await history(device.id, 'seq')).toEqual(seqs(100));
+    expect(await history(device.id, 'temperature')).toHaveLength(100);
+    const r = await s.api.devices.telemetry(device.id, { keys: 'seq', from: new Date(Date.now() - 3600_000).toISOString(), limit: 10_000 });
+    // Received in order: the stored times follow the sequence.
+    const bySeq = r.series.seq!.map((p) => ({ seq: p.value as number, ts: Date.parse(p.ts) }));
+    bySeq.sort((a, b) => a.seq - b.seq);
+    expect(bySeq.every((p, i) => i === 0 || p.ts >= bySeq[i - 1]!.ts)).toBe(true);
+  });
+
+  it('stores every alert, heartbeat and location of a burst, and the ThingsBoard topic too', async () => {
+    const device = await s.api.devices.create({ name: 'burst-channels' });
+    const c = await connectMqtt(s.mqttUrl, { username: device.id, password: device.token });
+    const base = `devices/${device.id}`;
+    await Promise.all([
+      burst(c, `${base}/alerts`, seqs(50).map((seq) => JSON.stringify({ message: `alert ${seq}`, data: { seq } }))),
+      burst(c, `${base}/heartbeat`, seqs(50).map((seq) => JSON.stringify({ uptime: seq }))),
+      burst(c, `${base}/location`, seqs(50).map((seq) => JSON.stringify({ lat: 50 + seq / 1000, lon: 4 }))),
+    ]);
+    c.end(true);
+    const tb = await connectMqtt(s.mqttUrl, { username: device.token });
+    await burst(tb, 'v1/devices/me/telemetry', seqs(50).map((seq) => JSON.stringify({ tb: seq })));
+    tb.end(true);
+
+    const alerts = await s.api.alerts.list({ deviceId: device.id, limit: 200 });
+    expect(sorted(alerts.items.map((a) => (a.data as { seq: number }).seq))).toEqual(seqs(50));
+    const from = new Date(Date.now() - 3600_000).toISOString();
+    const hb = await httpJson(`${s.httpUrl}/api/v1/devices/${device.id}/heartbeats?from=${from}&limit=1000`, { token: s.api.token! });
+    expect(sorted((hb.body as { items: { uptime: number }[] }).items.map((h) => h.uptime))).toEqual(seqs(50));
+    const locs = await s.api.devices.locations(device.id, { from, limit: 1000 });
+    expect(sorted(locs.items.map((l) => Math.round((l.lat - 50) * 1000)))).toEqual(seqs(50));
+    expect(await history(device.id, 'tb')).toEqual(seqs(50));
+  });
+
+  it('stores every one of 50 concurrent HTTP posts of one device', async () => {
+    const device = await s.api.devices.create({ name: 'burst-http' });
+    const results = await Promise.all(
+      seqs(50).map((seq) =>
+        seq % 2
+          ? httpJson(`${s.httpUrl}/api/v1/device/telemetry`, { method: 'POST', token: device.token, body: JSON.stringify({ seq }) })
+          : httpJson(`${s.httpUrl}/api/v1/${device.token}/telemetry`, { method: 'POST', body: JSON.stringify({ seq }) }),
+      ),
+    );
+    expect(results.map((r) => r.status).filter((st) => st >= 300)).toEqual([]);
+    expect(await history(device.id, 'seq')).toEqual(seqs(50));
+  });
+
+  it('keeps a repeated explicit ts an idempotent replay', async () => {
+    const device = await s.api.devices.create({ name: 'replay' });
+    const c = await connectMqtt(s.mqttUrl, { username: device.id, password: device.token });
+    const ts = Date.now() - 1000;
+    await burst(c, `devices/${device.id}/telemetry`, seqs(10).map(() => JSON.stringify({ ts, v: 7 })));
+    c.end(true);
+    expect(await history(device.id, 'v')).toEqual([7]);
+  });
+});
