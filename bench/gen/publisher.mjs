@@ -14,6 +14,9 @@
  *
  * Every message carries "ts": its publish time in ms, unique per device, so
  * each data point is its own row and the live subscriber can time delivery.
+ * With `withoutTs` (scenario 8) it carries no time, as most devices send, and
+ * a per-device sequence number instead ("seq", from 1): the PUBACKed numbers
+ * are reported (as ranges) so that every acknowledged message can be looked up.
  *
  * Protocol with the parent (IPC): ← start(config) → connected → ← go → tick… → done.
  */
@@ -41,6 +44,10 @@ const totals = { sent: 0, acked: 0, ackedInWindow: 0, skippedWindow: 0, skippedB
 const perSecond = [];
 
 function payload(d) {
+  if (cfg.withoutTs) {
+    const i = d.sent & 63;
+    return `{"seq":${d.sent},"temperature":${TEMPS[i]},"humidity":${HUMS[(i * 7) & 63]},"pressure":${PRESS[(i * 13) & 63]}}`;
+  }
   const now = Date.now();
   d.lastTs = now > d.lastTs ? now : d.lastTs + 1;
   const i = d.sent & 63;
@@ -59,6 +66,7 @@ function frame(d) {
   d.inFlight++;
   d.sent++;
   totals.sent++;
+  if (cfg.withoutTs) d.seqs.set(id, d.sent);
   return d.encode(payload(d), id);
 }
 
@@ -66,6 +74,10 @@ function onAck(d, id) {
   const t = d.times.get(id);
   if (t === undefined) return;
   d.times.delete(id);
+  if (cfg.withoutTs) {
+    d.ackedSeqs.push(d.seqs.get(id));
+    d.seqs.delete(id);
+  }
   const now = performance.now();
   hist.record(now - t);
   d.inFlight--;
@@ -135,6 +147,18 @@ async function connectAll() {
   };
   await Promise.all(Array.from({ length: Math.min(cfg.connectConcurrency ?? 100, devices.length) }, worker));
   return { ms: performance.now() - t0, failed, errors: Object.fromEntries(errors) };
+}
+
+/** Sorted [first, last] runs of the numbers: a device's acknowledged sequence numbers, compactly. */
+function toRanges(xs) {
+  const sorted = Float64Array.from(xs).sort();
+  const out = [];
+  for (const x of sorted) {
+    const last = out[out.length - 1];
+    if (last && x === last[1] + 1) last[1] = x;
+    else if (!last || x > last[1]) out.push([x, x]);
+  }
+  return out;
 }
 
 let drainedResolve = null;
@@ -208,6 +232,8 @@ process.on('message', async (m) => {
       sent: 0,
       acked: 0,
       times: new Map(),
+      seqs: new Map(),
+      ackedSeqs: [],
     }));
     const c = await connectAll();
     send({ type: 'connected', connected: devices.filter((d) => d.client).length, ...c });
@@ -221,6 +247,7 @@ process.on('message', async (m) => {
       perSecond,
       ackLatency: hist.toJSON(),
       perDevice: devices.map((d) => [d.id, d.acked]),
+      ...(cfg.withoutTs ? { ackedSeqRanges: devices.map((d) => [d.id, toRanges(d.ackedSeqs)]) } : {}),
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
     });
   } else if (m.type === 'exit') {

@@ -71,12 +71,15 @@ export async function runPublishers({ devices, processes, config, cpu, onTick })
     for (const d of done) d.perSecond.forEach((v, i) => (perSecond[i] = (perSecond[i] ?? 0) + v));
     const perDevice = new Map();
     for (const d of done) for (const [id, n] of d.perDevice) perDevice.set(id, n);
+    const ackedSeqRanges = new Map();
+    for (const d of done) for (const [id, r] of d.ackedSeqRanges ?? []) ackedSeqRanges.set(id, r);
     return {
       connect: conn,
       totals,
       perSecond,
       ackLatency: hist.summary(),
       perDevice,
+      ackedSeqRanges,
       generatorCpuSeconds: done.reduce((a, d) => a + d.cpuSeconds, 0),
     };
   } finally {

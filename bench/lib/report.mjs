@@ -149,6 +149,17 @@ export function targetRows(r) {
         if (m) add(6, target, db, `p50 ${m.p50} ms, p95 ${m.p95} ms (${m.points} points)`, primary && six.days >= 30 ? m.p50 <= limit : null, primary ? (six.days < 30 ? `${six.days} days only` : null) : 'no target on PGlite');
       }
     }
+    const eight = s[`8:${db}`]?.figures;
+    if (eight) {
+      const ok = eight.serverStayedUp && eight.windows.every((w) => w.missingAckedMessages === 0 && w.missingAckedTemperaturePoints === 0 && w.ackedTotal > 0);
+      add(
+        8,
+        'payloads without ts: 0 acknowledged messages lost, windows 1 and 20 (checked by sequence number)',
+        db,
+        eight.windows.map((w) => `window ${w.inflightPerDevice}: ${fmt(w.msgPerSec)} msg/s, ${fmt(w.ackedTotal)} acked, ${fmt(w.missingAckedMessages)} missing`).join('; '),
+        ok,
+      );
+    }
     const seven = s[`7:${db}`]?.figures;
     if (seven) {
       add(7, 'cold start ≤ 5 s', db, `${fmt(seven.cold.spawnToReadyMs)} ms cold, ${fmt(seven.warm.spawnToReadyMs)} ms warm (spawn → "Tether ready")`, seven.cold.spawnToReadyMs <= 5000);
@@ -230,6 +241,11 @@ function details(r) {
       out.push('\n| query (REST API, keep-alive) | p50 ms | p95 ms | max ms | points |\n|---|---|---|---|---|');
       for (const [name, q] of Object.entries(f.queries)) out.push(`| ${name} | ${q.p50} | ${q.p95} | ${q.max} | ${q.points ?? '–'} |`);
       out.push(...profileLines(v.profile));
+    } else if (id === '8') {
+      out.push('| window | devices | s | msg/s | lowest 10 s | acked | missing (by seq) | missing temperature points | PUBACK p50 / p99 ms |\n|---|---|---|---|---|---|---|---|---|');
+      for (const w of f.windows) {
+        out.push(`| ${w.inflightPerDevice} | ${fmt(w.devices)} | ${w.durationSeconds} | ${fmt(w.msgPerSec)} | ${fmt(w.lowest10sWindowMsgPerSec)} | ${fmt(w.ackedTotal)} | ${fmt(w.missingAckedMessages)}${w.missingExamples.length ? ` (${w.missingExamples.join(', ')})` : ''} | ${fmt(w.missingAckedTemperaturePoints)} | ${w.ackLatencyMs.p50} / ${w.ackLatencyMs.p99} |`);
+      }
     } else if (id === '7') {
       out.push('| start | spawn → ready ms | server’s own ms | idle RSS MB | peak RSS MB |\n|---|---|---|---|---|');
       for (const k of ['cold', 'warm']) out.push(`| ${k} | ${fmt(f[k].spawnToReadyMs)} | ${fmt(f[k].readyMs)} | ${f[k].idleRssMB} | ${f[k].peakRssMB} |`);

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt';
 import WebSocket from 'ws';
 import { TetherClient } from '@tether/api-client';
 import type { LiveServerMessage } from '@tether/contracts';
@@ -121,6 +121,26 @@ export function connectMqtt(url: string, opts: IClientOptions): Promise<MqttClie
 
 export function publish(client: MqttClient, topic: string, payload: string | Buffer, qos: 0 | 1 = 1): Promise<void> {
   return new Promise((resolve, reject) => client.publish(topic, payload, { qos }, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Publishes at QoS 1 over MQTT 5 and resolves with the PUBACK's reason code and reason string. */
+export function publishV5(c: MqttClient, topic: string, payload: string | Buffer): Promise<{ reasonCode: number; reason?: string }> {
+  // mqtt.js reports the reason code but not the reason string, so read the PUBACK itself.
+  type Ack = Packet & { reasonCode?: number; properties?: { reasonString?: string } };
+  let puback: Ack | null = null;
+  const onPacket = (p: Packet) => {
+    if (p.cmd === 'puback') puback = p;
+  };
+  c.on('packetreceive', onPacket);
+  return new Promise((resolve, reject) => {
+    c.publish(topic, payload, { qos: 1 }, (err) => {
+      c.off('packetreceive', onPacket);
+      const ack = puback as Ack | null;
+      if (!ack) return reject(err ?? new Error('no PUBACK'));
+      const reason = ack.properties?.reasonString;
+      resolve(reason === undefined ? { reasonCode: ack.reasonCode ?? 0 } : { reasonCode: ack.reasonCode ?? 0, reason });
+    });
+  });
 }
 
 /** Resolves when the broker closes the client's connection. */

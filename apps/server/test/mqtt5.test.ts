@@ -3,33 +3,13 @@
  * reason string, CONNACK 0x86) and the connection stays up; 3.1.1 disconnects.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { MqttClient, Packet } from 'mqtt';
-import { connectMqtt, startServer, type TestServer } from './helpers.js';
+import { connectMqtt, publishV5, startServer, type TestServer } from './helpers.js';
 
 let s: TestServer;
 beforeAll(async () => {
   s = await startServer();
 });
 afterAll(async () => s?.close());
-
-/** Publishes at QoS 1 and resolves with the PUBACK's reason code and reason string. */
-function publishV5(c: MqttClient, topic: string, payload: string): Promise<{ reasonCode: number; reason?: string }> {
-  // mqtt.js reports the reason code but not the reason string, so read the PUBACK itself.
-  let puback: (Packet & { reasonCode?: number; properties?: { reasonString?: string } }) | null = null;
-  const onPacket = (p: Packet) => {
-    if (p.cmd === 'puback') puback = p;
-  };
-  c.on('packetreceive', onPacket);
-  return new Promise((resolve, reject) => {
-    c.publish(topic, payload, { qos: 1 }, (err) => {
-      c.off('packetreceive', onPacket);
-      const ack = puback as (Packet & { reasonCode?: number; properties?: { reasonString?: string } }) | null;
-      if (!ack) return reject(err ?? new Error('no PUBACK'));
-      const reason = ack.properties?.reasonString;
-      resolve(reason === undefined ? { reasonCode: ack.reasonCode ?? 0 } : { reasonCode: ack.reasonCode ?? 0, reason });
-    });
-  });
-}
 
 it('accepts MQTT 5 devices and answers bad payloads with PUBACK 0x87 and a precise reason, keeping the connection', async () => {
   const d = await s.api.devices.create({ name: 'v5' });

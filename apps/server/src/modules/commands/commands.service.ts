@@ -3,6 +3,7 @@ import { Compile } from 'typebox/compile';
 import type { Database } from '../../platform/db/database.js';
 import { AppError, assertUuid } from '../../platform/http/errors.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
+import { assertStorableJson, UnstorableJsonError } from '../../platform/json/storable.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { requireRole, type Actor } from '../accounts/actor.js';
 import { AuditLog } from '../audit/audit.repository.js';
@@ -217,6 +218,12 @@ export class CommandsService {
       }
     }
     if (!resultCheck.Check(body)) throw new IngestRejection('invalid_payload', 'command result must be {"status":"ok"|"error","result"?,"error"?}');
+    try {
+      assertStorableJson(body);
+    } catch (err) {
+      if (err instanceof UnstorableJsonError) throw new IngestRejection('invalid_payload', `command result: ${err.message}`);
+      throw err;
+    }
     const id = commandId.toLowerCase();
     const row = /^[0-9a-f-]{36}$/.test(id) ? await this.repo.complete(device.deviceId, id, body.status === 'ok', body.result, body.error ?? null) : null;
     if (!row) {

@@ -128,7 +128,7 @@ describe('rejections', () => {
     expect(reasonOf('telemetry', { ts: 'yesterday', values: { v: 1 } })).toBe('invalid_timestamp');
     expect(reasonOf('telemetry', { timestamp: '2023-13-45 99:99:99', v: 1 })).toBe('invalid_timestamp');
     expect(reasonOf('telemetry', { ts: true, values: { v: 1 } })).toBe('invalid_timestamp');
-    expect(reasonOf('telemetry', '{"ts": 1e999, "values": {"v": 1}}')).toBe('invalid_timestamp');
+    expect(reasonOf('telemetry', '{"ts": 1e999, "values": {"v": 1}}')).toBe('invalid_value') // out of range before it is read as a time;
     expect(reasonOf('telemetry', { ts: -1, values: { v: 1 } })).toBe('invalid_timestamp');
     expect(reasonOf('alerts', { message: 'm', ts: 'garbage' })).toBe('invalid_timestamp');
     expect(reasonOf('location', { lat: 1, lon: 2, ts: 1 })).toBe('invalid_timestamp');
@@ -227,8 +227,8 @@ describe('heartbeats', () => {
     expect(reasonOf('heartbeat', { extra: { nested: 1 } })).toBe('invalid_payload');
     expect(reasonOf('heartbeat', { battery: 'full' })).toBe('invalid_payload');
     // The schema's number type already refuses Infinity, for known and extra fields alike.
-    expect(reasonOf('heartbeat', '{"battery": 1e999}')).toBe('invalid_payload');
-    expect(reasonOf('heartbeat', '{"temp": 1e999}')).toBe('invalid_payload');
+    expect(reasonOf('heartbeat', '{"battery": 1e999}')).toBe('invalid_value');
+    expect(reasonOf('heartbeat', '{"temp": 1e999}')).toBe('invalid_value');
     expect(reasonOf('heartbeat', '[1]')).toBe('invalid_payload');
   });
 });
@@ -350,5 +350,22 @@ describe('receive times', () => {
     expect(raw('telemetry', { ts: '2024-06-15T10:00:00.250123Z', v: 1 }).telemetry[0]!.ts).toBe(Date.UTC(2024, 5, 15, 10, 0, 0, 250) * 1000 + 123);
     expect(raw('telemetry', { ts: '2024-06-15T12:00:00.0001+02:00', v: 1 }).telemetry[0]!.ts).toBe(Date.UTC(2024, 5, 15, 10) * 1000 + 100);
     expect(raw('telemetry', { timestamp: '2023-03-29 13:15:56.8115509', v: 1 }).telemetry[0]!.ts).toBe(Date.UTC(2023, 2, 29, 13, 15, 56, 811) * 1000 + 550);
+  });
+});
+
+describe('JSON the database cannot store', () => {
+  it('is refused at decode time, with a reason, on every channel', () => {
+    const deep = (n: number) => `${'['.repeat(n)}1${']'.repeat(n)}`;
+    expect(reasonOf('attributes', `{"a":${deep(8000)}}`)).toBe('invalid_payload');
+    expect(rejection(() => decode('attributes', `{"a":${deep(40)}}`)).message).toMatch(/nested deeper than 32/);
+    expect(decode('attributes', `{"a":${deep(30)}}`).attributes).toBeTruthy();
+    expect(reasonOf('telemetry', '{"k":"\\ud800"}')).toBe('invalid_value');
+    expect(reasonOf('telemetry', '{"k":"\\udc00x"}')).toBe('invalid_value');
+    expect(reasonOf('telemetry', '{"k":"a\\u0000"}')).toBe('invalid_value');
+    expect(reasonOf('attributes', '{"k\\u0000":1}')).toBe('invalid_value');
+    expect(reasonOf('alerts', '{"message":"m","data":{"x":"\\ud800"}}')).toBe('invalid_value');
+    expect(reasonOf('heartbeat', '{"extra":{"n":1e999}}')).toBe('invalid_value');
+    // A surrogate pair (an emoji) is fine.
+    expect(decode('telemetry', '{"k":"\\ud83d\\ude00"}').telemetry[0]!.value).toBe('😀');
   });
 });

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { AlertPayload, HeartbeatPayload, LocationPayload, type UplinkChannel } from '@tether/contracts';
 import { Compile } from 'typebox/compile';
+import { assertStorableJson, UnstorableJsonError } from '../../platform/json/storable.js';
 import { IngestRejection, type DecodedAlert, type DecodedHeartbeat, type DecodedLocation, type IngestPoint } from './ingest-message.js';
 
 const alertCheck = Compile(AlertPayload);
@@ -50,11 +51,19 @@ export function parseTimestamp(v: unknown, nowUs: number): number {
 
 export function parseJson(payload: Buffer | string): unknown {
   if (payload.length === 0) return undefined;
+  let body: unknown;
   try {
-    return JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
+    body = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
   } catch {
     throw new IngestRejection('malformed_json', 'payload is not valid JSON');
   }
+  try {
+    assertStorableJson(body);
+  } catch (err) {
+    if (err instanceof UnstorableJsonError) throw new IngestRejection(err.kind === 'too_deep' ? 'invalid_payload' : 'invalid_value', err.message);
+    throw err;
+  }
+  return body;
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -6,6 +6,7 @@ import compress from '@fastify/compress';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from '../observability/logger.js';
 import type { Actor } from '../../modules/accounts/actor.js';
+import { assertStorableJson, UnstorableJsonError } from '../json/storable.js';
 import { AppError } from './errors.js';
 
 export type App = FastifyInstance<any, any, any, Logger, TypeBoxTypeProvider>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -44,6 +45,23 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
   };
   const app = (opts.https ? Fastify({ ...fastifyOpts, https: opts.https } as FastifyServerOptions) : Fastify(fastifyOpts)).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
   app.decorateRequest('actor', null);
+
+  // Fastify's JSON parser (prototype-poisoning checks included), then what the database could not
+  // store: a body with \u0000, a lone surrogate or deep nesting is a 400, not a failed query.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    parseJson(req, body as string, (err: Error | null, value?: unknown) => {
+      if (err) return done(err);
+      try {
+        assertStorableJson(value);
+      } catch (e) {
+        if (e instanceof UnstorableJsonError) return done(new AppError('INVALID_PAYLOAD', e.message));
+        return done(e as Error);
+      }
+      done(null, value);
+    });
+  });
 
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number; validation?: unknown }, req, reply) => {
     if (err instanceof AppError) {
