@@ -67,8 +67,12 @@ export interface Tether {
   ingest: IngestService;
   accounts: AccountsService;
   devices: DevicesService;
-  /** The admin created on first start, with the generated password if one was generated. */
-  bootstrap: { email: string; password: string | null } | null;
+  /**
+   * The admin created on the first start, with the generated password if one
+   * was generated: set by start(), once every port is listening, so a start
+   * that fails creates nobody and the next one prints the login.
+   */
+  readonly bootstrap: { email: string; password: string | null } | null;
   start(): Promise<{ httpUrl: string | null; mqttUrl: string | null; wsMqttUrl: string | null; mqttsUrl: string | null }>;
   stop(): Promise<void>;
 }
@@ -129,7 +133,6 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     },
   });
   const metadata = new MetadataService(db, devices, projects);
-  const bootstrap = await accounts.bootstrap(config.adminEmail, config.adminPassword);
 
   // Transports
   const tlsFiles = config.tls ? { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } : null;
@@ -203,6 +206,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   const maintenance = roles.has('worker') ? startMaintenance(db, logger, { messageRetentionDays: config.messageRetentionDays }) : null;
   const hourRollups = roles.has('worker') ? startHourRollups(db, logger) : null;
   let stopping: Promise<void> | null = null;
+  let bootstrap: Tether['bootstrap'] = null;
 
   return {
     config,
@@ -214,7 +218,9 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     ingest,
     accounts,
     devices,
-    bootstrap,
+    get bootstrap() {
+      return bootstrap;
+    },
     async start() {
       // A single node owns every embedded-broker connection, so nothing is online before it listens.
       if (broker && !config.databaseUrl) await devices.markAllOffline();
@@ -239,6 +245,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
         });
         httpPort = (app.server.address() as AddressInfo).port;
       }
+      bootstrap = await accounts.bootstrap(config.adminEmail, config.adminPassword);
       await maintenance?.run();
       // After downtime there may be hours to rebuild: start serving meanwhile (history reads minutes until then).
       void hourRollups?.run();

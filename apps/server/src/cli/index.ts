@@ -1,31 +1,21 @@
 #!/usr/bin/env node
-/** The `tether` command: start, simulate. */
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/config.js';
+/** The `tether` command: start, simulate, admin. Parsed by commander; the settings come from config's SETTINGS. */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, SETTINGS, loadConfig, type TetherConfig } from '../config/config.js';
 import { PortInUseError, createTether } from '../main.js';
 
-const USAGE = `Usage: tether <command> [options]
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-Commands:
-  start      Run Tether (all roles by default). Options: --roles=api,mqtt,ingest,worker --http-port --mqtt-port --data-dir
-             --database-url --admin-email --admin-password (or the TETHER_* environment variables; see README)
-  simulate   Run virtual devices against a Tether server. See: tether simulate --help
-`;
-
-async function start(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    allowPositionals: false,
-    strict: false,
-    options: {},
-  });
-  // Every --flag=value is passed to the config module, which knows the names and validates them.
+/** Flags to loadConfig's names: commander camel-cases them; SETTINGS is the one list of both. */
+function configFrom(opts: Record<string, unknown>): TetherConfig {
   const flags: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(values)) flags[k] = typeof v === 'string' ? v : v === true ? 'true' : undefined;
-
-  let config;
+  for (const st of SETTINGS) {
+    const v = opts[st.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())];
+    if (v !== undefined) flags[st.flag] = v === true ? 'true' : String(v);
+  }
   try {
-    config = loadConfig(process.env, flags);
+    return loadConfig(process.env, flags);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -33,7 +23,19 @@ async function start(argv: string[]): Promise<void> {
     }
     throw err;
   }
+}
 
+/** Every setting as a flag, with its variable and default in --help. */
+function withSettings(cmd: Command, only?: (flag: string) => boolean): Command {
+  for (const st of SETTINGS) {
+    if (only && !only(st.flag)) continue;
+    cmd.addOption(new Option(`--${st.flag} <value>`, `${st.description} (env ${st.env}; default ${st.default.replaceAll('`', '')})`));
+  }
+  return cmd;
+}
+
+async function start(opts: Record<string, unknown>): Promise<void> {
+  const config = configFrom(opts);
   const started = performance.now();
   const tether = await createTether(config);
   let urls;
@@ -42,7 +44,8 @@ async function start(argv: string[]): Promise<void> {
   } catch (err) {
     await tether.stop().catch(() => {});
     if (err instanceof PortInUseError) {
-      process.stderr.write(`${err.message}\n`);
+      // Nothing was created yet (the first admin comes once every port listens): a retry starts afresh.
+      process.stderr.write(`${err.message}\nTether did not start and changed nothing; run it again once the port is free (or with another port), and it prints the first admin login then.\n`);
       process.exit(3);
     }
     throw err;
@@ -86,24 +89,57 @@ async function start(argv: string[]): Promise<void> {
   }
 }
 
+async function resetPassword(email: string, opts: Record<string, unknown>): Promise<void> {
+  const config = configFrom(opts);
+  const { openDatabase } = await import('../platform/db/database.js');
+  const { migrate } = await import('../platform/db/migrate.js');
+  const { resetUserPassword } = await import('../modules/accounts/accounts.service.js');
+  const fail = (err: unknown): never => {
+    process.stderr.write(`tether admin reset-password: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  };
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }).catch(fail);
+  try {
+    await migrate(db);
+    // The new password comes from the environment, never the command line (shells and npm echo it).
+    const given = process.env.TETHER_NEW_PASSWORD ?? null;
+    if (given !== null && given.length < 8) fail('TETHER_NEW_PASSWORD: use at least 8 characters');
+    const password = await resetUserPassword(db, email, given).catch(fail);
+    process.stdout.write(given ? `Password of ${email} changed; every session of that user was signed out.\n` : `New password of ${email}: ${password}  (shown only once; every session of that user was signed out)\n`);
+  } finally {
+    await db.close();
+  }
+}
+
 async function main(): Promise<void> {
-  const [command, ...rest] = process.argv.slice(2);
-  switch (command) {
-    case 'start':
-      return start(rest);
-    case 'simulate': {
+  const program = new Command('tether').description('Tether, an IoT device platform').version(VERSION, '-v, --version').showHelpAfterError();
+  program.exitOverride();
+  withSettings(program.command('start').description('Run Tether (all roles by default). Each flag overrides its environment variable.')).action((opts: Record<string, unknown>) => start(opts));
+  program
+    .command('simulate')
+    .description('Run virtual devices against a Tether server (tether simulate --help)')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[args...]')
+    .action(async (args: string[]) => {
       const { simulate } = await import('./simulate.js');
-      return simulate(rest);
-    }
-    case undefined:
-    case '-h':
-    case '--help':
-    case 'help':
-      process.stdout.write(USAGE);
-      return;
-    default:
-      process.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
-      process.exit(2);
+      await simulate(args);
+    });
+  const admin = program.command('admin').description('Operator tasks on the database of a stopped or running server');
+  withSettings(
+    admin
+      .command('reset-password')
+      .description('Set a new password for a user (from TETHER_NEW_PASSWORD, or generated and printed) and sign out their sessions')
+      .argument('<email>'),
+    (flag) => flag === 'data-dir' || flag === 'database-url',
+  ).action((email: string, opts: Record<string, unknown>) => resetPassword(email, opts));
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    // --help and --version end here with code 0; a usage error has been printed with the help.
+    if (err instanceof CommanderError) process.exit(err.exitCode);
+    throw err;
   }
 }
 

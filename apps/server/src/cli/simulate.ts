@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { ApiError } from '@tether/api-client';
 import { FleetFileError, readFleetFile, writeFleetFile, type FleetDevice } from './simulate/fleet-file.js';
-import { DEFAULT_DEVICE_COUNT, SIMULATE_USAGE, SimulateOptionsError, parseSimulateArgs, type SimulateOptions } from './simulate/options.js';
+import { DEFAULT_DEVICE_COUNT, SIMULATE_USAGE, SimulateOptionsError, mqttUrlFromServerInfo, parseSimulateArgs, type SimulateOptions } from './simulate/options.js';
 import { ProgressReporter, formatSummary } from './simulate/progress.js';
 import { createSimulatedDevices, findOrCreateProject, signIn } from './simulate/provision.js';
 import { Simulation, type SimulationResult } from './simulate/simulation.js';
@@ -20,8 +20,16 @@ export async function simulate(argv: string[]): Promise<void> {
     if (err.code !== 'EPIPE') throw err;
     process.exit(0);
   });
-  const options = parseOptionsOrExit(argv);
-  if (!options) return;
+  const parsed = parseOptionsOrExit(argv);
+  if (!parsed) return;
+  let mqttUrl = parsed.mqttUrl;
+  try {
+    mqttUrl ??= await discoverMqttUrl(parsed.url);
+  } catch (err) {
+    process.stderr.write(`${setupErrorText(err, parsed.url)}\nOr give the broker's address with --mqtt.\n`);
+    process.exit(1);
+  }
+  const options: Resolved = { ...parsed, mqttUrl };
 
   let fleet: FleetDevice[];
   try {
@@ -53,7 +61,18 @@ function parseOptionsOrExit(argv: string[]): SimulateOptions | null {
   }
 }
 
-async function loadFleet(options: SimulateOptions, file: string): Promise<FleetDevice[]> {
+/** The options once the MQTT address is known. */
+type Resolved = SimulateOptions & { mqttUrl: string };
+
+async function discoverMqttUrl(url: string): Promise<string> {
+  const res = await fetch(`${url}/api/v1/server-info`);
+  if (!res.ok) throw new Error(`Tether at ${url} answered ${res.status} for /api/v1/server-info`);
+  const mqtt = mqttUrlFromServerInfo(url, (await res.json()) as Parameters<typeof mqttUrlFromServerInfo>[1]);
+  if (!mqtt) throw new Error(`Tether at ${url} runs no MQTT broker (its mqtt role is off)`);
+  return mqtt;
+}
+
+async function loadFleet(options: Resolved, file: string): Promise<FleetDevice[]> {
   const all = await readFleetFile(file, options.kind);
   if (all.length === 0) throw new FleetFileError(`${file} holds no ${options.kind === 'mixed' ? '' : `${options.kind} `}devices`);
   const wanted = options.devices ?? all.length;
@@ -61,7 +80,7 @@ async function loadFleet(options: SimulateOptions, file: string): Promise<FleetD
   return all.slice(0, wanted);
 }
 
-async function provisionFleet(options: SimulateOptions): Promise<FleetDevice[]> {
+async function provisionFleet(options: Resolved): Promise<FleetDevice[]> {
   const api = await signIn(options.url, options.credentials!);
   const { project, created } = await findOrCreateProject(api, options.projectName);
   out.write(`${created ? 'Created project' : 'Using project'} "${project.name}" on ${options.url}.\n`);
@@ -80,7 +99,7 @@ async function provisionFleet(options: SimulateOptions): Promise<FleetDevice[]> 
   return fleet;
 }
 
-async function runWithProgress(fleet: FleetDevice[], options: SimulateOptions): Promise<SimulationResult> {
+async function runWithProgress(fleet: FleetDevice[], options: Resolved): Promise<SimulationResult> {
   const rate = options.rate ?? fleet.length;
   let reporter: ProgressReporter | null = null;
   const simulation = new Simulation(

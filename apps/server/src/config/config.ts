@@ -53,17 +53,73 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Every setting of `tether start`: its flag, its environment variable, its
+ * default as shown, and what it does. loadConfig reads only what is declared
+ * here, the CLI builds its options and --help from it, and a test checks the
+ * README's table against it.
+ */
+export interface SettingSpec {
+  flag: string;
+  env: string;
+  default: string;
+  description: string;
+}
+export const SETTINGS: readonly SettingSpec[] = [
+  { flag: 'http-port', env: 'TETHER_HTTP_PORT', default: '8080', description: 'HTTP: web, REST, live WebSocket, MQTT over WebSocket' },
+  { flag: 'mqtt-port', env: 'TETHER_MQTT_PORT', default: '1883', description: 'MQTT over TCP' },
+  { flag: 'data-dir', env: 'TETHER_DATA_DIR', default: '`./data`', description: 'PGlite files and local storage' },
+  { flag: 'database-url', env: 'DATABASE_URL', default: 'unset: embedded PGlite', description: '`postgres://…` to use PostgreSQL 15+' },
+  { flag: 'mqtt-url', env: 'MQTT_URL', default: 'unset: embedded broker', description: 'external broker (not implemented yet: the start fails if set together with the `mqtt` role)' },
+  { flag: 'roles', env: 'TETHER_ROLES', default: 'all', description: '`api,mqtt,ingest,worker`' },
+  { flag: 'admin-email', env: 'TETHER_ADMIN_EMAIL', default: '`admin@tether.local`', description: 'the first admin, created once the server is listening on an empty database' },
+  { flag: 'admin-password', env: 'TETHER_ADMIN_PASSWORD', default: 'generated, printed', description: "the first admin's password (at least 8 characters); set it in the environment, not on the command line" },
+  { flag: 'http-host', env: 'TETHER_HTTP_HOST', default: '`0.0.0.0`', description: 'HTTP listen address' },
+  { flag: 'mqtt-host', env: 'TETHER_MQTT_HOST', default: '`0.0.0.0`', description: 'MQTT listen address' },
+  { flag: 'tls-cert', env: 'TETHER_TLS_CERT', default: 'unset', description: 'PEM certificate: HTTPS on the HTTP port, and MQTT over TLS on the MQTTS port (set with the key)' },
+  { flag: 'tls-key', env: 'TETHER_TLS_KEY', default: 'unset', description: 'PEM private key for the certificate' },
+  { flag: 'mqtts-port', env: 'TETHER_MQTTS_PORT', default: '8883', description: 'MQTT over TLS, when a certificate is set' },
+  { flag: 'jwt-secret', env: 'TETHER_JWT_SECRET', default: 'generated once, kept in the database', description: 'signing secret for access tokens and device JWTs (at least 32 characters)' },
+  { flag: 'max-payload-bytes', env: 'TETHER_MAX_PAYLOAD_BYTES', default: '262144', description: 'largest MQTT payload or HTTP body' },
+  { flag: 'ingest-batch-size', env: 'TETHER_INGEST_BATCH_SIZE', default: '5000', description: 'most messages in one ingest transaction' },
+  { flag: 'ingest-flush-ms', env: 'TETHER_INGEST_FLUSH_MS', default: '5', description: 'longest wait before a partial batch is written' },
+  { flag: 'ingest-max-pending', env: 'TETHER_INGEST_MAX_PENDING', default: '50000', description: 'uncommitted messages before HTTP device posts get 503' },
+  { flag: 'inactivity-timeout', env: 'TETHER_INACTIVITY_TIMEOUT_S', default: '300', description: 'seconds without data before a device counts as inactive; override per project or device' },
+  { flag: 'access-token-ttl', env: 'TETHER_ACCESS_TOKEN_TTL_S', default: '900', description: 'access token lifetime, seconds' },
+  { flag: 'refresh-token-ttl', env: 'TETHER_REFRESH_TOKEN_TTL_S', default: '2592000', description: 'refresh token lifetime, seconds' },
+  { flag: 'device-jwt-ttl', env: 'TETHER_DEVICE_JWT_TTL_S', default: '86400', description: 'device JWT lifetime, seconds' },
+  { flag: 'message-retention-days', env: 'TETHER_MESSAGE_RETENTION_DAYS', default: '7', description: 'raw message history retention' },
+  { flag: 'allow-signup', env: 'TETHER_ALLOW_SIGNUP', default: 'false', description: 'self-service sign-up of new orgs' },
+  { flag: 'log-level', env: 'TETHER_LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent' },
+  { flag: 'public-url', env: 'TETHER_PUBLIC_URL', default: 'unset', description: 'the URL shown in the OpenAPI document' },
+  { flag: 'live-max-buffered-bytes', env: 'TETHER_LIVE_MAX_BUFFERED_BYTES', default: '4194304', description: 'a live WebSocket with more unsent data is a slow consumer and is closed (code 4008)' },
+  { flag: 'live-ping-interval-ms', env: 'TETHER_LIVE_PING_INTERVAL_MS', default: '30000', description: 'live WebSocket ping; no pong within one interval closes the socket' },
+];
+const SETTING_BY_FLAG = new Map(SETTINGS.map((st) => [st.flag, st]));
+
+/** The README's table of settings, as SETTINGS gives it. */
+export function settingsTable(): string {
+  const rows = SETTINGS.map((st) => `| \`${st.env}\` | \`--${st.flag}\` | ${st.default} | ${st.description} |`);
+  return ['| variable | flag | default | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}
+
 type Env = Record<string, string | undefined>;
 
 /** Parses flags (`--http-port=8080`) over environment variables (`TETHER_HTTP_PORT`). */
 export function loadConfig(env: Env, flags: Record<string, string | undefined> = {}): TetherConfig {
   const problems: string[] = [];
-  const pick = (flag: string, name: string): string | undefined => {
-    const v = flags[flag] ?? env[name];
+  const envName = (flag: string): string => {
+    const spec = SETTING_BY_FLAG.get(flag);
+    if (!spec) throw new Error(`setting --${flag} is not declared in SETTINGS`);
+    return spec.env;
+  };
+  const pick = (flag: string): string | undefined => {
+    const v = flags[flag] ?? env[envName(flag)];
     return v === undefined || v === '' ? undefined : v;
   };
-  const int = (flag: string, name: string, fallback: number, min: number, max: number): number => {
-    const raw = pick(flag, name);
+  const int = (flag: string, fallback: number, min: number, max: number): number => {
+    const name = envName(flag);
+    const raw = pick(flag);
     if (raw === undefined) return fallback;
     const n = Number(raw);
     if (!Number.isInteger(n) || n < min || n > max) {
@@ -72,16 +128,18 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
     }
     return n;
   };
-  const bool = (flag: string, name: string, fallback: boolean): boolean => {
-    const raw = pick(flag, name);
+  const bool = (flag: string, fallback: boolean): boolean => {
+    const name = envName(flag);
+    const raw = pick(flag);
     if (raw === undefined) return fallback;
     if (/^(1|true|yes|on)$/i.test(raw)) return true;
     if (/^(0|false|no|off)$/i.test(raw)) return false;
     problems.push(`${name}=${JSON.stringify(raw)}: expected true or false`);
     return fallback;
   };
-  const url = (flag: string, name: string, protocols: string[]): string | null => {
-    const raw = pick(flag, name);
+  const url = (flag: string, protocols: string[]): string | null => {
+    const name = envName(flag);
+    const raw = pick(flag);
     if (raw === undefined) return null;
     try {
       const u = new URL(raw);
@@ -92,7 +150,7 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
     return raw;
   };
 
-  const rolesRaw = pick('roles', 'TETHER_ROLES');
+  const rolesRaw = pick('roles');
   let roles: Role[] = [...ALL_ROLES];
   if (rolesRaw !== undefined) {
     const parts = rolesRaw.split(',').map((r) => r.trim()).filter(Boolean);
@@ -102,47 +160,47 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
     else roles = parts as Role[];
   }
 
-  const adminEmail = pick('admin-email', 'TETHER_ADMIN_EMAIL') ?? null;
+  const adminEmail = pick('admin-email') ?? null;
   if (adminEmail !== null && !/^[^@\s]+@[^@\s]+$/.test(adminEmail)) problems.push('TETHER_ADMIN_EMAIL: not an email address');
-  const adminPassword = pick('admin-password', 'TETHER_ADMIN_PASSWORD') ?? null;
+  const adminPassword = pick('admin-password') ?? null;
   if (adminPassword !== null && adminPassword.length < 8) problems.push('TETHER_ADMIN_PASSWORD: use at least 8 characters');
-  const jwtSecret = pick('jwt-secret', 'TETHER_JWT_SECRET') ?? null;
+  const jwtSecret = pick('jwt-secret') ?? null;
   if (jwtSecret !== null && jwtSecret.length < 32) problems.push('TETHER_JWT_SECRET: use at least 32 characters');
 
-  const logLevel = pick('log-level', 'TETHER_LOG_LEVEL') ?? 'info';
+  const logLevel = pick('log-level') ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`TETHER_LOG_LEVEL: unknown level ${logLevel}`);
 
-  const certFile = pick('tls-cert', 'TETHER_TLS_CERT');
-  const keyFile = pick('tls-key', 'TETHER_TLS_KEY');
+  const certFile = pick('tls-cert');
+  const keyFile = pick('tls-key');
   if ((certFile === undefined) !== (keyFile === undefined)) problems.push('TETHER_TLS_CERT and TETHER_TLS_KEY must be set together');
 
   const config: TetherConfig = {
     roles,
-    httpHost: pick('http-host', 'TETHER_HTTP_HOST') ?? '0.0.0.0',
-    httpPort: int('http-port', 'TETHER_HTTP_PORT', 8080, 0, 65535),
-    mqttHost: pick('mqtt-host', 'TETHER_MQTT_HOST') ?? '0.0.0.0',
-    mqttPort: int('mqtt-port', 'TETHER_MQTT_PORT', 1883, 0, 65535),
-    dataDir: path.resolve(pick('data-dir', 'TETHER_DATA_DIR') ?? './data'),
-    databaseUrl: url('database-url', 'DATABASE_URL', ['postgres:', 'postgresql:']),
-    mqttUrl: url('mqtt-url', 'MQTT_URL', ['mqtt:', 'mqtts:', 'tcp:', 'ws:', 'wss:']),
+    httpHost: pick('http-host') ?? '0.0.0.0',
+    httpPort: int('http-port', 8080, 0, 65535),
+    mqttHost: pick('mqtt-host') ?? '0.0.0.0',
+    mqttPort: int('mqtt-port', 1883, 0, 65535),
+    dataDir: path.resolve(pick('data-dir') ?? './data'),
+    databaseUrl: url('database-url', ['postgres:', 'postgresql:']),
+    mqttUrl: url('mqtt-url', ['mqtt:', 'mqtts:', 'tcp:', 'ws:', 'wss:']),
     adminEmail,
     adminPassword,
     jwtSecret,
-    publicUrl: url('public-url', 'TETHER_PUBLIC_URL', ['http:', 'https:']),
+    publicUrl: url('public-url', ['http:', 'https:']),
     logLevel,
-    maxPayloadBytes: int('max-payload-bytes', 'TETHER_MAX_PAYLOAD_BYTES', 256 * 1024, 64, 64 * 1024 * 1024),
-    ingestBatchSize: int('ingest-batch-size', 'TETHER_INGEST_BATCH_SIZE', 5000, 1, 100_000),
-    ingestFlushMs: int('ingest-flush-ms', 'TETHER_INGEST_FLUSH_MS', 5, 0, 10_000),
-    ingestMaxPending: int('ingest-max-pending', 'TETHER_INGEST_MAX_PENDING', 50_000, 100, 10_000_000),
-    inactivityTimeoutS: int('inactivity-timeout', 'TETHER_INACTIVITY_TIMEOUT_S', 300, 1, 31 * 86400),
-    accessTokenTtlS: int('access-token-ttl', 'TETHER_ACCESS_TOKEN_TTL_S', 900, 10, 86400),
-    refreshTokenTtlS: int('refresh-token-ttl', 'TETHER_REFRESH_TOKEN_TTL_S', 30 * 86400, 60, 365 * 86400),
-    deviceJwtTtlS: int('device-jwt-ttl', 'TETHER_DEVICE_JWT_TTL_S', 86400, 60, 365 * 86400),
-    messageRetentionDays: int('message-retention-days', 'TETHER_MESSAGE_RETENTION_DAYS', 7, 1, 3650),
-    allowSignup: bool('allow-signup', 'TETHER_ALLOW_SIGNUP', false),
-    liveMaxBufferedBytes: int('live-max-buffered-bytes', 'TETHER_LIVE_MAX_BUFFERED_BYTES', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-    livePingIntervalMs: int('live-ping-interval-ms', 'TETHER_LIVE_PING_INTERVAL_MS', 30_000, 100, 600_000),
-    tls: certFile && keyFile ? { certFile, keyFile, mqttsPort: int('mqtts-port', 'TETHER_MQTTS_PORT', 8883, 0, 65535) } : null,
+    maxPayloadBytes: int('max-payload-bytes', 256 * 1024, 64, 64 * 1024 * 1024),
+    ingestBatchSize: int('ingest-batch-size', 5000, 1, 100_000),
+    ingestFlushMs: int('ingest-flush-ms', 5, 0, 10_000),
+    ingestMaxPending: int('ingest-max-pending', 50_000, 100, 10_000_000),
+    inactivityTimeoutS: int('inactivity-timeout', 300, 1, 31 * 86400),
+    accessTokenTtlS: int('access-token-ttl', 900, 10, 86400),
+    refreshTokenTtlS: int('refresh-token-ttl', 30 * 86400, 60, 365 * 86400),
+    deviceJwtTtlS: int('device-jwt-ttl', 86400, 60, 365 * 86400),
+    messageRetentionDays: int('message-retention-days', 7, 1, 3650),
+    allowSignup: bool('allow-signup', false),
+    liveMaxBufferedBytes: int('live-max-buffered-bytes', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    livePingIntervalMs: int('live-ping-interval-ms', 30_000, 100, 600_000),
+    tls: certFile && keyFile ? { certFile, keyFile, mqttsPort: int('mqtts-port', 8883, 0, 65535) } : null,
   };
   if (config.mqttUrl !== null && roles.includes('mqtt')) {
     problems.push('MQTT_URL is set, so the embedded broker (role "mqtt") cannot also run; drop one of them');

@@ -23,7 +23,8 @@ export interface SimulateOptions {
   /** Unacknowledged publishes allowed per device before its turn is skipped. */
   inflight: number;
   url: string;
-  mqttUrl: string;
+  /** null: ask the server (GET /api/v1/server-info), see discoverMqttUrl. */
+  mqttUrl: string | null;
   credentials: ApiCredentials | null;
   devicesFile: string | null;
   saveFile: string;
@@ -61,7 +62,7 @@ Traffic:
   --devices N           number of devices (default ${DEFAULT_DEVICE_COUNT}; with --devices-file, all in the file)
   --rate R              total messages per second across all devices (default 1 per device)
   --duration S          stop after S seconds (also 90s, 5m, 1h); default: until Ctrl-C
-  --mqtt URL            broker URL (default: the --url host, port 1883; mqtts port 8883 for https)
+  --mqtt URL            broker URL (default: what the server at --url reports in /api/v1/server-info)
   --qos 0|1             MQTT QoS (default 1: a message counts as acked once Tether committed it)
   --connect-rate C      new connections per second (default 200)
   --inflight K          unacked publishes per device before its turn is skipped (default 1)
@@ -131,7 +132,7 @@ export function parseSimulateArgs(argv: string[], env: Record<string, string | u
   const httpUrl = parseUrl(url, ['http:', 'https:']);
   if (!httpUrl) problems.push(`--url: expected an http:// or https:// URL, got "${url}"`);
 
-  const mqttUrl = values.mqtt ?? (httpUrl ? defaultMqttUrl(httpUrl) : '');
+  const mqttUrl = values.mqtt ?? null;
   if (values.mqtt !== undefined && !parseUrl(values.mqtt, ['mqtt:', 'mqtts:', 'tcp:', 'ws:', 'wss:'])) {
     problems.push(`--mqtt: expected an mqtt://, mqtts://, ws:// or wss:// URL, got "${values.mqtt}"`);
   }
@@ -192,9 +193,16 @@ export function parseDurationS(raw: string): number | null {
   return n > 0 ? n : null;
 }
 
-/** The broker usually sits on the API's host: plain MQTT beside http, MQTT over TLS beside https. */
-export function defaultMqttUrl(httpUrl: URL): string {
-  return httpUrl.protocol === 'https:' ? `mqtts://${httpUrl.hostname}:8883` : `mqtt://${httpUrl.hostname}:1883`;
+/**
+ * The MQTT address of the Tether at `url`, as its /api/v1/server-info says:
+ * its host, and the ports its broker really listens on (MQTT over TLS beside
+ * https). Never a guess: another broker may hold 1883 on that machine.
+ */
+export function mqttUrlFromServerInfo(url: string, info: { mqtt: { port: number; tlsPort: number | null } | null }): string | null {
+  if (!info.mqtt) return null;
+  const host = new URL(url).hostname;
+  if (url.startsWith('https:') && info.mqtt.tlsPort) return `mqtts://${host}:${info.mqtt.tlsPort}`;
+  return `mqtt://${host}:${info.mqtt.port}`;
 }
 
 function parseUrl(raw: string, protocols: string[]): URL | null {

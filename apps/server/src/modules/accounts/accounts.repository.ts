@@ -120,6 +120,10 @@ export class AccountsRepository {
   }
 
   /** Consumes a refresh token: it is revoked in the same statement, so it works once. */
+  async revokeRefreshTokens(userId: string): Promise<void> {
+    await this.db.query('UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [userId]);
+  }
+
   async consumeRefreshToken(hash: string): Promise<{ user_id: string; org_id: string } | null> {
     const [r] = await this.db.query<{ user_id: string; org_id: string }>(
       `UPDATE refresh_tokens SET revoked_at = now()

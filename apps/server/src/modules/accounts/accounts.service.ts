@@ -274,3 +274,18 @@ export class AccountsService {
 
 // argon2id hash of a random string, used only to equalise login timing.
 const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$8J8pCkzPl4MBx4vCwTs0Yc0lrB8ZK0kG7vPq7a7x3bE';
+
+/**
+ * `tether admin reset-password`: an operator on the server's machine sets a
+ * user's password (the one given, or a generated one, returned) and ends
+ * every session of that user.
+ */
+export async function resetUserPassword(db: Database, email: string, password: string | null): Promise<string> {
+  const repo = new AccountsRepository(db);
+  const user = await repo.userByEmail(email);
+  if (!user) throw new AppError('USER_NOT_FOUND', `no user with the email ${email}`);
+  const next = password ?? randomBytes(12).toString('base64url');
+  await repo.updateUser(user.id, { passwordHash: await hashPassword(next) });
+  await repo.revokeRefreshTokens(user.id);
+  return next;
+}

@@ -20,15 +20,60 @@ const TEMPLATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
  */
 const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'];
 
+export class DataDirInUseError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number,
+  ) {
+    super(`The data dir ${dataDir} is in use by process ${pid} (a running Tether?). Stop it first; if no Tether runs, remove ${path.join(dataDir, LOCK_FILE)}.`);
+  }
+}
+const LOCK_FILE = 'tether.pid';
+
+/**
+ * One process at a time may open an embedded database: a second one (another
+ * `tether start`, `tether admin …` beside a running server) would corrupt it.
+ * The owner's pid is kept in dataDir/tether.pid; a file left by a process that
+ * died (kill -9) is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const file = path.join(dataDir, LOCK_FILE);
+  const held = Number.parseInt(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '', 10);
+  if (Number.isInteger(held) && held !== process.pid && alive(held)) throw new DataDirInUseError(dataDir, held);
+  fs.writeFileSync(file, String(process.pid));
+  return () => {
+    try {
+      if (fs.readFileSync(file, 'utf8') === String(process.pid)) fs.rmSync(file);
+    } catch {
+      // gone already
+    }
+  };
+}
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** The embedded database: a WASM Postgres whose files live under dataDir/pgdata. */
 export async function openPglite(dataDir: string): Promise<Database> {
   const dir = path.join(dataDir, 'pgdata');
   fs.mkdirSync(dir, { recursive: true });
+  const unlock = lockDataDir(dataDir);
   // A new data dir starts as a copy of the template when there is one; initdb otherwise.
   if (!fs.existsSync(path.join(dir, 'PG_VERSION')) && fs.existsSync(path.join(TEMPLATE, 'PG_VERSION'))) {
     fs.cpSync(TEMPLATE, dir, { recursive: true, filter: (src) => path.basename(src) !== 'TETHER_TEMPLATE_VERSION' });
   }
-  const db = await PGlite.create(dir, { parsers, startParams: START_PARAMS });
+  let db: PGlite;
+  try {
+    db = await PGlite.create(dir, { parsers, startParams: START_PARAMS });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   let closed = false;
 
   // PGlite runs each statement synchronously on this thread, and its lock hands over to
@@ -97,6 +142,7 @@ export async function openPglite(dataDir: string): Promise<Database> {
       if (closed) return;
       closed = true;
       await db.close();
+      unlock();
     },
   };
 }
