@@ -272,38 +272,81 @@ describe('metadata', () => {
   });
 });
 
-describe('retries', () => {
+/**
+ * A bare MQTT client on mqtt-packet: it reads every PUBLISH but PUBACKs only from the
+ * `ackFrom`-th one on (never, with Infinity), as a device that lost them would (mqtt.js
+ * cannot skip an ack and go on reading).
+ */
+async function bareSubscriber(d: { id: string; token: string }, ackFrom: number) {
+  const url = new URL(s.mqttUrl);
+  const socket = net.connect(Number(url.port), url.hostname);
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  const seen: string[] = [];
+  const write = (packet: object) => socket.write(mqttPacket.generate(packet as never));
+  const ready = new Promise<void>((resolve) => {
+    parser.on('packet', (p: { cmd: string; topic?: string; messageId?: number }) => {
+      if (p.cmd === 'suback') resolve();
+      if (p.cmd === 'publish') {
+        seen.push(p.topic!);
+        if (seen.length >= ackFrom) write({ cmd: 'puback', messageId: p.messageId });
+      }
+    });
+  });
+  socket.on('data', (buf) => parser.parse(buf));
+  write({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `bare-${d.id}`, keepalive: 30, username: d.id, password: Buffer.from(d.token) });
+  write({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `devices/${d.id}/commands/+`, qos: 1 }] });
+  await ready;
+  return { seen, close: () => socket.destroy() };
+}
+
+const commandOf = async (deviceId: string, id: string) => (await api(`/devices/${deviceId}/commands/${id}`)).body as unknown as Cmd & { error: string | null };
+
+describe('retries and timeouts', () => {
   it('resends a command the device did not acknowledge within its timeout, as its retry policy allows', async () => {
     const d = await s.api.devices.create({ name: 'retry-cmd' });
-    // A bare MQTT client on mqtt-packet: it reads every PUBLISH but PUBACKs only from the second
-    // one on, as a device that lost the first would (mqtt.js cannot skip an ack and go on reading).
-    const url = new URL(s.mqttUrl);
-    const socket = net.connect(Number(url.port), url.hostname);
-    const parser = mqttPacket.parser({ protocolVersion: 4 });
-    const seen: string[] = [];
-    const write = (packet: object) => socket.write(mqttPacket.generate(packet as never));
-    const ready = new Promise<void>((resolve) => {
-      parser.on('packet', (p: { cmd: string; topic?: string; messageId?: number }) => {
-        if (p.cmd === 'suback') resolve();
-        if (p.cmd === 'publish') {
-          seen.push(p.topic!);
-          if (seen.length > 1) write({ cmd: 'puback', messageId: p.messageId });
-        }
-      });
-    });
-    socket.on('data', (buf) => parser.parse(buf));
-    write({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'retry-test', keepalive: 30, username: d.id, password: Buffer.from(d.token) });
-    write({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `devices/${d.id}/commands/+`, qos: 1 }] });
-    await ready;
+    const dev = await bareSubscriber(d, 2);
     const r = await sendCommand(d.id, { name: 'reset', timeoutMs: 500, retries: 2 });
     const id = r.body.id as string;
     const delivered = await until(async () => {
-      const cmd = (await api(`/devices/${d.id}/commands/${id}`)).body as unknown as Cmd;
+      const cmd = await commandOf(d.id, id);
       return cmd.status === 'delivered' ? cmd : null;
     }, 10_000);
-    expect(seen.length).toBeGreaterThanOrEqual(2);
+    expect(dev.seen.length).toBeGreaterThanOrEqual(2);
     expect(delivered.attempts).toBeGreaterThanOrEqual(2);
-    socket.destroy();
+    dev.close();
+  });
+
+  it('ends timed-out once the retries are used up without a PUBACK, sending once per attempt', async () => {
+    const d = await s.api.devices.create({ name: 'never-acks' });
+    const dev = await bareSubscriber(d, Infinity);
+    const id = (await sendCommand(d.id, { name: 'reset', timeoutMs: 500, retries: 1 })).body.id as string;
+    const done = await until(async () => {
+      const cmd = await commandOf(d.id, id);
+      return cmd.status === 'timed-out' ? cmd : null;
+    }, 20_000);
+    expect(done.attempts).toBe(2);
+    expect(done.error).toContain('no PUBACK after 2 attempt(s)');
+    // At most once per attempt, even with the checks of every send pending.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(dev.seen.length).toBe(2);
+    dev.close();
+  });
+
+  it('ends timed-out when the device acknowledges but never answers', async () => {
+    const d = await s.api.devices.create({ name: 'never-answers' });
+    const c = await connectMqtt(s.mqttUrl, { username: d.id, password: d.token });
+    await c.subscribeAsync(`devices/${d.id}/commands/+`, { qos: 1 });
+    const id = (await sendCommand(d.id, { name: 'reset', timeoutMs: 500 })).body.id as string;
+    const done = await until(async () => {
+      const cmd = await commandOf(d.id, id);
+      return cmd.status === 'timed-out' ? cmd : null;
+    }, 20_000);
+    expect(done.error).toContain('delivered, but no result within 500 ms');
+    // A late answer to a finished command is refused; the state stays.
+    const late = await httpJson(`${s.httpUrl}/api/v1/device/commands/${id}/result`, { method: 'POST', token: d.token, body: JSON.stringify({ status: 'ok' }) });
+    expect(late.status).toBe(400);
+    expect((await commandOf(d.id, id)).status).toBe('timed-out');
+    c.end(true);
   });
 });
 

@@ -93,3 +93,13 @@ export interface CommandMessage {
   params: Record<string, unknown>;
   expiresAt: string;
 }
+
+/**
+ * A command's life: queued → sent → delivered → succeeded | failed, or it ends
+ * expired (not delivered before expiresAt), timed-out (no PUBACK after its
+ * last attempt, or no result within timeoutMs of delivery) or cancelled.
+ */
+export const COMMAND_STATUSES = ['queued', 'sent', 'delivered', 'succeeded', 'failed', 'expired', 'timed-out', 'cancelled'] as const;
+export type CommandStatus = (typeof COMMAND_STATUSES)[number];
+export const FINAL_COMMAND_STATUSES: readonly CommandStatus[] = ['succeeded', 'failed', 'expired', 'timed-out', 'cancelled'];
+export const isFinalCommandStatus = (s: string): boolean => (FINAL_COMMAND_STATUSES as readonly string[]).includes(s);

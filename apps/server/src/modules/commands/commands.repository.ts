@@ -1,7 +1,7 @@
 import type { Queryable } from '../../platform/db/database.js';
 
-export const COMMAND_STATUSES = ['queued', 'sent', 'delivered', 'succeeded', 'failed', 'expired', 'cancelled'] as const;
-export type CommandStatus = (typeof COMMAND_STATUSES)[number];
+import type { CommandStatus } from '@tether/contracts';
+export { COMMAND_STATUSES, type CommandStatus } from '@tether/contracts';
 export const OPEN_STATUSES: readonly CommandStatus[] = ['queued', 'sent', 'delivered'];
 
 export interface CommandRow {
@@ -67,11 +67,45 @@ export class CommandsRepository {
     );
   }
 
-  /** A resend after a timeout without PUBACK: only while still `sent`, unexpired and within the retry budget. */
+  /**
+   * A resend after a timeout without PUBACK: only while still `sent`, unexpired,
+   * within the retry budget, and a whole timeout after the last send (so a
+   * check scheduled by an earlier send cannot resend early, or twice).
+   */
   async claimRetry(id: string): Promise<CommandRow | null> {
     const [r] = await this.db.query<CommandRow>(
       `UPDATE commands SET attempts = attempts + 1, sent_at = now(), updated_at = now()
-       WHERE id = $1 AND status = 'sent' AND expires_at > now() AND attempts <= retries RETURNING *`,
+       WHERE id = $1 AND status = 'sent' AND expires_at > now() AND attempts <= retries
+         AND sent_at <= now() - timeout_ms * interval '1 millisecond' RETURNING *`,
+      [id],
+    );
+    return r ?? null;
+  }
+
+  /**
+   * Ends a command nobody answered: `sent` with its attempts used up and no
+   * PUBACK a timeout after the last one, or `delivered` with no result a
+   * timeout after delivery.
+   */
+  async timeOut(id: string): Promise<CommandRow | null> {
+    const [r] = await this.db.query<CommandRow>(
+      `UPDATE commands SET status = 'timed-out', completed_at = now(), updated_at = now(),
+         error = CASE status WHEN 'sent' THEN format('no PUBACK after %s attempt(s), %s ms each', attempts, timeout_ms)
+                             ELSE format('delivered, but no result within %s ms', timeout_ms) END
+       WHERE id = $1 AND (
+         (status = 'sent' AND attempts > retries AND sent_at <= now() - timeout_ms * interval '1 millisecond')
+         OR (status = 'delivered' AND delivered_at <= now() - timeout_ms * interval '1 millisecond'))
+       RETURNING *`,
+      [id],
+    );
+    return r ?? null;
+  }
+
+  /** `sent` to a device that went away before its PUBACK: queued again, sent when it is back. */
+  async requeue(id: string): Promise<CommandRow | null> {
+    const [r] = await this.db.query<CommandRow>(
+      `UPDATE commands SET status = 'queued', updated_at = now()
+       WHERE id = $1 AND status = 'sent' AND attempts <= retries AND sent_at <= now() - timeout_ms * interval '1 millisecond' RETURNING *`,
       [id],
     );
     return r ?? null;

@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/auth.js';
 import { bearerToken } from '../../platform/http/server.js';
+import { isFinalCommandStatus } from '@tether/contracts';
 import { AppError } from '../../platform/http/errors.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import { IngestRejection } from '../ingest/ingest-message.js';
@@ -30,7 +31,7 @@ export function commandsRoutes(commands: CommandsService) {
     }, async (req, reply) => {
       const command = await commands.create(actorOf(req), req.params.id, req.body);
       if (!req.query.wait) return reply.status(201).send(command);
-      const done = ['succeeded', 'failed', 'expired', 'cancelled'].includes(command.status) ? command : await commands.waitForCompletion(command.id, command.timeoutMs);
+      const done = isFinalCommandStatus(command.status) ? command : await commands.waitForCompletion(command.id, command.timeoutMs);
       if (!done) {
         const current = await commands.get(actorOf(req), req.params.id, command.id);
         if (commands.stopping) {

@@ -1,4 +1,4 @@
-import { CommandResultPayload, type CommandMessage, type LiveCommandEvent } from '@tether/contracts';
+import { CommandResultPayload, isFinalCommandStatus, type CommandMessage, type LiveCommandEvent } from '@tether/contracts';
 import { Compile } from 'typebox/compile';
 import type { Database } from '../../platform/db/database.js';
 import { AppError, assertUuid } from '../../platform/http/errors.js';
@@ -76,7 +76,7 @@ export interface CommandsServiceDeps {
 }
 
 /**
- * Persistent commands: queued → sent → delivered → succeeded | failed | expired | cancelled.
+ * Persistent commands: queued → sent → delivered → succeeded | failed | expired | timed-out | cancelled.
  * MQTT delivery on connect/subscribe and by retry jobs; HTTP delivery by long-poll.
  */
 export class CommandsService {
@@ -193,15 +193,23 @@ export class CommandsService {
   private sendOverMqtt(row: CommandRow, projectId: string | null): void {
     this.channel?.send(row.device_id, row.id, { id: row.id, name: row.name, params: row.params, expiresAt: row.expires_at.toISOString() });
     this.emit(row, projectId);
-    if (row.attempts <= row.retries) {
-      void this.deps.jobs?.send(COMMAND_RETRY_QUEUE, { commandId: row.id }, { startAfter: new Date(Date.now() + row.timeout_ms) }).catch((err: unknown) => this.deps.logger.warn({ err }, 'could not schedule a command retry'));
-    }
+    this.checkAfterTimeout(row);
+  }
+
+  /** Schedules the timeout check (retry): every send and every delivery ends in an answer, a resend or timed-out. */
+  private checkAfterTimeout(row: CommandRow): void {
+    void this.deps.jobs
+      ?.send(COMMAND_RETRY_QUEUE, { commandId: row.id }, { startAfter: new Date(Date.now() + row.timeout_ms) })
+      .catch((err: unknown) => this.deps.logger.warn({ err }, 'could not schedule a command timeout check'));
   }
 
   /** The device's PUBACK for a command publish. */
   async markDelivered(device: DeviceIdentity, commandId: string): Promise<void> {
     const row = await this.repo.markDelivered(device.deviceId, commandId);
-    if (row) this.emit(row, device.projectId);
+    if (row) {
+      this.emit(row, device.projectId);
+      this.checkAfterTimeout(row);
+    }
   }
 
   /**
@@ -240,7 +248,10 @@ export class CommandsService {
   async poll(device: DeviceIdentity, waitS: number): Promise<Command[]> {
     const claim = async () => {
       const rows = await this.repo.claimForDelivery(device.deviceId, ['queued', 'sent'], 'delivered');
-      for (const r of rows) this.emit(r, device.projectId);
+      for (const r of rows) {
+        this.emit(r, device.projectId);
+        this.checkAfterTimeout(r);
+      }
       return rows.map(toCommand);
     };
     const first = await claim();
@@ -266,17 +277,32 @@ export class CommandsService {
     if (row) this.emit(row, null);
   }
 
-  /** Job: no PUBACK within the timeout; resend while the retry budget lasts. */
+  /**
+   * Job, a timeout after each send and each delivery. No PUBACK: resend while
+   * the retry budget lasts (or queue again for a device that went away), then
+   * timed-out. Delivered without a result: timed-out. Each step is one
+   * conditional UPDATE, so a stale or duplicate check changes nothing.
+   */
   async retry(commandId: string): Promise<void> {
     const current = await this.repo.byId(commandId);
-    if (!current || current.status !== 'sent' || !this.channel?.isListening(current.device_id)) return;
-    const row = await this.repo.claimRetry(commandId);
-    if (row) this.sendOverMqtt(row, null);
+    if (!current || (current.status !== 'sent' && current.status !== 'delivered')) return;
+    if (current.status === 'sent' && current.attempts <= current.retries) {
+      if (this.channel?.isListening(current.device_id)) {
+        const row = await this.repo.claimRetry(commandId);
+        if (row) this.sendOverMqtt(row, null);
+      } else {
+        const row = await this.repo.requeue(commandId);
+        if (row) this.emit(row, null);
+      }
+      return;
+    }
+    const row = await this.repo.timeOut(commandId);
+    if (row) this.emit(row, null);
   }
 
   private emit(row: CommandRow, projectId: string | null): void {
     const command = toCommand(row);
-    if (['succeeded', 'failed', 'expired', 'cancelled'].includes(row.status)) {
+    if (isFinalCommandStatus(row.status)) {
       for (const w of this.waiters.get(row.id) ?? []) w(command);
     }
     this.deps.publish(row.org_id, {

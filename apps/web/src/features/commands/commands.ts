@@ -5,8 +5,8 @@
 import type { TetherClient } from '@tether/api-client';
 import type { LiveCommandEvent } from '@tether/contracts';
 
-export const COMMAND_STATUSES = ['queued', 'sent', 'delivered', 'succeeded', 'failed', 'expired', 'cancelled'] as const;
-export type CommandStatus = (typeof COMMAND_STATUSES)[number];
+import { COMMAND_STATUSES, type CommandStatus } from '@tether/contracts';
+export { COMMAND_STATUSES, type CommandStatus };
 
 export interface Command {
   id: string;
@@ -41,7 +41,7 @@ export const listCommands = (client: TetherClient, deviceId: string, limit: numb
 export const sendCommand = (client: TetherClient, deviceId: string, input: SendCommandInput) => client.request<Command>('POST', `/api/v1/devices/${deviceId}/commands`, input);
 export const cancelCommand = (client: TetherClient, deviceId: string, commandId: string) => client.request<Command>('DELETE', `/api/v1/devices/${deviceId}/commands/${commandId}`);
 
-const RANK: Record<CommandStatus, number> = { queued: 0, sent: 1, delivered: 2, succeeded: 3, failed: 3, expired: 3, cancelled: 3 };
+const RANK: Record<CommandStatus, number> = { queued: 0, sent: 1, delivered: 2, succeeded: 3, failed: 3, expired: 3, 'timed-out': 3, cancelled: 3 };
 const isStatus = (s: string): s is CommandStatus => (COMMAND_STATUSES as readonly string[]).includes(s);
 
 /**
