@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 // .ci/run sets this to count results across runs.
 const reportDir = process.env.TETHER_TEST_REPORT_DIR;
+const SUITE = ['apps/*/src/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'packages/*/src/**/*.test.ts'];
+const STRESS = ['apps/server/test/flood.test.ts', 'apps/server/test/durability.test.ts'];
 
 export default defineConfig({
   resolve: {
@@ -14,7 +16,13 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['apps/*/src/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'packages/*/src/**/*.test.ts'],
+    // Stress tests (a flood, kill -9 under load) run last and one at a time: their bounds on
+    // memory and connect time are about the server under a load they make themselves, not
+    // about whichever test file a neighbouring worker runs meanwhile.
+    projects: [
+      { extends: true, test: { name: 'suite', include: SUITE, exclude: STRESS, sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'stress', include: STRESS, fileParallelism: false, sequence: { groupOrder: 1 } } },
+    ],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Two cores: server and clients already compete inside each end-to-end test.
