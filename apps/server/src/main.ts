@@ -33,7 +33,7 @@ import { projectsRoutes } from './modules/projects/projects.routes.js';
 import { COMMAND_EXPIRE_QUEUE, COMMAND_RETRY_QUEUE, CommandsService } from './modules/commands/commands.service.js';
 import { commandsRoutes, deviceCommandsRoutes } from './modules/commands/commands.routes.js';
 import { ConfigService } from './modules/config/config.service.js';
-import { configRoutes } from './modules/config/config.routes.js';
+import { configRoutes, deviceConfigRoutes } from './modules/config/config.routes.js';
 import { devicePhotoRoutes } from './modules/devices/device-photo.routes.js';
 import { MetadataService } from './modules/metadata/metadata.service.js';
 import { metadataRoutes } from './modules/metadata/metadata.routes.js';
@@ -179,6 +179,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     await http.register(deviceJwtRoutes(devices, accounts));
     await http.register(deviceApiRoutes({ ingest, devices, maxPending: config.ingestMaxPending }));
     await http.register(deviceCommandsRoutes(commands, devices));
+    await http.register(deviceConfigRoutes(configs, devices));
     await http.register(
       liveRoutes({ hub, accounts, devices, projects, metrics, maxBufferedBytes: config.liveMaxBufferedBytes, pingIntervalMs: config.livePingIntervalMs }),
     );

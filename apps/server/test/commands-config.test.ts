@@ -185,6 +185,22 @@ describe('configuration', () => {
     expect(((await api(`/devices/${d.id}/config`)).body.values as Record<string, unknown>).k2).toMatchObject({ value: 2, source: 'project' });
   });
 
+  it('lets an HTTP device read its own resolved configuration, and only its own', async () => {
+    const p = await s.api.projects.create({ name: 'HTTP config' });
+    const a = await s.api.devices.create({ name: 'cfg-http-a', projectId: p.id });
+    const b = await s.api.devices.create({ name: 'cfg-http-b' });
+    await api(`/projects/${p.id}/config/reportIntervalMs`, { method: 'PUT', body: JSON.stringify({ value: 60_000 }) });
+    await api(`/devices/${a.id}/config/mode`, { method: 'PUT', body: JSON.stringify({ value: 'eco' }) });
+    const mine = await httpJson(`${s.httpUrl}/api/v1/device/config`, { token: a.token });
+    expect(mine.status).toBe(200);
+    expect(mine.body).toMatchObject({ reportIntervalMs: 60_000, mode: 'eco' });
+    const other = await httpJson(`${s.httpUrl}/api/v1/device/config`, { token: b.token });
+    expect(other.body.mode).toBeUndefined();
+    expect(other.body.reportIntervalMs).toBeUndefined();
+    expect((await httpJson(`${s.httpUrl}/api/v1/device/config`, { token: 'dt_wrong' })).body.error?.code).toBe('UNAUTHORIZED');
+    expect((await httpJson(`${s.httpUrl}/api/v1/device/config`)).status).toBe(401);
+  });
+
   it('pushes a change to a connected device within a second, and gives a reconnecting device its config at once', async () => {
     const d = await s.api.devices.create({ name: 'cfg-push' });
     const dev = await DeviceClient.connect({ url: s.mqttUrl, deviceId: d.id, token: d.token });

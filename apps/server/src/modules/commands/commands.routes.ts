@@ -53,12 +53,7 @@ export function commandsRoutes(commands: CommandsService) {
 
 /** HTTP command delivery for devices without MQTT: a long-poll and a result upload. */
 export function deviceCommandsRoutes(commands: CommandsService, devices: DevicesService) {
-  const authDevice = async (token: string | null) => {
-    if (!token) throw new AppError('UNAUTHORIZED', 'send Authorization: Bearer <device access token>');
-    const device = await devices.authenticateToken(token);
-    if (!device) throw new AppError('UNAUTHORIZED', 'device token is invalid or revoked');
-    return device;
-  };
+  const authDevice = (token: string | null) => devices.requireDevice(token);
   return async (app: App) => {
     app.get('/api/v1/device/commands', {
       schema: { tags: ['device api'], description: 'Long-poll: returns open commands at once, or waits up to `wait` seconds for one.', querystring: Type.Object({ wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 60 })) }) },

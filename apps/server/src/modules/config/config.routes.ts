@@ -1,6 +1,8 @@
 import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/auth.js';
+import { bearerToken } from '../../platform/http/server.js';
+import type { DevicesService } from '../devices/devices.service.js';
 import type { ConfigScope, ConfigService } from './config.service.js';
 
 const Value = Type.Object({ value: Type.Unknown() });
@@ -35,5 +37,14 @@ export function configRoutes(config: ConfigService) {
         return reply.status(204).send();
       });
     }
+  };
+}
+
+/** The HTTP device API's view of the configuration: what an MQTT device gets on devices/{id}/config. */
+export function deviceConfigRoutes(config: ConfigService, devices: DevicesService) {
+  return async (app: App) => {
+    app.get('/api/v1/device/config', {
+      schema: { tags: ['device api'], description: 'The device\'s resolved configuration (device → project → org), as plain key → value: what an MQTT device receives retained on devices/{id}/config.' },
+    }, async (req) => config.deviceConfig(await devices.requireDevice(bearerToken(req))));
   };
 }

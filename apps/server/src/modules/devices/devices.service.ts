@@ -240,6 +240,14 @@ export class DevicesService {
   }
 
   /** HTTP device API and ThingsBoard-style MQTT: the access token (or a device JWT) alone. */
+  /** The HTTP device API's authentication: the device of a bearer token, or 401 UNAUTHORIZED. */
+  async requireDevice(token: string | null): Promise<DeviceIdentity> {
+    if (!token) throw new AppError('UNAUTHORIZED', 'send Authorization: Bearer <device access token>');
+    const device = await this.authenticateToken(token);
+    if (!device) throw new AppError('UNAUTHORIZED', 'device token is invalid or revoked');
+    return device;
+  }
+
   async authenticateToken(secret: string): Promise<DeviceIdentity | null> {
     if (!secret) return null;
     if (looksLikeJwt(secret)) {

@@ -45,13 +45,7 @@ export function deviceApiRoutes(deps: { ingest: IngestService; devices: DevicesS
     }
   };
 
-  const authDevice = async (req: FastifyRequest): Promise<DeviceIdentity> => {
-    const token = bearerToken(req);
-    if (!token) throw new AppError('UNAUTHORIZED', 'send Authorization: Bearer <device access token>');
-    const device = await devices.authenticateToken(token);
-    if (!device) throw new AppError('UNAUTHORIZED', 'device token is invalid or revoked');
-    return device;
-  };
+  const authDevice = (req: FastifyRequest): Promise<DeviceIdentity> => devices.requireDevice(bearerToken(req));
 
   return async (app: App) => {
     // Bodies reach the decoder as text: one JSON parse, with the device protocol's own errors.
