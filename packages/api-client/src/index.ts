@@ -81,6 +81,8 @@ export interface TelemetrySeries {
   interval: number | null;
   agg: string | null;
   series: Record<string, { ts: string; value: unknown }[]>;
+  /** Raw answers only: keys capped at `limit`, each with the cursor (`before`) for its older points. */
+  truncated?: Record<string, { before: string; limit: number }>;
 }
 
 export class ApiError extends Error {
@@ -202,7 +204,7 @@ export class TetherClient {
     status: (id: string) => this.request<DeviceStatus>('GET', `/api/v1/devices/${id}/status`),
     rotateToken: (id: string) => this.request<{ deviceId: string; token: string }>('POST', `/api/v1/devices/${id}/credentials/rotate`),
     latest: (id: string) => this.request<{ deviceId: string; values: Record<string, { ts: string; value: unknown }> }>('GET', `/api/v1/devices/${id}/telemetry/latest`),
-    telemetry: (id: string, q?: { keys?: string; from?: string; to?: string; interval?: string; agg?: string; limit?: number }) =>
+    telemetry: (id: string, q?: { keys?: string; from?: string; to?: string; interval?: string; agg?: string; limit?: number; before?: string }) =>
       this.request<TelemetrySeries>('GET', `/api/v1/devices/${id}/telemetry`, undefined, q),
     messages: (id: string, q?: { from?: string; to?: string; channel?: string; limit?: number }) =>
       this.request<{ deviceId: string; items: { receivedAt: string; channel: string; transport: string; payload: unknown }[] }>('GET', `/api/v1/devices/${id}/messages`, undefined, q),

@@ -18,9 +18,12 @@ export function telemetryRoutes(telemetry: TelemetryService) {
       schema: {
         tags: ['telemetry'],
         params: IdParam,
-        description: 'Raw points, or aggregates per time bucket when interval or agg is given.',
+        description:
+          'Raw points, or aggregates per time bucket when interval or agg is given. Raw points: the newest `limit` (default 10,000) per key, oldest first; ' +
+          'a key that had more is listed in `truncated` with a cursor: ask again with `before=<cursor>` (and that key) for the older rest.',
         querystring: Type.Object({
           ...Range,
+          before: Type.Optional(Type.String({ description: 'cursor from `truncated`: only raw points older than it' })),
           keys: Type.Optional(Type.String({ description: 'comma-separated keys; all keys when omitted' })),
           interval: Type.Optional(Type.String({ description: '30s, 5m, 1h, 1d or seconds' })),
           agg: Type.Optional(Type.Enum(AGGREGATES)),

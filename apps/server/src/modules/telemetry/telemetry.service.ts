@@ -132,7 +132,7 @@ export class TelemetryService {
     return { deviceId: id, values };
   }
 
-  async history(actor: Actor, deviceId: string, q: { keys?: string; from?: string; to?: string; interval?: string; agg?: string; limit?: number }) {
+  async history(actor: Actor, deviceId: string, q: { keys?: string; from?: string; to?: string; interval?: string; agg?: string; limit?: number; before?: string }) {
     const device = await this.devices.get(actor, deviceId);
     const to = parseTime(q.to, new Date(), 'to');
     const from = parseTime(q.from, new Date(to.getTime() - 3600_000), 'from');
@@ -147,16 +147,33 @@ export class TelemetryService {
     if (!keys.length) return { deviceId: device.id, from: from.toISOString(), to: to.toISOString(), interval: null, agg: null, series };
 
     if (q.interval === undefined && q.agg === undefined) {
-      // Newest `limit` points per key, returned oldest first for charting.
-      const rows = await this.db.query<ValueRow>(
-        `SELECT k.key, t.ts, t.num, t.str, t.bool, t.json FROM unnest($2::text[]) AS k(key)
+      // Newest `limit` points per key, returned oldest first for charting. One more is read to
+      // tell a capped answer: its key then gets a cursor for the older rest, never a silent cut.
+      if (q.before !== undefined && !/^\d{1,17}$/.test(q.before)) throw new AppError('VALIDATION_FAILED', 'before must be a cursor from a previous answer');
+      const rows = await this.db.query<ValueRow & { us: string }>(
+        `SELECT k.key, t.ts, (extract(epoch FROM t.ts) * 1000000)::int8::text AS us, t.num, t.str, t.bool, t.json FROM unnest($2::text[]) AS k(key)
          CROSS JOIN LATERAL (SELECT ts, num, str, bool, json FROM telemetry
-           WHERE device_id = $1 AND key = k.key AND ts >= $3 AND ts <= $4 ORDER BY ts DESC LIMIT $5) t
+           WHERE device_id = $1 AND key = k.key AND ts >= $3 AND ts <= $4 AND ($6::int8 IS NULL OR ts < to_timestamp($6::int8::float8 / 1000000))
+           ORDER BY ts DESC LIMIT $5 + 1) t
          ORDER BY k.key, t.ts`,
-        [device.id, keys, from, to, limit],
+        [device.id, keys, from, to, limit, q.before ?? null],
       );
-      for (const r of rows) series[r.key]!.push({ ts: isoTime(r.ts.getTime()), value: valueOf(r) });
-      return { deviceId: device.id, from: from.toISOString(), to: to.toISOString(), interval: null, agg: null, series };
+      const byKey = new Map<string, (ValueRow & { us: string })[]>();
+      for (const r of rows) {
+        let list = byKey.get(r.key);
+        if (!list) byKey.set(r.key, (list = []));
+        list.push(r);
+      }
+      const truncated: Record<string, { before: string; limit: number }> = {};
+      for (const [key, list] of byKey) {
+        // The extra row is the oldest: drop it, and point the cursor at the oldest one returned.
+        if (list.length > limit) {
+          list.shift();
+          truncated[key] = { before: list[0]!.us, limit };
+        }
+        for (const r of list) series[key]!.push({ ts: isoTime(r.ts.getTime()), value: valueOf(r) });
+      }
+      return { deviceId: device.id, from: from.toISOString(), to: to.toISOString(), interval: null, agg: null, series, truncated };
     }
 
     const agg = (q.agg ?? 'avg') as Aggregate;
