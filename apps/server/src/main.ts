@@ -175,7 +175,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     }));
     await registerWebApp(http);
 
-    await http.register(accountsRoutes(accounts, { allowSignup: config.allowSignup }));
+    await http.register(accountsRoutes(accounts, { allowSignup: config.allowSignup, limits: config.loginLimits }));
     await http.register(deviceJwtRoutes(devices, accounts));
     await http.register(deviceApiRoutes({ ingest, devices, maxPending: config.ingestMaxPending }));
     await http.register(deviceCommandsRoutes(commands, devices));

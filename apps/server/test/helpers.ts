@@ -85,6 +85,9 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     TETHER_ADMIN_EMAIL: ADMIN.email,
     TETHER_ADMIN_PASSWORD: ADMIN.password,
     TETHER_LOG_LEVEL: process.env.TETHER_TEST_LOG ?? 'silent',
+    // Tests sign in many times from one address; the limits have their own test.
+    TETHER_LOGIN_LIMIT_PER_IP: '100000',
+    TETHER_LOGIN_LIMIT_PER_ACCOUNT: '100000',
     ...(scratch.url ? { DATABASE_URL: scratch.url } : {}),
     ...env,
   });

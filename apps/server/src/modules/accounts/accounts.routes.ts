@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
 import { actorOf, requireActor } from '../../platform/http/auth.js';
 import { AppError } from '../../platform/http/errors.js';
+import { secretLimits, type SecretLimits } from '../../platform/http/rate-limits.js';
 import { ORG_ROLES } from './actor.js';
 import type { AccountsService } from './accounts.service.js';
 
@@ -9,10 +10,16 @@ const Role = Type.Enum(ORG_ROLES);
 const Page = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })), offset: Type.Optional(Type.Integer({ minimum: 0 })) });
 const IdParam = Type.Object({ id: Type.String() });
 
-export function accountsRoutes(accounts: AccountsService, opts: { allowSignup: boolean }) {
+export function accountsRoutes(accounts: AccountsService, opts: { allowSignup: boolean; limits: SecretLimits }) {
   return async (app: App) => {
     // Public: sign-in, refresh, sign-up.
+    // Each attempt costs an argon2 hash: limited per IP and per e-mail before it is checked.
+    const loginLimits = secretLimits(app, opts.limits, (req) => {
+      const email = (req.body as { email?: unknown } | undefined)?.email;
+      return typeof email === 'string' ? email.trim().toLowerCase() : null;
+    });
     app.post('/api/v1/auth/login', {
+      preHandler: loginLimits,
       schema: {
         tags: ['auth'],
         security: [],

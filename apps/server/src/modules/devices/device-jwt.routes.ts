@@ -2,6 +2,11 @@ import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
 import { bearerToken } from '../../platform/http/server.js';
 import { AppError } from '../../platform/http/errors.js';
+import { secretLimits } from '../../platform/http/rate-limits.js';
+import { hashToken } from '../../platform/security/secrets.js';
+
+/** Device JWT requests: a device renews its token a few times a day; a NAT gateway may front a whole fleet. */
+const DEVICE_LIMITS = { perIp: 1200, perAccount: 10 };
 import type { AccountsService } from '../accounts/accounts.service.js';
 import type { DevicesService } from './devices.service.js';
 
@@ -12,6 +17,11 @@ import type { DevicesService } from './devices.service.js';
 export function deviceJwtRoutes(devices: DevicesService, accounts: AccountsService) {
   return async (app: App) => {
     app.post('/api/v1/auth/device-token', {
+      // Per token (hashed: no raw secret is kept), and per IP with room for a fleet behind one NAT.
+      preHandler: secretLimits(app, DEVICE_LIMITS, (req) => {
+        const token = bearerToken(req);
+        return token ? hashToken(token) : null;
+      }),
       schema: { tags: ['auth'], body: Type.Optional(Type.Object({ deviceId: Type.Optional(Type.String()) })) },
     }, async (req) => {
       const token = bearerToken(req);
@@ -28,7 +38,9 @@ export function deviceJwtRoutes(devices: DevicesService, accounts: AccountsServi
       return devices.issueJwtForUser(actor, deviceId);
     });
 
+    // Public, and it checks a secret: limited per IP.
     app.post('/api/v1/auth/device-verify', {
+      preHandler: secretLimits(app, DEVICE_LIMITS, () => null),
       schema: { tags: ['auth'], security: [], body: Type.Object({ token: Type.String() }) },
     }, async (req) => {
       const { reason: _reason, ...result } = await devices.verifyJwt(req.body.token);

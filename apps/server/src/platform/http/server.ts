@@ -8,6 +8,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Actor } from '../../modules/accounts/actor.js';
 import { assertStorableJson, UnstorableJsonError } from '../json/storable.js';
 import { AppError } from './errors.js';
+import { registerRateLimits } from './rate-limits.js';
 
 export type App = FastifyInstance<any, any, any, Logger, TypeBoxTypeProvider>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -102,6 +103,7 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  await registerRateLimits(app);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   return app;
 }

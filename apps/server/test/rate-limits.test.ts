@@ -1,0 +1,34 @@
+/** Endpoints that check a secret are limited per IP and per account, before the secret is checked. */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ADMIN, httpJson, startServer, type TestServer } from './helpers.js';
+
+let s: TestServer;
+beforeAll(async () => {
+  s = await startServer({ TETHER_LOGIN_LIMIT_PER_IP: '6', TETHER_LOGIN_LIMIT_PER_ACCOUNT: '3' });
+});
+afterAll(async () => s?.close());
+
+const login = (email: string, password: string) => httpJson(`${s.httpUrl}/api/v1/auth/login`, { method: 'POST', body: JSON.stringify({ email, password }) });
+
+it('answers 429 RATE_LIMITED with Retry-After past the per-account and per-IP limits, even to the right password', async () => {
+  // startServer signed in once already: that counts against the IP and the admin's account.
+  await s.api.users.create({ email: 'second@example.com', password: 'second-password-1', role: 'viewer' });
+  const wrong = [await login(ADMIN.email, 'nope-1'), await login(ADMIN.email, 'nope-2')];
+  expect(wrong.map((r) => r.status)).toEqual([401, 401]);
+  const limited = await login(ADMIN.email, ADMIN.password);
+  expect(limited.status).toBe(429);
+  expect(limited.body.error?.code).toBe('RATE_LIMITED');
+  const res = await fetch(`${s.httpUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN.email, password: ADMIN.password }) });
+  expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+  // Another account still signs in, until this IP has used its six.
+  expect((await login('second@example.com', 'second-password-1')).status).toBe(200);
+  expect((await login('second@example.com', 'second-password-1')).status).toBe(429);
+});
+
+it('limits device-token requests per device token', async () => {
+  const d = await s.api.devices.create({ name: 'jwt-limit' });
+  const statuses: number[] = [];
+  for (let i = 0; i < 12; i++) statuses.push((await httpJson(`${s.httpUrl}/api/v1/auth/device-token`, { method: 'POST', token: d.token, body: '{}' })).status);
+  expect(statuses.slice(0, 10).every((st) => st === 200)).toBe(true);
+  expect(statuses.slice(10)).toEqual([429, 429]);
+});
