@@ -137,7 +137,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   // Transports
   const tlsFiles = config.tls ? { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } : null;
   if (roles.has('mqtt')) {
-    broker = await EmbeddedBroker.create({ devices, ingest, logger, metrics });
+    broker = await EmbeddedBroker.create({ devices, ingest, logger, metrics, authFailuresPerMinute: config.mqttAuthFailuresPerMinute });
     broker.attach({
       commands,
       // The broker's retained copy reaches the device by itself; the first subscribe after a

@@ -88,6 +88,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     // Tests sign in many times from one address; the limits have their own test.
     TETHER_LOGIN_LIMIT_PER_IP: '100000',
     TETHER_LOGIN_LIMIT_PER_ACCOUNT: '100000',
+    TETHER_MQTT_AUTH_FAILURES_PER_MINUTE: '100000',
     ...(scratch.url ? { DATABASE_URL: scratch.url } : {}),
     ...env,
   });

@@ -1,10 +1,10 @@
 /** Endpoints that check a secret are limited per IP and per account, before the secret is checked. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ADMIN, httpJson, startServer, type TestServer } from './helpers.js';
+import { ADMIN, connectMqtt, httpJson, startServer, type TestServer } from './helpers.js';
 
 let s: TestServer;
 beforeAll(async () => {
-  s = await startServer({ TETHER_LOGIN_LIMIT_PER_IP: '6', TETHER_LOGIN_LIMIT_PER_ACCOUNT: '3' });
+  s = await startServer({ TETHER_LOGIN_LIMIT_PER_IP: '6', TETHER_LOGIN_LIMIT_PER_ACCOUNT: '3', TETHER_MQTT_AUTH_FAILURES_PER_MINUTE: '3' });
 });
 afterAll(async () => s?.close());
 
@@ -32,3 +32,23 @@ it('limits device-token requests per device token', async () => {
   expect(statuses.slice(0, 10).every((st) => st === 200)).toBe(true);
   expect(statuses.slice(10)).toEqual([429, 429]);
 });
+
+it('answers bad MQTT credentials late once an IP has used its free refusals, and good ones at once', async () => {
+  const d = await s.api.devices.create({ name: 'mqtt-auth-limit' });
+  const refusal = async () => {
+    const t0 = Date.now();
+    const err = await connectMqtt(s.mqttUrl, { username: d.id, password: 'dt_wrong', connectTimeout: 20_000 }).then(
+      () => null,
+      (e: Error & { code?: number }) => e,
+    );
+    expect(err?.code).toBe(4);
+    return Date.now() - t0;
+  };
+  for (let i = 0; i < 3; i++) await refusal();
+  // Past the three free ones, each refusal waits 250 ms, then 500, then 1 s.
+  expect(await refusal()).toBeGreaterThanOrEqual(240);
+  expect(await refusal()).toBeGreaterThanOrEqual(490);
+  const good = await connectMqtt(s.mqttUrl, { username: d.id, password: d.token });
+  expect(good.connected).toBe(true);
+  good.end(true);
+}, 60_000);

@@ -41,6 +41,7 @@ export interface TetherConfig {
   deviceJwtTtlS: number;
   messageRetentionDays: number;
   allowSignup: boolean;
+  mqttAuthFailuresPerMinute: number;
   /** Sign-in attempts per minute, per IP and per e-mail. */
   loginLimits: { perIp: number; perAccount: number };
   /** A live WebSocket whose unsent data exceeds this is a slow consumer and is closed. */
@@ -93,6 +94,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: 'message-retention-days', env: 'TETHER_MESSAGE_RETENTION_DAYS', default: '7', description: 'raw message history retention' },
   { flag: 'login-limit-per-ip', env: 'TETHER_LOGIN_LIMIT_PER_IP', default: '30', description: 'sign-in attempts per minute from one IP; more get 429 RATE_LIMITED' },
   { flag: 'login-limit-per-account', env: 'TETHER_LOGIN_LIMIT_PER_ACCOUNT', default: '10', description: 'sign-in attempts per minute for one e-mail address' },
+  { flag: 'mqtt-auth-failures-per-minute', env: 'TETHER_MQTT_AUTH_FAILURES_PER_MINUTE', default: '10', description: 'MQTT CONNECTs refused for bad credentials per minute from one IP before each further refusal is answered late (up to 5 s)' },
   { flag: 'allow-signup', env: 'TETHER_ALLOW_SIGNUP', default: 'false', description: 'self-service sign-up of new orgs' },
   { flag: 'log-level', env: 'TETHER_LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent' },
   { flag: 'public-url', env: 'TETHER_PUBLIC_URL', default: 'unset', description: 'the URL shown in the OpenAPI document' },
@@ -202,6 +204,7 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
     deviceJwtTtlS: int('device-jwt-ttl', 86400, 60, 365 * 86400),
     messageRetentionDays: int('message-retention-days', 7, 1, 3650),
     allowSignup: bool('allow-signup', false),
+    mqttAuthFailuresPerMinute: int('mqtt-auth-failures-per-minute', 10, 1, 1_000_000),
     loginLimits: { perIp: int('login-limit-per-ip', 30, 1, 1_000_000), perAccount: int('login-limit-per-account', 10, 1, 1_000_000) },
     liveMaxBufferedBytes: int('live-max-buffered-bytes', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     livePingIntervalMs: int('live-ping-interval-ms', 30_000, 100, 600_000),

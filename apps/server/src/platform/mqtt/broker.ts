@@ -11,6 +11,7 @@ import { IngestRejection } from '../../modules/ingest/ingest-message.js';
 import type { IngestService } from '../../modules/ingest/ingest.service.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { ConnectFailures } from './connect-failures.js';
 
 type TetherClient = Client & {
   tether?: DeviceIdentity;
@@ -26,6 +27,8 @@ export interface BrokerDeps {
   ingest: IngestService;
   logger: Logger;
   metrics: Metrics;
+  /** Bad-credential CONNECTs a minute from one IP answered at once; later ones wait. */
+  authFailuresPerMinute: number;
 }
 
 /** Topics a device may publish to besides its data channels: OTA status (command results are handled below). */
@@ -57,12 +60,15 @@ export class EmbeddedBroker implements CommandChannel {
   private servers: net.Server[] = [];
   private stopping = false;
   private readonly retainedTopics = new Set<string>();
+  /** Bad-credential CONNECTs per client IP: past a few a minute, each refusal is answered late. */
+  private readonly connectFailures: ConnectFailures;
 
   private constructor(
     aedes: Aedes,
     private readonly deps: BrokerDeps,
   ) {
     this.aedes = aedes;
+    this.connectFailures = new ConnectFailures(deps.authFailuresPerMinute);
   }
 
   static async create(deps: BrokerDeps): Promise<EmbeddedBroker> {
@@ -132,7 +138,12 @@ export class EmbeddedBroker implements CommandChannel {
             metrics.rejected.inc({ reason: 'bad_credentials', transport: 'mqtt' });
             const err = new Error('bad username or password') as AuthenticateError;
             err.returnCode = 4; // MQTT-3.2.2: 4 = bad user name or password
-            return callback(err, false);
+            const ip = (client.conn as { remoteAddress?: string } | undefined)?.remoteAddress;
+            void this.connectFailures.refused(ip).then(
+              (delayMs) => (delayMs ? setTimeout(() => callback(err, false), delayMs) : callback(err, false)),
+              () => callback(err, false),
+            );
+            return;
           }
           client.tether = identity;
           // Client ids are namespaced by device, so no device can take over another's session
