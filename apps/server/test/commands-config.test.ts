@@ -285,6 +285,17 @@ describe('metadata', () => {
     expect(((await big.json()) as { error: { message: string } }).error.message).toContain(String(5 * 1024 * 1024));
     const text = await fetch(`${s.httpUrl}/api/v1/devices/${d.id}/photo`, { method: 'PUT', headers: { authorization: `Bearer ${s.api.token}`, 'content-type': 'text/plain' }, body: 'x' });
     expect(text.status).toBe(415);
+    expect(get.headers.get('x-content-type-options')).toBe('nosniff');
+    // The bytes decide: an HTML page sent as image/jpeg, or a PNG sent as JPEG, is refused and the photo kept.
+    const put415 = (type: string, body: Buffer | string) =>
+      fetch(`${s.httpUrl}/api/v1/devices/${d.id}/photo`, { method: 'PUT', headers: { authorization: `Bearer ${s.api.token}`, 'content-type': type }, body }).then(async (r) => ({ status: r.status, body: (await r.json()) as { error: { code: string; message: string } } }));
+    const html = await put415('image/jpeg', '<html><script>alert(1)</script></html>');
+    expect(html.status).toBe(415);
+    expect(html.body.error.message).toContain('not a image/jpeg image');
+    const mislabelled = await put415('image/jpeg', png);
+    expect(mislabelled.body.error.message).toContain('the bytes are image/png');
+    const still = await fetch(`${s.httpUrl}/api/v1/devices/${d.id}/photo`, { headers: { authorization: `Bearer ${s.api.token}` } });
+    expect(Buffer.from(await still.arrayBuffer()).equals(png)).toBe(true);
   });
 });
 

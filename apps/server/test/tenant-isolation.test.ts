@@ -142,7 +142,7 @@ beforeAll(async () => {
   const note = await asA('POST', `/api/v1/devices/${deviceA.id}/notes`, { body: 'A note of org A' });
   await asA('PUT', `/api/v1/devices/${deviceA.id}/properties/location`, { value: 'A building' });
   await asA('PUT', `/api/v1/devices/${deviceA.id}/config/mode`, { value: 'a-mode' });
-  const photo = await fetch(`${s.httpUrl}/api/v1/devices/${deviceA.id}/photo`, { method: 'PUT', headers: { authorization: `Bearer ${ownerA.token}`, 'content-type': 'image/png' }, body: Buffer.from('89504e47', 'hex') });
+  const photo = await fetch(`${s.httpUrl}/api/v1/devices/${deviceA.id}/photo`, { method: 'PUT', headers: { authorization: `Bearer ${ownerA.token}`, 'content-type': 'image/png' }, body: Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex') });
   expect([template.status, command.status, note.status, photo.status]).toEqual([201, 201, 201, 204]);
 
   ids = {

@@ -1,6 +1,8 @@
+import { fileTypeFromBuffer } from 'file-type';
 import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/auth.js';
+import { requireRole } from '../accounts/actor.js';
 import { AppError } from '../../platform/http/errors.js';
 import type { FileStorage } from '../../platform/storage/file-storage.js';
 import type { DevicesService } from './devices.service.js';
@@ -18,10 +20,16 @@ export function devicePhotoRoutes(devices: DevicesService, storage: FileStorage,
     }, async (req, reply) => {
       // The device is looked up first: another org's device is a 404 whatever the body.
       const device = await devices.get(actorOf(req), req.params.id);
+      requireRole(actorOf(req), 'operator');
       const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
       if (!IMAGE_TYPES.includes(type)) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `send one of ${IMAGE_TYPES.join(', ')}`);
       const body = req.body as Buffer;
       if (!Buffer.isBuffer(body) || body.length === 0) throw new AppError('VALIDATION_FAILED', 'the image is empty');
+      // The bytes decide, not the header: an HTML page sent as image/jpeg is refused.
+      const detected = (await fileTypeFromBuffer(body))?.mime;
+      if (detected !== type) {
+        throw new AppError('UNSUPPORTED_MEDIA_TYPE', detected && IMAGE_TYPES.includes(detected) ? `the bytes are ${detected}, not ${type}` : `the bytes are not a ${type} image`);
+      }
       const key = `photos/${device.orgId}/${device.id}`;
       await devices.setPhoto(actorOf(req), device.id, key, type); // checks the role before anything is written
       await storage.put(key, body);
@@ -31,7 +39,8 @@ export function devicePhotoRoutes(devices: DevicesService, storage: FileStorage,
       const photo = await devices.photo(actorOf(req), req.params.id);
       const stream = photo && storage.get(photo.key);
       if (!photo || !stream) throw new AppError('PHOTO_NOT_FOUND', 'this device has no photo');
-      return reply.type(photo.contentType).header('cache-control', 'private, max-age=60').send(stream);
+      // nosniff: a browser takes the stored type (checked on upload) and never guesses another.
+      return reply.type(photo.contentType).header('x-content-type-options', 'nosniff').header('cache-control', 'private, max-age=60').send(stream);
     });
     app.delete('/api/v1/devices/:id/photo', { schema: { tags: ['devices'], params: Id } }, async (req, reply) => {
       const photo = await devices.photo(actorOf(req), req.params.id);
