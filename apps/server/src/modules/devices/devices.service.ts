@@ -239,7 +239,6 @@ export class DevicesService {
     return this.repo.identityByIdAndToken(deviceId.toLowerCase(), hashToken(secret));
   }
 
-  /** HTTP device API and ThingsBoard-style MQTT: the access token (or a device JWT) alone. */
   /** The HTTP device API's authentication: the device of a bearer token, or 401 UNAUTHORIZED. */
   async requireDevice(token: string | null): Promise<DeviceIdentity> {
     if (!token) throw new AppError('UNAUTHORIZED', 'send Authorization: Bearer <device access token>');
@@ -248,6 +247,7 @@ export class DevicesService {
     return device;
   }
 
+  /** HTTP device API and ThingsBoard-style MQTT: the access token (or a device JWT) alone. */
   async authenticateToken(secret: string): Promise<DeviceIdentity | null> {
     if (!secret) return null;
     if (looksLikeJwt(secret)) {
