@@ -46,6 +46,7 @@ import { FleetService } from './modules/fleet/fleet.service.js';
 import { fleetRoutes } from './modules/fleet/fleet.routes.js';
 import { TelemetryService } from './modules/telemetry/telemetry.service.js';
 import { telemetryRoutes } from './modules/telemetry/telemetry.routes.js';
+import { ServerInfo } from './modules/server-info.schemas.js';
 
 export class PortInUseError extends Error {
   constructor(
@@ -77,7 +78,7 @@ export interface Tether {
   stop(): Promise<void>;
 }
 
-export async function createTether(config: TetherConfig, opts: { logger?: Logger } = {}): Promise<Tether> {
+export async function createTether(config: TetherConfig, opts: { logger?: Logger; checkResponses?: boolean } = {}): Promise<Tether> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
   const roles = new Set(config.roles);
@@ -154,7 +155,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   }
   let app: App | null = null;
   if (roles.has('api')) {
-    app = await createHttpServer({ logger, bodyLimit: config.maxPayloadBytes, https: tlsFiles, publicUrl: config.publicUrl });
+    app = await createHttpServer({ logger, bodyLimit: config.maxPayloadBytes, https: tlsFiles, publicUrl: config.publicUrl, checkResponses: opts.checkResponses });
     const http = app;
     http.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
     http.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
@@ -168,7 +169,9 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     });
     http.get('/api/docs/openapi.json', { schema: { hide: true } }, () => http.swagger());
     // Public: what a device or the dashboard needs to know to connect.
-    http.get('/api/v1/server-info', { schema: { tags: ['server'], security: [], description: 'Version and the MQTT endpoints devices connect to.' } }, () => ({
+    http.get('/api/v1/server-info', {
+      schema: { tags: ['server'], security: [], description: 'Version and the MQTT endpoints devices connect to.', response: { 200: ServerInfo } },
+    }, () => ({
       version: '0.1.0',
       publicUrl: config.publicUrl,
       mqtt: listening.mqttPort !== null ? { port: listening.mqttPort, tlsPort: listening.mqttsPort, wsPath: broker ? '/mqtt' : null } : null,

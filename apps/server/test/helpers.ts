@@ -92,7 +92,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     ...(scratch.url ? { DATABASE_URL: scratch.url } : {}),
     ...env,
   });
-  const tether = await createTether(config, { logger: createLogger(config.logLevel) });
+  const tether = await createTether(config, { logger: createLogger(config.logLevel), checkResponses: true });
   const urls = await tether.start();
   const api = new TetherClient({ baseUrl: urls.httpUrl! });
   await api.login(ADMIN.email, ADMIN.password);
@@ -104,8 +104,12 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     wsMqttUrl: urls.wsMqttUrl!,
     api,
     async close() {
+      const violations = tether.app?.responseViolations ?? [];
       await tether.stop();
       await scratch.drop();
+      // The REST contract: every answer these tests saw matched its route's response schema.
+      const lines = [...new Set(violations.map((v) => `  ${v.route} ${v.status}: ${v.problem}`))];
+      if (lines.length) throw new Error(`responses that break their schema:\n${lines.join('\n')}`);
     },
   };
 }

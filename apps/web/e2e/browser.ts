@@ -81,8 +81,12 @@ export async function signIn(page: Page, baseUrl: string, email: string, passwor
 }
 
 /** Collects uncaught page errors and console errors, so a test can assert there were none. */
-export function watchErrors(page: Page): string[] {
+/** Console errors, page errors and Content-Security-Policy violations (each one named), from before the first page loads. */
+export async function watchErrors(page: Page): Promise<string[]> {
   const errors: string[] = [];
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} in ${e.sourceFile}:${e.lineNumber}`));
+  });
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
     // Map tiles cannot load here (no internet); that failure is expected and handled.

@@ -39,7 +39,7 @@ beforeAll(async () => {
   browser = await launchBrowser();
   context = await browser.newContext(CONTEXT);
   page = await context.newPage();
-  errors = watchErrors(page);
+  errors = await watchErrors(page);
 });
 
 afterAll(async () => {
@@ -338,6 +338,14 @@ describe('dashboard', () => {
     await page.locator('[data-testid="chart-flow"] figcaption:has-text("(l/min)")').waitFor();
     // 2.5 bar sits low on an axis drawn from 0 to 10, the template's display range.
     await panelScreenshot(page.getByTestId('chart-pressure'), '25-template-range-chart');
+    expect(await page.getByTestId('latest-pressure').getAttribute('class')).not.toContain('latest-out-of-range');
+
+    // The range is advisory: a reading outside it is stored as sent, and flagged.
+    await pumpClient.sendTelemetry({ pressure: 12.5 });
+    await page.locator('[data-testid="latest-pressure"]:has-text("12.5 bar")').waitFor();
+    await page.locator('[data-testid="latest-pressure"] .latest-range-note:has-text("Above the expected range")').waitFor();
+    expect((await server.api.devices.latest(pump.id)).values.pressure?.value).toBe(12.5);
+    await panelScreenshot(page.locator('#latest'), '27-out-of-range-reading');
   });
 
   it('sends a template command to a device on the SDK and shows it succeed live, with its result', async () => {
@@ -690,7 +698,26 @@ describe('dashboard', () => {
     await page.locator('tr:has-text("boiler-1")').waitFor();
   });
 
-  it('logged no errors in the browser', () => {
+  it('serves security headers, and the API docs pass the same Content-Security-Policy', async () => {
+    const res = await page.request.get(`${server.httpUrl}/`);
+    const csp = res.headers()['content-security-policy'] ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self';");
+    expect(csp).not.toContain('upgrade-insecure-requests');
+    expect(res.headers()['x-content-type-options']).toBe('nosniff');
+    expect(res.headers()['x-frame-options']).toBe('SAMEORIGIN');
+    const api = await page.request.get(`${server.httpUrl}/api/v1/server-info`);
+    expect(api.headers()['content-security-policy']).toBe(csp);
+    // Swagger UI's pages allow inline styles (it adds <style> elements), nothing else.
+    const docs = await page.request.get(`${server.httpUrl}/api/docs/static/index.html`);
+    expect(docs.headers()['content-security-policy']).toBe(csp.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"));
+    await page.goto(`${server.httpUrl}/api/docs`);
+    await page.getByText('Tether API').first().waitFor();
+    await page.locator('.opblock').first().waitFor();
+    await screenshot(page, '26-api-docs', false);
+  });
+
+  it('logged no errors in the browser (CSP violations included)', () => {
     expect(errors).toEqual([]);
   });
 });

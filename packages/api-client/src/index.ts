@@ -4,86 +4,52 @@
  */
 import type { LiveClientMessage, LiveServerMessage, LiveSubscribeMessage } from '@tether/contracts';
 
-export type Role = 'owner' | 'admin' | 'operator' | 'viewer';
+import type { components, paths } from './openapi.js';
 
-export interface User {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-  disabled: boolean;
-  createdAt: string;
-}
-export interface Session {
-  accessToken: string;
-  refreshToken: string;
-  expiresIn: number;
-  user: User;
-  org: { id: string; name: string };
-}
-export interface DeviceStatus {
-  online: boolean;
-  active: boolean;
-  lastSeenAt: string | null;
-  firstSeenAt: string | null;
-  lastConnectedAt: string | null;
-  lastDisconnectedAt: string | null;
-  inactivityTimeoutS: number;
-}
-export interface Device {
-  id: string;
-  orgId: string;
-  projectId: string | null;
-  name: string;
-  type: string;
-  tags: string[];
-  metadata: Record<string, unknown>;
-  firmwareVersion: string | null;
-  templateId: string | null;
-  photoUrl: string | null;
-  inactivityTimeoutS: number | null;
-  status: DeviceStatus;
-  location: { lat: number; lon: number; at: string } | null;
-  createdAt: string;
-  updatedAt: string;
-}
-export interface Project {
-  id: string;
-  name: string;
-  description: string;
-  inactivityTimeoutS: number | null;
-  deviceCount: number;
-  createdAt: string;
-  updatedAt: string;
-}
-export interface Page<T> {
-  items: T[];
-  total: number;
-  limit: number;
-  offset: number;
-}
-export interface Alert {
-  id: string;
-  deviceId: string;
-  deviceName: string;
-  projectId: string | null;
-  type: string | null;
-  severity: string;
-  message: string;
-  data: unknown;
-  ts: string;
-  receivedAt: string;
-}
-export interface TelemetrySeries {
-  deviceId: string;
-  from: string;
-  to: string;
-  interval: number | null;
-  agg: string | null;
-  series: Record<string, { ts: string; value: unknown }[]>;
-  /** Raw answers only: keys capped at `limit`, each with the cursor (`before`) for its older points. */
-  truncated?: Record<string, { before: string; limit: number }>;
-}
+export type { components, paths };
+
+/** The API's named types, generated from the server's route schemas (openapi.ts). */
+export type Schemas = components['schemas'];
+export type Role = Schemas['Role'];
+export type User = Schemas['User'];
+export type Session = Schemas['Session'];
+export type Me = Schemas['Me'];
+export type Org = Schemas['Org'];
+export type ApiKey = Schemas['ApiKey'];
+export type CreatedApiKey = Schemas['CreatedApiKey'];
+export type DeviceStatus = Schemas['DeviceStatus'];
+export type Device = Schemas['Device'];
+export type DevicePage = Schemas['DevicePage'];
+export type CreatedDevice = Schemas['CreatedDevice'];
+export type Project = Schemas['Project'];
+export type Alert = Schemas['Alert'];
+export type TelemetrySeries = Schemas['TelemetryHistory'];
+export type LatestTelemetry = Schemas['LatestTelemetry'];
+export type Command = Schemas['Command'];
+export type CommandStatus = Schemas['CommandStatus'];
+export type DeviceTemplate = Schemas['DeviceTemplate'];
+export type TelemetryKeySpec = Schemas['TelemetryKeySpec'];
+export type CommandSpec = Schemas['CommandSpec'];
+export type ResolvedConfig = Schemas['ResolvedConfig'];
+export type ConfigSource = Schemas['ResolvedValue']['source'];
+export type Property = Schemas['Property'];
+export type PropertyMatch = Schemas['PropertyMatch'];
+export type Note = Schemas['Note'];
+export type EntityKind = Schemas['EntityKind'];
+export type FleetOverview = Schemas['FleetOverview'];
+export type ServerInfo = Schemas['ServerInfo'];
+
+type Method = 'get' | 'put' | 'post' | 'patch' | 'delete';
+type Operation<P extends keyof paths, M extends Method> = paths[P] extends Record<M, infer O> ? O : never;
+/** The JSON body an operation takes. */
+export type BodyOf<P extends keyof paths, M extends Method> = Operation<P, M> extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;
+/** The query parameters an operation takes. */
+export type QueryOf<P extends keyof paths, M extends Method> = Operation<P, M> extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
+type Json<R> = R extends { content: { 'application/json': infer T } } ? T : void;
+/** What an operation answers on success (its 200, 201 or 202; void for 204). */
+export type ResponseOf<P extends keyof paths, M extends Method> = Operation<P, M> extends { responses: infer R }
+  ? R extends { 200: infer X } ? Json<X> : R extends { 201: infer X } ? Json<X> : R extends { 202: infer X } ? Json<X> : void
+  : never;
 
 export class ApiError extends Error {
   constructor(
@@ -96,7 +62,7 @@ export class ApiError extends Error {
   }
 }
 
-type Query = Record<string, string | number | boolean | undefined | null>;
+type Query = object;
 
 export interface ClientOptions {
   baseUrl: string;
@@ -123,7 +89,7 @@ export class TetherClient {
   async request<T>(method: string, path: string, body?: unknown, query?: Query, retried = false): Promise<T> {
     const qs = query
       ? '?' +
-        Object.entries(query)
+        Object.entries(query as Record<string, unknown>)
           .filter(([, v]) => v !== undefined && v !== null && v !== '')
           .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
           .join('&')
@@ -146,7 +112,7 @@ export class TetherClient {
   }
 
   async login(email: string, password: string, orgId?: string): Promise<Session> {
-    const s = await this.request<Session>('POST', '/api/v1/auth/login', { email, password, orgId });
+    const s = await this.request<Session>('POST', '/api/v1/auth/login', { email, password, orgId } satisfies BodyOf<'/api/v1/auth/login', 'post'>);
     this.setSession(s);
     return s;
   }
@@ -164,63 +130,84 @@ export class TetherClient {
   }
 
   me() {
-    return this.request<User & { orgId: string; orgs: { id: string; name: string; role: Role }[] }>('GET', '/api/v1/users/me');
+    return this.request<Me>('GET', '/api/v1/users/me');
   }
 
   readonly users = {
-    list: (q?: { limit?: number; offset?: number }) => this.request<Page<User>>('GET', '/api/v1/users', undefined, q),
+    list: (q?: QueryOf<'/api/v1/users', 'get'>) => this.request<ResponseOf<'/api/v1/users', 'get'>>('GET', '/api/v1/users', undefined, q),
     get: (id: string) => this.request<User>('GET', `/api/v1/users/${id}`),
-    create: (u: { email: string; password: string; name?: string; role?: Role }) => this.request<User>('POST', '/api/v1/users', u),
-    update: (id: string, p: { name?: string; password?: string; role?: Role; disabled?: boolean }) => this.request<User>('PUT', `/api/v1/users/${id}`, p),
+    create: (u: BodyOf<'/api/v1/users', 'post'>) => this.request<User>('POST', '/api/v1/users', u),
+    update: (id: string, p: BodyOf<'/api/v1/users/{id}', 'put'>) => this.request<User>('PUT', `/api/v1/users/${id}`, p),
   };
 
   readonly orgs = {
-    list: () => this.request<{ items: { id: string; name: string; role: Role }[] }>('GET', '/api/v1/orgs'),
-    create: (name: string) => this.request<{ id: string; name: string; role: Role }>('POST', '/api/v1/orgs', { name }),
+    list: () => this.request<ResponseOf<'/api/v1/orgs', 'get'>>('GET', '/api/v1/orgs'),
+    create: (name: string) => this.request<Org>('POST', '/api/v1/orgs', { name } satisfies BodyOf<'/api/v1/orgs', 'post'>),
   };
 
   readonly apiKeys = {
-    list: () => this.request<{ items: { id: string; name: string; role: Role; prefix: string; revokedAt: string | null }[] }>('GET', '/api/v1/api-keys'),
-    create: (k: { name: string; role?: Exclude<Role, 'owner'> }) => this.request<{ id: string; key: string; name: string; role: Role }>('POST', '/api/v1/api-keys', k),
+    list: () => this.request<ResponseOf<'/api/v1/api-keys', 'get'>>('GET', '/api/v1/api-keys'),
+    create: (k: BodyOf<'/api/v1/api-keys', 'post'>) => this.request<CreatedApiKey>('POST', '/api/v1/api-keys', k),
     revoke: (id: string) => this.request<void>('DELETE', `/api/v1/api-keys/${id}`),
   };
 
   readonly projects = {
-    list: (q?: { limit?: number; offset?: number }) => this.request<Page<Project>>('GET', '/api/v1/projects', undefined, q),
+    list: (q?: QueryOf<'/api/v1/projects', 'get'>) => this.request<ResponseOf<'/api/v1/projects', 'get'>>('GET', '/api/v1/projects', undefined, q),
     get: (id: string) => this.request<Project>('GET', `/api/v1/projects/${id}`),
-    create: (p: { name: string; description?: string; inactivityTimeoutS?: number | null }) => this.request<Project>('POST', '/api/v1/projects', p),
-    update: (id: string, p: { name?: string; description?: string; inactivityTimeoutS?: number | null }) => this.request<Project>('PATCH', `/api/v1/projects/${id}`, p),
+    create: (p: BodyOf<'/api/v1/projects', 'post'>) => this.request<Project>('POST', '/api/v1/projects', p),
+    update: (id: string, p: BodyOf<'/api/v1/projects/{id}', 'patch'>) => this.request<Project>('PATCH', `/api/v1/projects/${id}`, p),
     delete: (id: string) => this.request<void>('DELETE', `/api/v1/projects/${id}`),
   };
 
   readonly devices = {
-    list: (q?: { projectId?: string; tag?: string; online?: boolean; q?: string; limit?: number; offset?: number }) => this.request<Page<Device>>('GET', '/api/v1/devices', undefined, q),
+    list: (q?: QueryOf<'/api/v1/devices', 'get'>) => this.request<DevicePage>('GET', '/api/v1/devices', undefined, q),
     get: (id: string) => this.request<Device>('GET', `/api/v1/devices/${id}`),
-    create: (d: { name: string; projectId?: string | null; templateId?: string | null; type?: string; tags?: string[]; metadata?: Record<string, unknown>; inactivityTimeoutS?: number | null }) =>
-      this.request<Device & { token: string }>('POST', '/api/v1/devices', d),
-    update: (id: string, p: { name?: string; projectId?: string | null; type?: string; tags?: string[]; metadata?: Record<string, unknown>; inactivityTimeoutS?: number | null }) =>
-      this.request<Device>('PATCH', `/api/v1/devices/${id}`, p),
+    create: (d: BodyOf<'/api/v1/devices', 'post'>) => this.request<CreatedDevice>('POST', '/api/v1/devices', d),
+    update: (id: string, p: BodyOf<'/api/v1/devices/{id}', 'patch'>) => this.request<Device>('PATCH', `/api/v1/devices/${id}`, p),
     delete: (id: string) => this.request<void>('DELETE', `/api/v1/devices/${id}`),
     status: (id: string) => this.request<DeviceStatus>('GET', `/api/v1/devices/${id}/status`),
-    rotateToken: (id: string) => this.request<{ deviceId: string; token: string }>('POST', `/api/v1/devices/${id}/credentials/rotate`),
-    latest: (id: string) => this.request<{ deviceId: string; values: Record<string, { ts: string; value: unknown }> }>('GET', `/api/v1/devices/${id}/telemetry/latest`),
-    telemetry: (id: string, q?: { keys?: string; from?: string; to?: string; interval?: string; agg?: string; limit?: number; before?: string }) =>
-      this.request<TelemetrySeries>('GET', `/api/v1/devices/${id}/telemetry`, undefined, q),
-    messages: (id: string, q?: { from?: string; to?: string; channel?: string; limit?: number }) =>
-      this.request<{ deviceId: string; items: { receivedAt: string; channel: string; transport: string; payload: unknown }[] }>('GET', `/api/v1/devices/${id}/messages`, undefined, q),
-    locations: (id: string, q?: { from?: string; to?: string; limit?: number }) =>
-      this.request<{ deviceId: string; items: { ts: string; lat: number; lon: number }[] }>('GET', `/api/v1/devices/${id}/locations`, undefined, q),
-    attributes: (id: string) => this.request<{ deviceId: string; reported: Record<string, { value: unknown; updatedAt: string }> }>('GET', `/api/v1/devices/${id}/attributes`),
-    deviceToken: (id: string) => this.request<{ token: string; deviceId: string; expiresAt: string }>('POST', '/api/v1/auth/device-token', { deviceId: id }),
+    rotateToken: (id: string) => this.request<ResponseOf<'/api/v1/devices/{id}/credentials/rotate', 'post'>>('POST', `/api/v1/devices/${id}/credentials/rotate`),
+    latest: (id: string) => this.request<LatestTelemetry>('GET', `/api/v1/devices/${id}/telemetry/latest`),
+    telemetry: (id: string, q?: QueryOf<'/api/v1/devices/{id}/telemetry', 'get'>) => this.request<TelemetrySeries>('GET', `/api/v1/devices/${id}/telemetry`, undefined, q),
+    messages: (id: string, q?: QueryOf<'/api/v1/devices/{id}/messages', 'get'>) =>
+      this.request<ResponseOf<'/api/v1/devices/{id}/messages', 'get'>>('GET', `/api/v1/devices/${id}/messages`, undefined, q),
+    locations: (id: string, q?: QueryOf<'/api/v1/devices/{id}/locations', 'get'>) =>
+      this.request<ResponseOf<'/api/v1/devices/{id}/locations', 'get'>>('GET', `/api/v1/devices/${id}/locations`, undefined, q),
+    heartbeats: (id: string, q?: QueryOf<'/api/v1/devices/{id}/heartbeats', 'get'>) =>
+      this.request<ResponseOf<'/api/v1/devices/{id}/heartbeats', 'get'>>('GET', `/api/v1/devices/${id}/heartbeats`, undefined, q),
+    attributes: (id: string) => this.request<ResponseOf<'/api/v1/devices/{id}/attributes', 'get'>>('GET', `/api/v1/devices/${id}/attributes`),
+    deviceToken: (id: string) => this.request<ResponseOf<'/api/v1/auth/device-token', 'post'>>('POST', '/api/v1/auth/device-token', { deviceId: id } satisfies BodyOf<'/api/v1/auth/device-token', 'post'>),
   };
 
   readonly alerts = {
-    list: (q?: { deviceId?: string; projectId?: string; type?: string; severity?: string; from?: string; to?: string; limit?: number; offset?: number }) =>
-      this.request<Page<Alert>>('GET', '/api/v1/alerts', undefined, q),
+    list: (q?: QueryOf<'/api/v1/alerts', 'get'>) => this.request<ResponseOf<'/api/v1/alerts', 'get'>>('GET', '/api/v1/alerts', undefined, q),
   };
 
+  readonly templates = {
+    list: () => this.request<ResponseOf<'/api/v1/templates', 'get'>>('GET', '/api/v1/templates'),
+    get: (id: string) => this.request<DeviceTemplate>('GET', `/api/v1/templates/${id}`),
+    create: (t: BodyOf<'/api/v1/templates', 'post'>) => this.request<DeviceTemplate>('POST', '/api/v1/templates', t),
+  };
+
+  readonly commands = {
+    list: (deviceId: string, q?: QueryOf<'/api/v1/devices/{id}/commands', 'get'>) =>
+      this.request<ResponseOf<'/api/v1/devices/{id}/commands', 'get'>>('GET', `/api/v1/devices/${deviceId}/commands`, undefined, q),
+    send: (deviceId: string, c: BodyOf<'/api/v1/devices/{id}/commands', 'post'>, q?: QueryOf<'/api/v1/devices/{id}/commands', 'post'>) =>
+      this.request<Command>('POST', `/api/v1/devices/${deviceId}/commands`, c, q),
+    get: (deviceId: string, commandId: string) => this.request<Command>('GET', `/api/v1/devices/${deviceId}/commands/${commandId}`),
+    cancel: (deviceId: string, commandId: string) => this.request<Command>('DELETE', `/api/v1/devices/${deviceId}/commands/${commandId}`),
+  };
+
+  readonly fleet = {
+    overview: (q?: QueryOf<'/api/v1/fleet/overview', 'get'>) => this.request<FleetOverview>('GET', '/api/v1/fleet/overview', undefined, q),
+  };
+
+  serverInfo() {
+    return this.request<ServerInfo>('GET', '/api/v1/server-info');
+  }
+
   verifyDeviceToken(token: string) {
-    return this.request<{ valid: boolean; deviceId: string | null; expiresAt: string | null }>('POST', '/api/v1/auth/device-verify', { token });
+    return this.request<ResponseOf<'/api/v1/auth/device-verify', 'post'>>('POST', '/api/v1/auth/device-verify', { token } satisfies BodyOf<'/api/v1/auth/device-verify', 'post'>);
   }
 
   /** Opens the live WebSocket; reconnects with backoff and re-subscribes. */

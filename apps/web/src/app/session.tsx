@@ -132,7 +132,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       (me) => {
         if (cancelled) return;
         setSession((prev) => {
-          if (!prev) return prev;
+          // The dashboard signs in users; an API key has no user to refresh.
+          if (!prev || me.kind !== 'user') return prev;
           const next = { ...prev, user: { id: me.id, email: me.email, name: me.name, role: me.role, disabled: me.disabled, createdAt: me.createdAt } };
           localStorage.setItem(STORAGE_KEY, JSON.stringify(next));
           return next;

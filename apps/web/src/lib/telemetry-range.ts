@@ -3,6 +3,9 @@
  * queried. Short ranges read raw points; longer ones ask the API to aggregate
  * (average per bucket), so a week of 1 Hz data arrives as a few hundred points.
  */
+import type { QueryOf } from '@tether/api-client';
+
+type TelemetryQuery = QueryOf<'/api/v1/devices/{id}/telemetry', 'get'> & { from: string };
 
 export type RangePreset = '15m' | '1h' | '24h' | '7d';
 export type RangeSelection = { kind: 'preset'; preset: RangePreset } | { kind: 'custom'; from: number; to: number };
@@ -54,8 +57,8 @@ export function resolveRange(sel: RangeSelection, now = Date.now()): ResolvedRan
 }
 
 /** The query string for GET /devices/{id}/telemetry. */
-export function telemetryQuery(r: ResolvedRange): { from: string; to?: string; interval?: string; agg?: string; limit?: number } {
-  const q: { from: string; to?: string; interval?: string; agg?: string; limit?: number } = { from: new Date(r.from).toISOString() };
+export function telemetryQuery(r: ResolvedRange): TelemetryQuery {
+  const q: TelemetryQuery = { from: new Date(r.from).toISOString() };
   if (!r.live) q.to = new Date(r.to).toISOString();
   if (r.bucket === null) q.limit = 100_000;
   else {

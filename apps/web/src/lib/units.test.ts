@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { displayRangeFor, formatValue, unitFor, type TelemetryKeySpec } from './units';
+import { displayRangeFor, formatValue, outOfRangeNote, unitFor, type TelemetryKeySpec } from './units';
 
 describe('unitFor', () => {
   it.each([
@@ -53,5 +53,22 @@ describe('formatValue', () => {
     expect(formatValue('ok', null)).toBe('ok');
     expect(formatValue(true, null)).toBe('true');
     expect(formatValue({ a: 1 }, null)).toBe('{"a":1}');
+  });
+});
+
+describe('outOfRangeNote', () => {
+  it('names readings outside the template range, and only those', () => {
+    expect(outOfRangeNote(12, { min: 0, max: 10 }, 'bar')).toBe(`Above the expected range (0–${formatValue(10, 'bar')})`);
+    expect(outOfRangeNote(-1, { min: 0, max: 10 }, 'bar')).toMatch(/^Below the expected range/);
+    expect(outOfRangeNote(10, { min: 0, max: 10 }, 'bar')).toBeNull();
+    expect(outOfRangeNote(0, { min: 0, max: 10 }, 'bar')).toBeNull();
+    expect(outOfRangeNote(101, { max: 100 }, '%')).toBe(`Above the expected range (≤ ${formatValue(100, '%')})`);
+    expect(outOfRangeNote(5, { min: 10 }, null)).toBe('Below the expected range (≥ 10)');
+  });
+
+  it('says nothing without a range or a number', () => {
+    expect(outOfRangeNote(500, null, null)).toBeNull();
+    expect(outOfRangeNote('hot', { min: 0, max: 10 }, null)).toBeNull();
+    expect(outOfRangeNote(Number.NaN, { min: 0, max: 10 }, null)).toBeNull();
   });
 });

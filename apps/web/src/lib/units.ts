@@ -4,14 +4,10 @@
  * telemetry specs, else from the key's name. Templates also give a display range.
  */
 
+import type { TelemetryKeySpec } from '@tether/api-client';
+
 /** A template's expected telemetry key (GET /templates/{id} → telemetry). */
-export interface TelemetryKeySpec {
-  name: string;
-  unit?: string;
-  type?: 'number' | 'string' | 'boolean' | 'json';
-  min?: number;
-  max?: number;
-}
+export type { TelemetryKeySpec };
 
 const BY_NAME: [RegExp, string][] = [
   [/^(temp|temperature)(_c)?$|_c$|celsius/, '°C'],
@@ -64,4 +60,21 @@ export function displayRangeFor(key: string, specs?: readonly TelemetryKeySpec[]
   const s = specs?.find((x) => x.name === key);
   if (!s || (typeof s.min !== 'number' && typeof s.max !== 'number')) return null;
   return { ...(typeof s.min === 'number' ? { min: s.min } : {}), ...(typeof s.max === 'number' ? { max: s.max } : {}) };
+}
+
+/**
+ * A reading outside its template's range, described for a person; null when inside or
+ * when there is no range. The range is advisory: such readings are stored as sent.
+ */
+export function outOfRangeNote(value: unknown, range: { min?: number; max?: number } | null, unit: string | null): string | null {
+  if (!range || typeof value !== 'number' || !Number.isFinite(value)) return null;
+  const expected =
+    range.min !== undefined && range.max !== undefined
+      ? `${formatValue(range.min, null)}–${formatValue(range.max, unit)}`
+      : range.min !== undefined
+        ? `≥ ${formatValue(range.min, unit)}`
+        : `≤ ${formatValue(range.max!, unit)}`;
+  if (range.min !== undefined && value < range.min) return `Below the expected range (${expected})`;
+  if (range.max !== undefined && value > range.max) return `Above the expected range (${expected})`;
+  return null;
 }

@@ -7,21 +7,9 @@ import { hashToken, randomToken } from '../../platform/security/secrets.js';
 import { ORG_ROLES, outranks, requireRole, type Actor, type OrgRole } from './actor.js';
 import { AccountsRepository, type ApiKeyRow, type MemberRow, type OrgRow } from './accounts.repository.js';
 
-export interface PublicUser {
-  id: string;
-  email: string;
-  name: string;
-  role: OrgRole;
-  disabled: boolean;
-  createdAt: string;
-}
-export interface Session {
-  accessToken: string;
-  refreshToken: string;
-  expiresIn: number;
-  user: PublicUser;
-  org: { id: string; name: string };
-}
+import type { PublicUser, Session } from './accounts.schemas.js';
+
+export type { PublicUser, Session };
 
 const API_KEY_PREFIX = 'tk_';
 const USER_AUDIENCE = 'tether:user';

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/auth.js';
+import { AlertPage } from './alerts.schemas.js';
 import type { AlertsService } from './alerts.service.js';
 
 /** Registered inside an authenticated scope. */
@@ -19,6 +20,7 @@ export function alertsRoutes(alerts: AlertsService) {
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
           offset: Type.Optional(Type.Integer({ minimum: 0 })),
         }),
+        response: { 200: AlertPage },
       },
     }, (req) => alerts.list(actorOf(req), req.query));
   };

@@ -1,8 +1,9 @@
 import type { Database } from '../../platform/db/database.js';
 import { AppError, assertUuid } from '../../platform/http/errors.js';
-import { ALERT_SEVERITIES } from '@tether/contracts';
+import { ALERT_SEVERITIES, type AlertSeverity } from '@tether/contracts';
 import type { Actor } from '../accounts/actor.js';
 import { parseTime } from '../telemetry/telemetry.service.js';
+import type { AlertPage } from './alerts.schemas.js';
 
 export interface AlertQuery {
   deviceId?: string;
@@ -19,7 +20,7 @@ export interface AlertQuery {
 export class AlertsService {
   constructor(private readonly db: Database) {}
 
-  async list(actor: Actor, q: AlertQuery) {
+  async list(actor: Actor, q: AlertQuery): Promise<AlertPage> {
     const where = ['e.org_id = $1', "e.kind = 'alert'"];
     const params: unknown[] = [actor.orgId];
     const add = (clause: string, v: unknown) => {
@@ -39,7 +40,7 @@ export class AlertsService {
     const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
     const offset = Math.max(q.offset ?? 0, 0);
     const cond = where.join(' AND ');
-    const rows = await this.db.query<{ id: string; device_id: string; device_name: string; project_id: string | null; type: string | null; severity: string; message: string; data: unknown; ts: Date; created_at: Date }>(
+    const rows = await this.db.query<{ id: string; device_id: string; device_name: string; project_id: string | null; type: string | null; severity: AlertSeverity; message: string; data: Record<string, unknown>; ts: Date; created_at: Date }>(
       `SELECT e.id, e.device_id, d.name AS device_name, e.project_id, e.type, e.severity, e.message, e.data, e.ts, e.created_at
        FROM events e JOIN devices d ON d.id = e.device_id
        WHERE ${cond} ORDER BY e.ts DESC, e.id LIMIT ${limit} OFFSET ${offset}`,

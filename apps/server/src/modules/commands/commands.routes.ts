@@ -7,6 +7,7 @@ import { AppError } from '../../platform/http/errors.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import { IngestRejection } from '../ingest/ingest-message.js';
 import { COMMAND_STATUSES } from './commands.repository.js';
+import { Command, CommandList, CommandStillOpen } from './commands.schemas.js';
 import type { CommandsService } from './commands.service.js';
 
 const Params = Type.Object({ id: Type.String(), commandId: Type.String() });
@@ -17,7 +18,8 @@ export function commandsRoutes(commands: CommandsService) {
     app.post('/api/v1/devices/:id/commands', {
       schema: {
         tags: ['commands'],
-        description: 'Creates a persistent command. With ?wait=true the request waits for the result (up to timeoutMs), else answers 504 COMMAND_TIMEOUT with the command still tracked.',
+        description:
+          'Creates a persistent command: 201 with the new command. With ?wait=true the request waits for the result (up to timeoutMs): 200 with the finished command, else 504 COMMAND_TIMEOUT (or 503 SHUTTING_DOWN) with the command still tracked.',
         params: Type.Object({ id: Type.String() }),
         querystring: Type.Object({ wait: Type.Optional(Type.Boolean()) }),
         body: Type.Object({
@@ -27,6 +29,7 @@ export function commandsRoutes(commands: CommandsService) {
           expiresAt: Type.Optional(Type.String()),
           retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 20 })),
         }),
+        response: { 200: Command, 201: Command, 503: CommandStillOpen, 504: CommandStillOpen },
       },
     }, async (req, reply) => {
       const command = await commands.create(actorOf(req), req.params.id, req.body);
@@ -42,10 +45,10 @@ export function commandsRoutes(commands: CommandsService) {
       return reply.status(200).send(done);
     });
     app.get('/api/v1/devices/:id/commands', {
-      schema: { tags: ['commands'], params: Type.Object({ id: Type.String() }), querystring: Type.Object({ status: Type.Optional(Type.Enum(COMMAND_STATUSES)), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }) },
+      schema: { tags: ['commands'], params: Type.Object({ id: Type.String() }), querystring: Type.Object({ status: Type.Optional(Type.Enum(COMMAND_STATUSES)), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }), response: { 200: CommandList } },
     }, (req) => commands.list(actorOf(req), req.params.id, req.query));
-    app.get('/api/v1/devices/:id/commands/:commandId', { schema: { tags: ['commands'], params: Params } }, (req) => commands.get(actorOf(req), req.params.id, req.params.commandId));
-    app.delete('/api/v1/devices/:id/commands/:commandId', { schema: { tags: ['commands'], params: Params, description: 'Cancels a queued command.' } }, (req) =>
+    app.get('/api/v1/devices/:id/commands/:commandId', { schema: { tags: ['commands'], params: Params, response: { 200: Command } } }, (req) => commands.get(actorOf(req), req.params.id, req.params.commandId));
+    app.delete('/api/v1/devices/:id/commands/:commandId', { schema: { tags: ['commands'], params: Params, description: 'Cancels a queued command.', response: { 200: Command } } }, (req) =>
       commands.cancel(actorOf(req), req.params.id, req.params.commandId),
     );
   };
@@ -56,13 +59,13 @@ export function deviceCommandsRoutes(commands: CommandsService, devices: Devices
   const authDevice = (token: string | null) => devices.requireDevice(token);
   return async (app: App) => {
     app.get('/api/v1/device/commands', {
-      schema: { tags: ['device api'], description: 'Long-poll: returns open commands at once, or waits up to `wait` seconds for one.', querystring: Type.Object({ wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 60 })) }) },
+      schema: { tags: ['device api'], description: 'Long-poll: returns open commands at once (now delivered), or waits up to `wait` seconds for one; an empty list when none came.', querystring: Type.Object({ wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 60 })) }), response: { 200: CommandList } },
     }, async (req) => {
       const device = await authDevice(bearerToken(req));
       return { items: await commands.poll(device, req.query.wait ?? 0) };
     });
     app.post('/api/v1/device/commands/:commandId/result', {
-      schema: { tags: ['device api'], params: Type.Object({ commandId: Type.String() }), body: Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('error')]), result: Type.Optional(Type.Unknown()), error: Type.Optional(Type.String()) }) },
+      schema: { tags: ['device api'], params: Type.Object({ commandId: Type.String() }), body: Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('error')]), result: Type.Optional(Type.Unknown()), error: Type.Optional(Type.String()) }), response: { 200: Command } },
     }, async (req) => {
       const device = await authDevice(bearerToken(req));
       try {

@@ -11,31 +11,15 @@ import type { DeviceIdentity } from '../devices/devices.repository.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import { IngestRejection } from '../ingest/ingest-message.js';
 import type { TemplatesService } from '../templates/templates.service.js';
-import { CommandsRepository, type CommandRow, type CommandStatus } from './commands.repository.js';
+import { CommandsRepository, type CommandRow } from './commands.repository.js';
+import type { Command } from './commands.schemas.js';
+
+export type { Command };
 
 export const COMMAND_EXPIRE_QUEUE = 'command-expire';
 export const COMMAND_RETRY_QUEUE = 'command-retry';
 
 const resultCheck = Compile(CommandResultPayload);
-
-export interface Command {
-  id: string;
-  deviceId: string;
-  name: string;
-  params: Record<string, unknown>;
-  status: CommandStatus;
-  timeoutMs: number;
-  retries: number;
-  attempts: number;
-  expiresAt: string;
-  result: unknown;
-  error: string | null;
-  createdBy: { kind: string; id: string | null };
-  createdAt: string;
-  sentAt: string | null;
-  deliveredAt: string | null;
-  completedAt: string | null;
-}
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 export const toCommand = (r: CommandRow): Command => ({
@@ -50,7 +34,7 @@ export const toCommand = (r: CommandRow): Command => ({
   expiresAt: r.expires_at.toISOString(),
   result: r.result,
   error: r.error,
-  createdBy: { kind: r.created_by_kind, id: r.created_by },
+  createdBy: { kind: r.created_by_kind as Command['createdBy']['kind'], id: r.created_by }, // written from Actor['kind']
   createdAt: r.created_at.toISOString(),
   sentAt: iso(r.sent_at),
   deliveredAt: iso(r.delivered_at),

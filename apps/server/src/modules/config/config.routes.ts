@@ -3,6 +3,8 @@ import type { App } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/auth.js';
 import { bearerToken } from '../../platform/http/server.js';
 import type { DevicesService } from '../devices/devices.service.js';
+import { NoContent } from '../../platform/http/schemas.js';
+import { ConfigValues, DeviceConfig, ResolvedConfig } from './config.schemas.js';
 import type { ConfigScope, ConfigService } from './config.service.js';
 
 const Value = Type.Object({ value: Type.Unknown() });
@@ -11,7 +13,7 @@ const Value = Type.Object({ value: Type.Unknown() });
 export function configRoutes(config: ConfigService) {
   return async (app: App) => {
     app.get('/api/v1/devices/:id/config', {
-      schema: { tags: ['config'], params: Type.Object({ id: Type.String() }), description: 'The resolved configuration, device → project → org; each value says where it came from.' },
+      schema: { tags: ['config'], params: Type.Object({ id: Type.String() }), description: 'The resolved configuration, device → project → org; each value says where it came from.', response: { 200: ResolvedConfig } },
     }, (req) => config.resolveForActor(actorOf(req), req.params.id));
 
     const scopes: [ConfigScope, string][] = [
@@ -23,18 +25,18 @@ export function configRoutes(config: ConfigService) {
     for (const [scope, base] of scopes) {
       const withId = base.includes(':id');
       const idOf = (p: unknown) => (withId ? (p as { id: string }).id : null);
-      app.get(base, { schema: { tags: ['config'], ...(withId ? { params: Type.Object({ id: Type.String() }) } : {}) } }, (req) => config.list(actorOf(req), scope, idOf(req.params)));
+      app.get(base, { schema: { tags: ['config'], ...(withId ? { params: Type.Object({ id: Type.String() }) } : {}), response: { 200: ConfigValues } } }, (req) => config.list(actorOf(req), scope, idOf(req.params)));
       const keyPath = `${base.replace('/desired', '')}/:key`;
       const params = withId ? Type.Object({ id: Type.String(), key: Type.String() }) : Type.Object({ key: Type.String() });
-      app.put(keyPath, { schema: { tags: ['config'], params, body: Value } }, async (req, reply) => {
+      app.put(keyPath, { schema: { tags: ['config'], params, body: Value, response: { 204: NoContent } } }, async (req, reply) => {
         const { key } = req.params as { key: string };
         await config.set(actorOf(req), scope, idOf(req.params), key, (req.body as { value: unknown }).value);
-        return reply.status(204).send();
+        return reply.status(204).send(null);
       });
-      app.delete(keyPath, { schema: { tags: ['config'], params } }, async (req, reply) => {
+      app.delete(keyPath, { schema: { tags: ['config'], params, response: { 204: NoContent } } }, async (req, reply) => {
         const { key } = req.params as { key: string };
         await config.delete(actorOf(req), scope, idOf(req.params), key);
-        return reply.status(204).send();
+        return reply.status(204).send(null);
       });
     }
   };
@@ -44,7 +46,7 @@ export function configRoutes(config: ConfigService) {
 export function deviceConfigRoutes(config: ConfigService, devices: DevicesService) {
   return async (app: App) => {
     app.get('/api/v1/device/config', {
-      schema: { tags: ['device api'], description: 'The device\'s resolved configuration (device → project → org), as plain key → value: what an MQTT device receives retained on devices/{id}/config.' },
+      schema: { tags: ['device api'], description: 'The device\'s resolved configuration (device → project → org), as plain key → value: what an MQTT device receives retained on devices/{id}/config.', response: { 200: DeviceConfig } },
     }, async (req) => config.deviceConfig(await devices.requireDevice(bearerToken(req))));
   };
 }

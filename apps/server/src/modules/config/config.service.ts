@@ -5,12 +5,10 @@ import type { DeviceIdentity } from '../devices/devices.repository.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import type { ProjectsService } from '../projects/projects.service.js';
 
+import type { ConfigValues, DeviceConfig, ResolvedConfig, ResolvedValue } from './config.schemas.js';
+
+export type { ResolvedValue };
 export type ConfigScope = 'org' | 'project' | 'device' | 'user';
-export interface ResolvedValue {
-  value: unknown;
-  source: 'device' | 'project' | 'org';
-  updatedAt: string;
-}
 
 const KEY = /^[A-Za-z0-9_.-]{1,128}$/;
 const RANK = { device: 0, project: 1, org: 2 } as const;
@@ -42,7 +40,7 @@ export class ConfigService {
     return (await this.deps.devices.get(actor, id ?? '')).id;
   }
 
-  async list(actor: Actor, scope: ConfigScope, id: string | null): Promise<{ values: Record<string, unknown> }> {
+  async list(actor: Actor, scope: ConfigScope, id: string | null): Promise<ConfigValues> {
     const scopeId = await this.scopeId(actor, scope, id, false);
     const rows = await this.deps.db.query<{ key: string; value: unknown }>(
       'SELECT key, value FROM config_attributes WHERE org_id = $1 AND scope = $2 AND scope_id = $3 ORDER BY key',
@@ -70,7 +68,7 @@ export class ConfigService {
     await this.publishAffected(actor.orgId, scope, scopeId);
   }
 
-  async resolveForActor(actor: Actor, deviceId: string): Promise<{ deviceId: string; values: Record<string, ResolvedValue> }> {
+  async resolveForActor(actor: Actor, deviceId: string): Promise<ResolvedConfig> {
     const device = await this.deps.devices.get(actor, deviceId);
     return { deviceId: device.id, values: await this.resolve({ deviceId: device.id, orgId: device.orgId, projectId: device.projectId }) };
   }
@@ -92,7 +90,7 @@ export class ConfigService {
   }
 
   /** The configuration as a device receives it: plain key → value. */
-  async deviceConfig(device: DeviceIdentity): Promise<Record<string, unknown>> {
+  async deviceConfig(device: DeviceIdentity): Promise<DeviceConfig> {
     const resolved = await this.resolve(device);
     return Object.fromEntries(Object.entries(resolved).map(([k, v]) => [k, v.value]));
   }

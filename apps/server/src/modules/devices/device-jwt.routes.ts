@@ -8,6 +8,7 @@ import { hashToken } from '../../platform/security/secrets.js';
 /** Device JWT requests: a device renews its token a few times a day; a NAT gateway may front a whole fleet. */
 const DEVICE_LIMITS = { perIp: 1200, perAccount: 10 };
 import type { AccountsService } from '../accounts/accounts.service.js';
+import { DeviceJwt, DeviceJwtVerification } from './devices.schemas.js';
 import type { DevicesService } from './devices.service.js';
 
 /**
@@ -22,7 +23,7 @@ export function deviceJwtRoutes(devices: DevicesService, accounts: AccountsServi
         const token = bearerToken(req);
         return token ? hashToken(token) : null;
       }),
-      schema: { tags: ['auth'], body: Type.Optional(Type.Object({ deviceId: Type.Optional(Type.String()) })) },
+      schema: { tags: ['auth'], body: Type.Optional(Type.Object({ deviceId: Type.Optional(Type.String()) })), response: { 200: DeviceJwt } },
     }, async (req) => {
       const token = bearerToken(req);
       if (!token) throw new AppError('UNAUTHORIZED', 'send Authorization: Bearer <user token, API key or device token>');
@@ -41,7 +42,7 @@ export function deviceJwtRoutes(devices: DevicesService, accounts: AccountsServi
     // Public, and it checks a secret: limited per IP.
     app.post('/api/v1/auth/device-verify', {
       preHandler: secretLimits(app, DEVICE_LIMITS, () => null),
-      schema: { tags: ['auth'], security: [], body: Type.Object({ token: Type.String() }) },
+      schema: { tags: ['auth'], security: [], body: Type.Object({ token: Type.String() }), response: { 200: DeviceJwtVerification } },
     }, async (req) => {
       const { reason: _reason, ...result } = await devices.verifyJwt(req.body.token);
       return result;

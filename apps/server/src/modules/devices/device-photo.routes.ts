@@ -4,10 +4,11 @@ import type { App } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/auth.js';
 import { requireRole } from '../accounts/actor.js';
 import { AppError } from '../../platform/http/errors.js';
+import { NoContent } from '../../platform/http/schemas.js';
 import type { FileStorage } from '../../platform/storage/file-storage.js';
+import { DevicePhoto, IMAGE_TYPES } from './devices.schemas.js';
 import type { DevicesService } from './devices.service.js';
 
-const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/gif'];
 const Id = Type.Object({ id: Type.String() });
 
 /** Device photos (seed 000): PUT the image bytes, GET it back with its content type. */
@@ -16,7 +17,7 @@ export function devicePhotoRoutes(devices: DevicesService, storage: FileStorage,
     app.addContentTypeParser(IMAGE_TYPES, { parseAs: 'buffer', bodyLimit: maxBytes }, (_req, body, done) => done(null, body));
     app.put('/api/v1/devices/:id/photo', {
       bodyLimit: maxBytes,
-      schema: { tags: ['devices'], params: Id, description: `Body: the image (${IMAGE_TYPES.join(', ')}), at most ${maxBytes} bytes.` },
+      schema: { tags: ['devices'], params: Id, description: `Body: the image (${IMAGE_TYPES.join(', ')}), at most ${maxBytes} bytes.`, response: { 204: NoContent } },
     }, async (req, reply) => {
       // The device is looked up first: another org's device is a 404 whatever the body.
       const device = await devices.get(actorOf(req), req.params.id);
@@ -33,21 +34,21 @@ export function devicePhotoRoutes(devices: DevicesService, storage: FileStorage,
       const key = `photos/${device.orgId}/${device.id}`;
       await devices.setPhoto(actorOf(req), device.id, key, type); // checks the role before anything is written
       await storage.put(key, body);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     });
-    app.get('/api/v1/devices/:id/photo', { schema: { tags: ['devices'], params: Id } }, async (req, reply) => {
+    app.get('/api/v1/devices/:id/photo', { schema: { tags: ['devices'], params: Id, response: { 200: DevicePhoto } } }, async (req, reply) => {
       const photo = await devices.photo(actorOf(req), req.params.id);
       const stream = photo && storage.get(photo.key);
       if (!photo || !stream) throw new AppError('PHOTO_NOT_FOUND', 'this device has no photo');
       // nosniff: a browser takes the stored type (checked on upload) and never guesses another.
       return reply.type(photo.contentType).header('x-content-type-options', 'nosniff').header('cache-control', 'private, max-age=60').send(stream);
     });
-    app.delete('/api/v1/devices/:id/photo', { schema: { tags: ['devices'], params: Id } }, async (req, reply) => {
+    app.delete('/api/v1/devices/:id/photo', { schema: { tags: ['devices'], params: Id, response: { 204: NoContent } } }, async (req, reply) => {
       const photo = await devices.photo(actorOf(req), req.params.id);
       if (!photo) throw new AppError('PHOTO_NOT_FOUND', 'this device has no photo');
       await devices.setPhoto(actorOf(req), req.params.id, null, null);
       await storage.delete(photo.key);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     });
   };
 }

@@ -1,6 +1,8 @@
 import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/auth.js';
+import { NoContent } from '../../platform/http/schemas.js';
+import { CreatedDevice, Device, DeviceCredentials, DevicePage, DeviceStatus } from './devices.schemas.js';
 import type { DevicesService } from './devices.service.js';
 
 const IdParam = Type.Object({ id: Type.String() });
@@ -21,6 +23,7 @@ export function devicesRoutes(devices: DevicesService) {
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
           offset: Type.Optional(Type.Integer({ minimum: 0 })),
         }),
+        response: { 200: DevicePage },
       },
     }, (req) => devices.list(actorOf(req), req.query));
 
@@ -37,13 +40,14 @@ export function devicesRoutes(devices: DevicesService) {
           metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
           inactivityTimeoutS: Timeout,
         }),
+        response: { 201: CreatedDevice },
       },
     }, async (req, reply) => {
       const { device, token } = await devices.create(actorOf(req), req.body);
       return reply.status(201).send({ ...device, token });
     });
 
-    app.get('/api/v1/devices/:id', { schema: { tags: ['devices'], params: IdParam } }, (req) => devices.get(actorOf(req), req.params.id));
+    app.get('/api/v1/devices/:id', { schema: { tags: ['devices'], params: IdParam, response: { 200: Device } } }, (req) => devices.get(actorOf(req), req.params.id));
 
     app.patch('/api/v1/devices/:id', {
       schema: {
@@ -61,23 +65,26 @@ export function devicesRoutes(devices: DevicesService) {
           },
           { additionalProperties: false },
         ),
+        response: { 200: Device },
       },
     }, (req) => devices.update(actorOf(req), req.params.id, req.body));
 
-    app.delete('/api/v1/devices/:id', { schema: { tags: ['devices'], params: IdParam } }, async (req, reply) => {
+    app.delete('/api/v1/devices/:id', { schema: { tags: ['devices'], params: IdParam, response: { 204: NoContent } } }, async (req, reply) => {
       await devices.delete(actorOf(req), req.params.id);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     });
 
-    app.get('/api/v1/devices/:id/status', { schema: { tags: ['devices'], params: IdParam } }, (req) => devices.status(actorOf(req), req.params.id));
+    app.get('/api/v1/devices/:id/status', { schema: { tags: ['devices'], params: IdParam, response: { 200: DeviceStatus } } }, (req) => devices.status(actorOf(req), req.params.id));
 
     app.post('/api/v1/devices/:id/credentials/rotate', {
-      schema: { tags: ['devices'], params: IdParam, description: 'Issues a new access token and revokes the old one.' },
+      schema: { tags: ['devices'], params: IdParam, description: 'Issues a new access token and revokes the old one.', response: { 200: DeviceCredentials } },
     }, (req) => devices.rotateCredentials(actorOf(req), req.params.id));
 
-    app.post('/api/v1/devices/:id/credentials/revoke', { schema: { tags: ['devices'], params: IdParam } }, async (req, reply) => {
+    app.post('/api/v1/devices/:id/credentials/revoke', {
+      schema: { tags: ['devices'], params: IdParam, description: 'Revokes the access token and every device JWT issued so far.', response: { 204: NoContent } },
+    }, async (req, reply) => {
       await devices.revokeCredentials(actorOf(req), req.params.id);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     });
   };
 }

@@ -7,36 +7,9 @@ import type { ProjectsService } from '../projects/projects.service.js';
 import type { TemplatesService } from '../templates/templates.service.js';
 import { DevicesRepository, type DeviceFilter, type DeviceIdentity, type DeviceRow } from './devices.repository.js';
 
-export type { DeviceIdentity };
+import type { Device, DeviceCredentials, DeviceJwt, DeviceJwtVerification, DeviceStatus } from './devices.schemas.js';
 
-export interface DeviceStatus {
-  online: boolean;
-  active: boolean;
-  lastSeenAt: string | null;
-  firstSeenAt: string | null;
-  lastConnectedAt: string | null;
-  lastDisconnectedAt: string | null;
-  inactivityTimeoutS: number;
-}
-
-export interface Device {
-  id: string;
-  orgId: string;
-  projectId: string | null;
-  name: string;
-  type: string;
-  tags: string[];
-  metadata: Record<string, unknown>;
-  firmwareVersion: string | null;
-  templateId: string | null;
-  /** Set when the device has a photo: GET it for the image. */
-  photoUrl: string | null;
-  inactivityTimeoutS: number | null;
-  status: DeviceStatus;
-  location: { lat: number; lon: number; at: string } | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { Device, DeviceIdentity, DeviceStatus };
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
@@ -176,7 +149,7 @@ export class DevicesService {
   }
 
   /** Issues a new token and revokes the old one; connected sessions using it are dropped. */
-  async rotateCredentials(actor: Actor, id: string): Promise<{ deviceId: string; token: string }> {
+  async rotateCredentials(actor: Actor, id: string): Promise<DeviceCredentials> {
     requireRole(actor, 'admin');
     const device = await this.get(actor, id);
     const token = randomToken(DEVICE_TOKEN_PREFIX, 24);
@@ -199,19 +172,20 @@ export class DevicesService {
   }
 
   /** A device JWT (seed 000), for a user who may manage the device. */
-  async issueJwtForUser(actor: Actor, deviceId: string): Promise<{ token: string; deviceId: string; expiresAt: string }> {
+  async issueJwtForUser(actor: Actor, deviceId: string): Promise<DeviceJwt> {
     requireRole(actor, 'operator');
     const device = await this.get(actor, deviceId);
     return this.issueJwt({ deviceId: device.id, orgId: device.orgId, projectId: device.projectId });
   }
 
-  async issueJwt(identity: DeviceIdentity): Promise<{ token: string; deviceId: string; expiresAt: string }> {
+  async issueJwt(identity: DeviceIdentity): Promise<DeviceJwt> {
     const ttl = this.deps.deviceJwtTtlS;
     const token = await this.deps.signer.sign({ org: identity.orgId }, identity.deviceId, DEVICE_AUDIENCE, ttl);
     return { token, deviceId: identity.deviceId, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() };
   }
 
-  async verifyJwt(token: string): Promise<{ valid: boolean; deviceId: string | null; expiresAt: string | null; reason?: string }> {
+  /** `reason` (why it is not valid) is for the server's own use: device-verify does not tell it. */
+  async verifyJwt(token: string): Promise<DeviceJwtVerification & { reason?: string }> {
     if (!looksLikeJwt(token)) return { valid: false, deviceId: null, expiresAt: null, reason: 'malformed' };
     const cached = this.jwtCache.get(token);
     if (cached && cached.exp * 1000 > Date.now()) return { valid: true, deviceId: cached.deviceId, expiresAt: new Date(cached.exp * 1000).toISOString() };

@@ -1,5 +1,6 @@
 import type { Database } from '../../platform/db/database.js';
 import type { Actor } from '../accounts/actor.js';
+import type { FleetOverview } from './fleet.schemas.js';
 
 /** The fleet overview (dashboard home): counts, recent alerts, message rate, recently silent devices. */
 export class FleetService {
@@ -8,7 +9,7 @@ export class FleetService {
     private readonly defaultTimeoutS: number,
   ) {}
 
-  async overview(actor: Actor, projectId?: string) {
+  async overview(actor: Actor, projectId?: string): Promise<FleetOverview> {
     const params = [actor.orgId, this.defaultTimeoutS, projectId ?? null];
     const scope = 'd.org_id = $1 AND ($3::uuid IS NULL OR d.project_id = $3)';
     const [counts] = await this.db.query<{ total: number; online: number; active: number; never_seen: number }>(

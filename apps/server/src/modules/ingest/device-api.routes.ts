@@ -9,6 +9,10 @@ import type { DeviceIdentity } from '../devices/devices.repository.js';
 import { IngestRejection } from './ingest-message.js';
 import type { IngestService } from './ingest.service.js';
 
+const Accepted = Type.Object({ accepted: Type.Literal(true) }, { description: 'Committed' });
+/** ThingsBoard answers an upload with an empty 200. */
+const EmptyOk = Type.Null({ description: 'Committed (empty body, as ThingsBoard answers)' });
+
 const PATHS: [string, UplinkChannel][] = [
   ['telemetry', 'telemetry'],
   ['alerts', 'alerts'],
@@ -54,7 +58,7 @@ export function deviceApiRoutes(deps: { ingest: IngestService; devices: DevicesS
 
     for (const [path, channel] of PATHS) {
       app.post(`/api/v1/device/${path}`, {
-        schema: { tags: ['device api'], description: `Device ${channel}, same payload as MQTT devices/{id}/${channel}. 202 after commit.` },
+        schema: { tags: ['device api'], description: `Device ${channel}, same payload as MQTT devices/{id}/${channel}. 202 after commit.`, response: { 202: Accepted } },
       }, async (req, reply) => {
         const device = await authDevice(req);
         await accept(device, channel, (req.body as string | undefined) ?? '');
@@ -65,13 +69,14 @@ export function deviceApiRoutes(deps: { ingest: IngestService; devices: DevicesS
     // ThingsBoard-compatible HTTP API: the access token is in the path.
     for (const [path, channel] of [['telemetry', 'telemetry'], ['attributes', 'attributes']] as const) {
       app.post(`/api/v1/:token/${path}`, {
-        schema: { tags: ['device api'], params: Type.Object({ token: Type.String() }), description: `ThingsBoard-compatible ${path} upload` },
+        schema: { tags: ['device api'], params: Type.Object({ token: Type.String() }), description: `ThingsBoard-compatible ${path} upload`, response: { 200: EmptyOk } },
       }, async (req, reply) => {
         const { token } = req.params as { token: string };
         const device = await devices.authenticateToken(token);
         if (!device) throw new AppError('UNAUTHORIZED', 'device token is invalid or revoked');
         await accept(device, channel, (req.body as string | undefined) ?? '');
-        return reply.status(200).send();
+        // No body at all (`null` would serialize to "null"): what ThingsBoard firmware expects.
+        return reply.status(200).send(undefined as unknown as null);
       });
     }
   };

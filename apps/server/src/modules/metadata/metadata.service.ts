@@ -3,8 +3,9 @@ import { AppError, assertUuid } from '../../platform/http/errors.js';
 import { hasRole, requireRole, type Actor } from '../accounts/actor.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import type { ProjectsService } from '../projects/projects.service.js';
+import type { EntityKind, Note, Property, PropertyMatch, PropertyWritten } from './metadata.schemas.js';
 
-export type EntityKind = 'device' | 'project';
+export type { EntityKind };
 
 /** Properties (searchable name/value pairs) and notes on devices, projects and streams (seed 004). */
 export class MetadataService {
@@ -18,7 +19,7 @@ export class MetadataService {
     return kind === 'device' ? (await this.devices.get(actor, id)).id : this.projects.assertInOrg(actor, id);
   }
 
-  async properties(actor: Actor, kind: EntityKind, id: string) {
+  async properties(actor: Actor, kind: EntityKind, id: string): Promise<{ items: Property[] }> {
     const entityId = await this.entity(actor, kind, id);
     const rows = await this.db.query<{ name: string; value: string; updated_at: Date }>(
       'SELECT name, value, updated_at FROM properties WHERE org_id = $1 AND entity_kind = $2 AND entity_id = $3 ORDER BY name',
@@ -27,7 +28,7 @@ export class MetadataService {
     return { items: rows.map((r) => ({ name: r.name, value: r.value, updatedAt: r.updated_at.toISOString() })) };
   }
 
-  async setProperty(actor: Actor, kind: EntityKind, id: string, name: string, value: string) {
+  async setProperty(actor: Actor, kind: EntityKind, id: string, name: string, value: string): Promise<PropertyWritten> {
     requireRole(actor, 'operator');
     if (!/^.{1,128}$/.test(name)) throw new AppError('VALIDATION_FAILED', 'a property name has 1 to 128 characters');
     const entityId = await this.entity(actor, kind, id);
@@ -47,7 +48,7 @@ export class MetadataService {
   }
 
   /** Which devices or projects have a property (optionally with a value, or a value prefix ending in *). */
-  async searchProperties(actor: Actor, q: { name?: string; value?: string; kind?: EntityKind; limit?: number }) {
+  async searchProperties(actor: Actor, q: { name?: string; value?: string; kind?: EntityKind; limit?: number }): Promise<{ items: PropertyMatch[] }> {
     const value = q.value?.endsWith('*') ? { prefix: q.value.slice(0, -1) } : q.value !== undefined ? { exact: q.value } : null;
     const rows = await this.db.query<{ entity_kind: EntityKind; entity_id: string; name: string; value: string }>(
       `SELECT entity_kind, entity_id, name, value FROM properties
@@ -59,9 +60,9 @@ export class MetadataService {
     return { items: rows.map((r) => ({ entityKind: r.entity_kind, entityId: r.entity_id, name: r.name, value: r.value })) };
   }
 
-  async notes(actor: Actor, kind: EntityKind, id: string, q: { streamKey?: string; limit?: number }) {
+  async notes(actor: Actor, kind: EntityKind, id: string, q: { streamKey?: string; limit?: number }): Promise<{ items: Note[] }> {
     const entityId = await this.entity(actor, kind, id);
-    const rows = await this.db.query<{ id: string; entity_kind: string; stream_key: string | null; body: string; author_id: string | null; author_name: string; created_at: Date }>(
+    const rows = await this.db.query<{ id: string; entity_kind: Note['kind']; stream_key: string | null; body: string; author_id: string | null; author_name: string; created_at: Date }>(
       `SELECT id, entity_kind, stream_key, body, author_id, author_name, created_at FROM notes
        WHERE org_id = $1 AND entity_id = $2 AND (entity_kind = $3 OR ($3 = 'device' AND entity_kind = 'stream'))
          AND ($4::text IS NULL OR stream_key = $4)
@@ -72,7 +73,7 @@ export class MetadataService {
   }
 
   /** A note on a device, a project, or one stream (telemetry key) of a device. */
-  async addNote(actor: Actor, kind: EntityKind, id: string, input: { body: string; streamKey?: string }) {
+  async addNote(actor: Actor, kind: EntityKind, id: string, input: { body: string; streamKey?: string }): Promise<Note> {
     requireRole(actor, 'operator');
     const body = input.body.trim();
     if (!body) throw new AppError('VALIDATION_FAILED', 'body is required');

@@ -3,15 +3,9 @@ import { AppError, assertUuid, notFound } from '../../platform/http/errors.js';
 import { requireRole, type Actor } from '../accounts/actor.js';
 import { ProjectsRepository, type ProjectRow } from './projects.repository.js';
 
-export interface Project {
-  id: string;
-  name: string;
-  description: string;
-  inactivityTimeoutS: number | null;
-  deviceCount: number;
-  createdAt: string;
-  updatedAt: string;
-}
+import type { Project } from './projects.schemas.js';
+
+export type { Project };
 
 const toProject = (r: ProjectRow): Project => ({
   id: r.id,

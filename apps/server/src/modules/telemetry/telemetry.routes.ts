@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/auth.js';
+import { HeartbeatHistory, LatestTelemetry, LocationHistory, MessageHistory, ReportedAttributes, TelemetryHistory } from './telemetry.schemas.js';
 import { AGGREGATES, type TelemetryService } from './telemetry.service.js';
 
 const IdParam = Type.Object({ id: Type.String() });
@@ -13,7 +14,9 @@ const Range = {
 /** Registered inside an authenticated scope. */
 export function telemetryRoutes(telemetry: TelemetryService) {
   return async (app: App) => {
-    app.get('/api/v1/devices/:id/telemetry/latest', { schema: { tags: ['telemetry'], params: IdParam } }, (req) => telemetry.latest(actorOf(req), req.params.id));
+    app.get('/api/v1/devices/:id/telemetry/latest', { schema: { tags: ['telemetry'], params: IdParam, response: { 200: LatestTelemetry } } }, (req) =>
+      telemetry.latest(actorOf(req), req.params.id),
+    );
     app.get('/api/v1/devices/:id/telemetry', {
       schema: {
         tags: ['telemetry'],
@@ -28,17 +31,26 @@ export function telemetryRoutes(telemetry: TelemetryService) {
           interval: Type.Optional(Type.String({ description: '30s, 5m, 1h, 1d or seconds' })),
           agg: Type.Optional(Type.Enum(AGGREGATES)),
         }),
+        response: { 200: TelemetryHistory },
       },
     }, (req) => telemetry.history(actorOf(req), req.params.id, req.query));
-    app.get('/api/v1/devices/:id/locations', { schema: { tags: ['telemetry'], params: IdParam, querystring: Type.Object(Range) } }, (req) =>
+    app.get('/api/v1/devices/:id/locations', { schema: { tags: ['telemetry'], params: IdParam, querystring: Type.Object(Range), response: { 200: LocationHistory } } }, (req) =>
       telemetry.locations(actorOf(req), req.params.id, req.query),
     );
-    app.get('/api/v1/devices/:id/heartbeats', { schema: { tags: ['telemetry'], params: IdParam, querystring: Type.Object(Range) } }, (req) =>
+    app.get('/api/v1/devices/:id/heartbeats', { schema: { tags: ['telemetry'], params: IdParam, querystring: Type.Object(Range), response: { 200: HeartbeatHistory } } }, (req) =>
       telemetry.heartbeats(actorOf(req), req.params.id, req.query),
     );
-    app.get('/api/v1/devices/:id/attributes', { schema: { tags: ['telemetry'], params: IdParam } }, (req) => telemetry.attributes(actorOf(req), req.params.id));
+    app.get('/api/v1/devices/:id/attributes', { schema: { tags: ['telemetry'], params: IdParam, response: { 200: ReportedAttributes } } }, (req) =>
+      telemetry.attributes(actorOf(req), req.params.id),
+    );
     app.get('/api/v1/devices/:id/messages', {
-      schema: { tags: ['telemetry'], params: IdParam, description: 'Raw message history, newest first.', querystring: Type.Object({ ...Range, channel: Type.Optional(Type.String()) }) },
+      schema: {
+        tags: ['telemetry'],
+        params: IdParam,
+        description: 'Raw message history, newest first.',
+        querystring: Type.Object({ ...Range, channel: Type.Optional(Type.String()) }),
+        response: { 200: MessageHistory },
+      },
     }, (req) => telemetry.messages(actorOf(req), req.params.id, req.query));
   };
 }

@@ -3,6 +3,7 @@ import { AppError, assertUuid, notFound } from '../../platform/http/errors.js';
 import type { Actor } from '../accounts/actor.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import { isoTime } from './iso-time.js';
+import type { DeviceMessage, HeartbeatHistory, LatestTelemetry, LocationHistory, MessageHistory, ReportedAttributes, TelemetryHistory } from './telemetry.schemas.js';
 
 export const AGGREGATES = ['avg', 'min', 'max', 'sum', 'count', 'last'] as const;
 export type Aggregate = (typeof AGGREGATES)[number];
@@ -118,7 +119,7 @@ export class TelemetryService {
     private readonly devices: DevicesService,
   ) {}
 
-  async latest(actor: Actor, deviceId: string) {
+  async latest(actor: Actor, deviceId: string): Promise<LatestTelemetry> {
     // Dashboards poll this: the org check and the values in one round trip. No row: no such device in the org.
     const id = assertUuid(deviceId, 'device id');
     const rows = await this.db.query<ValueRow | { key: null }>(
@@ -127,12 +128,12 @@ export class TelemetryService {
       [actor.orgId, id],
     );
     if (!rows.length) throw notFound('DEVICE', deviceId);
-    const values: Record<string, { ts: string; value: unknown }> = {};
+    const values: LatestTelemetry['values'] = {};
     for (const r of rows) if (r.key !== null) values[r.key] = { ts: (r as ValueRow).ts.toISOString(), value: valueOf(r as ValueRow) };
     return { deviceId: id, values };
   }
 
-  async history(actor: Actor, deviceId: string, q: { keys?: string; from?: string; to?: string; interval?: string; agg?: string; limit?: number; before?: string }) {
+  async history(actor: Actor, deviceId: string, q: { keys?: string; from?: string; to?: string; interval?: string; agg?: string; limit?: number; before?: string }): Promise<TelemetryHistory> {
     const device = await this.devices.get(actor, deviceId);
     const to = parseTime(q.to, new Date(), 'to');
     const from = parseTime(q.from, new Date(to.getTime() - 3600_000), 'from');
@@ -142,7 +143,7 @@ export class TelemetryService {
       keys = (await this.db.query<{ key: string }>('SELECT key FROM telemetry_latest WHERE device_id = $1 ORDER BY key', [device.id])).map((r) => r.key);
     }
     const limit = Math.min(Math.max(q.limit ?? 10_000, 1), 100_000);
-    const series: Record<string, { ts: string; value: unknown }[]> = {};
+    const series: TelemetryHistory['series'] = {};
     for (const k of keys) series[k] = [];
     if (!keys.length) return { deviceId: device.id, from: from.toISOString(), to: to.toISOString(), interval: null, agg: null, series };
 
@@ -164,7 +165,7 @@ export class TelemetryService {
         if (!list) byKey.set(r.key, (list = []));
         list.push(r);
       }
-      const truncated: Record<string, { before: string; limit: number }> = {};
+      const truncated: NonNullable<TelemetryHistory['truncated']> = {};
       for (const [key, list] of byKey) {
         // The extra row is the oldest: drop it, and point the cursor at the oldest one returned.
         if (list.length > limit) {
@@ -206,7 +207,7 @@ export class TelemetryService {
     return { deviceId: device.id, from: from.toISOString(), to: to.toISOString(), interval: secs, agg, series };
   }
 
-  async locations(actor: Actor, deviceId: string, q: { from?: string; to?: string; limit?: number }) {
+  async locations(actor: Actor, deviceId: string, q: { from?: string; to?: string; limit?: number }): Promise<LocationHistory> {
     const device = await this.devices.get(actor, deviceId);
     const to = parseTime(q.to, new Date(), 'to');
     const from = parseTime(q.from, new Date(to.getTime() - 86400_000), 'from');
@@ -217,19 +218,19 @@ export class TelemetryService {
     return { deviceId: device.id, items: rows.reverse().map((r) => ({ ...r, ts: r.ts.toISOString() })) };
   }
 
-  async attributes(actor: Actor, deviceId: string) {
+  async attributes(actor: Actor, deviceId: string): Promise<ReportedAttributes> {
     const device = await this.devices.get(actor, deviceId);
     const rows = await this.db.query<{ key: string; value: unknown; updated_at: Date }>('SELECT key, value, updated_at FROM device_attributes WHERE device_id = $1 ORDER BY key', [device.id]);
-    const reported: Record<string, { value: unknown; updatedAt: string }> = {};
+    const reported: ReportedAttributes['reported'] = {};
     for (const r of rows) reported[r.key] = { value: r.value, updatedAt: r.updated_at.toISOString() };
     return { deviceId: device.id, reported };
   }
 
-  async heartbeats(actor: Actor, deviceId: string, q: { from?: string; to?: string; limit?: number }) {
+  async heartbeats(actor: Actor, deviceId: string, q: { from?: string; to?: string; limit?: number }): Promise<HeartbeatHistory> {
     const device = await this.devices.get(actor, deviceId);
     const to = parseTime(q.to, new Date(), 'to');
     const from = parseTime(q.from, new Date(to.getTime() - 86400_000), 'from');
-    const rows = await this.db.query<{ ts: Date; uptime: number | null; battery: number | null; rssi: number | null; data: unknown }>(
+    const rows = await this.db.query<{ ts: Date; uptime: number | null; battery: number | null; rssi: number | null; data: Record<string, unknown> | null }>(
       'SELECT ts, uptime, battery, rssi, data FROM heartbeats WHERE device_id = $1 AND ts >= $2 AND ts <= $3 ORDER BY ts DESC LIMIT $4',
       [device.id, from, to, Math.min(Math.max(q.limit ?? 1000, 1), 50_000)],
     );
@@ -237,11 +238,11 @@ export class TelemetryService {
   }
 
   /** The raw message history (seed 002), newest first, with keyset pagination by `before`. */
-  async messages(actor: Actor, deviceId: string, q: { from?: string; to?: string; channel?: string; limit?: number }) {
+  async messages(actor: Actor, deviceId: string, q: { from?: string; to?: string; channel?: string; limit?: number }): Promise<MessageHistory> {
     const device = await this.devices.get(actor, deviceId);
     const to = parseTime(q.to, new Date(), 'to');
     const from = parseTime(q.from, new Date(0), 'from');
-    const rows = await this.db.query<{ received_at: Date; channel: string; transport: string; payload: unknown }>(
+    const rows = await this.db.query<{ received_at: Date; channel: DeviceMessage['channel']; transport: DeviceMessage['transport']; payload: unknown }>(
       `SELECT received_at, channel, transport, payload FROM messages
        WHERE device_id = $1 AND received_at >= $2 AND received_at <= $3 AND ($4::text IS NULL OR channel = $4)
        ORDER BY received_at DESC, seq DESC LIMIT $5`,

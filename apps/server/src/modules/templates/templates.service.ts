@@ -3,28 +3,9 @@ import type { Database } from '../../platform/db/database.js';
 import { AppError, assertUuid } from '../../platform/http/errors.js';
 import { requireRole, type Actor } from '../accounts/actor.js';
 
-export interface TelemetryKeySpec {
-  name: string;
-  unit?: string;
-  type?: 'number' | 'string' | 'boolean' | 'json';
-  min?: number;
-  max?: number;
-}
-export interface CommandSpec {
-  name: string;
-  description?: string;
-  /** JSON Schema for params. */
-  params?: Record<string, unknown>;
-}
-export interface DeviceTemplate {
-  id: string;
-  name: string;
-  description: string;
-  telemetry: TelemetryKeySpec[];
-  commands: CommandSpec[];
-  createdAt: string;
-  updatedAt: string;
-}
+import type { CommandSpec, DeviceTemplate, TelemetryKeySpec } from './templates.schemas.js';
+
+export type { CommandSpec, DeviceTemplate, TelemetryKeySpec };
 
 interface Row {
   id: string;

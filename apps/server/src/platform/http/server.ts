@@ -3,18 +3,26 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import compress from '@fastify/compress';
+import helmet from '@fastify/helmet';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from '../observability/logger.js';
 import type { Actor } from '../../modules/accounts/actor.js';
 import { assertStorableJson, UnstorableJsonError } from '../json/storable.js';
 import { AppError } from './errors.js';
 import { registerRateLimits } from './rate-limits.js';
+import { checkResponsesAgainstSchemas, type ResponseViolation } from './response-check.js';
+import { ErrorBody } from './schemas.js';
+import { hoistTitledSchemas } from './openapi-components.js';
 
 export type App = FastifyInstance<any, any, any, Logger, TypeBoxTypeProvider>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 declare module 'fastify' {
   interface FastifyRequest {
     actor: Actor | null;
+  }
+  interface FastifyInstance {
+    /** Filled only with `checkResponses` (tests). */
+    responseViolations: ResponseViolation[];
   }
 }
 
@@ -23,6 +31,12 @@ export interface HttpOptions {
   bodyLimit: number;
   https?: { cert: Buffer; key: Buffer } | null;
   publicUrl?: string | null;
+  /**
+   * Tests: compare every JSON answer with its route's response schema, and record what
+   * does not match (or has no schema) in `responseViolations`. Off in production: the
+   * schemas serialize the answers there.
+   */
+  checkResponses?: boolean;
 }
 
 const bearer = (req: FastifyRequest): string | null => {
@@ -46,6 +60,17 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
   };
   const app = (opts.https ? Fastify({ ...fastifyOpts, https: opts.https } as FastifyServerOptions) : Fastify(fastifyOpts)).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
   app.decorateRequest('actor', null);
+
+  // Every documented route answers errors in one shape; a route may still describe its own.
+  app.addHook('onRoute', (route) => {
+    if (!route.schema || (route.schema as { hide?: boolean }).hide) return;
+    const response = ((route.schema as { response?: Record<string, unknown> }).response ??= {});
+    response['4xx'] ??= ErrorBody;
+    response['5xx'] ??= ErrorBody;
+  });
+  const violations: ResponseViolation[] = [];
+  app.decorate('responseViolations', violations);
+  if (opts.checkResponses) checkResponsesAgainstSchemas(app, violations);
 
   // Fastify's JSON parser (prototype-poisoning checks included), then what the database could not
   // store: a body with \u0000, a lone surrogate or deep nesting is a 400, not a failed query.
@@ -87,6 +112,22 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0]}` } }));
 
+  // Security headers on every answer. The dashboard is a built bundle: scripts and styles from
+  // this origin only; images also from blobs (photo previews) and the map's tile server.
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        'script-src': ["'self'"],
+        'style-src': ["'self'"],
+        'img-src': ["'self'", 'data:', 'blob:', 'https://tile.openstreetmap.org'],
+        'connect-src': ["'self'"],
+        'frame-ancestors': ["'none'"],
+        // Plain HTTP is the embedded default: upgrading would break every request.
+        'upgrade-insecure-requests': opts.https ? [] : null,
+      },
+    },
+    strictTransportSecurity: opts.https ? { maxAge: 180 * 86400 } : false,
+  });
   // gzip/brotli for JSON and the dashboard's assets; small bodies are not worth it.
   await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'] });
   await app.register(swagger, {
@@ -101,8 +142,13 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
       },
       security: [{ bearer: [] }],
     },
+    transformObject: (doc) => hoistTitledSchemas((doc as { openapiObject: Record<string, unknown> }).openapiObject) as never,
   });
-  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  await app.register(swaggerUi, {
+    routePrefix: '/api/docs',
+    // Swagger UI adds <style> elements at run time: its pages alone allow inline styles.
+    transformStaticCSP: (header) => header.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"),
+  });
   await registerRateLimits(app);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   return app;

@@ -6,6 +6,7 @@ const queued: Command = {
   deviceId: 'd',
   name: 'led',
   params: { on: true },
+  createdBy: { kind: 'user', id: null },
   status: 'queued',
   timeoutMs: 30_000,
   retries: 0,

@@ -1,45 +1,21 @@
 /**
- * Commands to a device: the REST calls (not yet in @tether/api-client) and how
- * a live `command` event updates the history on screen.
+ * Commands to a device: the REST calls and how a live `command` event updates
+ * the history on screen.
  */
-import type { TetherClient } from '@tether/api-client';
+import type { BodyOf, Command, TetherClient } from '@tether/api-client';
 import type { LiveCommandEvent } from '@tether/contracts';
 
 import { COMMAND_STATUSES, type CommandStatus } from '@tether/contracts';
 export { COMMAND_STATUSES, type CommandStatus };
-
-export interface Command {
-  id: string;
-  deviceId: string;
-  name: string;
-  params: Record<string, unknown>;
-  status: CommandStatus;
-  timeoutMs: number;
-  retries: number;
-  attempts: number;
-  expiresAt: string;
-  result: unknown;
-  error: string | null;
-  createdAt: string;
-  sentAt: string | null;
-  deliveredAt: string | null;
-  completedAt: string | null;
-}
-
-export interface SendCommandInput {
-  name: string;
-  params?: Record<string, unknown>;
-  timeoutMs?: number;
-  retries?: number;
-}
+export type { Command };
+export type SendCommandInput = BodyOf<'/api/v1/devices/{id}/commands', 'post'>;
 
 /** Names offered for devices without a template; any name is accepted there. */
 export const SUGGESTED_COMMANDS = ['reset', 'reboot', 'buzzer', 'led', 'servo'];
 
-export const listCommands = (client: TetherClient, deviceId: string, limit: number) =>
-  client.request<{ items: Command[] }>('GET', `/api/v1/devices/${deviceId}/commands`, undefined, { limit });
-export const sendCommand = (client: TetherClient, deviceId: string, input: SendCommandInput) => client.request<Command>('POST', `/api/v1/devices/${deviceId}/commands`, input);
-export const cancelCommand = (client: TetherClient, deviceId: string, commandId: string) => client.request<Command>('DELETE', `/api/v1/devices/${deviceId}/commands/${commandId}`);
+export const listCommands = (client: TetherClient, deviceId: string, limit: number) => client.commands.list(deviceId, { limit });
+export const sendCommand = (client: TetherClient, deviceId: string, input: SendCommandInput) => client.commands.send(deviceId, input);
+export const cancelCommand = (client: TetherClient, deviceId: string, commandId: string) => client.commands.cancel(deviceId, commandId);
 
 const RANK: Record<CommandStatus, number> = { queued: 0, sent: 1, delivered: 2, succeeded: 3, failed: 3, expired: 3, 'timed-out': 3, cancelled: 3 };
 const isStatus = (s: string): s is CommandStatus => (COMMAND_STATUSES as readonly string[]).includes(s);

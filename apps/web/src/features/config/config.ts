@@ -1,11 +1,11 @@
 /**
- * Configuration values (not yet in @tether/api-client): named JSON values on
+ * Configuration values: named JSON values on
  * the org, a project or a device. A device's configuration resolves device →
  * project → org, and each value says where it came from.
  */
-import type { TetherClient } from '@tether/api-client';
+import type { ConfigSource, ResolvedConfig, ResponseOf, TetherClient } from '@tether/api-client';
 
-export type ConfigSource = 'device' | 'project' | 'org';
+export type { ConfigSource };
 export type ConfigTarget = { scope: 'device'; id: string } | { scope: 'project'; id: string } | { scope: 'org' };
 
 export interface ConfigEntry {
@@ -28,12 +28,12 @@ function base(t: ConfigTarget): string {
 /** A device's resolved configuration, or the values set on a project or the org; sorted by key. */
 export async function loadConfig(client: TetherClient, t: ConfigTarget): Promise<ConfigEntry[]> {
   if (t.scope === 'device') {
-    const r = await client.request<{ deviceId: string; values: Record<string, { value: unknown; source: ConfigSource; updatedAt: string }> }>('GET', base(t));
+    const r = await client.request<ResolvedConfig>('GET', base(t));
     return Object.entries(r.values)
       .map(([key, v]) => ({ key, value: v.value, source: v.source, updatedAt: v.updatedAt }))
       .sort((a, b) => a.key.localeCompare(b.key));
   }
-  const r = await client.request<{ values: Record<string, unknown> }>('GET', base(t));
+  const r = await client.request<ResponseOf<'/api/v1/org/config', 'get'>>('GET', base(t));
   return Object.entries(r.values)
     .map(([key, value]) => ({ key, value }))
     .sort((a, b) => a.key.localeCompare(b.key));

@@ -2,7 +2,7 @@ import type { Device } from '@tether/api-client';
 import { useSession } from '../../app/session';
 import { useLiveEvents, useLiveState } from '../../app/live';
 import { useAsync } from '../../lib/use-async';
-import { formatValue, unitFor, type TelemetryKeySpec } from '../../lib/units';
+import { displayRangeFor, formatValue, outOfRangeNote, unitFor, type TelemetryKeySpec } from '../../lib/units';
 import { Section } from '../../components/ui/page';
 import { Async, EmptyState } from '../../components/ui/state-views';
 import { RelativeTime } from '../../components/ui/relative-time';
@@ -42,10 +42,13 @@ export function LatestValues({ device, specs }: { device: Device; specs?: readon
             <dl className="latest">
               {keys.map((k) => {
                 const v = values[k]!;
+                const unit = unitFor(k, device.metadata, specs);
+                const outside = outOfRangeNote(v.value, displayRangeFor(k, specs), unit);
                 return (
-                  <div key={k} className="latest-item" data-testid={`latest-${k}`}>
+                  <div key={k} className={outside ? 'latest-item latest-out-of-range' : 'latest-item'} data-testid={`latest-${k}`}>
                     <dt>{k}</dt>
-                    <dd className="latest-value">{formatValue(v.value, unitFor(k, device.metadata, specs))}</dd>
+                    <dd className="latest-value">{formatValue(v.value, unit)}</dd>
+                    {outside && <dd className="latest-range-note small">{outside}</dd>}
                     <dd className="muted small">
                       <RelativeTime value={v.ts} />
                     </dd>

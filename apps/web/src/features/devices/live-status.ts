@@ -1,4 +1,4 @@
-import type { Device, Page } from '@tether/api-client';
+import type { DevicePage } from '@tether/api-client';
 import type { LiveDeviceEvent } from '@tether/contracts';
 
 export type StatusPatch = { online?: boolean; lastSeenAt?: string };
@@ -11,7 +11,7 @@ export function patchFromEvent(e: LiveDeviceEvent, now = new Date()): StatusPatc
 }
 
 /** Applies live status and activity to a page of devices; last-seen only moves forward. */
-export function applyLive(page: Page<Device>, patches: Map<string, StatusPatch>): Page<Device> {
+export function applyLive(page: DevicePage, patches: Map<string, StatusPatch>): DevicePage {
   if (!patches.size) return page;
   return {
     ...page,

@@ -1,0 +1,75 @@
+import type { Readable } from 'node:stream';
+import { Type, type Static } from 'typebox';
+import { JsonObject, NullableTimestamp, Page, Timestamp, Uuid, titled } from '../../platform/http/schemas.js';
+
+export const DeviceStatus = Type.Object({
+  online: Type.Boolean({ description: 'Connected to the MQTT broker (TCP or WebSocket) right now' }),
+  active: Type.Boolean({ description: 'Sent a message within its inactivity timeout' }),
+  lastSeenAt: Type.Union([Timestamp, Type.Null()], { description: 'Its last message; null: never seen' }),
+  firstSeenAt: Type.Union([Timestamp, Type.Null()], { description: 'Its first message; null: never seen' }),
+  lastConnectedAt: NullableTimestamp,
+  lastDisconnectedAt: NullableTimestamp,
+  inactivityTimeoutS: Type.Integer({ description: "The inactivity timeout in effect, in seconds: the device's own, else its project's, else the server default" }),
+});
+export type DeviceStatus = Static<typeof DeviceStatus>;
+
+export const DeviceLocation = Type.Object(
+  { lat: Type.Number(), lon: Type.Number(), at: Type.String({ format: 'date-time', description: 'When the device was there' }) },
+  { description: 'The last reported position' },
+);
+
+export const Device = Type.Object({
+  id: Uuid,
+  orgId: Uuid,
+  projectId: Type.Union([Uuid, Type.Null()]),
+  name: Type.String(),
+  type: Type.String({ description: 'Free-form device type, e.g. a model; empty when not set' }),
+  tags: Type.Array(Type.String()),
+  metadata: JsonObject,
+  firmwareVersion: Type.Union([Type.String(), Type.Null()], { description: 'The last reported `fw_version` attribute' }),
+  templateId: Type.Union([Uuid, Type.Null()]),
+  photoUrl: Type.Union([Type.String(), Type.Null()], { description: 'Set when the device has a photo: GET it for the image' }),
+  inactivityTimeoutS: Type.Union([Type.Integer(), Type.Null()], { description: "Seconds without a message before the device counts as inactive; null: its project's or the server default (see status)" }),
+  status: DeviceStatus,
+  location: Type.Union([DeviceLocation, Type.Null()]),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type Device = Static<typeof Device>;
+
+export const DevicePage = Page(Device);
+
+const AccessToken = Type.String({ description: 'The device access token (dt_…): shown once, only its hash is stored' });
+
+export const CreatedDevice = Type.Object({ ...Device.properties, token: AccessToken });
+
+export const DeviceCredentials = Type.Object({ deviceId: Uuid, token: AccessToken });
+export type DeviceCredentials = Static<typeof DeviceCredentials>;
+
+export const DeviceJwt = Type.Object({
+  token: Type.String({ description: 'A device JWT: the device may use it in place of its access token' }),
+  deviceId: Uuid,
+  expiresAt: Timestamp,
+});
+export type DeviceJwt = Static<typeof DeviceJwt>;
+
+export const DeviceJwtVerification = Type.Object({
+  valid: Type.Boolean({ description: 'False when the JWT is malformed, expired, badly signed, or its device was deleted or had its credentials rotated or revoked since' }),
+  deviceId: Type.Union([Uuid, Type.Null()], { description: 'The device it identifies; null unless valid' }),
+  expiresAt: Type.Union([Timestamp, Type.Null()], { description: 'null unless valid' }),
+});
+export type DeviceJwtVerification = Static<typeof DeviceJwtVerification>;
+
+/** The photo types a device photo may have: the upload is refused unless its bytes are one of them. */
+export const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/gif'];
+
+/**
+ * The photo as stored, in the type it was uploaded with: not JSON, so the content-type form.
+ * Its bytes are streamed from storage (typed so for the handler; the document says binary).
+ */
+export const DevicePhoto = {
+  description: 'The photo, in the type it was uploaded with',
+  content: Object.fromEntries(IMAGE_TYPES.map((t) => [t, { schema: Type.Unsafe<Readable>(Type.String({ format: 'binary' })) }])),
+};
+
+titled({ DeviceStatus, DeviceLocation, Device, DevicePage, CreatedDevice, DeviceCredentials, DeviceJwt, DeviceJwtVerification });
