@@ -87,6 +87,34 @@ describe('messages without ts', () => {
     const locs = await s.api.devices.locations(device.id, { from, limit: 1000 });
     expect(sorted(locs.items.map((l) => Math.round((l.lat - 50) * 1000)))).toEqual(seqs(50));
     expect(await history(device.id, 'tb')).toEqual(seqs(50));
+
+    // Capped lists say so, and their cursor pages through a burst of one millisecond without a gap or a repeat.
+    const pageAll = async <T>(read: (before?: string) => Promise<{ items: T[]; truncated: { before: string; limit: number } | null }>) => {
+      const all: T[] = [];
+      let before: string | undefined;
+      for (let pages = 1; pages <= 10; pages++) {
+        const r = await read(before);
+        all.push(...r.items);
+        if (!r.truncated) return { all, pages };
+        expect(r.truncated.limit).toBe(15);
+        expect(r.items).toHaveLength(15);
+        before = r.truncated.before;
+      }
+      throw new Error('the cursor never ended');
+    };
+    const opt = (before?: string) => (before ? { before } : {});
+    const hbPages = await pageAll((before) => s.api.devices.heartbeats(device.id, { from, limit: 15, ...opt(before) }));
+    expect(hbPages.pages).toBe(4);
+    expect(hbPages.all.map((h) => h.uptime)).toEqual(seqs(50).reverse()); // newest first, each once
+    const locPages = await pageAll((before) => s.api.devices.locations(device.id, { from, limit: 15, ...opt(before) }));
+    expect(locPages.pages).toBe(4);
+    expect(sorted(locPages.all.map((l) => Math.round((l.lat - 50) * 1000)))).toEqual(seqs(50));
+    const msgPages = await pageAll((before) => s.api.devices.messages(device.id, { channel: 'heartbeat', limit: 15, ...opt(before) }));
+    expect(msgPages.pages).toBe(4);
+    expect(msgPages.all.map((m) => (m.payload as { uptime: number }).uptime)).toEqual(seqs(50).reverse());
+    expect((await s.api.devices.messages(device.id, { channel: 'heartbeat' })).truncated).toBeNull();
+    const tooMany = await httpJson(`${s.httpUrl}/api/v1/devices/${device.id}/messages?limit=1001`, { token: s.api.token! });
+    expect(tooMany.status).toBe(400);
   });
 
   it('stores every one of 50 concurrent HTTP posts of one device', async () => {

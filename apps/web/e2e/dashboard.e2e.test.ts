@@ -698,6 +698,23 @@ describe('dashboard', () => {
     await page.locator('tr:has-text("boiler-1")').waitFor();
   });
 
+  it('pages the raw message history of a one-millisecond burst without skipping any', async () => {
+    const d = await server.api.devices.create({ name: 'burst-1' });
+    const c = await connectMqtt(server.mqttUrl, { username: d.id, password: d.token });
+    // 60 messages without ts in flight at once: many share a millisecond, each its own row.
+    await Promise.all(Array.from({ length: 60 }, (_, i) => publish(c, `devices/${d.id}/telemetry`, JSON.stringify({ seq: i + 1 }))));
+    c.end(true);
+    await page.goto(`${server.httpUrl}/devices/${d.id}`);
+    const rows = page.locator('table[aria-label="Raw messages"] tbody tr');
+    await rows.nth(49).waitFor();
+    expect(await rows.count()).toBe(50);
+    await page.getByRole('button', { name: 'Load older messages' }).click();
+    await rows.nth(59).waitFor();
+    await expect.poll(() => page.getByRole('button', { name: 'Load older messages' }).count()).toBe(0);
+    const seqs = (await page.locator('table[aria-label="Raw messages"] tbody tr td[data-label="Payload"]').allTextContents()).map((t) => (JSON.parse(t) as { seq: number }).seq);
+    expect(seqs.sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+  });
+
   it('serves security headers, and the API docs pass the same Content-Security-Policy', async () => {
     const res = await page.request.get(`${server.httpUrl}/`);
     const csp = res.headers()['content-security-policy'] ?? '';

@@ -1958,6 +1958,8 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description cursor from `truncated`: only items older than it */
+                    before?: string;
                     /** @description ISO 8601 or ms since epoch */
                     from?: string;
                     limit?: number;
@@ -2019,6 +2021,8 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description cursor from `truncated`: only items older than it */
+                    before?: string;
                     /** @description ISO 8601 or ms since epoch */
                     from?: string;
                     limit?: number;
@@ -2077,11 +2081,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Raw message history, newest first. */
+        /** @description Raw message history, newest first; a capped answer gives the cursor for the older rest in `truncated`. */
         get: {
             parameters: {
                 query?: {
-                    channel?: string;
+                    /** @description cursor from `truncated`: only items older than it */
+                    before?: string;
+                    channel?: "telemetry" | "alerts" | "heartbeat" | "location" | "attributes";
                     /** @description ISO 8601 or ms since epoch */
                     from?: string;
                     limit?: number;
@@ -4834,7 +4840,18 @@ export interface components {
             deviceId: string;
             /** @description Newest first */
             items: components["schemas"]["Heartbeat"][];
+            truncated: components["schemas"]["HistoryCursor"];
         };
+        /**
+         * HistoryCursor
+         * @description Set when the range held more than `limit` items; null: this is all of it
+         */
+        HistoryCursor: {
+            /** @description Cursor: ask again with before=<cursor> (same range) for the older items */
+            before: string;
+            /** @description The number of items returned */
+            limit: number;
+        } | null;
         /** LatestTelemetry */
         LatestTelemetry: {
             /** Format: uuid */
@@ -4868,8 +4885,9 @@ export interface components {
         LocationHistory: {
             /** Format: uuid */
             deviceId: string;
-            /** @description Oldest first */
+            /** @description The newest `limit` in the range, oldest first */
             items: components["schemas"]["Location"][];
+            truncated: components["schemas"]["HistoryCursor"];
         };
         /**
          * Me
@@ -4911,6 +4929,7 @@ export interface components {
             deviceId: string;
             /** @description Newest first */
             items: components["schemas"]["DeviceMessage"][];
+            truncated: components["schemas"]["HistoryCursor"];
         };
         /** Note */
         Note: {

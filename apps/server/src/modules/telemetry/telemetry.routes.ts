@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { DEVICE_UPLINK_CHANNELS } from '@tether/contracts';
 import type { App } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/auth.js';
 import { HeartbeatHistory, LatestTelemetry, LocationHistory, MessageHistory, ReportedAttributes, TelemetryHistory } from './telemetry.schemas.js';
@@ -34,12 +35,21 @@ export function telemetryRoutes(telemetry: TelemetryService) {
         response: { 200: TelemetryHistory },
       },
     }, (req) => telemetry.history(actorOf(req), req.params.id, req.query));
-    app.get('/api/v1/devices/:id/locations', { schema: { tags: ['telemetry'], params: IdParam, querystring: Type.Object(Range), response: { 200: LocationHistory } } }, (req) =>
-      telemetry.locations(actorOf(req), req.params.id, req.query),
-    );
-    app.get('/api/v1/devices/:id/heartbeats', { schema: { tags: ['telemetry'], params: IdParam, querystring: Type.Object(Range), response: { 200: HeartbeatHistory } } }, (req) =>
-      telemetry.heartbeats(actorOf(req), req.params.id, req.query),
-    );
+    // Lists capped at `limit` (at most the maximum) say so in `truncated`, with the cursor for the rest.
+    const listQuery = (defaultLimit: number, maximum: number, extra = {}) =>
+      Type.Object({
+        from: Range.from,
+        to: Range.to,
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum, default: defaultLimit })),
+        before: Type.Optional(Type.String({ description: 'cursor from `truncated`: only items older than it' })),
+        ...extra,
+      });
+    app.get('/api/v1/devices/:id/locations', {
+      schema: { tags: ['telemetry'], params: IdParam, querystring: listQuery(1000, 50_000), response: { 200: LocationHistory } },
+    }, (req) => telemetry.locations(actorOf(req), req.params.id, req.query));
+    app.get('/api/v1/devices/:id/heartbeats', {
+      schema: { tags: ['telemetry'], params: IdParam, querystring: listQuery(1000, 50_000), response: { 200: HeartbeatHistory } },
+    }, (req) => telemetry.heartbeats(actorOf(req), req.params.id, req.query));
     app.get('/api/v1/devices/:id/attributes', { schema: { tags: ['telemetry'], params: IdParam, response: { 200: ReportedAttributes } } }, (req) =>
       telemetry.attributes(actorOf(req), req.params.id),
     );
@@ -47,8 +57,8 @@ export function telemetryRoutes(telemetry: TelemetryService) {
       schema: {
         tags: ['telemetry'],
         params: IdParam,
-        description: 'Raw message history, newest first.',
-        querystring: Type.Object({ ...Range, channel: Type.Optional(Type.String()) }),
+        description: 'Raw message history, newest first; a capped answer gives the cursor for the older rest in `truncated`.',
+        querystring: listQuery(100, 1000, { channel: Type.Optional(Type.Enum(DEVICE_UPLINK_CHANNELS)) }),
         response: { 200: MessageHistory },
       },
     }, (req) => telemetry.messages(actorOf(req), req.params.id, req.query));

@@ -43,6 +43,18 @@ export const TelemetryHistory = Type.Object({
 });
 export type TelemetryHistory = Static<typeof TelemetryHistory>;
 
+/** A capped list says so, with the cursor for the rest: never a silent cut. */
+export const HistoryCursor = Type.Union(
+  [
+    Type.Object({
+      before: Type.String({ description: 'Cursor: ask again with before=<cursor> (same range) for the older items' }),
+      limit: Type.Integer({ description: 'The number of items returned' }),
+    }),
+    Type.Null(),
+  ],
+  { description: 'Set when the range held more than `limit` items; null: this is all of it' },
+);
+
 export const Location = Type.Object({
   ts: Timestamp,
   lat: Type.Number(),
@@ -52,7 +64,7 @@ export const Location = Type.Object({
   heading: Type.Union([Type.Number(), Type.Null()], { description: 'Degrees, 0 to 360' }),
   accuracy: Type.Union([Type.Number(), Type.Null()]),
 });
-export const LocationHistory = Type.Object({ deviceId: Uuid, items: Type.Array(Location, { description: 'Oldest first' }) });
+export const LocationHistory = Type.Object({ deviceId: Uuid, items: Type.Array(Location, { description: 'The newest `limit` in the range, oldest first' }), truncated: HistoryCursor });
 export type LocationHistory = Static<typeof LocationHistory>;
 
 export const Heartbeat = Type.Object({
@@ -62,7 +74,7 @@ export const Heartbeat = Type.Object({
   rssi: Type.Union([Type.Number(), Type.Null()]),
   data: Type.Union([JsonObject, Type.Null()], { description: "The heartbeat's other fields; null: none" }),
 });
-export const HeartbeatHistory = Type.Object({ deviceId: Uuid, items: Type.Array(Heartbeat, { description: 'Newest first' }) });
+export const HeartbeatHistory = Type.Object({ deviceId: Uuid, items: Type.Array(Heartbeat, { description: 'Newest first' }), truncated: HistoryCursor });
 export type HeartbeatHistory = Static<typeof HeartbeatHistory>;
 
 export const ReportedAttributes = Type.Object({
@@ -80,7 +92,7 @@ export const DeviceMessage = Type.Object({
   payload: Type.Unknown({ description: 'The JSON body as the device sent it, less any jwt_token; {} for an empty body' }),
 });
 export type DeviceMessage = Static<typeof DeviceMessage>;
-export const MessageHistory = Type.Object({ deviceId: Uuid, items: Type.Array(DeviceMessage, { description: 'Newest first' }) });
+export const MessageHistory = Type.Object({ deviceId: Uuid, items: Type.Array(DeviceMessage, { description: 'Newest first' }), truncated: HistoryCursor });
 export type MessageHistory = Static<typeof MessageHistory>;
 
-titled({ LatestValue, LatestTelemetry, TelemetryPoint, TelemetryHistory, Location, LocationHistory, Heartbeat, HeartbeatHistory, ReportedAttributes, Transport, DeviceMessage, MessageHistory });
+titled({ LatestValue, LatestTelemetry, TelemetryPoint, TelemetryHistory, HistoryCursor, Location, LocationHistory, Heartbeat, HeartbeatHistory, ReportedAttributes, Transport, DeviceMessage, MessageHistory });

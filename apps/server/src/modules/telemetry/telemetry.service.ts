@@ -207,15 +207,20 @@ export class TelemetryService {
     return { deviceId: device.id, from: from.toISOString(), to: to.toISOString(), interval: secs, agg, series };
   }
 
-  async locations(actor: Actor, deviceId: string, q: { from?: string; to?: string; limit?: number }): Promise<LocationHistory> {
+  async locations(actor: Actor, deviceId: string, q: { from?: string; to?: string; limit?: number; before?: string }): Promise<LocationHistory> {
     const device = await this.devices.get(actor, deviceId);
     const to = parseTime(q.to, new Date(), 'to');
     const from = parseTime(q.from, new Date(to.getTime() - 86400_000), 'from');
-    const rows = await this.db.query<{ ts: Date; lat: number; lon: number; alt: number | null; speed: number | null; heading: number | null; accuracy: number | null }>(
-      `SELECT ts, lat, lon, alt, speed, heading, accuracy FROM locations WHERE device_id = $1 AND ts >= $2 AND ts <= $3 ORDER BY ts DESC LIMIT $4`,
-      [device.id, from, to, Math.min(Math.max(q.limit ?? 1000, 1), 50_000)],
+    const limit = q.limit ?? 1000;
+    // One more row than asked tells a capped answer (HistoryCursor).
+    const rows = await this.db.query<{ ts: Date; us: string; lat: number; lon: number; alt: number | null; speed: number | null; heading: number | null; accuracy: number | null }>(
+      `SELECT ts, ${US_OF('ts')} AS us, lat, lon, alt, speed, heading, accuracy FROM locations
+       WHERE device_id = $1 AND ts >= $2 AND ts <= $3 AND ($5::int8 IS NULL OR ts < ${AT_US('$5')})
+       ORDER BY ts DESC LIMIT $4 + 1`,
+      [device.id, from, to, limit, timeCursor(q.before)],
     );
-    return { deviceId: device.id, items: rows.reverse().map((r) => ({ ...r, ts: r.ts.toISOString() })) };
+    const truncated = rows.length > limit ? (rows.pop(), { before: rows.at(-1)!.us, limit }) : null;
+    return { deviceId: device.id, items: rows.reverse().map(({ us: _us, ...r }) => ({ ...r, ts: r.ts.toISOString() })), truncated };
   }
 
   async attributes(actor: Actor, deviceId: string): Promise<ReportedAttributes> {
@@ -226,28 +231,48 @@ export class TelemetryService {
     return { deviceId: device.id, reported };
   }
 
-  async heartbeats(actor: Actor, deviceId: string, q: { from?: string; to?: string; limit?: number }): Promise<HeartbeatHistory> {
+  async heartbeats(actor: Actor, deviceId: string, q: { from?: string; to?: string; limit?: number; before?: string }): Promise<HeartbeatHistory> {
     const device = await this.devices.get(actor, deviceId);
     const to = parseTime(q.to, new Date(), 'to');
     const from = parseTime(q.from, new Date(to.getTime() - 86400_000), 'from');
-    const rows = await this.db.query<{ ts: Date; uptime: number | null; battery: number | null; rssi: number | null; data: Record<string, unknown> | null }>(
-      'SELECT ts, uptime, battery, rssi, data FROM heartbeats WHERE device_id = $1 AND ts >= $2 AND ts <= $3 ORDER BY ts DESC LIMIT $4',
-      [device.id, from, to, Math.min(Math.max(q.limit ?? 1000, 1), 50_000)],
+    const limit = q.limit ?? 1000;
+    const rows = await this.db.query<{ ts: Date; us: string; uptime: number | null; battery: number | null; rssi: number | null; data: Record<string, unknown> | null }>(
+      `SELECT ts, ${US_OF('ts')} AS us, uptime, battery, rssi, data FROM heartbeats
+       WHERE device_id = $1 AND ts >= $2 AND ts <= $3 AND ($5::int8 IS NULL OR ts < ${AT_US('$5')})
+       ORDER BY ts DESC LIMIT $4 + 1`,
+      [device.id, from, to, limit, timeCursor(q.before)],
     );
-    return { deviceId: device.id, items: rows.map((r) => ({ ...r, ts: r.ts.toISOString() })) };
+    const truncated = rows.length > limit ? (rows.pop(), { before: rows.at(-1)!.us, limit }) : null;
+    return { deviceId: device.id, items: rows.map(({ us: _us, ...r }) => ({ ...r, ts: r.ts.toISOString() })), truncated };
   }
 
-  /** The raw message history (seed 002), newest first, with keyset pagination by `before`. */
-  async messages(actor: Actor, deviceId: string, q: { from?: string; to?: string; channel?: string; limit?: number }): Promise<MessageHistory> {
+  /** The raw message history (seed 002), newest first, with keyset pagination by `before` (receive time and sequence). */
+  async messages(actor: Actor, deviceId: string, q: { from?: string; to?: string; channel?: string; limit?: number; before?: string }): Promise<MessageHistory> {
     const device = await this.devices.get(actor, deviceId);
     const to = parseTime(q.to, new Date(), 'to');
     const from = parseTime(q.from, new Date(0), 'from');
-    const rows = await this.db.query<{ received_at: Date; channel: DeviceMessage['channel']; transport: DeviceMessage['transport']; payload: unknown }>(
-      `SELECT received_at, channel, transport, payload FROM messages
+    const limit = q.limit ?? 100;
+    const cursor = q.before === undefined ? null : /^(\d{1,17})\.(\d{1,18})$/.exec(q.before);
+    if (q.before !== undefined && !cursor) throw new AppError('VALIDATION_FAILED', 'before must be a cursor from a previous answer');
+    const rows = await this.db.query<{ received_at: Date; us: string; seq: string; channel: DeviceMessage['channel']; transport: DeviceMessage['transport']; payload: unknown }>(
+      `SELECT received_at, ${US_OF('received_at')} AS us, seq::text AS seq, channel, transport, payload FROM messages
        WHERE device_id = $1 AND received_at >= $2 AND received_at <= $3 AND ($4::text IS NULL OR channel = $4)
-       ORDER BY received_at DESC, seq DESC LIMIT $5`,
-      [device.id, from, to, q.channel ?? null, Math.min(Math.max(q.limit ?? 100, 1), 1000)],
+         AND ($6::int8 IS NULL OR (received_at, seq) < (${AT_US('$6')}, $7::int8))
+       ORDER BY received_at DESC, seq DESC LIMIT $5 + 1`,
+      [device.id, from, to, q.channel ?? null, limit, cursor?.[1] ?? null, cursor?.[2] ?? null],
     );
-    return { deviceId: device.id, items: rows.map((r) => ({ receivedAt: r.received_at.toISOString(), channel: r.channel, transport: r.transport, payload: r.payload })) };
+    const truncated = rows.length > limit ? (rows.pop(), { before: `${rows.at(-1)!.us}.${rows.at(-1)!.seq}`, limit }) : null;
+    return { deviceId: device.id, items: rows.map((r) => ({ receivedAt: r.received_at.toISOString(), channel: r.channel, transport: r.transport, payload: r.payload })), truncated };
   }
+}
+
+/** A time as whole microseconds since the epoch, exactly (PostgreSQL keeps microseconds). */
+const US_OF = (col: string) => `(extract(epoch FROM ${col}) * 1000000)::int8::text`;
+/** The time of such a microsecond cursor, exactly (no float seconds on the way). */
+const AT_US = (param: string) => `(timestamptz 'epoch' + ${param}::int8 * interval '1 microsecond')`;
+
+function timeCursor(before: string | undefined): string | null {
+  if (before === undefined) return null;
+  if (!/^\d{1,17}$/.test(before)) throw new AppError('VALIDATION_FAILED', 'before must be a cursor from a previous answer');
+  return before;
 }

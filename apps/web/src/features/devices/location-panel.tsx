@@ -15,18 +15,24 @@ const MAX_TRACK = 2000;
 export function LocationPanel({ device }: { device: Device }) {
   const { client } = useSession();
   const { resumes } = useLiveState();
-  const state = useAsync(async () => (await client.devices.locations(device.id, { limit: MAX_TRACK })).items.map((i) => ({ lat: i.lat, lon: i.lon, ts: i.ts })), [client, device.id, resumes]);
+  const state = useAsync(async () => {
+    const r = await client.devices.locations(device.id, { limit: MAX_TRACK });
+    return { points: r.items.map((i): MapPoint => ({ lat: i.lat, lon: i.lon, ts: i.ts })), capped: r.truncated !== null };
+  }, [client, device.id, resumes]);
   const { setData } = state;
 
   useLiveEvents(null, (e) => {
     if (e.type !== 'location' || e.deviceId !== device.id) return;
     const p: MapPoint = { lat: e.location.lat, lon: e.location.lon, ts: e.location.ts };
-    setData((prev) => [...(prev ?? []), p].slice(-MAX_TRACK));
+    setData((prev) => {
+      const points = [...(prev?.points ?? []), p];
+      return { points: points.slice(-MAX_TRACK), capped: (prev?.capped ?? false) || points.length > MAX_TRACK };
+    });
   });
 
   // Without a track in the window, the last known position still deserves a pin.
   const track = useMemo(() => {
-    const items = state.data ?? [];
+    const items = state.data?.points ?? [];
     if (items.length || !device.location) return items;
     return [{ lat: device.location.lat, lon: device.location.lon, ts: device.location.at }];
   }, [state.data, device.location]);
@@ -45,7 +51,11 @@ export function LocationPanel({ device }: { device: Device }) {
           ) : (
             <>
               <p data-testid="location-text">
-                {last.lat.toFixed(5)}, {last.lon.toFixed(5)} · <RelativeTime value={last.ts} /> {track.length > 1 && <span className="muted">· {track.length} points in the last 24 h</span>}
+                {last.lat.toFixed(5)}, {last.lon.toFixed(5)} · <RelativeTime value={last.ts} /> {track.length > 1 && (
+                  <span className="muted">
+                    · {state.data?.capped ? `the last ${track.length} points of the last 24 h` : `${track.length} points in the last 24 h`}
+                  </span>
+                )}
               </p>
               <Suspense fallback={<Loading label="Loading map…" />}>
                 <DeviceMap track={track} label={`${device.name} at ${last.lat.toFixed(5)}, ${last.lon.toFixed(5)}`} />

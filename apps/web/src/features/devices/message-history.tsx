@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import type { Device } from '@tether/api-client';
+import type { Device, ResponseOf } from '@tether/api-client';
 import { useSession } from '../../app/session';
 import { useLiveEvents, useLiveState } from '../../app/live';
 import { useAsync } from '../../lib/use-async';
@@ -8,9 +8,11 @@ import { Section } from '../../components/ui/page';
 import { Async, EmptyState, describeError } from '../../components/ui/state-views';
 
 const LIMIT = 50;
-const CHANNELS = ['telemetry', 'alerts', 'heartbeat', 'location', 'attributes'];
+const CHANNELS = ['telemetry', 'alerts', 'heartbeat', 'location', 'attributes'] as const;
+type Channel = (typeof CHANNELS)[number];
 
-type Message = { receivedAt: string; channel: string; transport: string; payload: unknown };
+type Messages = ResponseOf<'/api/v1/devices/{id}/messages', 'get'>;
+type Message = Messages['items'][number];
 
 function Payload({ payload }: { payload: unknown }) {
   const text = JSON.stringify(payload);
@@ -29,13 +31,14 @@ function Payload({ payload }: { payload: unknown }) {
 export function MessageHistory({ device }: { device: Device }) {
   const { client } = useSession();
   const { resumes } = useLiveState();
-  const [channel, setChannel] = useState('');
+  const [channel, setChannel] = useState<Channel | ''>('');
   const [older, setOlder] = useState<Message[]>([]);
-  const [olderState, setOlderState] = useState<{ busy: boolean; error: string | null; done: boolean }>({ busy: false, error: null, done: false });
-  const state = useAsync(async () => {
-    const r = await client.devices.messages(device.id, { limit: LIMIT, channel: channel || undefined });
-    return r.items;
-  }, [client, device.id, channel, resumes]);
+  /** The cursor of the oldest page loaded so far; null once there is nothing older. */
+  const [olderState, setOlderState] = useState<{ busy: boolean; error: string | null; cursor: string | null | undefined }>({ busy: false, error: null, cursor: undefined });
+  const state = useAsync(
+    () => client.devices.messages(device.id, { limit: LIMIT, channel: channel || undefined }),
+    [client, device.id, channel, resumes],
+  );
   const { reload } = state;
 
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -54,19 +57,20 @@ export function MessageHistory({ device }: { device: Device }) {
 
   const resetOlder = () => {
     setOlder([]);
-    setOlderState({ busy: false, error: null, done: false });
+    setOlderState({ busy: false, error: null, cursor: undefined });
     setHasNew(false);
   };
   useEffect(resetOlder, [channel, device.id]);
 
-  const loadOlder = async (oldest: string) => {
+  // The server's cursor, not the oldest time shown: a burst holds many messages per millisecond.
+  const loadOlder = async (before: string) => {
     setOlderState((s) => ({ ...s, busy: true, error: null }));
     try {
-      const r = await client.devices.messages(device.id, { limit: LIMIT, channel: channel || undefined, to: new Date(Date.parse(oldest) - 1).toISOString() });
+      const r = await client.devices.messages(device.id, { limit: LIMIT, channel: channel || undefined, before });
       setOlder((o) => [...o, ...r.items]);
-      setOlderState({ busy: false, error: null, done: r.items.length < LIMIT });
+      setOlderState({ busy: false, error: null, cursor: r.truncated?.before ?? null });
     } catch (err) {
-      setOlderState({ busy: false, error: describeError(err), done: false });
+      setOlderState((s) => ({ ...s, busy: false, error: describeError(err) }));
     }
   };
 
@@ -77,7 +81,7 @@ export function MessageHistory({ device }: { device: Device }) {
       actions={
         <label className="field field-inline">
           <span>Channel</span>
-          <select value={channel} onChange={(e) => setChannel(e.target.value)}>
+          <select value={channel} onChange={(e) => setChannel(e.target.value as Channel | '')}>
             <option value="">All</option>
             {CHANNELS.map((c) => (
               <option key={c} value={c}>
@@ -105,14 +109,14 @@ export function MessageHistory({ device }: { device: Device }) {
       )}
       <Async state={state} loadingLabel="Loading messages…">
         {(latest) => {
-          const rows = [...latest, ...older];
+          const rows = [...latest.items, ...older];
+          const next = olderState.cursor === undefined ? (latest.truncated?.before ?? null) : olderState.cursor;
           if (!rows.length)
             return (
               <EmptyState title="No messages">
                 <p>Every message the device sends is kept here as received, for {channel ? `the ${channel} channel` : 'all channels'}.</p>
               </EmptyState>
             );
-          const oldest = rows[rows.length - 1]!.receivedAt;
           return (
             <>
               <div className="table-wrap">
@@ -148,8 +152,8 @@ export function MessageHistory({ device }: { device: Device }) {
                   {olderState.error}
                 </p>
               )}
-              {latest.length >= LIMIT && !olderState.done && (
-                <button type="button" className="btn" disabled={olderState.busy} onClick={() => loadOlder(oldest)}>
+              {next && (
+                <button type="button" className="btn" disabled={olderState.busy} onClick={() => loadOlder(next)}>
                   {olderState.busy ? 'Loading…' : 'Load older messages'}
                 </button>
               )}
