@@ -107,6 +107,22 @@ describe('refresh tokens', () => {
     expect(rows[0]!.n).toBe(0);
   });
 
+  it('stop working when the password changes, by the user or by an admin', async () => {
+    const user = await actorWithRole('viewer');
+    const before = await accounts.login(user.email, user.password);
+    const other = await accounts.login(user.email, user.password);
+    await accounts.updateUser(user, user.userId!, { password: 'a-new-password-1' });
+    await expect(accounts.refresh(before.refreshToken)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(accounts.refresh(other.refreshToken)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    // Signing in with the new password opens a session that refreshes.
+    const after = await accounts.login(user.email, 'a-new-password-1');
+    await accounts.updateUser(owner, user.userId!, { name: 'renamed' });
+    expect((await accounts.refresh(after.refreshToken)).user.name).toBe('renamed');
+    const next = await accounts.login(user.email, 'a-new-password-1');
+    await accounts.updateUser(owner, user.userId!, { password: 'another-password-2' });
+    await expect(accounts.refresh(next.refreshToken)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+  });
+
   it('refuses garbage', async () => {
     await expect(accounts.refresh('rt_not-a-token')).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
   });

@@ -187,6 +187,9 @@ export class AccountsService {
       disabled: self ? undefined : patch.disabled,
       passwordHash: patch.password !== undefined ? await hashPassword(patch.password) : undefined,
     });
+    // A new password ends every session that the old one opened (a stolen session included):
+    // their refresh tokens stop working, so they end at the latest when the access token expires.
+    if (patch.password !== undefined) await this.repo.revokeRefreshTokens(target.id);
     return this.getUser(actor, id);
   }
 
