@@ -37,6 +37,8 @@ const HELP = `Usage: npm run bench -- [options]
   --generators <n>   load generator processes (default 2)
   --rate <n>         scenario 3 rate in msg/s (default 5000)
   --flood-rate <n>   scenario 4 rate when scenario 1 did not run on that database (default 3 × 20000)
+  --overload-factor <x> scenario 4 offers this many times the sustained rate (default 3)
+  --overload-duration <s> scenario 4 duration (default 60; --quick 20)
   --connections <a,b> scenario 5 steps (default 10000,20000)
   --profile          run scenario 1's, 3's and 6's servers with --cpu-prof and summarize where their time went
   --server-env K=V   extra server environment (repeatable), e.g. TETHER_INGEST_BATCH_SIZE=20000
@@ -56,6 +58,8 @@ const { values: opt } = parseArgs({
     generators: { type: 'string', default: '2' },
     rate: { type: 'string', default: '5000' },
     'flood-rate': { type: 'string' },
+    'overload-factor': { type: 'string', default: '3' },
+    'overload-duration': { type: 'string' },
     connections: { type: 'string' },
     profile: { type: 'boolean', default: false },
     'server-env': { type: 'string', multiple: true, default: [] },
@@ -98,7 +102,15 @@ const ctx = {
   }),
   mosquittoDurationMs: 1000 * (quick ? 20 : 60),
   latency: { rate: int(opt.rate), devices: int(opt.devices), durationMs: quick ? 15_000 : 130_000, warmupMs: quick ? 5_000 : 10_000, processes: int(opt.generators) },
-  overload: { devices: int(opt.devices), durationMs: quick ? 20_000 : 60_000, processes: int(opt.generators), bufferLimit: 64 * 1024, inflight: 1000, rssPerDeviceBoundMB: 3 },
+  overload: {
+    devices: int(opt.devices),
+    factor: Number(opt['overload-factor']),
+    durationMs: 1000 * (opt['overload-duration'] ? int(opt['overload-duration']) : quick ? 20 : 60),
+    processes: int(opt.generators),
+    bufferLimit: 64 * 1024,
+    inflight: 1000,
+    rssPerDeviceBoundMB: 3,
+  },
   connections: {
     steps: opt.connections ? opt.connections.split(',').map(int) : quick ? [2000, 4000] : [10_000, 20_000],
     processes: 4,
@@ -172,7 +184,7 @@ for (const db of dbs) {
 for (const db of dbs) if (only.has('3')) await step(3, db, () => latency(ctx, db), 'latency');
 for (const db of dbs) {
   if (!only.has('4')) continue;
-  const sustained = results.scenarios[`1:${db}`]?.figures.msgPerSec ?? (opt['flood-rate'] ? int(opt['flood-rate']) / 3 : 20_000);
+  const sustained = results.scenarios[`1:${db}`]?.figures.msgPerSec ?? (opt['flood-rate'] ? int(opt['flood-rate']) / ctx.overload.factor : 20_000);
   await step(4, db, () => overload(ctx, db, sustained));
 }
 for (const db of dbs) if (only.has('5')) await step(5, db, () => connections(ctx, db));

@@ -14,9 +14,9 @@ import { cpuLine } from '../lib/report.mjs';
 import { batchStats, metricSum } from '../lib/server.mjs';
 
 export async function overload(ctx, db, sustainedRate) {
-  const { devices: deviceCount, durationMs, processes, bufferLimit, inflight } = ctx.overload;
-  const rate = Math.round(3 * sustainedRate);
-  console.log(`\n[4] overload on ${db}: flood at ${rate} msg/s (3 × ${Math.round(sustainedRate)}) from ${deviceCount} devices for ${durationMs / 1000} s, up to ${inflight} unacknowledged per device`);
+  const { devices: deviceCount, durationMs, processes, bufferLimit, inflight, factor } = ctx.overload;
+  const rate = Math.round(factor * sustainedRate);
+  console.log(`\n[4] overload on ${db}: flood at ${rate} msg/s (${factor} × ${Math.round(sustainedRate)}) from ${deviceCount} devices for ${durationMs / 1000} s, up to ${inflight} unacknowledged per device`);
   return withServer(db, { nodeArgs: ctx.serverNodeArgs('overload', db), env: ctx.serverEnv }, async ({ server, dataDir, pgdb }) => {
     const api = await signIn(server.httpUrl);
     const prov = await createDevices(api, deviceCount, { name: 'flood' });
@@ -64,6 +64,9 @@ export async function overload(ctx, db, sustainedRate) {
     const seconds = durationMs / 1000;
     const figures = {
       offeredMsgPerSec: rate,
+      sustainedMsgPerSec: Math.round(sustainedRate),
+      overloadFactor: factor,
+      ackedShareOfSustained: round(run.totals.ackedInWindow / (durationMs / 1000) / sustainedRate),
       devices: deviceCount,
       durationSeconds: seconds,
       sent: run.totals.sent,
