@@ -82,3 +82,15 @@ export async function withSql({ dataDir, pgdb }, fn) {
 }
 
 export const queryStored = (ctx, sql, params) => withSql(ctx, (q) => q(sql, params));
+
+/** The `seq` values stored as telemetry, per device id (and the number of rows read): how acknowledged messages are looked up. */
+export async function storedSeqsByDevice(ctx) {
+  const rows = await queryStored(ctx, `SELECT device_id::text AS id, num::int8 AS n FROM telemetry WHERE key = 'seq'`);
+  const byDevice = new Map();
+  for (const r of rows) {
+    let set = byDevice.get(r.id);
+    if (!set) byDevice.set(r.id, (set = new Set()));
+    set.add(Number(r.n));
+  }
+  return { byDevice, rows: rows.length };
+}

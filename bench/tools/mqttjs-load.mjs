@@ -9,7 +9,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
-import { withServer, queryStored } from '../lib/context.mjs';
+import { storedSeqsByDevice, withServer } from '../lib/context.mjs';
 import { createDevices, signIn } from '../lib/provision.mjs';
 
 const { values: args } = parseArgs({
@@ -62,13 +62,7 @@ async function runCase(db, window, withTs) {
     const errors = clients.reduce((a, cl) => a + cl.errors, 0);
     await server.stop();
     // Every acknowledged seq must be a stored point of its device.
-    const rows = await queryStored({ dataDir, pgdb }, `SELECT device_id::text AS id, num::int8 AS seq FROM telemetry WHERE key = 'seq'`);
-    const stored = new Map();
-    for (const r of rows) {
-      let s = stored.get(r.id);
-      if (!s) stored.set(r.id, (s = new Set()));
-      s.add(Number(r.seq));
-    }
+    const { byDevice: stored } = await storedSeqsByDevice({ dataDir, pgdb });
     let missing = 0;
     for (const cl of clients) {
       const s = stored.get(cl.d.id) ?? new Set();
