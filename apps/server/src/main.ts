@@ -118,6 +118,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     maxBatch: config.ingestBatchSize,
     flushMs: config.ingestFlushMs,
     maxPayloadBytes: config.maxPayloadBytes,
+    budget: { maxMessages: config.ingestMaxPending, maxBytes: config.ingestMaxPendingBytes },
     verifyDeviceJwt: async (token) => (await devices.verifyJwt(token)).deviceId,
     listeners: [hub],
   });
@@ -138,7 +139,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   // Transports
   const tlsFiles = config.tls ? { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } : null;
   if (roles.has('mqtt')) {
-    broker = await EmbeddedBroker.create({ devices, ingest, logger, metrics, authFailuresPerMinute: config.mqttAuthFailuresPerMinute });
+    broker = await EmbeddedBroker.create({ devices, ingest, logger, metrics, authFailuresPerMinute: config.mqttAuthFailuresPerMinute, receiveMaximum: config.mqttReceiveMaximum });
     broker.attach({
       commands,
       // The broker's retained copy reaches the device by itself; the first subscribe after a
@@ -165,6 +166,8 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     });
     http.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
       metrics.pending.set(ingest.pending);
+      metrics.budgetHeldBytes.set(ingest.budget.heldBytes);
+      metrics.budgetWaiting.set(ingest.budget.waiting);
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });
     http.get('/api/docs/openapi.json', { schema: { hide: true } }, () => http.swagger());
@@ -180,7 +183,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
 
     await http.register(accountsRoutes(accounts, { allowSignup: config.allowSignup, limits: config.loginLimits }));
     await http.register(deviceJwtRoutes(devices, accounts));
-    await http.register(deviceApiRoutes({ ingest, devices, maxPending: config.ingestMaxPending }));
+    await http.register(deviceApiRoutes({ ingest, devices }));
     await http.register(deviceCommandsRoutes(commands, devices));
     await http.register(deviceConfigRoutes(configs, devices));
     await http.register(

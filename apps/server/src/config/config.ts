@@ -32,8 +32,11 @@ export interface TetherConfig {
   maxPayloadBytes: number;
   ingestBatchSize: number;
   ingestFlushMs: number;
-  /** Messages waiting for a commit before HTTP device posts get 503. */
+  /** The ingest budget: uncommitted messages, and their payload bytes, held at once. */
   ingestMaxPending: number;
+  ingestMaxPendingBytes: number;
+  /** MQTT 5 Receive Maximum, and the publishes of one connection decoded at once. */
+  mqttReceiveMaximum: number;
   /** Seconds without data before a device counts as inactive, unless set per device or project. */
   inactivityTimeoutS: number;
   accessTokenTtlS: number;
@@ -86,7 +89,9 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: 'max-payload-bytes', env: 'TETHER_MAX_PAYLOAD_BYTES', default: '262144', description: 'largest MQTT payload or HTTP body' },
   { flag: 'ingest-batch-size', env: 'TETHER_INGEST_BATCH_SIZE', default: '5000', description: 'most messages in one ingest transaction' },
   { flag: 'ingest-flush-ms', env: 'TETHER_INGEST_FLUSH_MS', default: '5', description: 'longest wait before a partial batch is written' },
-  { flag: 'ingest-max-pending', env: 'TETHER_INGEST_MAX_PENDING', default: '50000', description: 'uncommitted messages before HTTP device posts get 503' },
+  { flag: 'ingest-max-pending', env: 'TETHER_INGEST_MAX_PENDING', default: '50000', description: 'the ingest budget: uncommitted messages held at once; past it MQTT publishes wait (and their PUBACK) and HTTP device posts get 503' },
+  { flag: 'ingest-max-pending-bytes', env: 'TETHER_INGEST_MAX_PENDING_BYTES', default: '67108864', description: 'the ingest budget in payload bytes of uncommitted messages, with the same effect' },
+  { flag: 'mqtt-receive-maximum', env: 'TETHER_MQTT_RECEIVE_MAXIMUM', default: '100', description: 'QoS 1 publishes of one connection in progress at once; sent to MQTT 5 clients as Receive Maximum, later ones wait unread' },
   { flag: 'inactivity-timeout', env: 'TETHER_INACTIVITY_TIMEOUT_S', default: '300', description: 'seconds without data before a device counts as inactive; override per project or device' },
   { flag: 'access-token-ttl', env: 'TETHER_ACCESS_TOKEN_TTL_S', default: '900', description: 'access token lifetime, seconds' },
   { flag: 'refresh-token-ttl', env: 'TETHER_REFRESH_TOKEN_TTL_S', default: '2592000', description: 'refresh token lifetime, seconds' },
@@ -197,7 +202,9 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
     maxPayloadBytes: int('max-payload-bytes', 256 * 1024, 64, 64 * 1024 * 1024),
     ingestBatchSize: int('ingest-batch-size', 5000, 1, 100_000),
     ingestFlushMs: int('ingest-flush-ms', 5, 0, 10_000),
-    ingestMaxPending: int('ingest-max-pending', 50_000, 100, 10_000_000),
+    ingestMaxPending: int('ingest-max-pending', 50_000, 1, 10_000_000),
+    ingestMaxPendingBytes: int('ingest-max-pending-bytes', 64 * 1024 * 1024, 1024, 16 * 1024 * 1024 * 1024),
+    mqttReceiveMaximum: int('mqtt-receive-maximum', 100, 1, 65535),
     inactivityTimeoutS: int('inactivity-timeout', 300, 1, 31 * 86400),
     accessTokenTtlS: int('access-token-ttl', 900, 10, 86400),
     refreshTokenTtlS: int('refresh-token-ttl', 30 * 86400, 60, 365 * 86400),

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { UplinkChannel } from '@tether/contracts';
 import type { App } from '../../platform/http/server.js';
@@ -7,7 +7,7 @@ import { AppError } from '../../platform/http/errors.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import type { DeviceIdentity } from '../devices/devices.repository.js';
 import { IngestRejection } from './ingest-message.js';
-import type { IngestService } from './ingest.service.js';
+import { IngestOverloaded, type IngestService } from './ingest.service.js';
 
 const Accepted = Type.Object({ accepted: Type.Literal(true) }, { description: 'Committed' });
 /** ThingsBoard answers an upload with an empty 200. */
@@ -34,17 +34,21 @@ const REJECT_CODE = {
 
 /**
  * The HTTP device API (architecture §4, §9). A 2xx is sent only after the
- * message is committed; when ingest is saturated the device gets 503 and retries.
+ * message is committed; when the ingest budget is spent the device gets 503
+ * INGEST_OVERLOADED with Retry-After and retries (its body is not held).
  */
-export function deviceApiRoutes(deps: { ingest: IngestService; devices: DevicesService; maxPending: number }) {
+export function deviceApiRoutes(deps: { ingest: IngestService; devices: DevicesService }) {
   const { ingest, devices } = deps;
 
-  const accept = async (device: DeviceIdentity, channel: UplinkChannel, body: string) => {
-    if (ingest.pending >= deps.maxPending) throw new AppError('INGEST_OVERLOADED', 'ingest is saturated; retry with backoff');
+  const accept = async (device: DeviceIdentity, channel: UplinkChannel, body: string, reply: FastifyReply) => {
     try {
-      await ingest.accept(device, channel, 'http', body);
+      await ingest.accept(device, channel, 'http', body, 'refuse');
     } catch (err) {
       if (err instanceof IngestRejection) throw new AppError(REJECT_CODE[err.reason], err.message);
+      if (err instanceof IngestOverloaded) {
+        reply.header('retry-after', '1');
+        throw new AppError('INGEST_OVERLOADED', err.message);
+      }
       throw new AppError('UNAVAILABLE', 'the message could not be stored; retry');
     }
   };
@@ -61,7 +65,7 @@ export function deviceApiRoutes(deps: { ingest: IngestService; devices: DevicesS
         schema: { tags: ['device api'], description: `Device ${channel}, same payload as MQTT devices/{id}/${channel}. 202 after commit.`, response: { 202: Accepted } },
       }, async (req, reply) => {
         const device = await authDevice(req);
-        await accept(device, channel, (req.body as string | undefined) ?? '');
+        await accept(device, channel, (req.body as string | undefined) ?? '', reply);
         return reply.status(202).send({ accepted: true });
       });
     }
@@ -74,7 +78,7 @@ export function deviceApiRoutes(deps: { ingest: IngestService; devices: DevicesS
         const { token } = req.params as { token: string };
         const device = await devices.authenticateToken(token);
         if (!device) throw new AppError('UNAUTHORIZED', 'device token is invalid or revoked');
-        await accept(device, channel, (req.body as string | undefined) ?? '');
+        await accept(device, channel, (req.body as string | undefined) ?? '', reply);
         // No body at all (`null` would serialize to "null"): what ThingsBoard firmware expects.
         return reply.status(200).send(undefined as unknown as null);
       });

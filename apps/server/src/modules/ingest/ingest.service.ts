@@ -5,6 +5,7 @@ import type { Metrics } from '../../platform/observability/metrics.js';
 import type { DeviceIdentity } from '../devices/devices.repository.js';
 import { decodePayload } from './decode.js';
 import { Batcher } from './ingest.batcher.js';
+import { IngestBudget } from './ingest.budget.js';
 import { IngestRejection, type IngestMessage, type Transport } from './ingest-message.js';
 import { writeBatch } from './ingest.repository.js';
 import { ReceiveClock } from './receive-clock.js';
@@ -19,6 +20,17 @@ import { ReceiveClock } from './receive-clock.js';
  */
 const MAX_WRITES_IN_FLIGHT = 2;
 
+/** The budget is spent and the caller asked not to wait: HTTP answers 503 and the device retries. */
+export class IngestOverloaded extends Error {
+  constructor() {
+    super('ingest is saturated; retry with backoff');
+    this.name = 'IngestOverloaded';
+  }
+}
+
+/** What a message does when the budget is spent: wait for room (MQTT) or be refused (HTTP). */
+export type Admission = 'wait' | 'refuse';
+
 /** Receives committed batches (live updates, rule evaluation). */
 export interface IngestListener {
   committed(batch: readonly IngestMessage[]): void;
@@ -31,6 +43,8 @@ export interface IngestServiceDeps {
   maxBatch: number;
   flushMs: number;
   maxPayloadBytes: number;
+  /** Uncommitted messages and payload bytes held at once (see IngestBudget). */
+  budget: { maxMessages: number; maxBytes: number };
   /** Checks a seed-000 embedded `jwt_token`; returns the device id it was issued to. */
   verifyDeviceJwt(token: string): Promise<string | null>;
   listeners: IngestListener[];
@@ -43,8 +57,10 @@ export interface IngestServiceDeps {
 export class IngestService {
   private readonly batcher: Batcher<IngestMessage>;
   private readonly clock = new ReceiveClock();
+  readonly budget: IngestBudget;
 
   constructor(private readonly deps: IngestServiceDeps) {
+    this.budget = new IngestBudget(deps.budget);
     this.batcher = new Batcher<IngestMessage>({
       maxBatch: deps.maxBatch,
       flushMs: deps.flushMs,
@@ -59,11 +75,22 @@ export class IngestService {
 
   /**
    * Validates and queues one device message; resolves when it is durable.
-   * Throws IngestRejection for bad input, before anything is queued.
+   * Throws IngestRejection for bad input, before anything is queued, and
+   * IngestOverloaded when the budget is spent and `admission` is 'refuse'.
    */
-  async accept(device: DeviceIdentity, channel: UplinkChannel, transport: Transport, payload: Buffer | string): Promise<void> {
+  async accept(device: DeviceIdentity, channel: UplinkChannel, transport: Transport, payload: Buffer | string, admission: Admission): Promise<void> {
     // Unique per device: a message without `ts` is stored at this time (the device protocol).
+    // Taken before any wait for room, so it is the time the message arrived.
     const now = this.clock.next(device.deviceId);
+    const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    if (!this.budget.tryTake(bytes)) {
+      if (admission === 'refuse') {
+        this.deps.metrics.rejected.inc({ reason: 'overloaded', transport });
+        throw new IngestOverloaded();
+      }
+      this.deps.metrics.budgetWaits.inc();
+      await this.budget.take(bytes);
+    }
     let msg: IngestMessage;
     try {
       const decoded = decodePayload(channel, payload, now, this.deps.maxPayloadBytes);
@@ -87,11 +114,16 @@ export class IngestService {
         attributes: decoded.attributes,
       };
     } catch (err) {
+      this.budget.give(bytes);
       if (err instanceof IngestRejection) this.reject(device.deviceId, transport, err);
       throw err;
     }
     // The pending gauge is read from `pending` when metrics are scraped, not counted per message.
-    await this.batcher.submit(msg);
+    try {
+      await this.batcher.submit(msg);
+    } finally {
+      this.budget.give(bytes);
+    }
   }
 
   /** Counts and logs a refused message (debug level, with the reason). */

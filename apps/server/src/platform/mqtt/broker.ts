@@ -11,13 +11,25 @@ import { IngestRejection } from '../../modules/ingest/ingest-message.js';
 import type { IngestService } from '../../modules/ingest/ingest.service.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { BoundedReads } from './bounded-reads.js';
 import { ConnectFailures } from './connect-failures.js';
 
 type TetherClient = Client & {
   tether?: DeviceIdentity;
   /** Topics of QoS 1 publishes sent to this client and not yet PUBACKed, oldest first. */
   tetherUnacked?: string[];
+  /** Publishes of this client being decoded and committed (at most `receiveMaximum`). */
+  tetherInProgress?: number;
+  /** Its further publishes, parsed but not yet looked at, oldest first. */
+  tetherHeld?: (() => void)[];
 };
+
+/**
+ * Bytes Aedes gets per read of a connection: a few dozen small publishes, not
+ * a whole socket read (up to 64 KB, hundreds of them). A busy connection is not
+ * slowed by it: the next piece follows as soon as its window has room.
+ */
+const READ_BYTES = 4 * 1024;
 
 /** Far more than any device keeps in flight; a client that never acks cannot grow it further. */
 const MAX_UNACKED_TRACKED = 1000;
@@ -29,6 +41,12 @@ export interface BrokerDeps {
   metrics: Metrics;
   /** Bad-credential CONNECTs a minute from one IP answered at once; later ones wait. */
   authFailuresPerMinute: number;
+  /**
+   * Publishes of one connection decoded and waiting for a commit at once, and
+   * the Receive Maximum told to MQTT 5 clients. Later ones wait as parsed
+   * packets; Aedes reads no more from the socket until they are answered.
+   */
+  receiveMaximum: number;
 }
 
 /** Topics a device may publish to besides its data channels: OTA status (command results are handled below). */
@@ -60,6 +78,10 @@ export class EmbeddedBroker implements CommandChannel {
   private servers: net.Server[] = [];
   private stopping = false;
   private readonly retainedTopics = new Set<string>();
+  /** Publishes parsed and not yet answered, over every connection (see mayRead). */
+  private parsed = 0;
+  /** Connections refused more bytes because `parsed` reached the ingest budget, oldest first. */
+  private readonly starved = new Set<BoundedReads>();
   /** Bad-credential CONNECTs per client IP: past a few a minute, each refusal is answered late. */
   private readonly connectFailures: ConnectFailures;
 
@@ -80,6 +102,8 @@ export class EmbeddedBroker implements CommandChannel {
       drainTimeout: 30_000,
       maxTopicLevels: 16,
       heartbeatInterval: 60_000,
+      // MQTT-3.2.2.3.3: advertised in the CONNACK; see `inTurn` for what a client that sends more gets.
+      receiveMaximum: deps.receiveMaximum,
     });
     const broker = new EmbeddedBroker(aedes, deps);
     broker.install();
@@ -197,16 +221,30 @@ export class EmbeddedBroker implements CommandChannel {
       }
       if (packet.retain) packet.retain = false; // device data is stored by Tether, never retained in the broker
       // MQTT-3.3.4-1 / architecture §4: PUBACK only after the message is durable.
-      // Aedes writes the PUBACK when this callback runs and reads no further
-      // packets from this client until then, which is also the backpressure.
-      ingest.accept(identity, channel, 'mqtt', packet.payload as Buffer).then(
-        () => callback(null),
-        (err: unknown) => {
-          if (err instanceof IngestRejection) return this.refuse(identity, err, callback, true);
-          // Not committed: close without an ack so the device retries.
-          callback(new Error('storage unavailable'));
-        },
-      );
+      // Aedes writes the PUBACK when this callback runs, and reads no further
+      // bytes from this client until every packet of its last read is answered:
+      // with the ingest budget (the publish waits for room), that is the backpressure.
+      const c = client!;
+      const payload = packet.payload as Buffer;
+      this.parsed++;
+      const run = () => {
+        c.tetherInProgress = (c.tetherInProgress ?? 0) + 1;
+        ingest.accept(identity, channel, 'mqtt', payload, 'wait').then(
+          () => {
+            this.publishDone(c);
+            callback(null);
+          },
+          (err: unknown) => {
+            this.publishDone(c);
+            if (err instanceof IngestRejection) return this.refuse(identity, err, callback, true);
+            // Not committed: close without an ack so the device retries.
+            callback(new Error('storage unavailable'));
+          },
+        );
+      };
+      // The connection's window (see publishDone): past it, the publish waits undecoded.
+      if ((c.tetherInProgress ?? 0) < this.deps.receiveMaximum) run();
+      else (c.tetherHeld ??= []).push(run);
     };
 
     a.authorizeSubscribe = (client: TetherClient, sub, callback) => {
@@ -282,6 +320,48 @@ export class EmbeddedBroker implements CommandChannel {
     });
   }
 
+  /**
+   * One publish of the client is answered: the next one waiting in its window
+   * starts, or the connection may be handed more bytes. At most
+   * `receiveMaximum` publishes of a connection are decoded and in progress; one
+   * socket read can hold hundreds of small publishes, and past the window they
+   * wait undecoded, so one connection cannot take the whole ingest budget. A
+   * client past an MQTT 5 Receive Maximum is slowed down this way, not
+   * disconnected (0x93), which also serves 3.1.1 clients never told a window.
+   */
+  private publishDone(client: TetherClient): void {
+    this.parsed--;
+    client.tetherInProgress!--;
+    const next = client.tetherHeld?.shift();
+    if (next) next();
+    // Room in the window: BoundedReads asks mayRead before it hands over more.
+    else (client.conn as unknown as BoundedReads).kick();
+    // Room in the budget: the connections that waited for it, oldest first.
+    for (const conn of this.starved) {
+      if (this.parsed >= this.deps.ingest.budget.maxMessages) break;
+      this.starved.delete(conn);
+      conn.kick();
+    }
+  }
+
+  /**
+   * Whether a connection may be handed more bytes. Not while its window is
+   * full (its own publishDone kicks it), nor while the publishes parsed over
+   * every connection reach the ingest budget (it waits in `starved`), except
+   * that a connection with nothing in progress always gets one read: so parsed
+   * packets stay within the budget plus one read per connection, however many
+   * devices flood, and no device is starved for ever.
+   */
+  private mayRead(conn: BoundedReads): boolean {
+    const client = (conn as unknown as { client?: TetherClient }).client;
+    const outstanding = client ? (client.tetherInProgress ?? 0) + (client.tetherHeld?.length ?? 0) : 0;
+    if (outstanding === 0) return true;
+    if (outstanding >= this.deps.receiveMaximum) return false;
+    if (this.parsed < this.deps.ingest.budget.maxMessages) return true;
+    this.starved.add(conn);
+    return false;
+  }
+
   private refuse(identity: DeviceIdentity, err: IngestRejection, callback: (e: Error | null) => void, counted = false): void {
     if (!counted) this.deps.ingest.reject(identity.deviceId, 'mqtt', err);
     // MQTT 3.1.1 has no PUBACK reason code: the connection is closed (MQTT-3.3.5-2).
@@ -313,11 +393,13 @@ export class EmbeddedBroker implements CommandChannel {
 
   /** MQTT over a WebSocket or any other stream. */
   handle(stream: Duplex): void {
-    this.aedes.handle(stream);
+    const conn = new BoundedReads(stream, { pieceBytes: READ_BYTES, mayRead: (c) => this.mayRead(c) });
+    conn.once('close', () => this.starved.delete(conn));
+    this.aedes.handle(conn);
   }
 
   async listen(port: number, host: string, tlsOptions?: { cert: Buffer; key: Buffer }): Promise<number> {
-    const server = tlsOptions ? tls.createServer(tlsOptions, (s) => this.aedes.handle(s)) : net.createServer((s) => this.aedes.handle(s));
+    const server = tlsOptions ? tls.createServer(tlsOptions, (s) => this.handle(s)) : net.createServer((s) => this.handle(s));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
