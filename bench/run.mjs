@@ -36,8 +36,8 @@ const HELP = `Usage: npm run bench -- [options]
   --inflight <n>     unacknowledged QoS 1 publishes per device in scenario 1 (default 20)
   --generators <n>   load generator processes (default 2)
   --rate <n>         scenario 3 rate in msg/s (default 5000)
-  --flood-rate <n>   scenario 4 rate when scenario 1 did not run on that database (default 3 × 20000)
-  --overload-factor <x> scenario 4 offers this many times the sustained rate (default 3)
+  --flood-rate <n>   scenario 4 rate when scenario 1 did not run on that database (default factor × 20000)
+  --overload-factor <x> scenario 4 offers this many times the sustained rate (default 10)
   --overload-duration <s> scenario 4 duration (default 60; --quick 20)
   --connections <a,b> scenario 5 steps (default 10000,20000)
   --profile          run scenario 1's, 3's and 6's servers with --cpu-prof and summarize where their time went
@@ -58,7 +58,7 @@ const { values: opt } = parseArgs({
     generators: { type: 'string', default: '2' },
     rate: { type: 'string', default: '5000' },
     'flood-rate': { type: 'string' },
-    'overload-factor': { type: 'string', default: '3' },
+    'overload-factor': { type: 'string', default: '10' },
     'overload-duration': { type: 'string' },
     connections: { type: 'string' },
     profile: { type: 'boolean', default: false },
@@ -109,7 +109,7 @@ const ctx = {
     processes: int(opt.generators),
     bufferLimit: 64 * 1024,
     inflight: 1000,
-    rssPerDeviceBoundMB: 3,
+    rssBoundMB: 1000,
   },
   connections: {
     steps: opt.connections ? opt.connections.split(',').map(int) : quick ? [2000, 4000] : [10_000, 20_000],

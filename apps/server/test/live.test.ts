@@ -110,20 +110,21 @@ it('sends the events of one committed batch in one write, every one of them and 
 });
 
 it('delivers a batch of more events than one write holds to a subscriber that keeps reading', async () => {
-  const device = await s.api.devices.create({ name: 'bulk' });
+  // Several devices at once: one connection is handed a few dozen publishes per read (BoundedReads).
+  const devices = await Promise.all(Array.from({ length: 12 }, (_, i) => s.api.devices.create({ name: `bulk-${i}` })));
   const live = await openLive(s.httpUrl, s.api.token!);
-  live.send({ type: 'subscribe', devices: [device.id], channels: ['telemetry'] });
+  live.send({ type: 'subscribe', devices: devices.map((d) => d.id), channels: ['telemetry'] });
   await live.next((m) => m.type === 'subscribed');
-  const dev = await DeviceClient.connect({ url: s.mqttUrl, deviceId: device.id, token: device.token });
+  const devs = await Promise.all(devices.map((d) => DeviceClient.connect({ url: s.mqttUrl, deviceId: d.id, token: d.token })));
   const droppedBefore = await dropped('slow_consumer');
   // Batches of more than 500 messages: more frames than a writev takes at once (IOV_MAX, 1,024 buffers: 512 frames).
   const bigBatches = async () => (await counter('tether_ingest_batch_size_count')) - (await counter('tether_ingest_batch_size_bucket\\{le="500"\\}'));
   const bigBefore = await bigBatches();
   const N = 3000;
-  await Promise.all(Array.from({ length: N }, (_, i) => dev.sendTelemetry({ i })));
+  await Promise.all(Array.from({ length: N }, (_, i) => devs[i % devs.length]!.sendTelemetry({ i })));
   expect((await bigBatches()) - bigBefore).toBeGreaterThan(0);
   await until(async () => live.messages.filter((m) => m.type === 'telemetry').length === N, 10_000);
   expect(await dropped('slow_consumer')).toBe(droppedBefore);
-  await dev.close();
+  for (const d of devs) await d.close();
   live.close();
 });
