@@ -40,7 +40,7 @@ const HELP = `Usage: npm run bench -- [options]
   --overload-factor <x> scenario 4 offers this many times the sustained rate (default 10)
   --overload-duration <s> scenario 4 duration (default 60; --quick 20)
   --connections <a,b> scenario 5 steps (default 10000,20000)
-  --profile          run scenario 1's, 3's and 6's servers with --cpu-prof and summarize where their time went
+  --profile          run scenario 1's, 3's, 4's and 6's servers with --cpu-prof and summarize where their time went
   --server-env K=V   extra server environment (repeatable), e.g. TETHER_INGEST_BATCH_SIZE=20000
   --server-node-arg A extra node option for every server (repeatable), e.g. --server-node-arg=--trace-gc
   --server-log <dir> also write each server's output to <dir>/<scenario>-<db>-<pid>.log
@@ -88,7 +88,7 @@ const quick = opt.quick;
 const int = (v) => Number.parseInt(v, 10);
 const profileDir = path.join(opt.out, 'profiles');
 /** Scenarios whose server runs under --cpu-prof with --profile. */
-const PROFILED = new Set(['ingest', 'latency', 'queries']);
+const PROFILED = new Set(['ingest', 'latency', 'overload', 'queries']);
 const serverEnv = Object.fromEntries(opt['server-env'].map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 
 const ctx = {
@@ -185,7 +185,7 @@ for (const db of dbs) if (only.has('3')) await step(3, db, () => latency(ctx, db
 for (const db of dbs) {
   if (!only.has('4')) continue;
   const sustained = results.scenarios[`1:${db}`]?.figures.msgPerSec ?? (opt['flood-rate'] ? int(opt['flood-rate']) / ctx.overload.factor : 20_000);
-  await step(4, db, () => overload(ctx, db, sustained));
+  await step(4, db, () => overload(ctx, db, sustained), 'overload');
 }
 for (const db of dbs) if (only.has('5')) await step(5, db, () => connections(ctx, db));
 for (const db of dbs) if (only.has('6')) await step(6, db, () => queries(ctx, db), 'queries');
