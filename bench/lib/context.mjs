@@ -84,6 +84,21 @@ export async function withSql({ dataDir, pgdb }, fn) {
 export const queryStored = (ctx, sql, params) => withSql(ctx, (q) => q(sql, params));
 
 /** The `seq` values stored as telemetry, per device id (and the number of rows read): how acknowledged messages are looked up. */
+/** Per device, the `seq` of every telemetry message in the raw message history (top level or under `values`). */
+export async function rawSeqsByDevice(ctx) {
+  const rows = await queryStored(
+    ctx,
+    `SELECT device_id::text AS id, COALESCE(payload->'values'->>'seq', payload->>'seq')::int8 AS n FROM messages WHERE channel = 'telemetry'`,
+  );
+  const byDevice = new Map();
+  for (const r of rows) {
+    let set = byDevice.get(r.id);
+    if (!set) byDevice.set(r.id, (set = new Set()));
+    set.add(Number(r.n));
+  }
+  return byDevice;
+}
+
 export async function storedSeqsByDevice(ctx) {
   const rows = await queryStored(ctx, `SELECT device_id::text AS id, num::int8 AS n FROM telemetry WHERE key = 'seq'`);
   const byDevice = new Map();

@@ -102,7 +102,7 @@ export class EmbeddedBroker implements CommandChannel {
       drainTimeout: 30_000,
       maxTopicLevels: 16,
       heartbeatInterval: 60_000,
-      // MQTT-3.2.2.3.3: advertised in the CONNACK; see `inTurn` for what a client that sends more gets.
+      // MQTT-3.2.2.3.3: advertised in the CONNACK; see publishDone for what a client that sends more gets.
       receiveMaximum: deps.receiveMaximum,
     });
     const broker = new EmbeddedBroker(aedes, deps);
