@@ -84,12 +84,8 @@ export async function withSql({ dataDir, pgdb }, fn) {
 export const queryStored = (ctx, sql, params) => withSql(ctx, (q) => q(sql, params));
 
 /** The `seq` values stored as telemetry, per device id (and the number of rows read): how acknowledged messages are looked up. */
-/** Per device, the `seq` of every telemetry message in the raw message history (top level or under `values`). */
-export async function rawSeqsByDevice(ctx) {
-  const rows = await queryStored(
-    ctx,
-    `SELECT device_id::text AS id, COALESCE(payload->'values'->>'seq', payload->>'seq')::int8 AS n FROM messages WHERE channel = 'telemetry'`,
-  );
+/** Rows of (id, n) as a Set of n per device id. */
+function seqsByDevice(rows) {
   const byDevice = new Map();
   for (const r of rows) {
     let set = byDevice.get(r.id);
@@ -99,13 +95,16 @@ export async function rawSeqsByDevice(ctx) {
   return byDevice;
 }
 
+/** Per device, the `seq` of every telemetry message in the raw message history (top level or under `values`). */
+export async function rawSeqsByDevice(ctx) {
+  const rows = await queryStored(
+    ctx,
+    `SELECT device_id::text AS id, COALESCE(payload->'values'->>'seq', payload->>'seq')::int8 AS n FROM messages WHERE channel = 'telemetry'`,
+  );
+  return seqsByDevice(rows);
+}
+
 export async function storedSeqsByDevice(ctx) {
   const rows = await queryStored(ctx, `SELECT device_id::text AS id, num::int8 AS n FROM telemetry WHERE key = 'seq'`);
-  const byDevice = new Map();
-  for (const r of rows) {
-    let set = byDevice.get(r.id);
-    if (!set) byDevice.set(r.id, (set = new Set()));
-    set.add(Number(r.n));
-  }
-  return { byDevice, rows: rows.length };
+  return { byDevice: seqsByDevice(rows), rows: rows.length };
 }

@@ -336,7 +336,8 @@ export class EmbeddedBroker implements CommandChannel {
     if (next) next();
     // Room in the window: BoundedReads asks mayRead before it hands over more.
     else (client.conn as unknown as BoundedReads).kick();
-    // Room in the budget: the connections that waited for it, oldest first.
+    // Room in the budget: the connections that waited for it, oldest first (no iterator per message when none wait).
+    if (this.starved.size === 0) return;
     for (const conn of this.starved) {
       if (this.parsed >= this.deps.ingest.budget.maxMessages) break;
       this.starved.delete(conn);
