@@ -11,7 +11,20 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** BENCH_TETHER_CLI benchmarks another build (an A/B comparison), default this checkout's. */
 export const CLI = process.env.BENCH_TETHER_CLI ?? path.join(ROOT, 'apps/server/dist/cli/index.js');
+/**
+ * The Node flags `npm start` runs the server with (package.json's start script is their one
+ * source), so a benchmark measures what a user runs: `--max-semi-space-size` is worth 30–40%
+ * under a flood (README, Performance).
+ */
+export const START_NODE_FLAGS = startNodeFlags();
 export const ADMIN = { email: 'bench@tether.local', password: 'bench-password-1' };
+
+function startNodeFlags() {
+  const start = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.start;
+  const m = /\bnode((?: --\S+)*) apps\/server\/dist\/cli\/index\.js start\b/.exec(start);
+  if (!m) throw new Error(`package.json's start script no longer reads "node [flags] apps/server/dist/cli/index.js start": ${start}`);
+  return m[1].trim().split(/\s+/).filter(Boolean);
+}
 
 /** A port nobody listens on right now (bound on 127.0.0.1, then released). */
 export function freePort() {
@@ -34,7 +47,7 @@ export async function startTether({ dataDir, databaseUrl = null, env = {}, nodeA
   const httpPort = await freePort();
   const mqttPort = await freePort();
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [...nodeArgs, CLI, 'start'], {
+  const proc = spawn(process.execPath, [...START_NODE_FLAGS, ...nodeArgs, CLI, 'start'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
