@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createWebSocketStream } from 'ws';
-import { LISTEN_BACKLOG, type TetherConfig } from './config/config.js';
+import { LISTEN_BACKLOG, MQTT_PACKET_OVERHEAD_BYTES, type TetherConfig } from './config/config.js';
 import { openDatabase, type Database } from './platform/db/database.js';
 import { ensurePartitions, migrate } from './platform/db/migrate.js';
 import { createHttpServer, type App } from './platform/http/server.js';
@@ -139,7 +139,12 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   // Transports
   const tlsFiles = config.tls ? { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } : null;
   if (roles.has('mqtt')) {
-    broker = await EmbeddedBroker.create({ devices, ingest, logger, metrics, authFailuresPerMinute: config.mqttAuthFailuresPerMinute, receiveMaximum: config.mqttReceiveMaximum });
+    broker = await EmbeddedBroker.create({ devices, ingest, logger, metrics, authFailuresPerMinute: config.mqttAuthFailuresPerMinute, receiveMaximum: config.mqttReceiveMaximum,
+      // Room for the topic, properties and header around the largest payload; a payload a little over the limit gets a
+      // payload refusal with a reason code, a packet past this is dropped unread.
+      maximumPacketSize: config.maxPayloadBytes + MQTT_PACKET_OVERHEAD_BYTES,
+      connectionCaps: config.mqttConnectionCaps,
+    });
     broker.attach({
       commands,
       // The broker's retained copy reaches the device by itself; the first subscribe after a
@@ -205,7 +210,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     if (broker) {
       const b = broker;
       // MQTT over WebSocket on the HTTP port.
-      http.get('/mqtt', { websocket: true, schema: { hide: true } }, (socket) => b.handle(createWebSocketStream(socket)));
+      http.get('/mqtt', { websocket: true, schema: { hide: true } }, (socket, req) => b.handle(createWebSocketStream(socket), req.ip));
     }
   }
 

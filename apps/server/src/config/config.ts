@@ -13,6 +13,8 @@ export const ALL_ROLES: readonly Role[] = ['api', 'mqtt', 'ingest', 'worker'];
  * for SYN retransmits (1 s, 3 s, 7 s...). The kernel caps it at net.core.somaxconn.
  */
 export const LISTEN_BACKLOG = 4096;
+/** What an MQTT packet may carry around its payload (topic, properties, header) within the broker's Maximum Packet Size. */
+export const MQTT_PACKET_OVERHEAD_BYTES = 64 * 1024;
 
 export interface TetherConfig {
   roles: Role[];
@@ -37,6 +39,8 @@ export interface TetherConfig {
   ingestMaxPendingBytes: number;
   /** MQTT 5 Receive Maximum, and the publishes of one connection decoded at once. */
   mqttReceiveMaximum: number;
+  /** MQTT connections not yet signed in, per IP and in all, and every connection per IP (0: no cap). */
+  mqttConnectionCaps: { pendingPerIp: number; pendingTotal: number; perIp: number };
   /** Seconds without data before a device counts as inactive, unless set per device or project. */
   inactivityTimeoutS: number;
   accessTokenTtlS: number;
@@ -99,6 +103,9 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: 'message-retention-days', env: 'TETHER_MESSAGE_RETENTION_DAYS', default: '7', description: 'raw message history retention' },
   { flag: 'login-limit-per-ip', env: 'TETHER_LOGIN_LIMIT_PER_IP', default: '30', description: 'sign-in attempts per minute from one IP; more get 429 RATE_LIMITED' },
   { flag: 'login-limit-per-account', env: 'TETHER_LOGIN_LIMIT_PER_ACCOUNT', default: '10', description: 'sign-in attempts per minute for one e-mail address' },
+  { flag: 'mqtt-max-pending-per-ip', env: 'TETHER_MQTT_MAX_PENDING_PER_IP', default: '1000', description: 'MQTT connections from one IP that have not signed in yet; further ones are closed on accept' },
+  { flag: 'mqtt-max-pending', env: 'TETHER_MQTT_MAX_PENDING', default: '10000', description: 'MQTT connections not signed in yet, over every IP; further ones are closed on accept' },
+  { flag: 'mqtt-max-connections-per-ip', env: 'TETHER_MQTT_MAX_CONNECTIONS_PER_IP', default: '0', description: 'open MQTT connections from one IP, signed in or not; 0 is no cap (devices behind a carrier NAT share an IP)' },
   { flag: 'mqtt-auth-failures-per-minute', env: 'TETHER_MQTT_AUTH_FAILURES_PER_MINUTE', default: '10', description: 'MQTT CONNECTs refused for bad credentials per minute from one IP before each further refusal is answered late (up to 5 s)' },
   { flag: 'allow-signup', env: 'TETHER_ALLOW_SIGNUP', default: 'false', description: 'self-service sign-up of new orgs' },
   { flag: 'log-level', env: 'TETHER_LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent' },
@@ -205,6 +212,11 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
     ingestMaxPending: int('ingest-max-pending', 20_000, 1, 10_000_000),
     ingestMaxPendingBytes: int('ingest-max-pending-bytes', 64 * 1024 * 1024, 1024, 16 * 1024 * 1024 * 1024),
     mqttReceiveMaximum: int('mqtt-receive-maximum', 100, 1, 65535),
+    mqttConnectionCaps: {
+      pendingPerIp: int('mqtt-max-pending-per-ip', 1000, 1, 10_000_000),
+      pendingTotal: int('mqtt-max-pending', 10_000, 1, 10_000_000),
+      perIp: int('mqtt-max-connections-per-ip', 0, 0, 10_000_000),
+    },
     inactivityTimeoutS: int('inactivity-timeout', 300, 1, 31 * 86400),
     accessTokenTtlS: int('access-token-ttl', 900, 10, 86400),
     refreshTokenTtlS: int('refresh-token-ttl', 30 * 86400, 60, 365 * 86400),

@@ -33,6 +33,8 @@ export class BoundedReads extends Duplex {
   constructor(
     private readonly inner: Duplex,
     private readonly policy: ReadPolicy,
+    /** The peer's address when the stream has none of its own (MQTT over WebSocket: the HTTP request's). */
+    private readonly peerAddress?: string,
   ) {
     super({ readableHighWaterMark: 1024, allowHalfOpen: false });
     inner.on('data', (chunk: Buffer) => {
@@ -65,7 +67,7 @@ export class BoundedReads extends Duplex {
 
   /** The peer's address, as on a net.Socket (connect-failure accounting reads it). */
   get remoteAddress(): string | undefined {
-    return (this.inner as { remoteAddress?: string }).remoteAddress;
+    return this.peerAddress ?? (this.inner as { remoteAddress?: string }).remoteAddress;
   }
 
   /**

@@ -13,6 +13,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { BoundedReads } from './bounded-reads.js';
 import { ConnectFailures } from './connect-failures.js';
+import { ConnectionLimits, type ConnectionCaps } from './connection-limits.js';
 
 type TetherClient = Client & {
   tether?: DeviceIdentity;
@@ -47,6 +48,9 @@ export interface BrokerDeps {
    * packets; Aedes reads no more from the socket until they are answered.
    */
   receiveMaximum: number;
+  /** Largest MQTT packet read: past it, the connection is dropped (MQTT 5: DISCONNECT 0x95) before the body is buffered. */
+  maximumPacketSize: number;
+  connectionCaps: ConnectionCaps;
 }
 
 /** Topics a device may publish to besides its data channels: OTA status (command results are handled below). */
@@ -84,6 +88,9 @@ export class EmbeddedBroker implements CommandChannel {
   private readonly starved = new Set<BoundedReads>();
   /** Bad-credential CONNECTs per client IP: past a few a minute, each refusal is answered late. */
   private readonly connectFailures: ConnectFailures;
+  private readonly limits: ConnectionLimits;
+  /** Connections counted by `limits` and the peer address they were counted under; `pending` until signed in. */
+  private readonly counted = new WeakMap<object, { ip: string; pending: boolean }>();
 
   private constructor(
     aedes: Aedes,
@@ -91,6 +98,7 @@ export class EmbeddedBroker implements CommandChannel {
   ) {
     this.aedes = aedes;
     this.connectFailures = new ConnectFailures(deps.authFailuresPerMinute);
+    this.limits = new ConnectionLimits(deps.connectionCaps);
   }
 
   static async create(deps: BrokerDeps): Promise<EmbeddedBroker> {
@@ -104,6 +112,8 @@ export class EmbeddedBroker implements CommandChannel {
       heartbeatInterval: 60_000,
       // MQTT-3.2.2.3.3: advertised in the CONNACK; see publishDone for what a client that sends more gets.
       receiveMaximum: deps.receiveMaximum,
+      // MQTT-3.2.2-15: checked on the fixed header, before the rest of the packet is buffered; advertised in the CONNACK.
+      maximumPacketSize: deps.maximumPacketSize,
     });
     const broker = new EmbeddedBroker(aedes, deps);
     broker.install();
@@ -286,6 +296,12 @@ export class EmbeddedBroker implements CommandChannel {
       metrics.connectedDevices.set(this.byDevice.size);
       if (set.size === 1) devices.setConnected(identity, true).catch((err: unknown) => logger.warn({ err }, 'could not record device online'));
     });
+    a.on('client', (client: TetherClient) => {
+      const counted = this.counted.get(client.conn);
+      if (!counted?.pending) return;
+      counted.pending = false;
+      this.limits.signedIn(counted.ip);
+    });
     a.on('clientDisconnect', (client: TetherClient) => this.forget(client));
     a.on('subscribe', (subscriptions, client: TetherClient) => {
       const identity = client?.tether;
@@ -393,9 +409,22 @@ export class EmbeddedBroker implements CommandChannel {
   }
 
   /** MQTT over a WebSocket or any other stream. */
-  handle(stream: Duplex): void {
-    const conn = new BoundedReads(stream, { pieceBytes: READ_BYTES, mayRead: (c) => this.mayRead(c) });
-    conn.once('close', () => this.starved.delete(conn));
+  handle(stream: Duplex, remoteAddress?: string): void {
+    const ip = remoteAddress ?? (stream as { remoteAddress?: string }).remoteAddress ?? 'unknown';
+    const refused = this.limits.admit(ip);
+    if (refused) {
+      this.deps.metrics.connectionsRefused.inc({ reason: refused });
+      stream.destroy();
+      return;
+    }
+    const counted = { ip, pending: true };
+    const conn = new BoundedReads(stream, { pieceBytes: READ_BYTES, mayRead: (c) => this.mayRead(c) }, remoteAddress);
+    this.counted.set(conn, counted);
+    conn.once('close', () => {
+      this.starved.delete(conn);
+      this.limits.closed(ip, counted.pending);
+      counted.pending = false;
+    });
     this.aedes.handle(conn);
   }
 
