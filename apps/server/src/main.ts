@@ -119,6 +119,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     flushMs: config.ingestFlushMs,
     maxPayloadBytes: config.maxPayloadBytes,
     budget: { maxMessages: config.ingestMaxPending, maxBytes: config.ingestMaxPendingBytes },
+    quota: config.ingestQuota,
     verifyDeviceJwt: async (token) => (await devices.verifyJwt(token)).deviceId,
     listeners: [hub],
   });

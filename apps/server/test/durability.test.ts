@@ -25,7 +25,8 @@ afterAll(async () => {
 it('keeps every acknowledged QoS 1 message across a kill -9 and restart', async () => {
   const scratch = await scratchServerEnv();
   drops.push(scratch.drop);
-  const env = scratch.env;
+  // One device with thousands of messages in flight: its ingest quota would slow it to 1,000 a second.
+  const env = { ...scratch.env, TETHER_INGEST_DEVICE_RATE: '0' };
   const first = await spawnServer(env);
   const api = new TetherClient({ baseUrl: first.httpUrl });
   await api.login(ADMIN.email, ADMIN.password);
@@ -86,7 +87,8 @@ it('keeps every acknowledged QoS 1 message across a kill -9 and restart', async 
 it('stops promptly on SIGTERM while devices keep publishing, and stores every message it acknowledged', async () => {
   const scratch = await scratchServerEnv();
   drops.push(scratch.drop);
-  const env = scratch.env;
+  // One device with thousands of messages in flight: its ingest quota would slow it to 1,000 a second.
+  const env = { ...scratch.env, TETHER_INGEST_DEVICE_RATE: '0' };
   const server = await spawnServer(env);
   const api = new TetherClient({ baseUrl: server.httpUrl });
   await api.login(ADMIN.email, ADMIN.password);

@@ -39,6 +39,8 @@ export interface TetherConfig {
   ingestMaxPendingBytes: number;
   /** MQTT 5 Receive Maximum, and the publishes of one connection decoded at once. */
   mqttReceiveMaximum: number;
+  /** Ingest quotas, messages a second; 0 is none. */
+  ingestQuota: { perDevice: number; perOrg: number };
   /** MQTT connections not yet signed in, per IP and in all, and every connection per IP (0: no cap). */
   mqttConnectionCaps: { pendingPerIp: number; pendingTotal: number; perIp: number };
   /** Seconds without data before a device counts as inactive, unless set per device or project. */
@@ -95,6 +97,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: 'ingest-flush-ms', env: 'TETHER_INGEST_FLUSH_MS', default: '5', description: 'longest wait before a partial batch is written' },
   { flag: 'ingest-max-pending', env: 'TETHER_INGEST_MAX_PENDING', default: '20000', description: 'the ingest budget: uncommitted messages held at once; past it MQTT publishes wait (and their PUBACK) and HTTP device posts get 503' },
   { flag: 'ingest-max-pending-bytes', env: 'TETHER_INGEST_MAX_PENDING_BYTES', default: '67108864', description: 'the ingest budget in payload bytes of uncommitted messages, with the same effect' },
+  { flag: 'ingest-device-rate', env: 'TETHER_INGEST_DEVICE_RATE', default: '1000', description: 'messages a second one device may send; past it MQTT publishes wait (and their PUBACK) and HTTP posts get 429 QUOTA_EXCEEDED; 0 is no quota' },
+  { flag: 'ingest-org-rate', env: 'TETHER_INGEST_ORG_RATE', default: '0', description: 'messages a second all the devices of one org may send, with the same effect; 0 is no quota' },
   { flag: 'mqtt-receive-maximum', env: 'TETHER_MQTT_RECEIVE_MAXIMUM', default: '100', description: 'QoS 1 publishes of one connection in progress at once; sent to MQTT 5 clients as Receive Maximum, later ones wait unread' },
   { flag: 'inactivity-timeout', env: 'TETHER_INACTIVITY_TIMEOUT_S', default: '300', description: 'seconds without data before a device counts as inactive; override per project or device' },
   { flag: 'access-token-ttl', env: 'TETHER_ACCESS_TOKEN_TTL_S', default: '900', description: 'access token lifetime, seconds' },
@@ -212,6 +216,7 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
     ingestMaxPending: int('ingest-max-pending', 20_000, 1, 10_000_000),
     ingestMaxPendingBytes: int('ingest-max-pending-bytes', 64 * 1024 * 1024, 1024, 16 * 1024 * 1024 * 1024),
     mqttReceiveMaximum: int('mqtt-receive-maximum', 100, 1, 65535),
+    ingestQuota: { perDevice: int('ingest-device-rate', 1000, 0, 100_000_000), perOrg: int('ingest-org-rate', 0, 0, 100_000_000) },
     mqttConnectionCaps: {
       pendingPerIp: int('mqtt-max-pending-per-ip', 1000, 1, 10_000_000),
       pendingTotal: int('mqtt-max-pending', 10_000, 1, 10_000_000),

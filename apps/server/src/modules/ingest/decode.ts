@@ -13,6 +13,12 @@ const heartbeatCheck = Compile(HeartbeatPayload);
 const locationCheck = Compile(LocationPayload);
 
 export const MAX_KEY_LENGTH = 128;
+/**
+ * Largest magnitude of a numeric telemetry value. The rollups add values up
+ * (float8); two of ±1e308 in one minute overflow the sum, which PostgreSQL
+ * refuses, so the whole batch failed. Below 1e300 a bucket holds 1.8e8 values.
+ */
+export const MAX_NUMBER_MAGNITUDE = 1e300;
 export const MAX_STRING_VALUE = 8192;
 export const MAX_POINTS_PER_MESSAGE = 10_000;
 const MIN_TS_US = Date.UTC(2000, 0, 1) * 1000;
@@ -94,6 +100,7 @@ function pushValue(points: IngestPoint[], key: string, value: unknown, ts: numbe
     case 'number':
       // JSON cannot carry NaN, but 1e999 parses to Infinity.
       if (!Number.isFinite(value)) throw new IngestRejection('invalid_value', `${key}: number is not finite`);
+      if (Math.abs(value) > MAX_NUMBER_MAGNITUDE) throw new IngestRejection('invalid_value', `${key}: number is out of range (at most ±1e300)`);
       points.push({ key, ts, type: 'num', value, stamped });
       return;
     case 'string':

@@ -7,6 +7,7 @@ import { AppError } from '../../platform/http/errors.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import type { DeviceIdentity } from '../devices/devices.repository.js';
 import { IngestRejection } from './ingest-message.js';
+import { QuotaExceeded } from './ingest.quota.js';
 import { IngestOverloaded, type IngestService } from './ingest.service.js';
 
 const Accepted = Type.Object({ accepted: Type.Literal(true) }, { description: 'Committed' });
@@ -35,7 +36,8 @@ const REJECT_CODE = {
 /**
  * The HTTP device API (architecture §4, §9). A 2xx is sent only after the
  * message is committed; when the ingest budget is spent the device gets 503
- * INGEST_OVERLOADED with Retry-After and retries (its body is not held).
+ * INGEST_OVERLOADED with Retry-After and retries (its body is not held); a device
+ * or org over its ingest quota gets 429 QUOTA_EXCEEDED with Retry-After.
  */
 export function deviceApiRoutes(deps: { ingest: IngestService; devices: DevicesService }) {
   const { ingest, devices } = deps;
@@ -45,6 +47,10 @@ export function deviceApiRoutes(deps: { ingest: IngestService; devices: DevicesS
       await ingest.accept(device, channel, 'http', body, 'refuse');
     } catch (err) {
       if (err instanceof IngestRejection) throw new AppError(REJECT_CODE[err.reason], err.message);
+      if (err instanceof QuotaExceeded) {
+        reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
+        throw new AppError('QUOTA_EXCEEDED', err.message);
+      }
       if (err instanceof IngestOverloaded) {
         reply.header('retry-after', '1');
         throw new AppError('INGEST_OVERLOADED', err.message);

@@ -6,6 +6,7 @@ import type { DeviceIdentity } from '../devices/devices.repository.js';
 import { decodePayload } from './decode.js';
 import { Batcher } from './ingest.batcher.js';
 import { IngestBudget } from './ingest.budget.js';
+import { IngestQuota, QuotaExceeded, type QuotaRates } from './ingest.quota.js';
 import { IngestRejection, type IngestMessage, type Transport } from './ingest-message.js';
 import { writeBatch } from './ingest.repository.js';
 import { ReceiveClock } from './receive-clock.js';
@@ -45,6 +46,8 @@ export interface IngestServiceDeps {
   maxPayloadBytes: number;
   /** Uncommitted messages and payload bytes held at once (see IngestBudget). */
   budget: { maxMessages: number; maxBytes: number };
+  /** Messages a second per device and per org (see IngestQuota). */
+  quota: QuotaRates;
   /** Checks a seed-000 embedded `jwt_token`; returns the device id it was issued to. */
   verifyDeviceJwt(token: string): Promise<string | null>;
   listeners: IngestListener[];
@@ -58,9 +61,11 @@ export class IngestService {
   private readonly batcher: Batcher<IngestMessage>;
   private readonly clock = new ReceiveClock();
   readonly budget: IngestBudget;
+  private readonly quota: IngestQuota;
 
   constructor(private readonly deps: IngestServiceDeps) {
     this.budget = new IngestBudget(deps.budget);
+    this.quota = new IngestQuota(deps.quota);
     this.batcher = new Batcher<IngestMessage>({
       maxBatch: deps.maxBatch,
       flushMs: deps.flushMs,
@@ -73,6 +78,15 @@ export class IngestService {
     return this.batcher.pending;
   }
 
+  private async takeQuota(device: DeviceIdentity, transport: Transport, admission: Admission): Promise<void> {
+    try {
+      await this.quota.take(device, admission, (scope) => this.deps.metrics.quotaWaits.inc({ scope }));
+    } catch (err) {
+      if (err instanceof QuotaExceeded) this.deps.metrics.rejected.inc({ reason: `quota_${err.scope}`, transport });
+      throw err;
+    }
+  }
+
   /**
    * Validates and queues one device message; resolves when it is durable.
    * Throws IngestRejection for bad input, before anything is queued, and
@@ -82,6 +96,7 @@ export class IngestService {
     // Unique per device: a message without `ts` is stored at this time (the device protocol).
     // Taken before any wait for room, so it is the time the message arrived.
     const now = this.clock.next(device.deviceId);
+    if (this.quota.enabled) await this.takeQuota(device, transport, admission);
     const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
     if (!this.budget.tryTake(bytes)) {
       if (admission === 'refuse') {

@@ -15,6 +15,7 @@ export function createMetrics() {
     pending: new Gauge({ name: 'tether_ingest_pending_messages', help: 'Messages waiting for a commit', registers: [registry] }),
     budgetHeldBytes: new Gauge({ name: 'tether_ingest_budget_held_bytes', help: 'Payload bytes of uncommitted messages holding ingest budget', registers: [registry] }),
     budgetWaiting: new Gauge({ name: 'tether_ingest_budget_waiting_messages', help: 'MQTT publishes waiting for ingest budget (their PUBACK waits too)', registers: [registry] }),
+    quotaWaits: new Counter({ name: 'tether_ingest_quota_waits_total', help: 'MQTT publishes that waited because their device or org was over its ingest quota', labelNames: ['scope'], registers: [registry] }),
     budgetWaits: new Counter({ name: 'tether_ingest_budget_waits_total', help: 'MQTT publishes that had to wait for ingest budget', registers: [registry] }),
     connectedDevices: new Gauge({ name: 'tether_mqtt_connected_devices', help: 'Devices connected to the embedded broker', registers: [registry] }),
     connectionsRefused: new Counter({ name: 'tether_mqtt_connections_refused_total', help: 'MQTT connections closed on accept by a connection cap', labelNames: ['reason'], registers: [registry] }),
