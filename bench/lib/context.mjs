@@ -83,7 +83,6 @@ export async function withSql({ dataDir, pgdb }, fn) {
 
 export const queryStored = (ctx, sql, params) => withSql(ctx, (q) => q(sql, params));
 
-/** The `seq` values stored as telemetry, per device id (and the number of rows read): how acknowledged messages are looked up. */
 /** Rows of (id, n) as a Set of n per device id. */
 function seqsByDevice(rows) {
   const byDevice = new Map();
@@ -104,6 +103,7 @@ export async function rawSeqsByDevice(ctx) {
   return seqsByDevice(rows);
 }
 
+/** The `seq` values stored as telemetry, per device id (and the number of rows read): how acknowledged messages are looked up. */
 export async function storedSeqsByDevice(ctx) {
   const rows = await queryStored(ctx, `SELECT device_id::text AS id, num::int8 AS n FROM telemetry WHERE key = 'seq'`);
   return { byDevice: seqsByDevice(rows), rows: rows.length };

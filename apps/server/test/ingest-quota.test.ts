@@ -67,12 +67,18 @@ it('slows an MQTT device past its quota without refusing or losing anything, whi
   o.end(true);
 });
 
-it('counts every device of an org against the org quota', async () => {
+it("counts every device of an org against the org quota, and only that org's devices", async () => {
   const a = await s.api.devices.create({ name: 'org-quota-1' });
   const b = await s.api.devices.create({ name: 'org-quota-2' });
+  const other = await orgB.devices.create({ name: 'org-quota-other' });
   // 18 each: within the device quota of 20, together over the org's 30 in one window.
-  const results = await Promise.all(Array.from({ length: 36 }, (_, i) => post(i % 2 ? a.token : b.token, i)));
+  // Org B's device sends as many at the same moment, within both of its quotas.
+  const [results, otherResults] = await Promise.all([
+    Promise.all(Array.from({ length: 36 }, (_, i) => post(i % 2 ? a.token : b.token, i))),
+    Promise.all(Array.from({ length: 18 }, (_, i) => post(other.token, i))),
+  ]);
   const refused = results.filter((r) => r.status === 429);
   expect(refused.length).toBeGreaterThan(0);
   expect(refused[0]!.body.error?.message).toContain('organization');
+  expect(otherResults.map((r) => r.status)).toEqual(otherResults.map(() => 202));
 });

@@ -90,7 +90,8 @@ export class IngestService {
   /**
    * Validates and queues one device message; resolves when it is durable.
    * Throws IngestRejection for bad input, before anything is queued, and
-   * IngestOverloaded when the budget is spent and `admission` is 'refuse'.
+   * IngestOverloaded (budget spent) or QuotaExceeded (device or org over its
+   * rate) when `admission` is 'refuse'; with 'wait' it waits for either.
    */
   async accept(device: DeviceIdentity, channel: UplinkChannel, transport: Transport, payload: Buffer | string, admission: Admission): Promise<void> {
     // Unique per device: a message without `ts` is stored at this time (the device protocol).

@@ -46,10 +46,6 @@ export class ConnectionLimits {
     if (wasPending) this.signedIn(ip);
     bump(this.openByIp, ip, -1);
   }
-
-  get pendingConnections(): number {
-    return this.pending;
-  }
 }
 
 function bump(map: Map<string, number>, key: string, by: number): void {
