@@ -145,6 +145,8 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       // payload refusal with a reason code, a packet past this is dropped unread.
       maximumPacketSize: config.maxPayloadBytes + MQTT_PACKET_OVERHEAD_BYTES,
       connectionCaps: config.mqttConnectionCaps,
+      maxOutgoingBytes: config.mqttMaxOutgoingBytes,
+      slowReaderTimeoutMs: config.mqttSlowReaderTimeoutS * 1000,
     });
     broker.attach({
       commands,

@@ -37,6 +37,15 @@ describe('loadConfig', () => {
     expect(c.inactivityTimeoutS).toBe(300);
   });
 
+  it('keeps a client\'s outgoing backlog limit above a window of the largest packets', () => {
+    expect(loadConfig({}).mqttMaxOutgoingBytes).toBe(4 * 1024 * 1024);
+    // The default grows with the payload limit: ten commands of 1 MiB (+ 64 KiB) each.
+    expect(loadConfig({ TETHER_MAX_PAYLOAD_BYTES: String(1024 * 1024) }).mqttMaxOutgoingBytes).toBe(10 * 1088 * 1024);
+    expect(problemsOf({ TETHER_MAX_PAYLOAD_BYTES: String(1024 * 1024), TETHER_MQTT_MAX_OUTGOING_BYTES: String(4 * 1024 * 1024) })).toEqual([
+      expect.stringContaining('TETHER_MQTT_MAX_OUTGOING_BYTES=4194304: must hold 10 of the largest MQTT packets'),
+    ]);
+  });
+
   it('reads the documented environment variables', () => {
     const c = loadConfig({
       TETHER_HTTP_PORT: '9090',

@@ -15,6 +15,12 @@ export const ALL_ROLES: readonly Role[] = ['api', 'mqtt', 'ingest', 'worker'];
 export const LISTEN_BACKLOG = 4096;
 /** What an MQTT packet may carry around its payload (topic, properties, header) within the broker's Maximum Packet Size. */
 export const MQTT_PACKET_OVERHEAD_BYTES = 64 * 1024;
+/**
+ * Commands of one device sent over MQTT and not yet PUBACKed at once; the next queued one
+ * goes when one is acknowledged or ends. A device that stops reading holds at most this
+ * many, so a client's outgoing backlog limit must hold a window of the largest packets.
+ */
+export const MQTT_COMMANDS_IN_FLIGHT = 10;
 
 export interface TetherConfig {
   roles: Role[];
@@ -43,6 +49,9 @@ export interface TetherConfig {
   ingestQuota: { perDevice: number; perOrg: number };
   /** MQTT connections not yet signed in, per IP and in all, and every connection per IP (0: no cap). */
   mqttConnectionCaps: { pendingPerIp: number; pendingTotal: number; perIp: number };
+  /** Bytes sent to one MQTT client and not yet taken past which it is dropped as not reading. */
+  mqttMaxOutgoingBytes: number;
+  mqttSlowReaderTimeoutS: number;
   /** Seconds without data before a device counts as inactive, unless set per device or project. */
   inactivityTimeoutS: number;
   accessTokenTtlS: number;
@@ -110,6 +119,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: 'mqtt-max-pending-per-ip', env: 'TETHER_MQTT_MAX_PENDING_PER_IP', default: '1000', description: 'MQTT connections from one IP that have not signed in yet; further ones are closed on accept' },
   { flag: 'mqtt-max-pending', env: 'TETHER_MQTT_MAX_PENDING', default: '10000', description: 'MQTT connections not signed in yet, over every IP; further ones are closed on accept' },
   { flag: 'mqtt-max-connections-per-ip', env: 'TETHER_MQTT_MAX_CONNECTIONS_PER_IP', default: '0', description: 'open MQTT connections from one IP, signed in or not; 0 is no cap (devices behind a carrier NAT share an IP)' },
+  { flag: 'mqtt-max-outgoing-bytes', env: 'TETHER_MQTT_MAX_OUTGOING_BYTES', default: '4194304', description: 'bytes sent to one MQTT client and not yet taken by its network; past it the client counts as not reading and is dropped. At least 10 of the largest packets (the default grows with TETHER_MAX_PAYLOAD_BYTES)' },
+  { flag: 'mqtt-slow-reader-timeout', env: 'TETHER_MQTT_SLOW_READER_TIMEOUT_S', default: '30', description: 'seconds bytes sent to an MQTT client may wait with none taken before it counts as not reading and is dropped' },
   { flag: 'mqtt-auth-failures-per-minute', env: 'TETHER_MQTT_AUTH_FAILURES_PER_MINUTE', default: '10', description: 'MQTT CONNECTs refused for bad credentials per minute from one IP before each further refusal is answered late (up to 5 s)' },
   { flag: 'allow-signup', env: 'TETHER_ALLOW_SIGNUP', default: 'false', description: 'self-service sign-up of new orgs' },
   { flag: 'log-level', env: 'TETHER_LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent' },
@@ -222,6 +233,8 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
       pendingTotal: int('mqtt-max-pending', 10_000, 1, 10_000_000),
       perIp: int('mqtt-max-connections-per-ip', 0, 0, 10_000_000),
     },
+    mqttMaxOutgoingBytes: 0, // below: its default follows the payload limit
+    mqttSlowReaderTimeoutS: int('mqtt-slow-reader-timeout', 30, 1, 3600),
     inactivityTimeoutS: int('inactivity-timeout', 300, 1, 31 * 86400),
     accessTokenTtlS: int('access-token-ttl', 900, 10, 86400),
     refreshTokenTtlS: int('refresh-token-ttl', 30 * 86400, 60, 365 * 86400),
@@ -236,6 +249,12 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
   };
   if (config.mqttUrl !== null && roles.includes('mqtt')) {
     problems.push('MQTT_URL is set, so the embedded broker (role "mqtt") cannot also run; drop one of them');
+  }
+  const windowBytes = MQTT_COMMANDS_IN_FLIGHT * (config.maxPayloadBytes + MQTT_PACKET_OVERHEAD_BYTES);
+  config.mqttMaxOutgoingBytes = int('mqtt-max-outgoing-bytes', Math.max(4 * 1024 * 1024, windowBytes), 64 * 1024, 1024 * 1024 * 1024);
+  if (config.mqttMaxOutgoingBytes < windowBytes) {
+    // A healthy device sent a burst of its largest commands would count as not reading.
+    problems.push(`TETHER_MQTT_MAX_OUTGOING_BYTES=${config.mqttMaxOutgoingBytes}: must hold ${MQTT_COMMANDS_IN_FLIGHT} of the largest MQTT packets (TETHER_MAX_PAYLOAD_BYTES + 64 KiB each), at least ${windowBytes}`);
   }
   if (problems.length) throw new ConfigError(problems);
   return config;

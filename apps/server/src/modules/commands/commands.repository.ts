@@ -56,14 +56,44 @@ export class CommandsRepository {
     );
   }
 
-  /** Claims a device's undelivered, unexpired commands for sending; `to` is the new state. */
-  async claimForDelivery(deviceId: string, from: readonly CommandStatus[], to: 'sent' | 'delivered'): Promise<CommandRow[]> {
+  /** HTTP long-poll: claims a device's open, unexpired commands not yet delivered; the response delivers them. */
+  async claimForPoll(deviceId: string): Promise<CommandRow[]> {
     return this.db.query<CommandRow>(
-      `UPDATE commands SET status = $3, attempts = attempts + 1, sent_at = now(),
-         delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END, updated_at = now()
-       WHERE id IN (SELECT id FROM commands WHERE device_id = $1 AND status = ANY($2::text[]) AND expires_at > now() ORDER BY created_at LIMIT 100)
+      `UPDATE commands SET status = 'delivered', attempts = attempts + 1, sent_at = now(), delivered_at = now(), updated_at = now()
+       WHERE id IN (SELECT id FROM commands WHERE device_id = $1 AND status IN ('queued', 'sent') AND expires_at > now() ORDER BY created_at LIMIT 100)
+         AND status IN ('queued', 'sent')
        RETURNING *`,
-      [deviceId, from, to],
+      [deviceId],
+    );
+  }
+
+  /**
+   * MQTT: claims queued commands for sending while fewer than `window` of the
+   * device's commands are sent and not yet PUBACKed, oldest first.
+   */
+  async claimQueued(deviceId: string, window: number): Promise<CommandRow[]> {
+    return this.db.query<CommandRow>(
+      `UPDATE commands SET status = 'sent', attempts = attempts + 1, sent_at = now(), updated_at = now()
+       WHERE id IN (SELECT id FROM commands WHERE device_id = $1 AND status = 'queued' AND expires_at > now() ORDER BY created_at
+                    LIMIT greatest(0, $2 - (SELECT count(*) FROM commands WHERE device_id = $1 AND status = 'sent')))
+         AND status = 'queued'
+       RETURNING *`,
+      [deviceId, window],
+    );
+  }
+
+  /**
+   * MQTT, a new session of the device: its commands sent to an earlier one and
+   * never PUBACKed are sent again (that session's unacknowledged publishes are
+   * gone with it), each as one more attempt.
+   */
+  async claimUnacked(deviceId: string, window: number): Promise<CommandRow[]> {
+    return this.db.query<CommandRow>(
+      `UPDATE commands SET attempts = attempts + 1, sent_at = now(), updated_at = now()
+       WHERE id IN (SELECT id FROM commands WHERE device_id = $1 AND status = 'sent' AND expires_at > now() ORDER BY created_at LIMIT $2)
+         AND status = 'sent'
+       RETURNING *`,
+      [deviceId, window],
     );
   }
 

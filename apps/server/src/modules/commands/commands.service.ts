@@ -1,5 +1,6 @@
 import { CommandResultPayload, isFinalCommandStatus, type CommandMessage, type LiveCommandEvent } from '@tether/contracts';
 import { Compile } from 'typebox/compile';
+import { MQTT_COMMANDS_IN_FLIGHT } from '../../config/config.js';
 import type { Database } from '../../platform/db/database.js';
 import { AppError, assertUuid } from '../../platform/http/errors.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
@@ -18,6 +19,12 @@ export type { Command };
 
 export const COMMAND_EXPIRE_QUEUE = 'command-expire';
 export const COMMAND_RETRY_QUEUE = 'command-retry';
+/**
+ * Commands of one device in flight over MQTT: a device that stops reading holds at
+ * most this many, and a burst reaches a slow link as fast as it takes them instead
+ * of piling up in its socket.
+ */
+export const COMMAND_WINDOW = MQTT_COMMANDS_IN_FLIGHT;
 
 const resultCheck = Compile(CommandResultPayload);
 
@@ -166,12 +173,22 @@ export class CommandsService {
     });
   }
 
-  /** MQTT: sends every open, unexpired command to a device that is listening (connect, subscribe, new command). */
-  async deliverPending(device: DeviceIdentity): Promise<void> {
+  /**
+   * MQTT: sends a listening device its queued commands, as many as its window
+   * has room for (connect, subscribe, a new command, a PUBACK). `newSession`:
+   * the device has just subscribed on a new connection, so what an earlier
+   * connection was sent and never acknowledged is sent again first. Each send
+   * is one attempt; nothing is sent twice for one reason.
+   */
+  async deliverPending(device: DeviceIdentity, opts: { newSession?: boolean } = {}): Promise<void> {
     if (!this.channel?.isListening(device.deviceId)) return;
-    // `sent` without PUBACK is resent on reconnect: the device dedups by command id.
-    const rows = await this.repo.claimForDelivery(device.deviceId, ['queued', 'sent'], 'sent');
-    for (const row of rows) this.sendOverMqtt(row, device.projectId);
+    if (opts.newSession) for (const row of await this.repo.claimUnacked(device.deviceId, COMMAND_WINDOW)) this.sendOverMqtt(row, device.projectId);
+    for (const row of await this.repo.claimQueued(device.deviceId, COMMAND_WINDOW)) this.sendOverMqtt(row, device.projectId);
+  }
+
+  /** A command of the device left `sent`: its window has room for the next queued one. */
+  private topUp(row: CommandRow, projectId: string | null): Promise<void> {
+    return this.deliverPending({ deviceId: row.device_id, orgId: row.org_id, projectId });
   }
 
   private sendOverMqtt(row: CommandRow, projectId: string | null): void {
@@ -193,6 +210,7 @@ export class CommandsService {
     if (row) {
       this.emit(row, device.projectId);
       this.checkAfterTimeout(row);
+      await this.topUp(row, device.projectId);
     }
   }
 
@@ -225,13 +243,15 @@ export class CommandsService {
     }
     await this.audit.record({ orgId: row.org_id, actor: { kind: 'device', deviceId: device.deviceId }, action: 'command.result', targetKind: 'device', targetId: device.deviceId, details: { commandId: row.id, status: row.status } });
     this.emit(row, device.projectId);
+    // A result can come before the PUBACK (or instead of it, over HTTP).
+    await this.topUp(row, device.projectId);
     return toCommand(row);
   }
 
   /** HTTP long-poll: claims open commands (delivered by the response itself), waiting up to `waitS` for one. */
   async poll(device: DeviceIdentity, waitS: number): Promise<Command[]> {
     const claim = async () => {
-      const rows = await this.repo.claimForDelivery(device.deviceId, ['queued', 'sent'], 'delivered');
+      const rows = await this.repo.claimForPoll(device.deviceId);
       for (const r of rows) {
         this.emit(r, device.projectId);
         this.checkAfterTimeout(r);
@@ -258,7 +278,10 @@ export class CommandsService {
   /** Job: a command still open at its expiry becomes expired and is never delivered. */
   async expire(commandId: string): Promise<void> {
     const row = await this.repo.expire(commandId);
-    if (row) this.emit(row, null);
+    if (row) {
+      this.emit(row, null);
+      await this.topUp(row, null);
+    }
   }
 
   /**
@@ -281,7 +304,10 @@ export class CommandsService {
       return;
     }
     const row = await this.repo.timeOut(commandId);
-    if (row) this.emit(row, null);
+    if (row) {
+      this.emit(row, null);
+      await this.topUp(row, null);
+    }
   }
 
   private emit(row: CommandRow, projectId: string | null): void {

@@ -6,6 +6,15 @@ export interface ReadPolicy {
   pieceBytes: number;
   /** Asked before each piece: false while the broker wants no more parsed packets from this connection; it calls kick() later. */
   mayRead(conn: BoundedReads): boolean;
+  /**
+   * Bytes written to the connection and not yet taken by the kernel past which
+   * the peer counts as not reading: the connection is destroyed.
+   */
+  maxOutgoingBytes: number;
+  /** How long written bytes may wait with none of them taken before the peer counts as not reading. */
+  stallMs: number;
+  /** The connection is being destroyed because its peer does not read. */
+  onSlowReader(conn: BoundedReads, reason: 'backlog' | 'stalled'): void;
 }
 
 /**
@@ -29,6 +38,11 @@ export class BoundedReads extends Duplex {
   /** Whether the socket is paused because bytes are pending here. */
   private innerPaused = false;
   private feedScheduled = false;
+  /** Checks every `stallMs` while written bytes wait (see watchOutgoing). */
+  private stallTimer: NodeJS.Timeout | null = null;
+  /** Bytes waiting in the socket at the last check, and bytes written since. */
+  private lastBacklog = 0;
+  private writtenSinceCheck = 0;
 
   constructor(
     private readonly inner: Duplex,
@@ -108,11 +122,61 @@ export class BoundedReads extends Duplex {
     }
   }
 
-  // Writes go straight to the socket, with its own buffering, cork and 'drain': Aedes
-  // writes every PUBACK, and a second Writable layer per packet showed up as GC time.
+  /*
+   * Writes go straight to the socket, with its own buffering and cork: Aedes writes
+   * every PUBACK, and a second Writable layer per packet showed up as GC time.
+   *
+   * A write always reports room (true). Aedes parks a delivery whose write
+   * returns false until the socket drains, and its message router (mqemitter)
+   * holds one of its 1,000 slots for every delivery parked: a single client
+   * that stops reading would stall delivery to every client, and every
+   * device's PUBACKs, until its drain timeout. Here a peer that does not read
+   * is found by its backlog (past maxOutgoingBytes) or by no progress for
+   * stallMs, and destroyed; until then its bytes wait in its own socket.
+   */
   override write(chunk: unknown, encoding?: BufferEncoding | ((error: Error | null | undefined) => void), cb?: (error: Error | null | undefined) => void): boolean {
-    return typeof encoding === 'function' ? this.inner.write(chunk, encoding) : this.inner.write(chunk, encoding ?? 'utf8', cb);
+    if (this.destroyed) return true;
+    if (this.inner.writableLength >= this.policy.maxOutgoingBytes) {
+      this.slowReader('backlog');
+      return true;
+    }
+    if (typeof encoding === 'function') this.inner.write(chunk, encoding);
+    else this.inner.write(chunk, encoding ?? 'utf8', cb);
+    this.writtenSinceCheck += (chunk as { length?: number }).length ?? 0;
+    if (!this.stallTimer && this.inner.writableLength > 0) this.watchOutgoing();
+    return true;
   }
+
+  /** Bytes written and not yet taken by the kernel. */
+  get outgoingBytes(): number {
+    return this.inner.writableLength;
+  }
+
+  /** While bytes wait, checks every stallMs that some of them were taken since the last check. */
+  private watchOutgoing(): void {
+    this.lastBacklog = this.inner.writableLength;
+    this.writtenSinceCheck = 0;
+    this.stallTimer = setInterval(() => {
+      const backlog = this.inner.writableLength;
+      const taken = this.lastBacklog + this.writtenSinceCheck - backlog;
+      if (backlog === 0 || this.destroyed) {
+        clearInterval(this.stallTimer!);
+        this.stallTimer = null;
+      } else if (taken <= 0) {
+        this.slowReader('stalled');
+      } else {
+        this.lastBacklog = backlog;
+        this.writtenSinceCheck = 0;
+      }
+    }, this.policy.stallMs);
+    this.stallTimer.unref();
+  }
+
+  private slowReader(reason: 'backlog' | 'stalled'): void {
+    this.policy.onSlowReader(this, reason);
+    this.destroy(new Error(reason === 'backlog' ? 'peer does not read: outgoing backlog over the limit' : 'peer does not read: nothing taken for too long'));
+  }
+
   override cork(): void {
     this.inner.cork();
   }
@@ -129,6 +193,8 @@ export class BoundedReads extends Duplex {
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.pending = [];
+    if (this.stallTimer) clearInterval(this.stallTimer);
+    this.stallTimer = null;
     this.inner.destroy(err ?? undefined);
     cb(err);
   }

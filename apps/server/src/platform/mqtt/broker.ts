@@ -51,6 +51,10 @@ export interface BrokerDeps {
   /** Largest MQTT packet read: past it, the connection is dropped (MQTT 5: DISCONNECT 0x95) before the body is buffered. */
   maximumPacketSize: number;
   connectionCaps: ConnectionCaps;
+  /** Bytes written to one client and not yet taken by its network past which it counts as not reading, and is dropped. */
+  maxOutgoingBytes: number;
+  /** How long bytes written to a client may wait with none taken before it counts as not reading, and is dropped. */
+  slowReaderTimeoutMs: number;
 }
 
 /** Topics a device may publish to besides its data channels: OTA status (command results are handled below). */
@@ -107,6 +111,7 @@ export class EmbeddedBroker implements CommandChannel {
       concurrency: 1000,
       queueLimit: 100,
       connectTimeout: 10_000,
+      // Never reached: BoundedReads reports every write as taken, and drops a client that does not read itself.
       drainTimeout: 30_000,
       maxTopicLevels: 16,
       heartbeatInterval: 60_000,
@@ -312,8 +317,11 @@ export class EmbeddedBroker implements CommandChannel {
         if (COMMAND_TOPIC.test(parsed.path) || parsed.path === '#') {
           let set = this.commandListeners.get(identity.deviceId);
           if (!set) this.commandListeners.set(identity.deviceId, (set = new Set()));
-          set.add(client);
-          this.hooks.commands?.deliverPending(identity).catch((err: unknown) => logger.warn({ err }, 'command delivery failed'));
+          // Once per connection: a second command subscription of the same client resends nothing.
+          if (!set.has(client)) {
+            set.add(client);
+            this.hooks.commands?.deliverPending(identity, { newSession: true }).catch((err: unknown) => logger.warn({ err }, 'command delivery failed'));
+          }
         }
         if (parsed.path === 'config' || parsed.path === '#') this.hooks.onConfigSubscribe?.(identity);
       }
@@ -379,6 +387,13 @@ export class EmbeddedBroker implements CommandChannel {
     return false;
   }
 
+  /** A client that does not read what it is sent is dropped: one client's backlog never holds up another's delivery. */
+  private slowReader(conn: BoundedReads, reason: 'backlog' | 'stalled'): void {
+    const client = (conn as unknown as { client?: TetherClient }).client;
+    this.deps.metrics.slowReaders.inc({ reason });
+    this.deps.logger.warn({ deviceId: client?.tether?.deviceId, reason, outgoingBytes: conn.outgoingBytes }, 'mqtt client does not read what it is sent: dropped');
+  }
+
   private refuse(identity: DeviceIdentity, err: IngestRejection, callback: (e: Error | null) => void, counted = false): void {
     if (!counted) this.deps.ingest.reject(identity.deviceId, 'mqtt', err);
     // MQTT 3.1.1 has no PUBACK reason code: the connection is closed (MQTT-3.3.5-2).
@@ -418,7 +433,17 @@ export class EmbeddedBroker implements CommandChannel {
       return;
     }
     const counted = { ip, pending: true };
-    const conn = new BoundedReads(stream, { pieceBytes: READ_BYTES, mayRead: (c) => this.mayRead(c) }, remoteAddress);
+    const conn = new BoundedReads(
+      stream,
+      {
+        pieceBytes: READ_BYTES,
+        mayRead: (c) => this.mayRead(c),
+        maxOutgoingBytes: this.deps.maxOutgoingBytes,
+        stallMs: this.deps.slowReaderTimeoutMs,
+        onSlowReader: (c, reason) => this.slowReader(c, reason),
+      },
+      remoteAddress,
+    );
     this.counted.set(conn, counted);
     conn.once('close', () => {
       this.starved.delete(conn);
