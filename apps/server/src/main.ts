@@ -22,6 +22,7 @@ import { AccountsService } from './modules/accounts/accounts.service.js';
 import { accountsRoutes } from './modules/accounts/accounts.routes.js';
 import { AlertsService } from './modules/alerts/alerts.service.js';
 import { alertsRoutes } from './modules/alerts/alerts.routes.js';
+import { PresenceService } from './modules/devices/presence.service.js';
 import { DevicesService } from './modules/devices/devices.service.js';
 import { devicesRoutes } from './modules/devices/devices.routes.js';
 import { deviceJwtRoutes } from './modules/devices/device-jwt.routes.js';
@@ -111,6 +112,15 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       deleted: (deviceId) => void broker?.clearRetained(deviceTopic.config(deviceId)),
     },
   });
+  const presence = roles.has('mqtt')
+    ? new PresenceService({
+        db,
+        logger,
+        leaseS: config.presenceLeaseS,
+        statusChanged: (d, online, lastSeenAt) => hub.statusChanged(d, online, lastSeenAt),
+        recovered: () => broker?.redeliverPending(),
+      })
+    : null;
   const ingest = new IngestService({
     db,
     metrics,
@@ -140,13 +150,14 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   // Transports
   const tlsFiles = config.tls ? { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } : null;
   if (roles.has('mqtt')) {
-    broker = await EmbeddedBroker.create({ devices, ingest, logger, metrics, authFailuresPerMinute: config.mqttAuthFailuresPerMinute, receiveMaximum: config.mqttReceiveMaximum,
+    broker = await EmbeddedBroker.create({ devices, presence: presence!, ingest, logger, metrics, authFailuresPerMinute: config.mqttAuthFailuresPerMinute, connectsPerDevicePerMinute: config.mqttConnectsPerDevicePerMinute, receiveMaximum: config.mqttReceiveMaximum,
       // Room for the topic, properties and header around the largest payload; a payload a little over the limit gets a
       // payload refusal with a reason code, a packet past this is dropped unread.
       maximumPacketSize: config.maxPayloadBytes + MQTT_PACKET_OVERHEAD_BYTES,
       connectionCaps: config.mqttConnectionCaps,
       maxOutgoingBytes: config.mqttMaxOutgoingBytes,
       slowReaderTimeoutMs: config.mqttSlowReaderTimeoutS * 1000,
+      connectHoldMs: config.mqttConnectHoldS * 1000,
     });
     broker.attach({
       commands,
@@ -237,8 +248,10 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       return bootstrap;
     },
     async start() {
-      // A single node owns every embedded-broker connection, so nothing is online before it listens.
+      // PGlite: this process is the only node, so nothing is online before it listens. On
+      // PostgreSQL other nodes may hold devices; a dead node's go offline when its lease runs out.
       if (broker && !config.databaseUrl) await devices.markAllOffline();
+      if (broker) await presence?.start({ connectedIds: () => broker!.connectedDeviceIds(), holds: (id) => broker!.holdsDevice(id) });
       let mqttPort: number | null = null;
       let mqttsPort: number | null = null;
       if (broker) {
@@ -290,6 +303,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
         await ingest.drain();
         if (broker) await broker.close().catch((err: unknown) => logger.warn({ err }, 'broker close'));
         await ingest.drain();
+        await presence?.stop();
         await jobs?.stop().catch((err: unknown) => logger.warn({ err }, 'jobs stop'));
         await hourRollups?.stop();
         await db.close();

@@ -89,6 +89,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     TETHER_LOGIN_LIMIT_PER_IP: '100000',
     TETHER_LOGIN_LIMIT_PER_ACCOUNT: '100000',
     TETHER_MQTT_AUTH_FAILURES_PER_MINUTE: '100000',
+    TETHER_MQTT_CONNECTS_PER_DEVICE_PER_MINUTE: '100000',
     ...(scratch.url ? { DATABASE_URL: scratch.url } : {}),
     ...env,
   });
@@ -152,6 +153,17 @@ export function publishV5(c: MqttClient, topic: string, payload: string | Buffer
 }
 
 /** Resolves when the broker closes the client's connection. */
+/** Polls `fn` until it returns something truthy (errors count as not yet), or fails after `ms`. */
+export async function until<T>(fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await Promise.resolve().then(fn).catch(() => null);
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`condition not met in ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export function waitForClose(client: MqttClient, ms = 5000): Promise<void> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('connection was not closed')), ms);

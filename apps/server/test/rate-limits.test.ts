@@ -4,7 +4,7 @@ import { ADMIN, connectMqtt, httpJson, startServer, type TestServer } from './he
 
 let s: TestServer;
 beforeAll(async () => {
-  s = await startServer({ TETHER_LOGIN_LIMIT_PER_IP: '6', TETHER_LOGIN_LIMIT_PER_ACCOUNT: '3', TETHER_MQTT_AUTH_FAILURES_PER_MINUTE: '3' });
+  s = await startServer({ TETHER_LOGIN_LIMIT_PER_IP: '6', TETHER_LOGIN_LIMIT_PER_ACCOUNT: '3', TETHER_MQTT_AUTH_FAILURES_PER_MINUTE: '3', TETHER_MQTT_CONNECTS_PER_DEVICE_PER_MINUTE: '4' });
 });
 afterAll(async () => s?.close());
 
@@ -51,4 +51,24 @@ it('answers bad MQTT credentials late once an IP has used its free refusals, and
   const good = await connectMqtt(s.mqttUrl, { username: d.id, password: d.token });
   expect(good.connected).toBe(true);
   good.end(true);
+}, 60_000);
+
+it('answers a device in a reconnect loop late past its free CONNECTs a minute, never refuses it, and counts no other device', async () => {
+  const looping = await s.api.devices.create({ name: 'reconnect-loop' });
+  const other = await s.api.devices.create({ name: 'connects-once' });
+  const slowed = async () => Number(/^tether_mqtt_connects_slowed_total (\d+)/m.exec(await (await fetch(`${s.httpUrl}/metrics`)).text())?.[1] ?? 0);
+  const connectOnce = async (d: { id: string; token: string }) => {
+    const t0 = Date.now();
+    const c = await connectMqtt(s.mqttUrl, { username: d.id, password: d.token, connectTimeout: 20_000 });
+    c.end(true);
+    return Date.now() - t0;
+  };
+  for (let i = 0; i < 4; i++) await connectOnce(looping);
+  expect(await slowed()).toBe(0);
+  // Past its four free ones, each CONNACK waits 250 ms, then 500: late, but connected.
+  expect(await connectOnce(looping)).toBeGreaterThanOrEqual(240);
+  expect(await connectOnce(looping)).toBeGreaterThanOrEqual(490);
+  expect(await slowed()).toBe(2);
+  await connectOnce(other);
+  expect(await slowed()).toBe(2);
 }, 60_000);

@@ -12,7 +12,7 @@ import mqttPacket, { type Packet } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TetherClient } from '@tether/api-client';
 import { COMMAND_WINDOW } from '../src/modules/commands/commands.service.js';
-import { ADMIN, connectMqtt, httpJson, publish, startServer, type TestServer } from './helpers.js';
+import { ADMIN, connectMqtt, httpJson, publish, startServer, until, type TestServer } from './helpers.js';
 
 let s: TestServer;
 let orgB: TetherClient;
@@ -31,15 +31,6 @@ beforeAll(async () => {
 afterAll(async () => s?.close());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(50);
-  }
-}
 
 /** A device connection written by hand: it reads only while `reading`, and never PUBACKs. */
 async function rawDevice(server: TestServer, deviceId: string, token: string) {

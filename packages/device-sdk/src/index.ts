@@ -20,11 +20,22 @@ export interface DeviceConnectOptions {
   token: string;
   qos?: 0 | 1;
   keepalive?: number;
-  /** Reconnect automatically (default true). */
+  /**
+   * Reconnect automatically (default true), after any loss of the connection and
+   * after any refused CONNECT but a bad credential, with exponential backoff and
+   * jitter from reconnectMinMs (1 s) to reconnectMaxMs (30 s).
+   */
   reconnect?: boolean;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  /** A refused CONNECT that will not succeed by retrying (bad credentials): reconnecting stops. */
+  onRefused?: (err: Error & { code?: number }) => void;
   connectTimeoutMs?: number;
   mqtt?: IClientOptions;
 }
+
+/** CONNACK codes that retrying cannot fix: 3.1.1 bad user name or password / not authorized, MQTT 5 0x86 / 0x87. */
+const isBadCredential = (code: number | undefined) => code === 4 || code === 5 || code === 0x86 || code === 0x87;
 
 export class DeviceClient {
   private constructor(
@@ -34,17 +45,46 @@ export class DeviceClient {
   ) {}
 
   static connect(opts: DeviceConnectOptions): Promise<DeviceClient> {
+    const minMs = opts.reconnectMinMs ?? 1000;
+    const maxMs = Math.max(minMs, opts.reconnectMaxMs ?? 30_000);
     const client = mqtt.connect(opts.url, {
       username: opts.deviceId,
       password: opts.token,
       clientId: `${opts.deviceId}-${Math.random().toString(16).slice(2, 8)}`,
       protocolVersion: 4,
       keepalive: opts.keepalive ?? 30,
-      reconnectPeriod: opts.reconnect === false ? 0 : 2000,
+      reconnectPeriod: opts.reconnect === false ? 0 : minMs,
+      // mqtt.js stops for good after any refusing CONNACK: "server unavailable" during a
+      // database restart is temporary, so only a bad credential stops it (below).
+      reconnectOnConnackError: opts.reconnect !== false,
       connectTimeout: opts.connectTimeoutMs ?? 10_000,
       clean: true,
       ...opts.mqtt,
     });
+    if (opts.reconnect !== false) {
+      // Backoff: each failed attempt doubles the wait, with jitter so that a fleet does not come
+      // back in step. mqtt.js retries on a fixed interval set when the connection is lost; it is
+      // set again with the new period (its own _clearReconnect/_setupReconnect, as in mqtt.js 4 and 5).
+      const timer = client as unknown as { _clearReconnect?: () => void; _setupReconnect?: () => void };
+      let failures = 0;
+      client.on('connect', () => {
+        failures = 0;
+        client.options.reconnectPeriod = minMs;
+      });
+      client.on('close', () => {
+        const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(failures++, 16));
+        client.options.reconnectPeriod = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+        if (client.reconnecting && !client.disconnecting && timer._clearReconnect && timer._setupReconnect) {
+          timer._clearReconnect();
+          timer._setupReconnect();
+        }
+      });
+      client.on('error', (err: Error & { code?: number }) => {
+        if (!isBadCredential(err.code)) return;
+        client.end(true);
+        opts.onRefused?.(err);
+      });
+    }
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => {
         client.end(true);

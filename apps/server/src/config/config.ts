@@ -52,6 +52,10 @@ export interface TetherConfig {
   /** Bytes sent to one MQTT client and not yet taken past which it is dropped as not reading. */
   mqttMaxOutgoingBytes: number;
   mqttSlowReaderTimeoutS: number;
+  /** Seconds a CONNECT waits for the database before its connection is closed unanswered. */
+  mqttConnectHoldS: number;
+  /** Seconds between a node's presence lease renewals; its devices go offline 2 leases after it dies. */
+  presenceLeaseS: number;
   /** Seconds without data before a device counts as inactive, unless set per device or project. */
   inactivityTimeoutS: number;
   accessTokenTtlS: number;
@@ -60,6 +64,7 @@ export interface TetherConfig {
   messageRetentionDays: number;
   allowSignup: boolean;
   mqttAuthFailuresPerMinute: number;
+  mqttConnectsPerDevicePerMinute: number;
   /** Sign-in attempts per minute, per IP and per e-mail. */
   loginLimits: { perIp: number; perAccount: number };
   /** A live WebSocket whose unsent data exceeds this is a slow consumer and is closed. */
@@ -121,6 +126,9 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: 'mqtt-max-connections-per-ip', env: 'TETHER_MQTT_MAX_CONNECTIONS_PER_IP', default: '0', description: 'open MQTT connections from one IP, signed in or not; 0 is no cap (devices behind a carrier NAT share an IP)' },
   { flag: 'mqtt-max-outgoing-bytes', env: 'TETHER_MQTT_MAX_OUTGOING_BYTES', default: '4194304', description: 'bytes sent to one MQTT client and not yet taken by its network; past it the client counts as not reading and is dropped. At least 10 of the largest packets (the default grows with TETHER_MAX_PAYLOAD_BYTES)' },
   { flag: 'mqtt-slow-reader-timeout', env: 'TETHER_MQTT_SLOW_READER_TIMEOUT_S', default: '30', description: 'seconds bytes sent to an MQTT client may wait with none taken before it counts as not reading and is dropped' },
+  { flag: 'mqtt-connect-hold', env: 'TETHER_MQTT_CONNECT_HOLD_S', default: '20', description: 'seconds an MQTT CONNECT waits for the database (restart, failover) before its connection is closed unanswered, so that the client reconnects; never a refusing CONNACK' },
+  { flag: 'presence-lease', env: 'TETHER_PRESENCE_LEASE_S', default: '10', description: "seconds between renewals of a node's lease on its connected devices; they go offline within 2 leases of the node dying" },
+  { flag: 'mqtt-connects-per-device-per-minute', env: 'TETHER_MQTT_CONNECTS_PER_DEVICE_PER_MINUTE', default: '30', description: 'successful MQTT CONNECTs of one device per minute answered at once; each further CONNACK is answered late (up to 5 s), never refused; 0 is no limit' },
   { flag: 'mqtt-auth-failures-per-minute', env: 'TETHER_MQTT_AUTH_FAILURES_PER_MINUTE', default: '10', description: 'MQTT CONNECTs refused for bad credentials per minute from one IP before each further refusal is answered late (up to 5 s)' },
   { flag: 'allow-signup', env: 'TETHER_ALLOW_SIGNUP', default: 'false', description: 'self-service sign-up of new orgs' },
   { flag: 'log-level', env: 'TETHER_LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent' },
@@ -235,6 +243,8 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
     },
     mqttMaxOutgoingBytes: 0, // below: its default follows the payload limit
     mqttSlowReaderTimeoutS: int('mqtt-slow-reader-timeout', 30, 1, 3600),
+    mqttConnectHoldS: int('mqtt-connect-hold', 20, 1, 600),
+    presenceLeaseS: int('presence-lease', 10, 1, 3600),
     inactivityTimeoutS: int('inactivity-timeout', 300, 1, 31 * 86400),
     accessTokenTtlS: int('access-token-ttl', 900, 10, 86400),
     refreshTokenTtlS: int('refresh-token-ttl', 30 * 86400, 60, 365 * 86400),
@@ -242,6 +252,7 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
     messageRetentionDays: int('message-retention-days', 7, 1, 3650),
     allowSignup: bool('allow-signup', false),
     mqttAuthFailuresPerMinute: int('mqtt-auth-failures-per-minute', 10, 1, 1_000_000),
+    mqttConnectsPerDevicePerMinute: int('mqtt-connects-per-device-per-minute', 30, 0, 1_000_000),
     loginLimits: { perIp: int('login-limit-per-ip', 30, 1, 1_000_000), perAccount: int('login-limit-per-account', 10, 1, 1_000_000) },
     liveMaxBufferedBytes: int('live-max-buffered-bytes', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     livePingIntervalMs: int('live-ping-interval-ms', 30_000, 100, 600_000),

@@ -183,22 +183,12 @@ export class DevicesRepository {
     return { exists: !!r, after: r?.credentials_valid_after ?? null };
   }
 
-  async setOnline(deviceId: string, online: boolean): Promise<{ last_seen_at: Date | null } | null> {
-    const [r] = await this.db.query<{ last_seen_at: Date | null }>(
-      online
-        ? 'UPDATE devices SET online = true, last_connected_at = now() WHERE id = $1 RETURNING last_seen_at'
-        : 'UPDATE devices SET online = false, last_disconnected_at = now() WHERE id = $1 RETURNING last_seen_at',
-      [deviceId],
-    );
-    return r ?? null;
-  }
-
   async setPhoto(orgId: string, id: string, key: string | null, contentType: string | null): Promise<void> {
     await this.db.query('UPDATE devices SET photo_key = $3, photo_content_type = $4, updated_at = now() WHERE org_id = $1 AND id = $2', [orgId, id, key, contentType]);
   }
 
   /** On start-up no device is connected to this node yet. */
   async markAllOffline(): Promise<void> {
-    await this.db.query('UPDATE devices SET online = false WHERE online');
+    await this.db.query('UPDATE devices SET online = false, connected_node = NULL WHERE online');
   }
 }

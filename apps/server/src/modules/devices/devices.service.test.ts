@@ -236,21 +236,3 @@ describe('org scoping and ids', () => {
     await expect(devices.get(orgA, randomUUID())).rejects.toMatchObject({ code: 'DEVICE_NOT_FOUND' });
   });
 });
-
-describe('connection status', () => {
-  it('records online and offline and tells the listeners', async () => {
-    const { device } = await buildDevice();
-    const identity = (await devices.identity(device.id))!;
-    await devices.setConnected(identity, true);
-    expect((await devices.status(orgA, device.id)).online).toBe(true);
-    await devices.setConnected(identity, false);
-    const status = await devices.status(orgA, device.id);
-    expect(status.online).toBe(false);
-    expect(status.lastConnectedAt).not.toBeNull();
-    expect(status.lastDisconnectedAt).not.toBeNull();
-    expect(events.status).toEqual([
-      { deviceId: device.id, online: true },
-      { deviceId: device.id, online: false },
-    ]);
-  });
-});

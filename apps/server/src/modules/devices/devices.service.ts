@@ -235,11 +235,6 @@ export class DevicesService {
     return isUuid(deviceId) ? this.repo.identityById(deviceId.toLowerCase()) : null;
   }
 
-  async setConnected(identity: DeviceIdentity, online: boolean): Promise<void> {
-    const r = await this.repo.setOnline(identity.deviceId, online);
-    if (r) this.deps.events.statusChanged(identity, online, r.last_seen_at);
-  }
-
   async setPhoto(actor: Actor, id: string, key: string | null, contentType: string | null): Promise<void> {
     requireRole(actor, 'operator');
     const device = await this.get(actor, id);

@@ -12,7 +12,7 @@ import type { IngestService } from '../../modules/ingest/ingest.service.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { BoundedReads } from './bounded-reads.js';
-import { ConnectFailures } from './connect-failures.js';
+import { ConnectThrottle } from './connect-throttle.js';
 import { ConnectionLimits, type ConnectionCaps } from './connection-limits.js';
 
 type TetherClient = Client & {
@@ -35,13 +35,21 @@ const READ_BYTES = 4 * 1024;
 /** Far more than any device keeps in flight; a client that never acks cannot grow it further. */
 const MAX_UNACKED_TRACKED = 1000;
 
+/** Where the broker reports a device's first connection and its last disconnect here (the presence service). */
+export interface DevicePresence {
+  changed(device: DeviceIdentity): Promise<void>;
+}
+
 export interface BrokerDeps {
   devices: DevicesService;
+  presence: DevicePresence;
   ingest: IngestService;
   logger: Logger;
   metrics: Metrics;
   /** Bad-credential CONNECTs a minute from one IP answered at once; later ones wait. */
   authFailuresPerMinute: number;
+  /** Successful CONNECTs a minute of one device answered at once; later ones wait (0: no limit). */
+  connectsPerDevicePerMinute: number;
   /**
    * Publishes of one connection decoded and waiting for a commit at once, and
    * the Receive Maximum told to MQTT 5 clients. Later ones wait as parsed
@@ -55,6 +63,11 @@ export interface BrokerDeps {
   maxOutgoingBytes: number;
   /** How long bytes written to a client may wait with none taken before it counts as not reading, and is dropped. */
   slowReaderTimeoutMs: number;
+  /**
+   * How long a CONNECT waits for the database to check its credentials before the
+   * connection is closed unanswered (the client then reconnects by itself).
+   */
+  connectHoldMs: number;
 }
 
 /** Topics a device may publish to besides its data channels: OTA status (command results are handled below). */
@@ -91,7 +104,9 @@ export class EmbeddedBroker implements CommandChannel {
   /** Connections refused more bytes because `parsed` reached the ingest budget, oldest first. */
   private readonly starved = new Set<BoundedReads>();
   /** Bad-credential CONNECTs per client IP: past a few a minute, each refusal is answered late. */
-  private readonly connectFailures: ConnectFailures;
+  private readonly connectFailures: ConnectThrottle;
+  private readonly deviceConnects: ConnectThrottle;
+  private lastAuthWaitWarnAt = 0;
   private readonly limits: ConnectionLimits;
   /** Connections counted by `limits` and the peer address they were counted under; `pending` until signed in. */
   private readonly counted = new WeakMap<object, { ip: string; pending: boolean }>();
@@ -101,7 +116,8 @@ export class EmbeddedBroker implements CommandChannel {
     private readonly deps: BrokerDeps,
   ) {
     this.aedes = aedes;
-    this.connectFailures = new ConnectFailures(deps.authFailuresPerMinute);
+    this.connectFailures = new ConnectThrottle(deps.authFailuresPerMinute);
+    this.deviceConnects = new ConnectThrottle(deps.connectsPerDevicePerMinute);
     this.limits = new ConnectionLimits(deps.connectionCaps);
   }
 
@@ -170,33 +186,56 @@ export class EmbeddedBroker implements CommandChannel {
     a.authenticate = (client: TetherClient, username, password, callback) => {
       const secret = password ? password.toString('utf8') : '';
       // Tether style: username = device id, password = token or JWT. ThingsBoard style: username = token.
-      const auth = secret ? devices.authenticate(username ?? '', secret) : devices.authenticateToken(username ?? '');
-      auth.then(
-        (identity) => {
-          if (!identity) {
-            metrics.rejected.inc({ reason: 'bad_credentials', transport: 'mqtt' });
-            const err = new Error('bad username or password') as AuthenticateError;
-            err.returnCode = 4; // MQTT-3.2.2: 4 = bad user name or password
-            const ip = (client.conn as { remoteAddress?: string } | undefined)?.remoteAddress;
-            void this.connectFailures.refused(ip).then(
-              (delayMs) => (delayMs ? setTimeout(() => callback(err, false), delayMs) : callback(err, false)),
-              () => callback(err, false),
+      const check = () => (secret ? devices.authenticate(username ?? '', secret) : devices.authenticateToken(username ?? ''));
+      const since = Date.now();
+      let delayMs = 250;
+      const attempt = () =>
+        check().then(
+          (identity) => {
+            if (!identity) {
+              metrics.rejected.inc({ reason: 'bad_credentials', transport: 'mqtt' });
+              const err = new Error('bad username or password') as AuthenticateError;
+              err.returnCode = 4; // MQTT-3.2.2: 4 = bad user name or password
+              const ip = (client.conn as { remoteAddress?: string } | undefined)?.remoteAddress;
+              void this.connectFailures.delayFor(ip).then(
+                (delayMs) => (delayMs ? setTimeout(() => callback(err, false), delayMs) : callback(err, false)),
+                () => callback(err, false),
+              );
+              return;
+            }
+            client.tether = identity;
+            // Client ids are namespaced by device, so no device can take over another's session
+            // (MQTT-3.1.4-2 disconnects an existing client with the same id).
+            if (!client.id.startsWith(identity.deviceId)) client.id = `${identity.deviceId}/${client.id}`;
+            void this.deviceConnects.delayFor(identity.deviceId).then(
+              (delayMs) => {
+                if (!delayMs) return callback(null, true);
+                metrics.connectsSlowed.inc();
+                setTimeout(() => callback(null, true), delayMs);
+              },
+              () => callback(null, true),
             );
-            return;
-          }
-          client.tether = identity;
-          // Client ids are namespaced by device, so no device can take over another's session
-          // (MQTT-3.1.4-2 disconnects an existing client with the same id).
-          if (!client.id.startsWith(identity.deviceId)) client.id = `${identity.deviceId}/${client.id}`;
-          callback(null, true);
-        },
-        (err: unknown) => {
-          logger.error({ err }, 'device authentication failed');
-          const e = new Error('server unavailable') as AuthenticateError;
-          e.returnCode = 3; // 3 = server unavailable
-          callback(e, false);
-        },
-      );
+          },
+          (err: unknown) => {
+            // The database is away (restart, failover). A refusing CONNACK (3, server unavailable)
+            // stops mqtt.js and most firmware for good, so the CONNACK waits, as backpressure
+            // does; past connectHoldMs the connection closes unanswered, and clients retry a
+            // closed connection by themselves.
+            if (delayMs === 250) {
+              metrics.connectsHeld.inc({ outcome: 'waited' });
+              this.warnAuthWait(err);
+            }
+            if ((client as unknown as { closed?: boolean }).closed) return;
+            if (Date.now() - since + delayMs > this.deps.connectHoldMs) {
+              metrics.connectsHeld.inc({ outcome: 'closed' });
+              client.conn.destroy();
+              return;
+            }
+            setTimeout(attempt, delayMs).unref();
+            delayMs = Math.min(delayMs * 2, 2000);
+          },
+        );
+      void attempt();
     };
 
     a.authorizePublish = (client: TetherClient | null, packet, callback) => {
@@ -299,7 +338,7 @@ export class EmbeddedBroker implements CommandChannel {
       if (!set) this.byDevice.set(identity.deviceId, (set = new Set()));
       set.add(client);
       metrics.connectedDevices.set(this.byDevice.size);
-      if (set.size === 1) devices.setConnected(identity, true).catch((err: unknown) => logger.warn({ err }, 'could not record device online'));
+      if (set.size === 1) void this.deps.presence.changed(identity);
     });
     a.on('client', (client: TetherClient) => {
       const counted = this.counted.get(client.conn);
@@ -409,9 +448,33 @@ export class EmbeddedBroker implements CommandChannel {
     if (!set || !set.delete(client)) return;
     if (set.size === 0) {
       this.byDevice.delete(identity.deviceId);
-      this.deps.devices.setConnected(identity, false).catch((err: unknown) => this.deps.logger.warn({ err }, 'could not record device offline'));
+      void this.deps.presence.changed(identity);
     }
     this.deps.metrics.connectedDevices.set(this.byDevice.size);
+  }
+
+  /** One line per 10 s at most: in an outage every device reconnects, and every CONNECT waits. */
+  private warnAuthWait(err: unknown): void {
+    if (Date.now() - this.lastAuthWaitWarnAt < 10_000) return;
+    this.lastAuthWaitWarnAt = Date.now();
+    this.deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'device authentication waits for the database: CONNACKs held');
+  }
+
+  /** The devices connected to this node: what presence writes back after an outage. */
+  connectedDeviceIds(): Iterable<string> {
+    return this.byDevice.keys();
+  }
+
+  holdsDevice(deviceId: string): boolean {
+    return this.byDevice.has(deviceId);
+  }
+
+  /** After an outage: commands queued meanwhile go to the devices listening here. */
+  redeliverPending(): void {
+    for (const clients of this.commandListeners.values()) {
+      const identity = clients.values().next().value?.tether;
+      if (identity) this.hooks.commands?.deliverPending(identity).catch((err: unknown) => this.deps.logger.warn({ err }, 'command delivery failed'));
+    }
   }
 
   /** Drops every connection of a device (credentials rotated or device deleted). */

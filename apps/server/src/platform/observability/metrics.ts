@@ -19,6 +19,8 @@ export function createMetrics() {
     budgetWaits: new Counter({ name: 'tether_ingest_budget_waits_total', help: 'MQTT publishes that had to wait for ingest budget', registers: [registry] }),
     connectedDevices: new Gauge({ name: 'tether_mqtt_connected_devices', help: 'Devices connected to the embedded broker', registers: [registry] }),
     connectionsRefused: new Counter({ name: 'tether_mqtt_connections_refused_total', help: 'MQTT connections closed on accept by a connection cap', labelNames: ['reason'], registers: [registry] }),
+    connectsSlowed: new Counter({ name: 'tether_mqtt_connects_slowed_total', help: 'Successful MQTT CONNECTs answered late because their device connected too often in the last minute', registers: [registry] }),
+    connectsHeld: new Counter({ name: 'tether_mqtt_connects_held_total', help: 'MQTT CONNECTs whose CONNACK waited for the database (waited), and those closed unanswered when it did not come back in time (closed)', labelNames: ['outcome'], registers: [registry] }),
     slowReaders: new Counter({ name: 'tether_mqtt_slow_readers_dropped_total', help: 'MQTT clients dropped because they did not read what they were sent (reason: backlog over the limit, or nothing taken for too long)', labelNames: ['reason'], registers: [registry] }),
     liveDropped: new Counter({ name: 'tether_live_dropped_total', help: 'Live sockets closed by the server', labelNames: ['reason'], registers: [registry] }),
     liveSockets: new Gauge({ name: 'tether_live_sockets', help: 'Open live WebSocket connections', registers: [registry] }),
