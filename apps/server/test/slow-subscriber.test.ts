@@ -125,8 +125,10 @@ describe('a client that stops reading', () => {
     await probes;
 
     expect(commandMs.length).toBeGreaterThanOrEqual(5);
-    expect(Math.max(...commandMs)).toBeLessThan(1000);
-    expect(Math.max(...pubackMs)).toBeLessThan(1000);
+    // Before the fix they waited for the stuck client's drain timeout (30 s); the bound leaves
+    // room for a busy machine, not for a stall.
+    expect(Math.max(...commandMs)).toBeLessThan(5000);
+    expect(Math.max(...pubackMs)).toBeLessThan(5000);
     // Aedes parked no delivery waiting for the stuck socket to drain.
     expect((s.tether.broker!.aedes as unknown as { mq: { current: number; length: number } }).mq.length).toBe(0);
     raw.sock.destroy();
