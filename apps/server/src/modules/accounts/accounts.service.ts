@@ -189,7 +189,8 @@ export class AccountsService {
     });
     // A new password ends every session that the old one opened (a stolen session included):
     // their refresh tokens stop working, so they end at the latest when the access token expires.
-    if (patch.password !== undefined) await this.repo.revokeRefreshTokens(target.id);
+    // Disabling ends them too: enabling the user again later must not bring them back.
+    if (patch.password !== undefined || (!self && patch.disabled === true)) await this.repo.revokeRefreshTokens(target.id);
     return this.getUser(actor, id);
   }
 
