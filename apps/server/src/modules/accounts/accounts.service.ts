@@ -256,12 +256,6 @@ export class AccountsService {
     requireRole(actor, 'admin');
     if (!(await this.repo.revokeApiKey(actor.orgId, assertUuid(id)))) throw notFound('API_KEY', id);
   }
-
-  /** The install's signing secret: configured, or generated once and kept in the database. */
-  static async signingSecret(db: Database, configured: string | null): Promise<string> {
-    if (configured) return configured;
-    return new AccountsRepository(db).ensureSetting('jwt_secret', randomBytes(48).toString('base64url'));
-  }
 }
 
 // argon2id hash of a random string, used only to equalise login timing.
