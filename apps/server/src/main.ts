@@ -18,8 +18,10 @@ import { EmbeddedBroker } from './platform/mqtt/broker.js';
 import { createLogger, type Logger } from './platform/observability/logger.js';
 import { createMetrics, type Metrics } from './platform/observability/metrics.js';
 import { JwtSigner } from './platform/security/jwt.js';
+import { loadMasterKey } from './platform/security/key-encryption.js';
 import { AccountsService } from './modules/accounts/accounts.service.js';
 import { accountsRoutes } from './modules/accounts/accounts.routes.js';
+import { SigningKeys } from './modules/accounts/signing-keys.js';
 import { AlertsService } from './modules/alerts/alerts.service.js';
 import { alertsRoutes } from './modules/alerts/alerts.routes.js';
 import { PresenceService } from './modules/devices/presence.service.js';
@@ -89,7 +91,18 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await migrate(db);
   await ensurePartitions(db);
-  const signer = new JwtSigner(await AccountsService.signingSecret(db, config.jwtSecret));
+  const signingKeys = await SigningKeys.open({
+    db,
+    masterKey: loadMasterKey({ secret: config.jwtSecret, dataDir: config.dataDir }),
+    longestTokenTtlS: Math.max(config.accessTokenTtlS, config.deviceJwtTtlS),
+    configuredSecret: config.jwtSecret,
+    logger,
+  }).catch(async (err: unknown) => {
+    // A key that does not fit stops the start; the embedded database's files are released for the next try.
+    await db.close();
+    throw err;
+  });
+  const signer = new JwtSigner(signingKeys);
   const hub = new LiveHub();
   let broker: EmbeddedBroker | null = null;
 

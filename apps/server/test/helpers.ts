@@ -15,7 +15,7 @@ import { loadConfig, type TetherConfig } from '../src/config/config.js';
 import { createTether, type Tether } from '../src/main.js';
 import { openDatabase, type Database } from '../src/platform/db/database.js';
 import { migrate } from '../src/platform/db/migrate.js';
-import { createLogger } from '../src/platform/observability/logger.js';
+import { createLogger, type Logger } from '../src/platform/observability/logger.js';
 import type { DeviceIdentity } from '../src/modules/devices/devices.repository.js';
 import type { DecodedAlert, DecodedHeartbeat, DecodedLocation, IngestMessage, IngestPoint } from '../src/modules/ingest/ingest-message.js';
 
@@ -73,8 +73,8 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts the real server on free ports, signed in as the first admin. */
-export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+/** Starts the real server on free ports, signed in as the first admin. `logger`: to read what the server logs. */
+export async function startServer(env: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<TestServer> {
   const scratch = await scratchDatabase();
   const config = loadConfig({
     TETHER_HTTP_PORT: '0',
@@ -93,7 +93,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     ...(scratch.url ? { DATABASE_URL: scratch.url } : {}),
     ...env,
   });
-  const tether = await createTether(config, { logger: createLogger(config.logLevel), checkResponses: true });
+  const tether = await createTether(config, { logger: opts.logger ?? createLogger(config.logLevel), checkResponses: true });
   const urls = await tether.start();
   const api = new TetherClient({ baseUrl: urls.httpUrl! });
   await api.login(ADMIN.email, ADMIN.password);

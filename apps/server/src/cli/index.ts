@@ -114,6 +114,32 @@ async function resetPassword(email: string, opts: Record<string, unknown>): Prom
   }
 }
 
+async function rotateJwtKey(opts: Record<string, unknown>): Promise<void> {
+  const config = configFrom(opts);
+  const { openDatabase } = await import('../platform/db/database.js');
+  const { migrate } = await import('../platform/db/migrate.js');
+  const { loadMasterKey } = await import('../platform/security/key-encryption.js');
+  const { SigningKeys } = await import('../modules/accounts/signing-keys.js');
+  const fail = (err: unknown): never => {
+    process.stderr.write(`tether admin rotate-jwt-key: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  };
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }).catch(fail);
+  try {
+    await migrate(db);
+    const dropOld = opts.dropOld === true;
+    const keys = { db, masterKey: loadMasterKey({ secret: config.jwtSecret, dataDir: config.dataDir }), longestTokenTtlS: Math.max(config.accessTokenTtlS, config.deviceJwtTtlS), configuredSecret: config.jwtSecret };
+    const kid = await SigningKeys.rotate(keys, { dropOld }).catch(fail);
+    process.stdout.write(
+      dropOld
+        ? `New JWT signing key ${kid}; every earlier key is deleted: tokens they signed are refused (running servers follow within a minute). Signed-in users refresh theirs; devices fetch new JWTs.\n`
+        : `New JWT signing key ${kid}; running servers sign with it within a minute. Earlier keys verify until the tokens they signed expire.\n`,
+    );
+  } finally {
+    await db.close();
+  }
+}
+
 async function main(): Promise<void> {
   const program = new Command('tether').description('Tether, an IoT device platform').version(VERSION, '-v, --version').showHelpAfterError();
   program.exitOverride();
@@ -137,6 +163,13 @@ async function main(): Promise<void> {
       .argument('<email>'),
     (flag) => flag === 'data-dir' || flag === 'database-url',
   ).action((email: string, opts: Record<string, unknown>) => resetPassword(email, opts));
+  withSettings(
+    admin
+      .command('rotate-jwt-key')
+      .description('Add a new JWT signing key; earlier ones verify until their tokens expire (with --drop-old: no longer at all)')
+      .option('--drop-old', 'delete every earlier key now (a leaked key, or a lost TETHER_JWT_SECRET / key file)'),
+    (flag) => ['data-dir', 'database-url', 'jwt-secret', 'access-token-ttl', 'device-jwt-ttl'].includes(flag),
+  ).action((opts: Record<string, unknown>) => rotateJwtKey(opts));
   try {
     await program.parseAsync(process.argv);
   } catch (err) {

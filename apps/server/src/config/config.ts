@@ -105,7 +105,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: 'tls-cert', env: 'TETHER_TLS_CERT', default: 'unset', description: 'PEM certificate: HTTPS on the HTTP port, and MQTT over TLS on the MQTTS port (set with the key)' },
   { flag: 'tls-key', env: 'TETHER_TLS_KEY', default: 'unset', description: 'PEM private key for the certificate' },
   { flag: 'mqtts-port', env: 'TETHER_MQTTS_PORT', default: '8883', description: 'MQTT over TLS, when a certificate is set' },
-  { flag: 'jwt-secret', env: 'TETHER_JWT_SECRET', default: 'generated once, kept in the database', description: 'signing secret for access tokens and device JWTs (at least 32 characters)' },
+  { flag: 'jwt-secret', env: 'TETHER_JWT_SECRET', default: 'unset: the key file `jwt-master.key` in the data dir, created once', description: 'the key that encrypts the JWT signing keys kept in the database (at least 32 characters); every node sharing a database needs the same one. Set it in the environment, not on the command line' },
   { flag: 'max-payload-bytes', env: 'TETHER_MAX_PAYLOAD_BYTES', default: '262144', description: 'largest MQTT payload or HTTP body' },
   { flag: 'ingest-batch-size', env: 'TETHER_INGEST_BATCH_SIZE', default: '5000', description: 'most messages in one ingest transaction' },
   { flag: 'ingest-flush-ms', env: 'TETHER_INGEST_FLUSH_MS', default: '5', description: 'longest wait before a partial batch is written' },

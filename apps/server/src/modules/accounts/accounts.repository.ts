@@ -168,9 +168,7 @@ export class AccountsRepository {
     return r?.value ?? null;
   }
 
-  /** Insert-if-absent, then read back: two nodes starting at once agree on one value. */
-  async ensureSetting(key: string, value: string): Promise<string> {
-    await this.db.query('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, value]);
-    return (await this.getSetting(key))!;
+  async deleteSetting(key: string): Promise<void> {
+    await this.db.query('DELETE FROM settings WHERE key = $1', [key]);
   }
 }

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabase } from '../../../test/helpers.js';
 import type { Database } from '../../platform/db/database.js';
-import { JwtSigner } from '../../platform/security/jwt.js';
+import { JwtSigner, fixedKey } from '../../platform/security/jwt.js';
 import { AccountsService } from './accounts.service.js';
 import type { Actor } from './actor.js';
 
@@ -19,7 +19,7 @@ let owner: Actor;
 
 beforeAll(async () => {
   ({ db, close } = await testDatabase());
-  accounts = new AccountsService({ db, signer: new JwtSigner('t'.repeat(48)), accessTtlS: 900, refreshTtlS: 3600 });
+  accounts = new AccountsService({ db, signer: new JwtSigner(fixedKey('t'.repeat(48))), accessTtlS: 900, refreshTtlS: 3600 });
   boot = await accounts.bootstrap(OWNER_EMAIL, null);
   const session = await accounts.login(OWNER_EMAIL, boot!.password!);
   owner = await accounts.authenticate(session.accessToken);
@@ -228,15 +228,15 @@ describe('API keys', () => {
 describe('access tokens', () => {
   it('refuse tokens signed with another secret, or meant for devices', async () => {
     const s = await accounts.login(OWNER_EMAIL, boot!.password!);
-    const foreign = new AccountsService({ db, signer: new JwtSigner('v'.repeat(48)), accessTtlS: 900, refreshTtlS: 3600 });
+    const foreign = new AccountsService({ db, signer: new JwtSigner(fixedKey('v'.repeat(48))), accessTtlS: 900, refreshTtlS: 3600 });
     await expect(foreign.authenticate(s.accessToken)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
-    const deviceJwt = await new JwtSigner('t'.repeat(48)).sign({ org: owner.orgId }, owner.userId!, 'tether:device', 60);
+    const deviceJwt = await new JwtSigner(fixedKey('t'.repeat(48))).sign({ org: owner.orgId }, owner.userId!, 'tether:device', 60);
     await expect(accounts.authenticate(deviceJwt)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
     await expect(accounts.authenticate('not-a-token')).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
   });
 
   it('report expiry as TOKEN_EXPIRED', async () => {
-    const expired = await new JwtSigner('t'.repeat(48)).sign({ org: owner.orgId, role: 'owner' }, owner.userId!, 'tether:user', -60);
+    const expired = await new JwtSigner(fixedKey('t'.repeat(48))).sign({ org: owner.orgId, role: 'owner' }, owner.userId!, 'tether:user', -60);
     await expect(accounts.authenticate(expired)).rejects.toMatchObject({ code: 'TOKEN_EXPIRED' });
   });
 });

@@ -189,7 +189,8 @@ export class AccountsService {
     });
     // A new password ends every session that the old one opened (a stolen session included):
     // their refresh tokens stop working, so they end at the latest when the access token expires.
-    if (patch.password !== undefined) await this.repo.revokeRefreshTokens(target.id);
+    // Disabling ends them too: enabling the user again later must not bring them back.
+    if (patch.password !== undefined || (!self && patch.disabled === true)) await this.repo.revokeRefreshTokens(target.id);
     return this.getUser(actor, id);
   }
 
@@ -254,12 +255,6 @@ export class AccountsService {
   async revokeApiKey(actor: Actor, id: string): Promise<void> {
     requireRole(actor, 'admin');
     if (!(await this.repo.revokeApiKey(actor.orgId, assertUuid(id)))) throw notFound('API_KEY', id);
-  }
-
-  /** The install's signing secret: configured, or generated once and kept in the database. */
-  static async signingSecret(db: Database, configured: string | null): Promise<string> {
-    if (configured) return configured;
-    return new AccountsRepository(db).ensureSetting('jwt_secret', randomBytes(48).toString('base64url'));
   }
 }
 

@@ -83,7 +83,7 @@ export interface DevicesServiceDeps {
 export class DevicesService {
   private readonly repo: DevicesRepository;
   /** Verified device JWTs, so a device that sends its JWT in every message is verified once. */
-  private readonly jwtCache = new Map<string, { deviceId: string; exp: number }>();
+  private readonly jwtCache = new Map<string, { deviceId: string; exp: number; keys: number }>();
 
   constructor(private readonly deps: DevicesServiceDeps) {
     this.repo = new DevicesRepository(deps.db, deps.defaultTimeoutS);
@@ -188,7 +188,8 @@ export class DevicesService {
   async verifyJwt(token: string): Promise<DeviceJwtVerification & { reason?: string }> {
     if (!looksLikeJwt(token)) return { valid: false, deviceId: null, expiresAt: null, reason: 'malformed' };
     const cached = this.jwtCache.get(token);
-    if (cached && cached.exp * 1000 > Date.now()) return { valid: true, deviceId: cached.deviceId, expiresAt: new Date(cached.exp * 1000).toISOString() };
+    // A cached answer stands while its signing key is still kept (a rotation with --drop-old ends it).
+    if (cached && cached.exp * 1000 > Date.now() && cached.keys === this.deps.signer.generation) return { valid: true, deviceId: cached.deviceId, expiresAt: new Date(cached.exp * 1000).toISOString() };
     const claims = await this.deps.signer.verify(token, DEVICE_AUDIENCE);
     if (claims === 'expired') return { valid: false, deviceId: null, expiresAt: null, reason: 'expired' };
     if (!claims) return { valid: false, deviceId: null, expiresAt: null, reason: 'invalid' };
@@ -199,7 +200,7 @@ export class DevicesService {
     // iat has whole seconds: a JWT from the same second as the revocation counts as before it.
     if (creds.after && iat <= Math.floor(creds.after.getTime() / 1000)) return { valid: false, deviceId: null, expiresAt: null, reason: 'revoked' };
     if (this.jwtCache.size > 10_000) this.jwtCache.clear();
-    this.jwtCache.set(token, { deviceId: claims.sub, exp: claims.exp });
+    this.jwtCache.set(token, { deviceId: claims.sub, exp: claims.exp, keys: this.deps.signer.generation });
     return { valid: true, deviceId: claims.sub, expiresAt: new Date(claims.exp * 1000).toISOString() };
   }
 
