@@ -51,6 +51,10 @@ function runDevice(id: string, kind: string, client: MqttClient): FleetDevice {
 let pg: PrivatePostgres;
 let s: TestServer;
 const fleet: FleetDevice[] = [];
+const deviceTokens = new Map<string, string>();
+const startedAt = Date.now();
+const marks: [string, number][] = [];
+const mark = (m: string) => marks.push([m, Date.now()]);
 
 beforeAll(async () => {
   pg = await startPrivatePostgres();
@@ -58,6 +62,7 @@ beforeAll(async () => {
   s = await startServer({ DATABASE_URL: pg.url, TETHER_PRESENCE_LEASE_S: '2', TETHER_INGEST_DEVICE_RATE: '0' });
   const devices = await Promise.all(Array.from({ length: 24 }, (_, i) => s.api.devices.create({ name: `outage-${i}` })));
   for (const [i, d] of devices.entries()) {
+    deviceTokens.set(d.id, d.token);
     let client: MqttClient;
     let kind: string;
     if (i < 12) {
@@ -98,24 +103,29 @@ describe('a PostgreSQL outage under a running fleet', () => {
   // up); this test server restarts in half a second, before any device even retries. So each
   // restart is a stop in its mode, 3 s down, and a start: devices reconnect while it is down.
   it('fast restart: every device is back within 30 s, and no CONNECT was refused', async () => {
+    mark('fast stop');
     await pg.stop('fast');
     await sleep(3000);
     await pg.start();
+    mark('fast up');
     const tookMs = await everyDeviceBack(Date.now());
     console.log(`stop -m fast, 3 s, start: every device acknowledged again ${tookMs} ms after the database`);
     expect(fleet.flatMap((f) => f.refusals)).toEqual([]);
   });
 
   it('immediate restart: every device is back within 30 s, and no CONNECT was refused', async () => {
+    mark('immediate stop');
     await pg.stop('immediate'); // no checkpoint: the start runs crash recovery
     await sleep(3000);
     await pg.start();
+    mark('immediate up');
     const tookMs = await everyDeviceBack(Date.now());
     console.log(`stop -m immediate, 3 s, start: every device acknowledged again ${tookMs} ms after the database`);
     expect(fleet.flatMap((f) => f.refusals)).toEqual([]);
   });
 
   it('30 s stop: every device is back within 30 s; those that left meanwhile are offline, the others online', async () => {
+    mark('30 s stop');
     await pg.stop('fast');
     await sleep(3000);
     // Four devices leave while the database is away: their disconnects cannot be written.
@@ -124,8 +134,22 @@ describe('a PostgreSQL outage under a running fleet', () => {
       f.stop();
       f.client.end(true);
     }
+    // HTTP meanwhile: a device post (both styles) and a dashboard read are 503 with Retry-After, never 500.
+    const device = fleet[1]!;
+    const token = deviceTokens.get(device.id)!;
+    const answers = [
+      await fetch(`${s.httpUrl}/api/v1/device/telemetry`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"t":1}' }),
+      await fetch(`${s.httpUrl}/api/v1/${token}/telemetry`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"t":1}' }),
+      await fetch(`${s.httpUrl}/api/v1/devices`, { headers: { authorization: `Bearer ${s.api.token}` } }),
+    ];
+    for (const res of answers) {
+      expect(res.status, res.url).toBe(503);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UNAVAILABLE');
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
     await sleep(27_000);
     await pg.start();
+    mark('30 s up');
     const staying = fleet.filter((f) => !leaving.includes(f));
     const tookMs = await everyDeviceBack(Date.now(), staying);
     console.log(`30 s stop: every device acknowledged again ${tookMs} ms after the database`);
@@ -157,10 +181,16 @@ describe('a PostgreSQL outage under a running fleet', () => {
     for (const f of fleet) {
       for (const seq of f.acked.keys()) {
         acked++;
-        if (!stored.get(f.id)?.has(seq)) lost.push(`${f.id}#${seq}`);
+        if (!stored.get(f.id)?.has(seq)) lost.push(`${f.kind} ${f.id}#${seq} acked at +${f.acked.get(seq)! - startedAt} ms`);
       }
     }
     console.log(`${acked} acknowledged messages, ${lost.length} not stored`);
+    for (const l of lost) {
+      const [, id, seq] = /(\S+)#(\d+)/.exec(l)!;
+      const near = await s.tether.db.query<{ ts: string; seq: number }>(`SELECT ts::text, num AS seq FROM telemetry WHERE key = 'seq' AND device_id = $1 AND num BETWEEN $2 - 3 AND $2 + 3 ORDER BY ts`, [id, Number(seq)]);
+      console.log(`lost ${l}; stored near it: ${near.map((r) => `${r.seq}@${r.ts}`).join(' ')}`);
+    }
+    console.log(`outage marks: ${marks.map(([m, t]) => `${m} +${t - startedAt}`).join(', ')}`);
     expect(acked).toBeGreaterThan(1000);
     expect(lost).toEqual([]);
   });

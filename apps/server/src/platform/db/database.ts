@@ -30,6 +30,21 @@ export interface Database extends Queryable {
   close(): Promise<void>;
 }
 
+/**
+ * The database cannot be reached right now (stopped, restarting, failing over), as
+ * opposed to a statement it refused: node-postgres socket errors, SQLSTATE class 08
+ * (connection exception) and 57P01–57P03 (shut down by an administrator, crash
+ * shutdown, cannot connect now). Worth retrying later.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
+  if (/^08...$/.test(code) || ['57P01', '57P02', '57P03'].includes(code)) return true;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return /^Connection terminated|^Client has encountered a connection error|timeout exceeded when trying to connect/.test(message);
+}
+
 export interface DatabaseOptions {
   databaseUrl: string | null;
   dataDir: string;

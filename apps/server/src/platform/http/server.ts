@@ -5,6 +5,7 @@ import websocket from '@fastify/websocket';
 import compress from '@fastify/compress';
 import helmet from '@fastify/helmet';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { isDatabaseUnavailable } from '../db/database.js';
 import type { Logger } from '../observability/logger.js';
 import type { Actor } from '../../modules/accounts/actor.js';
 import { assertStorableJson, UnstorableJsonError } from '../json/storable.js';
@@ -105,6 +106,11 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       const code = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.name === 'SyntaxError' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'INVALID_PAYLOAD' : 'VALIDATION_FAILED';
       return reply.status(err.statusCode).send({ error: { code, message: err.message } });
+    }
+    if (isDatabaseUnavailable(err)) {
+      // A database restart or failover: say so, and when to come back, instead of a 500.
+      req.log.warn({ err: err.message, url: req.url }, 'request failed: database unavailable');
+      return reply.status(503).header('retry-after', '5').send({ error: { code: 'UNAVAILABLE', message: 'the database is unavailable; retry' } });
     }
     // 5xx: log the detail, never send it.
     req.log.error({ err, url: req.url }, 'request failed');
