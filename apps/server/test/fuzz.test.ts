@@ -167,17 +167,20 @@ describe('MQTT payloads', () => {
   }, BUDGET_MS + 60_000);
 
   it('ThingsBoard topics and topics outside the device tree', async () => {
+    let tbRuns = 0;
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('v1/devices/me/telemetry', 'v1/devices/me/attributes', 'v1/devices/me/rpc/response/1', 'devices/other/telemetry', `devices/${device.id}`, 'x'),
         payload,
         async (topic, p) => {
+          tbRuns++;
           const r = await send({ topic, payload: p });
           return typeof r === 'number' ? r === 0 || r >= 0x80 : true;
         },
       ),
       { numRuns: 100_000, interruptAfterTimeLimit: BUDGET_MS / 2, markInterruptAsFailure: false, seed: SEED },
     );
+    console.log(`fuzz: ${tbRuns} publishes on ThingsBoard topics and topics outside the device tree in ${BUDGET_MS / 2} ms`);
     expect(await healthyWithin(2000)).toBe(true);
   }, BUDGET_MS + 60_000);
 });
@@ -352,6 +355,7 @@ describe('through all of it', () => {
     const res = await s.api.devices.telemetry(steady.id, { keys: 'seq', from: new Date(Date.now() - 3600_000).toISOString(), limit: 10_000 });
     const seqs = new Set((res.series.seq ?? []).map((p) => p.value));
     const missing = Array.from({ length: sent }, (_, i) => i + 1).filter((n) => !seqs.has(n));
+    console.log(`fuzz: steady device ${sent} acknowledged, ${sent - missing.length} stored`);
     expect(missing).toEqual([]);
   });
 });

@@ -33,8 +33,9 @@ export interface Database extends Queryable {
 /**
  * The database cannot be reached right now (stopped, restarting, failing over), as
  * opposed to a statement it refused: node-postgres socket errors, SQLSTATE class 08
- * (connection exception) and 57P01–57P03 (shut down by an administrator, crash
- * shutdown, cannot connect now). Worth retrying later.
+ * (connection exception), 57P01–57P03 (shut down by an administrator, crash
+ * shutdown, cannot connect now) and a database closed to connections. Worth
+ * retrying later.
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
@@ -42,7 +43,8 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
   if (/^08...$/.test(code) || ['57P01', '57P02', '57P03'].includes(code)) return true;
   const message = typeof e?.message === 'string' ? e.message : '';
-  return /^Connection terminated|^Client has encountered a connection error|timeout exceeded when trying to connect/.test(message);
+  // 55000 is generic; with this message it is a database closed to connections (ALLOW_CONNECTIONS false, maintenance).
+  return /^Connection terminated|^Client has encountered a connection error|timeout exceeded when trying to connect|is not currently accepting connections/.test(message);
 }
 
 export interface DatabaseOptions {

@@ -12,6 +12,7 @@ import type { IngestService } from '../../modules/ingest/ingest.service.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { BoundedReads } from './bounded-reads.js';
+import { isDatabaseUnavailable } from '../db/database.js';
 import { ConnectThrottle } from './connect-throttle.js';
 import { ConnectionLimits, type ConnectionCaps } from './connection-limits.js';
 
@@ -221,11 +222,17 @@ export class EmbeddedBroker implements CommandChannel {
             // stops mqtt.js and most firmware for good, so the CONNACK waits, as backpressure
             // does; past connectHoldMs the connection closes unanswered, and clients retry a
             // closed connection by themselves.
+            if ((client as unknown as { closed?: boolean }).closed) return;
+            if (!isDatabaseUnavailable(err)) {
+              // Not an outage (a bug, a broken schema): waiting would not help.
+              this.warnAuthWait(err, 'device authentication failed; connection closed unanswered');
+              client.conn.destroy();
+              return;
+            }
             if (delayMs === 250) {
               metrics.connectsHeld.inc({ outcome: 'waited' });
-              this.warnAuthWait(err);
+              this.warnAuthWait(err, 'device authentication waits for the database: CONNACKs held');
             }
-            if ((client as unknown as { closed?: boolean }).closed) return;
             if (Date.now() - since + delayMs > this.deps.connectHoldMs) {
               metrics.connectsHeld.inc({ outcome: 'closed' });
               client.conn.destroy();
@@ -454,10 +461,10 @@ export class EmbeddedBroker implements CommandChannel {
   }
 
   /** One line per 10 s at most: in an outage every device reconnects, and every CONNECT waits. */
-  private warnAuthWait(err: unknown): void {
+  private warnAuthWait(err: unknown, message: string): void {
     if (Date.now() - this.lastAuthWaitWarnAt < 10_000) return;
     this.lastAuthWaitWarnAt = Date.now();
-    this.deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'device authentication waits for the database: CONNACKs held');
+    this.deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, message);
   }
 
   /** The devices connected to this node: what presence writes back after an outage. */
