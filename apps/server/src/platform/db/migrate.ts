@@ -32,10 +32,14 @@ const PARTITIONED_TABLES = ['telemetry', 'heartbeats', 'locations', 'messages'] 
 /** Creates daily partitions from yesterday to a week ahead; the worker calls it hourly. */
 export async function ensurePartitions(db: Database, now = new Date()): Promise<number> {
   const from = new Date(now.getTime() - 86400_000).toISOString().slice(0, 10);
-  let created = 0;
-  for (const t of PARTITIONED_TABLES) {
-    const rows = await db.query<{ n: number }>('SELECT tether_ensure_partitions($1, $2::date, 9) AS n', [t, from]);
-    created += rows[0]?.n ?? 0;
-  }
-  return created;
+  // CREATE TABLE IF NOT EXISTS is not safe against itself: two nodes starting together both
+  // saw no partition and one failed with "already exists" (issue 12). One node at a time.
+  return db.withExclusiveLock('tether-partitions', async () => {
+    let created = 0;
+    for (const t of PARTITIONED_TABLES) {
+      const rows = await db.query<{ n: number }>('SELECT tether_ensure_partitions($1, $2::date, 9) AS n', [t, from]);
+      created += rows[0]?.n ?? 0;
+    }
+    return created;
+  });
 }

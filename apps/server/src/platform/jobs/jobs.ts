@@ -23,10 +23,14 @@ export async function startJobs(db: Database, logger: Logger, queues: string[]):
     migrate: true,
   });
   boss.on('error', (err: Error) => logger.warn({ err }, 'job queue error'));
-  await boss.start();
-  for (const q of queues) {
-    if (!(await boss.getQueue(q))) await boss.createQueue(q);
-  }
+  // Two nodes starting together on a fresh database deadlocked in createQueue (issue 12):
+  // pg-boss's install and the queues are set up by one node at a time.
+  await db.withExclusiveLock('tether-jobs-setup', async () => {
+    await boss.start();
+    for (const q of queues) {
+      if (!(await boss.getQueue(q))) await boss.createQueue(q);
+    }
+  });
   return {
     async send(queue, data, opts) {
       await boss.send(queue, data, { startAfter: opts?.startAfter, singletonKey: opts?.singletonKey, retryLimit: 3 });
