@@ -51,7 +51,7 @@ it('expires a command whose job was queued before a kill -9, once a node with th
   await sleep(Math.max(0, Date.parse(expiresAt) - Date.now()) + 500);
 
   // 2. Past its expiry, a node without the worker role leaves it queued: no one else expires commands.
-  const apiOnly = await start({ TETHER_ROLES: 'api,mqtt,ingest' });
+  const apiOnly = await start({ TETHER_ROLES: 'api,mqtt' });
   await sleep(3000);
   const meanwhile = await apiOnly.api.request<CommandView>('GET', `/api/v1/devices/${device.id}/commands/${created.id}`);
   expect(meanwhile.status).toBe('queued');

@@ -54,7 +54,7 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgres://u@db:5432/tether',
       TETHER_ADMIN_EMAIL: 'root@example.com',
       TETHER_ADMIN_PASSWORD: 'long-enough-pw',
-      TETHER_ROLES: 'api, ingest',
+      TETHER_ROLES: 'api, worker',
       TETHER_ALLOW_SIGNUP: 'yes',
       TETHER_LOG_LEVEL: 'debug',
     });
@@ -65,7 +65,7 @@ describe('loadConfig', () => {
       databaseUrl: 'postgres://u@db:5432/tether',
       adminEmail: 'root@example.com',
       adminPassword: 'long-enough-pw',
-      roles: ['api', 'ingest'],
+      roles: ['api', 'worker'],
       allowSignup: true,
       logLevel: 'debug',
     });
@@ -139,17 +139,16 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toMatch(/TETHER_PUBLIC_URL/);
   });
 
-  it('refuses MQTT_URL together with the embedded broker role', () => {
-    const problems = problemsOf({ MQTT_URL: 'mqtt://broker:1883' });
-    expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/MQTT_URL.*mqtt/);
-    expect(problemsOf({ MQTT_URL: 'mqtt://broker:1883', TETHER_ROLES: 'api,mqtt' })).toHaveLength(1);
-    // A flag that drops the mqtt role resolves it, and so does a cluster node without it.
-    expect(loadConfig({ MQTT_URL: 'mqtt://broker:1883' }, { roles: 'api,ingest' }).mqttUrl).toBe('mqtt://broker:1883');
-    expect(loadConfig({ MQTT_URL: 'mqtts://broker:8883', TETHER_ROLES: 'worker' }).roles).toEqual(['worker']);
+  it('refuses MQTT_URL and the ingest role, which would be accepted and do nothing', () => {
+    for (const roles of [undefined, 'api,mqtt', 'api', 'worker']) {
+      const problems = problemsOf({ MQTT_URL: 'mqtt://broker:1883', ...(roles ? { TETHER_ROLES: roles } : {}) });
+      expect(problems).toEqual([expect.stringMatching(/^MQTT_URL: an external MQTT broker is not supported yet/)]);
+    }
+    expect(problemsOf({ TETHER_ROLES: 'api,mqtt,ingest' })).toEqual([expect.stringMatching(/role "ingest".*does not exist yet/)]);
+    expect(problemsOf({ TETHER_ROLES: 'api,ingest,nope' })).toHaveLength(2);
   });
 
-  it('reports the MQTT_URL conflict along with other problems', () => {
+  it('reports the MQTT_URL problem along with other problems', () => {
     const problems = problemsOf({ MQTT_URL: 'mqtt://broker:1883', TETHER_HTTP_PORT: '-1' });
     expect(problems).toHaveLength(2);
   });

@@ -4,8 +4,8 @@
  */
 import path from 'node:path';
 
-export type Role = 'api' | 'mqtt' | 'ingest' | 'worker';
-export const ALL_ROLES: readonly Role[] = ['api', 'mqtt', 'ingest', 'worker'];
+export type Role = 'api' | 'mqtt' | 'worker';
+export const ALL_ROLES: readonly Role[] = ['api', 'mqtt', 'worker'];
 
 /**
  * The accept queue's length for every listener. A fleet reconnects at once after a restart
@@ -96,8 +96,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: 'mqtt-port', env: 'TETHER_MQTT_PORT', default: '1883', description: 'MQTT over TCP' },
   { flag: 'data-dir', env: 'TETHER_DATA_DIR', default: '`./data`', description: 'PGlite files and local storage' },
   { flag: 'database-url', env: 'DATABASE_URL', default: 'unset: embedded PGlite', description: '`postgres://…` to use PostgreSQL 15+' },
-  { flag: 'mqtt-url', env: 'MQTT_URL', default: 'unset: embedded broker', description: 'external broker (not implemented yet: the start fails if set together with the `mqtt` role)' },
-  { flag: 'roles', env: 'TETHER_ROLES', default: 'all', description: '`api,mqtt,ingest,worker`' },
+  { flag: 'mqtt-url', env: 'MQTT_URL', default: 'unset: embedded broker', description: 'external broker: not supported yet, so setting it is a configuration error (devices connect to the embedded broker)' },
+  { flag: 'roles', env: 'TETHER_ROLES', default: 'all', description: '`api,mqtt,worker`' },
   { flag: 'admin-email', env: 'TETHER_ADMIN_EMAIL', default: '`admin@tether.local`', description: 'the first admin, created once the server is listening on an empty database' },
   { flag: 'admin-password', env: 'TETHER_ADMIN_PASSWORD', default: 'generated, printed', description: "the first admin's password (at least 8 characters); set it in the environment, not on the command line" },
   { flag: 'http-host', env: 'TETHER_HTTP_HOST', default: '`0.0.0.0`', description: 'HTTP listen address' },
@@ -195,7 +195,9 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
   let roles: Role[] = [...ALL_ROLES];
   if (rolesRaw !== undefined) {
     const parts = rolesRaw.split(',').map((r) => r.trim()).filter(Boolean);
-    const bad = parts.filter((r) => !(ALL_ROLES as readonly string[]).includes(r));
+    // Accepted and ignored until issue 12: messages are ingested by the role that receives them.
+    if (parts.includes('ingest')) problems.push('TETHER_ROLES: role "ingest" (consuming an external broker) does not exist yet; the mqtt and api roles ingest what they receive, so drop it');
+    const bad = parts.filter((r) => r !== 'ingest' && !(ALL_ROLES as readonly string[]).includes(r));
     if (bad.length) problems.push(`TETHER_ROLES: unknown role(s) ${bad.join(', ')}; expected ${ALL_ROLES.join(', ')}`);
     else if (!parts.length) problems.push('TETHER_ROLES: give at least one role');
     else roles = parts as Role[];
@@ -258,8 +260,9 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
     livePingIntervalMs: int('live-ping-interval-ms', 30_000, 100, 600_000),
     tls: certFile && keyFile ? { certFile, keyFile, mqttsPort: int('mqtts-port', 8883, 0, 65535) } : null,
   };
-  if (config.mqttUrl !== null && roles.includes('mqtt')) {
-    problems.push('MQTT_URL is set, so the embedded broker (role "mqtt") cannot also run; drop one of them');
+  if (config.mqttUrl !== null && !problems.some((p) => p.startsWith('MQTT_URL'))) {
+    // A node that started with it said "ready" and never read the broker: every message sent there was lost.
+    problems.push('MQTT_URL: an external MQTT broker is not supported yet; devices connect to the embedded broker (role "mqtt"), so unset it');
   }
   const windowBytes = MQTT_COMMANDS_IN_FLIGHT * (config.maxPayloadBytes + MQTT_PACKET_OVERHEAD_BYTES);
   config.mqttMaxOutgoingBytes = int('mqtt-max-outgoing-bytes', Math.max(4 * 1024 * 1024, windowBytes), 64 * 1024, 1024 * 1024 * 1024);
