@@ -13,6 +13,27 @@ export async function openPostgres(url: string, poolSize: number): Promise<Datab
   const client = await pool.connect();
   client.release();
 
+  /*
+   * A client taken out of the pool has no 'error' listener of the pool's: when the server
+   * ends its connection (a restart, a failover) the client emits 'error', and unheard, that
+   * is an uncaught exception that ends the process (seen in the outage test, ECONNRESET).
+   * Its queries fail by themselves; the error is kept so that release() drops the client.
+   */
+  const checkout = async () => {
+    const c = await pool.connect();
+    let broken: Error | undefined;
+    const onError = (err: Error) => (broken ??= err);
+    c.on('error', onError);
+    return {
+      c,
+      /** With an error (or after one), the client is closed instead of going back to the pool. */
+      release(err?: Error) {
+        c.removeListener('error', onError);
+        c.release(broken ?? err);
+      },
+    };
+  };
+
   const query = async <T>(q: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]): Promise<T[]> => {
     const res = await q.query(sql, params as unknown[] | undefined);
     return res.rows as T[];
@@ -28,7 +49,7 @@ export async function openPostgres(url: string, poolSize: number): Promise<Datab
       return res.rows as T[];
     },
     async transaction(fn) {
-      const c = await pool.connect();
+      const { c, release } = await checkout();
       try {
         await c.query('BEGIN');
         const tx: Transaction = {
@@ -44,23 +65,28 @@ export async function openPostgres(url: string, poolSize: number): Promise<Datab
         await c.query('ROLLBACK').catch(() => {});
         throw err;
       } finally {
-        c.release();
+        release();
       }
     },
     async exec(sql) {
       await pool.query(sql);
     },
     async withExclusiveLock(name, fn) {
-      const c = await pool.connect();
+      const { c, release } = await checkout();
+      let unlockFailed: Error | undefined;
       try {
         await c.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
         try {
           return await fn();
         } finally {
-          await c.query('SELECT pg_advisory_unlock(hashtext($1))', [name]);
+          // If this fails the connection is gone or going: closing it ends the session, and the lock with it.
+          unlockFailed = await c.query('SELECT pg_advisory_unlock(hashtext($1))', [name]).then(
+            () => undefined,
+            (err: Error) => err,
+          );
         }
       } finally {
-        c.release();
+        release(unlockFailed);
       }
     },
     async ping() {
