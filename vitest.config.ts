@@ -5,7 +5,12 @@ const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 // .ci/run sets this to count results across runs.
 const reportDir = process.env.TETHER_TEST_REPORT_DIR;
 const SUITE = ['apps/*/src/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'packages/*/src/**/*.test.ts'];
-const STRESS = ['apps/server/test/flood.test.ts', 'apps/server/test/durability.test.ts', 'apps/server/test/database-outage.test.ts', 'apps/server/test/cluster-start.test.ts'];
+const STRESS = [
+  'apps/server/test/flood.test.ts',
+  'apps/server/test/durability.test.ts',
+  'apps/server/test/database-outage.test.ts',
+  'apps/server/test/cluster-start.test.ts',
+];
 
 export default defineConfig({
   resolve: {

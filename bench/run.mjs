@@ -101,7 +101,13 @@ const ctx = {
     durationMs: 1000 * (opt.duration ? int(opt.duration) : quick ? 20 : db === 'postgres' ? 300 : 60),
   }),
   mosquittoDurationMs: 1000 * (quick ? 20 : 60),
-  latency: { rate: int(opt.rate), devices: int(opt.devices), durationMs: quick ? 15_000 : 130_000, warmupMs: quick ? 5_000 : 10_000, processes: int(opt.generators) },
+  latency: {
+    rate: int(opt.rate),
+    devices: int(opt.devices),
+    durationMs: quick ? 15_000 : 130_000,
+    warmupMs: quick ? 5_000 : 10_000,
+    processes: int(opt.generators),
+  },
   overload: {
     devices: int(opt.devices),
     factor: Number(opt['overload-factor']),
@@ -128,7 +134,9 @@ const ctx = {
 };
 
 const results = { started: new Date().toISOString(), argv: process.argv.slice(2), quick, machine: await machineInfo(), scenarios: {}, errors: [] };
-console.log(`Tether benchmarks${quick ? ' (quick)' : ''} on ${results.machine.cpuModel}, ${results.machine.cores} cores, ${results.machine.memoryGB} GB, Node ${results.machine.node}`);
+console.log(
+  `Tether benchmarks${quick ? ' (quick)' : ''} on ${results.machine.cpuModel}, ${results.machine.cores} cores, ${results.machine.memoryGB} GB, Node ${results.machine.node}`,
+);
 console.log(`machine speed: ${JSON.stringify(results.machine.speed)}`);
 console.log(`databases: ${dbs.join(', ')}; scenarios: ${[...only].join(', ')}; load average at start ${results.machine.loadAverage.join(' ')}`);
 
@@ -172,7 +180,12 @@ async function step(id, db, fn, profiled = null) {
     results.scenarios[key].profile = summary;
     console.log(`  profile (${summary.busyPercent}% of the main thread busy); top self time:`);
     for (const f of summary.functions.slice(0, 12)) console.log(`    ${String(f.pct).padStart(5)}%  ${f.fn}`);
-    console.log(`  by package: ${summary.packages.slice(0, 8).map((p) => `${p.pkg} ${p.pct}%`).join(', ')}`);
+    console.log(
+      `  by package: ${summary.packages
+        .slice(0, 8)
+        .map((p) => `${p.pkg} ${p.pct}%`)
+        .join(', ')}`,
+    );
   }
 }
 
@@ -196,5 +209,7 @@ results.finished = new Date().toISOString();
 results.minutes = Math.round((Date.now() - t0) / 6000) / 10;
 const files = writeResults(results, opt.out);
 console.log(`\n${files.summary}`);
-console.log(`Wrote ${path.relative(process.cwd(), files.json)} and ${path.relative(process.cwd(), files.md)} (also latest.json, latest.md) in ${results.minutes} min.`);
+console.log(
+  `Wrote ${path.relative(process.cwd(), files.json)} and ${path.relative(process.cwd(), files.md)} (also latest.json, latest.md) in ${results.minutes} min.`,
+);
 process.exit(results.errors.length ? 1 : 0);

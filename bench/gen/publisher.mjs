@@ -187,7 +187,10 @@ function startRateLoop() {
       }
       let frames = tick.get(d);
       const queued = frames ? frames.bytes : 0;
-      if (cfg.mode === 'flood' && (d.client.writableLength + queued > cfg.bufferLimit || d.inFlight >= Math.min(cfg.inflight ?? MAX_IN_FLIGHT_IDS, MAX_IN_FLIGHT_IDS))) {
+      if (
+        cfg.mode === 'flood' &&
+        (d.client.writableLength + queued > cfg.bufferLimit || d.inFlight >= Math.min(cfg.inflight ?? MAX_IN_FLIGHT_IDS, MAX_IN_FLIGHT_IDS))
+      ) {
         totals.skippedBackpressure++;
         continue;
       }

@@ -42,7 +42,13 @@ export function summarizeProfile(file, top = 25) {
     file,
     seconds: Math.round(total / 1e4) / 100,
     busyPercent: pct(total - idle),
-    functions: [...fns].sort((a, b) => b[1] - a[1]).slice(0, top).map(([fn, us]) => ({ fn, ms: Math.round(us / 1000), pct: pct(us) })),
-    packages: [...pkgs].sort((a, b) => b[1] - a[1]).slice(0, top).map(([pkg, us]) => ({ pkg, ms: Math.round(us / 1000), pct: pct(us) })),
+    functions: [...fns]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([fn, us]) => ({ fn, ms: Math.round(us / 1000), pct: pct(us) })),
+    packages: [...pkgs]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([pkg, us]) => ({ pkg, ms: Math.round(us / 1000), pct: pct(us) })),
   };
 }

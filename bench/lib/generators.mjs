@@ -55,7 +55,10 @@ export async function runPublishers({ devices, processes, config, cpu, onTick })
         if (m.type === 'tick') {
           ticks[p] = m;
           cpu?.sample();
-          onTick?.(ticks.reduce((a, t) => a + t.acked, 0), ticks.reduce((a, t) => a + t.sent, 0));
+          onTick?.(
+            ticks.reduce((a, t) => a + t.acked, 0),
+            ticks.reduce((a, t) => a + t.sent, 0),
+          );
         }
       }),
     );

@@ -99,7 +99,15 @@ export async function walStats() {
     async read() {
       const r = await c.query('SELECT wal_records, wal_fpi, wal_bytes, wal_write, wal_sync, wal_write_time, wal_sync_time FROM pg_stat_wal');
       const x = r.rows[0];
-      return { records: Number(x.wal_records), fpi: Number(x.wal_fpi), bytes: Number(x.wal_bytes), writes: Number(x.wal_write), syncs: Number(x.wal_sync), writeMs: x.wal_write_time, syncMs: x.wal_sync_time };
+      return {
+        records: Number(x.wal_records),
+        fpi: Number(x.wal_fpi),
+        bytes: Number(x.wal_bytes),
+        writes: Number(x.wal_write),
+        syncs: Number(x.wal_sync),
+        writeMs: x.wal_write_time,
+        syncMs: x.wal_sync_time,
+      };
     },
     close: () => c.end(),
   };

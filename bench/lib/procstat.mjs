@@ -164,7 +164,16 @@ export function diskStats(dir) {
       .find((f) => Number(f[0]) === major && Number(f[1]) === minor);
     if (!line) return null;
     const n = line.slice(3).map(Number);
-    return { device: line[2], writes: n[4], writeMs: n[7], inFlight: n[8], discards: n[11] ?? 0, discardMs: n[14] ?? 0, flushes: n[15] ?? 0, flushMs: n[16] ?? 0 };
+    return {
+      device: line[2],
+      writes: n[4],
+      writeMs: n[7],
+      inFlight: n[8],
+      discards: n[11] ?? 0,
+      discardMs: n[14] ?? 0,
+      flushes: n[15] ?? 0,
+      flushMs: n[16] ?? 0,
+    };
   } catch {
     return null;
   }

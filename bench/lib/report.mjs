@@ -15,7 +15,11 @@ import { ROOT } from './server.mjs';
 export const cpuLine = (cpu) =>
   `${Object.entries(cpu.groups)
     .map(([k, v]) => `${k} ${v.cores}`)
-    .join(', ')}, other processes ${cpu.machine.otherCores} (machine busy ${cpu.machine.busyCores} of ${cpu.machine.cores}); waiting for a core, per CPU second used: ${Object.entries(cpu.groups)
+    .join(
+      ', ',
+    )}, other processes ${cpu.machine.otherCores} (machine busy ${cpu.machine.busyCores} of ${cpu.machine.cores}); waiting for a core, per CPU second used: ${Object.entries(
+    cpu.groups,
+  )
     .filter(([, v]) => v.waitPerCpuSecond !== null && v.waitPerCpuSecond !== undefined)
     .map(([k, v]) => `${k} ${v.waitPerCpuSecond} s`)
     .join(', ')}`;
@@ -62,7 +66,14 @@ export async function machineInfo() {
  * have differed here by 2-3x in throughput on the same code.
  */
 function cpuSpeed() {
-  const best = (fn) => Math.min(...[0, 1, 2].map(() => { const t0 = performance.now(); fn(); return performance.now() - t0; }));
+  const best = (fn) =>
+    Math.min(
+      ...[0, 1, 2].map(() => {
+        const t0 = performance.now();
+        fn();
+        return performance.now() - t0;
+      }),
+    );
   const jsLoopMs = best(() => {
     let x = 0;
     for (let i = 0; i < 1e8; i++) x = (x + i * 7) % 1000003;
@@ -100,18 +111,32 @@ export function targetRows(r) {
       const mosq = s['2:mosquitto']?.figures;
       if (mosq && primary) {
         const ratio = one.msgPerSec / mosq.msgPerSec;
-        add(2, '≥ 50% of Mosquitto’s QoS 1 fan-in (same run)', db, `${Math.round(ratio * 100)}% (${fmt(one.msgPerSec)} / ${fmt(mosq.msgPerSec)} msg/s)`, ratio >= 0.5);
+        add(
+          2,
+          '≥ 50% of Mosquitto’s QoS 1 fan-in (same run)',
+          db,
+          `${Math.round(ratio * 100)}% (${fmt(one.msgPerSec)} / ${fmt(mosq.msgPerSec)} msg/s)`,
+          ratio >= 0.5,
+        );
       }
     }
     const three = s[`3:${db}`]?.figures;
     if (three) {
       const h = three.publishToLiveMs;
       const ok = h.p99 !== null && h.p99 <= 50 && three.achievedMsgPerSec >= 0.95 * three.targetRate;
-      add(3, `p99 ≤ 50 ms at ${fmt(three.targetRate)} msg/s, publish → live WebSocket`, db, `p50 ${h.p50} / p95 ${h.p95} / p99 ${h.p99} / max ${h.max} ms at ${fmt(three.achievedMsgPerSec)} msg/s`, primary ? ok : null, primary ? null : 'no target on PGlite');
+      add(
+        3,
+        `p99 ≤ 50 ms at ${fmt(three.targetRate)} msg/s, publish → live WebSocket`,
+        db,
+        `p50 ${h.p50} / p95 ${h.p95} / p99 ${h.p99} / max ${h.max} ms at ${fmt(three.achievedMsgPerSec)} msg/s`,
+        primary ? ok : null,
+        primary ? null : 'no target on PGlite',
+      );
     }
     const four = s[`4:${db}`]?.figures;
     if (four) {
-      const ok = four.serverStayedUp && four.healthFailures === 0 && four.ackedLost === 0 && four.peakRssMB <= four.rssBoundMB && four.ackedShareOfSustained >= 0.9;
+      const ok =
+        four.serverStayedUp && four.healthFailures === 0 && four.ackedLost === 0 && four.peakRssMB <= four.rssBoundMB && four.ackedShareOfSustained >= 0.9;
       add(
         4,
         `at ${four.overloadFactor}× the sustained rate, windows of ${fmt(four.inflightPerDevice)}: no crash, peak RSS ≤ ${fmt(four.rssBoundMB)} MB, acked ≥ 90% of the sustained rate, 0 acked loss (issue 11)`,
@@ -131,7 +156,12 @@ export function targetRows(r) {
         5,
         '20K idle devices at ≤ 10 KB of server memory each',
         db,
-        five.steps.map((st) => `${fmt(st.open)} open: ${st.rssPerConnectionKB} KB each after ${five.settleSeconds ?? '?'} s idle${st.afterStorm ? ` (${st.afterStorm.rssPerConnectionKB} KB 5 s after connecting)` : ''}, ${fmt(st.connectsPerSec)} connects/s, idle CPU ${st.idleServerCores} cores`).join('; '),
+        five.steps
+          .map(
+            (st) =>
+              `${fmt(st.open)} open: ${st.rssPerConnectionKB} KB each after ${five.settleSeconds ?? '?'} s idle${st.afterStorm ? ` (${st.afterStorm.rssPerConnectionKB} KB 5 s after connecting)` : ''}, ${fmt(st.connectsPerSec)} connects/s, idle CPU ${st.idleServerCores} cores`,
+          )
+          .join('; '),
         primary ? ok : null,
         capped ? `capped at ${fmt(last.target)} by ${capped.reason}` : primary ? null : 'no target on PGlite',
       );
@@ -146,7 +176,15 @@ export function targetRows(r) {
         [`${six.days} days in 1-hour buckets ≤ 200 ms`, find(`${six.days} days, 1-hour buckets (avg)`), 200],
       ];
       for (const [target, m, limit] of checks) {
-        if (m) add(6, target, db, `p50 ${m.p50} ms, p95 ${m.p95} ms (${m.points} points)`, primary && six.days >= 30 ? m.p50 <= limit : null, primary ? (six.days < 30 ? `${six.days} days only` : null) : 'no target on PGlite');
+        if (m)
+          add(
+            6,
+            target,
+            db,
+            `p50 ${m.p50} ms, p95 ${m.p95} ms (${m.points} points)`,
+            primary && six.days >= 30 ? m.p50 <= limit : null,
+            primary ? (six.days < 30 ? `${six.days} days only` : null) : 'no target on PGlite',
+          );
       }
     }
     const eight = s[`8:${db}`]?.figures;
@@ -156,14 +194,29 @@ export function targetRows(r) {
         8,
         'payloads without ts: 0 acknowledged messages lost, windows 1 and 20 (checked by sequence number)',
         db,
-        eight.windows.map((w) => `window ${w.inflightPerDevice}: ${fmt(w.msgPerSec)} msg/s, ${fmt(w.ackedTotal)} acked, ${fmt(w.missingAckedMessages)} missing`).join('; '),
+        eight.windows
+          .map((w) => `window ${w.inflightPerDevice}: ${fmt(w.msgPerSec)} msg/s, ${fmt(w.ackedTotal)} acked, ${fmt(w.missingAckedMessages)} missing`)
+          .join('; '),
         ok,
       );
     }
     const seven = s[`7:${db}`]?.figures;
     if (seven) {
-      add(7, 'cold start ≤ 5 s', db, `${fmt(seven.cold.spawnToReadyMs)} ms cold, ${fmt(seven.warm.spawnToReadyMs)} ms warm (spawn → "Tether ready")`, seven.cold.spawnToReadyMs <= 5000);
-      if (!primary) add(7, 'idle RSS ≤ 400 MB on embedded PGlite', db, `${fmt(seven.cold.idleRssMB)} MB cold, ${fmt(seven.warm.idleRssMB)} MB warm`, seven.cold.maxIdleRssMB <= 400 && seven.warm.maxIdleRssMB <= 400);
+      add(
+        7,
+        'cold start ≤ 5 s',
+        db,
+        `${fmt(seven.cold.spawnToReadyMs)} ms cold, ${fmt(seven.warm.spawnToReadyMs)} ms warm (spawn → "Tether ready")`,
+        seven.cold.spawnToReadyMs <= 5000,
+      );
+      if (!primary)
+        add(
+          7,
+          'idle RSS ≤ 400 MB on embedded PGlite',
+          db,
+          `${fmt(seven.cold.idleRssMB)} MB cold, ${fmt(seven.warm.idleRssMB)} MB warm`,
+          seven.cold.maxIdleRssMB <= 400 && seven.warm.maxIdleRssMB <= 400,
+        );
       else add(7, 'idle RSS (no target on PostgreSQL)', db, `${fmt(seven.cold.idleRssMB)} MB cold, ${fmt(seven.warm.idleRssMB)} MB warm`, null);
     }
   }
@@ -179,13 +232,19 @@ function cpuTable(r) {
     const c = v.cpu;
     if (!c) continue;
     const g = (name) => (c.groups[name] ? c.groups[name].cores : '–');
-    const gen = ['generators', 'subscriber', 'clients'].filter((n) => c.groups[n]).map((n) => `${n} ${c.groups[n].cores}`).join(', ') || '–';
+    const gen =
+      ['generators', 'subscriber', 'clients']
+        .filter((n) => c.groups[n])
+        .map((n) => `${n} ${c.groups[n].cores}`)
+        .join(', ') || '–';
     const wait =
       Object.entries(c.groups)
         .filter(([, x]) => x.waitPerCpuSecond !== null && x.waitPerCpuSecond !== undefined)
         .map(([n, x]) => `${n} ${x.waitPerCpuSecond}`)
         .join(', ') || '–';
-    lines.push(`| ${key} | ${c.wallSeconds} | ${c.groups.mosquitto ? `mosquitto ${c.groups.mosquitto.cores}` : g('tether')} | ${g('postgres')} | ${gen} | ${c.machine.otherCores} | ${c.machine.busyCores} of ${c.machine.cores} | ${wait} |`);
+    lines.push(
+      `| ${key} | ${c.wallSeconds} | ${c.groups.mosquitto ? `mosquitto ${c.groups.mosquitto.cores}` : g('tether')} | ${g('postgres')} | ${gen} | ${c.machine.otherCores} | ${c.machine.busyCores} of ${c.machine.cores} | ${wait} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -203,48 +262,125 @@ function profileLines(profile) {
 function details(r) {
   const out = [];
   const s = r.scenarios;
-  const pick = (f, keys) => keys.filter((k) => f[k] !== undefined).map((k) => `${k}: ${typeof f[k] === 'object' ? JSON.stringify(f[k]) : fmt(f[k])}`).join('; ');
+  const pick = (f, keys) =>
+    keys
+      .filter((k) => f[k] !== undefined)
+      .map((k) => `${k}: ${typeof f[k] === 'object' ? JSON.stringify(f[k]) : fmt(f[k])}`)
+      .join('; ');
   for (const [key, v] of Object.entries(s)) {
     const f = v.figures;
     const [id] = key.split(':');
     out.push(`### ${key}`);
     if (id === '1' || id === '2') {
-      out.push(pick(f, ['version', 'devices', 'inflightPerDevice', 'generatorProcesses', 'durationSeconds', 'msgPerSec', 'dataPointsPerSec', 'lowest10sWindowMsgPerSec', 'ackedTotal', 'storedMessages', 'missingAckedMessages', 'missingAckedDataPoints', 'subscriberReceived', 'serverPeakRssMB', 'peakRssMB', 'meanBatchSize', 'meanCommitMs', 'disconnects']));
+      out.push(
+        pick(f, [
+          'version',
+          'devices',
+          'inflightPerDevice',
+          'generatorProcesses',
+          'durationSeconds',
+          'msgPerSec',
+          'dataPointsPerSec',
+          'lowest10sWindowMsgPerSec',
+          'ackedTotal',
+          'storedMessages',
+          'missingAckedMessages',
+          'missingAckedDataPoints',
+          'subscriberReceived',
+          'serverPeakRssMB',
+          'peakRssMB',
+          'meanBatchSize',
+          'meanCommitMs',
+          'disconnects',
+        ]),
+      );
       out.push(`PUBACK latency (ms): ${JSON.stringify(f.ackLatencyMs)}`);
       out.push(...profileLines(v.profile));
     } else if (id === '3') {
-      out.push(pick(f, ['targetRate', 'achievedMsgPerSec', 'devices', 'durationSeconds', 'warmupSeconds', 'liveEvents', 'meanBatchSize', 'meanCommitMs', 'serverPeakRssMB']));
+      out.push(
+        pick(f, [
+          'targetRate',
+          'achievedMsgPerSec',
+          'devices',
+          'durationSeconds',
+          'warmupSeconds',
+          'liveEvents',
+          'meanBatchSize',
+          'meanCommitMs',
+          'serverPeakRssMB',
+        ]),
+      );
       out.push(`publish → live event (ms): ${JSON.stringify(f.publishToLiveMs)}; PUBACK (ms): ${JSON.stringify(f.ackLatencyMs)}`);
       if (f.slowestPerSecondMs) out.push(`\nSlowest delivery in each second of the measured window (ms): ${f.slowestPerSecondMs.join(', ')}`);
-      if (f.wal) out.push(`\nWAL in the measured window: ${f.wal.bytesPerMessage} bytes per message, ${f.wal.fpiPerMessage} full-page images per message, ${f.wal.syncsPerSecond} flushes/s by Tether's sessions, mean flush ${f.wal.meanSyncMs} ms.`);
+      if (f.wal)
+        out.push(
+          `\nWAL in the measured window: ${f.wal.bytesPerMessage} bytes per message, ${f.wal.fpiPerMessage} full-page images per message, ${f.wal.syncsPerSecond} flushes/s by Tether's sessions, mean flush ${f.wal.meanSyncMs} ms.`,
+        );
       if (f.slowestSecondsWithDisk?.length && f.slowestSecondsWithDisk[0].flushes !== undefined) {
-        out.push(`\nThe five slowest seconds, with what the disk (${f.slowestSecondsWithDisk[0].device}) and the WAL did from that second's publishes to their delivery:\n`);
-        out.push('| second | slowest ms | over s | device flushes / ms | device writes / ms | discards / ms | WAL flushes / ms | WAL MB |\n|---|---|---|---|---|---|---|---|');
+        out.push(
+          `\nThe five slowest seconds, with what the disk (${f.slowestSecondsWithDisk[0].device}) and the WAL did from that second's publishes to their delivery:\n`,
+        );
+        out.push(
+          '| second | slowest ms | over s | device flushes / ms | device writes / ms | discards / ms | WAL flushes / ms | WAL MB |\n|---|---|---|---|---|---|---|---|',
+        );
         for (const x of f.slowestSecondsWithDisk) {
-          out.push(`| ${x.second} | ${x.maxMs} | ${x.seconds} | ${x.flushes} / ${x.flushMs} | ${x.writes} / ${x.writeMs} | ${x.discards} / ${x.discardMs} | ${x.walSyncs ?? '–'} / ${x.walSyncMs ?? '–'} | ${x.walMB ?? '–'} |`);
+          out.push(
+            `| ${x.second} | ${x.maxMs} | ${x.seconds} | ${x.flushes} / ${x.flushMs} | ${x.writes} / ${x.writeMs} | ${x.discards} / ${x.discardMs} | ${x.walSyncs ?? '–'} / ${x.walSyncMs ?? '–'} | ${x.walMB ?? '–'} |`,
+          );
         }
       }
       out.push(...profileLines(v.profile));
     } else if (id === '4') {
-      out.push(pick(f, ['offeredMsgPerSec', 'ackedMsgPerSec', 'sent', 'heldBackByBackpressure', 'ackedTotal', 'rejectedByServer', 'droppedByServer', 'disconnects', 'ackedLost', 'idleRssMB', 'peakRssMB', 'rssBoundMB', 'healthChecks', 'healthFailures', 'meanBatchSize', 'meanCommitMs']));
+      out.push(
+        pick(f, [
+          'offeredMsgPerSec',
+          'ackedMsgPerSec',
+          'sent',
+          'heldBackByBackpressure',
+          'ackedTotal',
+          'rejectedByServer',
+          'droppedByServer',
+          'disconnects',
+          'ackedLost',
+          'idleRssMB',
+          'peakRssMB',
+          'rssBoundMB',
+          'healthChecks',
+          'healthFailures',
+          'meanBatchSize',
+          'meanCommitMs',
+        ]),
+      );
     } else if (id === '5') {
       const settle = f.settleSeconds ?? '?';
-      out.push(`RSS is what the server holds after ${settle} s of idle connections, against the idle server's RSS after the same ${settle} s. The figure 5 s after the last CONNACK is shown beside it: V8 keeps the connect storm's garbage and fragmented heap pages until its memory reducer runs, some tens of seconds into the quiet.\n`);
-      out.push(`| open | connects/s | RSS MB, settled | RSS KB per connection, settled | 5 s after the storm: RSS MB / KB per connection | after a forced GC: RSS / JS heap KB per connection | idle server CPU (cores) | failed | note |\n|---|---|---|---|---|---|---|---|---|`);
+      out.push(
+        `RSS is what the server holds after ${settle} s of idle connections, against the idle server's RSS after the same ${settle} s. The figure 5 s after the last CONNACK is shown beside it: V8 keeps the connect storm's garbage and fragmented heap pages until its memory reducer runs, some tens of seconds into the quiet.\n`,
+      );
+      out.push(
+        `| open | connects/s | RSS MB, settled | RSS KB per connection, settled | 5 s after the storm: RSS MB / KB per connection | after a forced GC: RSS / JS heap KB per connection | idle server CPU (cores) | failed | note |\n|---|---|---|---|---|---|---|---|---|`,
+      );
       for (const st of f.steps) {
         const gc = st.afterGc ? `${st.afterGc.rssPerConnectionKB} / ${st.afterGc.heapUsedPerConnectionKB}` : '–';
         const storm = st.afterStorm ? `${st.afterStorm.rssMB} / ${st.afterStorm.rssPerConnectionKB}` : '–';
-        out.push(`| ${fmt(st.open)} | ${fmt(st.connectsPerSec)} | ${st.baseRssMB} → ${st.rssMB} | ${st.rssPerConnectionKB} | ${storm} | ${gc} | ${st.idleServerCores} | ${st.failed} | ${st.cappedByFdLimit ? st.cappedByFdLimit.reason : ''} |`);
+        out.push(
+          `| ${fmt(st.open)} | ${fmt(st.connectsPerSec)} | ${st.baseRssMB} → ${st.rssMB} | ${st.rssPerConnectionKB} | ${storm} | ${gc} | ${st.idleServerCores} | ${st.failed} | ${st.cappedByFdLimit ? st.cappedByFdLimit.reason : ''} |`,
+        );
       }
     } else if (id === '6') {
-      out.push(`${fmt(f.rows)} rows loaded in ${f.load.insertSeconds} s, rollups rebuilt in ${f.load.rollupSeconds} s. Spot check through MQTT ingest: ${JSON.stringify(f.spotCheck)}`);
+      out.push(
+        `${fmt(f.rows)} rows loaded in ${f.load.insertSeconds} s, rollups rebuilt in ${f.load.rollupSeconds} s. Spot check through MQTT ingest: ${JSON.stringify(f.spotCheck)}`,
+      );
       out.push('\n| query (REST API, keep-alive) | p50 ms | p95 ms | max ms | points |\n|---|---|---|---|---|');
       for (const [name, q] of Object.entries(f.queries)) out.push(`| ${name} | ${q.p50} | ${q.p95} | ${q.max} | ${q.points ?? '–'} |`);
       out.push(...profileLines(v.profile));
     } else if (id === '8') {
-      out.push('| window | devices | s | msg/s | lowest 10 s | acked | missing (by seq) | missing temperature points | PUBACK p50 / p99 ms |\n|---|---|---|---|---|---|---|---|---|');
+      out.push(
+        '| window | devices | s | msg/s | lowest 10 s | acked | missing (by seq) | missing temperature points | PUBACK p50 / p99 ms |\n|---|---|---|---|---|---|---|---|---|',
+      );
       for (const w of f.windows) {
-        out.push(`| ${w.inflightPerDevice} | ${fmt(w.devices)} | ${w.durationSeconds} | ${fmt(w.msgPerSec)} | ${fmt(w.lowest10sWindowMsgPerSec)} | ${fmt(w.ackedTotal)} | ${fmt(w.missingAckedMessages)}${w.missingExamples.length ? ` (${w.missingExamples.join(', ')})` : ''} | ${fmt(w.missingAckedTemperaturePoints)} | ${w.ackLatencyMs.p50} / ${w.ackLatencyMs.p99} |`);
+        out.push(
+          `| ${w.inflightPerDevice} | ${fmt(w.devices)} | ${w.durationSeconds} | ${fmt(w.msgPerSec)} | ${fmt(w.lowest10sWindowMsgPerSec)} | ${fmt(w.ackedTotal)} | ${fmt(w.missingAckedMessages)}${w.missingExamples.length ? ` (${w.missingExamples.join(', ')})` : ''} | ${fmt(w.missingAckedTemperaturePoints)} | ${w.ackLatencyMs.p50} / ${w.ackLatencyMs.p99} |`,
+        );
       }
     } else if (id === '7') {
       out.push('| start | spawn → ready ms | server’s own ms | idle RSS MB | peak RSS MB |\n|---|---|---|---|---|');
@@ -257,7 +393,10 @@ function details(r) {
 
 function speedLine(sp) {
   if (!sp) return 'not measured';
-  const pg = sp.postgres && !sp.postgres.error ? `; PostgreSQL \`SELECT 1\` round trip ${sp.postgres.selectRoundTripUs} µs, committed one-row INSERT ${sp.postgres.committedInsertUs} µs, count(*) of 3M generated rows ${sp.postgres.scan3MRowsMs} ms` : '';
+  const pg =
+    sp.postgres && !sp.postgres.error
+      ? `; PostgreSQL \`SELECT 1\` round trip ${sp.postgres.selectRoundTripUs} µs, committed one-row INSERT ${sp.postgres.committedInsertUs} µs, count(*) of 3M generated rows ${sp.postgres.scan3MRowsMs} ms`
+      : '';
   return `one core runs the JS loop in ${sp.jsLoopMs} ms and SHA-256 at ${sp.sha256MBps} MB/s${pg} (lower is faster, but MB/s)`;
 }
 
@@ -266,7 +405,12 @@ export function markdown(r) {
   const rows = targetRows(r);
   const table = ['| # | target | database | measured | status |', '|---|---|---|---|---|'];
   for (const row of rows) table.push(`| ${row.id} | ${row.target} | ${row.db} | ${row.measured} | ${status(row.status)}${row.note ? ` (${row.note})` : ''} |`);
-  const pg = m.postgres && !m.postgres.error ? Object.entries(m.postgres).map(([k, v]) => `${k}=${v}`).join(', ') : 'unavailable';
+  const pg =
+    m.postgres && !m.postgres.error
+      ? Object.entries(m.postgres)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ')
+      : 'unavailable';
   return [
     `# Tether benchmark results${r.quick ? ' (quick run: not a measurement)' : ''}`,
     '',
@@ -306,6 +450,8 @@ export function writeResults(r, dir) {
   fs.writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(r, null, 1)}\n`);
   fs.writeFileSync(path.join(dir, 'latest.md'), text);
   const rows = targetRows(r);
-  const summary = rows.map((row) => `${String(row.id).padEnd(2)} ${(row.db ?? '').padEnd(10)} ${status(row.status).replaceAll('*', '').padEnd(8)} ${row.target}: ${row.measured}`).join('\n');
+  const summary = rows
+    .map((row) => `${String(row.id).padEnd(2)} ${(row.db ?? '').padEnd(10)} ${status(row.status).replaceAll('*', '').padEnd(8)} ${row.target}: ${row.measured}`)
+    .join('\n');
   return { json, md, summary };
 }

@@ -167,7 +167,11 @@ export async function batchStats(httpUrl, since = null) {
     commitsSlowerThan: slowerThan('tether_ingest_batch_seconds', 2.5),
     messages: v('tether_ingest_lag_seconds_count'),
     messagesSlowerThan: slowerThan('tether_ingest_lag_seconds', 1),
-    eventLoopDelayMs: { p50: ms(g('tether_nodejs_eventloop_lag_p50_seconds')), p99: ms(g('tether_nodejs_eventloop_lag_p99_seconds')), max: ms(g('tether_nodejs_eventloop_lag_max_seconds')) },
+    eventLoopDelayMs: {
+      p50: ms(g('tether_nodejs_eventloop_lag_p50_seconds')),
+      p99: ms(g('tether_nodejs_eventloop_lag_p99_seconds')),
+      max: ms(g('tether_nodejs_eventloop_lag_max_seconds')),
+    },
   };
   // The raw counters, for a later call's `since`; not part of the figures.
   return Object.defineProperty(result, 'raw', { value: raw, enumerable: false });

@@ -65,7 +65,14 @@ export class Histogram {
 
   summary() {
     const r = (v) => (v === null ? null : Math.round(v * 100) / 100);
-    return { n: this.n, mean: this.n ? r(this.sum / this.n) : null, p50: r(this.percentile(50)), p95: r(this.percentile(95)), p99: r(this.percentile(99)), max: r(this.max) };
+    return {
+      n: this.n,
+      mean: this.n ? r(this.sum / this.n) : null,
+      p50: r(this.percentile(50)),
+      p95: r(this.percentile(95)),
+      p99: r(this.percentile(99)),
+      max: r(this.max),
+    };
   }
 }
 

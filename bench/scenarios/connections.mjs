@@ -27,7 +27,11 @@ async function memoryAfterGc(server) {
   server.proc.kill('SIGUSR2');
   for (let i = 0; i < 50; i++) {
     await sleep(100);
-    const line = server.output().slice(before).split('\n').find((l) => l.startsWith('GC_PROBE '));
+    const line = server
+      .output()
+      .slice(before)
+      .split('\n')
+      .find((l) => l.startsWith('GC_PROBE '));
     if (line) return JSON.parse(line.slice(9));
   }
   return null;
@@ -119,7 +123,9 @@ export async function connections(ctx, db) {
         const t0 = performance.now();
         let peakFds = 0;
         const fdTimer = setInterval(() => (peakFds = Math.max(peakFds, openFds(server.pid) ?? 0)), 250);
-        kids.forEach((k, p) => k.child.send({ type: 'connect', config: { host: server.mqttHost, port: server.mqttPort, devices: shares[p], concurrency, keepalive } }));
+        kids.forEach((k, p) =>
+          k.child.send({ type: 'connect', config: { host: server.mqttHost, port: server.mqttPort, devices: shares[p], concurrency, keepalive } }),
+        );
         const done = await Promise.all(kids.map((k) => k.waitFor('connected', 600_000)));
         const connectMs = performance.now() - t0;
         clearInterval(fdTimer);
@@ -146,7 +152,9 @@ export async function connections(ctx, db) {
         const rss = settled(series);
         const gc = await memoryAfterGc(server);
         const perConn = (a, b) => (a && b && open ? round((b - a) / open / 1024, 1) : null);
-        const connected = await fetch(`${server.httpUrl}/metrics`).then((r) => r.text()).then((t) => Number(/^tether_mqtt_connected_devices (\S+)/m.exec(t)?.[1]));
+        const connected = await fetch(`${server.httpUrl}/metrics`)
+          .then((r) => r.text())
+          .then((t) => Number(/^tether_mqtt_connected_devices (\S+)/m.exec(t)?.[1]));
         const r = {
           requested: step,
           target,
@@ -169,7 +177,15 @@ export async function connections(ctx, db) {
           afterStorm: { rssMB: round(afterStormRss / 1e6), rssPerConnectionKB: open ? round((afterStormRss - baseRss) / open / 1024, 1) : null },
           rssSeriesMB: series.map((b) => round(b / 1e6)),
           // Diagnostics: after a forced full GC, what the connections keep.
-          afterGc: gc && baseGc ? { rssPerConnectionKB: perConn(baseGc.rss, gc.rss), heapUsedPerConnectionKB: perConn(baseGc.heapUsed, gc.heapUsed), rssMB: round(gc.rss / 1e6), probe: gc } : null,
+          afterGc:
+            gc && baseGc
+              ? {
+                  rssPerConnectionKB: perConn(baseGc.rss, gc.rss),
+                  heapUsedPerConnectionKB: perConn(baseGc.heapUsed, gc.heapUsed),
+                  rssMB: round(gc.rss / 1e6),
+                  probe: gc,
+                }
+              : null,
           idleServerCores: idleCpu.groups.tether?.cores ?? null,
           idleCpu,
         };
@@ -186,6 +202,17 @@ export async function connections(ctx, db) {
       for (const k of kids) if (k.child.connected) k.child.send({ type: 'close' });
       await Promise.all(kids.map((k) => releaseChild(k)));
     }
-    return { figures: { steps: results, settleSeconds: settleMs / 1000, baseRssSeriesMB: baseSeries.map((b) => round(b / 1e6)), keepaliveSeconds: keepalive, clientProcesses: processes, baseRssMB: round(baseRss / 1e6), baseProbe: baseGc, nofileLimit: { before: limitBefore, after: limit } } };
+    return {
+      figures: {
+        steps: results,
+        settleSeconds: settleMs / 1000,
+        baseRssSeriesMB: baseSeries.map((b) => round(b / 1e6)),
+        keepaliveSeconds: keepalive,
+        clientProcesses: processes,
+        baseRssMB: round(baseRss / 1e6),
+        baseProbe: baseGc,
+        nofileLimit: { before: limitBefore, after: limit },
+      },
+    };
   });
 }

@@ -77,7 +77,10 @@ export async function durableIngest(ctx, db) {
     const stop = await server.stop();
 
     // Every acknowledged message must be stored: per device, messages ≥ acked and telemetry rows ≥ 3 × acked.
-    const msgRows = await queryStored({ dataDir, pgdb }, `SELECT device_id::text AS id, count(*)::int AS n FROM messages WHERE channel = 'telemetry' GROUP BY device_id`);
+    const msgRows = await queryStored(
+      { dataDir, pgdb },
+      `SELECT device_id::text AS id, count(*)::int AS n FROM messages WHERE channel = 'telemetry' GROUP BY device_id`,
+    );
     const ptRows = await queryStored({ dataDir, pgdb }, `SELECT device_id::text AS id, count(*)::int AS n FROM telemetry GROUP BY device_id`);
     const stored = new Map(msgRows.map((r) => [r.id, Number(r.n)]));
     const points = new Map(ptRows.map((r) => [r.id, Number(r.n)]));
@@ -124,7 +127,9 @@ export async function durableIngest(ctx, db) {
       `  ${db}: ${msgPerSec} msg/s (${figures.dataPointsPerSec} data points/s), lowest 10 s window ${figures.lowest10sWindowMsgPerSec} msg/s; ` +
         `ack latency p50 ${run.ackLatency.p50} ms p99 ${run.ackLatency.p99} ms; acked ${ackedTotal}, stored ${storedTotal}, missing ${missingMessages}`,
     );
-    console.log(`  batches: ${batches.batches}, mean ${batches.meanBatchSize} messages, mean commit ${batches.meanCommitMs} ms; CPU (cores): ${cpuLine(cpuUse)}`);
+    console.log(
+      `  batches: ${batches.batches}, mean ${batches.meanBatchSize} messages, mean commit ${batches.meanCommitMs} ms; CPU (cores): ${cpuLine(cpuUse)}`,
+    );
     return { figures, cpu: cpuUse };
   });
 }
@@ -133,7 +138,9 @@ export async function durableIngest(ctx, db) {
 export async function mosquittoLimit(ctx) {
   const { devices: deviceCount, inflight, processes } = ctx.ingest('postgres');
   const durationMs = ctx.mosquittoDurationMs;
-  console.log(`\n[2] physical limit: Mosquitto, ${deviceCount} devices, ${durationMs / 1000} s, in-flight window ${inflight}, 1 shared-subscription subscriber`);
+  console.log(
+    `\n[2] physical limit: Mosquitto, ${deviceCount} devices, ${durationMs / 1000} s, in-flight window ${inflight}, 1 shared-subscription subscriber`,
+  );
   const mosq = await startMosquitto();
   const sub = forkChild('subscriber.mjs');
   try {

@@ -63,7 +63,10 @@ export async function latency(ctx, db) {
       // resets the event-loop delay histogram.
       let windowStart = null;
       const snapshot = setTimeout(() => {
-        batchStats(server.httpUrl).then((b) => (windowStart = b), () => {});
+        batchStats(server.httpUrl).then(
+          (b) => (windowStart = b),
+          () => {},
+        );
       }, warmupMs);
       let run;
       try {
@@ -71,7 +74,17 @@ export async function latency(ctx, db) {
           devices: prov.devices,
           processes,
           cpu,
-          config: { host: server.mqttHost, port: server.mqttPort, auth: true, clientIdPrefix: 'lat', mode: 'rate', rate, inflight: 20, durationMs, drainMs: 10_000 },
+          config: {
+            host: server.mqttHost,
+            port: server.mqttPort,
+            auth: true,
+            clientIdPrefix: 'lat',
+            mode: 'rate',
+            rate,
+            inflight: 20,
+            durationMs,
+            drainMs: 10_000,
+          },
         });
       } finally {
         clearInterval(sampler);
@@ -110,7 +123,9 @@ export async function latency(ctx, db) {
         `  ${db}: ${achieved} msg/s; publish → live event p50 ${h.p50} ms, p95 ${h.p95} ms, p99 ${h.p99} ms, max ${h.max} ms (${h.n} events); PUBACK p99 ${run.ackLatency.p99} ms`,
       );
       if (closedBy !== null) console.log(`  the server closed the live socket during the run, with code ${closedBy}`);
-      console.log(`  batches: ${batches.batches}, mean ${batches.meanBatchSize} messages, mean commit ${batches.meanCommitMs} ms, slower commits ${JSON.stringify(batches.commitsSlowerThan)}; CPU (cores): ${cpuLine(cpuUse)}`);
+      console.log(
+        `  batches: ${batches.batches}, mean ${batches.meanBatchSize} messages, mean commit ${batches.meanCommitMs} ms, slower commits ${JSON.stringify(batches.commitsSlowerThan)}; CPU (cores): ${cpuLine(cpuUse)}`,
+      );
       console.log(
         `  server side${windowStart ? ' after the warm-up' : ', warm-up included'}: receipt → commit slower than ${JSON.stringify(batches.messagesSlowerThan)} of ${batches.messages} messages; event-loop delay p50 ${batches.eventLoopDelayMs.p50} / p99 ${batches.eventLoopDelayMs.p99} / max ${batches.eventLoopDelayMs.max} ms (10 ms resolution included)`,
       );
@@ -122,7 +137,10 @@ export async function latency(ctx, db) {
       if (slowest.length) {
         console.log(
           `  slowest seconds, with what the disk did around each (device ${slowest[0].device} flushes/ms, writes/ms, discards/ms${wal ? '; WAL flushes/ms, MB' : ''}): ${slowest
-            .map((x) => `${x.second}s ${x.maxMs} ms over ${x.seconds} s (${x.flushes}/${x.flushMs}, ${x.writes}/${x.writeMs}, ${x.discards}/${x.discardMs}${wal ? `; ${x.walSyncs}/${x.walSyncMs}, ${x.walMB}` : ''})`)
+            .map(
+              (x) =>
+                `${x.second}s ${x.maxMs} ms over ${x.seconds} s (${x.flushes}/${x.flushMs}, ${x.writes}/${x.writeMs}, ${x.discards}/${x.discardMs}${wal ? `; ${x.walSyncs}/${x.walSyncMs}, ${x.walMB}` : ''})`,
+            )
             .join('; ')}`,
         );
       }

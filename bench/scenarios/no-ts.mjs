@@ -30,7 +30,17 @@ export async function withoutTs(ctx, db) {
         devices: prov.devices,
         processes,
         cpu,
-        config: { host: server.mqttHost, port: server.mqttPort, auth: true, clientIdPrefix: `nots${inflight}`, mode: 'max', inflight, durationMs, drainMs: 60_000, withoutTs: true },
+        config: {
+          host: server.mqttHost,
+          port: server.mqttPort,
+          auth: true,
+          clientIdPrefix: `nots${inflight}`,
+          mode: 'max',
+          inflight,
+          durationMs,
+          drainMs: 60_000,
+          withoutTs: true,
+        },
       });
       runs.push({ inflight, run, ids: prov.devices.map((d) => d.id), cpu: cpu.stop() });
     }
@@ -80,7 +90,9 @@ export async function withoutTs(ctx, db) {
         disconnects: run.totals.disconnects,
         cpuCores: cpu,
       };
-      console.log(`  ${db}, window ${inflight}: ${msgPerSec} msg/s; acked ${acked}, missing ${missing} by sequence number, ${missingTemperature} temperature points; PUBACK p99 ${run.ackLatency.p99} ms`);
+      console.log(
+        `  ${db}, window ${inflight}: ${msgPerSec} msg/s; acked ${acked}, missing ${missing} by sequence number, ${missingTemperature} temperature points; PUBACK p99 ${run.ackLatency.p99} ms`,
+      );
       console.log(`    CPU (cores): ${cpuLine(cpu)}`);
       return f;
     });

@@ -17,7 +17,9 @@ import { batchStats, metricSum } from '../lib/server.mjs';
 export async function overload(ctx, db, sustainedRate) {
   const { devices: deviceCount, durationMs, processes, bufferLimit, inflight, factor } = ctx.overload;
   const rate = Math.round(factor * sustainedRate);
-  console.log(`\n[4] overload on ${db}: flood at ${rate} msg/s (${factor} × ${Math.round(sustainedRate)}) from ${deviceCount} devices for ${durationMs / 1000} s, up to ${inflight} unacknowledged per device`);
+  console.log(
+    `\n[4] overload on ${db}: flood at ${rate} msg/s (${factor} × ${Math.round(sustainedRate)}) from ${deviceCount} devices for ${durationMs / 1000} s, up to ${inflight} unacknowledged per device`,
+  );
   return withServer(db, { nodeArgs: ctx.serverNodeArgs('overload', db), env: ctx.serverEnv }, async ({ server, dataDir, pgdb }) => {
     const api = await signIn(server.httpUrl);
     const prov = await createDevices(api, deviceCount, { name: 'flood' });
@@ -44,7 +46,18 @@ export async function overload(ctx, db, sustainedRate) {
         devices: prov.devices,
         processes,
         cpu,
-        config: { host: server.mqttHost, port: server.mqttPort, auth: true, clientIdPrefix: 'flood', mode: 'flood', rate, bufferLimit, inflight: ctx.overload.inflight, durationMs, drainMs: 180_000 },
+        config: {
+          host: server.mqttHost,
+          port: server.mqttPort,
+          auth: true,
+          clientIdPrefix: 'flood',
+          mode: 'flood',
+          rate,
+          bufferLimit,
+          inflight: ctx.overload.inflight,
+          durationMs,
+          drainMs: 180_000,
+        },
       });
     } finally {
       clearInterval(sampler);
@@ -57,7 +70,10 @@ export async function overload(ctx, db, sustainedRate) {
     const alive = server.alive;
     const stop = await server.stop();
 
-    const rows = await queryStored({ dataDir, pgdb }, `SELECT device_id::text AS id, count(*)::int AS n FROM messages WHERE channel = 'telemetry' GROUP BY device_id`);
+    const rows = await queryStored(
+      { dataDir, pgdb },
+      `SELECT device_id::text AS id, count(*)::int AS n FROM messages WHERE channel = 'telemetry' GROUP BY device_id`,
+    );
     const stored = new Map(rows.map((r) => [r.id, Number(r.n)]));
     let lost = 0;
     for (const [id, acked] of run.perDevice) lost += Math.max(0, acked - (stored.get(id) ?? 0));

@@ -51,7 +51,9 @@ export async function startup(ctx, db) {
   });
   const figures = { cold: summary(cold), warm: summary(warm), idleSeconds: idleMs / 1000 };
   for (const [k, v] of Object.entries({ cold: figures.cold, warm: figures.warm })) {
-    console.log(`  ${db} ${k}: ready ${v.spawnToReadyMs} ms after spawn (server's own figure ${v.readyMs} ms), idle RSS ${v.idleRssMB} MB (peak during start ${v.peakRssMB} MB)`);
+    console.log(
+      `  ${db} ${k}: ready ${v.spawnToReadyMs} ms after spawn (server's own figure ${v.readyMs} ms), idle RSS ${v.idleRssMB} MB (peak during start ${v.peakRssMB} MB)`,
+    );
   }
   return { figures };
 }

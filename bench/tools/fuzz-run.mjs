@@ -38,7 +38,11 @@ function runFuzz(db) {
   }
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn('npx', ['vitest', 'run', 'apps/server/test/fuzz.test.ts', '--reporter', 'verbose'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npx', ['vitest', 'run', 'apps/server/test/fuzz.test.ts', '--reporter', 'verbose'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -65,10 +69,15 @@ function runFuzz(db) {
         total: Object.values(inputs).reduce((a, b) => a + b, 0),
         mqttOutcomes: json(/device-topic publishes .* outcomes (\{.*\})/),
         httpStatuses,
-        http5xx: Object.entries(httpStatuses).filter(([k]) => Number(k) >= 500).reduce((a, [, v]) => a + v, 0),
+        http5xx: Object.entries(httpStatuses)
+          .filter(([k]) => Number(k) >= 500)
+          .reduce((a, [, v]) => a + v, 0),
         steady: /fuzz: steady device (\d+ acknowledged, \d+ stored)/.exec(plain)?.[1] ?? null,
         tests: { passed: Number(/Tests\s+.*?(\d+) passed/.exec(plain)?.[1] ?? 0), failed },
-        failures: plain.split('\n').filter((l) => /✗|×|FAIL|AssertionError|Error:/.test(l)).slice(0, 20),
+        failures: plain
+          .split('\n')
+          .filter((l) => /✗|×|FAIL|AssertionError|Error:/.test(l))
+          .slice(0, 20),
       });
     });
   });
@@ -97,7 +106,10 @@ const md = [
   '',
   '| database | device-topic payloads | ThingsBoard / foreign topics | raw MQTT connections | HTTP requests | total | HTTP 5xx | steady device | tests | exit |',
   '|---|---|---|---|---|---|---|---|---|---|',
-  ...results.map((r) => `| ${r.db} | ${r.inputs.devicePayloads} | ${r.inputs.thingsboardTopics} | ${r.inputs.rawMqttConnections} | ${r.inputs.httpRequests} | ${r.total} | ${r.http5xx} | ${r.steady ?? 'n/a'} | ${r.tests.passed} passed, ${r.tests.failed} failed | ${r.exitCode} |`),
+  ...results.map(
+    (r) =>
+      `| ${r.db} | ${r.inputs.devicePayloads} | ${r.inputs.thingsboardTopics} | ${r.inputs.rawMqttConnections} | ${r.inputs.httpRequests} | ${r.total} | ${r.http5xx} | ${r.steady ?? 'n/a'} | ${r.tests.passed} passed, ${r.tests.failed} failed | ${r.exitCode} |`,
+  ),
   '',
   ...results.flatMap((r) => [
     `## ${r.db}`,

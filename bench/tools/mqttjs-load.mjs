@@ -36,7 +36,12 @@ async function runCase(db, window, withTs) {
       devices.map(
         (d) =>
           new Promise((resolve, reject) => {
-            const c = mqtt.connect(`mqtt://${server.mqttHost}:${server.mqttPort}`, { username: d.id, password: d.token, reconnectPeriod: 0, connectTimeout: 60_000 });
+            const c = mqtt.connect(`mqtt://${server.mqttHost}:${server.mqttPort}`, {
+              username: d.id,
+              password: d.token,
+              reconnectPeriod: 0,
+              connectTimeout: 60_000,
+            });
             c.once('connect', () => resolve({ c, d, acked: [], errors: 0 }));
             c.once('error', reject);
           }),
@@ -45,20 +50,22 @@ async function runCase(db, window, withTs) {
     let stop = false;
     const t0 = Date.now();
     await Promise.all(
-      clients.map(async (cl) => {
-        let seq = 0;
-        const lane = async () => {
-          while (!stop) {
-            const n = ++seq;
-            const body = { temperature: 20 + Math.random() * 5, humidity: 40 + Math.random() * 10, pressure: 1000 + Math.random() * 20, seq: n };
-            const payload = JSON.stringify(withTs ? { ts: Date.now(), values: body } : body);
-            const ok = await new Promise((resolve) => cl.c.publish(`devices/${cl.d.id}/telemetry`, payload, { qos: 1 }, (err) => resolve(!err)));
-            if (ok) cl.acked.push(n);
-            else cl.errors++;
-          }
-        };
-        await Promise.all(Array.from({ length: window }, lane));
-      }).concat([new Promise((r) => setTimeout(r, seconds * 1000)).then(() => (stop = true))]),
+      clients
+        .map(async (cl) => {
+          let seq = 0;
+          const lane = async () => {
+            while (!stop) {
+              const n = ++seq;
+              const body = { temperature: 20 + Math.random() * 5, humidity: 40 + Math.random() * 10, pressure: 1000 + Math.random() * 20, seq: n };
+              const payload = JSON.stringify(withTs ? { ts: Date.now(), values: body } : body);
+              const ok = await new Promise((resolve) => cl.c.publish(`devices/${cl.d.id}/telemetry`, payload, { qos: 1 }, (err) => resolve(!err)));
+              if (ok) cl.acked.push(n);
+              else cl.errors++;
+            }
+          };
+          await Promise.all(Array.from({ length: window }, lane));
+        })
+        .concat([new Promise((r) => setTimeout(r, seconds * 1000)).then(() => (stop = true))]),
     );
     const ms = Date.now() - t0;
     for (const cl of clients) cl.c.end(true);

@@ -117,7 +117,9 @@ try {
     const total = rows.reduce((a, r) => a + r.total, 0);
     console.log(`WAL: ${(total / messages).toFixed(0)} bytes per message (${(total / 1e6).toFixed(1)} MB for ${messages} messages), by record type:`);
     for (const r of rows.slice(0, 14)) {
-      console.log(`  ${r.kind.padEnd(28)} ${(r.n / messages).toFixed(2).padStart(6)} records, ${(r.rec / messages).toFixed(0).padStart(5)} B + FPI ${(r.fpi / messages).toFixed(0).padStart(5)} B per message`);
+      console.log(
+        `  ${r.kind.padEnd(28)} ${(r.n / messages).toFixed(2).padStart(6)} records, ${(r.rec / messages).toFixed(0).padStart(5)} B + FPI ${(r.fpi / messages).toFixed(0).padStart(5)} B per message`,
+      );
     }
   }
 

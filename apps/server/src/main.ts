@@ -111,7 +111,8 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   const projects = new ProjectsService(db);
   const templates = new TemplatesService(db);
   const storage = new LocalFileStorage(`${config.dataDir}/files`);
-  const jobs: Jobs | null = roles.has('api') || roles.has('worker') || roles.has('mqtt') ? await startJobs(db, logger, [COMMAND_EXPIRE_QUEUE, COMMAND_RETRY_QUEUE]) : null;
+  const jobs: Jobs | null =
+    roles.has('api') || roles.has('worker') || roles.has('mqtt') ? await startJobs(db, logger, [COMMAND_EXPIRE_QUEUE, COMMAND_RETRY_QUEUE]) : null;
   const devices = new DevicesService({
     db,
     projects,
@@ -163,7 +164,15 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   // Transports
   const tlsFiles = config.tls ? { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } : null;
   if (roles.has('mqtt')) {
-    broker = await EmbeddedBroker.create({ devices, presence: presence!, ingest, logger, metrics, authFailuresPerMinute: config.mqttAuthFailuresPerMinute, connectsPerDevicePerMinute: config.mqttConnectsPerDevicePerMinute, receiveMaximum: config.mqttReceiveMaximum,
+    broker = await EmbeddedBroker.create({
+      devices,
+      presence: presence!,
+      ingest,
+      logger,
+      metrics,
+      authFailuresPerMinute: config.mqttAuthFailuresPerMinute,
+      connectsPerDevicePerMinute: config.mqttConnectsPerDevicePerMinute,
+      receiveMaximum: config.mqttReceiveMaximum,
       // Room for the topic, properties and header around the largest payload; a payload a little over the limit gets a
       // payload refusal with a reason code, a packet past this is dropped unread.
       maximumPacketSize: config.maxPayloadBytes + MQTT_PACKET_OVERHEAD_BYTES,
@@ -188,7 +197,13 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   }
   let app: App | null = null;
   if (roles.has('api')) {
-    app = await createHttpServer({ logger, bodyLimit: config.maxPayloadBytes, https: tlsFiles, publicUrl: config.publicUrl, checkResponses: opts.checkResponses });
+    app = await createHttpServer({
+      logger,
+      bodyLimit: config.maxPayloadBytes,
+      https: tlsFiles,
+      publicUrl: config.publicUrl,
+      checkResponses: opts.checkResponses,
+    });
     const http = app;
     http.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
     http.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
@@ -204,13 +219,17 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     });
     http.get('/api/docs/openapi.json', { schema: { hide: true } }, () => http.swagger());
     // Public: what a device or the dashboard needs to know to connect.
-    http.get('/api/v1/server-info', {
-      schema: { tags: ['server'], security: [], description: 'Version and the MQTT endpoints devices connect to.', response: { 200: ServerInfo } },
-    }, () => ({
-      version: '0.1.0',
-      publicUrl: config.publicUrl,
-      mqtt: listening.mqttPort !== null ? { port: listening.mqttPort, tlsPort: listening.mqttsPort, wsPath: broker ? '/mqtt' : null } : null,
-    }));
+    http.get(
+      '/api/v1/server-info',
+      {
+        schema: { tags: ['server'], security: [], description: 'Version and the MQTT endpoints devices connect to.', response: { 200: ServerInfo } },
+      },
+      () => ({
+        version: '0.1.0',
+        publicUrl: config.publicUrl,
+        mqtt: listening.mqttPort !== null ? { port: listening.mqttPort, tlsPort: listening.mqttsPort, wsPath: broker ? '/mqtt' : null } : null,
+      }),
+    );
     await registerWebApp(http);
 
     await http.register(accountsRoutes(accounts, { allowSignup: config.allowSignup, limits: config.loginLimits }));

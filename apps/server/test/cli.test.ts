@@ -39,7 +39,13 @@ it('names a taken port and the setting to change, and exits non-zero', async () 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-port-'));
   cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
   try {
-    const r = await run({ TETHER_DATA_DIR: dataDir, TETHER_HTTP_PORT: '0', TETHER_MQTT_PORT: String(port), TETHER_MQTT_HOST: '127.0.0.1', TETHER_LOG_LEVEL: 'warn' });
+    const r = await run({
+      TETHER_DATA_DIR: dataDir,
+      TETHER_HTTP_PORT: '0',
+      TETHER_MQTT_PORT: String(port),
+      TETHER_MQTT_HOST: '127.0.0.1',
+      TETHER_LOG_LEVEL: 'warn',
+    });
     expect(r.code).toBe(3);
     expect(r.out).toContain(`Port ${port} (MQTT) is already in use`);
     expect(r.out).toContain('TETHER_MQTT_PORT');
@@ -51,7 +57,27 @@ it('names a taken port and the setting to change, and exits non-zero', async () 
 it('serves HTTPS and MQTT over TLS when given a certificate, and stops cleanly on SIGTERM', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-tls-'));
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${dir}/key.pem`,
+      '-out',
+      `${dir}/cert.pem`,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   const scratch = await scratchDatabase();
   cleanups.push(scratch.drop);
   const server = await spawnServer({
@@ -66,7 +92,10 @@ it('serves HTTPS and MQTT over TLS when given a certificate, and stops cleanly o
     throw err;
   });
   try {
-    const ready = server.output().split('\n').find((l) => l.startsWith('Tether ready'))!;
+    const ready = server
+      .output()
+      .split('\n')
+      .find((l) => l.startsWith('Tether ready'))!;
     const httpsUrl = /web (https:\/\/\S+)/.exec(ready)![1]!;
     const mqttsUrl = /mqtts (mqtts:\/\/\S+)/.exec(ready)![1]!;
     const ca = fs.readFileSync(`${dir}/cert.pem`);
@@ -75,7 +104,9 @@ it('serves HTTPS and MQTT over TLS when given a certificate, and stops cleanly o
     });
     expect(health).toBe(200);
     // Over TLS, a wrong token is still refused: the TLS listener runs the same authentication.
-    await expect(connectMqtt(mqttsUrl, { ca, username: '00000000-0000-4000-8000-000000000000', password: 'dt_x', rejectUnauthorized: true })).rejects.toThrow(/Bad username or password/i);
+    await expect(connectMqtt(mqttsUrl, { ca, username: '00000000-0000-4000-8000-000000000000', password: 'dt_x', rejectUnauthorized: true })).rejects.toThrow(
+      /Bad username or password/i,
+    );
   } finally {
     server.proc.kill('SIGTERM');
     expect(await server.exited).toBe(0);
@@ -103,7 +134,13 @@ it('creates the first admin only once it listens: a start that fails on a taken 
   const port = (blocker.address() as net.AddressInfo).port;
   const scratch = await scratchDatabase();
   cleanups.push(scratch.drop);
-  const env = { TETHER_DATA_DIR: scratch.dataDir, ...(scratch.url ? { DATABASE_URL: scratch.url } : {}), TETHER_HTTP_PORT: '0', TETHER_MQTT_HOST: '127.0.0.1', TETHER_LOG_LEVEL: 'warn' };
+  const env = {
+    TETHER_DATA_DIR: scratch.dataDir,
+    ...(scratch.url ? { DATABASE_URL: scratch.url } : {}),
+    TETHER_HTTP_PORT: '0',
+    TETHER_MQTT_HOST: '127.0.0.1',
+    TETHER_LOG_LEVEL: 'warn',
+  };
   let failed;
   try {
     failed = await run({ ...env, TETHER_MQTT_PORT: String(port) });

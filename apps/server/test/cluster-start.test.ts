@@ -26,7 +26,13 @@ describe.skipIf(!usingPostgres)('two nodes starting at once on an empty database
         const url = new URL(`/${name}`, base).toString();
         const dirs = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'tether-node-')));
         // One cluster: one database and one TETHER_JWT_SECRET (README, Security).
-        const env = (dataDir: string) => ({ DATABASE_URL: url, TETHER_DATA_DIR: dataDir, TETHER_JWT_SECRET: 'a-cluster-secret-of-at-least-32-characters', TETHER_ADMIN_EMAIL: ADMIN.email, TETHER_ADMIN_PASSWORD: ADMIN.password });
+        const env = (dataDir: string) => ({
+          DATABASE_URL: url,
+          TETHER_DATA_DIR: dataDir,
+          TETHER_JWT_SECRET: 'a-cluster-secret-of-at-least-32-characters',
+          TETHER_ADMIN_EMAIL: ADMIN.email,
+          TETHER_ADMIN_PASSWORD: ADMIN.password,
+        });
         const started = await Promise.allSettled(dirs.map((d) => spawnServer(env(d))));
         const nodes = started.filter((r): r is PromiseFulfilledResult<ServerProcess> => r.status === 'fulfilled').map((r) => r.value);
         outcomes.push(started.map((r) => (r.status === 'fulfilled' ? 'up' : `failed: ${String(r.reason).slice(0, 300)}`)).join(' / '));

@@ -20,7 +20,8 @@ interface Cmd {
   attempts: number;
 }
 const api = (path: string, init: RequestInit & { token?: string } = {}) => httpJson(`${s.httpUrl}/api/v1${path}`, { token: s.api.token, ...init });
-const sendCommand = (deviceId: string, body: unknown, query = '') => api(`/devices/${deviceId}/commands${query}`, { method: 'POST', body: JSON.stringify(body) });
+const sendCommand = (deviceId: string, body: unknown, query = '') =>
+  api(`/devices/${deviceId}/commands${query}`, { method: 'POST', body: JSON.stringify(body) });
 
 async function until<T>(fn: () => Promise<T | null | undefined | false>, ms = 5000): Promise<T> {
   const end = Date.now() + ms;
@@ -110,7 +111,11 @@ describe('commands', () => {
     const items = got.body.items as { id: string; name: string }[];
     expect(items.map((i) => i.name)).toEqual(['buzzer']);
     expect((await api(`/devices/${d.id}/commands/${created.body.id}`)).body.status).toBe('delivered');
-    const res = await httpJson(`${s.httpUrl}/api/v1/device/commands/${items[0]!.id}/result`, { method: 'POST', token: d.token, body: JSON.stringify({ status: 'error', error: 'buzzer jammed' }) });
+    const res = await httpJson(`${s.httpUrl}/api/v1/device/commands/${items[0]!.id}/result`, {
+      method: 'POST',
+      token: d.token,
+      body: JSON.stringify({ status: 'error', error: 'buzzer jammed' }),
+    });
     expect(res).toMatchObject({ status: 200, body: { status: 'failed', error: 'buzzer jammed' } });
   });
 
@@ -126,7 +131,9 @@ describe('commands', () => {
     live.send({ type: 'subscribe', devices: [d.id], channels: ['commands'] });
     await live.next((m) => m.type === 'subscribed');
 
-    expect((await httpJson(`${s.httpUrl}/api/v1/devices/${d.id}/commands`, { method: 'POST', token: viewer.token, body: '{"name":"reset"}' })).status).toBe(403);
+    expect((await httpJson(`${s.httpUrl}/api/v1/devices/${d.id}/commands`, { method: 'POST', token: viewer.token, body: '{"name":"reset"}' })).status).toBe(
+      403,
+    );
     const r = await httpJson(`${s.httpUrl}/api/v1/devices/${d.id}/commands`, { method: 'POST', token: op.token, body: '{"name":"reset"}' });
     expect(r.status).toBe(201);
     await live.next((m) => m.type === 'command' && m.command.status === 'queued');
@@ -134,8 +141,13 @@ describe('commands', () => {
     const cancel = await httpJson(`${s.httpUrl}/api/v1/devices/${d.id}/commands/${r.body.id}`, { method: 'DELETE', token: op.token });
     expect(cancel).toMatchObject({ status: 200, body: { status: 'cancelled' } });
     await live.next((m) => m.type === 'command' && m.command.status === 'cancelled');
-    expect((await httpJson(`${s.httpUrl}/api/v1/devices/${d.id}/commands/${r.body.id}`, { method: 'DELETE', token: op.token })).body.error?.code).toBe('COMMAND_NOT_CANCELLABLE');
-    const audit = await s.tether.db.query<{ action: string; actor_kind: string }>('SELECT action, actor_kind FROM audit_log WHERE target_id = $1 ORDER BY created_at', [d.id]);
+    expect((await httpJson(`${s.httpUrl}/api/v1/devices/${d.id}/commands/${r.body.id}`, { method: 'DELETE', token: op.token })).body.error?.code).toBe(
+      'COMMAND_NOT_CANCELLABLE',
+    );
+    const audit = await s.tether.db.query<{ action: string; actor_kind: string }>(
+      'SELECT action, actor_kind FROM audit_log WHERE target_id = $1 ORDER BY created_at',
+      [d.id],
+    );
     expect(audit.map((a) => a.action)).toEqual(['command.create', 'command.cancel']);
     live.close();
   });
@@ -226,7 +238,8 @@ describe('configuration', () => {
     const d = await s.api.devices.create({ name: 'cfg-deleted' });
     const topic = deviceTopic.config(d.id);
     // Aedes' own retained store: what a subscriber to the topic would be sent.
-    const store = (s.tether.broker!.aedes as unknown as { persistence: { createRetainedStream(pattern: string): AsyncIterable<{ topic: string }> } }).persistence;
+    const store = (s.tether.broker!.aedes as unknown as { persistence: { createRetainedStream(pattern: string): AsyncIterable<{ topic: string }> } })
+      .persistence;
     const retained = async () => {
       const found: string[] = [];
       for await (const p of store.createRetainedStream(topic)) found.push(p.topic);
@@ -274,21 +287,37 @@ describe('metadata', () => {
   it('uploads a device photo and serves it with its content type, within a size limit', async () => {
     const d = await s.api.devices.create({ name: 'photo-dev' });
     const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
-    const put = await fetch(`${s.httpUrl}/api/v1/devices/${d.id}/photo`, { method: 'PUT', headers: { authorization: `Bearer ${s.api.token}`, 'content-type': 'image/png' }, body: png });
+    const put = await fetch(`${s.httpUrl}/api/v1/devices/${d.id}/photo`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${s.api.token}`, 'content-type': 'image/png' },
+      body: png,
+    });
     expect(put.status).toBe(204);
     const get = await fetch(`${s.httpUrl}/api/v1/devices/${d.id}/photo`, { headers: { authorization: `Bearer ${s.api.token}` } });
     expect(get.headers.get('content-type')).toBe('image/png');
     expect(Buffer.from(await get.arrayBuffer()).equals(png)).toBe(true);
     expect((await s.api.devices.get(d.id)).photoUrl).toBe(`/api/v1/devices/${d.id}/photo`);
-    const big = await fetch(`${s.httpUrl}/api/v1/devices/${d.id}/photo`, { method: 'PUT', headers: { authorization: `Bearer ${s.api.token}`, 'content-type': 'image/png' }, body: Buffer.alloc(6 * 1024 * 1024) });
+    const big = await fetch(`${s.httpUrl}/api/v1/devices/${d.id}/photo`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${s.api.token}`, 'content-type': 'image/png' },
+      body: Buffer.alloc(6 * 1024 * 1024),
+    });
     expect(big.status).toBe(413);
     expect(((await big.json()) as { error: { message: string } }).error.message).toContain(String(5 * 1024 * 1024));
-    const text = await fetch(`${s.httpUrl}/api/v1/devices/${d.id}/photo`, { method: 'PUT', headers: { authorization: `Bearer ${s.api.token}`, 'content-type': 'text/plain' }, body: 'x' });
+    const text = await fetch(`${s.httpUrl}/api/v1/devices/${d.id}/photo`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${s.api.token}`, 'content-type': 'text/plain' },
+      body: 'x',
+    });
     expect(text.status).toBe(415);
     expect(get.headers.get('x-content-type-options')).toBe('nosniff');
     // The bytes decide: an HTML page sent as image/jpeg, or a PNG sent as JPEG, is refused and the photo kept.
     const put415 = (type: string, body: Buffer | string) =>
-      fetch(`${s.httpUrl}/api/v1/devices/${d.id}/photo`, { method: 'PUT', headers: { authorization: `Bearer ${s.api.token}`, 'content-type': type }, body }).then(async (r) => ({ status: r.status, body: (await r.json()) as { error: { code: string; message: string } } }));
+      fetch(`${s.httpUrl}/api/v1/devices/${d.id}/photo`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${s.api.token}`, 'content-type': type },
+        body,
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { error: { code: string; message: string } } }));
     const html = await put415('image/jpeg', '<html><script>alert(1)</script></html>');
     expect(html.status).toBe(415);
     expect(html.body.error.message).toContain('not a image/jpeg image');
@@ -320,7 +349,16 @@ async function bareSubscriber(d: { id: string; token: string }, ackFrom: number)
     });
   });
   socket.on('data', (buf) => parser.parse(buf));
-  write({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `bare-${d.id}`, keepalive: 30, username: d.id, password: Buffer.from(d.token) });
+  write({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean: true,
+    clientId: `bare-${d.id}`,
+    keepalive: 30,
+    username: d.id,
+    password: Buffer.from(d.token),
+  });
   write({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `devices/${d.id}/commands/+`, qos: 1 }] });
   await ready;
   return { seen, close: () => socket.destroy() };
@@ -381,7 +419,10 @@ describe('roles on every new endpoint', () => {
   it('a viewer can read but not change; the least role that may change can', async () => {
     const p = await s.api.projects.create({ name: 'Role checks' });
     const d = await s.api.devices.create({ name: 'role-dev', projectId: p.id });
-    for (const [email, role] of [['viewer-roles@x.test', 'viewer'], ['operator-roles@x.test', 'operator']] as const) {
+    for (const [email, role] of [
+      ['viewer-roles@x.test', 'viewer'],
+      ['operator-roles@x.test', 'operator'],
+    ] as const) {
       await s.api.users.create({ email, password: 'role-password-1', role });
     }
     const login = async (email: string) => {
@@ -410,17 +451,41 @@ describe('roles on every new endpoint', () => {
     for (const c of cases) {
       for (const role of ranks) {
         if (ranks.indexOf(role) >= ranks.indexOf(c.least)) continue;
-        const r = await httpJson(`${s.httpUrl}/api/v1${c.path}`, { method: c.method, token: tokens[role], body: c.body === undefined ? undefined : JSON.stringify(c.body) });
-        expect({ op: `${c.method} ${c.path}`, role, status: r.status, code: r.body.error?.code }).toEqual({ op: `${c.method} ${c.path}`, role, status: 403, code: 'FORBIDDEN' });
+        const r = await httpJson(`${s.httpUrl}/api/v1${c.path}`, {
+          method: c.method,
+          token: tokens[role],
+          body: c.body === undefined ? undefined : JSON.stringify(c.body),
+        });
+        expect({ op: `${c.method} ${c.path}`, role, status: r.status, code: r.body.error?.code }).toEqual({
+          op: `${c.method} ${c.path}`,
+          role,
+          status: 403,
+          code: 'FORBIDDEN',
+        });
       }
-      const ok = await httpJson(`${s.httpUrl}/api/v1${c.path}`, { method: c.method, token: tokens[c.least], body: c.body === undefined ? undefined : JSON.stringify(c.body) });
+      const ok = await httpJson(`${s.httpUrl}/api/v1${c.path}`, {
+        method: c.method,
+        token: tokens[c.least],
+        body: c.body === undefined ? undefined : JSON.stringify(c.body),
+      });
       expect(ok.status, `${c.method} ${c.path} as ${c.least}`).toBeLessThan(300);
     }
     // Reads are open to a viewer.
-    for (const path of [`/devices/${d.id}/commands`, `/devices/${d.id}/config`, `/devices/${d.id}/properties`, `/devices/${d.id}/notes`, '/templates', `/projects/${p.id}/config`]) {
+    for (const path of [
+      `/devices/${d.id}/commands`,
+      `/devices/${d.id}/config`,
+      `/devices/${d.id}/properties`,
+      `/devices/${d.id}/notes`,
+      '/templates',
+      `/projects/${p.id}/config`,
+    ]) {
       expect((await httpJson(`${s.httpUrl}/api/v1${path}`, { token: tokens.viewer })).status, path).toBe(200);
     }
-    const photo = await fetch(`${s.httpUrl}/api/v1/devices/${d.id}/photo`, { method: 'PUT', headers: { authorization: `Bearer ${tokens.viewer}`, 'content-type': 'image/png' }, body: Buffer.from('89504e47', 'hex') });
+    const photo = await fetch(`${s.httpUrl}/api/v1/devices/${d.id}/photo`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${tokens.viewer}`, 'content-type': 'image/png' },
+      body: Buffer.from('89504e47', 'hex'),
+    });
     expect(photo.status).toBe(403);
   });
 });

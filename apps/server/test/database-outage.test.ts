@@ -128,7 +128,11 @@ describe('a PostgreSQL outage under a running fleet', () => {
     const device = fleet[1]!;
     const token = deviceTokens.get(device.id)!;
     const answers = [
-      await fetch(`${s.httpUrl}/api/v1/device/telemetry`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"t":1}' }),
+      await fetch(`${s.httpUrl}/api/v1/device/telemetry`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: '{"t":1}',
+      }),
       await fetch(`${s.httpUrl}/api/v1/${token}/telemetry`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"t":1}' }),
       await fetch(`${s.httpUrl}/api/v1/devices`, { headers: { authorization: `Bearer ${s.api.token}` } }),
     ];
@@ -149,7 +153,10 @@ describe('a PostgreSQL outage under a running fleet', () => {
     await until(async () => {
       const items = (await s.api.devices.list({ limit: 100 })).items;
       const online = new Set(items.filter((d) => d.status.online).map((d) => d.id));
-      wrong = [...leaving.filter((f) => online.has(f.id)).map((f) => `${f.id} left but online`), ...staying.filter((f) => !online.has(f.id)).map((f) => `${f.id} connected but offline`)];
+      wrong = [
+        ...leaving.filter((f) => online.has(f.id)).map((f) => `${f.id} left but online`),
+        ...staying.filter((f) => !online.has(f.id)).map((f) => `${f.id} connected but offline`),
+      ];
       return wrong.length === 0;
     }, 15_000).catch((err: Error) => {
       throw new Error(`${err.message}: ${wrong.join(', ')}`);
@@ -180,7 +187,10 @@ describe('a PostgreSQL outage under a running fleet', () => {
     console.log(`${acked} acknowledged messages, ${lost.length} not stored`);
     for (const l of lost) {
       const [, id, seq] = /(\S+)#(\d+)/.exec(l)!;
-      const near = await s.tether.db.query<{ ts: string; seq: number }>(`SELECT ts::text, num AS seq FROM telemetry WHERE key = 'seq' AND device_id = $1 AND num BETWEEN $2 - 3 AND $2 + 3 ORDER BY ts`, [id, Number(seq)]);
+      const near = await s.tether.db.query<{ ts: string; seq: number }>(
+        `SELECT ts::text, num AS seq FROM telemetry WHERE key = 'seq' AND device_id = $1 AND num BETWEEN $2 - 3 AND $2 + 3 ORDER BY ts`,
+        [id, Number(seq)],
+      );
       console.log(`lost ${l}; stored near it: ${near.map((r) => `${r.seq}@${r.ts}`).join(' ')}`);
     }
     console.log(`outage marks: ${marks.map(([m, t]) => `${m} +${t - startedAt}`).join(', ')}`);
@@ -193,7 +203,13 @@ describe('a node killed with its devices online (PostgreSQL)', () => {
   it('leaves no ghosts: its devices go offline within two leases', async () => {
     const pg2 = await startPrivatePostgres();
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-ghosts-'));
-    const env = { DATABASE_URL: pg2.url, TETHER_DATA_DIR: dataDir, TETHER_PRESENCE_LEASE_S: '2', TETHER_ADMIN_EMAIL: 'admin@example.com', TETHER_ADMIN_PASSWORD: 'admin-password-1' };
+    const env = {
+      DATABASE_URL: pg2.url,
+      TETHER_DATA_DIR: dataDir,
+      TETHER_PRESENCE_LEASE_S: '2',
+      TETHER_ADMIN_EMAIL: 'admin@example.com',
+      TETHER_ADMIN_PASSWORD: 'admin-password-1',
+    };
     const clients: MqttClient[] = [];
     try {
       const first = await spawnServer(env);

@@ -60,7 +60,11 @@ describe('core flow', () => {
     expect(status).toMatchObject({ online: true, active: true });
     expect(status.lastSeenAt).not.toBeNull();
 
-    const overview = await operator.request<{ devices: { total: number; online: number }; alerts24h: { total: number }; messagesPerMinute: { count: number }[] }>('GET', '/api/v1/fleet/overview');
+    const overview = await operator.request<{
+      devices: { total: number; online: number };
+      alerts24h: { total: number };
+      messagesPerMinute: { count: number }[];
+    }>('GET', '/api/v1/fleet/overview');
     expect(overview.devices).toMatchObject({ total: 1, online: 1 });
     expect(overview.alerts24h.total).toBe(1);
     expect(overview.messagesPerMinute.reduce((n, m) => n + m.count, 0)).toBe(2);
@@ -140,7 +144,9 @@ describe('bad input', () => {
   it('refuses a wrong token with CONNACK 4 and an unknown device the same way', async () => {
     const device = await s.api.devices.create({ name: 'bad-token' });
     await expect(connectMqtt(s.mqttUrl, { username: device.id, password: 'dt_wrong' })).rejects.toThrow(/Bad username or password/i);
-    await expect(connectMqtt(s.mqttUrl, { username: '00000000-0000-4000-8000-000000000000', password: device.token })).rejects.toThrow(/Bad username or password/i);
+    await expect(connectMqtt(s.mqttUrl, { username: '00000000-0000-4000-8000-000000000000', password: device.token })).rejects.toThrow(
+      /Bad username or password/i,
+    );
   });
 
   it('disconnects on malformed JSON, non-finite numbers, oversized payloads and foreign topics, and keeps what was accepted', async () => {
@@ -173,8 +179,7 @@ describe('bad input', () => {
 
   it('answers HTTP device API errors with precise codes', async () => {
     const d = await s.api.devices.create({ name: 'http-device' });
-    const post = (path: string, body: string, token = d.token) =>
-      httpJson(`${s.httpUrl}/api/v1/device/${path}`, { method: 'POST', body, token });
+    const post = (path: string, body: string, token = d.token) => httpJson(`${s.httpUrl}/api/v1/device/${path}`, { method: 'POST', body, token });
     expect((await post('telemetry', '{"t": 1}')).status).toBe(202);
     const bad = await post('telemetry', '{"t": ');
     expect(bad).toMatchObject({ status: 400, body: { error: { code: 'INVALID_PAYLOAD' } } });

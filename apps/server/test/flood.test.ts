@@ -52,7 +52,10 @@ it('survives a QoS 0 + QoS 1 flood with bounded memory and no acked loss', async
     const seqOf = new Map<string, number>();
     let peakRss = rssBefore;
     const sampler = setInterval(() => {
-      rssBytes(server.httpUrl).then((r) => (peakRss = Math.max(peakRss, r)), () => {});
+      rssBytes(server.httpUrl).then(
+        (r) => (peakRss = Math.max(peakRss, r)),
+        () => {},
+      );
     }, 500);
 
     const floods = clients.map(
@@ -91,7 +94,9 @@ it('survives a QoS 0 + QoS 1 flood with bounded memory and no acked loss', async
     // them promptly, not only serve the connections it already has.
     await new Promise((r) => setTimeout(r, FLOOD_MS / 2));
     const waveStarted = Date.now();
-    const late = await Promise.all(latecomers.map((d) => connectMqtt(server.mqttUrl, { username: d.id, password: d.token, connectTimeout: 25_000, reconnectPeriod: 0 })));
+    const late = await Promise.all(
+      latecomers.map((d) => connectMqtt(server.mqttUrl, { username: d.id, password: d.token, connectTimeout: 25_000, reconnectPeriod: 0 })),
+    );
     const waveMs = Date.now() - waveStarted;
     for (const c of late) c.end(true);
     await new Promise((r) => setTimeout(r, FLOOD_MS / 2));
@@ -122,7 +127,9 @@ it('survives a QoS 0 + QoS 1 flood with bounded memory and no acked loss', async
     expect(await server.exited).toBe(0);
     const db = await openDatabase({ databaseUrl: scratch.url, dataDir: scratch.dataDir });
     try {
-      const rows = await db.query<{ device_id: string; n: number }>("SELECT device_id, count(*)::int AS n FROM messages WHERE channel = 'telemetry' GROUP BY device_id");
+      const rows = await db.query<{ device_id: string; n: number }>(
+        "SELECT device_id, count(*)::int AS n FROM messages WHERE channel = 'telemetry' GROUP BY device_id",
+      );
       const stored = new Map(rows.map((r) => [r.device_id, r.n]));
       for (const [id, n] of ackedSnapshot) expect(stored.get(id) ?? 0).toBeGreaterThanOrEqual(n);
       // And each acknowledged QoS 1 message is its own telemetry point, found by its sequence number.

@@ -68,10 +68,7 @@ const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
 const CHANNELS = ['telemetry', 'alerts', 'heartbeat', 'location', 'attributes'];
 
 /** A JSON text with strings that hold what JSON allows and databases do not: \u0000, lone surrogates. */
-const nastyString = fc.oneof(
-  fc.string({ unit: 'binary', maxLength: 20 }),
-  fc.constantFrom('\u0000', '\ud800', '\udfff', 'a\u0000b', '\u202e', '𝕋', ''),
-);
+const nastyString = fc.oneof(fc.string({ unit: 'binary', maxLength: 20 }), fc.constantFrom('\u0000', '\ud800', '\udfff', 'a\u0000b', '\u202e', '𝕋', ''));
 const nastyValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   value: fc.oneof(
     { depthSize: 'small' },
@@ -127,7 +124,10 @@ describe('MQTT payloads', () => {
     const c = client && client.connected ? client : await connect();
     let onClose = () => {};
     const closed = new Promise<'closed'>((resolve) => c.once('close', (onClose = () => resolve('closed'))));
-    const acked = publishV5(c, topic, p).then((a) => a.reasonCode, () => 'closed' as const);
+    const acked = publishV5(c, topic, p).then(
+      (a) => a.reasonCode,
+      () => 'closed' as const,
+    );
     try {
       return await withTimeout(Promise.race([acked, closed]), 10_000, `PUBLISH to ${topic} (${String(p).slice(0, 60)})`);
     } finally {
@@ -149,40 +149,57 @@ describe('MQTT payloads', () => {
     }
   }, 60_000);
 
-  it('random and structured payloads on every device topic', async () => {
-    const outcomes = new Map<string, number>();
-    await fc.assert(
-      fc.asyncProperty(topicSuffix, payload, async (suffix, p) => {
-        const r = await send({ topic: `devices/${device.id}/${suffix}`, payload: p });
-        outcomes.set(String(r), (outcomes.get(String(r)) ?? 0) + 1);
-        return typeof r === 'number' ? r === 0 || r >= 0x80 : true;
-      }),
-      { numRuns: 100_000, interruptAfterTimeLimit: BUDGET_MS, markInterruptAsFailure: false, seed: SEED },
-    );
-    console.log(`fuzz: ${[...outcomes.values()].reduce((a, b) => a + b, 0)} device-topic publishes in ${BUDGET_MS} ms, outcomes ${JSON.stringify(Object.fromEntries(outcomes))}`);
-    // Both kinds happened: some accepted, some refused with a reason code.
-    expect(outcomes.get('0') ?? 0).toBeGreaterThan(0);
-    expect([...outcomes.keys()].some((k) => Number(k) >= 0x80)).toBe(true);
-    expect(await healthyWithin(2000)).toBe(true);
-  }, BUDGET_MS + 60_000);
-
-  it('ThingsBoard topics and topics outside the device tree', async () => {
-    let tbRuns = 0;
-    await fc.assert(
-      fc.asyncProperty(
-        fc.constantFrom('v1/devices/me/telemetry', 'v1/devices/me/attributes', 'v1/devices/me/rpc/response/1', 'devices/other/telemetry', `devices/${device.id}`, 'x'),
-        payload,
-        async (topic, p) => {
-          tbRuns++;
-          const r = await send({ topic, payload: p });
+  it(
+    'random and structured payloads on every device topic',
+    async () => {
+      const outcomes = new Map<string, number>();
+      await fc.assert(
+        fc.asyncProperty(topicSuffix, payload, async (suffix, p) => {
+          const r = await send({ topic: `devices/${device.id}/${suffix}`, payload: p });
+          outcomes.set(String(r), (outcomes.get(String(r)) ?? 0) + 1);
           return typeof r === 'number' ? r === 0 || r >= 0x80 : true;
-        },
-      ),
-      { numRuns: 100_000, interruptAfterTimeLimit: BUDGET_MS / 2, markInterruptAsFailure: false, seed: SEED },
-    );
-    console.log(`fuzz: ${tbRuns} publishes on ThingsBoard topics and topics outside the device tree in ${BUDGET_MS / 2} ms`);
-    expect(await healthyWithin(2000)).toBe(true);
-  }, BUDGET_MS + 60_000);
+        }),
+        { numRuns: 100_000, interruptAfterTimeLimit: BUDGET_MS, markInterruptAsFailure: false, seed: SEED },
+      );
+      console.log(
+        `fuzz: ${[...outcomes.values()].reduce((a, b) => a + b, 0)} device-topic publishes in ${BUDGET_MS} ms, outcomes ${JSON.stringify(Object.fromEntries(outcomes))}`,
+      );
+      // Both kinds happened: some accepted, some refused with a reason code.
+      expect(outcomes.get('0') ?? 0).toBeGreaterThan(0);
+      expect([...outcomes.keys()].some((k) => Number(k) >= 0x80)).toBe(true);
+      expect(await healthyWithin(2000)).toBe(true);
+    },
+    BUDGET_MS + 60_000,
+  );
+
+  it(
+    'ThingsBoard topics and topics outside the device tree',
+    async () => {
+      let tbRuns = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(
+            'v1/devices/me/telemetry',
+            'v1/devices/me/attributes',
+            'v1/devices/me/rpc/response/1',
+            'devices/other/telemetry',
+            `devices/${device.id}`,
+            'x',
+          ),
+          payload,
+          async (topic, p) => {
+            tbRuns++;
+            const r = await send({ topic, payload: p });
+            return typeof r === 'number' ? r === 0 || r >= 0x80 : true;
+          },
+        ),
+        { numRuns: 100_000, interruptAfterTimeLimit: BUDGET_MS / 2, markInterruptAsFailure: false, seed: SEED },
+      );
+      console.log(`fuzz: ${tbRuns} publishes on ThingsBoard topics and topics outside the device tree in ${BUDGET_MS / 2} ms`);
+      expect(await healthyWithin(2000)).toBe(true);
+    },
+    BUDGET_MS + 60_000,
+  );
 });
 
 // ---------------------------------------------------------------------------
@@ -223,7 +240,8 @@ function rawExchange(bytes: Buffer[], waitMs = 150): Promise<'closed' | 'open'> 
 
 describe('MQTT packets', () => {
   const validConnect = () => connectPacket({ username: device.id, password: device.token, clientId: `fuzz-${Math.random().toString(36).slice(2)}` });
-  const publishPacket = (topic: string, body: string) => mqttPacket.generate({ cmd: 'publish', topic, payload: Buffer.from(body), qos: 1, messageId: 1, retain: false, dup: false });
+  const publishPacket = (topic: string, body: string) =>
+    mqttPacket.generate({ cmd: 'publish', topic, payload: Buffer.from(body), qos: 1, messageId: 1, retain: false, dup: false });
 
   async function stillServing() {
     // A real client still connects, publishes and is acknowledged.
@@ -241,41 +259,45 @@ describe('MQTT packets', () => {
     await stillServing();
   }, 60_000);
 
-  it('random bytes, mutated CONNECTs and garbage after a valid CONNECT', async () => {
-    const packets = fc.oneof(
-      fc.uint8Array({ minLength: 1, maxLength: 300 }).map((b) => ({ bytes: [Buffer.from(b)] })),
-      // A CONNECT with bytes flipped, cut or appended.
-      fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat({ max: 40 })).map(([at, v, cut]) => {
-        const b = Buffer.from(validConnect());
-        b[at % b.length] = v;
-        return { bytes: [b.subarray(0, Math.max(1, b.length - cut))] };
-      }),
-      // A valid CONNECT, then anything, even a remaining length that promises megabytes.
-      fc.uint8Array({ minLength: 1, maxLength: 200 }).map((b) => ({ bytes: [validConnect(), Buffer.from(b)] })),
-      fc.tuple(fc.integer({ min: 0, max: 15 }), fc.uint8Array({ minLength: 1, maxLength: 4 })).map(([type, len]) => ({
-        bytes: [validConnect(), Buffer.concat([Buffer.from([type << 4]), Buffer.from(len).map((x, i, a) => (i < a.length - 1 ? x | 0x80 : x & 0x7f))])],
-      })),
-      // PUBLISH with a broken topic or payload after a valid CONNECT.
-      fc.tuple(fc.string({ unit: 'binary', maxLength: 30 }), fc.string({ unit: 'binary', maxLength: 60 })).map(([t, body]) => {
-        try {
-          return { bytes: [validConnect(), publishPacket(t || 'x', body)] };
-        } catch {
-          return { bytes: [validConnect()] };
-        }
-      }),
-    );
-    let runs = 0;
-    await fc.assert(
-      fc.asyncProperty(packets, async ({ bytes }) => {
-        await rawExchange(bytes, 60);
-        runs++;
-        return true;
-      }),
-      { numRuns: 100_000, interruptAfterTimeLimit: BUDGET_MS, markInterruptAsFailure: false, seed: SEED },
-    );
-    console.log(`fuzz: ${runs} malformed MQTT connections in ${BUDGET_MS} ms`);
-    await stillServing();
-  }, BUDGET_MS + 60_000);
+  it(
+    'random bytes, mutated CONNECTs and garbage after a valid CONNECT',
+    async () => {
+      const packets = fc.oneof(
+        fc.uint8Array({ minLength: 1, maxLength: 300 }).map((b) => ({ bytes: [Buffer.from(b)] })),
+        // A CONNECT with bytes flipped, cut or appended.
+        fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat({ max: 40 })).map(([at, v, cut]) => {
+          const b = Buffer.from(validConnect());
+          b[at % b.length] = v;
+          return { bytes: [b.subarray(0, Math.max(1, b.length - cut))] };
+        }),
+        // A valid CONNECT, then anything, even a remaining length that promises megabytes.
+        fc.uint8Array({ minLength: 1, maxLength: 200 }).map((b) => ({ bytes: [validConnect(), Buffer.from(b)] })),
+        fc.tuple(fc.integer({ min: 0, max: 15 }), fc.uint8Array({ minLength: 1, maxLength: 4 })).map(([type, len]) => ({
+          bytes: [validConnect(), Buffer.concat([Buffer.from([type << 4]), Buffer.from(len).map((x, i, a) => (i < a.length - 1 ? x | 0x80 : x & 0x7f))])],
+        })),
+        // PUBLISH with a broken topic or payload after a valid CONNECT.
+        fc.tuple(fc.string({ unit: 'binary', maxLength: 30 }), fc.string({ unit: 'binary', maxLength: 60 })).map(([t, body]) => {
+          try {
+            return { bytes: [validConnect(), publishPacket(t || 'x', body)] };
+          } catch {
+            return { bytes: [validConnect()] };
+          }
+        }),
+      );
+      let runs = 0;
+      await fc.assert(
+        fc.asyncProperty(packets, async ({ bytes }) => {
+          await rawExchange(bytes, 60);
+          runs++;
+          return true;
+        }),
+        { numRuns: 100_000, interruptAfterTimeLimit: BUDGET_MS, markInterruptAsFailure: false, seed: SEED },
+      );
+      console.log(`fuzz: ${runs} malformed MQTT connections in ${BUDGET_MS} ms`);
+      await stillServing();
+    },
+    BUDGET_MS + 60_000,
+  );
 });
 
 // ---------------------------------------------------------------------------
@@ -289,7 +311,11 @@ describe('HTTP', () => {
   beforeAll(async () => {
     const doc = (await httpJson(`${s.httpUrl}/api/docs/openapi.json`)).body as unknown as { paths: Record<string, Record<string, unknown>> };
     ops = Object.entries(doc.paths).flatMap(([p, item]) =>
-      METHODS.filter((m) => item[m]).map((m) => ({ method: m.toUpperCase(), path: p, device: p.startsWith('/api/v1/device/') || p.startsWith('/api/v1/{token}') })),
+      METHODS.filter((m) => item[m]).map((m) => ({
+        method: m.toUpperCase(),
+        path: p,
+        device: p.startsWith('/api/v1/device/') || p.startsWith('/api/v1/{token}'),
+      })),
     );
     expect(ops.length).toBeGreaterThan(50);
   });
@@ -308,8 +334,19 @@ describe('HTTP', () => {
     fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')),
     fc.constantFrom('', '{', '[]', 'null', '{"__proto__":{"admin":true}}', '{"name":"\\u0000"}', '{"name":"\\ud800"}'),
   );
-  const query = fc.dictionary(fc.constantFrom('limit', 'offset', 'from', 'to', 'keys', 'interval', 'agg', 'before', 'q', 'wait', 'projectId', 'channel', 'tag', 'online', 'x'), fc.string({ maxLength: 12 }), { maxKeys: 3 });
-  const contentType = fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1', undefined);
+  const query = fc.dictionary(
+    fc.constantFrom('limit', 'offset', 'from', 'to', 'keys', 'interval', 'agg', 'before', 'q', 'wait', 'projectId', 'channel', 'tag', 'online', 'x'),
+    fc.string({ maxLength: 12 }),
+    { maxKeys: 3 },
+  );
+  const contentType = fc.constantFrom(
+    'application/json',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+    'application/json; charset=latin1',
+    undefined,
+  );
 
   async function request(op: Op, id: string, b: string | undefined, q: Record<string, string>, ct: string | undefined) {
     const filled = op.path.replace(/\{(\w+)\}/g, (_, name: string) => (name === 'token' ? device.token : encodeURIComponent(id)));
@@ -324,26 +361,36 @@ describe('HTTP', () => {
 
   it('replays the corpus', async () => {
     for (const c of corpus<{ method: string; path: string; body?: string; contentType?: string; query?: Record<string, string> }>('http.json')) {
-      const op = ops.find((o) => o.method === c.method && o.path === c.path) ?? { method: c.method, path: c.path, device: c.path.startsWith('/api/v1/device/') };
+      const op = ops.find((o) => o.method === c.method && o.path === c.path) ?? {
+        method: c.method,
+        path: c.path,
+        device: c.path.startsWith('/api/v1/device/'),
+      };
       const status = await request(op, device.id, c.body, c.query ?? {}, c.contentType ?? 'application/json');
       expect(status, `${c.method} ${c.path} ${c.body?.slice(0, 80)}`).toBeLessThan(500);
     }
   }, 60_000);
 
-  it('random ids, queries and bodies on every operation: never a 5xx, never a stall', async () => {
-    const statuses = new Map<number, number>();
-    await fc.assert(
-      fc.asyncProperty(fc.nat(), idLike, body, query, contentType, async (i, id, b, q, ct) => {
-        const op = ops[i % ops.length]!;
-        const status = await request(op, id, b, q, ct);
-        statuses.set(status, (statuses.get(status) ?? 0) + 1);
-        return status < 500;
-      }),
-      { numRuns: 100_000, interruptAfterTimeLimit: BUDGET_MS, markInterruptAsFailure: false, seed: SEED },
-    );
-    console.log(`fuzz: ${[...statuses.values()].reduce((a, b) => a + b, 0)} HTTP requests on ${ops.length} operations in ${BUDGET_MS} ms, statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
-    expect([...statuses.keys()].some((x) => x >= 400 && x < 500)).toBe(true);
-  }, BUDGET_MS + 60_000);
+  it(
+    'random ids, queries and bodies on every operation: never a 5xx, never a stall',
+    async () => {
+      const statuses = new Map<number, number>();
+      await fc.assert(
+        fc.asyncProperty(fc.nat(), idLike, body, query, contentType, async (i, id, b, q, ct) => {
+          const op = ops[i % ops.length]!;
+          const status = await request(op, id, b, q, ct);
+          statuses.set(status, (statuses.get(status) ?? 0) + 1);
+          return status < 500;
+        }),
+        { numRuns: 100_000, interruptAfterTimeLimit: BUDGET_MS, markInterruptAsFailure: false, seed: SEED },
+      );
+      console.log(
+        `fuzz: ${[...statuses.values()].reduce((a, b) => a + b, 0)} HTTP requests on ${ops.length} operations in ${BUDGET_MS} ms, statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+      );
+      expect([...statuses.keys()].some((x) => x >= 400 && x < 500)).toBe(true);
+    },
+    BUDGET_MS + 60_000,
+  );
 });
 
 describe('through all of it', () => {

@@ -157,7 +157,9 @@ export function publishV5(c: MqttClient, topic: string, payload: string | Buffer
 export async function until<T>(fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, ms = 15_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const v = await Promise.resolve().then(fn).catch(() => null);
+    const v = await Promise.resolve()
+      .then(fn)
+      .catch(() => null);
     if (v) return v;
     if (Date.now() > end) throw new Error(`condition not met in ${ms} ms`);
     await new Promise((r) => setTimeout(r, 50));

@@ -40,7 +40,9 @@ it('holds an MQTT PUBACK and answers HTTP 503 while the budget is spent, then st
   try {
     let acked = false;
     const puback = new Promise<void>((resolve, reject) =>
-      c.publish(`devices/${d.id}/telemetry`, JSON.stringify({ temperature: 1, seq: 1 }), { qos: 1 }, (err) => (err ? reject(err) : ((acked = true), resolve()))),
+      c.publish(`devices/${d.id}/telemetry`, JSON.stringify({ temperature: 1, seq: 1 }), { qos: 1 }, (err) =>
+        err ? reject(err) : ((acked = true), resolve()),
+      ),
     );
     const http = await fetch(`${s.httpUrl}/api/v1/device/telemetry`, {
       method: 'POST',
@@ -100,8 +102,11 @@ it('stores every acknowledged message of devices flooding far past the budget, w
             { length: PER_DEVICE },
             (_, k) =>
               new Promise<number>((resolve, reject) =>
-                c.publish(`devices/${devices[i]!.id}/telemetry`, JSON.stringify({ temperature: 20, humidity: 40, pressure: 1013, seq: k + 1 }), { qos: 1 }, (err) =>
-                  err ? reject(err) : resolve(k + 1),
+                c.publish(
+                  `devices/${devices[i]!.id}/telemetry`,
+                  JSON.stringify({ temperature: 20, humidity: 40, pressure: 1013, seq: k + 1 }),
+                  { qos: 1 },
+                  (err) => (err ? reject(err) : resolve(k + 1)),
                 ),
               ),
           ),

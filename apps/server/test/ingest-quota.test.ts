@@ -30,7 +30,11 @@ async function storedSeqs(api: TetherClient, deviceId: string): Promise<number[]
 }
 
 async function post(token: string, seq: number) {
-  const res = await fetch(`${s.httpUrl}/api/v1/device/telemetry`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ seq }) });
+  const res = await fetch(`${s.httpUrl}/api/v1/device/telemetry`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ seq }),
+  });
   return { seq, status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { error?: { code: string; message: string } } };
 }
 
@@ -54,7 +58,9 @@ it('slows an MQTT device past its quota without refusing or losing anything, whi
   const o = await connectMqtt(s.mqttUrl, { username: other.id, password: other.token });
   let fastDone = false;
   // 70 publishes in flight at 20 a second: at least 3 s of quota windows.
-  const burst = Promise.all(Array.from({ length: 70 }, (_, i) => publish(c, `devices/${fast.id}/telemetry`, JSON.stringify({ seq: i })))).then(() => (fastDone = true));
+  const burst = Promise.all(Array.from({ length: 70 }, (_, i) => publish(c, `devices/${fast.id}/telemetry`, JSON.stringify({ seq: i })))).then(
+    () => (fastDone = true),
+  );
   await new Promise((r) => setTimeout(r, 200));
   await publish(o, `devices/${other.id}/telemetry`, JSON.stringify({ seq: 0 }));
   // The other org's message went through while the quota still held the fast device back.

@@ -95,8 +95,13 @@ it("a database with an earlier version's plaintext secret: moved out on start, a
 
   const r = await restart(s);
   expect(await r.tether.db.query("SELECT 1 FROM settings WHERE key = 'jwt_secret'")).toEqual([]);
-  const keys = await r.tether.db.query<{ kid: string; sealed: string; retired: boolean }>('SELECT kid, sealed, retired_at IS NOT NULL AS retired FROM jwt_signing_keys ORDER BY retired');
-  expect(keys.map((k) => [k.kid === 'legacy', k.retired])).toEqual([[false, false], [true, true]]);
+  const keys = await r.tether.db.query<{ kid: string; sealed: string; retired: boolean }>(
+    'SELECT kid, sealed, retired_at IS NOT NULL AS retired FROM jwt_signing_keys ORDER BY retired',
+  );
+  expect(keys.map((k) => [k.kid === 'legacy', k.retired])).toEqual([
+    [false, false],
+    [true, true],
+  ]);
   expect(keys.some((k) => k.sealed.includes(OLD) || k.sealed.includes(Buffer.from(OLD).toString('base64url')))).toBe(false);
   // Nobody is signed out: the old tokens verify; new ones are signed with the new key.
   expect(await meStatus(r.httpUrl, oldToken)).toBe(200);
@@ -149,11 +154,15 @@ it('a node whose key is not the one the signing keys were encrypted with refuses
   expect(await meStatus(r.httpUrl, s.api.token!)).toBe(200);
 }, 60_000);
 
-it.skipIf(!usingPostgres)('nodes sharing a database with the same TETHER_JWT_SECRET accept each other’s tokens', async () => {
-  const s = await server({ TETHER_JWT_SECRET: 'c'.repeat(40) });
-  const otherDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-node2-'));
-  cleanups.push(async () => fs.rmSync(otherDir, { recursive: true, force: true }));
-  const node2 = await restart(s, { dataDir: otherDir }, true);
-  expect(await meStatus(node2.httpUrl, s.api.token!)).toBe(200);
-  expect(await meStatus(s.httpUrl, node2.api.token!)).toBe(200);
-}, 60_000);
+it.skipIf(!usingPostgres)(
+  'nodes sharing a database with the same TETHER_JWT_SECRET accept each other’s tokens',
+  async () => {
+    const s = await server({ TETHER_JWT_SECRET: 'c'.repeat(40) });
+    const otherDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-node2-'));
+    cleanups.push(async () => fs.rmSync(otherDir, { recursive: true, force: true }));
+    const node2 = await restart(s, { dataDir: otherDir }, true);
+    expect(await meStatus(node2.httpUrl, s.api.token!)).toBe(200);
+    expect(await meStatus(s.httpUrl, node2.api.token!)).toBe(200);
+  },
+  60_000,
+);

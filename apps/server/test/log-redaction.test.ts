@@ -64,8 +64,15 @@ async function sendEveryCredential(): Promise<number[]> {
     (await post('/api/v1/auth/device-verify', { token: secrets.deviceJwt })).status,
   ];
   // MQTT: Tether style (password = token or JWT) and ThingsBoard style (username = token).
-  for (const opts of [{ username: deviceId, password: secrets.deviceToken }, { username: deviceId, password: secrets.deviceJwt }, { username: secrets.deviceToken }]) {
-    await connectMqtt(s.mqttUrl, opts).then((c) => c.endAsync(), () => {});
+  for (const opts of [
+    { username: deviceId, password: secrets.deviceToken },
+    { username: deviceId, password: secrets.deviceJwt },
+    { username: secrets.deviceToken },
+  ]) {
+    await connectMqtt(s.mqttUrl, opts).then(
+      (c) => c.endAsync(),
+      () => {},
+    );
   }
   // The live WebSocket takes its token in the query string.
   await new Promise<void>((resolve) => {
@@ -77,7 +84,9 @@ async function sendEveryCredential(): Promise<number[]> {
   // A request Node's HTTP parser refuses is logged at trace with the bytes it read, headers included.
   await new Promise<void>((resolve) => {
     const { hostname, port } = new URL(s.httpUrl);
-    const sock = net.connect(Number(port), hostname, () => sock.write(`GET /api/v1/devices HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secrets.apiKey}\r\nBad Header\r\n\r\n`));
+    const sock = net.connect(Number(port), hostname, () =>
+      sock.write(`GET /api/v1/devices HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secrets.apiKey}\r\nBad Header\r\n\r\n`),
+    );
     sock.on('data', () => {});
     sock.on('close', () => resolve());
     sock.on('error', () => resolve());

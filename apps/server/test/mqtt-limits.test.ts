@@ -71,7 +71,12 @@ describe('Maximum Packet Size', () => {
     const conn = (c as unknown as { stream: net.Socket }).stream;
     const disconnect = new Promise<number | undefined>((resolve) => c.once('disconnect', (p: { reasonCode?: number }) => resolve(p.reasonCode)));
     const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
-    conn.write(generate({ cmd: 'publish', topic: `devices/${d.id}/telemetry`, payload: Buffer.alloc(200 * 1024, 0x20), qos: 1, messageId: 7, retain: false, dup: false }, { protocolVersion: 5 }));
+    conn.write(
+      generate(
+        { cmd: 'publish', topic: `devices/${d.id}/telemetry`, payload: Buffer.alloc(200 * 1024, 0x20), qos: 1, messageId: 7, retain: false, dup: false },
+        { protocolVersion: 5 },
+      ),
+    );
     expect(await Promise.race([disconnect, closed.then(() => 'closed without DISCONNECT')])).toBe(0x95);
     await closed;
     c.end(true);

@@ -45,7 +45,9 @@ it('refuses a wrong token with CONNACK 0x86 over MQTT 5', async () => {
 it('refuses QoS 2, which Tether does not offer', async () => {
   const d = await s.api.devices.create({ name: 'v5-qos2' });
   const c = await connectMqtt(s.mqttUrl, { protocolVersion: 5, username: d.id, password: d.token });
-  const r = await new Promise<number>((resolve) => c.publish(`devices/${d.id}/telemetry`, '{"t":1}', { qos: 2 }, (err) => resolve((err as Error & { code?: number })?.code ?? 0)));
+  const r = await new Promise<number>((resolve) =>
+    c.publish(`devices/${d.id}/telemetry`, '{"t":1}', { qos: 2 }, (err) => resolve((err as Error & { code?: number })?.code ?? 0)),
+  );
   expect(r).not.toBe(0);
   expect(Object.keys((await s.api.devices.latest(d.id)).values)).toEqual([]);
   c.end(true);

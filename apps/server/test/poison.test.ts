@@ -93,7 +93,9 @@ describe('unstorable JSON', () => {
     const clients = await Promise.all([0, 1, 2, 3].map(() => connectMqtt(s.mqttUrl, { protocolVersion: 5, username: d.id, password: d.token })));
     const big = (i: number) => JSON.stringify({ seq: i, blob: { text: 'x'.repeat(200 * 1024) } });
     const started = Date.now();
-    const acks = clients.flatMap((c, k) => Array.from({ length: 5 }, (_, j) => publishV5(c, `devices/${d.id}/telemetry`, big(k * 5 + j)).then((a) => ({ ...a, ms: Date.now() - started }))));
+    const acks = clients.flatMap((c, k) =>
+      Array.from({ length: 5 }, (_, j) => publishV5(c, `devices/${d.id}/telemetry`, big(k * 5 + j)).then((a) => ({ ...a, ms: Date.now() - started }))),
+    );
     const poison = publishV5(clients[0]!, `devices/${d.id}/telemetry`, '{"seq":-1,"k":"\\ud800"}');
     const health = healthy();
     const results = await Promise.all(acks);

@@ -15,7 +15,10 @@ const run = promisify(execFile);
 function binDir(): string | null {
   const root = '/usr/lib/postgresql';
   if (!fs.existsSync(root)) return null;
-  const versions = fs.readdirSync(root).filter((v) => fs.existsSync(path.join(root, v, 'bin', 'pg_ctl'))).sort((a, b) => Number(b) - Number(a));
+  const versions = fs
+    .readdirSync(root)
+    .filter((v) => fs.existsSync(path.join(root, v, 'bin', 'pg_ctl')))
+    .sort((a, b) => Number(b) - Number(a));
   return versions.length ? path.join(root, versions[0]!, 'bin') : null;
 }
 
@@ -44,7 +47,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   if (!bin) throw new Error('no PostgreSQL binaries under /usr/lib/postgresql');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-pg-'));
   const asRoot = process.getuid?.() === 0;
-  const pg = (cmd: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args]) : run(path.join(bin, cmd), args));
+  const pg = (cmd: string, args: string[]) =>
+    asRoot ? run('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args]) : run(path.join(bin, cmd), args);
   if (asRoot) await run('chown', ['postgres:postgres', dir]);
   const data = path.join(dir, 'data');
   await pg('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);

@@ -18,7 +18,15 @@ export interface ServerProcess {
 export async function spawnServer(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
   const proc = spawn(process.execPath, [CLI, 'start'], {
-    env: { ...process.env, TETHER_HTTP_PORT: '0', TETHER_MQTT_PORT: '0', TETHER_HTTP_HOST: '127.0.0.1', TETHER_MQTT_HOST: '127.0.0.1', TETHER_LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...process.env,
+      TETHER_HTTP_PORT: '0',
+      TETHER_MQTT_PORT: '0',
+      TETHER_HTTP_HOST: '127.0.0.1',
+      TETHER_MQTT_HOST: '127.0.0.1',
+      TETHER_LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

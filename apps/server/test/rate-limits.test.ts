@@ -4,7 +4,12 @@ import { ADMIN, connectMqtt, httpJson, startServer, type TestServer } from './he
 
 let s: TestServer;
 beforeAll(async () => {
-  s = await startServer({ TETHER_LOGIN_LIMIT_PER_IP: '6', TETHER_LOGIN_LIMIT_PER_ACCOUNT: '3', TETHER_MQTT_AUTH_FAILURES_PER_MINUTE: '3', TETHER_MQTT_CONNECTS_PER_DEVICE_PER_MINUTE: '4' });
+  s = await startServer({
+    TETHER_LOGIN_LIMIT_PER_IP: '6',
+    TETHER_LOGIN_LIMIT_PER_ACCOUNT: '3',
+    TETHER_MQTT_AUTH_FAILURES_PER_MINUTE: '3',
+    TETHER_MQTT_CONNECTS_PER_DEVICE_PER_MINUTE: '4',
+  });
 });
 afterAll(async () => s?.close());
 
@@ -18,7 +23,11 @@ it('answers 429 RATE_LIMITED with Retry-After past the per-account and per-IP li
   const limited = await login(ADMIN.email, ADMIN.password);
   expect(limited.status).toBe(429);
   expect(limited.body.error?.code).toBe('RATE_LIMITED');
-  const res = await fetch(`${s.httpUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN.email, password: ADMIN.password }) });
+  const res = await fetch(`${s.httpUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: ADMIN.email, password: ADMIN.password }),
+  });
   expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
   // Another account still signs in, until this IP has used its six.
   expect((await login('second@example.com', 'second-password-1')).status).toBe(200);

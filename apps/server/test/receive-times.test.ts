@@ -17,7 +17,9 @@ afterAll(async () => {
 
 /** Publishes every payload at once (QoS 1, all in flight together); resolves when all are acknowledged. */
 function burst(client: MqttClient, topic: string, payloads: string[]): Promise<void> {
-  return Promise.all(payloads.map((p) => new Promise<void>((resolve, reject) => client.publish(topic, p, { qos: 1 }, (err) => (err ? reject(err) : resolve()))))).then(() => {});
+  return Promise.all(
+    payloads.map((p) => new Promise<void>((resolve, reject) => client.publish(topic, p, { qos: 1 }, (err) => (err ? reject(err) : resolve())))),
+  ).then(() => {});
 }
 const seqs = (n: number) => Array.from({ length: n }, (_, i) => i);
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
@@ -31,7 +33,11 @@ describe('messages without ts', () => {
   it('stores all 100 messages of a one-device burst over MQTT, each at its own time', async () => {
     const device = await s.api.devices.create({ name: 'burst' });
     const c = await connectMqtt(s.mqttUrl, { username: device.id, password: device.token });
-    await burst(c, `devices/${device.id}/telemetry`, seqs(100).map((seq) => JSON.stringify({ seq, temperature: 20 + seq / 100 })));
+    await burst(
+      c,
+      `devices/${device.id}/telemetry`,
+      seqs(100).map((seq) => JSON.stringify({ seq, temperature: 20 + seq / 100 })),
+    );
     c.end(true);
     expect(await history(device.id, 'seq')).toEqual(seqs(100));
     expect(await history(device.id, 'temperature')).toHaveLength(100);
@@ -45,7 +51,11 @@ describe('messages without ts', () => {
   it('pages a capped raw history by its cursor, without losing or repeating points of one millisecond', async () => {
     const device = await s.api.devices.create({ name: 'burst-pages' });
     const c = await connectMqtt(s.mqttUrl, { username: device.id, password: device.token });
-    await burst(c, `devices/${device.id}/telemetry`, seqs(100).map((seq) => JSON.stringify({ seq })));
+    await burst(
+      c,
+      `devices/${device.id}/telemetry`,
+      seqs(100).map((seq) => JSON.stringify({ seq })),
+    );
     c.end(true);
     const from = new Date(Date.now() - 3600_000).toISOString();
     const got: number[] = [];
@@ -70,13 +80,29 @@ describe('messages without ts', () => {
     const c = await connectMqtt(s.mqttUrl, { username: device.id, password: device.token });
     const base = `devices/${device.id}`;
     await Promise.all([
-      burst(c, `${base}/alerts`, seqs(50).map((seq) => JSON.stringify({ message: `alert ${seq}`, data: { seq } }))),
-      burst(c, `${base}/heartbeat`, seqs(50).map((seq) => JSON.stringify({ uptime: seq }))),
-      burst(c, `${base}/location`, seqs(50).map((seq) => JSON.stringify({ lat: 50 + seq / 1000, lon: 4 }))),
+      burst(
+        c,
+        `${base}/alerts`,
+        seqs(50).map((seq) => JSON.stringify({ message: `alert ${seq}`, data: { seq } })),
+      ),
+      burst(
+        c,
+        `${base}/heartbeat`,
+        seqs(50).map((seq) => JSON.stringify({ uptime: seq })),
+      ),
+      burst(
+        c,
+        `${base}/location`,
+        seqs(50).map((seq) => JSON.stringify({ lat: 50 + seq / 1000, lon: 4 })),
+      ),
     ]);
     c.end(true);
     const tb = await connectMqtt(s.mqttUrl, { username: device.token });
-    await burst(tb, 'v1/devices/me/telemetry', seqs(50).map((seq) => JSON.stringify({ tb: seq })));
+    await burst(
+      tb,
+      'v1/devices/me/telemetry',
+      seqs(50).map((seq) => JSON.stringify({ tb: seq })),
+    );
     tb.end(true);
 
     const alerts = await s.api.alerts.list({ deviceId: device.id, limit: 200 });
@@ -134,7 +160,11 @@ describe('messages without ts', () => {
     const device = await s.api.devices.create({ name: 'replay' });
     const c = await connectMqtt(s.mqttUrl, { username: device.id, password: device.token });
     const ts = Date.now() - 1000;
-    await burst(c, `devices/${device.id}/telemetry`, seqs(10).map(() => JSON.stringify({ ts, v: 7 })));
+    await burst(
+      c,
+      `devices/${device.id}/telemetry`,
+      seqs(10).map(() => JSON.stringify({ ts, v: 7 })),
+    );
     c.end(true);
     expect(await history(device.id, 'v')).toEqual([7]);
   });

@@ -45,7 +45,14 @@ describe('simulation against a real server', () => {
   it('connects a mixed fleet, keeps to the rate, and every acked message is stored', async () => {
     const { project } = await findOrCreateProject(s.api, 'Simulator');
     const fleet = await createSimulatedDevices(s.api, { count: 6, kind: 'mixed', projectId: project.id });
-    expect(fleet.map((d) => d.name)).toEqual(['sim-boiler-0001', 'sim-heartbeat-0001', 'sim-truck-0001', 'sim-boiler-0002', 'sim-heartbeat-0002', 'sim-truck-0002']);
+    expect(fleet.map((d) => d.name)).toEqual([
+      'sim-boiler-0001',
+      'sim-heartbeat-0001',
+      'sim-truck-0001',
+      'sim-boiler-0002',
+      'sim-heartbeat-0002',
+      'sim-truck-0002',
+    ]);
 
     const rate = 60;
     const sim = new Simulation(fleet, { mqttUrl: s.mqttUrl, rate, qos: 1, connectRate: 200, maxInFlight: 1, durationMs: 3000 });
@@ -91,7 +98,10 @@ describe('simulation against a real server', () => {
     // Device b is told to report once a second; a is reset.
     await s.api.request('PUT', `/api/v1/devices/${b.id}/config/reportIntervalMs`, { value: 1000 });
     const configuredAt = Date.now() + 300;
-    const reset = await s.api.request<{ status: string; result: unknown }>('POST', `/api/v1/devices/${a.id}/commands?wait=true`, { name: 'reset', timeoutMs: 5000 });
+    const reset = await s.api.request<{ status: string; result: unknown }>('POST', `/api/v1/devices/${a.id}/commands?wait=true`, {
+      name: 'reset',
+      timeoutMs: 5000,
+    });
     expect(reset).toMatchObject({ status: 'succeeded', result: { rebooting: true } });
     const result = await sim.done;
     expect(result.publishErrors).toBe(0);
@@ -130,9 +140,12 @@ describe('the tether simulate command', () => {
     const save = path.join(tmp, 'fleet.json');
     // No --mqtt: the broker's address comes from the server (another broker may hold 1883 here),
     // and the password from the environment, not the command line.
-    const first = await runCli(['--url', s.httpUrl, '--email', ADMIN.email, '--devices', '3', '--kind', 'truck', '--project', 'CLI sim', '--duration', '2', '--save', save], {
-      TETHER_PASSWORD: ADMIN.password,
-    });
+    const first = await runCli(
+      ['--url', s.httpUrl, '--email', ADMIN.email, '--devices', '3', '--kind', 'truck', '--project', 'CLI sim', '--duration', '2', '--save', save],
+      {
+        TETHER_PASSWORD: ADMIN.password,
+      },
+    );
     expect(first.code, first.out).toBe(0);
     expect(first.out).toContain(`→ ${s.mqttUrl.replace('127.0.0.1', new URL(s.httpUrl).hostname)}`);
     expect(first.out).toContain(`--devices-file ${save}`);
@@ -215,14 +228,26 @@ describe('options', () => {
     const parsed = parseSimulateArgs(['--url', 'http://tether.example:8080', '--email', 'a@b.co', '--password', 'pw'], {});
     expect(parsed).toMatchObject({
       help: false,
-      options: { kind: 'mixed', devices: null, rate: null, durationS: null, qos: 1, connectRate: 200, inflight: 1, mqttUrl: null, saveFile: './simulated-devices.json' },
+      options: {
+        kind: 'mixed',
+        devices: null,
+        rate: null,
+        durationS: null,
+        qos: 1,
+        connectRate: 200,
+        inflight: 1,
+        mqttUrl: null,
+        saveFile: './simulated-devices.json',
+      },
     });
   });
 
   it('reads the environment, and flags win over it', () => {
     const env = { TETHER_URL: 'https://t.example', TETHER_EMAIL: 'env@b.co', TETHER_PASSWORD: 'envpw' };
     const parsed = parseSimulateArgs(['--duration', '5m'], env);
-    expect(parsed).toMatchObject({ options: { url: 'https://t.example', mqttUrl: null, durationS: 300, credentials: { email: 'env@b.co', password: 'envpw' } } });
+    expect(parsed).toMatchObject({
+      options: { url: 'https://t.example', mqttUrl: null, durationS: 300, credentials: { email: 'env@b.co', password: 'envpw' } },
+    });
     expect(parseSimulateArgs(['--api-key', 'tk_1'], env)).toMatchObject({ options: { credentials: { apiKey: 'tk_1' } } });
   });
 

@@ -43,7 +43,18 @@ async function rawDevice(server: TestServer, deviceId: string, token: string) {
   let closed = false;
   sock.once('close', () => (closed = true));
   await new Promise((r) => sock.once('connect', r));
-  sock.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'raw', keepalive: 0, username: deviceId, password: Buffer.from(token) }));
+  sock.write(
+    mqttPacket.generate({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      clientId: 'raw',
+      keepalive: 0,
+      username: deviceId,
+      password: Buffer.from(token),
+    }),
+  );
   await until(() => packets.some((p) => p.cmd === 'connack'));
   sock.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `devices/${deviceId}/commands/+`, qos: 1 }] }));
   await until(() => packets.some((p) => p.cmd === 'suback'));
@@ -146,7 +157,6 @@ describe('a client that stops reading', () => {
     await until(async () => (await s.api.commands.list(stuck.id, { status: 'delivered' })).items.length === 30);
     back.end(true);
   });
-
 });
 
 describe('a client that stops reading while it is sent more than a window of commands', () => {
@@ -169,7 +179,11 @@ describe('a client that stops reading while it is sent more than a window of com
     const value = 'c'.repeat(200 * 1024);
     const t0 = Date.now();
     for (let i = 0; i < 60 && !raw.closed; i++) {
-      const r = await httpJson(`${small.httpUrl}/api/v1/devices/${stuck.id}/config/big`, { method: 'PUT', token: small.api.token!, body: JSON.stringify({ value: `${i}${value}` }) });
+      const r = await httpJson(`${small.httpUrl}/api/v1/devices/${stuck.id}/config/big`, {
+        method: 'PUT',
+        token: small.api.token!,
+        body: JSON.stringify({ value: `${i}${value}` }),
+      });
       expect(r.status).toBe(204);
     }
     await until(async () => !(await small.api.devices.get(stuck.id)).status.online, 20_000);

@@ -79,7 +79,8 @@ const NOT_RESOURCE_IDS: Record<string, string> = {
   'DELETE /api/v1/org/config/{key}': 'the key names a setting of the caller’s own org; there is no other org in the path',
   'PUT /api/v1/users/me/config/{key}': 'the caller’s own user settings',
   'DELETE /api/v1/users/me/config/{key}': 'the caller’s own user settings',
-  'POST /api/v1/device/commands/{commandId}/result': 'device API: the device is the caller; covered by the commands suite (another device’s command is COMMAND_NOT_FOUND)',
+  'POST /api/v1/device/commands/{commandId}/result':
+    'device API: the device is the caller; covered by the commands suite (another device’s command is COMMAND_NOT_FOUND)',
 };
 
 const METHODS = ['get', 'put', 'post', 'patch', 'delete'] as const;
@@ -136,13 +137,18 @@ beforeAll(async () => {
   projectB = await userB.projects.create({ name: 'Plant' });
   deviceB = await userB.devices.create({ name: 'b-sensor', projectId: projectB.id });
 
-  const asA = (method: string, path: string, body?: unknown) => httpJson(`${s.httpUrl}${path}`, { method, token: ownerA.token, body: body === undefined ? undefined : JSON.stringify(body) });
+  const asA = (method: string, path: string, body?: unknown) =>
+    httpJson(`${s.httpUrl}${path}`, { method, token: ownerA.token, body: body === undefined ? undefined : JSON.stringify(body) });
   const template = await asA('POST', '/api/v1/templates', { name: 'A template', commands: [{ name: 'reset' }] });
   const command = await asA('POST', `/api/v1/devices/${deviceA.id}/commands`, { name: 'reset' });
   const note = await asA('POST', `/api/v1/devices/${deviceA.id}/notes`, { body: 'A note of org A' });
   await asA('PUT', `/api/v1/devices/${deviceA.id}/properties/location`, { value: 'A building' });
   await asA('PUT', `/api/v1/devices/${deviceA.id}/config/mode`, { value: 'a-mode' });
-  const photo = await fetch(`${s.httpUrl}/api/v1/devices/${deviceA.id}/photo`, { method: 'PUT', headers: { authorization: `Bearer ${ownerA.token}`, 'content-type': 'image/png' }, body: Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex') });
+  const photo = await fetch(`${s.httpUrl}/api/v1/devices/${deviceA.id}/photo`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${ownerA.token}`, 'content-type': 'image/png' },
+    body: Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex'),
+  });
   expect([template.status, command.status, note.status, photo.status]).toEqual([201, 201, 201, 204]);
 
   ids = {
@@ -250,8 +256,14 @@ describe('every route that takes an id answers 404 to another org', () => {
   });
 
   it('signing in to org A as the org B user is ORG_NOT_FOUND, the same as a made-up org', async () => {
-    const a = await httpJson(`${s.httpUrl}/api/v1/auth/login`, { method: 'POST', body: JSON.stringify({ email: 'admin@b.test', password: 'admin-b-password', orgId: orgAId }) });
-    const z = await httpJson(`${s.httpUrl}/api/v1/auth/login`, { method: 'POST', body: JSON.stringify({ email: 'admin@b.test', password: 'admin-b-password', orgId: randomUUID() }) });
+    const a = await httpJson(`${s.httpUrl}/api/v1/auth/login`, {
+      method: 'POST',
+      body: JSON.stringify({ email: 'admin@b.test', password: 'admin-b-password', orgId: orgAId }),
+    });
+    const z = await httpJson(`${s.httpUrl}/api/v1/auth/login`, {
+      method: 'POST',
+      body: JSON.stringify({ email: 'admin@b.test', password: 'admin-b-password', orgId: randomUUID() }),
+    });
     expect(a).toMatchObject({ status: 404, body: { error: { code: 'ORG_NOT_FOUND' } } });
     expect(z.status).toBe(a.status);
     expect(z.body.error?.code).toBe(a.body.error?.code);
@@ -376,7 +388,10 @@ describe('live updates', () => {
         return live.next((m) => live.messages.indexOf(m) >= from && (m.type === 'error' || m.type === 'subscribed'));
       };
       expect(await answer(liveB, { type: 'subscribe', id: 'dev', devices: [deviceA.id] })).toMatchObject({ type: 'error', code: 'DEVICE_NOT_FOUND' });
-      expect(await answer(liveB, { type: 'subscribe', id: 'mixed', devices: [deviceB.id, deviceA.id] })).toMatchObject({ type: 'error', code: 'DEVICE_NOT_FOUND' });
+      expect(await answer(liveB, { type: 'subscribe', id: 'mixed', devices: [deviceB.id, deviceA.id] })).toMatchObject({
+        type: 'error',
+        code: 'DEVICE_NOT_FOUND',
+      });
       expect(await answer(liveB, { type: 'subscribe', id: 'proj', project: projectA.id })).toMatchObject({ type: 'error', code: 'PROJECT_NOT_FOUND' });
       // The org-wide subscription of org B must not see org A's devices either.
       expect(await answer(liveB, { type: 'subscribe', id: 'org' })).toMatchObject({ type: 'subscribed', id: 'org' });
@@ -461,7 +476,11 @@ describe('MQTT device identity', () => {
     c.publish(`devices/${deviceB.id}/telemetry`, JSON.stringify({ device_id: deviceA.id, spoofed: 2 }), { qos: 1 });
     await closed;
     c.end(true);
-    const http = await httpJson(`${s.httpUrl}/api/v1/device/telemetry`, { method: 'POST', token: deviceB.token, body: JSON.stringify({ device_id: deviceA.id, spoofed: 3 }) });
+    const http = await httpJson(`${s.httpUrl}/api/v1/device/telemetry`, {
+      method: 'POST',
+      token: deviceB.token,
+      body: JSON.stringify({ device_id: deviceA.id, spoofed: 3 }),
+    });
     expect(http).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
     expect((await ownerA.devices.latest(deviceA.id)).values).toEqual(before.a);
     expect(await stateOfB()).toEqual(before.b);

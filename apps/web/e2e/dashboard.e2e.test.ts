@@ -122,7 +122,10 @@ describe('dashboard', () => {
     const mosquitto = (await dialog.getByTestId('mosquitto-example').textContent())!;
     expect(mqttPort).not.toBe('1883');
     expect(mosquitto).toContain(`mosquitto_pub -h ${host} -p ${mqttPort} -q 1`);
-    await dialog.getByTestId('mqtt-ports').filter({ hasText: `The broker listens on port ${mqttPort}` }).waitFor();
+    await dialog
+      .getByTestId('mqtt-ports')
+      .filter({ hasText: `The broker listens on port ${mqttPort}` })
+      .waitFor();
     expect(mosquitto).toContain(`-u ${id} -P ${token}`);
     expect(mosquitto).toContain(`-t devices/${id}/telemetry -m '{"temperature":21.5}'`);
     const curl = (await dialog.getByTestId('curl-example').textContent())!;
@@ -143,7 +146,10 @@ describe('dashboard', () => {
 
     mqttClient = await connectMqtt(server.mqttUrl, { username: device.id, password: device.token, protocolVersion: 4 });
     // Connecting flips the device online (a status event).
-    await page.getByRole('heading', { name: /boiler-1/ }).getByText('Online').waitFor();
+    await page
+      .getByRole('heading', { name: /boiler-1/ })
+      .getByText('Online')
+      .waitFor();
 
     let t0 = Date.now();
     await publish(mqttClient, `devices/${device.id}/telemetry`, JSON.stringify({ temperature: 21.5, humidity: 40 }));
@@ -162,7 +168,11 @@ describe('dashboard', () => {
 
     // A short burst draws as a line.
     for (let i = 0; i < 8; i++) {
-      await publish(mqttClient, `devices/${device.id}/telemetry`, JSON.stringify({ ts: Date.now() - (8 - i) * 20_000, values: { temperature: 20 + Math.sin(i) * 2, humidity: 40 + i } }));
+      await publish(
+        mqttClient,
+        `devices/${device.id}/telemetry`,
+        JSON.stringify({ ts: Date.now() - (8 - i) * 20_000, values: { temperature: 20 + Math.sin(i) * 2, humidity: 40 + i } }),
+      );
     }
     await appears(page, '[data-testid="chart-temperature"][data-points="10"]', Date.now());
     expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
@@ -192,7 +202,10 @@ describe('dashboard', () => {
     await page.locator('.toast').waitFor({ state: 'detached', timeout: 15_000 });
     await screenshot(page, '03-device-detail');
 
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /Alerts/ }).click();
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: /Alerts/ })
+      .click();
     await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor();
     await page.locator('[data-testid="live-feed"] .alert-item:has-text("Gas leakage detected")').waitFor();
     // Seen: the indicator clears.
@@ -234,7 +247,7 @@ describe('dashboard', () => {
 
     await nav(page, 'Devices');
     await page.locator('table[aria-label="Devices"] tbody tr').nth(3).waitFor();
-        const row = page.locator('tr:has-text("boiler-1")');
+    const row = page.locator('tr:has-text("boiler-1")');
     await row.getByText('Online').waitFor();
     await screenshot(page, '05-devices');
 
@@ -377,7 +390,9 @@ describe('dashboard', () => {
     await panel.getByTestId('last-command').locator('.cmd-succeeded').waitFor();
     // Live: the page was never reloaded, and the answer came over the socket (the POST answers before the device does).
     expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
-    const [stored] = (await server.api.request<{ items: { status: string; timeoutMs: number; completedAt: string | null }[] }>('GET', `/api/v1/devices/${pump.id}/commands`)).items;
+    const [stored] = (
+      await server.api.request<{ items: { status: string; timeoutMs: number; completedAt: string | null }[] }>('GET', `/api/v1/devices/${pump.id}/commands`)
+    ).items;
     expect(stored).toMatchObject({ status: 'succeeded', timeoutMs: 5000 });
 
     // The template changed after the page loaded: the server's refusal is shown where the command was sent.
@@ -402,7 +417,13 @@ describe('dashboard', () => {
     const name = panel.getByLabel('Command', { exact: true });
     // evaluateAll does not wait: let the panel render its suggestions first.
     await panel.locator('datalist option').first().waitFor({ state: 'attached' });
-    expect(await panel.locator('datalist option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['reset', 'reboot', 'buzzer', 'led', 'servo']);
+    expect(await panel.locator('datalist option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual([
+      'reset',
+      'reboot',
+      'buzzer',
+      'led',
+      'servo',
+    ]);
     await name.fill('reboot');
     const params = panel.getByLabel('As a JSON object (optional)');
     await params.fill('{delayMs: 500}');
@@ -711,7 +732,9 @@ describe('dashboard', () => {
     await page.getByRole('button', { name: 'Load older messages' }).click();
     await rows.nth(59).waitFor();
     await expect.poll(() => page.getByRole('button', { name: 'Load older messages' }).count()).toBe(0);
-    const seqs = (await page.locator('table[aria-label="Raw messages"] tbody tr td[data-label="Payload"]').allTextContents()).map((t) => (JSON.parse(t) as { seq: number }).seq);
+    const seqs = (await page.locator('table[aria-label="Raw messages"] tbody tr td[data-label="Payload"]').allTextContents()).map(
+      (t) => (JSON.parse(t) as { seq: number }).seq,
+    );
     expect(seqs.sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
   });
 

@@ -24,7 +24,10 @@ while (queue.length) {
   for (const m of code.matchAll(/\bimport\s*(?:[\w$*{}\s,]+?\bfrom\s*)?["']\.\/([^"']+\.js)["']/g)) queue.push(path.posix.join(path.posix.dirname(file), m[1]));
 }
 
-const all = fs.readdirSync(path.join(dist, 'assets')).filter((f) => f.endsWith('.js')).map((f) => `assets/${f}`);
+const all = fs
+  .readdirSync(path.join(dist, 'assets'))
+  .filter((f) => f.endsWith('.js'))
+  .map((f) => `assets/${f}`);
 const sum = (files, f) => files.reduce((n, file) => n + f(file), 0);
 const report = {
   firstLoad: { files: [...firstLoad], bytes: sum([...firstLoad], raw), gzipBytes: sum([...firstLoad], gz) },

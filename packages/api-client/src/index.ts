@@ -42,14 +42,22 @@ export type ServerInfo = Schemas['ServerInfo'];
 type Method = 'get' | 'put' | 'post' | 'patch' | 'delete';
 type Operation<P extends keyof paths, M extends Method> = paths[P] extends Record<M, infer O> ? O : never;
 /** The JSON body an operation takes. */
-export type BodyOf<P extends keyof paths, M extends Method> = Operation<P, M> extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;
+export type BodyOf<P extends keyof paths, M extends Method> =
+  Operation<P, M> extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;
 /** The query parameters an operation takes. */
 export type QueryOf<P extends keyof paths, M extends Method> = Operation<P, M> extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
 type Json<R> = R extends { content: { 'application/json': infer T } } ? T : void;
 /** What an operation answers on success (its 200, 201 or 202; void for 204). */
-export type ResponseOf<P extends keyof paths, M extends Method> = Operation<P, M> extends { responses: infer R }
-  ? R extends { 200: infer X } ? Json<X> : R extends { 201: infer X } ? Json<X> : R extends { 202: infer X } ? Json<X> : void
-  : never;
+export type ResponseOf<P extends keyof paths, M extends Method> =
+  Operation<P, M> extends { responses: infer R }
+    ? R extends { 200: infer X }
+      ? Json<X>
+      : R extends { 201: infer X }
+        ? Json<X>
+        : R extends { 202: infer X }
+          ? Json<X>
+          : void
+    : never;
 
 export class ApiError extends Error {
   constructor(
@@ -97,7 +105,11 @@ export class TetherClient {
     const headers: Record<string, string> = {};
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await this.fetchImpl(`${this.baseUrl}${path}${qs === '?' ? '' : qs}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await this.fetchImpl(`${this.baseUrl}${path}${qs === '?' ? '' : qs}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     if (res.status === 204) return undefined as T;
     const data = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
     if (!res.ok) {
@@ -166,9 +178,11 @@ export class TetherClient {
     update: (id: string, p: BodyOf<'/api/v1/devices/{id}', 'patch'>) => this.request<Device>('PATCH', `/api/v1/devices/${id}`, p),
     delete: (id: string) => this.request<void>('DELETE', `/api/v1/devices/${id}`),
     status: (id: string) => this.request<DeviceStatus>('GET', `/api/v1/devices/${id}/status`),
-    rotateToken: (id: string) => this.request<ResponseOf<'/api/v1/devices/{id}/credentials/rotate', 'post'>>('POST', `/api/v1/devices/${id}/credentials/rotate`),
+    rotateToken: (id: string) =>
+      this.request<ResponseOf<'/api/v1/devices/{id}/credentials/rotate', 'post'>>('POST', `/api/v1/devices/${id}/credentials/rotate`),
     latest: (id: string) => this.request<LatestTelemetry>('GET', `/api/v1/devices/${id}/telemetry/latest`),
-    telemetry: (id: string, q?: QueryOf<'/api/v1/devices/{id}/telemetry', 'get'>) => this.request<TelemetrySeries>('GET', `/api/v1/devices/${id}/telemetry`, undefined, q),
+    telemetry: (id: string, q?: QueryOf<'/api/v1/devices/{id}/telemetry', 'get'>) =>
+      this.request<TelemetrySeries>('GET', `/api/v1/devices/${id}/telemetry`, undefined, q),
     messages: (id: string, q?: QueryOf<'/api/v1/devices/{id}/messages', 'get'>) =>
       this.request<ResponseOf<'/api/v1/devices/{id}/messages', 'get'>>('GET', `/api/v1/devices/${id}/messages`, undefined, q),
     locations: (id: string, q?: QueryOf<'/api/v1/devices/{id}/locations', 'get'>) =>
@@ -176,7 +190,11 @@ export class TetherClient {
     heartbeats: (id: string, q?: QueryOf<'/api/v1/devices/{id}/heartbeats', 'get'>) =>
       this.request<ResponseOf<'/api/v1/devices/{id}/heartbeats', 'get'>>('GET', `/api/v1/devices/${id}/heartbeats`, undefined, q),
     attributes: (id: string) => this.request<ResponseOf<'/api/v1/devices/{id}/attributes', 'get'>>('GET', `/api/v1/devices/${id}/attributes`),
-    deviceToken: (id: string) => this.request<ResponseOf<'/api/v1/auth/device-token', 'post'>>('POST', '/api/v1/auth/device-token', { deviceId: id } satisfies BodyOf<'/api/v1/auth/device-token', 'post'>),
+    deviceToken: (id: string) =>
+      this.request<ResponseOf<'/api/v1/auth/device-token', 'post'>>('POST', '/api/v1/auth/device-token', { deviceId: id } satisfies BodyOf<
+        '/api/v1/auth/device-token',
+        'post'
+      >),
   };
 
   readonly alerts = {
@@ -207,14 +225,26 @@ export class TetherClient {
   }
 
   verifyDeviceToken(token: string) {
-    return this.request<ResponseOf<'/api/v1/auth/device-verify', 'post'>>('POST', '/api/v1/auth/device-verify', { token } satisfies BodyOf<'/api/v1/auth/device-verify', 'post'>);
+    return this.request<ResponseOf<'/api/v1/auth/device-verify', 'post'>>('POST', '/api/v1/auth/device-verify', { token } satisfies BodyOf<
+      '/api/v1/auth/device-verify',
+      'post'
+    >);
   }
 
   /** Opens the live WebSocket; reconnects with backoff and re-subscribes. */
-  live(opts: { WebSocket?: WebSocketLike; onEvent(e: LiveServerMessage): void; onState?(s: 'connecting' | 'open' | 'reconnecting' | 'closed'): void }): LiveConnection {
+  live(opts: {
+    WebSocket?: WebSocketLike;
+    onEvent(e: LiveServerMessage): void;
+    onState?(s: 'connecting' | 'open' | 'reconnecting' | 'closed'): void;
+  }): LiveConnection {
     const WS = opts.WebSocket ?? (globalThis as unknown as { WebSocket?: WebSocketLike }).WebSocket;
     if (!WS) throw new Error('no WebSocket implementation: pass one (e.g. the ws package)');
-    return new LiveConnection(() => `${this.baseUrl.replace(/^http/, 'ws')}/api/v1/live?token=${encodeURIComponent(this.token ?? '')}`, WS, opts.onEvent, opts.onState);
+    return new LiveConnection(
+      () => `${this.baseUrl.replace(/^http/, 'ws')}/api/v1/live?token=${encodeURIComponent(this.token ?? '')}`,
+      WS,
+      opts.onEvent,
+      opts.onState,
+    );
   }
 }
 

@@ -45,7 +45,9 @@ async function start(opts: Record<string, unknown>): Promise<void> {
     await tether.stop().catch(() => {});
     if (err instanceof PortInUseError) {
       // Nothing was created yet (the first admin comes once every port listens): a retry starts afresh.
-      process.stderr.write(`${err.message}\nTether did not start and changed nothing; run it again once the port is free (or with another port), and it prints the first admin login then.\n`);
+      process.stderr.write(
+        `${err.message}\nTether did not start and changed nothing; run it again once the port is free (or with another port), and it prints the first admin login then.\n`,
+      );
       process.exit(3);
     }
     throw err;
@@ -80,7 +82,9 @@ async function start(opts: Record<string, unknown>): Promise<void> {
   const db = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${config.dataDir}`;
   process.stdout.write(`Tether ready in ${ms} ms: ${parts.join(' | ')} | roles ${config.roles.join(',')} | database ${db}\n`);
   if (![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => a.startsWith('--max-semi-space-size'))) {
-    tether.logger.info('node runs without --max-semi-space-size=64 (npm start sets it): ingest under heavy load is 30-40% slower with the default young generation (README, Performance)');
+    tether.logger.info(
+      'node runs without --max-semi-space-size=64 (npm start sets it): ingest under heavy load is 30-40% slower with the default young generation (README, Performance)',
+    );
   }
   if (tether.bootstrap) {
     const pw = tether.bootstrap.password;
@@ -108,7 +112,11 @@ async function resetPassword(email: string, opts: Record<string, unknown>): Prom
     const given = process.env.TETHER_NEW_PASSWORD ?? null;
     if (given !== null && given.length < 8) fail('TETHER_NEW_PASSWORD: use at least 8 characters');
     const password = await resetUserPassword(db, email, given).catch(fail);
-    process.stdout.write(given ? `Password of ${email} changed; every session of that user was signed out.\n` : `New password of ${email}: ${password}  (shown only once; every session of that user was signed out)\n`);
+    process.stdout.write(
+      given
+        ? `Password of ${email} changed; every session of that user was signed out.\n`
+        : `New password of ${email}: ${password}  (shown only once; every session of that user was signed out)\n`,
+    );
   } finally {
     await db.close();
   }
@@ -128,7 +136,12 @@ async function rotateJwtKey(opts: Record<string, unknown>): Promise<void> {
   try {
     await migrate(db);
     const dropOld = opts.dropOld === true;
-    const keys = { db, masterKey: loadMasterKey({ secret: config.jwtSecret, dataDir: config.dataDir }), longestTokenTtlS: Math.max(config.accessTokenTtlS, config.deviceJwtTtlS), configuredSecret: config.jwtSecret };
+    const keys = {
+      db,
+      masterKey: loadMasterKey({ secret: config.jwtSecret, dataDir: config.dataDir }),
+      longestTokenTtlS: Math.max(config.accessTokenTtlS, config.deviceJwtTtlS),
+      configuredSecret: config.jwtSecret,
+    };
     const kid = await SigningKeys.rotate(keys, { dropOld }).catch(fail);
     process.stdout.write(
       dropOld
@@ -143,7 +156,9 @@ async function rotateJwtKey(opts: Record<string, unknown>): Promise<void> {
 async function main(): Promise<void> {
   const program = new Command('tether').description('Tether, an IoT device platform').version(VERSION, '-v, --version').showHelpAfterError();
   program.exitOverride();
-  withSettings(program.command('start').description('Run Tether (all roles by default). Each flag overrides its environment variable.')).action((opts: Record<string, unknown>) => start(opts));
+  withSettings(program.command('start').description('Run Tether (all roles by default). Each flag overrides its environment variable.')).action(
+    (opts: Record<string, unknown>) => start(opts),
+  );
   program
     .command('simulate')
     .description('Run virtual devices against a Tether server (tether simulate --help)')

@@ -5,7 +5,14 @@
 import path from 'node:path';
 import { ApiError } from '@tether/api-client';
 import { FleetFileError, readFleetFile, writeFleetFile, type FleetDevice } from './simulate/fleet-file.js';
-import { DEFAULT_DEVICE_COUNT, SIMULATE_USAGE, SimulateOptionsError, mqttUrlFromServerInfo, parseSimulateArgs, type SimulateOptions } from './simulate/options.js';
+import {
+  DEFAULT_DEVICE_COUNT,
+  SIMULATE_USAGE,
+  SimulateOptionsError,
+  mqttUrlFromServerInfo,
+  parseSimulateArgs,
+  type SimulateOptions,
+} from './simulate/options.js';
 import { ProgressReporter, formatSummary } from './simulate/progress.js';
 import { createSimulatedDevices, findOrCreateProject, signIn } from './simulate/provision.js';
 import { Simulation, type SimulationResult } from './simulate/simulation.js';
@@ -104,7 +111,14 @@ async function runWithProgress(fleet: FleetDevice[], options: Resolved): Promise
   let reporter: ProgressReporter | null = null;
   const simulation = new Simulation(
     fleet,
-    { mqttUrl: options.mqttUrl, rate, qos: options.qos, connectRate: options.connectRate, maxInFlight: options.inflight, durationMs: options.durationS === null ? null : options.durationS * 1000 },
+    {
+      mqttUrl: options.mqttUrl,
+      rate,
+      qos: options.qos,
+      connectRate: options.connectRate,
+      maxInFlight: options.inflight,
+      durationMs: options.durationS === null ? null : options.durationS * 1000,
+    },
     { notice: (message) => (reporter ? reporter.note(message) : out.write(`${message}\n`)) },
   );
   reporter = new ProgressReporter(out, () => simulation.snapshot());

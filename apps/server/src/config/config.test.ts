@@ -37,7 +37,7 @@ describe('loadConfig', () => {
     expect(c.inactivityTimeoutS).toBe(300);
   });
 
-  it('keeps a client\'s outgoing backlog limit above a window of the largest packets', () => {
+  it("keeps a client's outgoing backlog limit above a window of the largest packets", () => {
     expect(loadConfig({}).mqttMaxOutgoingBytes).toBe(4 * 1024 * 1024);
     // The default grows with the payload limit: ten commands of 1 MiB (+ 64 KiB) each.
     expect(loadConfig({ TETHER_MAX_PAYLOAD_BYTES: String(1024 * 1024) }).mqttMaxOutgoingBytes).toBe(10 * 1088 * 1024);
@@ -124,14 +124,24 @@ describe('loadConfig', () => {
       /TETHER_LOG_LEVEL.*loud/,
       /TETHER_TLS_CERT and TETHER_TLS_KEY/,
     ];
-    for (const re of expected) expect(problems.some((p) => re.test(p)), `missing a problem matching ${re}`).toBe(true);
+    for (const re of expected)
+      expect(
+        problems.some((p) => re.test(p)),
+        `missing a problem matching ${re}`,
+      ).toBe(true);
     expect(problems).toHaveLength(expected.length);
     // The message lists every problem, one per line.
     for (const p of problems) expect((error as Error).message).toContain(p);
   });
 
   it('rejects URLs that do not parse and integers out of range or with fractions', () => {
-    const problems = problemsOf({ MQTT_URL: 'not a url', TETHER_ROLES: 'api', TETHER_INGEST_BATCH_SIZE: '0', TETHER_INGEST_FLUSH_MS: '1.5', TETHER_PUBLIC_URL: 'ftp://x' });
+    const problems = problemsOf({
+      MQTT_URL: 'not a url',
+      TETHER_ROLES: 'api',
+      TETHER_INGEST_BATCH_SIZE: '0',
+      TETHER_INGEST_FLUSH_MS: '1.5',
+      TETHER_PUBLIC_URL: 'ftp://x',
+    });
     expect(problems).toHaveLength(4);
     expect(problems.join('\n')).toMatch(/MQTT_URL: not a valid URL/);
     expect(problems.join('\n')).toMatch(/TETHER_INGEST_BATCH_SIZE/);

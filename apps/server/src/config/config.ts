@@ -96,45 +96,164 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: 'mqtt-port', env: 'TETHER_MQTT_PORT', default: '1883', description: 'MQTT over TCP' },
   { flag: 'data-dir', env: 'TETHER_DATA_DIR', default: '`./data`', description: 'PGlite files and local storage' },
   { flag: 'database-url', env: 'DATABASE_URL', default: 'unset: embedded PGlite', description: '`postgres://…` to use PostgreSQL 15+' },
-  { flag: 'mqtt-url', env: 'MQTT_URL', default: 'unset: embedded broker', description: 'external broker: not supported yet, so setting it is a configuration error (devices connect to the embedded broker)' },
+  {
+    flag: 'mqtt-url',
+    env: 'MQTT_URL',
+    default: 'unset: embedded broker',
+    description: 'external broker: not supported yet, so setting it is a configuration error (devices connect to the embedded broker)',
+  },
   { flag: 'roles', env: 'TETHER_ROLES', default: 'all', description: '`api,mqtt,worker`' },
-  { flag: 'admin-email', env: 'TETHER_ADMIN_EMAIL', default: '`admin@tether.local`', description: 'the first admin, created once the server is listening on an empty database' },
-  { flag: 'admin-password', env: 'TETHER_ADMIN_PASSWORD', default: 'generated, printed', description: "the first admin's password (at least 8 characters); set it in the environment, not on the command line" },
+  {
+    flag: 'admin-email',
+    env: 'TETHER_ADMIN_EMAIL',
+    default: '`admin@tether.local`',
+    description: 'the first admin, created once the server is listening on an empty database',
+  },
+  {
+    flag: 'admin-password',
+    env: 'TETHER_ADMIN_PASSWORD',
+    default: 'generated, printed',
+    description: "the first admin's password (at least 8 characters); set it in the environment, not on the command line",
+  },
   { flag: 'http-host', env: 'TETHER_HTTP_HOST', default: '`0.0.0.0`', description: 'HTTP listen address' },
   { flag: 'mqtt-host', env: 'TETHER_MQTT_HOST', default: '`0.0.0.0`', description: 'MQTT listen address' },
-  { flag: 'tls-cert', env: 'TETHER_TLS_CERT', default: 'unset', description: 'PEM certificate: HTTPS on the HTTP port, and MQTT over TLS on the MQTTS port (set with the key)' },
+  {
+    flag: 'tls-cert',
+    env: 'TETHER_TLS_CERT',
+    default: 'unset',
+    description: 'PEM certificate: HTTPS on the HTTP port, and MQTT over TLS on the MQTTS port (set with the key)',
+  },
   { flag: 'tls-key', env: 'TETHER_TLS_KEY', default: 'unset', description: 'PEM private key for the certificate' },
   { flag: 'mqtts-port', env: 'TETHER_MQTTS_PORT', default: '8883', description: 'MQTT over TLS, when a certificate is set' },
-  { flag: 'jwt-secret', env: 'TETHER_JWT_SECRET', default: 'unset: the key file `jwt-master.key` in the data dir, created once', description: 'the key that encrypts the JWT signing keys kept in the database (at least 32 characters); every node sharing a database needs the same one. Set it in the environment, not on the command line' },
+  {
+    flag: 'jwt-secret',
+    env: 'TETHER_JWT_SECRET',
+    default: 'unset: the key file `jwt-master.key` in the data dir, created once',
+    description:
+      'the key that encrypts the JWT signing keys kept in the database (at least 32 characters); every node sharing a database needs the same one. Set it in the environment, not on the command line',
+  },
   { flag: 'max-payload-bytes', env: 'TETHER_MAX_PAYLOAD_BYTES', default: '262144', description: 'largest MQTT payload or HTTP body' },
   { flag: 'ingest-batch-size', env: 'TETHER_INGEST_BATCH_SIZE', default: '5000', description: 'most messages in one ingest transaction' },
   { flag: 'ingest-flush-ms', env: 'TETHER_INGEST_FLUSH_MS', default: '5', description: 'longest wait before a partial batch is written' },
-  { flag: 'ingest-max-pending', env: 'TETHER_INGEST_MAX_PENDING', default: '20000', description: 'the ingest budget: uncommitted messages held at once; past it MQTT publishes wait (and their PUBACK) and HTTP device posts get 503' },
-  { flag: 'ingest-max-pending-bytes', env: 'TETHER_INGEST_MAX_PENDING_BYTES', default: '67108864', description: 'the ingest budget in payload bytes of uncommitted messages, with the same effect' },
-  { flag: 'ingest-device-rate', env: 'TETHER_INGEST_DEVICE_RATE', default: '1000', description: 'messages a second one device may send; past it MQTT publishes wait (and their PUBACK) and HTTP posts get 429 QUOTA_EXCEEDED; 0 is no quota' },
-  { flag: 'ingest-org-rate', env: 'TETHER_INGEST_ORG_RATE', default: '0', description: 'messages a second all the devices of one org may send, with the same effect; 0 is no quota' },
-  { flag: 'mqtt-receive-maximum', env: 'TETHER_MQTT_RECEIVE_MAXIMUM', default: '100', description: 'QoS 1 publishes of one connection in progress at once; sent to MQTT 5 clients as Receive Maximum, later ones wait unread' },
-  { flag: 'inactivity-timeout', env: 'TETHER_INACTIVITY_TIMEOUT_S', default: '300', description: 'seconds without data before a device counts as inactive; override per project or device' },
+  {
+    flag: 'ingest-max-pending',
+    env: 'TETHER_INGEST_MAX_PENDING',
+    default: '20000',
+    description: 'the ingest budget: uncommitted messages held at once; past it MQTT publishes wait (and their PUBACK) and HTTP device posts get 503',
+  },
+  {
+    flag: 'ingest-max-pending-bytes',
+    env: 'TETHER_INGEST_MAX_PENDING_BYTES',
+    default: '67108864',
+    description: 'the ingest budget in payload bytes of uncommitted messages, with the same effect',
+  },
+  {
+    flag: 'ingest-device-rate',
+    env: 'TETHER_INGEST_DEVICE_RATE',
+    default: '1000',
+    description: 'messages a second one device may send; past it MQTT publishes wait (and their PUBACK) and HTTP posts get 429 QUOTA_EXCEEDED; 0 is no quota',
+  },
+  {
+    flag: 'ingest-org-rate',
+    env: 'TETHER_INGEST_ORG_RATE',
+    default: '0',
+    description: 'messages a second all the devices of one org may send, with the same effect; 0 is no quota',
+  },
+  {
+    flag: 'mqtt-receive-maximum',
+    env: 'TETHER_MQTT_RECEIVE_MAXIMUM',
+    default: '100',
+    description: 'QoS 1 publishes of one connection in progress at once; sent to MQTT 5 clients as Receive Maximum, later ones wait unread',
+  },
+  {
+    flag: 'inactivity-timeout',
+    env: 'TETHER_INACTIVITY_TIMEOUT_S',
+    default: '300',
+    description: 'seconds without data before a device counts as inactive; override per project or device',
+  },
   { flag: 'access-token-ttl', env: 'TETHER_ACCESS_TOKEN_TTL_S', default: '900', description: 'access token lifetime, seconds' },
   { flag: 'refresh-token-ttl', env: 'TETHER_REFRESH_TOKEN_TTL_S', default: '2592000', description: 'refresh token lifetime, seconds' },
   { flag: 'device-jwt-ttl', env: 'TETHER_DEVICE_JWT_TTL_S', default: '86400', description: 'device JWT lifetime, seconds' },
   { flag: 'message-retention-days', env: 'TETHER_MESSAGE_RETENTION_DAYS', default: '7', description: 'raw message history retention' },
-  { flag: 'login-limit-per-ip', env: 'TETHER_LOGIN_LIMIT_PER_IP', default: '30', description: 'sign-in attempts per minute from one IP; more get 429 RATE_LIMITED' },
+  {
+    flag: 'login-limit-per-ip',
+    env: 'TETHER_LOGIN_LIMIT_PER_IP',
+    default: '30',
+    description: 'sign-in attempts per minute from one IP; more get 429 RATE_LIMITED',
+  },
   { flag: 'login-limit-per-account', env: 'TETHER_LOGIN_LIMIT_PER_ACCOUNT', default: '10', description: 'sign-in attempts per minute for one e-mail address' },
-  { flag: 'mqtt-max-pending-per-ip', env: 'TETHER_MQTT_MAX_PENDING_PER_IP', default: '1000', description: 'MQTT connections from one IP that have not signed in yet; further ones are closed on accept' },
-  { flag: 'mqtt-max-pending', env: 'TETHER_MQTT_MAX_PENDING', default: '10000', description: 'MQTT connections not signed in yet, over every IP; further ones are closed on accept' },
-  { flag: 'mqtt-max-connections-per-ip', env: 'TETHER_MQTT_MAX_CONNECTIONS_PER_IP', default: '0', description: 'open MQTT connections from one IP, signed in or not; 0 is no cap (devices behind a carrier NAT share an IP)' },
-  { flag: 'mqtt-max-outgoing-bytes', env: 'TETHER_MQTT_MAX_OUTGOING_BYTES', default: '4194304', description: 'bytes sent to one MQTT client and not yet taken by its network; past it the client counts as not reading and is dropped. At least 10 of the largest packets (the default grows with TETHER_MAX_PAYLOAD_BYTES)' },
-  { flag: 'mqtt-slow-reader-timeout', env: 'TETHER_MQTT_SLOW_READER_TIMEOUT_S', default: '30', description: 'seconds bytes sent to an MQTT client may wait with none taken before it counts as not reading and is dropped' },
-  { flag: 'mqtt-connect-hold', env: 'TETHER_MQTT_CONNECT_HOLD_S', default: '20', description: 'seconds an MQTT CONNECT waits for the database (restart, failover) before its connection is closed unanswered, so that the client reconnects; never a refusing CONNACK' },
-  { flag: 'presence-lease', env: 'TETHER_PRESENCE_LEASE_S', default: '10', description: "seconds between renewals of a node's lease on its connected devices; they go offline within 2 leases of the node dying" },
-  { flag: 'mqtt-connects-per-device-per-minute', env: 'TETHER_MQTT_CONNECTS_PER_DEVICE_PER_MINUTE', default: '30', description: 'successful MQTT CONNECTs of one device per minute answered at once; each further CONNACK is answered late (up to 5 s), never refused; 0 is no limit' },
-  { flag: 'mqtt-auth-failures-per-minute', env: 'TETHER_MQTT_AUTH_FAILURES_PER_MINUTE', default: '10', description: 'MQTT CONNECTs refused for bad credentials per minute from one IP before each further refusal is answered late (up to 5 s)' },
+  {
+    flag: 'mqtt-max-pending-per-ip',
+    env: 'TETHER_MQTT_MAX_PENDING_PER_IP',
+    default: '1000',
+    description: 'MQTT connections from one IP that have not signed in yet; further ones are closed on accept',
+  },
+  {
+    flag: 'mqtt-max-pending',
+    env: 'TETHER_MQTT_MAX_PENDING',
+    default: '10000',
+    description: 'MQTT connections not signed in yet, over every IP; further ones are closed on accept',
+  },
+  {
+    flag: 'mqtt-max-connections-per-ip',
+    env: 'TETHER_MQTT_MAX_CONNECTIONS_PER_IP',
+    default: '0',
+    description: 'open MQTT connections from one IP, signed in or not; 0 is no cap (devices behind a carrier NAT share an IP)',
+  },
+  {
+    flag: 'mqtt-max-outgoing-bytes',
+    env: 'TETHER_MQTT_MAX_OUTGOING_BYTES',
+    default: '4194304',
+    description:
+      'bytes sent to one MQTT client and not yet taken by its network; past it the client counts as not reading and is dropped. At least 10 of the largest packets (the default grows with TETHER_MAX_PAYLOAD_BYTES)',
+  },
+  {
+    flag: 'mqtt-slow-reader-timeout',
+    env: 'TETHER_MQTT_SLOW_READER_TIMEOUT_S',
+    default: '30',
+    description: 'seconds bytes sent to an MQTT client may wait with none taken before it counts as not reading and is dropped',
+  },
+  {
+    flag: 'mqtt-connect-hold',
+    env: 'TETHER_MQTT_CONNECT_HOLD_S',
+    default: '20',
+    description:
+      'seconds an MQTT CONNECT waits for the database (restart, failover) before its connection is closed unanswered, so that the client reconnects; never a refusing CONNACK',
+  },
+  {
+    flag: 'presence-lease',
+    env: 'TETHER_PRESENCE_LEASE_S',
+    default: '10',
+    description: "seconds between renewals of a node's lease on its connected devices; they go offline within 2 leases of the node dying",
+  },
+  {
+    flag: 'mqtt-connects-per-device-per-minute',
+    env: 'TETHER_MQTT_CONNECTS_PER_DEVICE_PER_MINUTE',
+    default: '30',
+    description:
+      'successful MQTT CONNECTs of one device per minute answered at once; each further CONNACK is answered late (up to 5 s), never refused; 0 is no limit',
+  },
+  {
+    flag: 'mqtt-auth-failures-per-minute',
+    env: 'TETHER_MQTT_AUTH_FAILURES_PER_MINUTE',
+    default: '10',
+    description: 'MQTT CONNECTs refused for bad credentials per minute from one IP before each further refusal is answered late (up to 5 s)',
+  },
   { flag: 'allow-signup', env: 'TETHER_ALLOW_SIGNUP', default: 'false', description: 'self-service sign-up of new orgs' },
   { flag: 'log-level', env: 'TETHER_LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent' },
   { flag: 'public-url', env: 'TETHER_PUBLIC_URL', default: 'unset', description: 'the URL shown in the OpenAPI document' },
-  { flag: 'live-max-buffered-bytes', env: 'TETHER_LIVE_MAX_BUFFERED_BYTES', default: '4194304', description: 'a live WebSocket with more unsent data is a slow consumer and is closed (code 4008)' },
-  { flag: 'live-ping-interval-ms', env: 'TETHER_LIVE_PING_INTERVAL_MS', default: '30000', description: 'live WebSocket ping; no pong within one interval closes the socket' },
+  {
+    flag: 'live-max-buffered-bytes',
+    env: 'TETHER_LIVE_MAX_BUFFERED_BYTES',
+    default: '4194304',
+    description: 'a live WebSocket with more unsent data is a slow consumer and is closed (code 4008)',
+  },
+  {
+    flag: 'live-ping-interval-ms',
+    env: 'TETHER_LIVE_PING_INTERVAL_MS',
+    default: '30000',
+    description: 'live WebSocket ping; no pong within one interval closes the socket',
+  },
 ];
 const SETTING_BY_FLAG = new Map(SETTINGS.map((st) => [st.flag, st]));
 
@@ -194,9 +313,15 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
   const rolesRaw = pick('roles');
   let roles: Role[] = [...ALL_ROLES];
   if (rolesRaw !== undefined) {
-    const parts = rolesRaw.split(',').map((r) => r.trim()).filter(Boolean);
+    const parts = rolesRaw
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean);
     // Accepted and ignored until issue 12: messages are ingested by the role that receives them.
-    if (parts.includes('ingest')) problems.push('TETHER_ROLES: role "ingest" (consuming an external broker) does not exist yet; the mqtt and api roles ingest what they receive, so drop it');
+    if (parts.includes('ingest'))
+      problems.push(
+        'TETHER_ROLES: role "ingest" (consuming an external broker) does not exist yet; the mqtt and api roles ingest what they receive, so drop it',
+      );
     const bad = parts.filter((r) => r !== 'ingest' && !(ALL_ROLES as readonly string[]).includes(r));
     if (bad.length) problems.push(`TETHER_ROLES: unknown role(s) ${bad.join(', ')}; expected ${ALL_ROLES.join(', ')}`);
     else if (!parts.length) problems.push('TETHER_ROLES: give at least one role');
@@ -268,7 +393,9 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
   config.mqttMaxOutgoingBytes = int('mqtt-max-outgoing-bytes', Math.max(4 * 1024 * 1024, windowBytes), 64 * 1024, 1024 * 1024 * 1024);
   if (config.mqttMaxOutgoingBytes < windowBytes) {
     // A healthy device sent a burst of its largest commands would count as not reading.
-    problems.push(`TETHER_MQTT_MAX_OUTGOING_BYTES=${config.mqttMaxOutgoingBytes}: must hold ${MQTT_COMMANDS_IN_FLIGHT} of the largest MQTT packets (TETHER_MAX_PAYLOAD_BYTES + 64 KiB each), at least ${windowBytes}`);
+    problems.push(
+      `TETHER_MQTT_MAX_OUTGOING_BYTES=${config.mqttMaxOutgoingBytes}: must hold ${MQTT_COMMANDS_IN_FLIGHT} of the largest MQTT packets (TETHER_MAX_PAYLOAD_BYTES + 64 KiB each), at least ${windowBytes}`,
+    );
   }
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -3,7 +3,13 @@ import { ApiError } from '@tether/api-client';
 import { DashboardClient } from './dashboard-client';
 
 const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
-const session = (n: number) => ({ accessToken: `at${n}`, refreshToken: `rt${n}`, expiresIn: 900, user: { id: 'u', email: 'a@b.c', name: '', role: 'admin', disabled: false, createdAt: '' }, org: { id: 'o', name: 'org' } });
+const session = (n: number) => ({
+  accessToken: `at${n}`,
+  refreshToken: `rt${n}`,
+  expiresIn: 900,
+  user: { id: 'u', email: 'a@b.c', name: '', role: 'admin', disabled: false, createdAt: '' },
+  org: { id: 'o', name: 'org' },
+});
 
 describe('DashboardClient', () => {
   it('shares one refresh among requests that all meet an expired token', async () => {
@@ -58,7 +64,10 @@ describe('DashboardClient', () => {
       seen.push({ url: u, auth: headers.authorization!, type: headers['content-type'] });
       if (headers.authorization !== 'Bearer at1') return json(401, { error: { code: 'TOKEN_EXPIRED', message: 'expired' } });
       if (init!.method === 'PUT' && (init!.body as Blob).size > 4) return json(413, { error: { code: 'PAYLOAD_TOO_LARGE', message: 'too big' } });
-      return new Response(init!.method === 'PUT' ? null : new Uint8Array([137, 80]), { status: init!.method === 'PUT' ? 204 : 200, headers: { 'content-type': 'image/png' } });
+      return new Response(init!.method === 'PUT' ? null : new Uint8Array([137, 80]), {
+        status: init!.method === 'PUT' ? 204 : 200,
+        headers: { 'content-type': 'image/png' },
+      });
     });
     const client = new DashboardClient({ baseUrl: 'http://t/', token: 'at0', refreshToken: 'rt0', fetch });
 
@@ -69,6 +78,9 @@ describe('DashboardClient', () => {
 
     await client.binary('PUT', '/api/v1/devices/d/photo', new Blob([new Uint8Array([1, 2])], { type: 'image/webp' }));
     expect(seen.at(-1)!.type).toBe('image/webp');
-    await expect(client.binary('PUT', '/api/v1/devices/d/photo', new Blob([new Uint8Array(8)], { type: 'image/png' }))).rejects.toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+    await expect(client.binary('PUT', '/api/v1/devices/d/photo', new Blob([new Uint8Array(8)], { type: 'image/png' }))).rejects.toMatchObject({
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+    });
   });
 });

@@ -24,7 +24,13 @@ export class DashboardClient extends TetherClient {
     return this.refreshing;
   }
 
-  override async request<T>(method: string, path: string, body?: unknown, query?: Record<string, string | number | boolean | undefined | null>, retried = false): Promise<T> {
+  override async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    query?: Record<string, string | number | boolean | undefined | null>,
+    retried = false,
+  ): Promise<T> {
     try {
       return await super.request<T>(method, path, body, query, retried);
     } catch (e) {

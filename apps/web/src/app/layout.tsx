@@ -12,7 +12,13 @@ const LIVE_TEXT: Record<LiveState, string> = { connecting: 'Connecting…', open
 function LiveIndicator() {
   const { state, subscriptions } = useLiveState();
   return (
-    <span className={`live live-${state}`} role="status" aria-live="polite" title={`Live updates over WebSocket (${subscriptions} active subscriptions)`} data-subscriptions={subscriptions}>
+    <span
+      className={`live live-${state}`}
+      role="status"
+      aria-live="polite"
+      title={`Live updates over WebSocket (${subscriptions} active subscriptions)`}
+      data-subscriptions={subscriptions}
+    >
       <span className="dot" aria-hidden="true" />
       {LIVE_TEXT[state]}
     </span>
@@ -63,7 +69,11 @@ export function Layout({ children }: { children: ReactNode }) {
         </Link>
         <button type="button" className="btn btn-ghost menu-toggle" aria-expanded={menuOpen} aria-controls="primary-nav" onClick={() => setMenuOpen((o) => !o)}>
           Menu
-          {unseen > 0 && <span className="count" aria-hidden="true">{unseen}</span>}
+          {unseen > 0 && (
+            <span className="count" aria-hidden="true">
+              {unseen}
+            </span>
+          )}
         </button>
         <nav id="primary-nav" className={menuOpen ? 'nav nav-open' : 'nav'} aria-label="Main">
           <NavLink to="/" exact onNavigate={close}>

@@ -10,18 +10,14 @@ describe('device examples', () => {
 
   it('fills mosquitto_pub with the host, the port the server reports, id, token and topic', () => {
     expect(mosquittoPubExample(target)).toBe(
-      [
-        'mosquitto_pub -h tether.local -p 18830 -q 1 \\',
-        `  -u ${id} -P ${token} \\`,
-        `  -t devices/${id}/telemetry -m '{"temperature":21.5}'`,
-      ].join('\n'),
+      ['mosquitto_pub -h tether.local -p 18830 -q 1 \\', `  -u ${id} -P ${token} \\`, `  -t devices/${id}/telemetry -m '{"temperature":21.5}'`].join('\n'),
     );
   });
 
   it('fills curl with the server origin and the token', () => {
     expect(curlExample(target)).toBe(
       [
-        "curl -X POST http://tether.local:8080/api/v1/device/telemetry \\",
+        'curl -X POST http://tether.local:8080/api/v1/device/telemetry \\',
         `  -H 'authorization: Bearer ${token}' \\`,
         `  -H 'content-type: application/json' -d '{"temperature":21.5}'`,
       ].join('\n'),

@@ -223,10 +223,12 @@ export class Simulation {
     device.attempts = 0;
     // Simulated devices obey commands and apply their configuration (seed 003's reset).
     void client.onCommand((command) => this.handleCommand(device, command.name)).catch(() => {});
-    void client.onConfig((config) => {
-      const interval = config.reportIntervalMs;
-      device.reportIntervalMs = typeof interval === 'number' && interval > 0 ? interval : null;
-    }).catch(() => {});
+    void client
+      .onConfig((config) => {
+        const interval = config.reportIntervalMs;
+        device.reportIntervalMs = typeof interval === 'number' && interval > 0 ? interval : null;
+      })
+      .catch(() => {});
     if (device.rebooting) {
       device.rebooting = false;
       void client.heartbeat({ uptime: 0 }, this.settings.qos).catch(() => {});

@@ -59,10 +59,7 @@ export class AccountsRepository {
   }
 
   async createUser(u: { email: string; name: string; passwordHash: string }, q: Queryable = this.db): Promise<UserRow> {
-    const [r] = await q.query<UserRow>(
-      'INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3) RETURNING *',
-      [u.email, u.name, u.passwordHash],
-    );
+    const [r] = await q.query<UserRow>('INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3) RETURNING *', [u.email, u.name, u.passwordHash]);
     return r!;
   }
 

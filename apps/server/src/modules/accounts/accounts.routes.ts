@@ -18,69 +18,124 @@ export function accountsRoutes(accounts: AccountsService, opts: { allowSignup: b
       const email = (req.body as { email?: unknown } | undefined)?.email;
       return typeof email === 'string' ? email.trim().toLowerCase() : null;
     });
-    app.post('/api/v1/auth/login', {
-      preHandler: loginLimits,
-      schema: {
-        tags: ['auth'],
-        security: [],
-        body: Type.Object({ email: Type.String({ minLength: 1 }), password: Type.String({ minLength: 1 }), orgId: Type.Optional(Type.String()) }),
-        response: { 200: Session },
+    app.post(
+      '/api/v1/auth/login',
+      {
+        preHandler: loginLimits,
+        schema: {
+          tags: ['auth'],
+          security: [],
+          body: Type.Object({ email: Type.String({ minLength: 1 }), password: Type.String({ minLength: 1 }), orgId: Type.Optional(Type.String()) }),
+          response: { 200: Session },
+        },
       },
-    }, (req) => accounts.login(req.body.email, req.body.password, req.body.orgId));
+      (req) => accounts.login(req.body.email, req.body.password, req.body.orgId),
+    );
 
-    app.post('/api/v1/auth/refresh', {
-      schema: { tags: ['auth'], security: [], body: Type.Object({ refreshToken: Type.String({ minLength: 1 }) }), response: { 200: Session } },
-    }, (req) => accounts.refresh(req.body.refreshToken));
-
-    app.post('/api/v1/auth/signup', {
-      schema: {
-        tags: ['auth'],
-        security: [],
-        description: 'Creates an org and its owner. Enabled with TETHER_ALLOW_SIGNUP=true.',
-        body: Type.Object({ orgName: Type.String({ minLength: 1, maxLength: 200 }), email: Type.String(), password: Type.String(), name: Type.Optional(Type.String({ maxLength: 200 })) }),
-        response: { 201: Session },
+    app.post(
+      '/api/v1/auth/refresh',
+      {
+        schema: { tags: ['auth'], security: [], body: Type.Object({ refreshToken: Type.String({ minLength: 1 }) }), response: { 200: Session } },
       },
-    }, async (req, reply) => {
-      if (!opts.allowSignup) throw new AppError('FORBIDDEN', 'sign-up is disabled on this server');
-      return reply.status(201).send(await accounts.signup(req.body));
-    });
+      (req) => accounts.refresh(req.body.refreshToken),
+    );
+
+    app.post(
+      '/api/v1/auth/signup',
+      {
+        schema: {
+          tags: ['auth'],
+          security: [],
+          description: 'Creates an org and its owner. Enabled with TETHER_ALLOW_SIGNUP=true.',
+          body: Type.Object({
+            orgName: Type.String({ minLength: 1, maxLength: 200 }),
+            email: Type.String(),
+            password: Type.String(),
+            name: Type.Optional(Type.String({ maxLength: 200 })),
+          }),
+          response: { 201: Session },
+        },
+      },
+      async (req, reply) => {
+        if (!opts.allowSignup) throw new AppError('FORBIDDEN', 'sign-up is disabled on this server');
+        return reply.status(201).send(await accounts.signup(req.body));
+      },
+    );
 
     app.register(async (scoped: App) => {
       scoped.addHook('onRequest', requireActor(accounts));
 
       scoped.get('/api/v1/users/me', { schema: { tags: ['users'], response: { 200: Me } } }, (req) => accounts.me(actorOf(req)));
-      scoped.get('/api/v1/users', { schema: { tags: ['users'], querystring: Page, response: { 200: UserPage } } }, (req) => accounts.listUsers(actorOf(req), req.query.limit, req.query.offset));
-      scoped.post('/api/v1/users', {
-        schema: {
-          tags: ['users'],
-          body: Type.Object({ email: Type.String(), password: Type.String(), name: Type.Optional(Type.String({ maxLength: 200 })), role: Type.Optional(Role) }),
-          response: { 201: PublicUser },
+      scoped.get('/api/v1/users', { schema: { tags: ['users'], querystring: Page, response: { 200: UserPage } } }, (req) =>
+        accounts.listUsers(actorOf(req), req.query.limit, req.query.offset),
+      );
+      scoped.post(
+        '/api/v1/users',
+        {
+          schema: {
+            tags: ['users'],
+            body: Type.Object({
+              email: Type.String(),
+              password: Type.String(),
+              name: Type.Optional(Type.String({ maxLength: 200 })),
+              role: Type.Optional(Role),
+            }),
+            response: { 201: PublicUser },
+          },
         },
-      }, async (req, reply) => reply.status(201).send(await accounts.createUser(actorOf(req), { ...req.body, role: req.body.role ?? 'viewer' })));
-      scoped.get('/api/v1/users/:id', { schema: { tags: ['users'], params: IdParam, response: { 200: PublicUser } } }, (req) => accounts.getUser(actorOf(req), req.params.id));
-      scoped.put('/api/v1/users/:id', {
-        schema: {
-          tags: ['users'],
-          params: IdParam,
-          body: Type.Object({ name: Type.Optional(Type.String({ maxLength: 200 })), password: Type.Optional(Type.String()), role: Type.Optional(Role), disabled: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
-          response: { 200: PublicUser },
+        async (req, reply) => reply.status(201).send(await accounts.createUser(actorOf(req), { ...req.body, role: req.body.role ?? 'viewer' })),
+      );
+      scoped.get('/api/v1/users/:id', { schema: { tags: ['users'], params: IdParam, response: { 200: PublicUser } } }, (req) =>
+        accounts.getUser(actorOf(req), req.params.id),
+      );
+      scoped.put(
+        '/api/v1/users/:id',
+        {
+          schema: {
+            tags: ['users'],
+            params: IdParam,
+            body: Type.Object(
+              {
+                name: Type.Optional(Type.String({ maxLength: 200 })),
+                password: Type.Optional(Type.String()),
+                role: Type.Optional(Role),
+                disabled: Type.Optional(Type.Boolean()),
+              },
+              { additionalProperties: false },
+            ),
+            response: { 200: PublicUser },
+          },
         },
-      }, (req) => accounts.updateUser(actorOf(req), req.params.id, req.body));
+        (req) => accounts.updateUser(actorOf(req), req.params.id, req.body),
+      );
 
       scoped.get('/api/v1/orgs', { schema: { tags: ['orgs'], response: { 200: OrgList } } }, async (req) => ({ items: await accounts.listOrgs(actorOf(req)) }));
-      scoped.post('/api/v1/orgs', {
-        schema: { tags: ['orgs'], body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }), response: { 201: Org } },
-      }, async (req, reply) => reply.status(201).send(await accounts.createOrg(actorOf(req), req.body.name)));
-
-      scoped.get('/api/v1/api-keys', { schema: { tags: ['api-keys'], response: { 200: ApiKeyList } } }, async (req) => ({ items: await accounts.listApiKeys(actorOf(req)) }));
-      scoped.post('/api/v1/api-keys', {
-        schema: {
-          tags: ['api-keys'],
-          description: 'The key is in the response once; only its hash is stored.',
-          body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }), role: Type.Optional(Type.Union([Type.Literal('admin'), Type.Literal('operator'), Type.Literal('viewer')])) }),
-          response: { 201: CreatedApiKey },
+      scoped.post(
+        '/api/v1/orgs',
+        {
+          schema: { tags: ['orgs'], body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }), response: { 201: Org } },
         },
-      }, async (req, reply) => reply.status(201).send(await accounts.createApiKey(actorOf(req), { name: req.body.name, role: req.body.role ?? 'viewer' })));
+        async (req, reply) => reply.status(201).send(await accounts.createOrg(actorOf(req), req.body.name)),
+      );
+
+      scoped.get('/api/v1/api-keys', { schema: { tags: ['api-keys'], response: { 200: ApiKeyList } } }, async (req) => ({
+        items: await accounts.listApiKeys(actorOf(req)),
+      }));
+      scoped.post(
+        '/api/v1/api-keys',
+        {
+          schema: {
+            tags: ['api-keys'],
+            description: 'The key is in the response once; only its hash is stored.',
+            body: Type.Object({
+              name: Type.String({ minLength: 1, maxLength: 200 }),
+              role: Type.Optional(Type.Union([Type.Literal('admin'), Type.Literal('operator'), Type.Literal('viewer')])),
+            }),
+            response: { 201: CreatedApiKey },
+          },
+        },
+        async (req, reply) => reply.status(201).send(await accounts.createApiKey(actorOf(req), { name: req.body.name, role: req.body.role ?? 'viewer' })),
+      );
       scoped.delete('/api/v1/api-keys/:id', { schema: { tags: ['api-keys'], params: IdParam, response: { 204: NoContent } } }, async (req, reply) => {
         await accounts.revokeApiKey(actorOf(req), req.params.id);
         return reply.status(204).send(null);

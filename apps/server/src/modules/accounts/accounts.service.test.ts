@@ -132,14 +132,18 @@ describe('roles', () => {
   it('a viewer or operator cannot create users', async () => {
     for (const role of ['viewer', 'operator'] as const) {
       const actor = await actorWithRole(role);
-      await expect(accounts.createUser(actor, { email: `x-${role}@example.com`, password: 'password-1', role: 'viewer' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+      await expect(accounts.createUser(actor, { email: `x-${role}@example.com`, password: 'password-1', role: 'viewer' })).rejects.toMatchObject({
+        code: 'FORBIDDEN',
+      });
     }
     expect((await db.query("SELECT 1 FROM users WHERE email LIKE 'x-%'")).length).toBe(0);
   });
 
   it('an admin can create admins but cannot grant owner, nor promote anyone to owner', async () => {
     const admin = await actorWithRole('admin');
-    await expect(accounts.createUser(admin, { email: 'would-be-owner@example.com', password: 'password-1', role: 'owner' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(accounts.createUser(admin, { email: 'would-be-owner@example.com', password: 'password-1', role: 'owner' })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
     const peer = await accounts.createUser(admin, { email: 'peer-admin@example.com', password: 'password-1', role: 'admin' });
     expect(peer.role).toBe('admin');
     await expect(accounts.updateUser(admin, peer.id, { role: 'owner' })).rejects.toMatchObject({ code: 'FORBIDDEN' });

@@ -17,7 +17,7 @@ const LOCK = 'tether-jwt-keys';
 export class SigningKeyMismatchError extends Error {
   constructor() {
     super(
-      'The JWT signing keys in the database are encrypted with another key than this one (TETHER_JWT_SECRET, or the data dir\'s jwt-master.key when it is not set). ' +
+      "The JWT signing keys in the database are encrypted with another key than this one (TETHER_JWT_SECRET, or the data dir's jwt-master.key when it is not set). " +
         'Every node sharing a database needs the same TETHER_JWT_SECRET. If that key is lost, `tether admin rotate-jwt-key --drop-old` replaces the signing keys: ' +
         'tokens signed so far stop working (signed-in users refresh theirs; devices fetch new JWTs).',
     );

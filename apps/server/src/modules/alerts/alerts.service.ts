@@ -32,7 +32,8 @@ export class AlertsService {
     if (q.type) add('e.type = ?', q.type);
     if (q.severity) {
       const sev = q.severity.split(',');
-      if (sev.some((s) => !(ALERT_SEVERITIES as readonly string[]).includes(s))) throw new AppError('VALIDATION_FAILED', `severity must be among ${ALERT_SEVERITIES.join(', ')}`);
+      if (sev.some((s) => !(ALERT_SEVERITIES as readonly string[]).includes(s)))
+        throw new AppError('VALIDATION_FAILED', `severity must be among ${ALERT_SEVERITIES.join(', ')}`);
       add('e.severity = ANY(?::text[])', sev);
     }
     if (q.from) add('e.ts >= ?', parseTime(q.from, new Date(0), 'from'));
@@ -40,7 +41,18 @@ export class AlertsService {
     const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
     const offset = Math.max(q.offset ?? 0, 0);
     const cond = where.join(' AND ');
-    const rows = await this.db.query<{ id: string; device_id: string; device_name: string; project_id: string | null; type: string | null; severity: AlertSeverity; message: string; data: Record<string, unknown>; ts: Date; created_at: Date }>(
+    const rows = await this.db.query<{
+      id: string;
+      device_id: string;
+      device_name: string;
+      project_id: string | null;
+      type: string | null;
+      severity: AlertSeverity;
+      message: string;
+      data: Record<string, unknown>;
+      ts: Date;
+      created_at: Date;
+    }>(
       `SELECT e.id, e.device_id, d.name AS device_name, e.project_id, e.type, e.severity, e.message, e.data, e.ts, e.created_at
        FROM events e JOIN devices d ON d.id = e.device_id
        WHERE ${cond} ORDER BY e.ts DESC, e.id LIMIT ${limit} OFFSET ${offset}`,

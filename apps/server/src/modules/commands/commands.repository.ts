@@ -30,7 +30,17 @@ export interface CommandRow {
 export class CommandsRepository {
   constructor(private readonly db: Queryable) {}
 
-  async insert(c: { orgId: string; deviceId: string; name: string; params: unknown; timeoutMs: number; retries: number; expiresAt: Date; createdBy: string | null; createdByKind: string }): Promise<CommandRow> {
+  async insert(c: {
+    orgId: string;
+    deviceId: string;
+    name: string;
+    params: unknown;
+    timeoutMs: number;
+    retries: number;
+    expiresAt: Date;
+    createdBy: string | null;
+    createdByKind: string;
+  }): Promise<CommandRow> {
     const [r] = await this.db.query<CommandRow>(
       `INSERT INTO commands (org_id, device_id, name, params, status, timeout_ms, retries, expires_at, created_by, created_by_kind)
        VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9) RETURNING *`,

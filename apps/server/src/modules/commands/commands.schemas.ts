@@ -30,9 +30,6 @@ export type Command = Static<typeof Command>;
 export const CommandList = Type.Object({ items: Type.Array(Command) });
 
 /** `?wait=true` without a result in time (504) or before a shutdown (503): the error, and the command as it is now. */
-export const CommandStillOpen = Type.Object(
-  { ...ErrorBody.properties, command: Command },
-  { description: 'No result yet; the command is still tracked' },
-);
+export const CommandStillOpen = Type.Object({ ...ErrorBody.properties, command: Command }, { description: 'No result yet; the command is still tracked' });
 
 titled({ CommandStatus, Command, CommandList, CommandStillOpen });

@@ -87,7 +87,11 @@ export class CommandsService {
     this.channel = channel;
   }
 
-  async create(actor: Actor, deviceId: string, input: { name: string; params?: Record<string, unknown>; timeoutMs?: number; expiresAt?: string; retries?: number }): Promise<Command> {
+  async create(
+    actor: Actor,
+    deviceId: string,
+    input: { name: string; params?: Record<string, unknown>; timeoutMs?: number; expiresAt?: string; retries?: number },
+  ): Promise<Command> {
     requireRole(actor, 'operator');
     const device = await this.deps.devices.get(actor, deviceId);
     const name = input.name.trim();
@@ -108,7 +112,14 @@ export class CommandsService {
       createdBy: actor.userId ?? actor.apiKeyId,
       createdByKind: actor.kind,
     });
-    await this.audit.record({ orgId: actor.orgId, actor, action: 'command.create', targetKind: 'device', targetId: device.id, details: { commandId: row.id, name, params: row.params } });
+    await this.audit.record({
+      orgId: actor.orgId,
+      actor,
+      action: 'command.create',
+      targetKind: 'device',
+      targetId: device.id,
+      details: { commandId: row.id, name, params: row.params },
+    });
     await this.deps.jobs?.send(COMMAND_EXPIRE_QUEUE, { commandId: row.id }, { startAfter: expiresAt });
     this.emit(row, device.projectId);
     await this.deliverPending({ deviceId: device.id, orgId: actor.orgId, projectId: device.projectId });
@@ -134,7 +145,14 @@ export class CommandsService {
     const current = await this.get(actor, deviceId, commandId);
     const row = await this.repo.cancel(actor.orgId, current.deviceId, current.id);
     if (!row) throw new AppError('COMMAND_NOT_CANCELLABLE', `command is ${current.status}; only a queued command can be cancelled`);
-    await this.audit.record({ orgId: actor.orgId, actor, action: 'command.cancel', targetKind: 'device', targetId: row.device_id, details: { commandId: row.id } });
+    await this.audit.record({
+      orgId: actor.orgId,
+      actor,
+      action: 'command.cancel',
+      targetKind: 'device',
+      targetId: row.device_id,
+      details: { commandId: row.id },
+    });
     this.emit(row, null);
     return toCommand(row);
   }
@@ -238,10 +256,18 @@ export class CommandsService {
     const row = /^[0-9a-f-]{36}$/.test(id) ? await this.repo.complete(device.deviceId, id, body.status === 'ok', body.result, body.error ?? null) : null;
     if (!row) {
       const existing = /^[0-9a-f-]{36}$/.test(id) ? await this.repo.byId(id) : null;
-      if (!existing || existing.device_id !== device.deviceId) throw new IngestRejection('not_authorized', `command ${commandId} is not a command of this device`);
+      if (!existing || existing.device_id !== device.deviceId)
+        throw new IngestRejection('not_authorized', `command ${commandId} is not a command of this device`);
       throw new IngestRejection('invalid_payload', `command ${commandId} is ${existing.status} and takes no result`);
     }
-    await this.audit.record({ orgId: row.org_id, actor: { kind: 'device', deviceId: device.deviceId }, action: 'command.result', targetKind: 'device', targetId: device.deviceId, details: { commandId: row.id, status: row.status } });
+    await this.audit.record({
+      orgId: row.org_id,
+      actor: { kind: 'device', deviceId: device.deviceId },
+      action: 'command.result',
+      targetKind: 'device',
+      targetId: device.deviceId,
+      details: { commandId: row.id, status: row.status },
+    });
     this.emit(row, device.projectId);
     // A result can come before the PUBACK (or instead of it, over HTTP).
     await this.topUp(row, device.projectId);

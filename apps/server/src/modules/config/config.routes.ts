@@ -12,9 +12,18 @@ const Value = Type.Object({ value: Type.Unknown() });
 /** Registered inside an authenticated scope. */
 export function configRoutes(config: ConfigService) {
   return async (app: App) => {
-    app.get('/api/v1/devices/:id/config', {
-      schema: { tags: ['config'], params: Type.Object({ id: Type.String() }), description: 'The resolved configuration, device → project → org; each value says where it came from.', response: { 200: ResolvedConfig } },
-    }, (req) => config.resolveForActor(actorOf(req), req.params.id));
+    app.get(
+      '/api/v1/devices/:id/config',
+      {
+        schema: {
+          tags: ['config'],
+          params: Type.Object({ id: Type.String() }),
+          description: 'The resolved configuration, device → project → org; each value says where it came from.',
+          response: { 200: ResolvedConfig },
+        },
+      },
+      (req) => config.resolveForActor(actorOf(req), req.params.id),
+    );
 
     const scopes: [ConfigScope, string][] = [
       ['device', '/api/v1/devices/:id/config/desired'],
@@ -25,7 +34,11 @@ export function configRoutes(config: ConfigService) {
     for (const [scope, base] of scopes) {
       const withId = base.includes(':id');
       const idOf = (p: unknown) => (withId ? (p as { id: string }).id : null);
-      app.get(base, { schema: { tags: ['config'], ...(withId ? { params: Type.Object({ id: Type.String() }) } : {}), response: { 200: ConfigValues } } }, (req) => config.list(actorOf(req), scope, idOf(req.params)));
+      app.get(
+        base,
+        { schema: { tags: ['config'], ...(withId ? { params: Type.Object({ id: Type.String() }) } : {}), response: { 200: ConfigValues } } },
+        (req) => config.list(actorOf(req), scope, idOf(req.params)),
+      );
       const keyPath = `${base.replace('/desired', '')}/:key`;
       const params = withId ? Type.Object({ id: Type.String(), key: Type.String() }) : Type.Object({ key: Type.String() });
       app.put(keyPath, { schema: { tags: ['config'], params, body: Value, response: { 204: NoContent } } }, async (req, reply) => {
@@ -45,8 +58,17 @@ export function configRoutes(config: ConfigService) {
 /** The HTTP device API's view of the configuration: what an MQTT device gets on devices/{id}/config. */
 export function deviceConfigRoutes(config: ConfigService, devices: DevicesService) {
   return async (app: App) => {
-    app.get('/api/v1/device/config', {
-      schema: { tags: ['device api'], description: 'The device\'s resolved configuration (device → project → org), as plain key → value: what an MQTT device receives retained on devices/{id}/config.', response: { 200: DeviceConfig } },
-    }, async (req) => config.deviceConfig(await devices.requireDevice(bearerToken(req))));
+    app.get(
+      '/api/v1/device/config',
+      {
+        schema: {
+          tags: ['device api'],
+          description:
+            "The device's resolved configuration (device → project → org), as plain key → value: what an MQTT device receives retained on devices/{id}/config.",
+          response: { 200: DeviceConfig },
+        },
+      },
+      async (req) => config.deviceConfig(await devices.requireDevice(bearerToken(req))),
+    );
   };
 }

@@ -7,7 +7,9 @@ export type ConfigValues = Static<typeof ConfigValues>;
 
 export const ResolvedValue = Type.Object({
   value: Type.Unknown(),
-  source: Type.Union([Type.Literal('device'), Type.Literal('project'), Type.Literal('org')], { description: 'Where the value comes from: the most specific scope that sets the key' }),
+  source: Type.Union([Type.Literal('device'), Type.Literal('project'), Type.Literal('org')], {
+    description: 'Where the value comes from: the most specific scope that sets the key',
+  }),
   updatedAt: Timestamp,
 });
 export type ResolvedValue = Static<typeof ResolvedValue>;

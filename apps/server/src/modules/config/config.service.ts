@@ -63,7 +63,12 @@ export class ConfigService {
 
   async delete(actor: Actor, scope: ConfigScope, id: string | null, key: string): Promise<void> {
     const scopeId = await this.scopeId(actor, scope, id, true);
-    const r = await this.deps.db.query('DELETE FROM config_attributes WHERE org_id = $1 AND scope = $2 AND scope_id = $3 AND key = $4 RETURNING key', [actor.orgId, scope, scopeId, key]);
+    const r = await this.deps.db.query('DELETE FROM config_attributes WHERE org_id = $1 AND scope = $2 AND scope_id = $3 AND key = $4 RETURNING key', [
+      actor.orgId,
+      scope,
+      scopeId,
+      key,
+    ]);
     if (!r.length) throw new AppError('NOT_FOUND', `config key ${key} is not set here`);
     await this.publishAffected(actor.orgId, scope, scopeId);
   }

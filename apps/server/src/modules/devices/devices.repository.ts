@@ -56,7 +56,16 @@ export class DevicesRepository {
   ) {}
 
   async insert(
-    d: { orgId: string; projectId: string | null; templateId: string | null; name: string; type: string; tags: string[]; metadata: unknown; inactivityTimeoutS: number | null },
+    d: {
+      orgId: string;
+      projectId: string | null;
+      templateId: string | null;
+      name: string;
+      type: string;
+      tags: string[];
+      metadata: unknown;
+      inactivityTimeoutS: number | null;
+    },
     tokenHash: string,
     q: Queryable,
   ): Promise<string> {
@@ -84,7 +93,11 @@ export class DevicesRepository {
     if (f.projectId) add('d.project_id = ?', f.projectId);
     if (f.tag) add('d.tags @> ARRAY[?]::text[]', f.tag);
     if (f.online !== undefined) add('d.online = ?', f.online);
-    if (f.q) add("d.name ILIKE '%' || ? || '%'", f.q.replace(/[\\%_]/g, (c) => `\\${c}`));
+    if (f.q)
+      add(
+        "d.name ILIKE '%' || ? || '%'",
+        f.q.replace(/[\\%_]/g, (c) => `\\${c}`),
+      );
     const cond = where.join(' AND ');
     const items = await this.db.query<DeviceRow>(
       `${SELECT} WHERE ${cond} ORDER BY d.created_at DESC, d.id LIMIT ${f.limit | 0} OFFSET ${f.offset | 0}`,
@@ -98,7 +111,15 @@ export class DevicesRepository {
   async update(
     orgId: string,
     id: string,
-    p: { name?: string; type?: string; projectId?: string | null; templateId?: string | null; tags?: string[]; metadata?: unknown; inactivityTimeoutS?: number | null },
+    p: {
+      name?: string;
+      type?: string;
+      projectId?: string | null;
+      templateId?: string | null;
+      tags?: string[];
+      metadata?: unknown;
+      inactivityTimeoutS?: number | null;
+    },
   ): Promise<boolean> {
     const r = await this.db.query(
       `UPDATE devices SET
@@ -170,10 +191,9 @@ export class DevicesRepository {
   }
 
   async identityById(deviceId: string): Promise<DeviceIdentity | null> {
-    const [r] = await this.db.query<{ id: string; org_id: string; project_id: string | null }>(
-      'SELECT id, org_id, project_id FROM devices WHERE id = $1',
-      [deviceId],
-    );
+    const [r] = await this.db.query<{ id: string; org_id: string; project_id: string | null }>('SELECT id, org_id, project_id FROM devices WHERE id = $1', [
+      deviceId,
+    ]);
     return r ? { deviceId: r.id, orgId: r.org_id, projectId: r.project_id } : null;
   }
 
@@ -184,7 +204,12 @@ export class DevicesRepository {
   }
 
   async setPhoto(orgId: string, id: string, key: string | null, contentType: string | null): Promise<void> {
-    await this.db.query('UPDATE devices SET photo_key = $3, photo_content_type = $4, updated_at = now() WHERE org_id = $1 AND id = $2', [orgId, id, key, contentType]);
+    await this.db.query('UPDATE devices SET photo_key = $3, photo_content_type = $4, updated_at = now() WHERE org_id = $1 AND id = $2', [
+      orgId,
+      id,
+      key,
+      contentType,
+    ]);
   }
 
   /** On start-up no device is connected to this node yet. */

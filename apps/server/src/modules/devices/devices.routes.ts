@@ -12,79 +12,108 @@ const Timeout = Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 31
 /** Registered inside an authenticated scope. */
 export function devicesRoutes(devices: DevicesService) {
   return async (app: App) => {
-    app.get('/api/v1/devices', {
-      schema: {
-        tags: ['devices'],
-        querystring: Type.Object({
-          projectId: Type.Optional(Type.String()),
-          tag: Type.Optional(Type.String()),
-          online: Type.Optional(Type.Boolean()),
-          q: Type.Optional(Type.String({ maxLength: 200 })),
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-          offset: Type.Optional(Type.Integer({ minimum: 0 })),
-        }),
-        response: { 200: DevicePage },
+    app.get(
+      '/api/v1/devices',
+      {
+        schema: {
+          tags: ['devices'],
+          querystring: Type.Object({
+            projectId: Type.Optional(Type.String()),
+            tag: Type.Optional(Type.String()),
+            online: Type.Optional(Type.Boolean()),
+            q: Type.Optional(Type.String({ maxLength: 200 })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+            offset: Type.Optional(Type.Integer({ minimum: 0 })),
+          }),
+          response: { 200: DevicePage },
+        },
       },
-    }, (req) => devices.list(actorOf(req), req.query));
+      (req) => devices.list(actorOf(req), req.query),
+    );
 
-    app.post('/api/v1/devices', {
-      schema: {
-        tags: ['devices'],
-        description: 'Creates a device. The response carries its access token; this is the only time it is shown.',
-        body: Type.Object({
-          name: Type.String({ minLength: 1, maxLength: 200 }),
-          projectId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-          templateId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-          type: Type.Optional(Type.String({ maxLength: 200 })),
-          tags: Type.Optional(Tags),
-          metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-          inactivityTimeoutS: Timeout,
-        }),
-        response: { 201: CreatedDevice },
-      },
-    }, async (req, reply) => {
-      const { device, token } = await devices.create(actorOf(req), req.body);
-      return reply.status(201).send({ ...device, token });
-    });
-
-    app.get('/api/v1/devices/:id', { schema: { tags: ['devices'], params: IdParam, response: { 200: Device } } }, (req) => devices.get(actorOf(req), req.params.id));
-
-    app.patch('/api/v1/devices/:id', {
-      schema: {
-        tags: ['devices'],
-        params: IdParam,
-        body: Type.Object(
-          {
-            name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    app.post(
+      '/api/v1/devices',
+      {
+        schema: {
+          tags: ['devices'],
+          description: 'Creates a device. The response carries its access token; this is the only time it is shown.',
+          body: Type.Object({
+            name: Type.String({ minLength: 1, maxLength: 200 }),
             projectId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
             templateId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
             type: Type.Optional(Type.String({ maxLength: 200 })),
             tags: Type.Optional(Tags),
             metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
             inactivityTimeoutS: Timeout,
-          },
-          { additionalProperties: false },
-        ),
-        response: { 200: Device },
+          }),
+          response: { 201: CreatedDevice },
+        },
       },
-    }, (req) => devices.update(actorOf(req), req.params.id, req.body));
+      async (req, reply) => {
+        const { device, token } = await devices.create(actorOf(req), req.body);
+        return reply.status(201).send({ ...device, token });
+      },
+    );
+
+    app.get('/api/v1/devices/:id', { schema: { tags: ['devices'], params: IdParam, response: { 200: Device } } }, (req) =>
+      devices.get(actorOf(req), req.params.id),
+    );
+
+    app.patch(
+      '/api/v1/devices/:id',
+      {
+        schema: {
+          tags: ['devices'],
+          params: IdParam,
+          body: Type.Object(
+            {
+              name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+              projectId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+              templateId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+              type: Type.Optional(Type.String({ maxLength: 200 })),
+              tags: Type.Optional(Tags),
+              metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+              inactivityTimeoutS: Timeout,
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: Device },
+        },
+      },
+      (req) => devices.update(actorOf(req), req.params.id, req.body),
+    );
 
     app.delete('/api/v1/devices/:id', { schema: { tags: ['devices'], params: IdParam, response: { 204: NoContent } } }, async (req, reply) => {
       await devices.delete(actorOf(req), req.params.id);
       return reply.status(204).send(null);
     });
 
-    app.get('/api/v1/devices/:id/status', { schema: { tags: ['devices'], params: IdParam, response: { 200: DeviceStatus } } }, (req) => devices.status(actorOf(req), req.params.id));
+    app.get('/api/v1/devices/:id/status', { schema: { tags: ['devices'], params: IdParam, response: { 200: DeviceStatus } } }, (req) =>
+      devices.status(actorOf(req), req.params.id),
+    );
 
-    app.post('/api/v1/devices/:id/credentials/rotate', {
-      schema: { tags: ['devices'], params: IdParam, description: 'Issues a new access token and revokes the old one.', response: { 200: DeviceCredentials } },
-    }, (req) => devices.rotateCredentials(actorOf(req), req.params.id));
+    app.post(
+      '/api/v1/devices/:id/credentials/rotate',
+      {
+        schema: { tags: ['devices'], params: IdParam, description: 'Issues a new access token and revokes the old one.', response: { 200: DeviceCredentials } },
+      },
+      (req) => devices.rotateCredentials(actorOf(req), req.params.id),
+    );
 
-    app.post('/api/v1/devices/:id/credentials/revoke', {
-      schema: { tags: ['devices'], params: IdParam, description: 'Revokes the access token and every device JWT issued so far.', response: { 204: NoContent } },
-    }, async (req, reply) => {
-      await devices.revokeCredentials(actorOf(req), req.params.id);
-      return reply.status(204).send(null);
-    });
+    app.post(
+      '/api/v1/devices/:id/credentials/revoke',
+      {
+        schema: {
+          tags: ['devices'],
+          params: IdParam,
+          description: 'Revokes the access token and every device JWT issued so far.',
+          response: { 204: NoContent },
+        },
+      },
+      async (req, reply) => {
+        await devices.revokeCredentials(actorOf(req), req.params.id);
+        return reply.status(204).send(null);
+      },
+    );
   };
 }

@@ -9,7 +9,9 @@ export const DeviceStatus = Type.Object({
   firstSeenAt: Type.Union([Timestamp, Type.Null()], { description: 'Its first message; null: never seen' }),
   lastConnectedAt: NullableTimestamp,
   lastDisconnectedAt: NullableTimestamp,
-  inactivityTimeoutS: Type.Integer({ description: "The inactivity timeout in effect, in seconds: the device's own, else its project's, else the server default" }),
+  inactivityTimeoutS: Type.Integer({
+    description: "The inactivity timeout in effect, in seconds: the device's own, else its project's, else the server default",
+  }),
 });
 export type DeviceStatus = Static<typeof DeviceStatus>;
 
@@ -29,7 +31,9 @@ export const Device = Type.Object({
   firmwareVersion: Type.Union([Type.String(), Type.Null()], { description: 'The last reported `fw_version` attribute' }),
   templateId: Type.Union([Uuid, Type.Null()]),
   photoUrl: Type.Union([Type.String(), Type.Null()], { description: 'Set when the device has a photo: GET it for the image' }),
-  inactivityTimeoutS: Type.Union([Type.Integer(), Type.Null()], { description: "Seconds without a message before the device counts as inactive; null: its project's or the server default (see status)" }),
+  inactivityTimeoutS: Type.Union([Type.Integer(), Type.Null()], {
+    description: "Seconds without a message before the device counts as inactive; null: its project's or the server default (see status)",
+  }),
   status: DeviceStatus,
   location: Type.Union([DeviceLocation, Type.Null()]),
   createdAt: Timestamp,
@@ -54,7 +58,9 @@ export const DeviceJwt = Type.Object({
 export type DeviceJwt = Static<typeof DeviceJwt>;
 
 export const DeviceJwtVerification = Type.Object({
-  valid: Type.Boolean({ description: 'False when the JWT is malformed, expired, badly signed, or its device was deleted or had its credentials rotated or revoked since' }),
+  valid: Type.Boolean({
+    description: 'False when the JWT is malformed, expired, badly signed, or its device was deleted or had its credentials rotated or revoked since',
+  }),
   deviceId: Type.Union([Uuid, Type.Null()], { description: 'The device it identifies; null unless valid' }),
   expiresAt: Type.Union([Timestamp, Type.Null()], { description: 'null unless valid' }),
 });

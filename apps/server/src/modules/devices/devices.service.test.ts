@@ -41,13 +41,23 @@ async function buildOrg(name: string, role: Actor['role'] = 'admin'): Promise<Ac
 }
 const buildDevice = (actor: Actor = orgA, name = 'device') => devices.create(actor, { name });
 const tokenHashes = async (deviceId: string) =>
-  db.query<{ token_hash: string; revoked_at: Date | null }>('SELECT token_hash, revoked_at FROM device_credentials WHERE device_id = $1 ORDER BY created_at', [deviceId]);
+  db.query<{ token_hash: string; revoked_at: Date | null }>('SELECT token_hash, revoked_at FROM device_credentials WHERE device_id = $1 ORDER BY created_at', [
+    deviceId,
+  ]);
 
 beforeAll(async () => {
   ({ db, close } = await testDatabase());
   events = new RecordingEvents();
   projects = new ProjectsService(db);
-  devices = new DevicesService({ db, projects, templates: new TemplatesService(db), signer: new JwtSigner(fixedKey(SECRET)), defaultTimeoutS: 300, deviceJwtTtlS: JWT_TTL_S, events });
+  devices = new DevicesService({
+    db,
+    projects,
+    templates: new TemplatesService(db),
+    signer: new JwtSigner(fixedKey(SECRET)),
+    defaultTimeoutS: 300,
+    deviceJwtTtlS: JWT_TTL_S,
+    events,
+  });
   orgA = await buildOrg('A');
   orgB = await buildOrg('B');
 });
@@ -150,7 +160,10 @@ describe('device JWTs', () => {
     const flipped = `${h}.${p}.${sig.slice(0, -2)}${sig.endsWith('AA') ? 'BB' : 'AA'}`;
     expect(await devices.verifyJwt(flipped)).toMatchObject({ valid: false, deviceId: null });
     expect(await devices.verifyJwt(await new JwtSigner(fixedKey('x'.repeat(48))).sign({}, device.id, 'tether:device', 60))).toMatchObject({ valid: false });
-    expect(await devices.verifyJwt(await new JwtSigner(fixedKey(SECRET)).sign({}, device.id, 'tether:device', -60))).toMatchObject({ valid: false, reason: 'expired' });
+    expect(await devices.verifyJwt(await new JwtSigner(fixedKey(SECRET)).sign({}, device.id, 'tether:device', -60))).toMatchObject({
+      valid: false,
+      reason: 'expired',
+    });
     expect(await devices.verifyJwt(await new JwtSigner(fixedKey(SECRET)).sign({}, device.id, 'tether:user', 60))).toMatchObject({ valid: false });
     expect(await devices.verifyJwt('abc.def.ghi')).toMatchObject({ valid: false });
     expect(await devices.verifyJwt('not a jwt')).toMatchObject({ valid: false, reason: 'malformed' });

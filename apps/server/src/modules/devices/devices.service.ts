@@ -34,7 +34,8 @@ export const toDevice = (r: DeviceRow): Device => ({
     lastDisconnectedAt: iso(r.last_disconnected_at),
     inactivityTimeoutS: r.effective_timeout_s,
   },
-  location: r.location_lat !== null && r.location_lon !== null && r.location_at ? { lat: r.location_lat, lon: r.location_lon, at: r.location_at.toISOString() } : null,
+  location:
+    r.location_lat !== null && r.location_lon !== null && r.location_at ? { lat: r.location_lat, lon: r.location_lon, at: r.location_at.toISOString() } : null,
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
 });
@@ -189,7 +190,8 @@ export class DevicesService {
     if (!looksLikeJwt(token)) return { valid: false, deviceId: null, expiresAt: null, reason: 'malformed' };
     const cached = this.jwtCache.get(token);
     // A cached answer stands while its signing key is still kept (a rotation with --drop-old ends it).
-    if (cached && cached.exp * 1000 > Date.now() && cached.keys === this.deps.signer.generation) return { valid: true, deviceId: cached.deviceId, expiresAt: new Date(cached.exp * 1000).toISOString() };
+    if (cached && cached.exp * 1000 > Date.now() && cached.keys === this.deps.signer.generation)
+      return { valid: true, deviceId: cached.deviceId, expiresAt: new Date(cached.exp * 1000).toISOString() };
     const claims = await this.deps.signer.verify(token, DEVICE_AUDIENCE);
     if (claims === 'expired') return { valid: false, deviceId: null, expiresAt: null, reason: 'expired' };
     if (!claims) return { valid: false, deviceId: null, expiresAt: null, reason: 'invalid' };

@@ -16,7 +16,10 @@ export class PresenceRepository {
   constructor(private readonly db: Database) {}
 
   async connected(nodeId: string, deviceId: string): Promise<PresenceChange | null> {
-    const [r] = await this.db.query<PresenceChange>(`UPDATE devices SET online = true, connected_node = $2, last_connected_at = now() WHERE id = $1 ${CHANGED}`, [deviceId, nodeId]);
+    const [r] = await this.db.query<PresenceChange>(
+      `UPDATE devices SET online = true, connected_node = $2, last_connected_at = now() WHERE id = $1 ${CHANGED}`,
+      [deviceId, nodeId],
+    );
     return r ?? null;
   }
 
@@ -61,7 +64,9 @@ export class PresenceRepository {
    */
   async sweep(staleS: number): Promise<PresenceChange[]> {
     return this.db.transaction(async (tx) => {
-      const dead = (await tx.query<{ id: string }>(`DELETE FROM broker_nodes WHERE seen_at < now() - make_interval(secs => $1) RETURNING id`, [staleS])).map((r) => r.id);
+      const dead = (await tx.query<{ id: string }>(`DELETE FROM broker_nodes WHERE seen_at < now() - make_interval(secs => $1) RETURNING id`, [staleS])).map(
+        (r) => r.id,
+      );
       return tx.query<PresenceChange>(
         `UPDATE devices SET online = false, connected_node = NULL, last_disconnected_at = now()
          WHERE online AND (connected_node IS NULL OR connected_node = ANY($1::uuid[])) ${CHANGED}`,

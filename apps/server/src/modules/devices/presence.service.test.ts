@@ -86,7 +86,10 @@ describe('presence', () => {
     expect(await online(d)).toBe(true);
     await node.disconnect(d);
     expect(await online(d)).toBe(false);
-    const [row] = await db.query<{ last_connected_at: Date | null; last_disconnected_at: Date | null }>('SELECT last_connected_at, last_disconnected_at FROM devices WHERE id = $1', [d.deviceId]);
+    const [row] = await db.query<{ last_connected_at: Date | null; last_disconnected_at: Date | null }>(
+      'SELECT last_connected_at, last_disconnected_at FROM devices WHERE id = $1',
+      [d.deviceId],
+    );
     expect(row!.last_connected_at).not.toBeNull();
     expect(row!.last_disconnected_at).not.toBeNull();
     expect(node.events.filter((e) => e.deviceId === d.deviceId)).toEqual([

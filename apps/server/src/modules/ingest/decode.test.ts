@@ -78,7 +78,9 @@ describe('telemetry shapes', () => {
   });
 
   it('accepts a Buffer as well as a string', () => {
-    expect(decodePayload('telemetry', Buffer.from('{"v":3}'), NOW * 1000, MAX).telemetry).toEqual([{ key: 'v', ts: NOW * 1000, type: 'num', value: 3, stamped: true }]);
+    expect(decodePayload('telemetry', Buffer.from('{"v":3}'), NOW * 1000, MAX).telemetry).toEqual([
+      { key: 'v', ts: NOW * 1000, type: 'num', value: 3, stamped: true },
+    ]);
   });
 });
 
@@ -128,7 +130,7 @@ describe('rejections', () => {
     expect(reasonOf('telemetry', { ts: 'yesterday', values: { v: 1 } })).toBe('invalid_timestamp');
     expect(reasonOf('telemetry', { timestamp: '2023-13-45 99:99:99', v: 1 })).toBe('invalid_timestamp');
     expect(reasonOf('telemetry', { ts: true, values: { v: 1 } })).toBe('invalid_timestamp');
-    expect(reasonOf('telemetry', '{"ts": 1e999, "values": {"v": 1}}')).toBe('invalid_value') // out of range before it is read as a time;
+    expect(reasonOf('telemetry', '{"ts": 1e999, "values": {"v": 1}}')).toBe('invalid_value'); // out of range before it is read as a time;
     expect(reasonOf('telemetry', { ts: -1, values: { v: 1 } })).toBe('invalid_timestamp');
     expect(reasonOf('alerts', { message: 'm', ts: 'garbage' })).toBe('invalid_timestamp');
     expect(reasonOf('location', { lat: 1, lon: 2, ts: 1 })).toBe('invalid_timestamp');
@@ -291,10 +293,21 @@ describe('seed 000 identity fields', () => {
   });
 
   it('are extracted from every entry of an array, and must agree', () => {
-    const out = decode('telemetry', [{ device_id: DEVICE, jwt_token: JWT, a: 1 }, { device_id: DEVICE, b: 2 }]);
+    const out = decode('telemetry', [
+      { device_id: DEVICE, jwt_token: JWT, a: 1 },
+      { device_id: DEVICE, b: 2 },
+    ]);
     expect(out.identity).toEqual({ deviceId: DEVICE, jwt: JWT });
-    expect(JSON.parse(out.rawJson)).toEqual([{ device_id: DEVICE, a: 1 }, { device_id: DEVICE, b: 2 }]);
-    expect(reasonOf('telemetry', [{ device_id: DEVICE, a: 1 }, { device_id: 'other', b: 2 }])).toBe('identity_mismatch');
+    expect(JSON.parse(out.rawJson)).toEqual([
+      { device_id: DEVICE, a: 1 },
+      { device_id: DEVICE, b: 2 },
+    ]);
+    expect(
+      reasonOf('telemetry', [
+        { device_id: DEVICE, a: 1 },
+        { device_id: 'other', b: 2 },
+      ]),
+    ).toBe('identity_mismatch');
   });
 
   it('are extracted from alerts, heartbeats, locations and attributes', () => {

@@ -206,7 +206,8 @@ export function decodeAttributes(body: unknown, identity: EmbeddedIdentity): Rec
   let n = 0;
   for (const key in body) {
     if (key === 'device_id' || key === 'jwt_token') continue;
-    if (key.length === 0 || key.length > MAX_KEY_LENGTH) throw new IngestRejection('invalid_value', `attribute key must have 1 to ${MAX_KEY_LENGTH} characters`);
+    if (key.length === 0 || key.length > MAX_KEY_LENGTH)
+      throw new IngestRejection('invalid_value', `attribute key must have 1 to ${MAX_KEY_LENGTH} characters`);
     const v = body[key];
     if (v === null || (typeof v === 'number' && !Number.isFinite(v))) throw new IngestRejection('invalid_value', `${key}: unsupported value`);
     out[key] = v;

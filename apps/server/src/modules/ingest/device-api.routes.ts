@@ -67,27 +67,47 @@ export function deviceApiRoutes(deps: { ingest: IngestService; devices: DevicesS
     app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
     for (const [path, channel] of PATHS) {
-      app.post(`/api/v1/device/${path}`, {
-        schema: { tags: ['device api'], description: `Device ${channel}, same payload as MQTT devices/{id}/${channel}. 202 after commit.`, response: { 202: Accepted } },
-      }, async (req, reply) => {
-        const device = await authDevice(req);
-        await accept(device, channel, (req.body as string | undefined) ?? '', reply);
-        return reply.status(202).send({ accepted: true });
-      });
+      app.post(
+        `/api/v1/device/${path}`,
+        {
+          schema: {
+            tags: ['device api'],
+            description: `Device ${channel}, same payload as MQTT devices/{id}/${channel}. 202 after commit.`,
+            response: { 202: Accepted },
+          },
+        },
+        async (req, reply) => {
+          const device = await authDevice(req);
+          await accept(device, channel, (req.body as string | undefined) ?? '', reply);
+          return reply.status(202).send({ accepted: true });
+        },
+      );
     }
 
     // ThingsBoard-compatible HTTP API: the access token is in the path.
-    for (const [path, channel] of [['telemetry', 'telemetry'], ['attributes', 'attributes']] as const) {
-      app.post(`/api/v1/:token/${path}`, {
-        schema: { tags: ['device api'], params: Type.Object({ token: Type.String() }), description: `ThingsBoard-compatible ${path} upload`, response: { 200: EmptyOk } },
-      }, async (req, reply) => {
-        const { token } = req.params as { token: string };
-        const device = await devices.authenticateToken(token);
-        if (!device) throw new AppError('UNAUTHORIZED', 'device token is invalid or revoked');
-        await accept(device, channel, (req.body as string | undefined) ?? '', reply);
-        // No body at all (`null` would serialize to "null"): what ThingsBoard firmware expects.
-        return reply.status(200).send(undefined as unknown as null);
-      });
+    for (const [path, channel] of [
+      ['telemetry', 'telemetry'],
+      ['attributes', 'attributes'],
+    ] as const) {
+      app.post(
+        `/api/v1/:token/${path}`,
+        {
+          schema: {
+            tags: ['device api'],
+            params: Type.Object({ token: Type.String() }),
+            description: `ThingsBoard-compatible ${path} upload`,
+            response: { 200: EmptyOk },
+          },
+        },
+        async (req, reply) => {
+          const { token } = req.params as { token: string };
+          const device = await devices.authenticateToken(token);
+          if (!device) throw new AppError('UNAUTHORIZED', 'device token is invalid or revoked');
+          await accept(device, channel, (req.body as string | undefined) ?? '', reply);
+          // No body at all (`null` would serialize to "null"): what ThingsBoard firmware expects.
+          return reply.status(200).send(undefined as unknown as null);
+        },
+      );
     }
   };
 }

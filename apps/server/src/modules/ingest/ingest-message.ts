@@ -58,14 +58,7 @@ export interface IngestMessage {
 
 /** Why a message was refused; maps to a metrics label and an HTTP error or an MQTT disconnect. */
 export type RejectReason =
-  | 'malformed_json'
-  | 'invalid_payload'
-  | 'invalid_value'
-  | 'invalid_timestamp'
-  | 'too_large'
-  | 'identity_mismatch'
-  | 'unknown_topic'
-  | 'not_authorized';
+  'malformed_json' | 'invalid_payload' | 'invalid_value' | 'invalid_timestamp' | 'too_large' | 'identity_mismatch' | 'unknown_topic' | 'not_authorized';
 
 export class IngestRejection extends Error {
   constructor(

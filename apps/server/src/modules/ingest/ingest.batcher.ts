@@ -64,7 +64,10 @@ export class Batcher<T> {
       const errors = await this.opts.write(batch.map((e) => e.item));
       batch.forEach((e, i) => (errors[i] === undefined ? e.resolve() : e.reject(errors[i])));
     } catch (err) {
-      this.opts.onError?.(err, batch.map((e) => e.item));
+      this.opts.onError?.(
+        err,
+        batch.map((e) => e.item),
+      );
       for (const e of batch) e.reject(err);
     } finally {
       this.inFlight--;

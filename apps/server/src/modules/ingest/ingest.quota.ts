@@ -24,7 +24,9 @@ export class QuotaExceeded extends Error {
     readonly retryAfterMs: number,
     rate: number,
   ) {
-    super(`${scope === 'device' ? 'this device' : 'this organization'} is over its ingest quota of ${rate} messages a second; retry in ${Math.ceil(retryAfterMs / 1000)} s`);
+    super(
+      `${scope === 'device' ? 'this device' : 'this organization'} is over its ingest quota of ${rate} messages a second; retry in ${Math.ceil(retryAfterMs / 1000)} s`,
+    );
     this.name = 'QuotaExceeded';
   }
 }

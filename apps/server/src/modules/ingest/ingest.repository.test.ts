@@ -100,7 +100,10 @@ describe('writeIngestBatch', () => {
     const d = await buildDevice();
     const good = buildMessage(d, { telemetry: [num('t', T, 1)], attributes: { model: 'x' } });
     // locations.lat is NOT NULL; this row fails after the telemetry statements ran.
-    const poison = buildMessage(d, { channel: 'location', location: { ts: T, lat: null as unknown as number, lon: 1, alt: null, speed: null, heading: null, accuracy: null } });
+    const poison = buildMessage(d, {
+      channel: 'location',
+      location: { ts: T, lat: null as unknown as number, lon: 1, alt: null, speed: null, heading: null, accuracy: null },
+    });
     await expect(write([good, poison])).rejects.toThrow();
     for (const table of ['telemetry', 'telemetry_latest', 'locations', 'device_attributes', 'messages']) {
       expect(await count(table, d.deviceId), table).toBe(0);
@@ -199,24 +202,42 @@ describe('writeIngestBatch', () => {
       }),
       buildMessage(d, { channel: 'heartbeat', receivedAt: received, heartbeat: { ts: T, uptime: 100, battery: 87, rssi: -70, data: { fw: '1.2' } } }),
       buildMessage(d, { channel: 'location', receivedAt: received, location: { ts: T, lat: 52.37, lon: 4.89, alt: 3, speed: 40, heading: 90, accuracy: 5 } }),
-      buildMessage(d, { channel: 'location', receivedAt: received, location: { ts: T - 1000, lat: 1, lon: 1, alt: null, speed: null, heading: null, accuracy: null } }),
+      buildMessage(d, {
+        channel: 'location',
+        receivedAt: received,
+        location: { ts: T - 1000, lat: 1, lon: 1, alt: null, speed: null, heading: null, accuracy: null },
+      }),
       buildMessage(d, { channel: 'attributes', receivedAt: received, attributes: { fw_version: '1.4.2', model: 'rpi4', caps: { wifi: true } } }),
     ]);
 
     const [alert] = await db.query<Record<string, unknown>>('SELECT * FROM events WHERE device_id = $1', [d.deviceId]);
-    expect(alert).toMatchObject({ id: alertId, org_id: orgId, project_id: d.projectId, kind: 'alert', type: 'gas', severity: 'critical', message: 'Gas leakage detected', data: { ppm: 900 } });
+    expect(alert).toMatchObject({
+      id: alertId,
+      org_id: orgId,
+      project_id: d.projectId,
+      kind: 'alert',
+      type: 'gas',
+      severity: 'critical',
+      message: 'Gas leakage detected',
+      data: { ppm: 900 },
+    });
     expect((alert!.ts as Date).getTime()).toBe(T);
 
     const hb = await db.query<Record<string, unknown>>('SELECT uptime, battery, rssi, data, ts FROM heartbeats WHERE device_id = $1', [d.deviceId]);
     expect(hb).toEqual([{ uptime: 100, battery: 87, rssi: -70, data: { fw: '1.2' }, ts: new Date(T) }]);
 
-    const locs = await db.query<Record<string, unknown>>('SELECT ts, lat, lon, alt, speed, heading, accuracy FROM locations WHERE device_id = $1 ORDER BY ts', [d.deviceId]);
+    const locs = await db.query<Record<string, unknown>>('SELECT ts, lat, lon, alt, speed, heading, accuracy FROM locations WHERE device_id = $1 ORDER BY ts', [
+      d.deviceId,
+    ]);
     expect(locs).toEqual([
       { ts: new Date(T - 1000), lat: 1, lon: 1, alt: null, speed: null, heading: null, accuracy: null },
       { ts: new Date(T), lat: 52.37, lon: 4.89, alt: 3, speed: 40, heading: 90, accuracy: 5 },
     ]);
 
-    const attrs = await db.query<{ key: string; value: unknown; updated_at: Date }>('SELECT key, value, updated_at FROM device_attributes WHERE device_id = $1 ORDER BY key', [d.deviceId]);
+    const attrs = await db.query<{ key: string; value: unknown; updated_at: Date }>(
+      'SELECT key, value, updated_at FROM device_attributes WHERE device_id = $1 ORDER BY key',
+      [d.deviceId],
+    );
     expect(attrs).toEqual([
       { key: 'caps', value: { wifi: true }, updated_at: new Date(received) },
       { key: 'fw_version', value: '1.4.2', updated_at: new Date(received) },
@@ -234,10 +255,17 @@ describe('writeIngestBatch', () => {
     );
     // Only the set: within one received_at, seq need not follow the order of the batch.
     expect(msgs.map((m) => m.channel).sort()).toEqual(['alerts', 'attributes', 'heartbeat', 'location', 'location']);
-    expect(msgs.find((m) => m.channel === 'alerts')).toEqual({ channel: 'alerts', transport: 'http', payload: { message: 'Gas leakage detected' }, received_at: new Date(received) });
+    expect(msgs.find((m) => m.channel === 'alerts')).toEqual({
+      channel: 'alerts',
+      transport: 'http',
+      payload: { message: 'Gas leakage detected' },
+      received_at: new Date(received),
+    });
 
     // An older location later does not move the device's position back.
-    await write([buildMessage(d, { channel: 'location', location: { ts: T - 5000, lat: -5, lon: -5, alt: null, speed: null, heading: null, accuracy: null } })]);
+    await write([
+      buildMessage(d, { channel: 'location', location: { ts: T - 5000, lat: -5, lon: -5, alt: null, speed: null, heading: null, accuracy: null } }),
+    ]);
     expect((await deviceRow(d.deviceId)).location_lat).toBe(52.37);
     // A later attribute report overwrites the value.
     await write([buildMessage(d, { channel: 'attributes', attributes: { fw_version: '1.5.0' } })]);
@@ -287,7 +315,10 @@ describe('writeIngestBatch', () => {
     ]);
     const day = (ms: number) => new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
     const partitionOf = async (table: string, tsColumn: string, ts: number) => {
-      const [r] = await db.query<{ part: string }>(`SELECT tableoid::regclass::text AS part FROM ${table} WHERE device_id = $1 AND ${tsColumn} = $2`, [d.deviceId, new Date(ts)]);
+      const [r] = await db.query<{ part: string }>(`SELECT tableoid::regclass::text AS part FROM ${table} WHERE device_id = $1 AND ${tsColumn} = $2`, [
+        d.deviceId,
+        new Date(ts),
+      ]);
       return r?.part;
     };
     expect(await partitionOf('telemetry', 'ts', now)).toBe(`telemetry_${day(now)}`);
@@ -299,7 +330,9 @@ describe('writeIngestBatch', () => {
 
   it('writes a batch of many devices and points in one go', async () => {
     const devices = await Promise.all(Array.from({ length: 5 }, (_, i) => buildDevice(`bulk-${i}`)));
-    const batch = devices.flatMap((d) => Array.from({ length: 20 }, (_, i) => buildMessage(d, { receivedAt: T + i, telemetry: [num('x', T + i * 1000, i), num('y', T + i * 1000, -i)] })));
+    const batch = devices.flatMap((d) =>
+      Array.from({ length: 20 }, (_, i) => buildMessage(d, { receivedAt: T + i, telemetry: [num('x', T + i * 1000, i), num('y', T + i * 1000, -i)] })),
+    );
     await write(batch);
     for (const d of devices) {
       expect(await count('telemetry', d.deviceId)).toBe(40);
@@ -311,7 +344,13 @@ describe('writeIngestBatch', () => {
   describe('receive times (payloads without ts)', () => {
     // Two messages stamped with the same microsecond: what two processes' clocks can give one device.
     const stampedMessage = (d: DeviceIdentity, at: number, value: number) =>
-      buildMessage(d, { receivedAt: at, telemetry: [{ ...num('t', at, value), stamped: true }, { ...num('u', at, -value), stamped: true }] });
+      buildMessage(d, {
+        receivedAt: at,
+        telemetry: [
+          { ...num('t', at, value), stamped: true },
+          { ...num('u', at, -value), stamped: true },
+        ],
+      });
     const values = async (deviceId: string, key: string) => (await history(deviceId, key)).map((p) => p.value);
 
     it('a stamped time a stored row holds moves on, and both messages are kept', async () => {
@@ -323,7 +362,10 @@ describe('writeIngestBatch', () => {
       expect(await values(d.deviceId, 'u')).toEqual([-1, -2, -3]);
       // Moved by a microsecond each, the message's receive time with them.
       expect(again.map((m) => m.receivedAt - T * 1000)).toEqual([1, 2]);
-      expect(again.map((m) => m.telemetry.map((p) => p.ts - T * 1000))).toEqual([[1, 1], [2, 2]]);
+      expect(again.map((m) => m.telemetry.map((p) => p.ts - T * 1000))).toEqual([
+        [1, 1],
+        [2, 2],
+      ]);
       expect(await count('messages', d.deviceId)).toBe(3);
       const [rollup] = await db.query<{ cnt: number; sum: number }>("SELECT cnt::int, sum FROM telemetry_1m WHERE device_id = $1 AND key = 't'", [d.deviceId]);
       expect(rollup).toEqual({ cnt: 3, sum: 6 });
@@ -344,7 +386,11 @@ describe('writeIngestBatch', () => {
       const hb = (at: number, battery: number) =>
         buildMessage(d, { receivedAt: at, channel: 'heartbeat', heartbeat: { ts: at, stamped: true, uptime: null, battery, rssi: null, data: null } });
       const loc = (at: number, lat: number) =>
-        buildMessage(d, { receivedAt: at, channel: 'location', location: { ts: at, stamped: true, lat, lon: 1, alt: null, speed: null, heading: null, accuracy: null } });
+        buildMessage(d, {
+          receivedAt: at,
+          channel: 'location',
+          location: { ts: at, stamped: true, lat, lon: 1, alt: null, speed: null, heading: null, accuracy: null },
+        });
       await write([hb(T, 1), loc(T, 10)]);
       await write([hb(T, 2), loc(T, 20), hb(T, 3)]);
       const batteries = await db.query<{ battery: number }>('SELECT battery FROM heartbeats WHERE device_id = $1 ORDER BY ts', [d.deviceId]);

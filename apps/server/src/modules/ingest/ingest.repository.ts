@@ -56,12 +56,16 @@ WITH live AS MATERIALIZED (
   -- estimates (OFFSET 0 keeps it a per-row lookup), rather than a join to the whole table.
   SELECT dv.id FROM (SELECT DISTINCT d FROM unnest($9::uuid[]) AS u(d)) u
   CROSS JOIN LATERAL (SELECT id FROM devices WHERE id = u.d OFFSET 0) dv
-),${ptsCte('live')},${insert ? `
+),${ptsCte('live')},${
+    insert
+      ? `
 ins AS (
   INSERT INTO telemetry (device_id, key, ts, num, str, bool, json)
   SELECT d, k, ts, num, str, bool, json FROM pts
   RETURNING 1
-),` : ''}
+),`
+      : ''
+  }
 msg AS MATERIALIZED (
   SELECT u.d, ${US('u.us')} AS at, u.channel, u.transport, u.payload, u.n
   FROM ROWS FROM (unnest($9::uuid[], $10::int8[], $11::text[], $12::text[]), jsonb_array_elements($13::jsonb))
@@ -73,12 +77,16 @@ logged AS (
   INSERT INTO messages (device_id, received_at, channel, transport, payload)
   SELECT d, at, channel, transport, payload FROM msg ORDER BY n
   RETURNING 1
-),${insert ? `
+),${
+    insert
+      ? `
 minute AS (${rollup('telemetry_1m', '1 minute')}
 ),
 routed AS MATERIALIZED (SELECT tether_rollup_hours_routed() AS until),
 hour AS (${rollup('telemetry_1h', '1 hour', 'WHERE ts < (SELECT until FROM routed) ')}
-),` : ''}
+),`
+      : ''
+  }
 latest AS (
   INSERT INTO telemetry_latest AS t (device_id, key, ts, num, str, bool, json)
   SELECT DISTINCT ON (d, k) d, k, ts, num, str, bool, json FROM pts ORDER BY d, k, ts DESC, n DESC
@@ -327,9 +335,19 @@ interface EncodedBatch {
  * text, joined into one JSON array.
  */
 function encodeBatch(batch: readonly IngestMessage[], include?: (p: IngestPoint) => boolean): EncodedBatch {
-  let d = '', k = '', ts = '', num = '';
-  let on = '', ostr = '', obool = '', ojson = '';
-  let md = '', mat = '', mch = '', mtr = '', payloads = '';
+  let d = '',
+    k = '',
+    ts = '',
+    num = '';
+  let on = '',
+    ostr = '',
+    obool = '',
+    ojson = '';
+  let md = '',
+    mat = '',
+    mch = '',
+    mtr = '',
+    payloads = '';
   let points = 0;
   for (let i = 0; i < batch.length; i++) {
     const m = batch[i]!;
@@ -497,9 +515,13 @@ export async function writeIngestBatch(tx: Queryable, batch: readonly IngestMess
          SELECT u.d, ${US('u.us')}, u.lat, u.lon, u.alt, u.speed, u.heading, u.accuracy
          FROM unnest($1::uuid[], $2::int8[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::float8[])
            AS u(d, us, lat, lon, alt, speed, heading, accuracy)
-         JOIN devices dv ON dv.id = u.d${own ? '' : `
+         JOIN devices dv ON dv.id = u.d${
+           own
+             ? ''
+             : `
          ON CONFLICT (device_id, ts) DO UPDATE SET lat = excluded.lat, lon = excluded.lon, alt = excluded.alt,
-           speed = excluded.speed, heading = excluded.heading, accuracy = excluded.accuracy`}`,
+           speed = excluded.speed, heading = excluded.heading, accuracy = excluded.accuracy`
+         }`,
         [
           locs.map((m) => m.device.deviceId),
           locs.map((m) => m.location!.ts),
@@ -529,7 +551,8 @@ export async function writeIngestBatch(tx: Queryable, batch: readonly IngestMess
   if (attributes.length) {
     const attrs = new Map<string, { d: string; k: string; v: string; at: number }>();
     for (const m of attributes) {
-      for (const [k, v] of Object.entries(m.attributes!)) attrs.set(`${m.device.deviceId}\u0000${k}`, { d: m.device.deviceId, k, v: JSON.stringify(v), at: m.receivedAt });
+      for (const [k, v] of Object.entries(m.attributes!))
+        attrs.set(`${m.device.deviceId}\u0000${k}`, { d: m.device.deviceId, k, v: JSON.stringify(v), at: m.receivedAt });
     }
     const a = [...attrs.values()].sort((x, y) => (x.d === y.d ? (x.k < y.k ? -1 : 1) : x.d < y.d ? -1 : 1));
     await tx.query(
@@ -544,10 +567,10 @@ export async function writeIngestBatch(tx: Queryable, batch: readonly IngestMess
     // The reported firmware version is also a device column, for fleet filters and OTA.
     const fw = a.filter((r) => r.k === 'fw_version');
     if (fw.length) {
-      await tx.query(
-        `UPDATE devices d SET firmware_version = u.v #>> '{}' FROM unnest($1::uuid[], $2::jsonb[]) AS u(id, v) WHERE d.id = u.id`,
-        [fw.map((r) => r.d), fw.map((r) => r.v)],
-      );
+      await tx.query(`UPDATE devices d SET firmware_version = u.v #>> '{}' FROM unnest($1::uuid[], $2::jsonb[]) AS u(id, v) WHERE d.id = u.id`, [
+        fw.map((r) => r.d),
+        fw.map((r) => r.v),
+      ]);
     }
   }
 }
@@ -580,7 +603,9 @@ export async function finalizeHourRollups(db: Database, now = new Date(), hoursP
   let finished = 0;
   for (;;) {
     const n = await db.transaction(async (tx) => {
-      const [state] = await tx.query<{ done: Date; routed: Date }>('SELECT hours_done_until AS done, hours_routed_until AS routed FROM rollup_state FOR UPDATE');
+      const [state] = await tx.query<{ done: Date; routed: Date }>(
+        'SELECT hours_done_until AS done, hours_routed_until AS routed FROM rollup_state FOR UPDATE',
+      );
       if (!state || state.done >= state.routed) return 0;
       const until = new Date(Math.min(state.routed.getTime(), state.done.getTime() + hoursPerTransaction * 3600_000));
       const range = [state.done, until];

@@ -23,7 +23,9 @@ export const PropertyMatchList = Type.Object({ items: Type.Array(PropertyMatch) 
 
 export const Note = Type.Object({
   id: Uuid,
-  kind: Type.Union([Type.Literal('device'), Type.Literal('project'), Type.Literal('stream')], { description: 'What the note is on: a device, a project, or one stream (streamKey) of a device' }),
+  kind: Type.Union([Type.Literal('device'), Type.Literal('project'), Type.Literal('stream')], {
+    description: 'What the note is on: a device, a project, or one stream (streamKey) of a device',
+  }),
   streamKey: Type.Union([Type.String(), Type.Null()], { description: 'The telemetry key of a stream note' }),
   body: Type.String(),
   author: Type.Object({

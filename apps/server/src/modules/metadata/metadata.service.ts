@@ -43,7 +43,12 @@ export class MetadataService {
   async deleteProperty(actor: Actor, kind: EntityKind, id: string, name: string) {
     requireRole(actor, 'operator');
     const entityId = await this.entity(actor, kind, id);
-    const r = await this.db.query('DELETE FROM properties WHERE org_id = $1 AND entity_kind = $2 AND entity_id = $3 AND name = $4 RETURNING name', [actor.orgId, kind, entityId, name]);
+    const r = await this.db.query('DELETE FROM properties WHERE org_id = $1 AND entity_kind = $2 AND entity_id = $3 AND name = $4 RETURNING name', [
+      actor.orgId,
+      kind,
+      entityId,
+      name,
+    ]);
     if (!r.length) throw new AppError('PROPERTY_NOT_FOUND', `property ${name} not found`);
   }
 
@@ -55,21 +60,45 @@ export class MetadataService {
        WHERE org_id = $1 AND ($2::text IS NULL OR name = $2) AND ($3::text IS NULL OR value = $3)
          AND ($4::text IS NULL OR starts_with(value, $4)) AND ($5::text IS NULL OR entity_kind = $5)
        ORDER BY name, value LIMIT $6`,
-      [actor.orgId, q.name ?? null, value && 'exact' in value ? value.exact : null, value && 'prefix' in value ? value.prefix : null, q.kind ?? null, Math.min(Math.max(q.limit ?? 100, 1), 1000)],
+      [
+        actor.orgId,
+        q.name ?? null,
+        value && 'exact' in value ? value.exact : null,
+        value && 'prefix' in value ? value.prefix : null,
+        q.kind ?? null,
+        Math.min(Math.max(q.limit ?? 100, 1), 1000),
+      ],
     );
     return { items: rows.map((r) => ({ entityKind: r.entity_kind, entityId: r.entity_id, name: r.name, value: r.value })) };
   }
 
   async notes(actor: Actor, kind: EntityKind, id: string, q: { streamKey?: string; limit?: number }): Promise<{ items: Note[] }> {
     const entityId = await this.entity(actor, kind, id);
-    const rows = await this.db.query<{ id: string; entity_kind: Note['kind']; stream_key: string | null; body: string; author_id: string | null; author_name: string; created_at: Date }>(
+    const rows = await this.db.query<{
+      id: string;
+      entity_kind: Note['kind'];
+      stream_key: string | null;
+      body: string;
+      author_id: string | null;
+      author_name: string;
+      created_at: Date;
+    }>(
       `SELECT id, entity_kind, stream_key, body, author_id, author_name, created_at FROM notes
        WHERE org_id = $1 AND entity_id = $2 AND (entity_kind = $3 OR ($3 = 'device' AND entity_kind = 'stream'))
          AND ($4::text IS NULL OR stream_key = $4)
        ORDER BY created_at DESC LIMIT $5`,
       [actor.orgId, entityId, kind, q.streamKey ?? null, Math.min(Math.max(q.limit ?? 100, 1), 1000)],
     );
-    return { items: rows.map((r) => ({ id: r.id, kind: r.entity_kind, streamKey: r.stream_key, body: r.body, author: { id: r.author_id, name: r.author_name }, createdAt: r.created_at.toISOString() })) };
+    return {
+      items: rows.map((r) => ({
+        id: r.id,
+        kind: r.entity_kind,
+        streamKey: r.stream_key,
+        body: r.body,
+        author: { id: r.author_id, name: r.author_name },
+        createdAt: r.created_at.toISOString(),
+      })),
+    };
   }
 
   /** A note on a device, a project, or one stream (telemetry key) of a device. */
@@ -80,17 +109,29 @@ export class MetadataService {
     const entityId = await this.entity(actor, kind, id);
     const entityKind = input.streamKey ? 'stream' : kind;
     if (input.streamKey && kind !== 'device') throw new AppError('VALIDATION_FAILED', 'streamKey applies to device notes');
-    const author = actor.userId ? ((await this.db.query<{ name: string; email: string }>('SELECT name, email FROM users WHERE id = $1', [actor.userId]))[0] ?? null) : null;
+    const author = actor.userId
+      ? ((await this.db.query<{ name: string; email: string }>('SELECT name, email FROM users WHERE id = $1', [actor.userId]))[0] ?? null)
+      : null;
     const [r] = await this.db.query<{ id: string; created_at: Date }>(
       `INSERT INTO notes (org_id, entity_kind, entity_id, stream_key, body, author_id, author_name) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, created_at`,
       [actor.orgId, entityKind, entityId, input.streamKey ?? null, body, actor.userId, author ? author.name || author.email : 'API key'],
     );
-    return { id: r!.id, kind: entityKind, streamKey: input.streamKey ?? null, body, author: { id: actor.userId, name: author ? author.name || author.email : 'API key' }, createdAt: r!.created_at.toISOString() };
+    return {
+      id: r!.id,
+      kind: entityKind,
+      streamKey: input.streamKey ?? null,
+      body,
+      author: { id: actor.userId, name: author ? author.name || author.email : 'API key' },
+      createdAt: r!.created_at.toISOString(),
+    };
   }
 
   /** Its author, or an admin, may delete a note. */
   async deleteNote(actor: Actor, noteId: string) {
-    const [n] = await this.db.query<{ author_id: string | null }>('SELECT author_id FROM notes WHERE org_id = $1 AND id = $2', [actor.orgId, assertUuid(noteId, 'note id')]);
+    const [n] = await this.db.query<{ author_id: string | null }>('SELECT author_id FROM notes WHERE org_id = $1 AND id = $2', [
+      actor.orgId,
+      assertUuid(noteId, 'note id'),
+    ]);
     if (!n) throw new AppError('NOTE_NOT_FOUND', `note ${noteId} not found`);
     if (n.author_id !== actor.userId && !hasRole(actor, 'admin')) throw new AppError('FORBIDDEN', 'only its author or an admin may delete a note');
     await this.db.query('DELETE FROM notes WHERE org_id = $1 AND id = $2', [actor.orgId, noteId]);

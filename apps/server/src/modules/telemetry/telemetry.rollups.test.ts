@@ -146,7 +146,12 @@ describe('rollups maintained by ingest', () => {
     for (const batch of batches) await write(batch);
     expectSameAggregates(await rollupRows('telemetry_1m', d.deviceId), before);
     // A replay with other values, mixed with new points: the raw rows change, and the rollups follow.
-    const changed = batches[2]!.map((m) => message(d, m.telemetry.map((p) => (p.type === 'num' ? { ...p, value: (p.value as number) * -3 + 1 } : p))));
+    const changed = batches[2]!.map((m) =>
+      message(
+        d,
+        m.telemetry.map((p) => (p.type === 'num' ? { ...p, value: (p.value as number) * -3 + 1 } : p)),
+      ),
+    );
     await write([...changed, message(d, [num('temperature', T0 + 5 * 3600_000, 99)])]);
     await expectRollupsMatchRaw(d.deviceId);
     // A number replaced by text leaves the bucket's count alone and takes the value out of min/max/sum.
@@ -159,9 +164,7 @@ describe('rollups maintained by ingest', () => {
     const d = await buildDevice();
     const t = T0 + 123_456;
     await write([message(d, [num('x', t, 1), num('x', t, 2)]), message(d, [num('x', t, 30), num('x', t + 1, 4)]), message(d, [num('x', t, -7)])]);
-    expect(await rollupRows('telemetry_1m', d.deviceId)).toEqual([
-      expect.objectContaining({ key: 'x', cnt: 2, n: 2, sum: -3, min: -7, max: 4 }),
-    ]);
+    expect(await rollupRows('telemetry_1m', d.deviceId)).toEqual([expect.objectContaining({ key: 'x', cnt: 2, n: 2, sum: -3, min: -7, max: 4 })]);
     await expectRollupsMatchRaw(d.deviceId);
   });
 
@@ -169,7 +172,14 @@ describe('rollups maintained by ingest', () => {
     const d = await buildDevice();
     const batches = traffic(d, 3, 12);
     // Overlapping re-sends, some with other values, all at once.
-    const extra = batches.slice(0, 4).map((b) => b.map((m) => message(d, m.telemetry.map((p) => (p.type === 'num' ? { ...p, value: (p.value as number) + 0.5 } : p)))));
+    const extra = batches.slice(0, 4).map((b) =>
+      b.map((m) =>
+        message(
+          d,
+          m.telemetry.map((p) => (p.type === 'num' ? { ...p, value: (p.value as number) + 0.5 } : p)),
+        ),
+      ),
+    );
     await Promise.all([...batches, ...extra, ...batches.slice(4, 8)].map((b) => write(b)));
     await expectRollupsMatchRaw(d.deviceId);
   });
@@ -219,7 +229,9 @@ describe('hour rollups rebuilt by the worker (migration 011)', () => {
       // The same answer from hour rows, to rounding (sums added in another order).
       const after = (await telemetry.history({} as Actor, d.deviceId, q)).series.temperature!;
       expect(after.map((p) => p.ts)).toEqual(got.series.temperature!.map((p) => p.ts));
-      after.forEach((p, i) => expect(Math.abs((p.value as number) - (got.series.temperature![i]!.value as number))).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(p.value as number))));
+      after.forEach((p, i) =>
+        expect(Math.abs((p.value as number) - (got.series.temperature![i]!.value as number))).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(p.value as number))),
+      );
 
       // A late point in a rebuilt hour goes to its hour row at once.
       await write([message(d, [num('temperature', T0 + 60_007, 1234)])]);
@@ -259,7 +271,14 @@ describe('hour rollups rebuilt by the worker (migration 011)', () => {
       const batches = traffic(d, 7, 24);
       for (const batch of batches.slice(0, 8)) await write(batch);
       // The rest of the batches, some re-sent with other values (the merge path), race the job.
-      const resent = batches.slice(0, 3).map((b) => b.map((m) => message(d, m.telemetry.map((p) => (p.type === 'num' ? { ...p, value: (p.value as number) + 1 } : p)))));
+      const resent = batches.slice(0, 3).map((b) =>
+        b.map((m) =>
+          message(
+            d,
+            m.telemetry.map((p) => (p.type === 'num' ? { ...p, value: (p.value as number) + 1 } : p)),
+          ),
+        ),
+      );
       await Promise.all([...batches.slice(8).map((b) => write(b)), ...resent.map((b) => write(b)), finalizeHourRollups(db, new Date(now + 1000), 1)]);
       await finalizeHourRollups(db, new Date(now + 1000));
       expect(await doneUntil()).toBe(now);
@@ -302,7 +321,10 @@ describe('history through rollups', () => {
           for (const key of ['temperature', 'mixed', 'state']) {
             const a = got.series[key]!;
             const e = expected.filter((r) => r.key === key);
-            expect(a.map((p) => p.ts), `${interval} ${agg} ${key}`).toEqual(e.map((r) => r.bucket.toISOString()));
+            expect(
+              a.map((p) => p.ts),
+              `${interval} ${agg} ${key}`,
+            ).toEqual(e.map((r) => r.bucket.toISOString()));
             a.forEach((p, i) => {
               const want = e[i]!.value;
               if (typeof want === 'number' && typeof p.value === 'number') expect(Math.abs(p.value - want)).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(want)));
@@ -331,5 +353,8 @@ async function rawHistory(deviceId: string, keys: string[], from: number, to: nu
      GROUP BY key, bucket ORDER BY key, bucket`,
     [deviceId, keys, new Date(from), new Date(to), secs],
   );
-  return rows.map((r) => ({ ...r, value: agg === 'last' && typeof r.value === 'string' && r.value !== '' && !Number.isNaN(Number(r.value)) ? Number(r.value) : r.value }));
+  return rows.map((r) => ({
+    ...r,
+    value: agg === 'last' && typeof r.value === 'string' && r.value !== '' && !Number.isNaN(Number(r.value)) ? Number(r.value) : r.value,
+  }));
 }

@@ -18,23 +18,27 @@ export function telemetryRoutes(telemetry: TelemetryService) {
     app.get('/api/v1/devices/:id/telemetry/latest', { schema: { tags: ['telemetry'], params: IdParam, response: { 200: LatestTelemetry } } }, (req) =>
       telemetry.latest(actorOf(req), req.params.id),
     );
-    app.get('/api/v1/devices/:id/telemetry', {
-      schema: {
-        tags: ['telemetry'],
-        params: IdParam,
-        description:
-          'Raw points, or aggregates per time bucket when interval or agg is given. Raw points: the newest `limit` (default 10,000) per key, oldest first; ' +
-          'a key that had more is listed in `truncated` with a cursor: ask again with `before=<cursor>` (and that key) for the older rest.',
-        querystring: Type.Object({
-          ...Range,
-          before: Type.Optional(Type.String({ description: 'cursor from `truncated`: only raw points older than it' })),
-          keys: Type.Optional(Type.String({ description: 'comma-separated keys; all keys when omitted' })),
-          interval: Type.Optional(Type.String({ description: '30s, 5m, 1h, 1d or seconds' })),
-          agg: Type.Optional(Type.Enum(AGGREGATES)),
-        }),
-        response: { 200: TelemetryHistory },
+    app.get(
+      '/api/v1/devices/:id/telemetry',
+      {
+        schema: {
+          tags: ['telemetry'],
+          params: IdParam,
+          description:
+            'Raw points, or aggregates per time bucket when interval or agg is given. Raw points: the newest `limit` (default 10,000) per key, oldest first; ' +
+            'a key that had more is listed in `truncated` with a cursor: ask again with `before=<cursor>` (and that key) for the older rest.',
+          querystring: Type.Object({
+            ...Range,
+            before: Type.Optional(Type.String({ description: 'cursor from `truncated`: only raw points older than it' })),
+            keys: Type.Optional(Type.String({ description: 'comma-separated keys; all keys when omitted' })),
+            interval: Type.Optional(Type.String({ description: '30s, 5m, 1h, 1d or seconds' })),
+            agg: Type.Optional(Type.Enum(AGGREGATES)),
+          }),
+          response: { 200: TelemetryHistory },
+        },
       },
-    }, (req) => telemetry.history(actorOf(req), req.params.id, req.query));
+      (req) => telemetry.history(actorOf(req), req.params.id, req.query),
+    );
     // Lists capped at `limit` (at most the maximum) say so in `truncated`, with the cursor for the rest.
     const listQuery = (defaultLimit: number, maximum: number, extra = {}) =>
       Type.Object({
@@ -44,23 +48,35 @@ export function telemetryRoutes(telemetry: TelemetryService) {
         before: Type.Optional(Type.String({ description: 'cursor from `truncated`: only items older than it' })),
         ...extra,
       });
-    app.get('/api/v1/devices/:id/locations', {
-      schema: { tags: ['telemetry'], params: IdParam, querystring: listQuery(1000, 50_000), response: { 200: LocationHistory } },
-    }, (req) => telemetry.locations(actorOf(req), req.params.id, req.query));
-    app.get('/api/v1/devices/:id/heartbeats', {
-      schema: { tags: ['telemetry'], params: IdParam, querystring: listQuery(1000, 50_000), response: { 200: HeartbeatHistory } },
-    }, (req) => telemetry.heartbeats(actorOf(req), req.params.id, req.query));
+    app.get(
+      '/api/v1/devices/:id/locations',
+      {
+        schema: { tags: ['telemetry'], params: IdParam, querystring: listQuery(1000, 50_000), response: { 200: LocationHistory } },
+      },
+      (req) => telemetry.locations(actorOf(req), req.params.id, req.query),
+    );
+    app.get(
+      '/api/v1/devices/:id/heartbeats',
+      {
+        schema: { tags: ['telemetry'], params: IdParam, querystring: listQuery(1000, 50_000), response: { 200: HeartbeatHistory } },
+      },
+      (req) => telemetry.heartbeats(actorOf(req), req.params.id, req.query),
+    );
     app.get('/api/v1/devices/:id/attributes', { schema: { tags: ['telemetry'], params: IdParam, response: { 200: ReportedAttributes } } }, (req) =>
       telemetry.attributes(actorOf(req), req.params.id),
     );
-    app.get('/api/v1/devices/:id/messages', {
-      schema: {
-        tags: ['telemetry'],
-        params: IdParam,
-        description: 'Raw message history, newest first; a capped answer gives the cursor for the older rest in `truncated`.',
-        querystring: listQuery(100, 1000, { channel: Type.Optional(Type.Enum(DEVICE_UPLINK_CHANNELS)) }),
-        response: { 200: MessageHistory },
+    app.get(
+      '/api/v1/devices/:id/messages',
+      {
+        schema: {
+          tags: ['telemetry'],
+          params: IdParam,
+          description: 'Raw message history, newest first; a capped answer gives the cursor for the older rest in `truncated`.',
+          querystring: listQuery(100, 1000, { channel: Type.Optional(Type.Enum(DEVICE_UPLINK_CHANNELS)) }),
+          response: { 200: MessageHistory },
+        },
       },
-    }, (req) => telemetry.messages(actorOf(req), req.params.id, req.query));
+      (req) => telemetry.messages(actorOf(req), req.params.id, req.query),
+    );
   };
 }

@@ -64,7 +64,11 @@ export const Location = Type.Object({
   heading: Type.Union([Type.Number(), Type.Null()], { description: 'Degrees, 0 to 360' }),
   accuracy: Type.Union([Type.Number(), Type.Null()]),
 });
-export const LocationHistory = Type.Object({ deviceId: Uuid, items: Type.Array(Location, { description: 'The newest `limit` in the range, oldest first' }), truncated: HistoryCursor });
+export const LocationHistory = Type.Object({
+  deviceId: Uuid,
+  items: Type.Array(Location, { description: 'The newest `limit` in the range, oldest first' }),
+  truncated: HistoryCursor,
+});
 export type LocationHistory = Static<typeof LocationHistory>;
 
 export const Heartbeat = Type.Object({
@@ -95,4 +99,18 @@ export type DeviceMessage = Static<typeof DeviceMessage>;
 export const MessageHistory = Type.Object({ deviceId: Uuid, items: Type.Array(DeviceMessage, { description: 'Newest first' }), truncated: HistoryCursor });
 export type MessageHistory = Static<typeof MessageHistory>;
 
-titled({ LatestValue, LatestTelemetry, TelemetryPoint, TelemetryHistory, HistoryCursor, Location, LocationHistory, Heartbeat, HeartbeatHistory, ReportedAttributes, Transport, DeviceMessage, MessageHistory });
+titled({
+  LatestValue,
+  LatestTelemetry,
+  TelemetryPoint,
+  TelemetryHistory,
+  HistoryCursor,
+  Location,
+  LocationHistory,
+  Heartbeat,
+  HeartbeatHistory,
+  ReportedAttributes,
+  Transport,
+  DeviceMessage,
+  MessageHistory,
+});

@@ -3,7 +3,15 @@ import { AppError, assertUuid, notFound } from '../../platform/http/errors.js';
 import type { Actor } from '../accounts/actor.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import { isoTime } from './iso-time.js';
-import type { DeviceMessage, HeartbeatHistory, LatestTelemetry, LocationHistory, MessageHistory, ReportedAttributes, TelemetryHistory } from './telemetry.schemas.js';
+import type {
+  DeviceMessage,
+  HeartbeatHistory,
+  LatestTelemetry,
+  LocationHistory,
+  MessageHistory,
+  ReportedAttributes,
+  TelemetryHistory,
+} from './telemetry.schemas.js';
 
 export const AGGREGATES = ['avg', 'min', 'max', 'sum', 'count', 'last'] as const;
 export type Aggregate = (typeof AGGREGATES)[number];
@@ -133,12 +141,21 @@ export class TelemetryService {
     return { deviceId: id, values };
   }
 
-  async history(actor: Actor, deviceId: string, q: { keys?: string; from?: string; to?: string; interval?: string; agg?: string; limit?: number; before?: string }): Promise<TelemetryHistory> {
+  async history(
+    actor: Actor,
+    deviceId: string,
+    q: { keys?: string; from?: string; to?: string; interval?: string; agg?: string; limit?: number; before?: string },
+  ): Promise<TelemetryHistory> {
     const device = await this.devices.get(actor, deviceId);
     const to = parseTime(q.to, new Date(), 'to');
     const from = parseTime(q.from, new Date(to.getTime() - 3600_000), 'from');
     if (from > to) throw new AppError('VALIDATION_FAILED', 'from must be before to');
-    let keys = q.keys ? q.keys.split(',').map((k) => k.trim()).filter(Boolean) : [];
+    let keys = q.keys
+      ? q.keys
+          .split(',')
+          .map((k) => k.trim())
+          .filter(Boolean)
+      : [];
     if (!keys.length) {
       keys = (await this.db.query<{ key: string }>('SELECT key FROM telemetry_latest WHERE device_id = $1 ORDER BY key', [device.id])).map((r) => r.key);
     }
@@ -180,7 +197,8 @@ export class TelemetryService {
     const agg = (q.agg ?? 'avg') as Aggregate;
     if (!AGGREGATES.includes(agg)) throw new AppError('VALIDATION_FAILED', `agg must be one of ${AGGREGATES.join(', ')}`);
     const secs = parseInterval(q.interval ?? '60');
-    if ((to.getTime() - from.getTime()) / 1000 / secs > 100_000) throw new AppError('VALIDATION_FAILED', 'too many buckets: widen the interval or narrow the range');
+    if ((to.getTime() - from.getTime()) / 1000 / secs > 100_000)
+      throw new AppError('VALIDATION_FAILED', 'too many buckets: widen the interval or narrow the range');
     const plan = agg === 'last' ? null : rollupPlan(from.getTime(), to.getTime(), secs);
     const rows = plan
       ? await this.db.query<{ key: string; ms: number; value: number | null }>(ROLLUP_HISTORY_SQL(ROLLUP_COMBINE[agg as Exclude<Aggregate, 'last'>]), [
@@ -213,7 +231,16 @@ export class TelemetryService {
     const from = parseTime(q.from, new Date(to.getTime() - 86400_000), 'from');
     const limit = q.limit ?? 1000;
     // One more row than asked tells a capped answer (HistoryCursor).
-    const rows = await this.db.query<{ ts: Date; us: string; lat: number; lon: number; alt: number | null; speed: number | null; heading: number | null; accuracy: number | null }>(
+    const rows = await this.db.query<{
+      ts: Date;
+      us: string;
+      lat: number;
+      lon: number;
+      alt: number | null;
+      speed: number | null;
+      heading: number | null;
+      accuracy: number | null;
+    }>(
       `SELECT ts, ${US_OF('ts')} AS us, lat, lon, alt, speed, heading, accuracy FROM locations
        WHERE device_id = $1 AND ts >= $2 AND ts <= $3 AND ($5::int8 IS NULL OR ts < ${AT_US('$5')})
        ORDER BY ts DESC LIMIT $4 + 1`,
@@ -225,7 +252,10 @@ export class TelemetryService {
 
   async attributes(actor: Actor, deviceId: string): Promise<ReportedAttributes> {
     const device = await this.devices.get(actor, deviceId);
-    const rows = await this.db.query<{ key: string; value: unknown; updated_at: Date }>('SELECT key, value, updated_at FROM device_attributes WHERE device_id = $1 ORDER BY key', [device.id]);
+    const rows = await this.db.query<{ key: string; value: unknown; updated_at: Date }>(
+      'SELECT key, value, updated_at FROM device_attributes WHERE device_id = $1 ORDER BY key',
+      [device.id],
+    );
     const reported: ReportedAttributes['reported'] = {};
     for (const r of rows) reported[r.key] = { value: r.value, updatedAt: r.updated_at.toISOString() };
     return { deviceId: device.id, reported };
@@ -236,7 +266,14 @@ export class TelemetryService {
     const to = parseTime(q.to, new Date(), 'to');
     const from = parseTime(q.from, new Date(to.getTime() - 86400_000), 'from');
     const limit = q.limit ?? 1000;
-    const rows = await this.db.query<{ ts: Date; us: string; uptime: number | null; battery: number | null; rssi: number | null; data: Record<string, unknown> | null }>(
+    const rows = await this.db.query<{
+      ts: Date;
+      us: string;
+      uptime: number | null;
+      battery: number | null;
+      rssi: number | null;
+      data: Record<string, unknown> | null;
+    }>(
       `SELECT ts, ${US_OF('ts')} AS us, uptime, battery, rssi, data FROM heartbeats
        WHERE device_id = $1 AND ts >= $2 AND ts <= $3 AND ($5::int8 IS NULL OR ts < ${AT_US('$5')})
        ORDER BY ts DESC LIMIT $4 + 1`,
@@ -247,14 +284,25 @@ export class TelemetryService {
   }
 
   /** The raw message history (seed 002), newest first, with keyset pagination by `before` (receive time and sequence). */
-  async messages(actor: Actor, deviceId: string, q: { from?: string; to?: string; channel?: string; limit?: number; before?: string }): Promise<MessageHistory> {
+  async messages(
+    actor: Actor,
+    deviceId: string,
+    q: { from?: string; to?: string; channel?: string; limit?: number; before?: string },
+  ): Promise<MessageHistory> {
     const device = await this.devices.get(actor, deviceId);
     const to = parseTime(q.to, new Date(), 'to');
     const from = parseTime(q.from, new Date(0), 'from');
     const limit = q.limit ?? 100;
     const cursor = q.before === undefined ? null : /^(\d{1,17})\.(\d{1,18})$/.exec(q.before);
     if (q.before !== undefined && !cursor) throw new AppError('VALIDATION_FAILED', 'before must be a cursor from a previous answer');
-    const rows = await this.db.query<{ received_at: Date; us: string; seq: string; channel: DeviceMessage['channel']; transport: DeviceMessage['transport']; payload: unknown }>(
+    const rows = await this.db.query<{
+      received_at: Date;
+      us: string;
+      seq: string;
+      channel: DeviceMessage['channel'];
+      transport: DeviceMessage['transport'];
+      payload: unknown;
+    }>(
       `SELECT received_at, ${US_OF('received_at')} AS us, seq::text AS seq, channel, transport, payload FROM messages
        WHERE device_id = $1 AND received_at >= $2 AND received_at <= $3 AND ($4::text IS NULL OR channel = $4)
          AND ($6::int8 IS NULL OR (received_at, seq) < (${AT_US('$6')}, $7::int8))
@@ -262,7 +310,11 @@ export class TelemetryService {
       [device.id, from, to, q.channel ?? null, limit, cursor?.[1] ?? null, cursor?.[2] ?? null],
     );
     const truncated = rows.length > limit ? (rows.pop(), { before: `${rows.at(-1)!.us}.${rows.at(-1)!.seq}`, limit }) : null;
-    return { deviceId: device.id, items: rows.map((r) => ({ receivedAt: r.received_at.toISOString(), channel: r.channel, transport: r.transport, payload: r.payload })), truncated };
+    return {
+      deviceId: device.id,
+      items: rows.map((r) => ({ receivedAt: r.received_at.toISOString(), channel: r.channel, transport: r.transport, payload: r.payload })),
+      truncated,
+    };
   }
 }
 

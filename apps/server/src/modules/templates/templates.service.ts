@@ -68,7 +68,11 @@ export class TemplatesService {
     }
   }
 
-  async update(actor: Actor, id: string, patch: { name?: string; description?: string; telemetry?: TelemetryKeySpec[]; commands?: CommandSpec[] }): Promise<DeviceTemplate> {
+  async update(
+    actor: Actor,
+    id: string,
+    patch: { name?: string; description?: string; telemetry?: TelemetryKeySpec[]; commands?: CommandSpec[] },
+  ): Promise<DeviceTemplate> {
     requireRole(actor, 'admin');
     await this.get(actor, id);
     if (patch.commands) checkSpecs(patch.commands);
@@ -76,7 +80,14 @@ export class TemplatesService {
       `UPDATE device_templates SET name = coalesce($3, name), description = coalesce($4, description),
          telemetry = coalesce($5::jsonb, telemetry), commands = coalesce($6::jsonb, commands), updated_at = now()
        WHERE org_id = $1 AND id = $2`,
-      [actor.orgId, id, patch.name?.trim() ?? null, patch.description ?? null, patch.telemetry ? JSON.stringify(patch.telemetry) : null, patch.commands ? JSON.stringify(patch.commands) : null],
+      [
+        actor.orgId,
+        id,
+        patch.name?.trim() ?? null,
+        patch.description ?? null,
+        patch.telemetry ? JSON.stringify(patch.telemetry) : null,
+        patch.commands ? JSON.stringify(patch.commands) : null,
+      ],
     );
     this.validators.clear();
     return this.get(actor, id);
@@ -100,7 +111,10 @@ export class TemplatesService {
     if (!r) return;
     const spec = r.commands.find((c) => c.name === name);
     if (!spec) {
-      throw new AppError('COMMAND_NOT_IN_TEMPLATE', `template "${r.name}" has no command "${name}"; it accepts: ${r.commands.map((c) => c.name).join(', ') || 'none'}`);
+      throw new AppError(
+        'COMMAND_NOT_IN_TEMPLATE',
+        `template "${r.name}" has no command "${name}"; it accepts: ${r.commands.map((c) => c.name).join(', ') || 'none'}`,
+      );
     }
     if (!spec.params) return;
     const key = `${r.id}:${r.updated_at.getTime()}:${name}`;

@@ -44,7 +44,9 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   if (/^08...$/.test(code) || ['57P01', '57P02', '57P03'].includes(code)) return true;
   const message = typeof e?.message === 'string' ? e.message : '';
   // 55000 is generic; with this message it is a database closed to connections (ALLOW_CONNECTIONS false, maintenance).
-  return /^Connection terminated|^Client has encountered a connection error|timeout exceeded when trying to connect|is not currently accepting connections/.test(message);
+  return /^Connection terminated|^Client has encountered a connection error|timeout exceeded when trying to connect|is not currently accepting connections/.test(
+    message,
+  );
 }
 
 export interface DatabaseOptions {

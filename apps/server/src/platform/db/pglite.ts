@@ -25,7 +25,9 @@ export class DataDirInUseError extends Error {
     readonly dataDir: string,
     readonly pid: number,
   ) {
-    super(`The data dir ${dataDir} is in use by process ${pid} (a running Tether?). Stop it first; if no Tether runs, remove ${path.join(dataDir, LOCK_FILE)}.`);
+    super(
+      `The data dir ${dataDir} is in use by process ${pid} (a running Tether?). Stop it first; if no Tether runs, remove ${path.join(dataDir, LOCK_FILE)}.`,
+    );
   }
 }
 const LOCK_FILE = 'tether.pid';
@@ -112,17 +114,19 @@ export async function openPglite(dataDir: string): Promise<Database> {
       return (await serial(() => db.query<T>(sql, params as unknown[]))).rows;
     },
     transaction<T>(fn: (tx: Transaction) => Promise<T>) {
-      return serial(() => db.transaction(async (t) =>
-        fn({
-          async query<R>(sql: string, params?: readonly unknown[]) {
-            const res = await t.query<R>(sql, params as unknown[] | undefined);
-            return res.rows;
-          },
-          async exec(sql: string) {
-            await t.exec(sql);
-          },
-        }),
-      ));
+      return serial(() =>
+        db.transaction(async (t) =>
+          fn({
+            async query<R>(sql: string, params?: readonly unknown[]) {
+              const res = await t.query<R>(sql, params as unknown[] | undefined);
+              return res.rows;
+            },
+            async exec(sql: string) {
+              await t.exec(sql);
+            },
+          }),
+        ),
+      );
     },
     async exec(sql) {
       await serial(() => db.exec(sql));

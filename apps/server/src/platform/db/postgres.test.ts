@@ -28,7 +28,9 @@ describe.skipIf(!usingPostgres)('a PostgreSQL connection ended under a checked-o
   /** Ends the backend running `marker` as soon as it shows up. */
   async function terminate(marker: string): Promise<void> {
     for (let i = 0; i < 100; i++) {
-      const r = await admin.query(`SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()`, [`%${marker}%`]);
+      const r = await admin.query(`SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()`, [
+        `%${marker}%`,
+      ]);
       if (r.rows.length) return;
       await new Promise((res) => setTimeout(res, 20));
     }

@@ -10,8 +10,8 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function hoistTitledSchemas(doc: Json): Json {
-  const components = ((doc.components ??= {}) as Json);
-  const schemas = ((components.schemas ??= {}) as Record<string, Json>);
+  const components = (doc.components ??= {}) as Json;
+  const schemas = (components.schemas ??= {}) as Record<string, Json>;
   const seen = new Map<string, string>();
 
   const visit = (node: unknown, inSchema: boolean): unknown => {

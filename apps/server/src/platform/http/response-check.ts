@@ -39,7 +39,8 @@ function check(req: FastifyRequest, reply: FastifyReply, payload: unknown): stri
   } catch (err) {
     return `the serializer failed: ${(err as Error).message}`;
   }
-  if (!isDeepStrictEqual(serialized, plain)) return `the serializer changes it (a property the schema does not name?): ${JSON.stringify(plain).slice(0, 300)} → ${JSON.stringify(serialized).slice(0, 300)}`;
+  if (!isDeepStrictEqual(serialized, plain))
+    return `the serializer changes it (a property the schema does not name?): ${JSON.stringify(plain).slice(0, 300)} → ${JSON.stringify(serialized).slice(0, 300)}`;
   return null;
 }
 
@@ -53,7 +54,8 @@ export function checkResponsesAgainstSchemas(app: App, violations: ResponseViola
       violations.push(v);
       // A success that breaks its schema fails the request itself, so the test that made it sees it;
       // a missing schema fails the test file when its server closes (helpers.ts).
-      if (reply.statusCode < 400 && !problem.startsWith('no response schema')) throw new AppError('INTERNAL', `response contract: ${v.route} ${v.status} ${problem}`);
+      if (reply.statusCode < 400 && !problem.startsWith('no response schema'))
+        throw new AppError('INTERNAL', `response contract: ${v.route} ${v.status} ${problem}`);
     }
     return payload;
   });

@@ -59,7 +59,10 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
     trustProxy: true,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
   };
-  const app = (opts.https ? Fastify({ ...fastifyOpts, https: opts.https } as FastifyServerOptions) : Fastify(fastifyOpts)).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+  const app = (opts.https
+    ? Fastify({ ...fastifyOpts, https: opts.https } as FastifyServerOptions)
+    : Fastify(fastifyOpts)
+  ).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
   app.decorateRequest('actor', null);
 
   // Every documented route answers errors in one shape; a route may still describe its own.
@@ -98,25 +101,35 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
       return reply.status(400).send({ error: { code: 'VALIDATION_FAILED', message: err.message } });
     }
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.status(413).send({ error: { code: 'PAYLOAD_TOO_LARGE', message: `body is larger than ${req.routeOptions?.bodyLimit ?? opts.bodyLimit} bytes` } });
+      return reply
+        .status(413)
+        .send({ error: { code: 'PAYLOAD_TOO_LARGE', message: `body is larger than ${req.routeOptions?.bodyLimit ?? opts.bodyLimit} bytes` } });
     }
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return reply.status(415).send({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send application/json' } });
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      const code = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.name === 'SyntaxError' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'INVALID_PAYLOAD' : 'VALIDATION_FAILED';
+      const code =
+        err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.name === 'SyntaxError' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+          ? 'INVALID_PAYLOAD'
+          : 'VALIDATION_FAILED';
       return reply.status(err.statusCode).send({ error: { code, message: err.message } });
     }
     if (isDatabaseUnavailable(err)) {
       // A database restart or failover: say so, and when to come back, instead of a 500.
       req.log.warn({ err: err.message, url: req.url }, 'request failed: database unavailable');
-      return reply.status(503).header('retry-after', '5').send({ error: { code: 'UNAVAILABLE', message: 'the database is unavailable; retry' } });
+      return reply
+        .status(503)
+        .header('retry-after', '5')
+        .send({ error: { code: 'UNAVAILABLE', message: 'the database is unavailable; retry' } });
     }
     // 5xx: log the detail, never send it.
     req.log.error({ err, url: req.url }, 'request failed');
     return reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
   });
-  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0]}` } }));
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0]}` } }),
+  );
 
   // Security headers on every answer. The dashboard is a built bundle: scripts and styles from
   // this origin only; images also from blobs (photo previews) and the map's tile server.

@@ -34,7 +34,8 @@ export function assertStorableJson(v: unknown, maxDepth = MAX_JSON_DEPTH): void 
 function walk(v: unknown, depth: number, maxDepth: number): void {
   switch (typeof v) {
     case 'string':
-      if (UNSTORABLE_CHAR.test(v)) throw new UnstorableJsonError('unstorable_value', 'strings may not contain \\u0000 or unpaired UTF-16 surrogates (\\ud800–\\udfff)');
+      if (UNSTORABLE_CHAR.test(v))
+        throw new UnstorableJsonError('unstorable_value', 'strings may not contain \\u0000 or unpaired UTF-16 surrogates (\\ud800–\\udfff)');
       return;
     case 'number':
       if (!Number.isFinite(v)) throw new UnstorableJsonError('unstorable_value', 'number is out of range');

@@ -80,16 +80,32 @@ export class LiveHub implements IngestListener {
       }
       if (m.alert) {
         const a = m.alert;
-        this.publish(orgId, { type: 'alert', deviceId, projectId, alert: { id: a.id, ts: isoFromUs(a.ts), message: a.message, severity: a.severity, type: a.type, data: a.data } });
+        this.publish(orgId, {
+          type: 'alert',
+          deviceId,
+          projectId,
+          alert: { id: a.id, ts: isoFromUs(a.ts), message: a.message, severity: a.severity, type: a.type, data: a.data },
+        });
       }
       if (m.location) {
         const l = m.location;
-        this.publish(orgId, { type: 'location', deviceId, projectId, location: { ts: isoFromUs(l.ts), lat: l.lat, lon: l.lon, alt: l.alt, speed: l.speed, heading: l.heading } });
+        this.publish(orgId, {
+          type: 'location',
+          deviceId,
+          projectId,
+          location: { ts: isoFromUs(l.ts), lat: l.lat, lon: l.lon, alt: l.alt, speed: l.speed, heading: l.heading },
+        });
       }
     }
   }
 
   statusChanged(device: DeviceIdentity, online: boolean, lastSeenAt: Date | null): void {
-    this.publish(device.orgId, { type: 'status', deviceId: device.deviceId, projectId: device.projectId, online, lastSeenAt: lastSeenAt?.toISOString() ?? null });
+    this.publish(device.orgId, {
+      type: 'status',
+      deviceId: device.deviceId,
+      projectId: device.projectId,
+      online,
+      lastSeenAt: lastSeenAt?.toISOString() ?? null,
+    });
   }
 }

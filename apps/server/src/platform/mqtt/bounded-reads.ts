@@ -134,7 +134,11 @@ export class BoundedReads extends Duplex {
    * is found by its backlog (past maxOutgoingBytes) or by no progress for
    * stallMs, and destroyed; until then its bytes wait in its own socket.
    */
-  override write(chunk: unknown, encoding?: BufferEncoding | ((error: Error | null | undefined) => void), cb?: (error: Error | null | undefined) => void): boolean {
+  override write(
+    chunk: unknown,
+    encoding?: BufferEncoding | ((error: Error | null | undefined) => void),
+    cb?: (error: Error | null | undefined) => void,
+  ): boolean {
     if (this.destroyed) return true;
     if (this.inner.writableLength >= this.policy.maxOutgoingBytes) {
       this.slowReader('backlog');

@@ -152,7 +152,10 @@ export class EmbeddedBroker implements CommandChannel {
   }
 
   send(deviceId: string, commandId: string, message: CommandMessage): void {
-    this.aedes.publish({ cmd: 'publish', topic: deviceTopic.command(deviceId, commandId), payload: Buffer.from(JSON.stringify(message)), qos: 1, retain: false, dup: false }, () => {});
+    this.aedes.publish(
+      { cmd: 'publish', topic: deviceTopic.command(deviceId, commandId), payload: Buffer.from(JSON.stringify(message)), qos: 1, retain: false, dup: false },
+      () => {},
+    );
   }
 
   /**
@@ -175,9 +178,7 @@ export class EmbeddedBroker implements CommandChannel {
   /** Drops the retained message on the topic: MQTT-3.3.1-10, a retained publish with an empty payload. */
   clearRetained(topic: string): Promise<void> {
     if (!this.retainedTopics.delete(topic)) return Promise.resolve();
-    return new Promise((resolve) =>
-      this.aedes.publish({ cmd: 'publish', topic, payload: Buffer.alloc(0), qos: 0, retain: true, dup: false }, () => resolve()),
-    );
+    return new Promise((resolve) => this.aedes.publish({ cmd: 'publish', topic, payload: Buffer.alloc(0), qos: 0, retain: true, dup: false }, () => resolve()));
   }
 
   private install(): void {
@@ -437,7 +438,10 @@ export class EmbeddedBroker implements CommandChannel {
   private slowReader(conn: BoundedReads, reason: 'backlog' | 'stalled'): void {
     const client = (conn as unknown as { client?: TetherClient }).client;
     this.deps.metrics.slowReaders.inc({ reason });
-    this.deps.logger.warn({ deviceId: client?.tether?.deviceId, reason, outgoingBytes: conn.outgoingBytes }, 'mqtt client does not read what it is sent: dropped');
+    this.deps.logger.warn(
+      { deviceId: client?.tether?.deviceId, reason, outgoingBytes: conn.outgoingBytes },
+      'mqtt client does not read what it is sent: dropped',
+    );
   }
 
   private refuse(identity: DeviceIdentity, err: IngestRejection, callback: (e: Error | null) => void, counted = false): void {

@@ -9,5 +9,7 @@ it('scrubs credentials by shape, in the ThingsBoard path and in a query string, 
   // A token of any shape in the ThingsBoard path (an imported one, say) and after ?token=.
   expect(scrubCredentials('POST /api/v1/A1_TEST_TOKEN/attributes?x=1')).toBe('POST /api/v1/[redacted]/attributes?x=1');
   expect(scrubCredentials('/api/v1/live?org=1&token=opaque-secret&x=2')).toBe('/api/v1/live?org=1&token=[redacted]&x=2');
-  expect(scrubCredentials('/api/v1/device/telemetry /api/v1/devices/123/telemetry dt_short')).toBe('/api/v1/device/telemetry /api/v1/devices/123/telemetry dt_short');
+  expect(scrubCredentials('/api/v1/device/telemetry /api/v1/devices/123/telemetry dt_short')).toBe(
+    '/api/v1/device/telemetry /api/v1/devices/123/telemetry dt_short',
+  );
 });

@@ -24,7 +24,10 @@ export function fixedKey(secret: string, kid = 'fixed'): SigningKeySource {
 
 /** HS256 signing for user access tokens and device JWTs; the key id goes in each token's header. */
 export class JwtSigner {
-  constructor(private readonly keys: SigningKeySource, private readonly issuer = 'tether') {}
+  constructor(
+    private readonly keys: SigningKeySource,
+    private readonly issuer = 'tether',
+  ) {}
 
   get generation(): number {
     return this.keys.generation;

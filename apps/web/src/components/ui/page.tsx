@@ -18,7 +18,19 @@ export function PageHeader({ title, subtitle, actions }: { title: ReactNode; sub
   );
 }
 
-export function Section({ title, id, actions, children, className }: { title: ReactNode; id?: string; actions?: ReactNode; children: ReactNode; className?: string }) {
+export function Section({
+  title,
+  id,
+  actions,
+  children,
+  className,
+}: {
+  title: ReactNode;
+  id?: string;
+  actions?: ReactNode;
+  children: ReactNode;
+  className?: string;
+}) {
   const headingId = id ? `${id}-title` : undefined;
   return (
     <section className={`card ${className ?? ''}`} id={id} aria-labelledby={headingId}>

@@ -1,4 +1,16 @@
-export function Pagination({ total, limit, offset, onChange, label = 'Pages' }: { total: number; limit: number; offset: number; onChange(offset: number): void; label?: string }) {
+export function Pagination({
+  total,
+  limit,
+  offset,
+  onChange,
+  label = 'Pages',
+}: {
+  total: number;
+  limit: number;
+  offset: number;
+  onChange(offset: number): void;
+  label?: string;
+}) {
   if (total <= limit && offset === 0) return null;
   const page = Math.floor(offset / limit) + 1;
   const pages = Math.max(1, Math.ceil(total / limit));

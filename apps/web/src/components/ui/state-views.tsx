@@ -42,7 +42,15 @@ export function EmptyState({ title, children }: { title: string; children?: Reac
 }
 
 /** Loading, then an error with a retry, then the content. */
-export function Async<T>({ state, children, loadingLabel }: { state: { data: T | undefined; error: Error | undefined; loading: boolean; reload(): void }; children: (data: T) => ReactNode; loadingLabel?: string }) {
+export function Async<T>({
+  state,
+  children,
+  loadingLabel,
+}: {
+  state: { data: T | undefined; error: Error | undefined; loading: boolean; reload(): void };
+  children: (data: T) => ReactNode;
+  loadingLabel?: string;
+}) {
   if (state.error && state.data === undefined) return <ErrorNotice error={state.error} onRetry={state.reload} />;
   if (state.data === undefined) return <Loading label={loadingLabel} />;
   return (

@@ -101,7 +101,9 @@ export function ApiKeysPanel() {
                       <td data-label="Key starts with">
                         <code>{k.prefix}…</code>
                       </td>
-                      <td data-label="Status">{k.revokedAt ? <span className="badge badge-offline">revoked</span> : <span className="badge badge-online">active</span>}</td>
+                      <td data-label="Status">
+                        {k.revokedAt ? <span className="badge badge-offline">revoked</span> : <span className="badge badge-online">active</span>}
+                      </td>
                       <td data-label="Actions">
                         {!k.revokedAt && can.manageApiKeys && (
                           <button type="button" className="btn btn-small btn-danger" onClick={() => setRevoking({ id: k.id, name: k.name })}>

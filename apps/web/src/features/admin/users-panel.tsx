@@ -45,7 +45,14 @@ function CreateUserForm({ grantable, onDone, onCancel }: { grantable: Role[]; on
       </label>
       <label className="field">
         <span>Initial password</span>
-        <input type="password" required autoComplete="new-password" minLength={8} value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} />
+        <input
+          type="password"
+          required
+          autoComplete="new-password"
+          minLength={8}
+          value={form.password}
+          onChange={(e) => setForm({ ...form, password: e.target.value })}
+        />
       </label>
       <label className="field">
         <span>Role</span>
@@ -148,8 +155,8 @@ export function UsersPanel() {
                           <div>
                             {u.disabled ? <span className="badge badge-offline">disabled</span> : <span className="badge badge-online">active</span>}{' '}
                             {editable && (
-                            <button type="button" className="btn btn-small" onClick={() => update(u, { disabled: !u.disabled })}>
-                              {u.disabled ? 'Enable' : 'Disable'}
+                              <button type="button" className="btn btn-small" onClick={() => update(u, { disabled: !u.disabled })}>
+                                {u.disabled ? 'Enable' : 'Disable'}
                                 <span className="visually-hidden"> {u.email}</span>
                               </button>
                             )}
@@ -179,4 +186,3 @@ export function UsersPanel() {
     </Section>
   );
 }
-

@@ -14,7 +14,17 @@ export interface AlertRow {
 }
 
 /** Alerts as a list: newest first, with the device, the severity and the time. */
-export function AlertList({ alerts, compact = false, highlight, showDevice = true }: { alerts: AlertRow[]; compact?: boolean; highlight?: Set<string>; showDevice?: boolean }) {
+export function AlertList({
+  alerts,
+  compact = false,
+  highlight,
+  showDevice = true,
+}: {
+  alerts: AlertRow[];
+  compact?: boolean;
+  highlight?: Set<string>;
+  showDevice?: boolean;
+}) {
   return (
     <ol className={`alert-list ${compact ? 'alert-list-compact' : ''}`}>
       {alerts.map((a) => (

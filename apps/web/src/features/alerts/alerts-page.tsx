@@ -87,15 +87,30 @@ function History() {
   const [loadedAt, setLoadedAt] = useState(Date.now);
   const query = useMemo(() => {
     const w = WINDOWS.find((x) => x.id === win);
-    const from = win === 'custom' ? (customFrom ? new Date(Number(customFrom)).toISOString() : undefined) : w?.ms ? new Date(loadedAt - w.ms).toISOString() : undefined;
+    const from =
+      win === 'custom' ? (customFrom ? new Date(Number(customFrom)).toISOString() : undefined) : w?.ms ? new Date(loadedAt - w.ms).toISOString() : undefined;
     const to = win === 'custom' && customTo ? new Date(Number(customTo)).toISOString() : undefined;
-    return { deviceId: deviceId || undefined, projectId: projectId || undefined, type: type || undefined, severity: severity || undefined, from, to, limit: LIMIT, offset };
+    return {
+      deviceId: deviceId || undefined,
+      projectId: projectId || undefined,
+      type: type || undefined,
+      severity: severity || undefined,
+      from,
+      to,
+      limit: LIMIT,
+      offset,
+    };
   }, [deviceId, projectId, type, severity, win, customFrom, customTo, offset, loadedAt]);
   const state = useAsync(() => client.alerts.list(query), [client, query, resumes]);
 
   // Alerts that arrived after the history was loaded and match its filters.
   const pendingNew = live.filter(
-    (a) => a.arrivedAt > loadedAt && (!deviceId || a.deviceId === deviceId) && (!projectId || a.projectId === projectId) && (!type || a.type === type) && (!severities.length || severities.includes(a.severity)),
+    (a) =>
+      a.arrivedAt > loadedAt &&
+      (!deviceId || a.deviceId === deviceId) &&
+      (!projectId || a.projectId === projectId) &&
+      (!type || a.type === type) &&
+      (!severities.length || severities.includes(a.severity)),
   ).length;
 
   const toggleSeverity = (s: string) => {
@@ -162,11 +177,19 @@ function History() {
           <>
             <label className="field">
               <span>From</span>
-              <input type="datetime-local" value={customFrom ? toDateTimeLocal(Number(customFrom)) : ''} onChange={(e) => setParams({ from: Number.isNaN(fromDateTimeLocal(e.target.value)) ? null : fromDateTimeLocal(e.target.value), offset: null })} />
+              <input
+                type="datetime-local"
+                value={customFrom ? toDateTimeLocal(Number(customFrom)) : ''}
+                onChange={(e) => setParams({ from: Number.isNaN(fromDateTimeLocal(e.target.value)) ? null : fromDateTimeLocal(e.target.value), offset: null })}
+              />
             </label>
             <label className="field">
               <span>To</span>
-              <input type="datetime-local" value={customTo ? toDateTimeLocal(Number(customTo)) : ''} onChange={(e) => setParams({ to: Number.isNaN(fromDateTimeLocal(e.target.value)) ? null : fromDateTimeLocal(e.target.value), offset: null })} />
+              <input
+                type="datetime-local"
+                value={customTo ? toDateTimeLocal(Number(customTo)) : ''}
+                onChange={(e) => setParams({ to: Number.isNaN(fromDateTimeLocal(e.target.value)) ? null : fromDateTimeLocal(e.target.value), offset: null })}
+              />
             </label>
           </>
         )}
@@ -182,7 +205,11 @@ function History() {
           </div>
         </fieldset>
         {filtered && (
-          <button type="button" className="btn btn-ghost filters-clear" onClick={() => setParams({ deviceId: null, projectId: null, type: null, severity: null, window: null, from: null, to: null, offset: null })}>
+          <button
+            type="button"
+            className="btn btn-ghost filters-clear"
+            onClick={() => setParams({ deviceId: null, projectId: null, type: null, severity: null, window: null, from: null, to: null, offset: null })}
+          >
             Clear filters
           </button>
         )}
@@ -190,7 +217,9 @@ function History() {
       <Async state={state} loadingLabel="Loading alerts…">
         {(page) =>
           page.items.length === 0 ? (
-            <EmptyState title="No alerts match">{filtered ? <p>Try a wider time range or fewer filters.</p> : <p>No device has raised an alert in this period.</p>}</EmptyState>
+            <EmptyState title="No alerts match">
+              {filtered ? <p>Try a wider time range or fewer filters.</p> : <p>No device has raised an alert in this period.</p>}
+            </EmptyState>
           ) : (
             <>
               <AlertList alerts={page.items} />

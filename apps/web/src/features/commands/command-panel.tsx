@@ -14,7 +14,17 @@ import { Section } from '../../components/ui/page';
 import { Async, EmptyState, Loading, describeError } from '../../components/ui/state-views';
 import { RelativeTime } from '../../components/ui/relative-time';
 import type { DeviceTemplate } from '../devices/device-template';
-import { applyCommandEvent, cancelCommand, listCommands, sendCommand, statusTime, upsertCommand, SUGGESTED_COMMANDS, type Command, type SendCommandInput } from './commands';
+import {
+  applyCommandEvent,
+  cancelCommand,
+  listCommands,
+  sendCommand,
+  statusTime,
+  upsertCommand,
+  SUGGESTED_COMMANDS,
+  type Command,
+  type SendCommandInput,
+} from './commands';
 import { fieldsFromSchema, initialValues, paramsFromJson, paramsFromValues, type ParamErrors, type ParamValues } from './params-schema';
 import { ParamsForm } from './params-form';
 
@@ -72,7 +82,8 @@ function SendCommandForm({ device, template, onSent }: { device: Device; templat
   const timeout = timeoutS.trim() === '' ? undefined : Number(timeoutS);
   const timeoutError = timeout !== undefined && !(timeout >= 0.1 && timeout <= 3600) ? 'Between 0.1 and 3600 seconds.' : null;
   const retryCount = retries.trim() === '' ? undefined : Number(retries);
-  const retriesError = retryCount !== undefined && !(Number.isInteger(retryCount) && retryCount >= 0 && retryCount <= 20) ? 'A whole number from 0 to 20.' : null;
+  const retriesError =
+    retryCount !== undefined && !(Number.isInteger(retryCount) && retryCount >= 0 && retryCount <= 20) ? 'A whole number from 0 to 20.' : null;
   const jsonParams = fields ? null : paramsFromJson(json);
 
   const submit = async (e: FormEvent) => {
@@ -119,7 +130,13 @@ function SendCommandForm({ device, template, onSent }: { device: Device; templat
           // Labelled by id, not by wrapping: a wrapping label would add the options to the select's name.
           <div className="field">
             <label htmlFor={`${id}-command`}>Command</label>
-            <select id={`${id}-command`} name="command" value={name} onChange={(e) => pick(e.target.value)} aria-describedby={spec?.description ? `${id}-desc` : undefined}>
+            <select
+              id={`${id}-command`}
+              name="command"
+              value={name}
+              onChange={(e) => pick(e.target.value)}
+              aria-describedby={spec?.description ? `${id}-desc` : undefined}
+            >
               {specs.map((c) => (
                 <option key={c.name} value={c.name}>
                   {c.name}
@@ -130,7 +147,17 @@ function SendCommandForm({ device, template, onSent }: { device: Device; templat
         ) : (
           <label className="field">
             <span>Command</span>
-            <input name="command" required maxLength={128} list={`${id}-suggestions`} value={name} onChange={(e) => pick(e.target.value)} placeholder="reboot" autoComplete="off" aria-describedby={`${id}-free`} />
+            <input
+              name="command"
+              required
+              maxLength={128}
+              list={`${id}-suggestions`}
+              value={name}
+              onChange={(e) => pick(e.target.value)}
+              placeholder="reboot"
+              autoComplete="off"
+              aria-describedby={`${id}-free`}
+            />
             <datalist id={`${id}-suggestions`}>
               {SUGGESTED_COMMANDS.map((s) => (
                 <option key={s} value={s} />
@@ -140,14 +167,38 @@ function SendCommandForm({ device, template, onSent }: { device: Device; templat
         )}
         <label className="field">
           <span>Timeout (s)</span>
-          <input name="timeout" type="number" inputMode="decimal" min={0.1} max={3600} step="any" placeholder="30" value={timeoutS} onChange={(e) => setTimeoutS(e.target.value)} aria-invalid={timeoutError ? true : undefined} aria-describedby={`${id}-timeout`} />
+          <input
+            name="timeout"
+            type="number"
+            inputMode="decimal"
+            min={0.1}
+            max={3600}
+            step="any"
+            placeholder="30"
+            value={timeoutS}
+            onChange={(e) => setTimeoutS(e.target.value)}
+            aria-invalid={timeoutError ? true : undefined}
+            aria-describedby={`${id}-timeout`}
+          />
           <small id={`${id}-timeout`} className={timeoutError ? 'field-error' : 'muted'}>
             {timeoutError ?? 'How long to wait for delivery before a retry.'}
           </small>
         </label>
         <label className="field">
           <span>Retries</span>
-          <input name="retries" type="number" inputMode="numeric" min={0} max={20} step={1} placeholder="0" value={retries} onChange={(e) => setRetries(e.target.value)} aria-invalid={retriesError ? true : undefined} aria-describedby={`${id}-retries`} />
+          <input
+            name="retries"
+            type="number"
+            inputMode="numeric"
+            min={0}
+            max={20}
+            step={1}
+            placeholder="0"
+            value={retries}
+            onChange={(e) => setRetries(e.target.value)}
+            aria-invalid={retriesError ? true : undefined}
+            aria-describedby={`${id}-retries`}
+          />
           <small id={`${id}-retries`} className={retriesError ? 'field-error' : 'muted'}>
             {retriesError ?? 'Resends while undelivered.'}
           </small>
@@ -160,12 +211,16 @@ function SendCommandForm({ device, template, onSent }: { device: Device; templat
       )}
       {!specs && (
         <p id={`${id}-free`} className="muted small command-desc">
-          {device.templateId ? 'The template could not be loaded: any name can be sent, and the server checks it.' : 'This device has no template, so it accepts any command name; suggestions: ' + SUGGESTED_COMMANDS.join(', ') + '.'}
+          {device.templateId
+            ? 'The template could not be loaded: any name can be sent, and the server checks it.'
+            : 'This device has no template, so it accepts any command name; suggestions: ' + SUGGESTED_COMMANDS.join(', ') + '.'}
         </p>
       )}
       <fieldset className="params">
         <legend>Parameters</legend>
-        {fields && fields.length > 0 && <ParamsForm fields={fields} values={values} errors={errors} onChange={(n, v) => setValues((prev) => ({ ...prev, [n]: v }))} />}
+        {fields && fields.length > 0 && (
+          <ParamsForm fields={fields} values={values} errors={errors} onChange={(n, v) => setValues((prev) => ({ ...prev, [n]: v }))} />
+        )}
         {fields && fields.length === 0 && <p className="muted small">This command takes no parameters.</p>}
         {!fields && (
           <label className="field">
@@ -194,7 +249,11 @@ function SendCommandForm({ device, template, onSent }: { device: Device; templat
         <span role="alert" className="field-error" data-testid="command-error">
           {status.kind === 'error' ? status.message : ''}
         </span>
-        <button type="submit" className="btn btn-primary" disabled={status.kind === 'sending' || !name.trim() || Boolean(timeoutError || retriesError) || (jsonParams !== null && !jsonParams.ok)}>
+        <button
+          type="submit"
+          className="btn btn-primary"
+          disabled={status.kind === 'sending' || !name.trim() || Boolean(timeoutError || retriesError) || (jsonParams !== null && !jsonParams.ok)}
+        >
           {status.kind === 'sending' ? 'Sending…' : 'Send command'}
         </button>
       </div>
@@ -241,7 +300,13 @@ function CommandRow({ c, canCancel, onCancel, busy }: { c: Command; canCancel: b
         </div>
       </td>
       <td data-label="Result" className="payload-cell" data-testid="command-result">
-        {c.error ? <span className="field-error">{c.error}</span> : c.result !== null && c.result !== undefined ? <Json value={c.result} /> : <span className="muted">—</span>}
+        {c.error ? (
+          <span className="field-error">{c.error}</span>
+        ) : c.result !== null && c.result !== undefined ? (
+          <Json value={c.result} />
+        ) : (
+          <span className="muted">—</span>
+        )}
       </td>
       <td data-label="Actions">
         {c.status === 'queued' && canCancel ? (

@@ -19,14 +19,27 @@ const queued: Command = {
   deliveredAt: null,
   completedAt: null,
 };
-const event = (status: string, updatedAt: string, extra: { result?: unknown; error?: string | null } = {}) => ({ id: 'c1', name: 'led', status, result: extra.result ?? null, error: extra.error ?? null, updatedAt });
+const event = (status: string, updatedAt: string, extra: { result?: unknown; error?: string | null } = {}) => ({
+  id: 'c1',
+  name: 'led',
+  status,
+  result: extra.result ?? null,
+  error: extra.error ?? null,
+  updatedAt,
+});
 
 describe('applyCommandEvent', () => {
   it('walks queued → sent → delivered → succeeded, stamping each step', () => {
     let c = applyCommandEvent(queued, event('sent', '2026-03-01T12:00:01.000Z'));
     c = applyCommandEvent(c, event('delivered', '2026-03-01T12:00:02.000Z'));
     c = applyCommandEvent(c, event('succeeded', '2026-03-01T12:00:03.000Z', { result: { ok: true } }));
-    expect(c).toMatchObject({ status: 'succeeded', sentAt: '2026-03-01T12:00:01.000Z', deliveredAt: '2026-03-01T12:00:02.000Z', completedAt: '2026-03-01T12:00:03.000Z', result: { ok: true } });
+    expect(c).toMatchObject({
+      status: 'succeeded',
+      sentAt: '2026-03-01T12:00:01.000Z',
+      deliveredAt: '2026-03-01T12:00:02.000Z',
+      completedAt: '2026-03-01T12:00:03.000Z',
+      result: { ok: true },
+    });
     expect(statusTime(c)).toBe('2026-03-01T12:00:03.000Z');
   });
 

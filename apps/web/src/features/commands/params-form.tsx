@@ -9,7 +9,17 @@ function hintOf(f: ParamField): string {
 const optionLabel = (o: string | number | boolean | null) => (typeof o === 'string' ? o : JSON.stringify(o));
 
 /** One input per field of a command's params schema; errors sit under their field. */
-export function ParamsForm({ fields, values, errors, onChange }: { fields: ParamField[]; values: ParamValues; errors: ParamErrors; onChange(name: string, value: string | boolean): void }) {
+export function ParamsForm({
+  fields,
+  values,
+  errors,
+  onChange,
+}: {
+  fields: ParamField[];
+  values: ParamValues;
+  errors: ParamErrors;
+  onChange(name: string, value: string | boolean): void;
+}) {
   const prefix = useId();
   return (
     <div className="params-grid">
@@ -72,7 +82,16 @@ export function ParamsForm({ fields, values, errors, onChange }: { fields: Param
             </select>
           );
         } else if (f.kind === 'json') {
-          control = <textarea rows={2} spellCheck={false} {...common} value={text} onChange={(e) => onChange(f.name, e.target.value)} placeholder='[1, 2] or {"a": 1}' />;
+          control = (
+            <textarea
+              rows={2}
+              spellCheck={false}
+              {...common}
+              value={text}
+              onChange={(e) => onChange(f.name, e.target.value)}
+              placeholder='[1, 2] or {"a": 1}'
+            />
+          );
         } else {
           control = <input type="text" maxLength={f.maxLength} {...common} value={text} onChange={(e) => onChange(f.name, e.target.value)} />;
         }

@@ -46,7 +46,15 @@ describe('fieldsFromSchema', () => {
 
 describe('initialValues', () => {
   it('starts from the defaults, and picks the only option of a required enum', () => {
-    const fields = fieldsFromSchema({ required: ['unit'], properties: { ...servo.properties, unit: { enum: ['deg'] }, mode: { enum: ['fast', 'slow'], default: 'slow' }, curve: { type: 'array', default: [1, 2] } } })!;
+    const fields = fieldsFromSchema({
+      required: ['unit'],
+      properties: {
+        ...servo.properties,
+        unit: { enum: ['deg'] },
+        mode: { enum: ['fast', 'slow'], default: 'slow' },
+        curve: { type: 'array', default: [1, 2] },
+      },
+    })!;
     expect(initialValues(fields)).toEqual({ angle: '', speed: '1.5', label: '', smooth: true, mode: '1', curve: '[1,2]', unit: '0' });
   });
 });
@@ -59,7 +67,10 @@ describe('paramsFromValues', () => {
       ok: true,
       params: { angle: 90, smooth: false, mode: 3, curve: [0, 0.5, 1] },
     });
-    expect(paramsFromValues(fields, { ...initialValues(fields), angle: '0', label: 'abc' })).toEqual({ ok: true, params: { angle: 0, speed: 1.5, label: 'abc', smooth: true } });
+    expect(paramsFromValues(fields, { ...initialValues(fields), angle: '0', label: 'abc' })).toEqual({
+      ok: true,
+      params: { angle: 0, speed: 1.5, label: 'abc', smooth: true },
+    });
   });
 
   it('explains each field that would be refused', () => {
@@ -87,7 +98,10 @@ describe('paramsFromValues', () => {
     const [step] = fieldsFromSchema({ properties: { v: { type: 'number', multipleOf: 0.1 } } })!;
     expect(paramsFromValues([step!], { v: '0.3' })).toEqual({ ok: true, params: { v: 0.3 } });
     expect(paramsFromValues([step!], { v: '0.35' })).toEqual({ ok: false, errors: { v: 'A multiple of 0.1.' } });
-    expect(paramsFromValues(fields, { ...initialValues(fields), angle: '1', label: 'ab1' })).toMatchObject({ ok: false, errors: { label: 'Must match ^[a-z]+$.' } });
+    expect(paramsFromValues(fields, { ...initialValues(fields), angle: '1', label: 'ab1' })).toMatchObject({
+      ok: false,
+      errors: { label: 'Must match ^[a-z]+$.' },
+    });
   });
 
   it('requires a required string to be filled in, and a required enum to be chosen', () => {

@@ -16,7 +16,16 @@ interface FieldBase {
   required: boolean;
 }
 export type ParamField =
-  | (FieldBase & { kind: 'number'; integer: boolean; min?: number; max?: number; exclusiveMin?: number; exclusiveMax?: number; step?: number; default?: number })
+  | (FieldBase & {
+      kind: 'number';
+      integer: boolean;
+      min?: number;
+      max?: number;
+      exclusiveMin?: number;
+      exclusiveMax?: number;
+      step?: number;
+      default?: number;
+    })
   | (FieldBase & { kind: 'string'; minLength?: number; maxLength?: number; pattern?: string; default?: string })
   | (FieldBase & { kind: 'boolean'; default?: boolean })
   | (FieldBase & { kind: 'enum'; options: Primitive[]; default?: Primitive })
@@ -130,7 +139,10 @@ function stringError(f: Extract<ParamField, { kind: 'string' }>, s: string): str
  * The params object the inputs describe. An empty optional field is left out;
  * a checkbox always sends true or false.
  */
-export function paramsFromValues(fields: ParamField[], values: ParamValues): { ok: true; params: Record<string, unknown> } | { ok: false; errors: ParamErrors } {
+export function paramsFromValues(
+  fields: ParamField[],
+  values: ParamValues,
+): { ok: true; params: Record<string, unknown> } | { ok: false; errors: ParamErrors } {
   const params: Record<string, unknown> = {};
   const errors: ParamErrors = {};
   for (const f of fields) {

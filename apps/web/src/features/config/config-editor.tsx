@@ -71,7 +71,10 @@ export function ConfigEditor({ target, title = 'Configuration', intro }: { targe
     setStatus({ kind: 'saving' });
     try {
       await deleteConfigValue(client, target, entry.key);
-      setStatus({ kind: 'done', message: here === 'device' ? `Removed the device value of ${entry.key}; an inherited value applies again, if there is one.` : `Removed ${entry.key}.` });
+      setStatus({
+        kind: 'done',
+        message: here === 'device' ? `Removed the device value of ${entry.key}; an inherited value applies again, if there is one.` : `Removed ${entry.key}.`,
+      });
       state.reload();
     } catch (err) {
       setStatus({ kind: 'error', message: describeError(err) });
@@ -156,7 +159,18 @@ export function ConfigEditor({ target, title = 'Configuration', intro }: { targe
           <div className="config-form-grid">
             <label className="field">
               <span>Key</span>
-              <input name="key" required maxLength={128} value={form.key} onChange={(e) => setForm((f) => ({ ...f, key: e.target.value }))} placeholder="reportIntervalMs" autoComplete="off" spellCheck={false} aria-invalid={keyError ? true : undefined} aria-describedby={`${id}-key`} />
+              <input
+                name="key"
+                required
+                maxLength={128}
+                value={form.key}
+                onChange={(e) => setForm((f) => ({ ...f, key: e.target.value }))}
+                placeholder="reportIntervalMs"
+                autoComplete="off"
+                spellCheck={false}
+                aria-invalid={keyError ? true : undefined}
+                aria-describedby={`${id}-key`}
+              />
               <small id={`${id}-key`} className={keyError ? 'field-error' : 'muted'}>
                 {keyError ?? 'Letters, digits, _ . -'}
               </small>

@@ -39,5 +39,7 @@ export async function loadConfig(client: TetherClient, t: ConfigTarget): Promise
     .sort((a, b) => a.key.localeCompare(b.key));
 }
 
-export const setConfigValue = (client: TetherClient, t: ConfigTarget, key: string, value: unknown) => client.request<void>('PUT', `${base(t)}/${encodeURIComponent(key)}`, { value });
-export const deleteConfigValue = (client: TetherClient, t: ConfigTarget, key: string) => client.request<void>('DELETE', `${base(t)}/${encodeURIComponent(key)}`);
+export const setConfigValue = (client: TetherClient, t: ConfigTarget, key: string, value: unknown) =>
+  client.request<void>('PUT', `${base(t)}/${encodeURIComponent(key)}`, { value });
+export const deleteConfigValue = (client: TetherClient, t: ConfigTarget, key: string) =>
+  client.request<void>('DELETE', `${base(t)}/${encodeURIComponent(key)}`);

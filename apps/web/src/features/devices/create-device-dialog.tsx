@@ -9,7 +9,17 @@ import { parseTags } from './device-fields';
 import { useAsync } from '../../lib/use-async';
 import { listTemplates } from './device-template';
 
-export function CreateDeviceDialog({ open, onClose, projects, defaultProjectId }: { open: boolean; onClose(created: boolean): void; projects: Project[]; defaultProjectId?: string }) {
+export function CreateDeviceDialog({
+  open,
+  onClose,
+  projects,
+  defaultProjectId,
+}: {
+  open: boolean;
+  onClose(created: boolean): void;
+  projects: Project[];
+  defaultProjectId?: string;
+}) {
   const { client } = useSession();
   const [name, setName] = useState('');
   const [projectId, setProjectId] = useState(defaultProjectId ?? '');
@@ -41,7 +51,15 @@ export function CreateDeviceDialog({ open, onClose, projects, defaultProjectId }
     setBusy(true);
     setError(null);
     try {
-      setCreated(await client.devices.create({ name: name.trim(), projectId: projectId || null, templateId: templateId || null, type: type.trim() || undefined, tags: parseTags(tags) }));
+      setCreated(
+        await client.devices.create({
+          name: name.trim(),
+          projectId: projectId || null,
+          templateId: templateId || null,
+          type: type.trim() || undefined,
+          tags: parseTags(tags),
+        }),
+      );
     } catch (err) {
       setError(describeError(err));
     } finally {
@@ -88,7 +106,13 @@ export function CreateDeviceDialog({ open, onClose, projects, defaultProjectId }
           {templates.data && templates.data.length > 0 && (
             <div className="field">
               <label htmlFor="create-device-template">Template</label>
-              <select id="create-device-template" name="templateId" value={templateId} onChange={(e) => setTemplateId(e.target.value)} aria-describedby="template-help">
+              <select
+                id="create-device-template"
+                name="templateId"
+                value={templateId}
+                onChange={(e) => setTemplateId(e.target.value)}
+                aria-describedby="template-help"
+              >
                 <option value="">No template</option>
                 {templates.data.map((t) => (
                   <option key={t.id} value={t.id}>

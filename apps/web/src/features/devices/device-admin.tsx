@@ -71,7 +71,12 @@ export function DeviceAdmin({ device }: { device: Device }) {
           </div>
         )}
       </div>
-      <Dialog open={confirm !== null} title={confirm === 'delete' ? `Delete “${device.name}”?` : token ? 'New access token' : `Rotate the token of “${device.name}”?`} onClose={close} wide={token !== null}>
+      <Dialog
+        open={confirm !== null}
+        title={confirm === 'delete' ? `Delete “${device.name}”?` : token ? 'New access token' : `Rotate the token of “${device.name}”?`}
+        onClose={close}
+        wide={token !== null}
+      >
         {error && (
           <p className="notice notice-error" role="alert">
             {error}
@@ -88,12 +93,21 @@ export function DeviceAdmin({ device }: { device: Device }) {
           </>
         ) : (
           <>
-            <p>{confirm === 'delete' ? 'The device and all its data will be deleted. Devices using its token will be disconnected.' : 'The current token stops working immediately. Update the device with the new one.'}</p>
+            <p>
+              {confirm === 'delete'
+                ? 'The device and all its data will be deleted. Devices using its token will be disconnected.'
+                : 'The current token stops working immediately. Update the device with the new one.'}
+            </p>
             <div className="form-actions">
               <button type="button" className="btn" onClick={close} autoFocus>
                 Cancel
               </button>
-              <button type="button" className={confirm === 'delete' ? 'btn btn-danger' : 'btn btn-primary'} disabled={busy} onClick={confirm === 'delete' ? remove : rotate}>
+              <button
+                type="button"
+                className={confirm === 'delete' ? 'btn btn-danger' : 'btn btn-primary'}
+                disabled={busy}
+                onClick={confirm === 'delete' ? remove : rotate}
+              >
                 {busy ? 'Working…' : confirm === 'delete' ? 'Delete device' : 'Rotate token'}
               </button>
             </div>

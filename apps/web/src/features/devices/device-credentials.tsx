@@ -39,7 +39,8 @@ export function DeviceCredentials({ deviceId, token }: { deviceId: string; token
             </>
           ) : (
             <>
-              The server could not be asked for its MQTT port, so this assumes the default {DEFAULT_MQTT_PORT}; if the server sets <code>TETHER_MQTT_PORT</code>, use that port instead.
+              The server could not be asked for its MQTT port, so this assumes the default {DEFAULT_MQTT_PORT}; if the server sets <code>TETHER_MQTT_PORT</code>
+              , use that port instead.
             </>
           )}
         </p>
@@ -50,7 +51,8 @@ export function DeviceCredentials({ deviceId, token }: { deviceId: string; token
   return (
     <div className="credentials" data-testid="device-credentials">
       <p className="notice notice-warning" role="note">
-        <strong>Copy the access token now.</strong> It is shown only this once; Tether keeps only a hash of it. If it is lost, rotate the credentials to get a new one.
+        <strong>Copy the access token now.</strong> It is shown only this once; Tether keeps only a hash of it. If it is lost, rotate the credentials to get a
+        new one.
       </p>
       <CopyBlock label="Device id (MQTT username)" value={deviceId} testId="device-id" />
       <CopyBlock label="Access token (MQTT password)" value={token} testId="device-token" />

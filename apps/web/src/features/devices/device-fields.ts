@@ -2,7 +2,14 @@ import { parseJsonText } from '../../lib/json-text';
 
 /** "a, b ,,c" → ["a","b","c"], without duplicates. */
 export function parseTags(text: string): string[] {
-  return [...new Set(text.split(',').map((t) => t.trim()).filter(Boolean))];
+  return [
+    ...new Set(
+      text
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
+  ];
 }
 
 /** Metadata is edited as a JSON object; anything else is refused with a reason. */

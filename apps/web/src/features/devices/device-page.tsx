@@ -38,12 +38,7 @@ function ReportedAttributes({ deviceId }: { deviceId: string }) {
             Refresh<span className="visually-hidden"> attributes</span>
           </button>
         );
-        if (!keys.length)
-          return (
-            <p className="muted small">
-              The device has reported no attributes. {refresh}
-            </p>
-          );
+        if (!keys.length) return <p className="muted small">The device has reported no attributes. {refresh}</p>;
         return (
           <>
             <dl className="props">
@@ -84,9 +79,28 @@ export function DevicePage({ id }: { id: string }) {
   // One subscription for the page; each section listens for what it shows.
   useLiveEvents(state.data ? { devices: [id], channels: ['telemetry', 'status', 'commands'] } : null, (e) => {
     if (e.deviceId !== id) return;
-    if (e.type === 'status') setData((d) => d && { ...d, status: { ...d.status, online: e.online, lastSeenAt: e.lastSeenAt ?? d.status.lastSeenAt, ...(e.online ? { lastConnectedAt: new Date().toISOString() } : { lastDisconnectedAt: new Date().toISOString() }) } });
+    if (e.type === 'status')
+      setData(
+        (d) =>
+          d && {
+            ...d,
+            status: {
+              ...d.status,
+              online: e.online,
+              lastSeenAt: e.lastSeenAt ?? d.status.lastSeenAt,
+              ...(e.online ? { lastConnectedAt: new Date().toISOString() } : { lastDisconnectedAt: new Date().toISOString() }),
+            },
+          },
+      );
     else if (e.type === 'telemetry' || e.type === 'location') {
-      setData((d) => d && { ...d, status: { ...d.status, lastSeenAt: new Date().toISOString(), firstSeenAt: d.status.firstSeenAt ?? new Date().toISOString(), active: true }, ...(e.type === 'location' ? { location: { lat: e.location.lat, lon: e.location.lon, at: e.location.ts } } : {}) });
+      setData(
+        (d) =>
+          d && {
+            ...d,
+            status: { ...d.status, lastSeenAt: new Date().toISOString(), firstSeenAt: d.status.firstSeenAt ?? new Date().toISOString(), active: true },
+            ...(e.type === 'location' ? { location: { lat: e.location.lat, lon: e.location.lon, at: e.location.ts } } : {}),
+          },
+      );
     }
   });
 
@@ -158,7 +172,8 @@ export function DevicePage({ id }: { id: string }) {
         target={{ scope: 'device', id: d.id }}
         intro={
           <>
-            What the device receives on <code>devices/{'{id}'}/config</code>: each key resolves device → project → org, and the most specific value wins. A value set here overrides the project and org values for this device alone.
+            What the device receives on <code>devices/{'{id}'}/config</code>: each key resolves device → project → org, and the most specific value wins. A
+            value set here overrides the project and org values for this device alone.
           </>
         }
       />

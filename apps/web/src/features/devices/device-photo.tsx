@@ -12,7 +12,10 @@ import { PHOTO_TYPES, photoProblem } from './photo-file';
 export function DevicePhoto({ device, onChanged }: { device: Device; onChanged(): void }) {
   const { client, can } = useSession();
   const inputId = useId();
-  const photo = useAsync(async () => (device.photoUrl ? (await client.binary('GET', device.photoUrl)).blob() : null), [client, device.photoUrl, device.updatedAt]);
+  const photo = useAsync(
+    async () => (device.photoUrl ? (await client.binary('GET', device.photoUrl)).blob() : null),
+    [client, device.photoUrl, device.updatedAt],
+  );
   const [src, setSrc] = useState<string | null>(null);
   const [status, setStatus] = useState<{ kind: 'idle' | 'busy' } | { kind: 'error'; message: string }>({ kind: 'idle' });
 
@@ -57,7 +60,13 @@ export function DevicePhoto({ device, onChanged }: { device: Device; onChanged()
     <div className="device-photo">
       {has ? (
         <figure className="photo-frame" aria-busy={photo.loading}>
-          {src ? <img src={src} alt={`Photo of ${device.name}`} data-testid="device-photo" /> : photo.error ? <p className="field-error">{describeError(photo.error)}</p> : <span className="muted small">Loading photo…</span>}
+          {src ? (
+            <img src={src} alt={`Photo of ${device.name}`} data-testid="device-photo" />
+          ) : photo.error ? (
+            <p className="field-error">{describeError(photo.error)}</p>
+          ) : (
+            <span className="muted small">Loading photo…</span>
+          )}
         </figure>
       ) : (
         <div className="photo-frame photo-empty muted small">No photo</div>
@@ -67,7 +76,15 @@ export function DevicePhoto({ device, onChanged }: { device: Device; onChanged()
           <label className="btn btn-small file-button" htmlFor={inputId}>
             {status.kind === 'busy' ? 'Uploading…' : has ? 'Replace photo' : 'Upload photo'}
           </label>
-          <input id={inputId} className="file-input" type="file" accept={PHOTO_TYPES.join(',')} onChange={upload} disabled={status.kind === 'busy'} aria-describedby={`${inputId}-help`} />
+          <input
+            id={inputId}
+            className="file-input"
+            type="file"
+            accept={PHOTO_TYPES.join(',')}
+            onChange={upload}
+            disabled={status.kind === 'busy'}
+            aria-describedby={`${inputId}-help`}
+          />
           {has && (
             <button type="button" className="btn btn-small btn-ghost" onClick={remove} disabled={status.kind === 'busy'}>
               Remove photo

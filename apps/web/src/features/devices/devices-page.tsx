@@ -89,7 +89,11 @@ export function DevicesPage() {
             </select>
           </label>
           {filtered && (
-            <button type="button" className="btn btn-ghost filters-clear" onClick={() => setParams({ q: null, projectId: null, tag: null, status: null, offset: null })}>
+            <button
+              type="button"
+              className="btn btn-ghost filters-clear"
+              onClick={() => setParams({ q: null, projectId: null, tag: null, status: null, offset: null })}
+            >
               Clear filters
             </button>
           )}

@@ -96,7 +96,13 @@ export function DevicesTable({
                       <td data-label="Last seen">
                         <RelativeTime value={d.status.lastSeenAt} never="never seen" />
                       </td>
-                      <td data-label="Project">{d.projectId ? <Link to={`/projects/${d.projectId}`}>{projectNames?.get(d.projectId) ?? 'project'}</Link> : <span className="muted">—</span>}</td>
+                      <td data-label="Project">
+                        {d.projectId ? (
+                          <Link to={`/projects/${d.projectId}`}>{projectNames?.get(d.projectId) ?? 'project'}</Link>
+                        ) : (
+                          <span className="muted">—</span>
+                        )}
+                      </td>
                       <td data-label="Tags">
                         <Tags tags={d.tags} />
                       </td>

@@ -51,7 +51,8 @@ export function LocationPanel({ device }: { device: Device }) {
           ) : (
             <>
               <p data-testid="location-text">
-                {last.lat.toFixed(5)}, {last.lon.toFixed(5)} · <RelativeTime value={last.ts} /> {track.length > 1 && (
+                {last.lat.toFixed(5)}, {last.lon.toFixed(5)} · <RelativeTime value={last.ts} />{' '}
+                {track.length > 1 && (
                   <span className="muted">
                     · {state.data?.capped ? `the last ${track.length} points of the last 24 h` : `${track.length} points in the last 24 h`}
                   </span>

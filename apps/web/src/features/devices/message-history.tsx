@@ -34,11 +34,12 @@ export function MessageHistory({ device }: { device: Device }) {
   const [channel, setChannel] = useState<Channel | ''>('');
   const [older, setOlder] = useState<Message[]>([]);
   /** The cursor of the oldest page loaded so far; null once there is nothing older. */
-  const [olderState, setOlderState] = useState<{ busy: boolean; error: string | null; cursor: string | null | undefined }>({ busy: false, error: null, cursor: undefined });
-  const state = useAsync(
-    () => client.devices.messages(device.id, { limit: LIMIT, channel: channel || undefined }),
-    [client, device.id, channel, resumes],
-  );
+  const [olderState, setOlderState] = useState<{ busy: boolean; error: string | null; cursor: string | null | undefined }>({
+    busy: false,
+    error: null,
+    cursor: undefined,
+  });
+  const state = useAsync(() => client.devices.messages(device.id, { limit: LIMIT, channel: channel || undefined }), [client, device.id, channel, resumes]);
   const { reload } = state;
 
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);

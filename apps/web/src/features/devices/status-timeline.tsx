@@ -42,7 +42,11 @@ export function StatusTimeline({ device }: { device: Device }) {
       client.devices.heartbeats(device.id, { from, limit: 50_000 }),
     ]);
     const buckets = Object.values(t.series).flatMap((pts) => pts.filter((p) => Number(p.value) > 0).map((p) => p.ts));
-    return activityBuckets(start, buckets, h.items.map((i) => i.ts));
+    return activityBuckets(
+      start,
+      buckets,
+      h.items.map((i) => i.ts),
+    );
   }, [client, device.id, start]);
 
   useLiveEvents(null, (e) => {
@@ -61,7 +65,9 @@ export function StatusTimeline({ device }: { device: Device }) {
   if (s.lastConnectedAt) known.push({ at: s.lastConnectedAt, what: 'online' });
   if (s.lastDisconnectedAt) known.push({ at: s.lastDisconnectedAt, what: 'offline' });
   if (s.firstSeenAt) known.push({ at: s.firstSeenAt, what: 'first-seen' });
-  const transitions = [...live, ...known.filter((k) => !live.some((l) => Math.abs(toMs(l.at) - toMs(k.at)) < 2000 && l.what === k.what))].sort((a, b) => toMs(b.at) - toMs(a.at));
+  const transitions = [...live, ...known.filter((k) => !live.some((l) => Math.abs(toMs(l.at) - toMs(k.at)) < 2000 && l.what === k.what))].sort(
+    (a, b) => toMs(b.at) - toMs(a.at),
+  );
   const label = { online: 'Connected (online)', offline: 'Disconnected (offline)', 'first-seen': 'First seen' } as const;
 
   const active = activity.data;
@@ -69,16 +75,25 @@ export function StatusTimeline({ device }: { device: Device }) {
   return (
     <Section title="Status timeline" id="status">
       <p>
-        {s.online ? 'Online' : 'Offline'} now · last seen <RelativeTime value={s.lastSeenAt} /> · {s.active ? 'active' : 'inactive'} (timeout {s.inactivityTimeoutS} s)
+        {s.online ? 'Online' : 'Offline'} now · last seen <RelativeTime value={s.lastSeenAt} /> · {s.active ? 'active' : 'inactive'} (timeout{' '}
+        {s.inactivityTimeoutS} s)
       </p>
       <h3 className="h3">Activity, last 24 hours</h3>
       {activity.error ? (
         <ErrorNotice error={activity.error} onRetry={activity.reload} title="Could not load activity" />
       ) : (
         <>
-          <div className="activity" role="img" aria-label={active ? `Data received in ${activeCount} of ${BUCKETS} half-hours over the last 24 hours` : 'Loading activity'}>
+          <div
+            className="activity"
+            role="img"
+            aria-label={active ? `Data received in ${activeCount} of ${BUCKETS} half-hours over the last 24 hours` : 'Loading activity'}
+          >
             {(active ?? new Array<boolean>(BUCKETS).fill(false)).map((on, i) => (
-              <span key={i} className={on ? 'activity-cell on' : 'activity-cell'} title={`${formatDateTime(start + i * BUCKET_MS)}: ${on ? 'data received' : 'silent'}`} />
+              <span
+                key={i}
+                className={on ? 'activity-cell on' : 'activity-cell'}
+                title={`${formatDateTime(start + i * BUCKET_MS)}: ${on ? 'data received' : 'silent'}`}
+              />
             ))}
           </div>
           <p className="axis-note muted small">

@@ -23,7 +23,21 @@ export interface ChartsProps {
 
 const cssVar = (name: string, fallback: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 
-function Chart({ s, version, from, to, unit, range }: { s: Series; version: number; from: number; to: number; unit: string | null; range: { min?: number; max?: number } | null }) {
+function Chart({
+  s,
+  version,
+  from,
+  to,
+  unit,
+  range,
+}: {
+  s: Series;
+  version: number;
+  from: number;
+  to: number;
+  unit: string | null;
+  range: { min?: number; max?: number } | null;
+}) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const windowRef = useRef({ from, to });
@@ -36,7 +50,13 @@ function Chart({ s, version, from, to, unit, range }: { s: Series; version: numb
     const line = cssVar('--chart-line', '#0f766e');
     const fill = cssVar('--chart-fill', 'rgba(15,118,110,0.12)');
     const surface = cssVar('--surface', '#fff');
-    const axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: '12px system-ui, sans-serif', labelFont: '12px system-ui, sans-serif' };
+    const axis = {
+      stroke: text,
+      grid: { stroke: grid, width: 1 },
+      ticks: { stroke: grid, width: 1 },
+      font: '12px system-ui, sans-serif',
+      labelFont: '12px system-ui, sans-serif',
+    };
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height: 220,
@@ -85,7 +105,13 @@ function Chart({ s, version, from, to, unit, range }: { s: Series; version: numb
   const last = lastValue(s);
   const captionId = useId();
   return (
-    <figure className="chart" aria-labelledby={captionId} data-testid={`chart-${s.key}`} data-points={s.xs.length} data-range={range ? `${range.min ?? ''}..${range.max ?? ''}` : undefined}>
+    <figure
+      className="chart"
+      aria-labelledby={captionId}
+      data-testid={`chart-${s.key}`}
+      data-points={s.xs.length}
+      data-range={range ? `${range.min ?? ''}..${range.max ?? ''}` : undefined}
+    >
       <figcaption id={captionId} className="chart-caption">
         <strong>{s.key}</strong>
         {unit && <span className="muted"> ({unit})</span>}
@@ -101,7 +127,8 @@ function Chart({ s, version, from, to, unit, range }: { s: Series; version: numb
           {last && (
             <>
               {' '}
-              · last <span data-testid={`chart-last-${s.key}`}>{formatValue(last.y, unit)}</span> at <time dateTime={new Date(last.x * 1000).toISOString()}>{formatDateTimeZone(last.x * 1000)}</time>
+              · last <span data-testid={`chart-last-${s.key}`}>{formatValue(last.y, unit)}</span> at{' '}
+              <time dateTime={new Date(last.x * 1000).toISOString()}>{formatDateTimeZone(last.x * 1000)}</time>
             </>
           )}
         </span>

@@ -21,7 +21,12 @@ describe('telemetry series', () => {
   });
 
   it('merges live points in order, replacing a duplicate, and adds new keys', () => {
-    const s = seriesFromHistory({ t: [{ ts: iso(10), value: 1 }, { ts: iso(30), value: 3 }] });
+    const s = seriesFromHistory({
+      t: [
+        { ts: iso(10), value: 1 },
+        { ts: iso(30), value: 3 },
+      ],
+    });
     const changed = mergePoints(s, [
       { key: 't', ts: iso(40), value: 4 },
       { key: 't', ts: iso(20), value: 2 },

@@ -61,11 +61,22 @@ export function FleetStats({ data, projectId }: { data: FleetOverview; projectId
   const scope = projectId ? `&projectId=${projectId}` : '';
   return (
     <ul className="stats" aria-label="Fleet counts">
-      <Stat label="Devices" value={d.total} to={`/devices${projectId ? `?projectId=${projectId}` : ''}`} hint={d.neverSeen ? `${d.neverSeen} never seen` : undefined} />
+      <Stat
+        label="Devices"
+        value={d.total}
+        to={`/devices${projectId ? `?projectId=${projectId}` : ''}`}
+        hint={d.neverSeen ? `${d.neverSeen} never seen` : undefined}
+      />
       <Stat label="Online" value={d.online} tone="online" to={`/devices?status=online${scope}`} />
       <Stat label="Offline" value={d.offline} tone="offline" to={`/devices?status=offline${scope}`} />
       <Stat label="Inactive" value={d.inactive} tone={d.inactive ? 'warning' : undefined} hint="no data within the timeout" />
-      <Stat label="Alerts, last 24 h" value={data.alerts24h.total} tone={data.alerts24h.critical ? 'critical' : undefined} hint={`${data.alerts24h.critical} critical`} to="/alerts" />
+      <Stat
+        label="Alerts, last 24 h"
+        value={data.alerts24h.total}
+        tone={data.alerts24h.critical ? 'critical' : undefined}
+        hint={`${data.alerts24h.critical} critical`}
+        to="/alerts"
+      />
     </ul>
   );
 }
@@ -80,7 +91,8 @@ export function MessageRate({ data }: { data: FleetOverview }) {
   return (
     <Section title="Messages per minute" id="rate">
       <p className="rate-figures">
-        <span className="rate-now">{lastFull.toLocaleString()}</span> <span className="muted">in the last full minute</span> · {total.toLocaleString()} in the last hour
+        <span className="rate-now">{lastFull.toLocaleString()}</span> <span className="muted">in the last full minute</span> · {total.toLocaleString()} in the
+        last hour
       </p>
       <Sparkline values={counts} label={`Messages per minute over the last hour: ${lastFull} in the last full minute, peak ${Math.max(0, ...counts)}`} />
       {first && last && (

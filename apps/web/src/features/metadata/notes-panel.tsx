@@ -71,7 +71,15 @@ export function NotesPanel({ entity, streams = [] }: { entity: EntityRef; stream
         <form className="form note-form" onSubmit={add} aria-label="Add a note">
           <label className="field">
             <span>New note</span>
-            <textarea name="note" rows={2} maxLength={NOTE_MAX} value={body} onChange={(e) => setBody(e.target.value)} placeholder="Replaced the sensor; readings before 14:00 are off by 2 °C." className="note-input" />
+            <textarea
+              name="note"
+              rows={2}
+              maxLength={NOTE_MAX}
+              value={body}
+              onChange={(e) => setBody(e.target.value)}
+              placeholder="Replaced the sensor; readings before 14:00 are off by 2 °C."
+              className="note-input"
+            />
           </label>
           <div className="form-actions">
             {entity.kind === 'device' && (
@@ -122,7 +130,11 @@ export function NotesPanel({ entity, streams = [] }: { entity: EntityRef; stream
                     {n.streamKey && <span className="badge note-stream">on {n.streamKey}</span>}
                     {(n.author.id === user.id || can.deleteAnyNote) && (
                       <button type="button" className="btn btn-small btn-ghost note-delete" onClick={() => remove(n)} disabled={status.kind === 'saving'}>
-                        Delete<span className="visually-hidden"> the note by {n.author.name} from {formatDateTime(n.createdAt)}</span>
+                        Delete
+                        <span className="visually-hidden">
+                          {' '}
+                          the note by {n.author.name} from {formatDateTime(n.createdAt)}
+                        </span>
                       </button>
                     )}
                   </div>

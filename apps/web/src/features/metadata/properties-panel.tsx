@@ -62,7 +62,11 @@ export function PropertiesPanel({ entity }: { entity: EntityRef }) {
                   <div className="prop-main">
                     <span className="prop-name">{p.name}</span>{' '}
                     {p.value ? (
-                      <Link className="prop-value" to={`/devices?${new URLSearchParams({ prop: p.name, pvalue: p.value })}`} title={`Find every device and project with ${p.name} = ${p.value}`}>
+                      <Link
+                        className="prop-value"
+                        to={`/devices?${new URLSearchParams({ prop: p.name, pvalue: p.value })}`}
+                        title={`Find every device and project with ${p.name} = ${p.value}`}
+                      >
                         {p.value}
                       </Link>
                     ) : (
@@ -94,11 +98,28 @@ export function PropertiesPanel({ entity }: { entity: EntityRef }) {
           <div className="inline-form-fields">
             <label className="field">
               <span>Name</span>
-              <input name="property-name" required maxLength={128} value={form.name} onChange={(e) => setForm((f) => ({ ...f, name: e.target.value }))} placeholder="serial" autoComplete="off" />
+              <input
+                name="property-name"
+                required
+                maxLength={128}
+                value={form.name}
+                onChange={(e) => setForm((f) => ({ ...f, name: e.target.value }))}
+                placeholder="serial"
+                autoComplete="off"
+              />
             </label>
             <label className="field field-grow">
               <span>Value</span>
-              <input ref={valueRef} name="property-value" maxLength={PROPERTY_VALUE_MAX} value={form.value} onChange={(e) => setForm((f) => ({ ...f, value: e.target.value }))} placeholder="SN-1234" autoComplete="off" aria-describedby={`${id}-status`} />
+              <input
+                ref={valueRef}
+                name="property-value"
+                maxLength={PROPERTY_VALUE_MAX}
+                value={form.value}
+                onChange={(e) => setForm((f) => ({ ...f, value: e.target.value }))}
+                placeholder="SN-1234"
+                autoComplete="off"
+                aria-describedby={`${id}-status`}
+              />
             </label>
             <button type="submit" className="btn btn-primary" disabled={status.kind === 'saving' || !form.name.trim()}>
               Save property

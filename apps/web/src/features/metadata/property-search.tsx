@@ -66,7 +66,14 @@ export function PropertySearch({ projectNames }: { projectNames: Map<string, str
         </label>
         <label className="field field-grow">
           <span>Value</span>
-          <input name="pvalue" value={value} onChange={(e) => setValue(e.target.value)} placeholder="SN-1234 or SN-*" autoComplete="off" aria-describedby="property-search-help" />
+          <input
+            name="pvalue"
+            value={value}
+            onChange={(e) => setValue(e.target.value)}
+            placeholder="SN-1234 or SN-*"
+            autoComplete="off"
+            aria-describedby="property-search-help"
+          />
         </label>
         <button type="submit" className="btn" disabled={!name.trim() && !value.trim()}>
           Search

@@ -8,7 +8,17 @@ export interface ProjectInput {
   inactivityTimeoutS: number | null;
 }
 
-export function ProjectForm({ initial, submitLabel, onSubmit, onCancel }: { initial?: Project; submitLabel: string; onSubmit(p: ProjectInput): Promise<void>; onCancel(): void }) {
+export function ProjectForm({
+  initial,
+  submitLabel,
+  onSubmit,
+  onCancel,
+}: {
+  initial?: Project;
+  submitLabel: string;
+  onSubmit(p: ProjectInput): Promise<void>;
+  onCancel(): void;
+}) {
   const [name, setName] = useState(initial?.name ?? '');
   const [description, setDescription] = useState(initial?.description ?? '');
   const [timeout, setTimeoutText] = useState(initial?.inactivityTimeoutS ? String(initial.inactivityTimeoutS) : '');
@@ -44,7 +54,16 @@ export function ProjectForm({ initial, submitLabel, onSubmit, onCancel }: { init
       </label>
       <label className="field">
         <span>Inactivity timeout (seconds)</span>
-        <input type="number" min={1} max={31 * 86400} inputMode="numeric" value={timeout} onChange={(e) => setTimeoutText(e.target.value)} placeholder="server default" aria-describedby="timeout-help" />
+        <input
+          type="number"
+          min={1}
+          max={31 * 86400}
+          inputMode="numeric"
+          value={timeout}
+          onChange={(e) => setTimeoutText(e.target.value)}
+          placeholder="server default"
+          aria-describedby="timeout-help"
+        />
         <small id="timeout-help" className="muted">
           A device that sends nothing for this long counts as inactive. Empty: the server default.
         </small>

@@ -84,7 +84,13 @@ export function ProjectPage({ id }: { id: string }) {
           )
         }
       >
-        <DevicesTable filter={{ projectId: id }} offset={offset} onOffsetChange={(o) => setParams({ offset: o || null })} reloadKey={reloadKey} emptyHint={<p>No device belongs to this project yet. Pick this project when creating or editing a device.</p>} />
+        <DevicesTable
+          filter={{ projectId: id }}
+          offset={offset}
+          onOffsetChange={(o) => setParams({ offset: o || null })}
+          reloadKey={reloadKey}
+          emptyHint={<p>No device belongs to this project yet. Pick this project when creating or editing a device.</p>}
+        />
       </Section>
       <ConfigEditor
         target={{ scope: 'project', id }}

@@ -34,7 +34,9 @@ export function ProjectsPage() {
       <Async state={state} loadingLabel="Loading projects…">
         {(page) =>
           page.items.length === 0 ? (
-            <EmptyState title="No projects yet">{can.manageProjects ? <p>Create a project to group devices.</p> : <p>An admin of this org can create projects.</p>}</EmptyState>
+            <EmptyState title="No projects yet">
+              {can.manageProjects ? <p>Create a project to group devices.</p> : <p>An admin of this org can create projects.</p>}
+            </EmptyState>
           ) : (
             <>
               <div className="table-wrap">
