@@ -10,6 +10,7 @@ const STRESS = [
   'apps/server/test/durability.test.ts',
   'apps/server/test/database-outage.test.ts',
   'apps/server/test/cluster-start.test.ts',
+  'apps/server/test/cluster.test.ts',
 ];
 
 export default defineConfig({

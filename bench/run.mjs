@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: the benchmark suite of issue 5. Runs scenarios 1–8 against
+ * `npm run bench`: the benchmark suite of issue 5. Runs scenarios 1–9 against
  * the built server (`npm run build` first), prints the figures as it goes,
  * and writes bench/results/<date>.json and .md, plus latest.json and latest.md.
  *
@@ -21,6 +21,7 @@ import { CLI, ROOT } from './lib/server.mjs';
 import { connections } from './scenarios/connections.mjs';
 import { durableIngest, mosquittoLimit } from './scenarios/ingest.mjs';
 import { latency } from './scenarios/latency.mjs';
+import { cluster } from './scenarios/cluster.mjs';
 import { withoutTs } from './scenarios/no-ts.mjs';
 import { overload } from './scenarios/overload.mjs';
 import { queries } from './scenarios/queries.mjs';
@@ -28,7 +29,7 @@ import { startup } from './scenarios/startup.mjs';
 
 const HELP = `Usage: npm run bench -- [options]
 
-  --only 1,2,3       scenarios to run (default: 1-8; 2 is the Mosquitto comparison)
+  --only 1,2,3       scenarios to run (default: 1-9; 2 is the Mosquitto comparison, 9 the two-node cluster)
   --db both          pglite, postgres or both (default both)
   --quick            short runs to check the suite works (minutes, not a measurement)
   --duration <s>     scenario 1 duration (default 300 on PostgreSQL, 60 on PGlite; --quick 20)
@@ -78,7 +79,7 @@ if (!fs.existsSync(CLI)) {
   process.exit(2);
 }
 
-const only = new Set((opt.only ?? '1,2,3,4,5,6,7,8').split(',').map((s) => s.trim()));
+const only = new Set((opt.only ?? '1,2,3,4,5,6,7,8,9').split(',').map((s) => s.trim()));
 const dbs = opt.db === 'both' ? ['postgres', 'pglite'] : [opt.db];
 if (!dbs.every((d) => d === 'postgres' || d === 'pglite')) {
   console.error('--db must be pglite, postgres or both');
@@ -126,6 +127,13 @@ const ctx = {
   },
   queries: { days: quick ? 3 : 30, runs: quick ? 10 : 30, warmup: 3 },
   startup: { repeats: quick ? 1 : 3, idleMs: 5_000 },
+  cluster: {
+    rate: int(opt.rate),
+    devices: int(opt.devices),
+    durationMs: quick ? 15_000 : 60_000,
+    warmupMs: 5_000,
+    processes: int(opt.generators),
+  },
   withoutTs: { devices: int(opt.devices), durationMs: quick ? 10_000 : 60_000, processes: int(opt.generators) },
   serverNodeArgs: (scenario, db) => [
     ...(opt.profile && PROFILED.has(scenario) ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, `${scenario}-${db}`)}`] : []),
@@ -204,6 +212,8 @@ for (const db of dbs) if (only.has('5')) await step(5, db, () => connections(ctx
 for (const db of dbs) if (only.has('6')) await step(6, db, () => queries(ctx, db), 'queries');
 for (const db of dbs) if (only.has('7')) await step(7, db, () => startup(ctx, db));
 for (const db of dbs) if (only.has('8')) await step(8, db, () => withoutTs(ctx, db));
+// Two nodes need a database both can reach: PostgreSQL only.
+if (only.has('9')) await step(9, 'postgres', () => cluster(ctx));
 
 results.finished = new Date().toISOString();
 results.minutes = Math.round((Date.now() - t0) / 6000) / 10;

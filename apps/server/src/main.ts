@@ -6,14 +6,15 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createWebSocketStream } from 'ws';
 import { LISTEN_BACKLOG, MQTT_PACKET_OVERHEAD_BYTES, type TetherConfig } from './config/config.js';
+import { openBus } from './platform/bus/open-bus.js';
 import { openDatabase, type Database } from './platform/db/database.js';
 import { ensurePartitions, migrate } from './platform/db/migrate.js';
 import { createHttpServer, type App } from './platform/http/server.js';
 import { requireActor } from './platform/http/auth.js';
 import { registerWebApp } from './platform/http/web-app.js';
 import { startMaintenance } from './platform/jobs/maintenance.js';
-import { LiveHub } from './platform/live/live-hub.js';
-import { liveRoutes } from './platform/live/live.routes.js';
+import { LiveHub } from './modules/live/live-hub.js';
+import { liveRoutes } from './modules/live/live.routes.js';
 import { EmbeddedBroker } from './platform/mqtt/broker.js';
 import { createLogger, type Logger } from './platform/observability/logger.js';
 import { createMetrics, type Metrics } from './platform/observability/metrics.js';
@@ -50,6 +51,7 @@ import { fleetRoutes } from './modules/fleet/fleet.routes.js';
 import { TelemetryService } from './modules/telemetry/telemetry.service.js';
 import { telemetryRoutes } from './modules/telemetry/telemetry.routes.js';
 import { ServerInfo } from './modules/server-info.schemas.js';
+import type { DomainBus, DomainEvents } from './modules/events/domain-events.js';
 
 export class PortInUseError extends Error {
   constructor(
@@ -71,6 +73,7 @@ export interface Tether {
   ingest: IngestService;
   accounts: AccountsService;
   devices: DevicesService;
+  bus: DomainBus;
   /**
    * The admin created on the first start, with the generated password if one
    * was generated: set by start(), once every port is listening, so a start
@@ -103,7 +106,21 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     throw err;
   });
   const signer = new JwtSigner(signingKeys);
-  const hub = new LiveHub();
+  // The cluster's event bus: other nodes' events arrive once it has started, before any port listens.
+  const bus = openBus<DomainEvents>({
+    busUrl: config.busUrl,
+    databaseUrl: config.databaseUrl,
+    channel: config.busChannel,
+    logger,
+    count: (direction, n) => metrics.busEvents.inc({ direction }, n),
+  });
+  await bus.start().catch(async (err: unknown) => {
+    await db.close();
+    throw new Error(`could not connect to the event bus (${bus.kind}${config.busUrl ? ` at TETHER_BUS_URL` : ''}): ${(err as Error).message}`);
+  });
+  bus.on('signing_keys.changed', () => signingKeys.reload());
+  const hub = new LiveHub(bus);
+  hub.start();
   let broker: EmbeddedBroker | null = null;
 
   // Services
@@ -120,18 +137,20 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     signer,
     defaultTimeoutS: config.inactivityTimeoutS,
     deviceJwtTtlS: config.deviceJwtTtlS,
-    events: {
-      statusChanged: (d, online, lastSeenAt) => hub.statusChanged(d, online, lastSeenAt),
-      credentialsRevoked: (deviceId) => broker?.disconnectDevice(deviceId),
-      deleted: (deviceId) => void broker?.clearRetained(deviceTopic.config(deviceId)),
-    },
+    bus,
+  });
+  // On every node: the device's sessions here end; a deleted device's retained messages go.
+  bus.on('device.credentials_revoked', ({ deviceId }) => broker?.disconnectDevice(deviceId));
+  bus.on('device.deleted', async ({ deviceId }) => {
+    broker?.disconnectDevice(deviceId);
+    await broker?.clearRetained(deviceTopic.config(deviceId));
   });
   const presence = roles.has('mqtt')
     ? new PresenceService({
         db,
         logger,
         leaseS: config.presenceLeaseS,
-        statusChanged: (d, online, lastSeenAt) => hub.statusChanged(d, online, lastSeenAt),
+        statusChanged: (device, online, lastSeenAt) => bus.emit('device.status', { device, online, lastSeenAt: lastSeenAt?.toISOString() ?? null }, 'local'),
         recovered: () => broker?.redeliverPending(),
       })
     : null;
@@ -145,19 +164,27 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     budget: { maxMessages: config.ingestMaxPending, maxBytes: config.ingestMaxPendingBytes },
     quota: config.ingestQuota,
     verifyDeviceJwt: async (token) => (await devices.verifyJwt(token)).deviceId,
-    listeners: [hub],
+    // Off the PUBACK path: the bus calls its handlers (the live hub) after this batch's acknowledgements.
+    listeners: [{ committed: (batch) => bus.emit('telemetry.stored', { batch }, 'local') }],
   });
   const telemetry = new TelemetryService(db, devices);
   const alerts = new AlertsService(db);
   const fleet = new FleetService(db, config.inactivityTimeoutS);
-  const commands = new CommandsService({ db, devices, templates, jobs, logger, publish: (orgId, e) => hub.publish(orgId, e), defaultExpiryMs: 24 * 3600_000 });
+  const commands = new CommandsService({
+    db,
+    devices,
+    templates,
+    jobs,
+    logger,
+    bus,
+    publish: (orgId, e) => hub.publish(orgId, e),
+    defaultExpiryMs: 24 * 3600_000,
+  });
   const configs = new ConfigService({
     db,
     devices,
     projects,
-    publish: async (deviceId, values) => {
-      await broker?.publishRetained(deviceTopic.config(deviceId), values);
-    },
+    bus,
   });
   const metadata = new MetadataService(db, devices, projects);
 
@@ -181,6 +208,16 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       slowReaderTimeoutMs: config.mqttSlowReaderTimeoutS * 1000,
       connectHoldMs: config.mqttConnectHoldS * 1000,
     });
+    const b = broker;
+    configs.attachDownlink({
+      holds: (deviceId) => b.holdsDevice(deviceId),
+      publish: (deviceId, values) => b.publishRetained(deviceTopic.config(deviceId), values),
+      forget: async (deviceId) => {
+        if (b.hasRetained(deviceTopic.config(deviceId))) await b.clearRetained(deviceTopic.config(deviceId));
+      },
+    });
+    // Commands queued while this node was cut off from the others: send them now.
+    bus.onReconnect(() => b.redeliverPending());
     broker.attach({
       commands,
       // The broker's retained copy reaches the device by itself; the first subscribe after a
@@ -207,8 +244,8 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     const http = app;
     http.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
     http.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
-      const checks = { database: await db.ping(), broker: broker ? !broker.aedes.closed : null };
-      const ok = checks.database && checks.broker !== false;
+      const checks = { database: await db.ping(), broker: broker ? !broker.aedes.closed : null, bus: bus.kind === 'local' ? null : bus.connected };
+      const ok = checks.database && checks.broker !== false && checks.bus !== false;
       return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', checks });
     });
     http.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
@@ -276,6 +313,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     ingest,
     accounts,
     devices,
+    bus,
     get bootstrap() {
       return bootstrap;
     },
@@ -322,6 +360,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     stop() {
       stopping ??= (async () => {
         maintenance?.stop();
+        hub.stop();
         // Stop taking new work, commit what was accepted, then close the broker and the database.
         broker?.stopAccepting();
         commands.releaseWaiters();
@@ -338,6 +377,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
         await presence?.stop();
         await jobs?.stop().catch((err: unknown) => logger.warn({ err }, 'jobs stop'));
         await hourRollups?.stop();
+        await bus.close().catch((err: unknown) => logger.warn({ err }, 'bus close'));
         await db.close();
       })();
       return stopping;

@@ -245,9 +245,13 @@ describe('configuration', () => {
       for await (const p of store.createRetainedStream(topic)) found.push(p.topic);
       return found;
     };
+    // The broker keeps a device's configuration once the device has subscribed to it here.
+    const c = await connectMqtt(s.mqttUrl, { username: d.id, password: d.token });
+    await c.subscribeAsync(topic, { qos: 1 });
     await api(`/devices/${d.id}/config/reportIntervalMs`, { method: 'PUT', body: JSON.stringify({ value: 5000 }) });
     await until(async () => (await retained()).length === 1, 1000);
     expect(s.tether.broker!.hasRetained(topic)).toBe(true);
+    await c.endAsync();
     expect((await api(`/devices/${d.id}`, { method: 'DELETE' })).status).toBe(204);
     await until(async () => (await retained()).length === 0, 1000);
     expect(s.tether.broker!.hasRetained(topic)).toBe(false);

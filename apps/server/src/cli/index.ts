@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, SETTINGS, loadConfig, type TetherConfig } from '../config/config.js';
 import { PortInUseError, createTether } from '../main.js';
+import type { DomainEvents } from '../modules/events/domain-events.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -122,6 +123,23 @@ async function resetPassword(email: string, opts: Record<string, unknown>): Prom
   }
 }
 
+/** Sends one event to the running nodes of this configuration's cluster; false when there is no bus to reach them. */
+async function tellNodes<K extends keyof DomainEvents>(config: TetherConfig, type: K, payload: DomainEvents[K]): Promise<boolean> {
+  if (!config.databaseUrl) return false;
+  const { openBus } = await import('../platform/bus/open-bus.js');
+  const { createLogger } = await import('../platform/observability/logger.js');
+  const bus = openBus<DomainEvents>({ busUrl: config.busUrl, databaseUrl: config.databaseUrl, channel: config.busChannel, logger: createLogger('silent') });
+  try {
+    await bus.start();
+    bus.emit(type, payload, 'others');
+    await bus.close();
+    return true;
+  } catch {
+    await bus.close().catch(() => {});
+    return false;
+  }
+}
+
 async function rotateJwtKey(opts: Record<string, unknown>): Promise<void> {
   const config = configFrom(opts);
   const { openDatabase } = await import('../platform/db/database.js');
@@ -143,10 +161,13 @@ async function rotateJwtKey(opts: Record<string, unknown>): Promise<void> {
       configuredSecret: config.jwtSecret,
     };
     const kid = await SigningKeys.rotate(keys, { dropOld }).catch(fail);
+    // Running nodes read the keys again now; those this does not reach, within a minute.
+    const told = await tellNodes(config, 'signing_keys.changed', {});
+    const when = told ? 'now' : 'within a minute';
     process.stdout.write(
       dropOld
-        ? `New JWT signing key ${kid}; every earlier key is deleted: tokens they signed are refused (running servers follow within a minute). Signed-in users refresh theirs; devices fetch new JWTs.\n`
-        : `New JWT signing key ${kid}; running servers sign with it within a minute. Earlier keys verify until the tokens they signed expire.\n`,
+        ? `New JWT signing key ${kid}; every earlier key is deleted: tokens they signed are refused (running servers follow ${when}). Signed-in users refresh theirs; devices fetch new JWTs.\n`
+        : `New JWT signing key ${kid}; running servers sign with it ${when}. Earlier keys verify until the tokens they signed expire.\n`,
     );
   } finally {
     await db.close();

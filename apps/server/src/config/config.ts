@@ -30,6 +30,10 @@ export interface TetherConfig {
   mqttPort: number;
   dataDir: string;
   databaseUrl: string | null;
+  /** NATS or Redis for the cluster's events; null: PostgreSQL's LISTEN/NOTIFY (or in-process when embedded). */
+  busUrl: string | null;
+  /** Name of the bus channel (NOTIFY channel, NATS subject prefix, Redis channel prefix): one per cluster. */
+  busChannel: string;
   mqttUrl: string | null;
   adminEmail: string | null;
   adminPassword: string | null;
@@ -101,6 +105,18 @@ export const SETTINGS: readonly SettingSpec[] = [
     env: 'MQTT_URL',
     default: 'unset: embedded broker',
     description: 'external broker: not supported yet, so setting it is a configuration error (devices connect to the embedded broker)',
+  },
+  {
+    flag: 'bus-url',
+    env: 'TETHER_BUS_URL',
+    default: 'unset: PostgreSQL LISTEN/NOTIFY',
+    description: "`nats://…` or `redis://…`: the cluster's event bus (live data, commands, revocations between nodes); needs DATABASE_URL",
+  },
+  {
+    flag: 'bus-channel',
+    env: 'TETHER_BUS_CHANNEL',
+    default: '`tether`',
+    description: "the cluster's name on the bus (NOTIFY channel, NATS subject, Redis channel); clusters sharing a bus server use different ones",
   },
   { flag: 'roles', env: 'TETHER_ROLES', default: 'all', description: '`api,mqtt,worker`' },
   {
@@ -342,6 +358,9 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
   const keyFile = pick('tls-key');
   if ((certFile === undefined) !== (keyFile === undefined)) problems.push('TETHER_TLS_CERT and TETHER_TLS_KEY must be set together');
 
+  const busChannel = pick('bus-channel');
+  if (busChannel !== undefined && !/^[a-z0-9_]{1,40}$/.test(busChannel)) problems.push('TETHER_BUS_CHANNEL: 1 to 40 lowercase letters, digits or _');
+
   const config: TetherConfig = {
     roles,
     httpHost: pick('http-host') ?? '0.0.0.0',
@@ -350,6 +369,8 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
     mqttPort: int('mqtt-port', 1883, 0, 65535),
     dataDir: path.resolve(pick('data-dir') ?? './data'),
     databaseUrl: url('database-url', ['postgres:', 'postgresql:']),
+    busUrl: url('bus-url', ['nats:', 'redis:', 'rediss:']),
+    busChannel: pick('bus-channel') ?? 'tether',
     mqttUrl: url('mqtt-url', ['mqtt:', 'mqtts:', 'tcp:', 'ws:', 'wss:']),
     adminEmail,
     adminPassword,
@@ -397,6 +418,9 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
       `TETHER_MQTT_MAX_OUTGOING_BYTES=${config.mqttMaxOutgoingBytes}: must hold ${MQTT_COMMANDS_IN_FLIGHT} of the largest MQTT packets (TETHER_MAX_PAYLOAD_BYTES + 64 KiB each), at least ${windowBytes}`,
     );
   }
+  // Embedded PGlite is one process's files: there is no second node to talk to.
+  if (config.busUrl && !config.databaseUrl)
+    problems.push('TETHER_BUS_URL: a bus joins nodes that share a PostgreSQL database; set DATABASE_URL too, or unset TETHER_BUS_URL');
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

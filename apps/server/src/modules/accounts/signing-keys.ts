@@ -81,6 +81,11 @@ export class SigningKeys implements SigningKeySource {
     );
   }
 
+  /** Reads the keys again now (another node or the CLI rotated them). */
+  reload(): Promise<void> {
+    return this.reloadIfOlderThan(0);
+  }
+
   async current(): Promise<SigningKey> {
     await this.reloadIfOlderThan(RELOAD_MS);
     return this.keys[0]!;

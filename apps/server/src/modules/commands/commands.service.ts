@@ -12,6 +12,7 @@ import type { DeviceIdentity } from '../devices/devices.repository.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import { IngestRejection } from '../ingest/ingest-message.js';
 import type { TemplatesService } from '../templates/templates.service.js';
+import type { DomainBus } from '../events/domain-events.js';
 import { CommandsRepository, type CommandRow } from './commands.repository.js';
 import type { Command } from './commands.schemas.js';
 
@@ -62,6 +63,7 @@ export interface CommandsServiceDeps {
   templates: TemplatesService;
   jobs: Jobs | null;
   logger: Logger;
+  bus: DomainBus;
   publish(orgId: string, event: LiveCommandEvent): void;
   defaultExpiryMs: number;
 }
@@ -81,6 +83,22 @@ export class CommandsService {
   constructor(private readonly deps: CommandsServiceDeps) {
     this.repo = new CommandsRepository(deps.db);
     this.audit = new AuditLog(deps.db);
+    // Another node queued a command, or made room in a window: send it if the device is here; wake its long-polls here.
+    deps.bus.on('command.pending', async (device, from) => {
+      if (from.local) return;
+      this.wakePollers(device.deviceId);
+      await this.deliverPending(device);
+    });
+    // A command finished on another node: callers waiting here read it.
+    deps.bus.on('command.changed', async ({ commandId, status }, from) => {
+      if (from.local || !isFinalCommandStatus(status) || !this.waiters.has(commandId)) return;
+      const row = await this.repo.byId(commandId);
+      if (row) this.notifyWaiters(toCommand(row));
+    });
+    // Wake-ups missed while cut off from the other nodes: long-polls ask again (they claim from the database).
+    deps.bus.onReconnect(() => {
+      for (const id of [...this.pollers.keys()]) this.wakePollers(id);
+    });
   }
 
   attachChannel(channel: CommandChannel): void {
@@ -122,8 +140,10 @@ export class CommandsService {
     });
     await this.deps.jobs?.send(COMMAND_EXPIRE_QUEUE, { commandId: row.id }, { startAfter: expiresAt });
     this.emit(row, device.projectId);
-    await this.deliverPending({ deviceId: device.id, orgId: actor.orgId, projectId: device.projectId });
-    for (const wake of this.pollers.get(device.id) ?? []) wake();
+    const identity = { deviceId: device.id, orgId: actor.orgId, projectId: device.projectId };
+    await this.deliverPending(identity);
+    this.wakePollers(device.id);
+    this.deps.bus.emit('command.pending', identity, 'others');
     return toCommand((await this.repo.byId(row.id)) ?? row);
   }
 
@@ -204,9 +224,19 @@ export class CommandsService {
     for (const row of await this.repo.claimQueued(device.deviceId, COMMAND_WINDOW)) this.sendOverMqtt(row, device.projectId);
   }
 
-  /** A command of the device left `sent`: its window has room for the next queued one. */
-  private topUp(row: CommandRow, projectId: string | null): Promise<void> {
-    return this.deliverPending({ deviceId: row.device_id, orgId: row.org_id, projectId });
+  /** A command of the device left `sent`: its window has room for the next queued one, here or on the node that holds the device. */
+  private async topUp(row: CommandRow, projectId: string | null): Promise<void> {
+    const device = { deviceId: row.device_id, orgId: row.org_id, projectId };
+    await this.deliverPending(device);
+    this.deps.bus.emit('command.pending', device, 'others');
+  }
+
+  private wakePollers(deviceId: string): void {
+    for (const wake of [...(this.pollers.get(deviceId) ?? [])]) wake();
+  }
+
+  private notifyWaiters(command: Command): void {
+    for (const w of [...(this.waiters.get(command.id) ?? [])]) w(command);
   }
 
   private sendOverMqtt(row: CommandRow, projectId: string | null): void {
@@ -324,8 +354,12 @@ export class CommandsService {
         const row = await this.repo.claimRetry(commandId);
         if (row) this.sendOverMqtt(row, null);
       } else {
+        // Not connected here: queued again, for the node that holds the device or its next connection.
         const row = await this.repo.requeue(commandId);
-        if (row) this.emit(row, null);
+        if (row) {
+          this.emit(row, null);
+          this.deps.bus.emit('command.pending', { deviceId: row.device_id, orgId: row.org_id, projectId: null }, 'others');
+        }
       }
       return;
     }
@@ -339,7 +373,8 @@ export class CommandsService {
   private emit(row: CommandRow, projectId: string | null): void {
     const command = toCommand(row);
     if (isFinalCommandStatus(row.status)) {
-      for (const w of this.waiters.get(row.id) ?? []) w(command);
+      this.notifyWaiters(command);
+      this.deps.bus.emit('command.changed', { commandId: row.id, deviceId: row.device_id, status: row.status }, 'others');
     }
     this.deps.publish(row.org_id, {
       type: 'command',

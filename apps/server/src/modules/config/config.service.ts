@@ -3,6 +3,7 @@ import { AppError } from '../../platform/http/errors.js';
 import { requireRole, type Actor } from '../accounts/actor.js';
 import type { DeviceIdentity } from '../devices/devices.repository.js';
 import type { DevicesService } from '../devices/devices.service.js';
+import type { DomainBus } from '../events/domain-events.js';
 import type { ProjectsService } from '../projects/projects.service.js';
 
 import type { ConfigValues, DeviceConfig, ResolvedConfig, ResolvedValue } from './config.schemas.js';
@@ -17,16 +18,44 @@ export interface ConfigServiceDeps {
   db: Database;
   devices: DevicesService;
   projects: ProjectsService;
-  /** Publishes a device's resolved configuration, retained, on devices/{id}/config. */
-  publish(deviceId: string, config: Record<string, unknown>): Promise<void>;
+  bus: DomainBus;
 }
+
+/** How configuration reaches devices connected to this node (none on a node without the MQTT role). */
+export interface ConfigDownlink {
+  /** True when the device is connected to this node. */
+  holds(deviceId: string): boolean;
+  /** Publishes the device's resolved configuration, retained, on devices/{id}/config. */
+  publish(deviceId: string, config: Record<string, unknown>): Promise<void>;
+  /** Forgets a retained copy kept here for a device connected elsewhere now (it would be stale on its next connection here). */
+  forget(deviceId: string): Promise<void>;
+}
+
+/** Devices per config.changed event: an org-wide change is a few events, not one per device or one huge one. */
+const CHANGED_CHUNK = 200;
 
 /**
  * Desired configuration (seed 004's get_attribute_by_priority): JSON values on
  * an org, project, device or user; a device resolves device → project → org.
  */
 export class ConfigService {
-  constructor(private readonly deps: ConfigServiceDeps) {}
+  private downlink: ConfigDownlink | null = null;
+
+  constructor(private readonly deps: ConfigServiceDeps) {
+    // On every node: the devices connected here get their new configuration; copies kept for others are dropped.
+    deps.bus.on('config.changed', async ({ devices }) => {
+      const downlink = this.downlink;
+      if (!downlink) return;
+      for (const d of devices) {
+        if (downlink.holds(d.deviceId)) await this.publishTo(d);
+        else await downlink.forget(d.deviceId);
+      }
+    });
+  }
+
+  attachDownlink(downlink: ConfigDownlink): void {
+    this.downlink = downlink;
+  }
 
   /** Checks the caller may see (and, for writes, change) the scope; returns its id. */
   private async scopeId(actor: Actor, scope: ConfigScope, id: string | null, write: boolean): Promise<string> {
@@ -100,8 +129,10 @@ export class ConfigService {
     return Object.fromEntries(Object.entries(resolved).map(([k, v]) => [k, v.value]));
   }
 
+  /** Publishes the device's configuration from this node (it has just subscribed here, or it is connected here). */
   async publishTo(device: DeviceIdentity): Promise<void> {
-    await this.deps.publish(device.deviceId, await this.deviceConfig(device));
+    if (!this.downlink) return;
+    await this.downlink.publish(device.deviceId, await this.deviceConfig(device));
   }
 
   private async publishAffected(orgId: string, scope: ConfigScope, scopeId: string): Promise<void> {
@@ -114,6 +145,7 @@ export class ConfigService {
           : 'SELECT id, project_id FROM devices WHERE org_id = $1 AND org_id = $2',
       [orgId, scopeId],
     );
-    for (const d of devices) await this.publishTo({ deviceId: d.id, orgId, projectId: d.project_id });
+    const changed = devices.map((d) => ({ deviceId: d.id, orgId, projectId: d.project_id }));
+    for (let i = 0; i < changed.length; i += CHANGED_CHUNK) this.deps.bus.emit('config.changed', { devices: changed.slice(i, i + CHANGED_CHUNK) });
   }
 }

@@ -10,20 +10,25 @@ import { JwtSigner, fixedKey } from '../../platform/security/jwt.js';
 import type { Actor } from '../accounts/actor.js';
 import { TemplatesService } from '../templates/templates.service.js';
 import { ProjectsService } from '../projects/projects.service.js';
-import type { DeviceIdentity } from './devices.repository.js';
-import { DevicesService, type DeviceEvents } from './devices.service.js';
+import { EventBus } from '../../platform/bus/event-bus.js';
+import { createLogger } from '../../platform/observability/logger.js';
+import type { DomainBus, DomainEvents } from '../events/domain-events.js';
+import { DevicesService } from './devices.service.js';
 
 const SECRET = 'd'.repeat(48);
 const JWT_TTL_S = 3600;
 
-class RecordingEvents implements DeviceEvents {
-  status: { deviceId: string; online: boolean }[] = [];
+/** Devices whose sessions the service ended (revoked credentials, or deleted), as the bus tells every node. */
+class RecordingEvents {
   revoked: string[] = [];
-  statusChanged(device: DeviceIdentity, online: boolean): void {
-    this.status.push({ deviceId: device.deviceId, online });
+  constructor(readonly bus: DomainBus) {
+    bus.on('device.credentials_revoked', ({ deviceId }) => void this.revoked.push(deviceId));
+    bus.on('device.deleted', ({ deviceId }) => void this.revoked.push(deviceId));
   }
-  credentialsRevoked(deviceId: string): void {
-    this.revoked.push(deviceId);
+  /** Events are delivered after the emitting call returns. */
+  async settled(): Promise<string[]> {
+    await new Promise((r) => setImmediate(r));
+    return this.revoked;
   }
 }
 
@@ -47,7 +52,7 @@ const tokenHashes = async (deviceId: string) =>
 
 beforeAll(async () => {
   ({ db, close } = await testDatabase());
-  events = new RecordingEvents();
+  events = new RecordingEvents(new EventBus<DomainEvents>(null, createLogger('silent')));
   projects = new ProjectsService(db);
   devices = new DevicesService({
     db,
@@ -56,7 +61,7 @@ beforeAll(async () => {
     signer: new JwtSigner(fixedKey(SECRET)),
     defaultTimeoutS: 300,
     deviceJwtTtlS: JWT_TTL_S,
-    events,
+    bus: events.bus,
   });
   orgA = await buildOrg('A');
   orgB = await buildOrg('B');
@@ -65,7 +70,6 @@ afterAll(async () => {
   await close?.();
 });
 beforeEach(() => {
-  events.status = [];
   events.revoked = [];
 });
 
@@ -119,7 +123,7 @@ describe('authentication', () => {
     expect(await devices.authenticate(device.id, token)).toBeNull();
     expect(await devices.authenticateToken(token)).toBeNull();
     expect((await devices.authenticate(device.id, rotated.token))?.deviceId).toBe(device.id);
-    expect(events.revoked).toEqual([device.id]);
+    expect(await events.settled()).toEqual([device.id]);
     const creds = await tokenHashes(device.id);
     expect(creds.map((c) => c.revoked_at === null)).toEqual([false, true]);
     expect(creds.map((c) => c.token_hash)).not.toContain(rotated.token);
@@ -130,7 +134,7 @@ describe('authentication', () => {
     await devices.revokeCredentials(orgA, device.id);
     expect(await devices.authenticate(device.id, token)).toBeNull();
     expect(await devices.authenticateToken(token)).toBeNull();
-    expect(events.revoked).toEqual([device.id]);
+    expect(await events.settled()).toEqual([device.id]);
   });
 });
 
@@ -173,7 +177,7 @@ describe('device JWTs', () => {
     const { device } = await buildDevice();
     const { token } = await devices.issueJwtForUser(orgA, device.id);
     await devices.delete(orgA, device.id);
-    expect(events.revoked).toEqual([device.id]);
+    expect(await events.settled()).toEqual([device.id]);
     expect(await devices.verifyJwt(token)).toMatchObject({ valid: false, deviceId: null });
     expect(await devices.authenticate(device.id, token)).toBeNull();
     expect(await devices.authenticateToken(token)).toBeNull();
@@ -214,7 +218,7 @@ describe('org scoping and ids', () => {
     await expect(devices.rotateCredentials(orgB, device.id)).rejects.toMatchObject({ code: 'DEVICE_NOT_FOUND' });
     await expect(devices.revokeCredentials(orgB, device.id)).rejects.toMatchObject({ code: 'DEVICE_NOT_FOUND' });
     expect((await devices.list(orgB, {})).items.map((d) => d.id)).not.toContain(device.id);
-    expect(events.revoked).toEqual([]);
+    expect(await events.settled()).toEqual([]);
     expect((await devices.get(orgA, device.id)).name).toBe('private');
     expect((await devices.authenticate(device.id, token))?.deviceId).toBe(device.id);
   });
@@ -242,7 +246,7 @@ describe('org scoping and ids', () => {
     const { device } = await buildDevice();
     await devices.delete(orgA, device.id.toUpperCase());
     await expect(devices.get(orgA, device.id)).rejects.toMatchObject({ code: 'DEVICE_NOT_FOUND' });
-    expect(events.revoked).toEqual([device.id]);
+    expect(await events.settled()).toEqual([device.id]);
   });
 
   it('an unknown id is DEVICE_NOT_FOUND', async () => {

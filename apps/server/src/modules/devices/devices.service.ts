@@ -6,6 +6,7 @@ import { requireRole, type Actor } from '../accounts/actor.js';
 import type { ProjectsService } from '../projects/projects.service.js';
 import type { TemplatesService } from '../templates/templates.service.js';
 import { DevicesRepository, type DeviceFilter, type DeviceIdentity, type DeviceRow } from './devices.repository.js';
+import type { DomainBus } from '../events/domain-events.js';
 
 import type { Device, DeviceCredentials, DeviceJwt, DeviceJwtVerification, DeviceStatus } from './devices.schemas.js';
 
@@ -40,15 +41,6 @@ export const toDevice = (r: DeviceRow): Device => ({
   updatedAt: r.updated_at.toISOString(),
 });
 
-/** What the devices module tells the rest of the system about. */
-export interface DeviceEvents {
-  statusChanged(device: DeviceIdentity, online: boolean, lastSeenAt: Date | null): void;
-  /** Credentials were rotated or the device was deleted: drop its live connections. */
-  credentialsRevoked(deviceId: string): void;
-  /** The device is gone: forget what is kept for it outside the database (its retained config). */
-  deleted?(deviceId: string): void;
-}
-
 export interface DeviceInput {
   name: string;
   projectId?: string | null;
@@ -77,17 +69,26 @@ export interface DevicesServiceDeps {
   signer: JwtSigner;
   defaultTimeoutS: number;
   deviceJwtTtlS: number;
-  events: DeviceEvents;
+  /** Tells every node about revoked credentials and deleted devices (their sessions and cached JWTs end). */
+  bus: DomainBus;
 }
+
+/** A verified JWT is trusted from the cache this long at most, even if a revocation's event were lost. */
+const JWT_CACHE_MS = 30_000;
 
 /** Devices: registry, credentials, device JWTs and connection status. */
 export class DevicesService {
   private readonly repo: DevicesRepository;
   /** Verified device JWTs, so a device that sends its JWT in every message is verified once. */
-  private readonly jwtCache = new Map<string, { deviceId: string; exp: number; keys: number }>();
+  private readonly jwtCache = new Map<string, { deviceId: string; exp: number; keys: number; until: number }>();
 
   constructor(private readonly deps: DevicesServiceDeps) {
     this.repo = new DevicesRepository(deps.db, deps.defaultTimeoutS);
+    // Another node revoked or deleted: its JWTs are refused here from now on.
+    const forget = () => this.jwtCache.clear();
+    deps.bus.on('device.credentials_revoked', forget);
+    deps.bus.on('device.deleted', forget);
+    deps.bus.onReconnect(forget);
   }
 
   async create(actor: Actor, input: DeviceInput): Promise<{ device: Device; token: string }> {
@@ -145,8 +146,7 @@ export class DevicesService {
     const deviceId = assertUuid(id, 'device id');
     if (!(await this.repo.delete(actor.orgId, deviceId))) throw notFound('DEVICE', id);
     this.jwtCache.clear();
-    this.deps.events.credentialsRevoked(deviceId);
-    this.deps.events.deleted?.(deviceId);
+    this.deps.bus.emit('device.deleted', { deviceId });
   }
 
   /** Issues a new token and revokes the old one; connected sessions using it are dropped. */
@@ -156,7 +156,7 @@ export class DevicesService {
     const token = randomToken(DEVICE_TOKEN_PREFIX, 24);
     await this.deps.db.transaction((tx) => this.repo.rotateCredential(device.id, hashToken(token), tx));
     this.jwtCache.clear();
-    this.deps.events.credentialsRevoked(device.id);
+    this.deps.bus.emit('device.credentials_revoked', { deviceId: device.id });
     return { deviceId: device.id, token };
   }
 
@@ -165,7 +165,7 @@ export class DevicesService {
     const device = await this.get(actor, id);
     await this.repo.revokeCredentials(actor.orgId, device.id);
     this.jwtCache.clear();
-    this.deps.events.credentialsRevoked(device.id);
+    this.deps.bus.emit('device.credentials_revoked', { deviceId: device.id });
   }
 
   async status(actor: Actor, id: string): Promise<DeviceStatus> {
@@ -190,7 +190,7 @@ export class DevicesService {
     if (!looksLikeJwt(token)) return { valid: false, deviceId: null, expiresAt: null, reason: 'malformed' };
     const cached = this.jwtCache.get(token);
     // A cached answer stands while its signing key is still kept (a rotation with --drop-old ends it).
-    if (cached && cached.exp * 1000 > Date.now() && cached.keys === this.deps.signer.generation)
+    if (cached && cached.exp * 1000 > Date.now() && cached.until > Date.now() && cached.keys === this.deps.signer.generation)
       return { valid: true, deviceId: cached.deviceId, expiresAt: new Date(cached.exp * 1000).toISOString() };
     const claims = await this.deps.signer.verify(token, DEVICE_AUDIENCE);
     if (claims === 'expired') return { valid: false, deviceId: null, expiresAt: null, reason: 'expired' };
@@ -202,7 +202,7 @@ export class DevicesService {
     // iat has whole seconds: a JWT from the same second as the revocation counts as before it.
     if (creds.after && iat <= Math.floor(creds.after.getTime() / 1000)) return { valid: false, deviceId: null, expiresAt: null, reason: 'revoked' };
     if (this.jwtCache.size > 10_000) this.jwtCache.clear();
-    this.jwtCache.set(token, { deviceId: claims.sub, exp: claims.exp, keys: this.deps.signer.generation });
+    this.jwtCache.set(token, { deviceId: claims.sub, exp: claims.exp, keys: this.deps.signer.generation, until: Date.now() + JWT_CACHE_MS });
     return { valid: true, deviceId: claims.sub, expiresAt: new Date(claims.exp * 1000).toISOString() };
   }
 

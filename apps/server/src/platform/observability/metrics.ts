@@ -42,6 +42,12 @@ export function createMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
+    busEvents: new Counter({
+      name: 'tether_bus_events_total',
+      help: 'Events between nodes on the cluster bus: sent, received, dropped (at most once: a dropped event is a missed wake-up)',
+      labelNames: ['direction'],
+      registers: [registry],
+    }),
     pending: new Gauge({ name: 'tether_ingest_pending_messages', help: 'Messages waiting for a commit', registers: [registry] }),
     budgetHeldBytes: new Gauge({
       name: 'tether_ingest_budget_held_bytes',

@@ -1,13 +1,13 @@
 import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { LIVE_CHANNELS, type LiveChannel, type LiveClientMessage, type LiveServerMessage } from '@tether/contracts';
-import type { App } from '../http/server.js';
-import { AppError, isUuid } from '../http/errors.js';
-import type { Actor } from '../../modules/accounts/actor.js';
-import type { AccountsService } from '../../modules/accounts/accounts.service.js';
-import type { DevicesService } from '../../modules/devices/devices.service.js';
-import type { ProjectsService } from '../../modules/projects/projects.service.js';
-import type { Metrics } from '../observability/metrics.js';
+import type { App } from '../../platform/http/server.js';
+import { AppError, isUuid } from '../../platform/http/errors.js';
+import type { Actor } from '../accounts/actor.js';
+import type { AccountsService } from '../accounts/accounts.service.js';
+import type { DevicesService } from '../devices/devices.service.js';
+import type { ProjectsService } from '../projects/projects.service.js';
+import type { Metrics } from '../../platform/observability/metrics.js';
 import type { LiveHub } from './live-hub.js';
 
 export interface LiveOptions {
