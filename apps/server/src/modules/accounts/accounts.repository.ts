@@ -68,6 +68,11 @@ export class AccountsRepository {
     return r ?? null;
   }
 
+  /** A user's name and email, for other modules that show who did something (metadata's note authors). */
+  async nameAndEmail(userId: string): Promise<{ name: string; email: string } | null> {
+    return (await this.db.query<{ name: string; email: string }>('SELECT name, email FROM users WHERE id = $1', [userId]))[0] ?? null;
+  }
+
   async addMember(orgId: string, userId: string, role: OrgRole, q: Queryable = this.db): Promise<void> {
     await q.query('INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, $3)', [orgId, userId, role]);
   }

@@ -2,21 +2,13 @@ import { Compile } from 'typebox/compile';
 import type { Database } from '../../platform/db/database.js';
 import { AppError, assertUuid } from '../../platform/http/errors.js';
 import { requireRole, type Actor } from '../accounts/actor.js';
+import { TemplatesRepository, type TemplateRow } from './templates.repository.js';
 
 import type { CommandSpec, DeviceTemplate, TelemetryKeySpec } from './templates.schemas.js';
 
 export type { CommandSpec, DeviceTemplate, TelemetryKeySpec };
 
-interface Row {
-  id: string;
-  name: string;
-  description: string;
-  telemetry: TelemetryKeySpec[];
-  commands: CommandSpec[];
-  created_at: Date;
-  updated_at: Date;
-}
-const toTemplate = (r: Row): DeviceTemplate => ({
+const toTemplate = (r: TemplateRow): DeviceTemplate => ({
   id: r.id,
   name: r.name,
   description: r.description,
@@ -41,14 +33,17 @@ function checkSpecs(commands: CommandSpec[]): void {
 export class TemplatesService {
   private readonly validators = new Map<string, ReturnType<typeof Compile>>();
 
-  constructor(private readonly db: Database) {}
+  private readonly repo: TemplatesRepository;
+  constructor(db: Database) {
+    this.repo = new TemplatesRepository(db);
+  }
 
   async list(actor: Actor): Promise<DeviceTemplate[]> {
-    return (await this.db.query<Row>('SELECT * FROM device_templates WHERE org_id = $1 ORDER BY lower(name)', [actor.orgId])).map(toTemplate);
+    return (await this.repo.list(actor.orgId)).map(toTemplate);
   }
 
   async get(actor: Actor, id: string): Promise<DeviceTemplate> {
-    const [r] = await this.db.query<Row>('SELECT * FROM device_templates WHERE org_id = $1 AND id = $2', [actor.orgId, assertUuid(id, 'template id')]);
+    const r = await this.repo.get(actor.orgId, assertUuid(id, 'template id'));
     if (!r) throw new AppError('TEMPLATE_NOT_FOUND', `template ${id} not found`);
     return toTemplate(r);
   }
@@ -57,11 +52,14 @@ export class TemplatesService {
     requireRole(actor, 'admin');
     checkSpecs(input.commands ?? []);
     try {
-      const [r] = await this.db.query<Row>(
-        'INSERT INTO device_templates (org_id, name, description, telemetry, commands) VALUES ($1, $2, $3, $4, $5) RETURNING *',
-        [actor.orgId, input.name.trim(), input.description ?? '', JSON.stringify(input.telemetry ?? []), JSON.stringify(input.commands ?? [])],
-      );
-      return toTemplate(r!);
+      const r = await this.repo.insert({
+        orgId: actor.orgId,
+        name: input.name.trim(),
+        description: input.description ?? '',
+        telemetry: input.telemetry ?? [],
+        commands: input.commands ?? [],
+      });
+      return toTemplate(r);
     } catch (err) {
       if ((err as { code?: string }).code === '23505') throw new AppError('NAME_TAKEN', `a template named "${input.name}" already exists`);
       throw err;
@@ -76,27 +74,19 @@ export class TemplatesService {
     requireRole(actor, 'admin');
     await this.get(actor, id);
     if (patch.commands) checkSpecs(patch.commands);
-    await this.db.query(
-      `UPDATE device_templates SET name = coalesce($3, name), description = coalesce($4, description),
-         telemetry = coalesce($5::jsonb, telemetry), commands = coalesce($6::jsonb, commands), updated_at = now()
-       WHERE org_id = $1 AND id = $2`,
-      [
-        actor.orgId,
-        id,
-        patch.name?.trim() ?? null,
-        patch.description ?? null,
-        patch.telemetry ? JSON.stringify(patch.telemetry) : null,
-        patch.commands ? JSON.stringify(patch.commands) : null,
-      ],
-    );
+    await this.repo.update(actor.orgId, id, {
+      name: patch.name?.trim() ?? null,
+      description: patch.description ?? null,
+      telemetry: patch.telemetry ?? null,
+      commands: patch.commands ?? null,
+    });
     this.validators.clear();
     return this.get(actor, id);
   }
 
   async delete(actor: Actor, id: string): Promise<void> {
     requireRole(actor, 'admin');
-    const r = await this.db.query('DELETE FROM device_templates WHERE org_id = $1 AND id = $2 RETURNING id', [actor.orgId, assertUuid(id, 'template id')]);
-    if (!r.length) throw new AppError('TEMPLATE_NOT_FOUND', `template ${id} not found`);
+    if (!(await this.repo.delete(actor.orgId, assertUuid(id, 'template id')))) throw new AppError('TEMPLATE_NOT_FOUND', `template ${id} not found`);
   }
 
   /**
@@ -104,10 +94,7 @@ export class TemplatesService {
    * params valid against their schema. Devices without a template accept any command.
    */
   async checkCommand(deviceId: string, name: string, params: unknown): Promise<void> {
-    const [r] = await this.db.query<{ id: string; name: string; commands: CommandSpec[]; updated_at: Date }>(
-      'SELECT t.id, t.name, t.commands, t.updated_at FROM devices d JOIN device_templates t ON t.id = d.template_id WHERE d.id = $1',
-      [deviceId],
-    );
+    const r = await this.repo.templateOfDevice(deviceId);
     if (!r) return;
     const spec = r.commands.find((c) => c.name === name);
     if (!spec) {
