@@ -9,7 +9,7 @@ import { LISTEN_BACKLOG, MQTT_PACKET_OVERHEAD_BYTES, type TetherConfig } from '.
 import { openDatabase, type Database } from './platform/db/database.js';
 import { ensurePartitions, migrate } from './platform/db/migrate.js';
 import { createHttpServer, type App } from './platform/http/server.js';
-import { requireActor } from './platform/http/auth.js';
+import { requireActor } from './modules/accounts/request-actor.js';
 import { registerWebApp } from './platform/http/web-app.js';
 import { startMaintenance } from './platform/jobs/maintenance.js';
 import { LiveHub } from './platform/live/live-hub.js';

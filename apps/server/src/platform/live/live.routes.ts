@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { LIVE_CHANNELS, type LiveChannel, type LiveClientMessage, type LiveServerMessage } from '@tether/contracts';
 import type { App } from '../http/server.js';
-import { AppError, isUuid } from '../http/errors.js';
+import { AppError, isUuid } from '../../modules/errors.js';
 import type { Actor } from '../../modules/accounts/actor.js';
 import type { AccountsService } from '../../modules/accounts/accounts.service.js';
 import type { DevicesService } from '../../modules/devices/devices.service.js';
