@@ -14,7 +14,6 @@ import { registerWebApp } from './platform/http/web-app.js';
 import { startMaintenance } from './platform/jobs/maintenance.js';
 import { LiveHub } from './platform/live/live-hub.js';
 import { liveRoutes } from './platform/live/live.routes.js';
-import { EmbeddedBroker } from './platform/mqtt/broker.js';
 import { createLogger, type Logger } from './platform/observability/logger.js';
 import { createMetrics, type Metrics } from './platform/observability/metrics.js';
 import { JwtSigner } from './platform/security/jwt.js';
@@ -26,6 +25,7 @@ import { AlertsService } from './modules/alerts/alerts.service.js';
 import { alertsRoutes } from './modules/alerts/alerts.routes.js';
 import { PresenceService } from './modules/devices/presence.service.js';
 import { DevicesService } from './modules/devices/devices.service.js';
+import { DeviceGateway } from './modules/gateway/device-gateway.js';
 import { devicesRoutes } from './modules/devices/devices.routes.js';
 import { deviceJwtRoutes } from './modules/devices/device-jwt.routes.js';
 import { deviceApiRoutes } from './modules/ingest/device-api.routes.js';
@@ -67,7 +67,7 @@ export interface Tether {
   logger: Logger;
   metrics: Metrics;
   app: App | null;
-  broker: EmbeddedBroker | null;
+  broker: DeviceGateway | null;
   ingest: IngestService;
   accounts: AccountsService;
   devices: DevicesService;
@@ -104,7 +104,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   });
   const signer = new JwtSigner(signingKeys);
   const hub = new LiveHub();
-  let broker: EmbeddedBroker | null = null;
+  let broker: DeviceGateway | null = null;
 
   // Services
   const accounts = new AccountsService({ db, signer, accessTtlS: config.accessTokenTtlS, refreshTtlS: config.refreshTokenTtlS });
@@ -164,7 +164,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   // Transports
   const tlsFiles = config.tls ? { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } : null;
   if (roles.has('mqtt')) {
-    broker = await EmbeddedBroker.create({
+    broker = await DeviceGateway.create({
       devices,
       presence: presence!,
       ingest,
