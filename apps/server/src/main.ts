@@ -10,12 +10,11 @@ import { openBus } from './platform/bus/open-bus.js';
 import { openDatabase, type Database } from './platform/db/database.js';
 import { ensurePartitions, migrate } from './platform/db/migrate.js';
 import { createHttpServer, type App } from './platform/http/server.js';
-import { requireActor } from './platform/http/auth.js';
+import { requireActor } from './modules/accounts/request-actor.js';
 import { registerWebApp } from './platform/http/web-app.js';
 import { startMaintenance } from './platform/jobs/maintenance.js';
 import { LiveHub } from './modules/live/live-hub.js';
 import { liveRoutes } from './modules/live/live.routes.js';
-import { EmbeddedBroker } from './platform/mqtt/broker.js';
 import { createLogger, type Logger } from './platform/observability/logger.js';
 import { createMetrics, type Metrics } from './platform/observability/metrics.js';
 import { JwtSigner } from './platform/security/jwt.js';
@@ -27,6 +26,7 @@ import { AlertsService } from './modules/alerts/alerts.service.js';
 import { alertsRoutes } from './modules/alerts/alerts.routes.js';
 import { PresenceService } from './modules/devices/presence.service.js';
 import { DevicesService } from './modules/devices/devices.service.js';
+import { DeviceGateway } from './modules/gateway/device-gateway.js';
 import { devicesRoutes } from './modules/devices/devices.routes.js';
 import { deviceJwtRoutes } from './modules/devices/device-jwt.routes.js';
 import { deviceApiRoutes } from './modules/ingest/device-api.routes.js';
@@ -69,7 +69,7 @@ export interface Tether {
   logger: Logger;
   metrics: Metrics;
   app: App | null;
-  broker: EmbeddedBroker | null;
+  broker: DeviceGateway | null;
   ingest: IngestService;
   accounts: AccountsService;
   devices: DevicesService;
@@ -121,7 +121,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   bus.on('signing_keys.changed', () => signingKeys.reload());
   const hub = new LiveHub(bus);
   hub.start();
-  let broker: EmbeddedBroker | null = null;
+  let broker: DeviceGateway | null = null;
 
   // Services
   const accounts = new AccountsService({ db, signer, accessTtlS: config.accessTokenTtlS, refreshTtlS: config.refreshTokenTtlS });
@@ -191,7 +191,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   // Transports
   const tlsFiles = config.tls ? { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } : null;
   if (roles.has('mqtt')) {
-    broker = await EmbeddedBroker.create({
+    broker = await DeviceGateway.create({
       devices,
       presence: presence!,
       ingest,

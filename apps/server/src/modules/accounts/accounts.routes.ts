@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
-import { actorOf, requireActor } from '../../platform/http/auth.js';
-import { AppError } from '../../platform/http/errors.js';
+import { actorOf, requireActor } from './request-actor.js';
+import { AppError } from '../errors.js';
 import { secretLimits, type SecretLimits } from '../../platform/http/rate-limits.js';
 import { NoContent } from '../../platform/http/schemas.js';
 import { ApiKeyList, CreatedApiKey, Me, Org, OrgList, PublicUser, Role, Session, UserPage } from './accounts.schemas.js';

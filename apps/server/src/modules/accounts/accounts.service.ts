@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from '../../platform/db/database.js';
-import { AppError, assertUuid, notFound } from '../../platform/http/errors.js';
+import { AppError, assertUuid, notFound } from '../errors.js';
 import { JwtSigner, looksLikeJwt } from '../../platform/security/jwt.js';
 import { hashPassword, verifyPassword } from '../../platform/security/passwords.js';
 import { hashToken, randomToken } from '../../platform/security/secrets.js';

@@ -1,4 +1,4 @@
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../errors.js';
 
 export const ORG_ROLES = ['owner', 'admin', 'operator', 'viewer'] as const;
 export type OrgRole = (typeof ORG_ROLES)[number];

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
-import { actorOf } from '../../platform/http/auth.js';
+import { actorOf } from '../accounts/request-actor.js';
 import { AlertPage } from './alerts.schemas.js';
 import type { AlertsService } from './alerts.service.js';
 

@@ -1,5 +1,5 @@
 import type { Database } from '../../platform/db/database.js';
-import { AppError, assertUuid } from '../../platform/http/errors.js';
+import { AppError, assertUuid } from '../errors.js';
 import { ALERT_SEVERITIES } from '@tether/contracts';
 import type { Actor } from '../accounts/actor.js';
 import { parseTime } from '../telemetry/telemetry.service.js';

@@ -1,9 +1,9 @@
 import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
-import { actorOf } from '../../platform/http/auth.js';
+import { actorOf } from '../accounts/request-actor.js';
 import { bearerToken } from '../../platform/http/server.js';
 import { isFinalCommandStatus } from '@tether/contracts';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../errors.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import { IngestRejection } from '../ingest/ingest-message.js';
 import { COMMAND_STATUSES } from './commands.repository.js';

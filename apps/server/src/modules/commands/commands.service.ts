@@ -2,7 +2,7 @@ import { CommandResultPayload, isFinalCommandStatus, type CommandMessage, type L
 import { Compile } from 'typebox/compile';
 import { MQTT_COMMANDS_IN_FLIGHT } from '../../config/config.js';
 import type { Database } from '../../platform/db/database.js';
-import { AppError, assertUuid } from '../../platform/http/errors.js';
+import { AppError, assertUuid } from '../errors.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import { assertStorableJson, UnstorableJsonError } from '../../platform/json/storable.js';
 import type { Logger } from '../../platform/observability/logger.js';

@@ -1,5 +1,5 @@
 import type { Database } from '../../platform/db/database.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../errors.js';
 import { requireRole, type Actor } from '../accounts/actor.js';
 import type { DeviceIdentity } from '../devices/devices.repository.js';
 import type { DevicesService } from '../devices/devices.service.js';

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
 import { bearerToken } from '../../platform/http/server.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../errors.js';
 import { secretLimits } from '../../platform/http/rate-limits.js';
 import { hashToken } from '../../platform/security/secrets.js';
 

@@ -1,9 +1,9 @@
 import { fileTypeFromBuffer } from 'file-type';
 import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
-import { actorOf } from '../../platform/http/auth.js';
+import { actorOf } from '../accounts/request-actor.js';
 import { requireRole } from '../accounts/actor.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../errors.js';
 import { NoContent } from '../../platform/http/schemas.js';
 import type { FileStorage } from '../../platform/storage/file-storage.js';
 import { DevicePhoto, IMAGE_TYPES } from './devices.schemas.js';

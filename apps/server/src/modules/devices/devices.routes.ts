@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
-import { actorOf } from '../../platform/http/auth.js';
+import { actorOf } from '../accounts/request-actor.js';
 import { NoContent } from '../../platform/http/schemas.js';
 import { CreatedDevice, Device, DeviceCredentials, DevicePage, DeviceStatus } from './devices.schemas.js';
 import type { DevicesService } from './devices.service.js';

@@ -1,5 +1,5 @@
 import type { Database } from '../../platform/db/database.js';
-import { AppError, assertUuid, isUuid, notFound } from '../../platform/http/errors.js';
+import { AppError, assertUuid, isUuid, notFound } from '../errors.js';
 import { JwtSigner, looksLikeJwt } from '../../platform/security/jwt.js';
 import { hashToken, randomToken } from '../../platform/security/secrets.js';
 import { requireRole, type Actor } from '../accounts/actor.js';

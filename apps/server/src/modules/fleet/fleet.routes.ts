@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
-import { actorOf } from '../../platform/http/auth.js';
-import { assertUuid } from '../../platform/http/errors.js';
+import { actorOf } from '../accounts/request-actor.js';
+import { assertUuid } from '../errors.js';
 import { FleetOverview } from './fleet.schemas.js';
 import type { FleetService } from './fleet.service.js';
 import type { ProjectsService } from '../projects/projects.service.js';

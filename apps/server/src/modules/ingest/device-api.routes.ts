@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { UplinkChannel } from '@tether/contracts';
 import type { App } from '../../platform/http/server.js';
 import { bearerToken } from '../../platform/http/server.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../errors.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import type { DeviceIdentity } from '../devices/devices.repository.js';
 import { IngestRejection } from './ingest-message.js';

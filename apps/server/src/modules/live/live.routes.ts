@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { LIVE_CHANNELS, type LiveChannel, type LiveClientMessage, type LiveServerMessage } from '@tether/contracts';
 import type { App } from '../../platform/http/server.js';
-import { AppError, isUuid } from '../../platform/http/errors.js';
+import { AppError, isUuid } from '../errors.js';
 import type { Actor } from '../accounts/actor.js';
 import type { AccountsService } from '../accounts/accounts.service.js';
 import type { DevicesService } from '../devices/devices.service.js';

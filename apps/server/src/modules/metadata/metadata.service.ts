@@ -1,5 +1,5 @@
 import type { Database } from '../../platform/db/database.js';
-import { AppError, assertUuid } from '../../platform/http/errors.js';
+import { AppError, assertUuid } from '../errors.js';
 import { hasRole, requireRole, type Actor } from '../accounts/actor.js';
 import { AccountsRepository } from '../accounts/accounts.repository.js';
 import type { DevicesService } from '../devices/devices.service.js';

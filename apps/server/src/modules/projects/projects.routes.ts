@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
-import { actorOf } from '../../platform/http/auth.js';
+import { actorOf } from '../accounts/request-actor.js';
 import { NoContent } from '../../platform/http/schemas.js';
 import { Project, ProjectPage } from './projects.schemas.js';
 import type { ProjectsService } from './projects.service.js';

@@ -1,5 +1,5 @@
 import type { Database } from '../../platform/db/database.js';
-import { AppError, assertUuid, notFound } from '../../platform/http/errors.js';
+import { AppError, assertUuid, notFound } from '../errors.js';
 import { requireRole, type Actor } from '../accounts/actor.js';
 import { ProjectsRepository, type ProjectRow } from './projects.repository.js';
 

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { DEVICE_UPLINK_CHANNELS } from '@tether/contracts';
 import type { App } from '../../platform/http/server.js';
-import { actorOf } from '../../platform/http/auth.js';
+import { actorOf } from '../accounts/request-actor.js';
 import { HeartbeatHistory, LatestTelemetry, LocationHistory, MessageHistory, ReportedAttributes, TelemetryHistory } from './telemetry.schemas.js';
 import { AGGREGATES, type TelemetryService } from './telemetry.service.js';
 

@@ -1,5 +1,5 @@
 import type { Database } from '../../platform/db/database.js';
-import { AppError, assertUuid, notFound } from '../../platform/http/errors.js';
+import { AppError, assertUuid, notFound } from '../errors.js';
 import type { Actor } from '../accounts/actor.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import { isoTime } from './iso-time.js';

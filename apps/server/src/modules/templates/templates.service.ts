@@ -1,6 +1,6 @@
 import { Compile } from 'typebox/compile';
 import type { Database } from '../../platform/db/database.js';
-import { AppError, assertUuid } from '../../platform/http/errors.js';
+import { AppError, assertUuid } from '../errors.js';
 import { requireRole, type Actor } from '../accounts/actor.js';
 import { TemplatesRepository, type TemplateRow } from './templates.repository.js';
 

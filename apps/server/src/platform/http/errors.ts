@@ -1,64 +1,33 @@
 /**
- * Domain errors carry a stable code; one handler maps code → HTTP status.
- * Services never throw HTTP-shaped errors.
+ * What the HTTP error handler answers with as it is: an error with a stable
+ * `code` and an HTTP `status`. Domain errors (modules/errors.ts) have this
+ * shape, and it is checked by shape, so this layer imports nothing from the
+ * domain. Every other error is answered by the handler in server.ts.
  */
-export const ERROR_STATUS = {
-  VALIDATION_FAILED: 400,
-  INVALID_ID: 400,
-  INVALID_PAYLOAD: 400,
-  UNAUTHORIZED: 401,
-  INVALID_CREDENTIALS: 401,
-  TOKEN_EXPIRED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  ORG_NOT_FOUND: 404,
-  USER_NOT_FOUND: 404,
-  PROJECT_NOT_FOUND: 404,
-  DEVICE_NOT_FOUND: 404,
-  API_KEY_NOT_FOUND: 404,
-  TEMPLATE_NOT_FOUND: 404,
-  COMMAND_NOT_FOUND: 404,
-  NOTE_NOT_FOUND: 404,
-  PROPERTY_NOT_FOUND: 404,
-  PHOTO_NOT_FOUND: 404,
-  COMMAND_NOT_IN_TEMPLATE: 400,
-  COMMAND_NOT_CANCELLABLE: 409,
-  COMMAND_TIMEOUT: 504,
-  CONFLICT: 409,
-  EMAIL_TAKEN: 409,
-  NAME_TAKEN: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  RATE_LIMITED: 429,
-  QUOTA_EXCEEDED: 429,
-  INTERNAL: 500,
-  INGEST_OVERLOADED: 503,
-  UNAVAILABLE: 503,
-} as const;
-export type ErrorCode = keyof typeof ERROR_STATUS;
-
-export class AppError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = 'AppError';
-  }
-  get status(): number {
-    return ERROR_STATUS[this.code];
-  }
+export interface CodedError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly details?: unknown;
 }
 
-export const notFound = (what: 'DEVICE' | 'PROJECT' | 'USER' | 'ORG' | 'API_KEY', id?: string) =>
-  new AppError(`${what}_NOT_FOUND`, `${what.toLowerCase().replace('_', ' ')} ${id ?? ''} not found`.replace(/\s+/g, ' ').trim());
+/**
+ * A `code` string and a numeric `status`, and no `statusCode`: Fastify's and
+ * http-errors' errors carry `statusCode` (and some a system `code` such as
+ * ENOENT); they keep their own mapping in server.ts.
+ */
+export function isCodedError(err: unknown): err is CodedError {
+  const e = err as Partial<CodedError> & { statusCode?: unknown };
+  return err instanceof Error && typeof e.code === 'string' && typeof e.status === 'number' && e.statusCode === undefined;
+}
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (v: string): boolean => UUID_RE.test(v);
-
-/** A malformed id is a 400, never a database error. */
-export function assertUuid(v: string, what = 'id'): string {
-  if (!isUuid(v)) throw new AppError('INVALID_ID', `${what} must be a UUID`);
-  return v.toLowerCase();
+/** An error the HTTP layer raises itself about a request: a body it cannot store, too many attempts, a broken response contract. */
+export class HttpError extends Error implements CodedError {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
 }

@@ -6,7 +6,7 @@
  */
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from './errors.js';
+import { HttpError } from './errors.js';
 import type { App } from './server.js';
 
 export interface SecretLimits {
@@ -34,7 +34,7 @@ export function secretLimits(app: App, limits: SecretLimits, accountOf: (req: Fa
     for (const r of await Promise.all(checks)) {
       if (!r.isAllowed && r.isExceeded) {
         reply.header('retry-after', r.ttlInSeconds);
-        throw new AppError('RATE_LIMITED', `too many attempts; retry in ${r.ttlInSeconds} s`);
+        throw new HttpError(429, 'RATE_LIMITED', `too many attempts; retry in ${r.ttlInSeconds} s`);
       }
     }
   };

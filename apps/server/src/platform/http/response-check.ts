@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
-import { AppError } from './errors.js';
+import { HttpError } from './errors.js';
 import type { App } from './server.js';
 
 export interface ResponseViolation {
@@ -55,7 +55,7 @@ export function checkResponsesAgainstSchemas(app: App, violations: ResponseViola
       // A success that breaks its schema fails the request itself, so the test that made it sees it;
       // a missing schema fails the test file when its server closes (helpers.ts).
       if (reply.statusCode < 400 && !problem.startsWith('no response schema'))
-        throw new AppError('INTERNAL', `response contract: ${v.route} ${v.status} ${problem}`);
+        throw new HttpError(500, 'INTERNAL', `response contract: ${v.route} ${v.status} ${problem}`);
     }
     return payload;
   });

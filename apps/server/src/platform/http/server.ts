@@ -7,9 +7,8 @@ import helmet from '@fastify/helmet';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { isDatabaseUnavailable } from '../db/database.js';
 import type { Logger } from '../observability/logger.js';
-import type { Actor } from '../../modules/accounts/actor.js';
 import { assertStorableJson, UnstorableJsonError } from '../json/storable.js';
-import { AppError } from './errors.js';
+import { HttpError, isCodedError } from './errors.js';
 import { registerRateLimits } from './rate-limits.js';
 import { checkResponsesAgainstSchemas, type ResponseViolation } from './response-check.js';
 import { ErrorBody } from './schemas.js';
@@ -18,9 +17,6 @@ import { hoistTitledSchemas } from './openapi-components.js';
 export type App = FastifyInstance<any, any, any, Logger, TypeBoxTypeProvider>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 declare module 'fastify' {
-  interface FastifyRequest {
-    actor: Actor | null;
-  }
   interface FastifyInstance {
     /** Filled only with `checkResponses` (tests). */
     responseViolations: ResponseViolation[];
@@ -63,6 +59,7 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
     ? Fastify({ ...fastifyOpts, https: opts.https } as FastifyServerOptions)
     : Fastify(fastifyOpts)
   ).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+  // Who made the request: typed and set by the accounts module's hook (modules/accounts/request-actor.ts).
   app.decorateRequest('actor', null);
 
   // Every documented route answers errors in one shape; a route may still describe its own.
@@ -86,7 +83,7 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
       try {
         assertStorableJson(value);
       } catch (e) {
-        if (e instanceof UnstorableJsonError) return done(new AppError('INVALID_PAYLOAD', e.message));
+        if (e instanceof UnstorableJsonError) return done(new HttpError(400, 'INVALID_PAYLOAD', e.message));
         return done(e as Error);
       }
       done(null, value);
@@ -94,7 +91,7 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
   });
 
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number; validation?: unknown }, req, reply) => {
-    if (err instanceof AppError) {
+    if (isCodedError(err)) {
       return reply.status(err.status).send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
     }
     if (err.validation) {

@@ -1,8 +1,15 @@
 import type { FastifyRequest } from 'fastify';
-import type { Actor } from '../../modules/accounts/actor.js';
-import type { AccountsService } from '../../modules/accounts/accounts.service.js';
-import { AppError } from './errors.js';
-import { bearerToken } from './server.js';
+import { bearerToken } from '../../platform/http/server.js';
+import { AppError } from '../errors.js';
+import type { AccountsService } from './accounts.service.js';
+import type { Actor } from './actor.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by requireActor; the HTTP server decorates every request with null. */
+    actor: Actor | null;
+  }
+}
 
 /** onRequest hook: every route in the scope needs a user token or API key. */
 export function requireActor(accounts: AccountsService) {

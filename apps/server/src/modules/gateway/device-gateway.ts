@@ -1,0 +1,126 @@
+import type { Duplex } from 'node:stream';
+import { deviceTopic, type CommandMessage } from '@tether/contracts';
+import { MqttBroker, type MqttBrokerOptions } from '../../platform/mqtt/broker.js';
+import { PublishWindows } from '../../platform/mqtt/publish-window.js';
+import type { CommandChannel } from '../commands/commands.service.js';
+import type { DeviceIdentity } from '../devices/devices.repository.js';
+import type { DevicesService } from '../devices/devices.service.js';
+import type { IngestService } from '../ingest/ingest.service.js';
+import type { GatewayContext, GatewayHooks } from './context.js';
+import type { Downlink } from './downlink.js';
+import { redeliverCommands } from './handlers/commands.js';
+import { DeviceTopicRoutes } from './routes.js';
+import { SessionRegistry, type DevicePresence, type DeviceSessions } from './sessions.js';
+
+export type { GatewayHooks } from './context.js';
+export type { DevicePresence } from './sessions.js';
+
+export interface GatewayDeps extends Omit<MqttBrokerOptions, 'windows'> {
+  devices: Pick<DevicesService, 'authenticate' | 'authenticateToken'>;
+  presence: DevicePresence;
+  ingest: IngestService;
+  /**
+   * Publishes of one connection decoded and waiting for a commit at once, and
+   * the Receive Maximum told to MQTT 5 clients. Later ones wait as parsed
+   * packets; Aedes reads no more from the socket until they are answered.
+   */
+  receiveMaximum: number;
+}
+
+/**
+ * The device gateway: the device protocol (architecture §4) over the embedded
+ * MQTT broker. Devices sign in with their credentials, publish under their own
+ * topic tree (routes.ts) and get commands and their configuration. The rest of
+ * Tether sees who is connected (DeviceSessions) and reaches devices through
+ * Downlink; commands through CommandChannel.
+ */
+export class DeviceGateway implements DeviceSessions, Downlink, CommandChannel {
+  private constructor(
+    private readonly broker: MqttBroker<DeviceIdentity>,
+    private readonly ctx: GatewayContext,
+  ) {}
+
+  static async create(deps: GatewayDeps): Promise<DeviceGateway> {
+    const { devices, presence, ingest, receiveMaximum, ...options } = deps;
+    const windows = new PublishWindows(receiveMaximum, ingest.budget.maxMessages);
+    const ctx: GatewayContext = { ingest, windows, sessions: new SessionRegistry(presence, deps.metrics), logger: deps.logger, hooks: {} };
+    const broker = await MqttBroker.create({ ...options, windows }, new DeviceTopicRoutes(ctx, devices));
+    return new DeviceGateway(broker, ctx);
+  }
+
+  /** The Aedes instance (readiness: `aedes.closed`). */
+  get aedes(): MqttBroker<DeviceIdentity>['aedes'] {
+    return this.broker.aedes;
+  }
+
+  attach(hooks: GatewayHooks): void {
+    this.ctx.hooks = hooks;
+    hooks.commands?.attachChannel(this);
+  }
+
+  // DeviceSessions
+
+  connectedDeviceIds(): Iterable<string> {
+    return this.ctx.sessions.connectedDeviceIds();
+  }
+
+  holdsDevice(deviceId: string): boolean {
+    return this.ctx.sessions.holdsDevice(deviceId);
+  }
+
+  isListening(deviceId: string): boolean {
+    return this.ctx.sessions.isListening(deviceId);
+  }
+
+  /** Drops every connection of a device (credentials rotated or device deleted). */
+  disconnectDevice(deviceId: string): void {
+    this.ctx.sessions.disconnect(deviceId);
+  }
+
+  /** After an outage: commands queued meanwhile go to the devices listening here. */
+  redeliverPending(): void {
+    redeliverCommands(this.ctx);
+  }
+
+  // Downlink
+
+  send(deviceId: string, commandId: string, message: CommandMessage): void {
+    this.broker.publish(deviceTopic.command(deviceId, commandId), Buffer.from(JSON.stringify(message)), 1);
+  }
+
+  publishRetained(topic: string, payload: unknown): Promise<void> {
+    return this.broker.publishRetained(topic, Buffer.from(JSON.stringify(payload)));
+  }
+
+  clearRetained(topic: string): Promise<void> {
+    return this.broker.clearRetained(topic);
+  }
+
+  hasRetained(topic: string): boolean {
+    return this.broker.hasRetained(topic);
+  }
+
+  // Transport
+
+  /** MQTT over a WebSocket or any other stream. */
+  handle(stream: Duplex, remoteAddress?: string): void {
+    this.broker.handle(stream, remoteAddress);
+  }
+
+  listen(port: number, host: string, tlsOptions?: { cert: Buffer; key: Buffer }): Promise<number> {
+    return this.broker.listen(port, host, tlsOptions);
+  }
+
+  /**
+   * Shutdown, first step: no new connections, and no new device data, so
+   * ingest can drain while devices still publish. Pending PUBACKs still go out.
+   */
+  stopAccepting(): void {
+    this.broker.stopAccepting();
+  }
+
+  /** Stops accepting, then closes every client and the broker. */
+  close(): Promise<void> {
+    return this.broker.close();
+  }
+}

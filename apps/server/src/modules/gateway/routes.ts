@@ -1,0 +1,105 @@
+import { parseDeviceTopic } from '@tether/contracts';
+import type { MqttHandlers, MqttPublish, MqttSubscription } from '../../platform/mqtt/broker.js';
+import type { DeviceIdentity } from '../devices/devices.repository.js';
+import type { DevicesService } from '../devices/devices.service.js';
+import { IngestRejection } from '../ingest/ingest-message.js';
+import { refuse, type GatewayContext } from './context.js';
+import { acceptCommandResult, commandAcked, commandsSubscribed } from './handlers/commands.js';
+import { configSubscribed } from './handlers/config.js';
+import { acceptData } from './handlers/data.js';
+import { acceptOtaStatus } from './handlers/ota.js';
+import { thingsboardChannel } from './handlers/thingsboard.js';
+import type { DeviceSession } from './sessions.js';
+
+/** Paths under devices/{own id}/ (see the table below). */
+const COMMAND_RESULT = /^commands\/([^/]+)\/result$/;
+const COMMAND = /^commands\/([^/]+)$/;
+const COMMAND_SUBSCRIPTION = /^commands\/(\+|#|[^/+#]+)$/;
+const DEVICE_SUBSCRIBE_PATHS = [/^config$/, COMMAND_SUBSCRIPTION, /^commands\/#$/, /^ota$/, /^#$/];
+
+/**
+ * The device topic table (architecture §4): what a topic a device publishes,
+ * subscribes to or receives means, and which handler takes it.
+ *
+ * Publishes (device → Tether):
+ * - devices/{own id}/{telemetry,alerts,heartbeat,location,attributes}: handlers/data.ts
+ * - v1/devices/me/{telemetry,attributes}: handlers/thingsboard.ts, then data
+ * - devices/{own id}/commands/{commandId}/result: handlers/commands.ts
+ * - devices/{own id}/ota/status: handlers/ota.ts
+ * - anything else: refused, unknown_topic in its own tree, not_authorized outside it
+ *
+ * Subscriptions: devices/{own id}/ config, commands/+, commands/{id},
+ * commands/#, ota and #, at QoS 0 or 1; a command or config subscription
+ * starts delivery (handlers/commands.ts, handlers/config.ts). A device
+ * receives nothing outside its own tree.
+ */
+export class DeviceTopicRoutes implements MqttHandlers<DeviceIdentity> {
+  constructor(
+    private readonly ctx: GatewayContext,
+    private readonly devices: Pick<DevicesService, 'authenticate' | 'authenticateToken'>,
+  ) {}
+
+  authenticate(username: string | undefined, password: Buffer | undefined): Promise<DeviceIdentity | null> {
+    const secret = password ? password.toString('utf8') : '';
+    // Tether style: username = device id, password = token or JWT. ThingsBoard style: username = token.
+    return secret ? this.devices.authenticate(username ?? '', secret) : this.devices.authenticateToken(username ?? '');
+  }
+
+  publish(session: DeviceSession, packet: MqttPublish, done: (err: Error | null) => void): void {
+    const ctx = this.ctx;
+    const identity = session.identity;
+    // Tether offers QoS 0 and 1 (architecture §4); refusing QoS 2 also keeps the broker's
+    // inbound QoS 2 store empty.
+    if (packet.qos === 2) return refuse(ctx, identity, new IngestRejection('invalid_payload', 'QoS 2 is not supported; publish with QoS 0 or 1'), done);
+    const topic = packet.topic;
+    const tb = thingsboardChannel(topic);
+    if (tb) return acceptData(ctx, session, tb, packet, done);
+    const parsed = parseDeviceTopic(topic);
+    if (!parsed || parsed.deviceId.toLowerCase() !== identity.deviceId) {
+      // ACL: a device writes only under devices/{its own id}/.
+      return refuse(ctx, identity, new IngestRejection('not_authorized', `publish to ${topic} is outside devices/${identity.deviceId}/`), done);
+    }
+    if (parsed.channel) return acceptData(ctx, session, parsed.channel, packet, done);
+    const commands = ctx.hooks.commands;
+    const result = commands ? COMMAND_RESULT.exec(parsed.path) : null;
+    if (result) return acceptCommandResult(ctx, commands!, identity, result[1]!, packet, done);
+    if (parsed.path === 'ota/status') return acceptOtaStatus(done);
+    return refuse(ctx, identity, new IngestRejection('unknown_topic', `unknown device topic ${topic}`), done);
+  }
+
+  subscribe(identity: DeviceIdentity, sub: MqttSubscription): MqttSubscription | null {
+    const parsed = parseDeviceTopic(sub.topic);
+    if (!parsed || parsed.deviceId.toLowerCase() !== identity.deviceId || !DEVICE_SUBSCRIBE_PATHS.some((re) => re.test(parsed.path))) return null;
+    return sub.qos > 1 ? { ...sub, qos: 1 } : sub;
+  }
+
+  /** Defense in depth: never deliver another device's tree to a device. */
+  mayReceive(identity: DeviceIdentity, topic: string): boolean {
+    const parsed = parseDeviceTopic(topic);
+    return parsed !== null && parsed.deviceId.toLowerCase() === identity.deviceId;
+  }
+
+  opened(session: DeviceSession): void {
+    this.ctx.sessions.opened(session);
+  }
+
+  closed(session: DeviceSession): void {
+    this.ctx.sessions.closed(session);
+  }
+
+  subscribed(session: DeviceSession, subscriptions: readonly MqttSubscription[]): void {
+    const identity = session.identity;
+    for (const sub of subscriptions) {
+      const parsed = parseDeviceTopic(sub.topic);
+      if (!parsed || parsed.deviceId.toLowerCase() !== identity.deviceId) continue;
+      if (COMMAND_SUBSCRIPTION.test(parsed.path) || parsed.path === '#') commandsSubscribed(this.ctx, session);
+      if (parsed.path === 'config' || parsed.path === '#') configSubscribed(this.ctx, identity);
+    }
+  }
+
+  acked(session: DeviceSession, topic: string): void {
+    const parsed = parseDeviceTopic(topic);
+    const m = parsed && COMMAND.exec(parsed.path);
+    if (m) commandAcked(this.ctx, session.identity, m[1]!);
+  }
+}
