@@ -26,6 +26,7 @@ import { AlertsService } from './modules/alerts/alerts.service.js';
 import { alertsRoutes } from './modules/alerts/alerts.routes.js';
 import { PresenceService } from './modules/devices/presence.service.js';
 import { DevicesService } from './modules/devices/devices.service.js';
+import { brokerAuthRoutes } from './modules/gateway/broker-auth.routes.js';
 import { DeviceGateway } from './modules/gateway/device-gateway.js';
 import { devicesRoutes } from './modules/devices/devices.routes.js';
 import { deviceJwtRoutes } from './modules/devices/device-jwt.routes.js';
@@ -274,6 +275,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     await http.register(deviceApiRoutes({ ingest, devices }));
     await http.register(deviceCommandsRoutes(commands, devices));
     await http.register(deviceConfigRoutes(configs, devices));
+    await http.register(brokerAuthRoutes(devices, config.brokerAuthToken));
     await http.register(
       liveRoutes({ hub, accounts, devices, projects, metrics, maxBufferedBytes: config.liveMaxBufferedBytes, pingIntervalMs: config.livePingIntervalMs }),
     );

@@ -623,6 +623,138 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/broker/acl": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description For an external MQTT broker: may this device publish to, or subscribe to, this topic? Only in its own devices/{id}/ tree, as on Tether's broker. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description What the broker's HTTP authorization sends (EMQX: `${username}`, `${topic}`, `${action}`). */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        action: "publish" | "subscribe";
+                        clientid?: string;
+                        topic: string;
+                        username: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            result: "allow" | "deny";
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/broker/auth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description For an external MQTT broker: may this MQTT client connect? username = device id, password = device token or device JWT. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description What the broker's HTTP authentication sends (EMQX: `${clientid}`, `${username}`, `${password}`). */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        clientid?: string;
+                        password?: string;
+                        username?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            is_superuser: boolean;
+                            result: "allow" | "deny";
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/device/alerts": {
         parameters: {
             query?: never;

@@ -38,6 +38,8 @@ export interface TetherConfig {
   adminEmail: string | null;
   adminPassword: string | null;
   jwtSecret: string | null;
+  /** The bearer token an external broker sends to /api/v1/broker/auth and /acl; null: those routes do not exist. */
+  brokerAuthToken: string | null;
   publicUrl: string | null;
   logLevel: string;
   /** Largest accepted MQTT payload or HTTP device body, in bytes. */
@@ -147,6 +149,13 @@ export const SETTINGS: readonly SettingSpec[] = [
     default: 'unset: the key file `jwt-master.key` in the data dir, created once',
     description:
       'the key that encrypts the JWT signing keys kept in the database (at least 32 characters); every node sharing a database needs the same one. Set it in the environment, not on the command line',
+  },
+  {
+    flag: 'broker-auth-token',
+    env: 'TETHER_BROKER_AUTH_TOKEN',
+    default: 'unset: broker auth off',
+    description:
+      'at least 32 characters: an external broker (EMQX HTTP auth) asks `POST /api/v1/broker/auth` and `/acl` with it as a bearer token; unset, those routes answer 404. Set it in the environment',
   },
   { flag: 'max-payload-bytes', env: 'TETHER_MAX_PAYLOAD_BYTES', default: '262144', description: 'largest MQTT payload or HTTP body' },
   { flag: 'ingest-batch-size', env: 'TETHER_INGEST_BATCH_SIZE', default: '5000', description: 'most messages in one ingest transaction' },
@@ -350,6 +359,8 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
   if (adminPassword !== null && adminPassword.length < 8) problems.push('TETHER_ADMIN_PASSWORD: use at least 8 characters');
   const jwtSecret = pick('jwt-secret') ?? null;
   if (jwtSecret !== null && jwtSecret.length < 32) problems.push('TETHER_JWT_SECRET: use at least 32 characters');
+  const brokerAuthToken = pick('broker-auth-token') ?? null;
+  if (brokerAuthToken !== null && brokerAuthToken.length < 32) problems.push('TETHER_BROKER_AUTH_TOKEN: use at least 32 characters');
 
   const logLevel = pick('log-level') ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`TETHER_LOG_LEVEL: unknown level ${logLevel}`);
@@ -375,6 +386,7 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
     adminEmail,
     adminPassword,
     jwtSecret,
+    brokerAuthToken,
     publicUrl: url('public-url', ['http:', 'https:']),
     logLevel,
     maxPayloadBytes: int('max-payload-bytes', 256 * 1024, 64, 64 * 1024 * 1024),

@@ -18,6 +18,19 @@ const COMMAND_SUBSCRIPTION = /^commands\/(\+|#|[^/+#]+)$/;
 const DEVICE_SUBSCRIBE_PATHS = [/^config$/, COMMAND_SUBSCRIPTION, /^commands\/#$/, /^ota$/, /^#$/];
 
 /**
+ * The access rule of the device topic table, for a broker that is not Tether's
+ * own (its ACL asks Tether: broker-auth.routes.ts). True when the device may
+ * publish to, or subscribe to, the topic. Identity comes from the topic, so
+ * ThingsBoard's `v1/devices/me/…` topics are refused there.
+ */
+export function deviceMay(deviceId: string, action: 'publish' | 'subscribe', topic: string): boolean {
+  const parsed = parseDeviceTopic(topic);
+  if (!parsed || parsed.deviceId.toLowerCase() !== deviceId.toLowerCase()) return false;
+  if (action === 'subscribe') return DEVICE_SUBSCRIBE_PATHS.some((re) => re.test(parsed.path));
+  return parsed.channel !== null || COMMAND_RESULT.test(parsed.path) || parsed.path === 'ota/status';
+}
+
+/**
  * The device topic table (architecture §4): what a topic a device publishes,
  * subscribes to or receives means, and which handler takes it.
  *
@@ -68,8 +81,7 @@ export class DeviceTopicRoutes implements MqttHandlers<DeviceIdentity> {
   }
 
   subscribe(identity: DeviceIdentity, sub: MqttSubscription): MqttSubscription | null {
-    const parsed = parseDeviceTopic(sub.topic);
-    if (!parsed || parsed.deviceId.toLowerCase() !== identity.deviceId || !DEVICE_SUBSCRIBE_PATHS.some((re) => re.test(parsed.path))) return null;
+    if (!deviceMay(identity.deviceId, 'subscribe', sub.topic)) return null;
     return sub.qos > 1 ? { ...sub, qos: 1 } : sub;
   }
 
