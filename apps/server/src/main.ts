@@ -51,7 +51,7 @@ import { FleetService } from './modules/fleet/fleet.service.js';
 import { fleetRoutes } from './modules/fleet/fleet.routes.js';
 import { TelemetryService } from './modules/telemetry/telemetry.service.js';
 import { telemetryRoutes } from './modules/telemetry/telemetry.routes.js';
-import { ServerInfo } from './modules/server-info.schemas.js';
+import { serverRoutes } from './modules/server-info/server.routes.js';
 import type { DomainBus, DomainEvents } from './modules/events/domain-events.js';
 
 export class PortInUseError extends Error {
@@ -243,29 +243,24 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       checkResponses: opts.checkResponses,
     });
     const http = app;
-    http.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
-    http.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
-      const checks = { database: await db.ping(), broker: broker ? !broker.aedes.closed : null, bus: bus.kind === 'local' ? null : bus.connected };
-      const ok = checks.database && checks.broker !== false && checks.bus !== false;
-      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', checks });
-    });
-    http.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-      metrics.pending.set(ingest.pending);
-      metrics.budgetHeldBytes.set(ingest.budget.heldBytes);
-      metrics.budgetWaiting.set(ingest.budget.waiting);
-      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-    });
-    http.get('/api/docs/openapi.json', { schema: { hide: true } }, () => http.swagger());
-    // Public: what a device or the dashboard needs to know to connect.
-    http.get(
-      '/api/v1/server-info',
-      {
-        schema: { tags: ['server'], security: [], description: 'Version and the MQTT endpoints devices connect to.', response: { 200: ServerInfo } },
-      },
-      () => ({
-        version: '0.1.0',
-        publicUrl: config.publicUrl,
-        mqtt: listening.mqttPort !== null ? { port: listening.mqttPort, tlsPort: listening.mqttsPort, wsPath: broker ? '/mqtt' : null } : null,
+    await http.register(
+      serverRoutes({
+        readiness: {
+          database: () => db.ping(),
+          broker: () => (broker ? !broker.aedes.closed : null),
+          bus: () => (bus.kind === 'local' ? null : bus.connected),
+        },
+        metrics: () => {
+          metrics.pending.set(ingest.pending);
+          metrics.budgetHeldBytes.set(ingest.budget.heldBytes);
+          metrics.budgetWaiting.set(ingest.budget.waiting);
+          return metrics.registry;
+        },
+        info: () => ({
+          version: '0.1.0',
+          publicUrl: config.publicUrl,
+          mqtt: listening.mqttPort !== null ? { port: listening.mqttPort, tlsPort: listening.mqttsPort, wsPath: broker ? '/mqtt' : null } : null,
+        }),
       }),
     );
     await registerWebApp(http);

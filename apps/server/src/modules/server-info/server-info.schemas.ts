@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { titled } from '../platform/http/schemas.js';
+import { titled } from '../../platform/http/schemas.js';
 
 export const ServerInfo = Type.Object({
   version: Type.String(),
