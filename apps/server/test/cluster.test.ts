@@ -14,7 +14,7 @@ import { TetherClient } from '@tether/api-client';
 import type { CommandMessage } from '@tether/contracts';
 import { ADMIN, connectMqtt, httpJson, openLive, usingPostgres } from './helpers.js';
 import { freePort } from './private-postgres.js';
-import { scratchServerEnv, spawnServer, type ServerProcess } from './process-helpers.js';
+import { CLI, scratchServerEnv, spawnServer, type ServerProcess } from './process-helpers.js';
 
 const LEASE_S = 1;
 const HAPROXY_CFG = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../deploy/haproxy/haproxy.cfg');
@@ -164,6 +164,26 @@ describe.skipIf(!usingPostgres)('two nodes on one database', () => {
     // Well before the 30 s a cached verification may live without the bus.
     expect(Date.now() - revokedAt).toBeLessThan(3000);
     await closed;
+  }, 30_000);
+
+  it('tether admin rotate-jwt-key --drop-old, run beside a running cluster: both nodes refuse earlier tokens at once', async () => {
+    const before = api.token!;
+    const meOn = async (n: ServerProcess) => (await httpJson(`${n.httpUrl}/api/v1/users/me`, { token: before })).status;
+    expect([await meOn(a), await meOn(b)]).toEqual([200, 200]);
+    const out = spawnSync(process.execPath, [CLI, 'admin', 'rotate-jwt-key', '--drop-old'], {
+      env: { ...process.env, DATABASE_URL: cluster.url, TETHER_JWT_SECRET: 'a-cluster-secret-of-at-least-32-characters', TETHER_LOG_LEVEL: 'warn' },
+      encoding: 'utf8',
+    });
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.stdout).toContain('running servers follow now');
+    const rotatedAt = Date.now();
+    // Without the bus each node reads its keys again only within a minute.
+    while ((await meOn(a)) !== 401 || (await meOn(b)) !== 401) {
+      expect(Date.now() - rotatedAt, 'both nodes refuse the old token').toBeLessThan(5000);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await api.login(ADMIN.email, ADMIN.password);
+    expect((await httpJson(`${b.httpUrl}/api/v1/users/me`, { token: api.token! })).status).toBe(200);
   }, 30_000);
 
   it('node B killed: its devices go offline within two leases, as seen from node A', async () => {
