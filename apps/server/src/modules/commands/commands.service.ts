@@ -114,7 +114,7 @@ export class CommandsService {
     const device = await this.deps.devices.get(actor, deviceId);
     const name = input.name.trim();
     if (!name) throw new AppError('VALIDATION_FAILED', 'name is required');
-    await this.deps.templates.checkCommand(device.id, name, input.params ?? {});
+    await this.deps.templates.checkCommand(device.templateId, name, input.params ?? {});
     const timeoutMs = input.timeoutMs ?? 30_000;
     const expiresAt = input.expiresAt ? new Date(input.expiresAt) : new Date(Date.now() + Math.max(this.deps.defaultExpiryMs, timeoutMs));
     if (Number.isNaN(expiresAt.getTime())) throw new AppError('VALIDATION_FAILED', 'expiresAt must be an ISO 8601 time');

@@ -1,11 +1,4 @@
-/**
- * SQL for device templates.
- *
- * Foreign table read here: `devices` (devices module), joined in
- * `templateOfDevice()` to find a device's template by the device id alone in
- * one query when a command is sent. Its caller (CommandsService) already holds
- * the device and its templateId; passing that instead would drop the join.
- */
+/** SQL for device templates (reads no other module's tables). */
 import type { Queryable } from '../../platform/db/database.js';
 import type { CommandSpec, TelemetryKeySpec } from './templates.schemas.js';
 
@@ -60,10 +53,10 @@ export class TemplatesRepository {
   }
 
   /** The template of a device, or null when the device has none. */
-  async templateOfDevice(deviceId: string): Promise<{ id: string; name: string; commands: CommandSpec[]; updated_at: Date } | null> {
+  async commandsOf(templateId: string): Promise<{ id: string; name: string; commands: CommandSpec[]; updated_at: Date } | null> {
     const [r] = await this.db.query<{ id: string; name: string; commands: CommandSpec[]; updated_at: Date }>(
-      'SELECT t.id, t.name, t.commands, t.updated_at FROM devices d JOIN device_templates t ON t.id = d.template_id WHERE d.id = $1',
-      [deviceId],
+      'SELECT id, name, commands, updated_at FROM device_templates WHERE id = $1',
+      [templateId],
     );
     return r ?? null;
   }

@@ -91,10 +91,11 @@ export class TemplatesService {
 
   /**
    * A device created from a template accepts only the template's commands, with
-   * params valid against their schema. Devices without a template accept any command.
+   * params valid against their schema. Devices without a template (templateId
+   * null) accept any command.
    */
-  async checkCommand(deviceId: string, name: string, params: unknown): Promise<void> {
-    const r = await this.repo.templateOfDevice(deviceId);
+  async checkCommand(templateId: string | null, name: string, params: unknown): Promise<void> {
+    const r = templateId ? await this.repo.commandsOf(templateId) : null;
     if (!r) return;
     const spec = r.commands.find((c) => c.name === name);
     if (!spec) {
