@@ -27,6 +27,8 @@ import { alertsRoutes } from './modules/alerts/alerts.routes.js';
 import { PresenceService } from './modules/devices/presence.service.js';
 import { DevicesService } from './modules/devices/devices.service.js';
 import { DeviceGateway } from './modules/gateway/device-gateway.js';
+import { ExternalGateway, defaultIngestClientId } from './modules/gateway/external-gateway.js';
+import { DeviceDirectory } from './modules/devices/device-directory.js';
 import { devicesRoutes } from './modules/devices/devices.routes.js';
 import { deviceJwtRoutes } from './modules/devices/device-jwt.routes.js';
 import { deviceApiRoutes } from './modules/ingest/device-api.routes.js';
@@ -122,6 +124,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   const hub = new LiveHub(bus);
   hub.start();
   let broker: DeviceGateway | null = null;
+  let external: ExternalGateway | null = null;
 
   // Services
   const accounts = new AccountsService({ db, signer, accessTtlS: config.accessTokenTtlS, refreshTtlS: config.refreshTokenTtlS });
@@ -129,7 +132,9 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   const templates = new TemplatesService(db);
   const storage = new LocalFileStorage(`${config.dataDir}/files`);
   const jobs: Jobs | null =
-    roles.has('api') || roles.has('worker') || roles.has('mqtt') ? await startJobs(db, logger, [COMMAND_EXPIRE_QUEUE, COMMAND_RETRY_QUEUE]) : null;
+    roles.has('api') || roles.has('worker') || roles.has('mqtt') || roles.has('ingest')
+      ? await startJobs(db, logger, [COMMAND_EXPIRE_QUEUE, COMMAND_RETRY_QUEUE])
+      : null;
   const devices = new DevicesService({
     db,
     projects,
@@ -144,6 +149,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   bus.on('device.deleted', async ({ deviceId }) => {
     broker?.disconnectDevice(deviceId);
     await broker?.clearRetained(deviceTopic.config(deviceId));
+    await external?.deviceDeleted(deviceId);
   });
   const presence = roles.has('mqtt')
     ? new PresenceService({
@@ -228,6 +234,19 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       },
     });
   }
+  if (roles.has('ingest') && config.mqttUrl) {
+    // External broker mode (README, External MQTT broker): the broker holds the devices, this node consumes it.
+    external = new ExternalGateway({
+      ingest,
+      directory: new DeviceDirectory(devices, bus),
+      logger,
+      url: config.mqttUrl,
+      clientId: config.mqttClientId ?? defaultIngestClientId(config.dataDir),
+      shareGroup: config.mqttShareGroup,
+    });
+    external.attach(commands);
+    configs.attachDownlink(external.configDownlink());
+  }
   if (jobs && roles.has('worker')) {
     await jobs.work<{ commandId: string }>(COMMAND_EXPIRE_QUEUE, (d) => commands.expire(d.commandId));
     await jobs.work<{ commandId: string }>(COMMAND_RETRY_QUEUE, (d) => commands.retry(d.commandId));
@@ -244,7 +263,11 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     const http = app;
     http.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
     http.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
-      const checks = { database: await db.ping(), broker: broker ? !broker.aedes.closed : null, bus: bus.kind === 'local' ? null : bus.connected };
+      const checks = {
+        database: await db.ping(),
+        broker: broker ? !broker.aedes.closed : external ? external.connected : null,
+        bus: bus.kind === 'local' ? null : bus.connected,
+      };
       const ok = checks.database && checks.broker !== false && checks.bus !== false;
       return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', checks });
     });
@@ -334,6 +357,8 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
           });
         }
       }
+      // Unreachable or refused at start: the start fails (ExternalBrokerError); later losses reconnect with backoff.
+      await external?.start();
       listening.mqttPort = mqttPort;
       listening.mqttsPort = mqttsPort;
       let httpPort: number | null = null;
@@ -374,6 +399,8 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
         await ingest.drain();
         if (broker) await broker.close().catch((err: unknown) => logger.warn({ err }, 'broker close'));
         await ingest.drain();
+        // After the drain: what was committed is acknowledged to the external broker before the connection ends.
+        await external?.close().catch((err: unknown) => logger.warn({ err }, 'external broker close'));
         await presence?.stop();
         await jobs?.stop().catch((err: unknown) => logger.warn({ err }, 'jobs stop'));
         await hourRollups?.stop();
