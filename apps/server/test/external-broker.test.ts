@@ -206,6 +206,25 @@ describe.skipIf(!usingPostgres)('external MQTT broker (MQTT_URL)', () => {
     await sleep(500);
     const { rows } = await db.query('SELECT 1 FROM messages WHERE device_id = $1', [b.id]);
     expect(rows).toHaveLength(0);
+    // A client the broker knows and Tether does not (deleted, or never created): acknowledged with 0x87, counted, not stored.
+    const ghost = { id: '00000000-0000-4000-8000-00000000dead', token: 'ghost-token' };
+    mosquitto.addClient(ghost.id, ghost.token);
+    await mosquitto.reload();
+    const rejected = async () => {
+      let n = 0;
+      for (const node of nodes) {
+        const text = await (await fetch(`${node!.httpUrl}/metrics`)).text();
+        n += Number(/tether_messages_rejected_total\{reason="not_authorized",transport="mqtt"\} (\d+)/.exec(text)?.[1] ?? 0);
+      }
+      return n;
+    };
+    const before = await rejected();
+    const g = await connectDevice(ghost);
+    await g.publishAsync(`devices/${ghost.id}/telemetry`, JSON.stringify({ seq: 1 }), { qos: 1 });
+    await until('the unknown device counted as refused', async () => (await rejected()) > before);
+    await sleep(1000);
+    // Acknowledged with a reason code, so the broker does not send it again and again.
+    expect(await rejected()).toBe(before + 1);
   }, 30_000);
 
   it('answers /readyz 503 with checks.broker false while the broker is down, and 200 once it is back', async () => {
