@@ -28,6 +28,8 @@ import { PresenceService } from './modules/devices/presence.service.js';
 import { DevicesService } from './modules/devices/devices.service.js';
 import { brokerAuthRoutes } from './modules/gateway/broker-auth.routes.js';
 import { DeviceGateway } from './modules/gateway/device-gateway.js';
+import { ExternalGateway, defaultIngestClientId } from './modules/gateway/external-gateway.js';
+import { DeviceDirectory } from './modules/devices/device-directory.js';
 import { devicesRoutes } from './modules/devices/devices.routes.js';
 import { deviceJwtRoutes } from './modules/devices/device-jwt.routes.js';
 import { deviceApiRoutes } from './modules/ingest/device-api.routes.js';
@@ -123,6 +125,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   const hub = new LiveHub(bus);
   hub.start();
   let broker: DeviceGateway | null = null;
+  let external: ExternalGateway | null = null;
 
   // Services
   const accounts = new AccountsService({ db, signer, accessTtlS: config.accessTokenTtlS, refreshTtlS: config.refreshTokenTtlS });
@@ -130,7 +133,9 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   const templates = new TemplatesService(db);
   const storage = new LocalFileStorage(`${config.dataDir}/files`);
   const jobs: Jobs | null =
-    roles.has('api') || roles.has('worker') || roles.has('mqtt') ? await startJobs(db, logger, [COMMAND_EXPIRE_QUEUE, COMMAND_RETRY_QUEUE]) : null;
+    roles.has('api') || roles.has('worker') || roles.has('mqtt') || roles.has('ingest')
+      ? await startJobs(db, logger, [COMMAND_EXPIRE_QUEUE, COMMAND_RETRY_QUEUE])
+      : null;
   const devices = new DevicesService({
     db,
     projects,
@@ -145,6 +150,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   bus.on('device.deleted', async ({ deviceId }) => {
     broker?.disconnectDevice(deviceId);
     await broker?.clearRetained(deviceTopic.config(deviceId));
+    await external?.deviceDeleted(deviceId);
   });
   const presence = roles.has('mqtt')
     ? new PresenceService({
@@ -229,6 +235,19 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       },
     });
   }
+  if (roles.has('ingest') && config.mqttUrl) {
+    // External broker mode (README, External MQTT broker): the broker holds the devices, this node consumes it.
+    external = new ExternalGateway({
+      ingest,
+      directory: new DeviceDirectory(devices, bus),
+      logger,
+      url: config.mqttUrl,
+      clientId: config.mqttClientId ?? defaultIngestClientId(config.dataDir),
+      shareGroup: config.mqttShareGroup,
+    });
+    external.attach(commands);
+    configs.attachDownlink(external.configDownlink());
+  }
   if (jobs && roles.has('worker')) {
     await jobs.work<{ commandId: string }>(COMMAND_EXPIRE_QUEUE, (d) => commands.expire(d.commandId));
     await jobs.work<{ commandId: string }>(COMMAND_RETRY_QUEUE, (d) => commands.retry(d.commandId));
@@ -247,7 +266,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       serverRoutes({
         readiness: {
           database: () => db.ping(),
-          broker: () => (broker ? !broker.aedes.closed : null),
+          broker: () => (broker ? !broker.aedes.closed : external ? external.connected : null),
           bus: () => (bus.kind === 'local' ? null : bus.connected),
         },
         metrics: () => {
@@ -331,6 +350,8 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
           });
         }
       }
+      // Unreachable or refused at start: the start fails (ExternalBrokerError); later losses reconnect with backoff.
+      await external?.start();
       listening.mqttPort = mqttPort;
       listening.mqttsPort = mqttsPort;
       let httpPort: number | null = null;
@@ -371,6 +392,8 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
         await ingest.drain();
         if (broker) await broker.close().catch((err: unknown) => logger.warn({ err }, 'broker close'));
         await ingest.drain();
+        // After the drain: what was committed is acknowledged to the external broker before the connection ends.
+        await external?.close().catch((err: unknown) => logger.warn({ err }, 'external broker close'));
         await presence?.stop();
         await jobs?.stop().catch((err: unknown) => logger.warn({ err }, 'jobs stop'));
         await hourRollups?.stop();

@@ -21,9 +21,9 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 60_00
     env: {
       ...process.env,
       TETHER_HTTP_PORT: '0',
-      TETHER_MQTT_PORT: '0',
       TETHER_HTTP_HOST: '127.0.0.1',
-      TETHER_MQTT_HOST: '127.0.0.1',
+      // With MQTT_URL there is no embedded broker, and its settings are configuration errors.
+      ...(env.MQTT_URL ? {} : { TETHER_MQTT_PORT: '0', TETHER_MQTT_HOST: '127.0.0.1' }),
       TETHER_LOG_LEVEL: 'warn',
       ...env,
     },
@@ -55,11 +55,12 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 60_00
   });
   const httpUrl = /web (https?:\/\/\S+)/.exec(ready)?.[1];
   const mqttUrl = /mqtt (mqtt:\/\/\S+)/.exec(ready)?.[1];
-  if (!httpUrl || !mqttUrl) {
+  // With MQTT_URL there is no embedded broker, and no mqtt URL on the ready line.
+  if (!httpUrl || (!mqttUrl && !env.MQTT_URL)) {
     proc.kill('SIGKILL');
     throw new Error(`cannot read the URLs from: ${ready}`);
   }
-  return { proc, httpUrl, mqttUrl, output: () => out, exited };
+  return { proc, httpUrl, mqttUrl: mqttUrl ?? '', output: () => out, exited };
 }
 
 /** A scratch database, and the environment that starts a server on it with the test admin. */

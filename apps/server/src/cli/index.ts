@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, SETTINGS, loadConfig, type TetherConfig } from '../config/config.js';
 import { PortInUseError, createTether } from '../main.js';
+import { ExternalBrokerError, redactUrl } from '../platform/mqtt/external-client.js';
 import type { DomainEvents } from '../modules/events/domain-events.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -51,6 +52,10 @@ async function start(opts: Record<string, unknown>): Promise<void> {
       );
       process.exit(3);
     }
+    if (err instanceof ExternalBrokerError) {
+      process.stderr.write(`${err.message}\nTether did not start.\n`);
+      process.exit(4);
+    }
     throw err;
   }
 
@@ -79,6 +84,7 @@ async function start(opts: Record<string, unknown>): Promise<void> {
     urls.mqttUrl && `mqtt ${urls.mqttUrl}`,
     urls.wsMqttUrl && `mqtt-ws ${urls.wsMqttUrl}`,
     urls.mqttsUrl && `mqtts ${urls.mqttsUrl}`,
+    config.mqttUrl && `external broker ${redactUrl(config.mqttUrl)}`,
   ].filter(Boolean);
   const db = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${config.dataDir}`;
   process.stdout.write(`Tether ready in ${ms} ms: ${parts.join(' | ')} | roles ${config.roles.join(',')} | database ${db}\n`);

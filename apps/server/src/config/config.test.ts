@@ -149,17 +149,32 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toMatch(/TETHER_PUBLIC_URL/);
   });
 
-  it('refuses MQTT_URL and the ingest role, which would be accepted and do nothing', () => {
-    for (const roles of [undefined, 'api,mqtt', 'api', 'worker']) {
-      const problems = problemsOf({ MQTT_URL: 'mqtt://broker:1883', ...(roles ? { TETHER_ROLES: roles } : {}) });
-      expect(problems).toEqual([expect.stringMatching(/^MQTT_URL: an external MQTT broker is not supported yet/)]);
-    }
-    expect(problemsOf({ TETHER_ROLES: 'api,mqtt,ingest' })).toEqual([expect.stringMatching(/role "ingest".*does not exist yet/)]);
-    expect(problemsOf({ TETHER_ROLES: 'api,ingest,nope' })).toHaveLength(2);
+  it('takes MQTT_URL as the external broker mode: ingest instead of mqtt by default, and either role only in its mode', () => {
+    const c = loadConfig({ MQTT_URL: 'mqtt://tether:secret@broker:1883' });
+    expect(c.roles).toEqual(['api', 'ingest', 'worker']);
+    expect(c.mqttUrl).toBe('mqtt://tether:secret@broker:1883');
+    expect(c.mqttShareGroup).toBe('tether');
+    expect(loadConfig({ MQTT_URL: 'mqtts://broker:8883', TETHER_ROLES: 'ingest', TETHER_MQTT_SHARE_GROUP: 'g1' })).toMatchObject({
+      roles: ['ingest'],
+      mqttShareGroup: 'g1',
+    });
+    expect(problemsOf({ MQTT_URL: 'mqtt://broker:1883', TETHER_ROLES: 'api,mqtt' })).toEqual([expect.stringMatching(/role "mqtt" runs the embedded broker/)]);
+    expect(problemsOf({ TETHER_ROLES: 'api,ingest' })).toEqual([expect.stringMatching(/role "ingest" consumes an external broker, and MQTT_URL is not set/)]);
+    expect(problemsOf({ TETHER_ROLES: 'api,ingest,nope' })).toEqual([expect.stringMatching(/unknown role\(s\) nope/)]);
+    expect(problemsOf({ MQTT_URL: 'ws://broker:8080' })).toEqual([expect.stringMatching(/^MQTT_URL: protocol must be one of mqtt:, mqtts:/)]);
+  });
+
+  it('refuses a setting of the other broker mode, which would be accepted and do nothing', () => {
+    const problems = problemsOf({ MQTT_URL: 'mqtt://broker:1883', TETHER_MQTT_PORT: '1884', TETHER_PRESENCE_LEASE_S: '5' });
+    expect(problems).toEqual([expect.stringMatching(/^TETHER_MQTT_PORT: a setting of the embedded broker/), expect.stringMatching(/^TETHER_PRESENCE_LEASE_S/)]);
+    expect(problemsOf({ TETHER_MQTT_SHARE_GROUP: 'g' })).toEqual([expect.stringMatching(/^TETHER_MQTT_SHARE_GROUP: a setting of the external broker mode/)]);
+    expect(problemsOf({ MQTT_URL: 'mqtt://broker:1883', TETHER_MQTT_SHARE_GROUP: 'a/b' })).toEqual([
+      expect.stringMatching(/^TETHER_MQTT_SHARE_GROUP: 1 to 64/),
+    ]);
   });
 
   it('reports the MQTT_URL problem along with other problems', () => {
-    const problems = problemsOf({ MQTT_URL: 'mqtt://broker:1883', TETHER_HTTP_PORT: '-1' });
+    const problems = problemsOf({ MQTT_URL: 'mqtt://broker:1883', TETHER_ROLES: 'mqtt', TETHER_HTTP_PORT: '-1' });
     expect(problems).toHaveLength(2);
   });
 

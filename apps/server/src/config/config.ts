@@ -4,8 +4,28 @@
  */
 import path from 'node:path';
 
-export type Role = 'api' | 'mqtt' | 'worker';
+export type Role = 'api' | 'mqtt' | 'ingest' | 'worker';
+/** The roles of a node by default: with the embedded broker (`mqtt`). */
 export const ALL_ROLES: readonly Role[] = ['api', 'mqtt', 'worker'];
+/** The roles of a node by default with an external broker (MQTT_URL): `ingest` consumes it instead of `mqtt`. */
+export const EXTERNAL_BROKER_ROLES: readonly Role[] = ['api', 'ingest', 'worker'];
+const KNOWN_ROLES: readonly Role[] = ['api', 'mqtt', 'ingest', 'worker'];
+/** Settings of the embedded broker: with MQTT_URL there is none, so setting one is a configuration error. */
+const EMBEDDED_BROKER_FLAGS = [
+  'mqtt-port',
+  'mqtt-host',
+  'mqtts-port',
+  'mqtt-receive-maximum',
+  'mqtt-max-pending-per-ip',
+  'mqtt-max-pending',
+  'mqtt-max-connections-per-ip',
+  'mqtt-max-outgoing-bytes',
+  'mqtt-slow-reader-timeout',
+  'mqtt-connect-hold',
+  'presence-lease',
+  'mqtt-connects-per-device-per-minute',
+  'mqtt-auth-failures-per-minute',
+];
 
 /**
  * The accept queue's length for every listener. A fleet reconnects at once after a restart
@@ -34,7 +54,12 @@ export interface TetherConfig {
   busUrl: string | null;
   /** Name of the bus channel (NOTIFY channel, NATS subject prefix, Redis channel prefix): one per cluster. */
   busChannel: string;
+  /** An external MQTT broker (mqtt://user:pass@host:port): devices connect there, `ingest` nodes consume it. Null: the embedded broker. */
   mqttUrl: string | null;
+  /** The MQTT 5 shared subscription group of the ingest nodes ($share/<group>/devices/+/…). */
+  mqttShareGroup: string;
+  /** The ingest node's MQTT client id at the external broker; stable across restarts, so its session (and queue) is found again. */
+  mqttClientId: string | null;
   adminEmail: string | null;
   adminPassword: string | null;
   jwtSecret: string | null;
@@ -106,7 +131,21 @@ export const SETTINGS: readonly SettingSpec[] = [
     flag: 'mqtt-url',
     env: 'MQTT_URL',
     default: 'unset: embedded broker',
-    description: 'external broker: not supported yet, so setting it is a configuration error (devices connect to the embedded broker)',
+    description:
+      '`mqtt://user:pass@host:port` or `mqtts://…`: an external MQTT 5 broker (README, External MQTT broker). Devices connect to it, nodes with the `ingest` role consume it; the `mqtt` role and the embedded broker settings are then configuration errors',
+  },
+  {
+    flag: 'mqtt-share-group',
+    env: 'TETHER_MQTT_SHARE_GROUP',
+    default: '`tether`',
+    description: 'with MQTT_URL: the shared subscription group of the ingest nodes (`$share/<group>/devices/+/…`); each message goes to one node of the group',
+  },
+  {
+    flag: 'mqtt-client-id',
+    env: 'TETHER_MQTT_CLIENT_ID',
+    default: '`tether-ingest-<host>-<hash of data dir>`',
+    description:
+      "with MQTT_URL: this node's client id at the broker. Keep it across restarts: the broker keeps the messages for it while it is down under this id. Unique per node",
   },
   {
     flag: 'bus-url',
@@ -120,7 +159,12 @@ export const SETTINGS: readonly SettingSpec[] = [
     default: '`tether`',
     description: "the cluster's name on the bus (NOTIFY channel, NATS subject, Redis channel); clusters sharing a bus server use different ones",
   },
-  { flag: 'roles', env: 'TETHER_ROLES', default: 'all', description: '`api,mqtt,worker`' },
+  {
+    flag: 'roles',
+    env: 'TETHER_ROLES',
+    default: '`api,mqtt,worker`; with MQTT_URL `api,ingest,worker`',
+    description: '`api` (HTTP), `mqtt` (the embedded broker), `ingest` (consume the broker of MQTT_URL; only with it), `worker` (jobs)',
+  },
   {
     flag: 'admin-email',
     env: 'TETHER_ADMIN_EMAIL',
@@ -336,22 +380,36 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
   };
 
   const rolesRaw = pick('roles');
-  let roles: Role[] = [...ALL_ROLES];
+  const external = pick('mqtt-url') !== undefined;
+  let roles: Role[] = [...(external ? EXTERNAL_BROKER_ROLES : ALL_ROLES)];
   if (rolesRaw !== undefined) {
     const parts = rolesRaw
       .split(',')
       .map((r) => r.trim())
       .filter(Boolean);
-    // Accepted and ignored until issue 12: messages are ingested by the role that receives them.
-    if (parts.includes('ingest'))
-      problems.push(
-        'TETHER_ROLES: role "ingest" (consuming an external broker) does not exist yet; the mqtt and api roles ingest what they receive, so drop it',
-      );
-    const bad = parts.filter((r) => r !== 'ingest' && !(ALL_ROLES as readonly string[]).includes(r));
-    if (bad.length) problems.push(`TETHER_ROLES: unknown role(s) ${bad.join(', ')}; expected ${ALL_ROLES.join(', ')}`);
+    const bad = parts.filter((r) => !(KNOWN_ROLES as readonly string[]).includes(r));
+    if (bad.length) problems.push(`TETHER_ROLES: unknown role(s) ${bad.join(', ')}; expected ${KNOWN_ROLES.join(', ')}`);
     else if (!parts.length) problems.push('TETHER_ROLES: give at least one role');
     else roles = parts as Role[];
   }
+  // Either broker, never both: a role or setting of the other mode would be accepted and do nothing.
+  if (external && roles.includes('mqtt'))
+    problems.push('TETHER_ROLES: role "mqtt" runs the embedded broker, and MQTT_URL names an external one; use "ingest" to consume it, or unset MQTT_URL');
+  if (!external && roles.includes('ingest'))
+    problems.push('TETHER_ROLES: role "ingest" consumes an external broker, and MQTT_URL is not set; set it, or use "mqtt" (the embedded broker)');
+  for (const flag of external ? EMBEDDED_BROKER_FLAGS : ['mqtt-share-group', 'mqtt-client-id']) {
+    if (pick(flag) === undefined) continue;
+    problems.push(
+      external
+        ? `${envName(flag)}: a setting of the embedded broker, which does not run with MQTT_URL; unset it (configure the external broker instead)`
+        : `${envName(flag)}: a setting of the external broker mode; set MQTT_URL too, or unset it`,
+    );
+  }
+  const mqttShareGroup = pick('mqtt-share-group') ?? 'tether';
+  // MQTT-4.8.2-2: a ShareName has no "/", "+" or "#".
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(mqttShareGroup)) problems.push('TETHER_MQTT_SHARE_GROUP: 1 to 64 letters, digits, _ or -');
+  const mqttClientId = pick('mqtt-client-id') ?? null;
+  if (mqttClientId !== null && !/^[A-Za-z0-9_.:-]{1,128}$/.test(mqttClientId)) problems.push('TETHER_MQTT_CLIENT_ID: 1 to 128 letters, digits, _ . : or -');
 
   const adminEmail = pick('admin-email') ?? null;
   if (adminEmail !== null && !/^[^@\s]+@[^@\s]+$/.test(adminEmail)) problems.push('TETHER_ADMIN_EMAIL: not an email address');
@@ -382,7 +440,9 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
     databaseUrl: url('database-url', ['postgres:', 'postgresql:']),
     busUrl: url('bus-url', ['nats:', 'redis:', 'rediss:']),
     busChannel: pick('bus-channel') ?? 'tether',
-    mqttUrl: url('mqtt-url', ['mqtt:', 'mqtts:', 'tcp:', 'ws:', 'wss:']),
+    mqttUrl: url('mqtt-url', ['mqtt:', 'mqtts:']),
+    mqttShareGroup,
+    mqttClientId,
     adminEmail,
     adminPassword,
     jwtSecret,
@@ -418,10 +478,6 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
     livePingIntervalMs: int('live-ping-interval-ms', 30_000, 100, 600_000),
     tls: certFile && keyFile ? { certFile, keyFile, mqttsPort: int('mqtts-port', 8883, 0, 65535) } : null,
   };
-  if (config.mqttUrl !== null && !problems.some((p) => p.startsWith('MQTT_URL'))) {
-    // A node that started with it said "ready" and never read the broker: every message sent there was lost.
-    problems.push('MQTT_URL: an external MQTT broker is not supported yet; devices connect to the embedded broker (role "mqtt"), so unset it');
-  }
   const windowBytes = MQTT_COMMANDS_IN_FLIGHT * (config.maxPayloadBytes + MQTT_PACKET_OVERHEAD_BYTES);
   config.mqttMaxOutgoingBytes = int('mqtt-max-outgoing-bytes', Math.max(4 * 1024 * 1024, windowBytes), 64 * 1024, 1024 * 1024 * 1024);
   if (config.mqttMaxOutgoingBytes < windowBytes) {

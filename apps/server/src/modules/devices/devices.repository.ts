@@ -197,6 +197,16 @@ export class DevicesRepository {
     return r ? { deviceId: r.id, orgId: r.org_id, projectId: r.project_id } : null;
   }
 
+  /** The device's identity and effective inactivity timeout (device → project → default), for a broker that names it by id. */
+  async identityWithTimeout(deviceId: string): Promise<{ identity: DeviceIdentity; inactivityTimeoutS: number } | null> {
+    const [r] = await this.db.query<{ id: string; org_id: string; project_id: string | null; timeout_s: number }>(
+      `SELECT d.id, d.org_id, d.project_id, coalesce(d.inactivity_timeout_s, p.inactivity_timeout_s, $2::int) AS timeout_s
+       FROM devices d LEFT JOIN projects p ON p.id = d.project_id WHERE d.id = $1`,
+      [deviceId, this.defaultTimeoutS],
+    );
+    return r ? { identity: { deviceId: r.id, orgId: r.org_id, projectId: r.project_id }, inactivityTimeoutS: r.timeout_s } : null;
+  }
+
   /** When the device's credentials were last rotated or revoked; JWTs issued before are void. */
   async credentialsValidAfter(deviceId: string): Promise<{ exists: boolean; after: Date | null }> {
     const [r] = await this.db.query<{ credentials_valid_after: Date | null }>('SELECT credentials_valid_after FROM devices WHERE id = $1', [deviceId]);

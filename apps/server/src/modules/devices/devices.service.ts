@@ -238,6 +238,11 @@ export class DevicesService {
     return isUuid(deviceId) ? this.repo.identityById(deviceId.toLowerCase()) : null;
   }
 
+  /** An external broker's message names its device by id (topic or username): who it is, and how long it counts as active. */
+  async identityWithTimeout(deviceId: string): Promise<{ identity: DeviceIdentity; inactivityTimeoutS: number } | null> {
+    return isUuid(deviceId) ? this.repo.identityWithTimeout(deviceId.toLowerCase()) : null;
+  }
+
   async setPhoto(actor: Actor, id: string, key: string | null, contentType: string | null): Promise<void> {
     requireRole(actor, 'operator');
     const device = await this.get(actor, id);
