@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: the benchmark suite of issue 5. Runs scenarios 1–9 against
+ * `npm run bench`: the benchmark suite of issue 5. Runs scenarios 1–10 against
  * the built server (`npm run build` first), prints the figures as it goes,
  * and writes bench/results/<date>.json and .md, plus latest.json and latest.md.
  *
@@ -22,6 +22,7 @@ import { connections } from './scenarios/connections.mjs';
 import { durableIngest, mosquittoLimit } from './scenarios/ingest.mjs';
 import { latency } from './scenarios/latency.mjs';
 import { cluster } from './scenarios/cluster.mjs';
+import { externalBroker } from './scenarios/external.mjs';
 import { withoutTs } from './scenarios/no-ts.mjs';
 import { overload } from './scenarios/overload.mjs';
 import { queries } from './scenarios/queries.mjs';
@@ -29,7 +30,7 @@ import { startup } from './scenarios/startup.mjs';
 
 const HELP = `Usage: npm run bench -- [options]
 
-  --only 1,2,3       scenarios to run (default: 1-9; 2 is the Mosquitto comparison, 9 the two-node cluster)
+  --only 1,2,3       scenarios to run (default: 1-10; 2 is the Mosquitto comparison, 9 the two-node cluster, 10 the external broker)
   --db both          pglite, postgres or both (default both)
   --quick            short runs to check the suite works (minutes, not a measurement)
   --duration <s>     scenario 1 duration (default 300 on PostgreSQL, 60 on PGlite; --quick 20)
@@ -79,7 +80,7 @@ if (!fs.existsSync(CLI)) {
   process.exit(2);
 }
 
-const only = new Set((opt.only ?? '1,2,3,4,5,6,7,8,9').split(',').map((s) => s.trim()));
+const only = new Set((opt.only ?? '1,2,3,4,5,6,7,8,9,10').split(',').map((s) => s.trim()));
 const dbs = opt.db === 'both' ? ['postgres', 'pglite'] : [opt.db];
 if (!dbs.every((d) => d === 'postgres' || d === 'pglite')) {
   console.error('--db must be pglite, postgres or both');
@@ -214,6 +215,7 @@ for (const db of dbs) if (only.has('7')) await step(7, db, () => startup(ctx, db
 for (const db of dbs) if (only.has('8')) await step(8, db, () => withoutTs(ctx, db));
 // Two nodes need a database both can reach: PostgreSQL only.
 if (only.has('9')) await step(9, 'postgres', () => cluster(ctx));
+if (only.has('10')) await step(10, 'postgres', () => externalBroker(ctx));
 
 results.finished = new Date().toISOString();
 results.minutes = Math.round((Date.now() - t0) / 6000) / 10;

@@ -53,9 +53,9 @@ export async function startTether({ dataDir, databaseUrl = null, env = {}, nodeA
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       TETHER_HTTP_HOST: '127.0.0.1',
-      TETHER_MQTT_HOST: '127.0.0.1',
       TETHER_HTTP_PORT: String(httpPort),
-      TETHER_MQTT_PORT: String(mqttPort),
+      // With an external broker (MQTT_URL) the embedded broker's settings are configuration errors.
+      ...(env.MQTT_URL ? {} : { TETHER_MQTT_HOST: '127.0.0.1', TETHER_MQTT_PORT: String(mqttPort) }),
       TETHER_DATA_DIR: dataDir,
       TETHER_ADMIN_EMAIL: ADMIN.email,
       TETHER_ADMIN_PASSWORD: ADMIN.password,
