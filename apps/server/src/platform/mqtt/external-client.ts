@@ -58,8 +58,9 @@ const FIRST_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 30_000;
 /**
  * MQTT 5 Receive Maximum told to the broker: QoS 1 messages it may have sent
- * this client unacknowledged at once, so a batch can gather many of them
- * (Mosquitto also caps it with max_inflight_messages).
+ * this client unacknowledged at once, so a batch can gather many of them.
+ * The client also holds to it itself: past it, it reads nothing more until
+ * PUBACKs go out.
  */
 export const CONSUMER_RECEIVE_MAXIMUM = 1000;
 
@@ -92,6 +93,8 @@ export class ExternalMqttClient {
   private acks: AckSlot[] = [];
   /** Bumped when a connection ends: a decision for a message of an earlier one is not sent on the next. */
   private connection = 0;
+  /** Set while reading is held because CONSUMER_RECEIVE_MAXIMUM messages wait for their PUBACK. */
+  private readOn: (() => void) | null = null;
 
   private constructor(
     private readonly client: MqttClient,
@@ -118,7 +121,12 @@ export class ExternalMqttClient {
     // the PUBACK itself only if `done` gets no error: the PUBACK is ours to send (receive()).
     client.handleMessage = (packet, done) => {
       self.receive(packet);
-      done(packet.qos === 1 ? PUBACK_HELD : undefined);
+      const next = () => done(packet.qos === 1 ? PUBACK_HELD : undefined);
+      // Our own bound: mqtt.js parses the next packet only once `done` runs. Mosquitto 2.0 was
+      // measured sending a shared-subscription consumer far more than its Receive Maximum
+      // (130k messages held in this process, 1.95 GB), so past it reading waits for PUBACKs.
+      if (self.acks.length >= CONSUMER_RECEIVE_MAXIMUM) self.readOn = next;
+      else next();
     };
     await self.firstConnect(timeoutMs);
     return self;
@@ -175,6 +183,8 @@ export class ExternalMqttClient {
     client.on('close', () => {
       this.connection++;
       this.acks = [];
+      // The closed connection's parser is done with; the next connection reads from the start.
+      this.readOn = null;
       if (this.closing) return;
       opts.logger.warn({ retryInMs: this.backoffMs, err: this.lastError }, 'external MQTT broker connection lost; reconnecting');
       client.options.reconnectPeriod = this.backoffMs;
@@ -238,6 +248,11 @@ export class ExternalMqttClient {
       writer._sendPacket({ cmd: 'puback', messageId: slot.messageId, reasonCode: slot.code }, undefined, undefined, true);
     }
     if (i) this.acks.splice(0, i);
+    if (this.readOn && this.acks.length < CONSUMER_RECEIVE_MAXIMUM) {
+      const readOn = this.readOn;
+      this.readOn = null;
+      readOn();
+    }
   }
 
   /** True while connected to the broker. */
