@@ -13,7 +13,8 @@ export interface PrivateServer {
   stop(): Promise<void>;
 }
 
-async function accepting(port: number, timeoutMs = 10_000): Promise<void> {
+/** Resolves once something accepts TCP connections on the port. */
+export async function accepting(port: number, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((r) => {

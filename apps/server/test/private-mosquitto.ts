@@ -5,9 +5,9 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { accepting } from './private-bus-servers.js';
 import { freePort } from './private-postgres.js';
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
@@ -24,19 +24,6 @@ export interface PrivateMosquitto {
   start(): Promise<void>;
   log(): string;
   close(): Promise<void>;
-}
-
-async function accepting(port: number, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = net.connect(port, '127.0.0.1', () => (s.end(), r(true)));
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`mosquitto does not accept on port ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 export async function privateMosquitto(service: { user: string; password: string }): Promise<PrivateMosquitto> {
