@@ -25,12 +25,18 @@ describe.skipIf(!usingPostgres)('a PostgreSQL connection ended under a checked-o
     await close?.();
   });
 
-  /** Ends the backend running `marker` as soon as it shows up. */
-  async function terminate(marker: string): Promise<void> {
+  /**
+   * Ends the backend whose latest statement is `marker` as soon as it shows up;
+   * with `state`, only once that backend is in it ('idle': the statement has
+   * finished, as a lock taken and held is).
+   */
+  async function terminate(marker: string, state?: string): Promise<void> {
     for (let i = 0; i < 100; i++) {
-      const r = await admin.query(`SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()`, [
-        `%${marker}%`,
-      ]);
+      const r = await admin.query(
+        `SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity
+          WHERE query LIKE $1 AND pid <> pg_backend_pid() AND ($2::text IS NULL OR state = $2)`,
+        [`%${marker}%`, state ?? null],
+      );
       if (r.rows.length) return;
       await new Promise((res) => setTimeout(res, 20));
     }
@@ -46,9 +52,10 @@ describe.skipIf(!usingPostgres)('a PostgreSQL connection ended under a checked-o
   });
 
   it('loses an exclusive lock whose connection ends with the session, and the lock is free again', async () => {
-    // The lock's own connection is ended while the work runs on another one.
+    // The lock's own connection is ended while the work runs on another one:
+    // only once the lock is held (its connection idle), never while it is being taken.
     const locked = db.withExclusiveLock('terminated-lock', () => db.query<{ done: string }>("SELECT 'done' AS done FROM pg_sleep(1)"));
-    await terminate('pg_advisory_lock(hashtext');
+    await terminate('pg_advisory_lock(hashtext', 'idle');
     expect(await locked).toEqual([{ done: 'done' }]);
     expect(await db.withExclusiveLock('terminated-lock', () => db.query<{ one: number }>('SELECT 1 AS one'))).toEqual([{ one: 1 }]);
   });
