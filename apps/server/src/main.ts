@@ -29,6 +29,7 @@ import { DevicesService } from './modules/devices/devices.service.js';
 import { brokerAuthRoutes } from './modules/gateway/broker-auth.routes.js';
 import { DeviceGateway } from './modules/gateway/device-gateway.js';
 import { ExternalGateway, defaultIngestClientId } from './modules/gateway/external-gateway.js';
+import { BROKER_CREDENTIALS_RECONCILE_MS, startMosquittoCredentials } from './modules/gateway/broker-credentials.js';
 import { DeviceDirectory } from './modules/devices/device-directory.js';
 import { devicesRoutes } from './modules/devices/devices.routes.js';
 import { deviceJwtRoutes } from './modules/devices/device-jwt.routes.js';
@@ -126,6 +127,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   hub.start();
   let broker: DeviceGateway | null = null;
   let external: ExternalGateway | null = null;
+  let brokerCredentials: Awaited<ReturnType<typeof startMosquittoCredentials>> | null = null;
 
   // Services
   const accounts = new AccountsService({ db, signer, accessTtlS: config.accessTokenTtlS, refreshTtlS: config.refreshTokenTtlS });
@@ -267,6 +269,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
         readiness: {
           database: () => db.ping(),
           broker: () => (broker ? !broker.aedes.closed : external ? external.connected : null),
+          brokerCredentials: () => (brokerCredentials ? brokerCredentials.dynsec.connected : null),
           bus: () => (bus.kind === 'local' ? null : bus.connected),
         },
         metrics: () => {
@@ -350,6 +353,16 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
           });
         }
       }
+      if (config.mqttUrl && config.brokerCredentials === 'mosquitto-dynsec' && (roles.has('api') || roles.has('ingest'))) {
+        // Before the consumer subscribes (its client gets its role here) and before the API takes a device.
+        brokerCredentials = await startMosquittoCredentials({
+          url: config.mqttUrl,
+          logger,
+          directory: devices,
+          reconcileEveryMs: roles.has('worker') ? BROKER_CREDENTIALS_RECONCILE_MS : null,
+        });
+        devices.attachCredentialMirror(brokerCredentials.mirror);
+      }
       // Unreachable or refused at start: the start fails (ExternalBrokerError); later losses reconnect with backoff.
       await external?.start();
       listening.mqttPort = mqttPort;
@@ -394,6 +407,8 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
         await ingest.drain();
         // After the drain: what was committed is acknowledged to the external broker before the connection ends.
         await external?.close().catch((err: unknown) => logger.warn({ err }, 'external broker close'));
+        brokerCredentials?.mirror.close();
+        await brokerCredentials?.dynsec.close();
         await presence?.stop();
         await jobs?.stop().catch((err: unknown) => logger.warn({ err }, 'jobs stop'));
         await hourRollups?.stop();

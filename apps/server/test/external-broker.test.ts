@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TetherClient } from '@tether/api-client';
 import { CONSUMER_RECEIVE_MAXIMUM } from '../src/platform/mqtt/external-client.js';
 import { ADMIN, connectMqtt, httpJson, usingPostgres } from './helpers.js';
-import { privateMosquitto, type PrivateMosquitto } from './private-mosquitto.js';
+import { commandRoundTrip, privateMosquitto, type PrivateMosquitto } from './private-mosquitto.js';
 import { freePort } from './private-postgres.js';
 import { scratchServerEnv, spawnServer, type ServerProcess } from './process-helpers.js';
 
@@ -160,22 +160,7 @@ describe.skipIf(!usingPostgres)('external MQTT broker (MQTT_URL)', () => {
   it('sends a command created through the API to the device through the broker, and stores its result', async () => {
     const d = await provision('ext-commands');
     const device = await connectDevice(d, { clean: false, clientId: `dev-${d.id}`, properties: { sessionExpiryInterval: 600 } });
-    await device.subscribeAsync(`devices/${d.id}/commands/+`, { qos: 1 });
-    device.on('message', (topic, payload) => {
-      if (!topic.endsWith('/result') && topic.startsWith(`devices/${d.id}/commands/`)) {
-        const cmd = JSON.parse(payload.toString()) as { id: string; name: string };
-        void device.publishAsync(`devices/${d.id}/commands/${cmd.id}/result`, JSON.stringify({ status: 'ok', result: { echoed: cmd.name } }), { qos: 1 });
-      }
-    });
-    // The broker does not say who is connected: a device counts as listening once it has been heard from.
-    await device.publishAsync(`devices/${d.id}/heartbeat`, JSON.stringify({ uptime: 1 }), { qos: 1 });
-    await sleep(300);
-    const cmd = await api.commands.send(d.id, { name: 'reboot', timeoutMs: 20_000 });
-    const done = await until('the command result', async () => {
-      const c = await api.commands.get(d.id, cmd.id);
-      return c.status === 'succeeded' ? c : null;
-    });
-    expect(done.result).toEqual({ echoed: 'reboot' });
+    expect(await commandRoundTrip(api, device, d.id)).toEqual({ echoed: 'reboot' });
   }, 60_000);
 
   it('publishes a configuration change retained, so a device subscribing later gets it', async () => {

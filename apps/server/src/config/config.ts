@@ -60,6 +60,8 @@ export interface TetherConfig {
   mqttShareGroup: string;
   /** The ingest node's MQTT client id at the external broker; stable across restarts, so its session (and queue) is found again. */
   mqttClientId: string | null;
+  /** With MQTT_URL: how the broker learns device credentials (README, External MQTT broker). */
+  brokerCredentials: 'none' | 'mosquitto-dynsec';
   adminEmail: string | null;
   adminPassword: string | null;
   jwtSecret: string | null;
@@ -146,6 +148,13 @@ export const SETTINGS: readonly SettingSpec[] = [
     default: '`tether-ingest-<host>-<hash of data dir>`',
     description:
       "with MQTT_URL: this node's client id at the broker. Keep it across restarts: the broker keeps the messages for it while it is down under this id. Unique per node",
+  },
+  {
+    flag: 'broker-credentials',
+    env: 'TETHER_BROKER_CREDENTIALS',
+    default: '`none`',
+    description:
+      "with MQTT_URL: `mosquitto-dynsec` keeps the broker's clients in step with Tether's devices through Mosquitto's dynamic security plugin (MQTT_URL's user must be its admin); `none`: the broker's own set-up",
   },
   {
     flag: 'bus-url',
@@ -397,7 +406,7 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
     problems.push('TETHER_ROLES: role "mqtt" runs the embedded broker, and MQTT_URL names an external one; use "ingest" to consume it, or unset MQTT_URL');
   if (!external && roles.includes('ingest'))
     problems.push('TETHER_ROLES: role "ingest" consumes an external broker, and MQTT_URL is not set; set it, or use "mqtt" (the embedded broker)');
-  for (const flag of external ? EMBEDDED_BROKER_FLAGS : ['mqtt-share-group', 'mqtt-client-id']) {
+  for (const flag of external ? EMBEDDED_BROKER_FLAGS : ['mqtt-share-group', 'mqtt-client-id', 'broker-credentials']) {
     if (pick(flag) === undefined) continue;
     problems.push(
       external
@@ -408,6 +417,8 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
   const mqttShareGroup = pick('mqtt-share-group') ?? 'tether';
   // MQTT-4.8.2-2: a ShareName has no "/", "+" or "#".
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(mqttShareGroup)) problems.push('TETHER_MQTT_SHARE_GROUP: 1 to 64 letters, digits, _ or -');
+  const brokerCredentials = pick('broker-credentials') ?? 'none';
+  if (brokerCredentials !== 'none' && brokerCredentials !== 'mosquitto-dynsec') problems.push('TETHER_BROKER_CREDENTIALS: `none` or `mosquitto-dynsec`');
   const mqttClientId = pick('mqtt-client-id') ?? null;
   if (mqttClientId !== null && !/^[A-Za-z0-9_.:-]{1,128}$/.test(mqttClientId)) problems.push('TETHER_MQTT_CLIENT_ID: 1 to 128 letters, digits, _ . : or -');
 
@@ -443,6 +454,7 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
     mqttUrl: url('mqtt-url', ['mqtt:', 'mqtts:']),
     mqttShareGroup,
     mqttClientId,
+    brokerCredentials: brokerCredentials as TetherConfig['brokerCredentials'],
     adminEmail,
     adminPassword,
     jwtSecret,

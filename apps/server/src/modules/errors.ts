@@ -36,6 +36,7 @@ export const ERROR_STATUS = {
   INTERNAL: 500,
   INGEST_OVERLOADED: 503,
   UNAVAILABLE: 503,
+  BROKER_UNAVAILABLE: 503,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 

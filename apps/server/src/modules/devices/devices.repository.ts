@@ -170,6 +170,21 @@ export class DevicesRepository {
     await this.db.query('UPDATE devices SET credentials_valid_after = now() WHERE org_id = $1 AND id = $2', [orgId, deviceId]);
   }
 
+  /** Of these devices (any org), those holding a token that is not revoked: an external broker's client list is checked against it. */
+  async withLiveToken(deviceIds: string[]): Promise<string[]> {
+    if (!deviceIds.length) return [];
+    const r = await this.db.query<{ device_id: string }>(
+      'SELECT DISTINCT device_id FROM device_credentials WHERE device_id = ANY($1::uuid[]) AND revoked_at IS NULL',
+      [deviceIds],
+    );
+    return r.map((x) => x.device_id);
+  }
+
+  async countWithLiveToken(): Promise<number> {
+    const [r] = await this.db.query<{ n: string }>('SELECT count(DISTINCT device_id) AS n FROM device_credentials WHERE revoked_at IS NULL');
+    return Number(r!.n);
+  }
+
   /** Device authentication by id and token hash (MQTT CONNECT). */
   async identityByIdAndToken(deviceId: string, tokenHash: string): Promise<DeviceIdentity | null> {
     const [r] = await this.db.query<{ id: string; org_id: string; project_id: string | null }>(

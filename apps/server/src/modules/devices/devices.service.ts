@@ -1,4 +1,4 @@
-import type { Database } from '../../platform/db/database.js';
+import type { Database, Queryable } from '../../platform/db/database.js';
 import { AppError, assertUuid, isUuid, notFound } from '../errors.js';
 import { JwtSigner, looksLikeJwt } from '../../platform/security/jwt.js';
 import { hashToken, randomToken } from '../../platform/security/secrets.js';
@@ -7,6 +7,7 @@ import type { ProjectsService } from '../projects/projects.service.js';
 import type { TemplatesService } from '../templates/templates.service.js';
 import { DevicesRepository, type DeviceFilter, type DeviceIdentity, type DeviceRow } from './devices.repository.js';
 import type { DomainBus } from '../events/domain-events.js';
+import type { CredentialMirror } from './credential-mirror.js';
 
 import type { Device, DeviceCredentials, DeviceJwt, DeviceJwtVerification, DeviceStatus } from './devices.schemas.js';
 
@@ -81,6 +82,8 @@ export class DevicesService {
   private readonly repo: DevicesRepository;
   /** Verified device JWTs, so a device that sends its JWT in every message is verified once. */
   private readonly jwtCache = new Map<string, { deviceId: string; exp: number; keys: number; until: number }>();
+  /** An external broker's client list, kept in step with issued tokens (README, External MQTT broker). */
+  private mirror: CredentialMirror | null = null;
 
   constructor(private readonly deps: DevicesServiceDeps) {
     this.repo = new DevicesRepository(deps.db, deps.defaultTimeoutS);
@@ -91,6 +94,41 @@ export class DevicesService {
     deps.bus.onReconnect(forget);
   }
 
+  attachCredentialMirror(mirror: CredentialMirror): void {
+    this.mirror = mirror;
+  }
+
+  /**
+   * Stores a token in `store`'s transaction and, with a mirror, gives it to the
+   * broker before the commit: if the broker refuses or does not answer, nothing
+   * is committed (503 BROKER_UNAVAILABLE). If the commit fails after the broker
+   * took it, a new device is taken back from the broker.
+   */
+  private async issue(device: { id?: string; orgId: string }, token: string, store: (tx: Queryable) => Promise<string>): Promise<string> {
+    const mirror = this.mirror;
+    let mirrored: string | null = null;
+    try {
+      return await this.deps.db.transaction(async (tx) => {
+        const id = await store(tx);
+        if (mirror) {
+          try {
+            await mirror.put({ id, orgId: device.orgId }, token);
+          } catch (err) {
+            throw new AppError(
+              'BROKER_UNAVAILABLE',
+              `the MQTT broker did not take the device's credentials, so nothing was changed: ${(err as Error).message}`,
+            );
+          }
+          mirrored = id;
+        }
+        return id;
+      });
+    } catch (err) {
+      if (mirrored && !device.id) void mirror!.remove(mirrored);
+      throw err;
+    }
+  }
+
   async create(actor: Actor, input: DeviceInput): Promise<{ device: Device; token: string }> {
     requireRole(actor, 'admin');
     const name = input.name.trim();
@@ -98,7 +136,7 @@ export class DevicesService {
     const projectId = input.projectId ? await this.deps.projects.assertInOrg(actor, input.projectId) : null;
     const templateId = input.templateId ? (await this.deps.templates.get(actor, input.templateId)).id : null;
     const token = randomToken(DEVICE_TOKEN_PREFIX, 24);
-    const id = await this.deps.db.transaction((tx) =>
+    const id = await this.issue({ orgId: actor.orgId }, token, (tx) =>
       this.repo.insert(
         {
           orgId: actor.orgId,
@@ -147,6 +185,7 @@ export class DevicesService {
     if (!(await this.repo.delete(actor.orgId, deviceId))) throw notFound('DEVICE', id);
     this.jwtCache.clear();
     this.deps.bus.emit('device.deleted', { deviceId });
+    await this.mirror?.remove(deviceId);
   }
 
   /** Issues a new token and revokes the old one; connected sessions using it are dropped. */
@@ -154,7 +193,10 @@ export class DevicesService {
     requireRole(actor, 'admin');
     const device = await this.get(actor, id);
     const token = randomToken(DEVICE_TOKEN_PREFIX, 24);
-    await this.deps.db.transaction((tx) => this.repo.rotateCredential(device.id, hashToken(token), tx));
+    await this.issue({ id: device.id, orgId: device.orgId }, token, async (tx) => {
+      await this.repo.rotateCredential(device.id, hashToken(token), tx);
+      return device.id;
+    });
     this.jwtCache.clear();
     this.deps.bus.emit('device.credentials_revoked', { deviceId: device.id });
     return { deviceId: device.id, token };
@@ -166,6 +208,7 @@ export class DevicesService {
     await this.repo.revokeCredentials(actor.orgId, device.id);
     this.jwtCache.clear();
     this.deps.bus.emit('device.credentials_revoked', { deviceId: device.id });
+    await this.mirror?.remove(device.id);
   }
 
   async status(actor: Actor, id: string): Promise<DeviceStatus> {
@@ -241,6 +284,15 @@ export class DevicesService {
   /** An external broker's message names its device by id (topic or username): who it is, and how long it counts as active. */
   async identityWithTimeout(deviceId: string): Promise<{ identity: DeviceIdentity; inactivityTimeoutS: number } | null> {
     return isUuid(deviceId) ? this.repo.identityWithTimeout(deviceId.toLowerCase()) : null;
+  }
+
+  /** For an external broker's credential reconcile (no actor: every org). */
+  async withLiveToken(deviceIds: string[]): Promise<Set<string>> {
+    return new Set(await this.repo.withLiveToken(deviceIds.filter(isUuid).map((id) => id.toLowerCase())));
+  }
+
+  countWithLiveToken(): Promise<number> {
+    return this.repo.countWithLiveToken();
   }
 
   async setPhoto(actor: Actor, id: string, key: string | null, contentType: string | null): Promise<void> {

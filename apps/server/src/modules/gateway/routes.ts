@@ -1,4 +1,4 @@
-import { parseDeviceTopic } from '@tether/contracts';
+import { DEVICE_UPLINK_CHANNELS, parseDeviceTopic } from '@tether/contracts';
 import type { MqttHandlers, MqttPublish, MqttSubscription } from '../../platform/mqtt/broker.js';
 import type { DeviceIdentity } from '../devices/devices.repository.js';
 import type { DevicesService } from '../devices/devices.service.js';
@@ -28,6 +28,23 @@ export function deviceMay(deviceId: string, action: 'publish' | 'subscribe', top
   if (!parsed || parsed.deviceId.toLowerCase() !== deviceId.toLowerCase()) return false;
   if (action === 'subscribe') return DEVICE_SUBSCRIBE_PATHS.some((re) => re.test(parsed.path));
   return parsed.channel !== null || COMMAND_RESULT.test(parsed.path) || parsed.path === 'ota/status';
+}
+
+/**
+ * deviceMay as topic filters, for a broker whose ACL is a list per client
+ * (Mosquitto's dynamic security: broker-credentials.ts). `publish`: filters a
+ * published topic must match; `subscribeLiteral`: subscriptions allowed as
+ * written; `subscribePattern`: filters a subscription must fall within. The
+ * test holds them to deviceMay.
+ */
+export function deviceAclFilters(deviceId: string): { publish: string[]; subscribeLiteral: string[]; subscribePattern: string[] } {
+  const tree = `devices/${deviceId}`;
+  return {
+    publish: [...DEVICE_UPLINK_CHANNELS.map((c) => `${tree}/${c}`), `${tree}/commands/+/result`, `${tree}/ota/status`],
+    subscribeLiteral: [`${tree}/config`, `${tree}/commands/#`, `${tree}/ota`, `${tree}/#`],
+    // commands/+ and commands/{one command id}
+    subscribePattern: [`${tree}/commands/+`],
+  };
 }
 
 /**
