@@ -30,6 +30,10 @@ import { brokerAuthRoutes } from './modules/gateway/broker-auth.routes.js';
 import { DeviceGateway } from './modules/gateway/device-gateway.js';
 import { ExternalGateway, defaultIngestClientId } from './modules/gateway/external-gateway.js';
 import { BROKER_CREDENTIALS_RECONCILE_MS, startMosquittoCredentials } from './modules/gateway/broker-credentials.js';
+import { AlarmEvaluator } from './modules/alarms/evaluator.js';
+import { AlarmsService } from './modules/alarms/alarms.service.js';
+import { alarmsRoutes } from './modules/alarms/alarms.routes.js';
+import { RulesService } from './modules/alarms/rules.service.js';
 import { DeviceDirectory } from './modules/devices/device-directory.js';
 import { devicesRoutes } from './modules/devices/devices.routes.js';
 import { deviceJwtRoutes } from './modules/devices/device-jwt.routes.js';
@@ -78,6 +82,8 @@ export interface Tether {
   accounts: AccountsService;
   devices: DevicesService;
   bus: DomainBus;
+  /** Alarm evaluation on this node (its sweep is run by worker nodes). */
+  alarms: AlarmEvaluator | null;
   /**
    * The admin created on the first start, with the generated password if one
    * was generated: set by start(), once every port is listening, so a start
@@ -196,6 +202,13 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     bus,
   });
   const metadata = new MetadataService(db, devices, projects);
+  const alarmRules = new RulesService({ db, bus, projects, templates, devices, telemetry });
+  const alarms = new AlarmsService(db, bus, accounts);
+  // Every node evaluates what its own ingest committed; worker nodes run the timed sweep.
+  const alarmEvaluator =
+    roles.has('mqtt') || roles.has('ingest') || roles.has('api') ? new AlarmEvaluator({ db, bus, rules: alarmRules, devices, logger }) : null;
+  alarmEvaluator?.start();
+  if (roles.has('worker')) alarmEvaluator?.startSweeper();
 
   // Transports
   const tlsFiles = config.tls ? { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } : null;
@@ -307,6 +320,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       await scoped.register(configRoutes(configs));
       await scoped.register(metadataRoutes(metadata));
       await scoped.register(templatesRoutes(templates));
+      await scoped.register(alarmsRoutes(alarmRules, alarms));
       await scoped.register(devicePhotoRoutes(devices, storage, 5 * 1024 * 1024));
     });
     if (broker) {
@@ -333,6 +347,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     accounts,
     devices,
     bus,
+    alarms: alarmEvaluator,
     get bootstrap() {
       return bootstrap;
     },
@@ -391,6 +406,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     stop() {
       stopping ??= (async () => {
         maintenance?.stop();
+        alarmEvaluator?.stop();
         hub.stop();
         // Stop taking new work, commit what was accepted, then close the broker and the database.
         broker?.stopAccepting();

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TetherClient, type Device, type Project, type User } from '@tether/api-client';
 import { ADMIN, connectMqtt, httpJson, openLive, publish, startServer, waitForClose, type TestServer } from './helpers.js';
 
-type Kind = 'device' | 'project' | 'user' | 'apiKey' | 'command' | 'template' | 'note' | 'configKey' | 'propertyName';
+type Kind = 'device' | 'project' | 'user' | 'apiKey' | 'command' | 'template' | 'note' | 'configKey' | 'propertyName' | 'rule' | 'alarm';
 interface Probe {
   /** Which kind of org-A resource each path parameter names. */
   params: Record<string, Kind>;
@@ -69,6 +69,18 @@ const PROBES: Record<string, Probe> = {
   'PUT /api/v1/devices/{id}/photo': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND' },
   'GET /api/v1/devices/{id}/photo': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND' },
   'DELETE /api/v1/devices/{id}/photo': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND' },
+  'GET /api/v1/alarm-rules/{id}': { params: { id: 'rule' }, code: 'RULE_NOT_FOUND' },
+  'PUT /api/v1/alarm-rules/{id}': {
+    params: { id: 'rule' },
+    code: 'RULE_NOT_FOUND',
+    body: { name: 'hijacked', kind: 'device_alert', key: 'hijacked', condition: {}, severity: 'info', message: 'hijacked' },
+  },
+  'DELETE /api/v1/alarm-rules/{id}': { params: { id: 'rule' }, code: 'RULE_NOT_FOUND' },
+  'GET /api/v1/alarms/{id}': { params: { id: 'alarm' }, code: 'ALARM_NOT_FOUND' },
+  'POST /api/v1/alarms/{id}/acknowledge': { params: { id: 'alarm' }, code: 'ALARM_NOT_FOUND', body: { comment: 'hijacked' } },
+  'POST /api/v1/alarms/{id}/clear': { params: { id: 'alarm' }, code: 'ALARM_NOT_FOUND', body: { comment: 'hijacked' } },
+  'POST /api/v1/alarms/{id}/assign': { params: { id: 'alarm' }, code: 'ALARM_NOT_FOUND', body: { assigneeId: null } },
+  'POST /api/v1/alarms/{id}/comments': { params: { id: 'alarm' }, code: 'ALARM_NOT_FOUND', body: { comment: 'hijacked' } },
 };
 
 /** Path parameters that are not ids of an org's resource, and why. */
@@ -114,6 +126,21 @@ beforeAll(async () => {
   userA = await ownerA.users.create({ email: 'operator@a.test', password: 'operator-a-pw', name: 'A Operator', role: 'operator' });
   keyA = await ownerA.apiKeys.create({ name: 'a-key', role: 'viewer' });
 
+  // A rule that makes the leak alert below an alarm of org A.
+  const leakRule = await httpJson(`${s.httpUrl}/api/v1/alarm-rules`, {
+    method: 'POST',
+    token: ownerA.token,
+    body: JSON.stringify({
+      scope: 'org',
+      name: 'A leak rule',
+      kind: 'device_alert',
+      key: 'leak',
+      condition: {},
+      severity: 'critical',
+      message: 'A alarm: {{alert.message}}',
+    }),
+  });
+  expect(leakRule.status).toBe(201);
   const dev = await connectMqtt(s.mqttUrl, { username: deviceA.id, password: deviceA.token });
   await publish(dev, `devices/${deviceA.id}/telemetry`, JSON.stringify({ temperature: 21.5, mode: 'eco' }));
   await publish(dev, `devices/${deviceA.id}/alerts`, JSON.stringify({ message: 'A leak in org A', severity: 'critical', type: 'leak' }));
@@ -150,6 +177,9 @@ beforeAll(async () => {
     body: Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex'),
   });
   expect([template.status, command.status, note.status, photo.status]).toEqual([201, 201, 201, 204]);
+  await s.tether.alarms!.idle();
+  const alarmsOfA = await asA('GET', `/api/v1/alarms?deviceId=${deviceA.id}`);
+  expect(alarmsOfA.body.items).toHaveLength(1);
 
   ids = {
     device: deviceA.id,
@@ -161,8 +191,23 @@ beforeAll(async () => {
     note: note.body.id as string,
     configKey: 'mode',
     propertyName: 'location',
+    rule: leakRule.body.id as string,
+    alarm: (alarmsOfA.body.items as { id: string }[])[0]!.id,
   };
-  secretsOfA = ['a-boiler', 'a-neighbour', 'org A plant', 'operator@a.test', 'A Operator', 'a-key', 'A leak in org A', 'a-model', deviceA.token, keyA.key];
+  secretsOfA = [
+    'A leak rule',
+    'A alarm: ',
+    'a-boiler',
+    'a-neighbour',
+    'org A plant',
+    'operator@a.test',
+    'A Operator',
+    'a-key',
+    'A leak in org A',
+    'a-model',
+    deviceA.token,
+    keyA.key,
+  ];
 });
 
 afterAll(async () => {
@@ -339,12 +384,40 @@ describe('lists never show another org’s data', () => {
 
       const orgs = await call('GET', '/api/v1/orgs', token);
       expect((orgs.body.items as { id: string }[]).map((o) => o.id)).toEqual([orgBId]);
-      for (const body of [devices.body, projects.body, users.body, keys.body, orgs.body]) {
+
+      const rules = await call('GET', '/api/v1/alarm-rules', token);
+      expect(rules.body).toMatchObject({ items: [] });
+      for (const q of [{ deviceId: deviceA.id }, { projectId: projectA.id }, { ruleId: ids.rule }, { state: 'open' }, {}] as Record<string, string>[]) {
+        const alarms = await call('GET', '/api/v1/alarms', token, undefined, q);
+        expect(alarms.body, JSON.stringify(q)).toMatchObject({ items: [], total: 0 });
+      }
+      const counts = await call('GET', '/api/v1/alarms/counts', token);
+      expect(counts.body).toEqual({ open: {}, unacknowledged: 0 });
+      // A rule of org B may not name org A's device, project or template as its scope.
+      for (const [scope, scopeId] of [
+        ['device', deviceA.id],
+        ['project', projectA.id],
+        ['template', ids.template],
+      ] as const) {
+        const r = await call('POST', '/api/v1/alarm-rules', token, {
+          scope,
+          scopeId,
+          name: 'reach into A',
+          kind: 'device_alert',
+          key: 'leak',
+          condition: {},
+          severity: 'info',
+          message: 'x',
+        });
+        expect(r.status, scope).toBe(404);
+      }
+      for (const body of [devices.body, projects.body, users.body, keys.body, orgs.body, rules.body]) {
         for (const secret of secretsOfA) expect(JSON.stringify(body)).not.toContain(secret);
       }
     }
     // The same queries as org A do return org A's data: the filters above are not simply broken.
     expect((await ownerA.alerts.list({ deviceId: deviceA.id })).total).toBe(1);
+    expect((await call('GET', '/api/v1/alarms', ownerA.token!, undefined, { ruleId: ids.rule })).body.total).toBe(1);
     expect((await ownerA.devices.list({ projectId: projectA.id })).total).toBe(2);
     expect((await ownerA.devices.list({ tag: 'org-a' })).items.map((d) => d.id)).toEqual([deviceA.id]);
   });

@@ -23,6 +23,11 @@ export type DevicePage = Schemas['DevicePage'];
 export type CreatedDevice = Schemas['CreatedDevice'];
 export type Project = Schemas['Project'];
 export type Alert = Schemas['Alert'];
+export type AlarmRule = Schemas['AlarmRule'];
+export type AlarmRuleInput = Schemas['AlarmRuleInput'];
+export type Alarm = Schemas['Alarm'];
+export type AlarmDetail = Schemas['AlarmDetail'];
+export type AlarmPage = Schemas['AlarmPage'];
 export type TelemetrySeries = Schemas['TelemetryHistory'];
 export type LatestTelemetry = Schemas['LatestTelemetry'];
 export type Command = Schemas['Command'];
@@ -199,6 +204,25 @@ export class TetherClient {
 
   readonly alerts = {
     list: (q?: QueryOf<'/api/v1/alerts', 'get'>) => this.request<ResponseOf<'/api/v1/alerts', 'get'>>('GET', '/api/v1/alerts', undefined, q),
+  };
+
+  readonly alarmRules = {
+    list: () => this.request<ResponseOf<'/api/v1/alarm-rules', 'get'>>('GET', '/api/v1/alarm-rules'),
+    get: (id: string) => this.request<AlarmRule>('GET', `/api/v1/alarm-rules/${id}`),
+    create: (r: BodyOf<'/api/v1/alarm-rules', 'post'>) => this.request<AlarmRule>('POST', '/api/v1/alarm-rules', r),
+    update: (id: string, r: BodyOf<'/api/v1/alarm-rules/{id}', 'put'>) => this.request<AlarmRule>('PUT', `/api/v1/alarm-rules/${id}`, r),
+    delete: (id: string) => this.request<void>('DELETE', `/api/v1/alarm-rules/${id}`),
+  };
+
+  readonly alarms = {
+    list: (q?: QueryOf<'/api/v1/alarms', 'get'>) => this.request<AlarmPage>('GET', '/api/v1/alarms', undefined, q),
+    counts: () => this.request<ResponseOf<'/api/v1/alarms/counts', 'get'>>('GET', '/api/v1/alarms/counts'),
+    get: (id: string) => this.request<AlarmDetail>('GET', `/api/v1/alarms/${id}`),
+    acknowledge: (id: string, comment?: string) => this.request<AlarmDetail>('POST', `/api/v1/alarms/${id}/acknowledge`, { comment }),
+    clear: (id: string, comment?: string) => this.request<AlarmDetail>('POST', `/api/v1/alarms/${id}/clear`, { comment }),
+    assign: (id: string, assigneeId: string | null, comment?: string) =>
+      this.request<AlarmDetail>('POST', `/api/v1/alarms/${id}/assign`, { assigneeId, comment }),
+    comment: (id: string, comment: string) => this.request<AlarmDetail>('POST', `/api/v1/alarms/${id}/comments`, { comment }),
   };
 
   readonly templates = {

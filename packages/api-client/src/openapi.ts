@@ -108,6 +108,684 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alarm-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AlarmRuleList"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** @description Creates a rule. 400 RULE_INVALID (malformed), RULE_IMPOSSIBLE (a condition that can never hold, or a clear that holds with it), RULE_UNKNOWN_KEY (no covered device reports the key and no template declares it). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AlarmRuleInput"];
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AlarmRule"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarm-rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AlarmRule"];
+                    };
+                };
+            };
+        };
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        clear?: (components["schemas"]["Comparison"] | {
+                            afterS: number;
+                        }) | null;
+                        /** @description threshold: a comparison; rate: {direction, by, windowS}; no_data: {silentS}; device_alert: {} */
+                        condition: components["schemas"]["Comparison"] | {
+                            by: number;
+                            direction: "rise" | "fall" | "any";
+                            windowS: number;
+                        } | {
+                            silentS: number;
+                        } | Record<string, never>;
+                        /** @description threshold: how long the condition must hold before the alarm is raised */
+                        durationS?: number;
+                        enabled?: boolean;
+                        /** @description threshold and rate: the telemetry key; device_alert: the alert type; no_data: null */
+                        key?: string | null;
+                        kind: "threshold" | "rate" | "no_data" | "device_alert";
+                        /** @description With {{device.name}}, {{value}}, {{key}}, {{rule.name}}, {{alert.message}} */
+                        message: string;
+                        /** @description Rules of one name at several scopes override each other */
+                        name: string;
+                        /**
+                         * @description critical, major, minor, warning or info
+                         * @enum {unknown}
+                         */
+                        severity: "critical" | "major" | "minor" | "warning" | "info";
+                    };
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AlarmRule"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    deviceId?: string;
+                    /** @description Raised at or after (ISO 8601) */
+                    from?: string;
+                    limit?: number;
+                    offset?: number;
+                    projectId?: string;
+                    ruleId?: string;
+                    /** @description Comma-separated severities */
+                    severity?: string;
+                    /** @description Comma-separated: open (active or acknowledged), active, acknowledged, cleared_unacknowledged, cleared */
+                    state?: string;
+                    /** @description Raised before (ISO 8601) */
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AlarmPage"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AlarmDetail"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/{id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        comment?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AlarmDetail"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/{id}/assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description A member of the org, or null to unassign */
+                        assigneeId: string | null;
+                        comment?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AlarmDetail"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/{id}/clear": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        comment?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AlarmDetail"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/{id}/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        comment: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AlarmDetail"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AlarmCounts"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alerts": {
         parameters: {
             query?: never;
@@ -4611,6 +5289,180 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** Alarm */
+        Alarm: {
+            acknowledgedAt: string | null;
+            acknowledgedBy: string | null;
+            assigneeId: string | null;
+            clearedAt: string | null;
+            /** @description Null when Tether cleared it */
+            clearedBy: string | null;
+            /** @description How many times it was raised or repeated while open */
+            count: number;
+            /** Format: uuid */
+            deviceId: string;
+            deviceName: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            lastSeenAt: string;
+            message: string;
+            projectId: string | null;
+            /** Format: date-time */
+            raisedAt: string;
+            /** @description Null once the rule is deleted */
+            ruleId: string | null;
+            ruleName: string;
+            /**
+             * @description critical, major, minor, warning or info
+             * @enum {unknown}
+             */
+            severity: "critical" | "major" | "minor" | "warning" | "info";
+            state: components["schemas"]["AlarmState"];
+            /** @description The value that raised it, or last repeated it */
+            value: unknown;
+        };
+        /** AlarmCounts */
+        AlarmCounts: {
+            /** @description Open alarms (active or acknowledged) by severity */
+            open: {
+                [key: string]: number;
+            };
+            /** @description Open or cleared alarms nobody has acknowledged */
+            unacknowledged: number;
+        };
+        /** AlarmDetail */
+        AlarmDetail: {
+            acknowledgedAt: string | null;
+            acknowledgedBy: string | null;
+            assigneeId: string | null;
+            clearedAt: string | null;
+            /** @description Null when Tether cleared it */
+            clearedBy: string | null;
+            /** @description How many times it was raised or repeated while open */
+            count: number;
+            /** Format: uuid */
+            deviceId: string;
+            deviceName: string;
+            history: components["schemas"]["AlarmHistoryEntry"][];
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            lastSeenAt: string;
+            message: string;
+            projectId: string | null;
+            /** Format: date-time */
+            raisedAt: string;
+            /** @description Null once the rule is deleted */
+            ruleId: string | null;
+            ruleName: string;
+            /**
+             * @description critical, major, minor, warning or info
+             * @enum {unknown}
+             */
+            severity: "critical" | "major" | "minor" | "warning" | "info";
+            state: components["schemas"]["AlarmState"];
+            /** @description The value that raised it, or last repeated it */
+            value: unknown;
+        };
+        /** AlarmHistoryEntry */
+        AlarmHistoryEntry: {
+            /** @enum {unknown} */
+            action: "raised" | "acknowledged" | "cleared" | "assigned" | "commented";
+            /** Format: date-time */
+            at: string;
+            comment: string | null;
+            details: unknown;
+            /** @description Null: Tether itself */
+            userId: string | null;
+        };
+        /** AlarmPage */
+        AlarmPage: {
+            items: components["schemas"]["Alarm"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        /** AlarmRule */
+        AlarmRule: {
+            clear: (components["schemas"]["Comparison"] | {
+                afterS: number;
+            }) | null;
+            /** @description threshold: a comparison; rate: {direction, by, windowS}; no_data: {silentS}; device_alert: {} */
+            condition: components["schemas"]["Comparison"] | {
+                by: number;
+                direction: "rise" | "fall" | "any";
+                windowS: number;
+            } | {
+                silentS: number;
+            } | Record<string, never>;
+            /** Format: date-time */
+            createdAt: string;
+            /** @description threshold: how long the condition must hold before the alarm is raised */
+            durationS: number;
+            enabled: boolean;
+            /** Format: uuid */
+            id: string;
+            /** @description threshold and rate: the telemetry key; device_alert: the alert type; no_data: null */
+            key: string | null;
+            kind: "threshold" | "rate" | "no_data" | "device_alert";
+            /** @description With {{device.name}}, {{value}}, {{key}}, {{rule.name}}, {{alert.message}} */
+            message: string;
+            /** @description Rules of one name at several scopes override each other */
+            name: string;
+            /** @description What the rule covers; of the rules of one name, the most specific that covers a device applies (device, project, template, org) */
+            scope: "org" | "project" | "template" | "device";
+            /** @description The project, template or device; null for the org */
+            scopeId: string | null;
+            /**
+             * @description critical, major, minor, warning or info
+             * @enum {unknown}
+             */
+            severity: "critical" | "major" | "minor" | "warning" | "info";
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** AlarmRuleInput */
+        AlarmRuleInput: {
+            clear?: (components["schemas"]["Comparison"] | {
+                afterS: number;
+            }) | null;
+            /** @description threshold: a comparison; rate: {direction, by, windowS}; no_data: {silentS}; device_alert: {} */
+            condition: components["schemas"]["Comparison"] | {
+                by: number;
+                direction: "rise" | "fall" | "any";
+                windowS: number;
+            } | {
+                silentS: number;
+            } | Record<string, never>;
+            /** @description threshold: how long the condition must hold before the alarm is raised */
+            durationS?: number;
+            enabled?: boolean;
+            /** @description threshold and rate: the telemetry key; device_alert: the alert type; no_data: null */
+            key?: string | null;
+            kind: "threshold" | "rate" | "no_data" | "device_alert";
+            /** @description With {{device.name}}, {{value}}, {{key}}, {{rule.name}}, {{alert.message}} */
+            message: string;
+            /** @description Rules of one name at several scopes override each other */
+            name: string;
+            /** @description What the rule covers; of the rules of one name, the most specific that covers a device applies (device, project, template, org) */
+            scope: "org" | "project" | "template" | "device";
+            scopeId?: string | null;
+            /**
+             * @description critical, major, minor, warning or info
+             * @enum {unknown}
+             */
+            severity: "critical" | "major" | "minor" | "warning" | "info";
+        };
+        /** AlarmRuleList */
+        AlarmRuleList: {
+            items: components["schemas"]["AlarmRule"][];
+        };
+        /**
+         * AlarmState
+         * @description active → acknowledged → cleared; cleared_unacknowledged: cleared before anyone acknowledged it
+         */
+        AlarmState: "active" | "acknowledged" | "cleared_unacknowledged" | "cleared";
         /** Alert */
         Alert: {
             data: {
@@ -4725,6 +5577,14 @@ export interface components {
                 details?: unknown;
                 message: string;
             };
+        };
+        /** Comparison */
+        Comparison: {
+            /** @enum {unknown} */
+            op: ">" | ">=" | "<" | "<=" | "between" | "outside";
+            value: number;
+            /** @description The upper bound of between and outside (inclusive) */
+            value2?: number;
         };
         /** ConfigValues */
         ConfigValues: {

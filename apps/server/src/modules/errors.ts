@@ -23,6 +23,11 @@ export const ERROR_STATUS = {
   NOTE_NOT_FOUND: 404,
   PROPERTY_NOT_FOUND: 404,
   PHOTO_NOT_FOUND: 404,
+  RULE_NOT_FOUND: 404,
+  ALARM_NOT_FOUND: 404,
+  RULE_INVALID: 400,
+  RULE_IMPOSSIBLE: 400,
+  RULE_UNKNOWN_KEY: 400,
   COMMAND_NOT_IN_TEMPLATE: 400,
   COMMAND_NOT_CANCELLABLE: 409,
   COMMAND_TIMEOUT: 504,
@@ -54,7 +59,7 @@ export class AppError extends Error {
   }
 }
 
-export const notFound = (what: 'DEVICE' | 'PROJECT' | 'USER' | 'ORG' | 'API_KEY', id?: string) =>
+export const notFound = (what: 'DEVICE' | 'PROJECT' | 'USER' | 'ORG' | 'API_KEY' | 'RULE' | 'ALARM', id?: string) =>
   new AppError(`${what}_NOT_FOUND`, `${what.toLowerCase().replace('_', ' ')} ${id ?? ''} not found`.replace(/\s+/g, ' ').trim());
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -48,6 +48,14 @@ const SELECT = `
          coalesce(d.last_seen_at > now() - make_interval(secs => coalesce(d.inactivity_timeout_s, p.inactivity_timeout_s, $2::int)), false) AS active
   FROM devices d LEFT JOIN projects p ON p.id = d.project_id`;
 
+export interface DevicePlaceRow {
+  id: string;
+  org_id: string;
+  project_id: string | null;
+  template_id: string | null;
+  name: string;
+}
+
 /** SQL for devices and their credentials. Every read is scoped by org. */
 export class DevicesRepository {
   constructor(
@@ -238,6 +246,21 @@ export class DevicesRepository {
   }
 
   /** On start-up no device is connected to this node yet. */
+  /** Where devices sit (org, project, template) and their names, for alarm rules; any org. */
+  async places(ids: string[]): Promise<DevicePlaceRow[]> {
+    if (!ids.length) return [];
+    return this.db.query<DevicePlaceRow>('SELECT id, org_id, project_id, template_id, name FROM devices WHERE id = ANY($1::uuid[])', [ids]);
+  }
+
+  /** The org's devices not heard from for `silentS` (never heard from: since they were created). */
+  async silent(orgId: string, silentS: number, now: Date): Promise<(DevicePlaceRow & { last_seen_at: Date | null; created_at: Date })[]> {
+    return this.db.query<DevicePlaceRow & { last_seen_at: Date | null; created_at: Date }>(
+      `SELECT id, org_id, project_id, template_id, name, last_seen_at, created_at FROM devices
+       WHERE org_id = $1 AND coalesce(last_seen_at, created_at) <= $3::timestamptz - $2 * interval '1 second'`,
+      [orgId, silentS, now],
+    );
+  }
+
   async markAllOffline(): Promise<void> {
     await this.db.query('UPDATE devices SET online = false, connected_node = NULL WHERE online');
   }

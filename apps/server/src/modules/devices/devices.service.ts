@@ -5,7 +5,7 @@ import { hashToken, randomToken } from '../../platform/security/secrets.js';
 import { requireRole, type Actor } from '../accounts/actor.js';
 import type { ProjectsService } from '../projects/projects.service.js';
 import type { TemplatesService } from '../templates/templates.service.js';
-import { DevicesRepository, type DeviceFilter, type DeviceIdentity, type DeviceRow } from './devices.repository.js';
+import { DevicesRepository, type DeviceFilter, type DeviceIdentity, type DevicePlaceRow, type DeviceRow } from './devices.repository.js';
 import type { DomainBus } from '../events/domain-events.js';
 import type { CredentialMirror } from './credential-mirror.js';
 
@@ -41,6 +41,16 @@ export const toDevice = (r: DeviceRow): Device => ({
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
 });
+
+/** A device's place in its org, for rules that cover an org, a project, a template or a device. */
+export interface DevicePlace {
+  deviceId: string;
+  orgId: string;
+  projectId: string | null;
+  templateId: string | null;
+  name: string;
+}
+const toPlace = (r: DevicePlaceRow): DevicePlace => ({ deviceId: r.id, orgId: r.org_id, projectId: r.project_id, templateId: r.template_id, name: r.name });
 
 export interface DeviceInput {
   name: string;
@@ -284,6 +294,16 @@ export class DevicesService {
   /** An external broker's message names its device by id (topic or username): who it is, and how long it counts as active. */
   async identityWithTimeout(deviceId: string): Promise<{ identity: DeviceIdentity; inactivityTimeoutS: number } | null> {
     return isUuid(deviceId) ? this.repo.identityWithTimeout(deviceId.toLowerCase()) : null;
+  }
+
+  /** Where these devices sit and what they are called (alarm evaluation; no actor: every org). */
+  async places(ids: string[]): Promise<DevicePlace[]> {
+    return (await this.repo.places(ids.filter(isUuid))).map(toPlace);
+  }
+
+  /** Devices of the org silent for `silentS` or longer (the no-data alarm sweep). */
+  async silent(orgId: string, silentS: number, now = new Date()): Promise<(DevicePlace & { lastSeenAt: Date | null; createdAt: Date })[]> {
+    return (await this.repo.silent(orgId, silentS, now)).map((r) => ({ ...toPlace(r), lastSeenAt: r.last_seen_at, createdAt: r.created_at }));
   }
 
   /** For an external broker's credential reconcile (no actor: every org). */

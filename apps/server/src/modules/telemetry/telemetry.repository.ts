@@ -127,6 +127,16 @@ export class TelemetryRepository {
     );
   }
 
+  /** Keys any device of the org (optionally of one project, template or device) has reported. */
+  async reportedKeys(orgId: string, f: { projectId?: string; templateId?: string; deviceId?: string }): Promise<string[]> {
+    const rows = await this.db.query<{ key: string }>(
+      `SELECT DISTINCT l.key FROM telemetry_latest l JOIN devices d ON d.id = l.device_id
+       WHERE d.org_id = $1 AND ($2::uuid IS NULL OR d.project_id = $2) AND ($3::uuid IS NULL OR d.template_id = $3) AND ($4::uuid IS NULL OR d.id = $4)`,
+      [orgId, f.projectId ?? null, f.templateId ?? null, f.deviceId ?? null],
+    );
+    return rows.map((r) => r.key);
+  }
+
   async keys(deviceId: string): Promise<string[]> {
     return (await this.db.query<{ key: string }>('SELECT key FROM telemetry_latest WHERE device_id = $1 ORDER BY key', [deviceId])).map((r) => r.key);
   }

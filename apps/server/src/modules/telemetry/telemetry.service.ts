@@ -62,6 +62,11 @@ export class TelemetryService {
     this.repo = new TelemetryRepository(db);
   }
 
+  /** Telemetry keys reported by the org's devices, or by those of one project, template or device. */
+  reportedKeys(actor: Actor, f: { projectId?: string; templateId?: string; deviceId?: string }): Promise<string[]> {
+    return this.repo.reportedKeys(actor.orgId, f);
+  }
+
   async latest(actor: Actor, deviceId: string): Promise<LatestTelemetry> {
     // Dashboards poll this: the org check and the values in one round trip. No row: no such device in the org.
     const id = assertUuid(deviceId, 'device id');

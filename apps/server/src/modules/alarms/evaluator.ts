@@ -1,0 +1,358 @@
+import type { Database } from '../../platform/db/database.js';
+import type { Logger } from '../../platform/observability/logger.js';
+import type { DevicePlace, DevicesService } from '../devices/devices.service.js';
+import type { DomainBus } from '../events/domain-events.js';
+import type { IngestMessage } from '../ingest/ingest-message.js';
+import { AlarmsRepository, type Occurrence } from './alarms.repository.js';
+import {
+  rateChange,
+  renderMessage,
+  rulesFor,
+  thresholdStep,
+  type AlarmRule,
+  type DeviceAlertClear,
+  type NoDataCondition,
+  type RateCondition,
+} from './rule-logic.js';
+import type { RulesService } from './rules.service.js';
+
+/** What this node knows of a device's place (project, template, name), and of a rule's alarm on a device: read again after this long. */
+const PLACE_MS = 60_000;
+const STATE_MS = 60_000;
+/** The sweeper's period: duration windows that ran out, devices gone silent, device alerts due to clear. */
+export const ALARM_SWEEP_MS = 10_000;
+
+interface PairState {
+  open: boolean;
+  /** When the threshold's condition started to hold without a break (ms), or null. */
+  pendingSince: number | null;
+  /** A rate rule's recent values. */
+  window: { ts: number; v: number }[];
+  until: number;
+}
+
+const pairKey = (ruleId: string, deviceId: string) => `${ruleId}/${deviceId}`;
+
+export interface AlarmEvaluatorDeps {
+  db: Database;
+  bus: DomainBus;
+  rules: Pick<RulesService, 'rulesOf'>;
+  devices: Pick<DevicesService, 'places' | 'silent'>;
+  logger: Logger;
+}
+
+/**
+ * Alarm evaluation, a consumer of committed data: each node evaluates the
+ * batches its own ingest committed (`telemetry.stored`, never sent to other
+ * nodes), so each message is evaluated once in a cluster, after its PUBACK,
+ * never on its path. Rules come from the per-node cache; what a rule's alarm
+ * on a device is (open, a duration window) is read once a minute per pair at
+ * most, in one query per batch. Decisions are written per batch: one upsert for
+ * every raise and repeat, one update for clears.
+ *
+ * What outlives this process is in PostgreSQL: open alarms, and duration
+ * windows (`alarm_pending`), which the sweeper raises when they run out, on
+ * whichever worker node runs it. A rate rule's window of values is in memory
+ * only: after a restart it fills again from new values.
+ */
+export class AlarmEvaluator {
+  private readonly repo: AlarmsRepository;
+  private readonly places = new Map<string, { place: DevicePlace; until: number }>();
+  private readonly state = new Map<string, PairState>();
+  /** Batches are evaluated one after another, in commit order. */
+  private tail: Promise<void> = Promise.resolve();
+  private sweepTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: AlarmEvaluatorDeps) {
+    this.repo = new AlarmsRepository(deps.db);
+  }
+
+  /** Listens to this node's committed batches. */
+  start(): void {
+    const { bus } = this.deps;
+    bus.on('telemetry.stored', ({ batch }) => {
+      this.tail = this.tail.then(() => this.evaluate(batch)).catch((err: unknown) => this.deps.logger.error({ err }, 'alarm evaluation failed'));
+    });
+    // Raised, cleared or acknowledged elsewhere (the sweeper, a user, another node): read it again.
+    bus.on('alarm.changed', ({ ruleId, deviceId }) => {
+      if (ruleId) this.state.delete(pairKey(ruleId, deviceId));
+    });
+    bus.on('alarm_rules.changed', () => this.state.clear());
+    bus.on('device.deleted', ({ deviceId }) => void this.places.delete(deviceId));
+  }
+
+  /** Runs the sweeper on this node (the `worker` role). */
+  startSweeper(): void {
+    this.sweepTimer = setInterval(() => void this.sweep().catch((err: unknown) => this.deps.logger.warn({ err }, 'alarm sweep failed')), ALARM_SWEEP_MS);
+    this.sweepTimer.unref();
+  }
+
+  /** Waits for the batches committed so far (tests, shutdown): the bus hands them over on a later turn, then their evaluation. */
+  async idle(): Promise<void> {
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    await this.tail;
+  }
+
+  stop(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+  }
+
+  private async placesOf(ids: string[]): Promise<Map<string, DevicePlace>> {
+    const now = Date.now();
+    const out = new Map<string, DevicePlace>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const hit = this.places.get(id);
+      if (hit && hit.until > now) out.set(id, hit.place);
+      else missing.push(id);
+    }
+    for (const p of await this.deps.devices.places(missing)) {
+      this.places.set(p.deviceId, { place: p, until: now + PLACE_MS });
+      out.set(p.deviceId, p);
+    }
+    return out;
+  }
+
+  /** The state of these pairs, read in two queries for those not known (or known too long). */
+  private async statesOf(pairs: { ruleId: string; deviceId: string }[]): Promise<void> {
+    const now = Date.now();
+    const missing = pairs.filter((p) => (this.state.get(pairKey(p.ruleId, p.deviceId))?.until ?? 0) <= now);
+    if (!missing.length) return;
+    const [open, pending] = await Promise.all([this.repo.openPairs(missing), this.repo.pending(missing)]);
+    for (const p of missing) {
+      const k = pairKey(p.ruleId, p.deviceId);
+      const held = this.state.get(k);
+      this.state.set(k, { open: open.has(k), pendingSince: pending.get(k) ?? null, window: held?.window ?? [], until: now + STATE_MS });
+    }
+  }
+
+  async evaluate(batch: readonly IngestMessage[]): Promise<void> {
+    // Only orgs with rules cost anything.
+    const rulesByOrg = new Map<string, AlarmRule[]>();
+    for (const m of batch) {
+      const org = m.device.orgId;
+      if (!rulesByOrg.has(org)) rulesByOrg.set(org, await this.deps.rules.rulesOf(org));
+    }
+    const relevant = batch.filter((m) => rulesByOrg.get(m.device.orgId)!.length);
+    if (!relevant.length) return;
+    const places = await this.placesOf([...new Set(relevant.map((m) => m.device.deviceId))]);
+
+    // Which rules each message meets.
+    const work: { m: IngestMessage; place: DevicePlace; rules: AlarmRule[] }[] = [];
+    const pairs = new Map<string, { ruleId: string; deviceId: string }>();
+    for (const m of relevant) {
+      const place = places.get(m.device.deviceId);
+      if (!place) continue; // deleted meanwhile
+      const rules = rulesFor(rulesByOrg.get(m.device.orgId)!, place).filter((r) => this.meets(r, m));
+      if (!rules.length) continue;
+      work.push({ m, place, rules });
+      for (const r of rules) pairs.set(pairKey(r.id, place.deviceId), { ruleId: r.id, deviceId: place.deviceId });
+    }
+    if (!work.length) return;
+    await this.statesOf([...pairs.values()]);
+
+    const raises = new Map<string, Occurrence>();
+    const clears = new Map<string, { ruleId: string; deviceId: string; reason: string }>();
+    const pendingOpen = new Map<string, { ruleId: string; deviceId: string; since: Date; value: number; ts: Date }>();
+    const pendingClosed = new Map<string, { ruleId: string; deviceId: string }>();
+    const raise = (rule: AlarmRule, place: DevicePlace, at: number, value: unknown, extra: Record<string, unknown>) => {
+      const k = pairKey(rule.id, place.deviceId);
+      clears.delete(k);
+      const held = raises.get(k);
+      const message = renderMessage(rule.message, {
+        device: { name: place.name, id: place.deviceId },
+        rule: { name: rule.name },
+        value,
+        key: rule.key,
+        ...extra,
+      });
+      if (held) Object.assign(held, { count: held.count + 1, value, message, at: new Date(Math.max(held.at.getTime(), at)) });
+      else raises.set(k, { rule, deviceId: place.deviceId, projectId: place.projectId, message, value, count: 1, at: new Date(at) });
+    };
+
+    for (const { m, place, rules } of work) {
+      for (const rule of rules) {
+        const k = pairKey(rule.id, place.deviceId);
+        const s = this.state.get(k)!;
+        if (rule.kind === 'no_data') {
+          // Heard from: a no-data alarm clears.
+          if (s.open) {
+            clears.set(k, { ruleId: rule.id, deviceId: place.deviceId, reason: 'the device sent data' });
+            s.open = false;
+          }
+          continue;
+        }
+        if (rule.kind === 'device_alert') {
+          const a = m.alert!;
+          raise(rule, place, Math.floor(a.ts / 1000), { message: a.message, severity: a.severity, data: a.data }, { alert: a });
+          s.open = true;
+          continue;
+        }
+        for (const p of m.telemetry) {
+          if (p.key !== rule.key || typeof p.value !== 'number' || !Number.isFinite(p.value)) continue;
+          const v = p.value;
+          const ts = Math.floor(p.ts / 1000);
+          if (rule.kind === 'rate') {
+            const c = rule.condition as RateCondition;
+            s.window = s.window.filter((x) => x.ts >= ts - c.windowS * 1000 && x.ts <= ts);
+            const fires = rateChange(rule, s.window, v);
+            s.window.push({ ts, v });
+            if (fires) {
+              raise(rule, place, ts, v, {});
+              s.open = true;
+            } else if (s.open) {
+              clears.set(k, { ruleId: rule.id, deviceId: place.deviceId, reason: `${rule.key} no longer changes by more than ${c.by} within ${c.windowS} s` });
+              s.open = false;
+            }
+            continue;
+          }
+          const step = thresholdStep(rule, v, ts, s.pendingSince, s.open);
+          switch (step.do) {
+            case 'raise':
+            case 'repeat':
+              raise(rule, place, ts, v, {});
+              s.open = true;
+              if (s.pendingSince !== null) {
+                s.pendingSince = null;
+                pendingOpen.delete(k);
+                pendingClosed.set(k, { ruleId: rule.id, deviceId: place.deviceId });
+              }
+              break;
+            case 'clear':
+              clears.set(k, { ruleId: rule.id, deviceId: place.deviceId, reason: `${rule.key} ${v}` });
+              s.open = false;
+              break;
+            case 'pending':
+              s.pendingSince = step.since;
+              pendingClosed.delete(k);
+              pendingOpen.set(k, { ruleId: rule.id, deviceId: place.deviceId, since: new Date(step.since), value: v, ts: new Date(ts) });
+              break;
+            case 'reset':
+              s.pendingSince = null;
+              pendingOpen.delete(k);
+              pendingClosed.set(k, { ruleId: rule.id, deviceId: place.deviceId });
+              break;
+            case 'nothing':
+              // Still within a window: its latest value, for the sweeper.
+              if (s.pendingSince !== null)
+                pendingOpen.set(k, { ruleId: rule.id, deviceId: place.deviceId, since: new Date(s.pendingSince), value: v, ts: new Date(ts) });
+              break;
+          }
+        }
+      }
+    }
+    await this.apply([...raises.values()], [...clears.values()]);
+    await this.repo.savePending([...pendingOpen.values()], [...pendingClosed.values()]);
+  }
+
+  private meets(rule: AlarmRule, m: IngestMessage): boolean {
+    switch (rule.kind) {
+      case 'no_data':
+        return true;
+      case 'device_alert':
+        return m.alert !== null && (m.alert.type ?? '') === rule.key;
+      default:
+        return m.telemetry.some((p) => p.key === rule.key);
+    }
+  }
+
+  /** Writes raises and clears, and tells dashboards and other nodes. */
+  private async apply(raises: Occurrence[], clears: { ruleId: string; deviceId: string; reason: string }[]): Promise<void> {
+    const orgOf = new Map(raises.map((o) => [pairKey(o.rule.id, o.deviceId), o.rule.orgId]));
+    const raised = await this.repo.raise(raises);
+    const cleared = await this.repo.clearOpen(clears);
+    for (const a of raised) this.changed(a, orgOf.get(pairKey(a.ruleId, a.deviceId))!, true);
+    for (const a of cleared) {
+      const orgId = this.places.get(a.deviceId)?.place.orgId;
+      if (orgId) this.changed(a, orgId, false);
+    }
+  }
+
+  private changed(a: { id: string; ruleId: string; deviceId: string }, orgId: string, open: boolean): void {
+    // To other nodes only: this node's state is already up to date.
+    this.deps.bus.emit('alarm.changed', { orgId, alarmId: a.id, ruleId: a.ruleId, deviceId: a.deviceId, open }, 'others');
+  }
+
+  /**
+   * The timed part, on a worker node: duration windows that ran out (the device
+   * may have gone quiet meanwhile), devices silent past a no-data rule, and
+   * device alerts due to clear without a repeat. Safe on several nodes at once:
+   * a raise of an alarm already open counts on it, a clear of a cleared one does nothing.
+   */
+  async sweep(now = new Date()): Promise<void> {
+    const raises: Occurrence[] = [];
+    const clears: { ruleId: string; deviceId: string; reason: string }[] = [];
+    const due = await this.repo.duePending(now);
+    const byId = new Map<string, AlarmRule>();
+    for (const rule of await this.repo.rulesOfKinds(['threshold', 'no_data', 'device_alert'])) byId.set(rule.id, rule);
+    for (const d of due) {
+      const rule = byId.get(d.ruleId);
+      if (!rule) continue;
+      raises.push({
+        rule,
+        deviceId: d.deviceId,
+        projectId: d.projectId,
+        value: d.value,
+        count: 1,
+        at: now,
+        message: renderMessage(rule.message, { device: { name: d.deviceName, id: d.deviceId }, rule: { name: rule.name }, value: d.value, key: rule.key }),
+      });
+    }
+    // No data: per org, the devices silent past its shortest such rule, then each device's own rules.
+    const noData = [...byId.values()].filter((r) => r.kind === 'no_data' && r.enabled);
+    for (const orgId of new Set(noData.map((r) => r.orgId))) {
+      const orgRules = [...byId.values()].filter((r) => r.orgId === orgId);
+      const shortest = Math.min(...noData.filter((r) => r.orgId === orgId).map((r) => (r.condition as NoDataCondition).silentS));
+      const silent = await this.deps.devices.silent(orgId, shortest, now);
+      const candidates: { rule: AlarmRule; device: (typeof silent)[number] }[] = [];
+      for (const device of silent) {
+        const silentFor = (now.getTime() - (device.lastSeenAt ?? device.createdAt).getTime()) / 1000;
+        for (const rule of rulesFor(orgRules, device))
+          if (rule.kind === 'no_data' && silentFor >= (rule.condition as NoDataCondition).silentS) candidates.push({ rule, device });
+      }
+      const open = await this.repo.openPairs(candidates.map((c) => ({ ruleId: c.rule.id, deviceId: c.device.deviceId })));
+      for (const { rule, device } of candidates) {
+        if (open.has(pairKey(rule.id, device.deviceId))) continue;
+        const lastSeen = device.lastSeenAt?.toISOString() ?? null;
+        raises.push({
+          rule,
+          deviceId: device.deviceId,
+          projectId: device.projectId,
+          value: { lastSeenAt: lastSeen },
+          count: 1,
+          at: now,
+          message: renderMessage(rule.message, {
+            device: { name: device.name, id: device.deviceId },
+            rule: { name: rule.name },
+            value: lastSeen,
+            lastSeenAt: lastSeen,
+          }),
+        });
+      }
+    }
+    for (const rule of byId.values()) {
+      if (rule.kind !== 'device_alert' || !rule.clear) continue;
+      const afterS = (rule.clear as DeviceAlertClear).afterS;
+      for (const p of await this.repo.openNotSeenSince(rule.id, new Date(now.getTime() - afterS * 1000)))
+        clears.push({ ...p, reason: `no repeat for ${afterS} s` });
+    }
+    if (!raises.length && !clears.length) return;
+    const orgOf = new Map(raises.map((o) => [pairKey(o.rule.id, o.deviceId), o.rule.orgId]));
+    const raised = await this.repo.raise(raises);
+    await this.repo.savePending([], due);
+    const cleared = await this.repo.clearOpen(clears);
+    for (const a of raised)
+      this.deps.bus.emit('alarm.changed', {
+        orgId: orgOf.get(pairKey(a.ruleId, a.deviceId))!,
+        alarmId: a.id,
+        ruleId: a.ruleId,
+        deviceId: a.deviceId,
+        open: true,
+      });
+    for (const a of cleared) {
+      const rule = byId.get(a.ruleId);
+      if (rule) this.deps.bus.emit('alarm.changed', { orgId: rule.orgId, alarmId: a.id, ruleId: a.ruleId, deviceId: a.deviceId, open: false });
+    }
+  }
+}

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../errors.js';
+import { checkRule, rateChange, renderMessage, rulesFor, thresholdStep, type AlarmRule } from './rule-logic.js';
+
+const rule = (over: Partial<AlarmRule>): AlarmRule => ({
+  id: 'r',
+  orgId: 'o',
+  name: 'hot',
+  scope: 'org',
+  scopeId: null,
+  enabled: true,
+  kind: 'threshold',
+  key: 'temperature',
+  condition: { op: '>', value: 80 },
+  clear: { op: '<', value: 75 },
+  durationS: 0,
+  severity: 'major',
+  message: '{{device.name}} temperature {{value}} °C',
+  ...over,
+});
+
+const code = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (err) {
+    return (err as AppError).code;
+  }
+  return 'OK';
+};
+
+describe('checking a rule', () => {
+  it('refuses impossible and malformed conditions with a stable code', () => {
+    expect(code(() => checkRule({ kind: 'threshold', key: 't', condition: { op: 'between', value: 10, value2: 5 } }))).toBe('RULE_IMPOSSIBLE');
+    // A clear that holds together with the condition would clear and raise on the same value.
+    expect(code(() => checkRule({ kind: 'threshold', key: 't', condition: { op: '>', value: 80 }, clear: { op: '>', value: 70 } }))).toBe('RULE_IMPOSSIBLE');
+    expect(code(() => checkRule({ kind: 'threshold', key: 't', condition: { op: '>', value: 80 }, clear: { op: '<=', value: 80 } }))).toBe('OK');
+    expect(code(() => checkRule({ kind: 'threshold', key: 't', condition: { op: '>', value: 80 }, clear: { op: '<', value: 80.0001 } }))).toBe(
+      'RULE_IMPOSSIBLE',
+    );
+    expect(
+      code(() =>
+        checkRule({ kind: 'threshold', key: 't', condition: { op: 'outside', value: 10, value2: 20 }, clear: { op: 'between', value: 12, value2: 18 } }),
+      ),
+    ).toBe('OK');
+    expect(
+      code(() =>
+        checkRule({ kind: 'threshold', key: 't', condition: { op: 'outside', value: 10, value2: 20 }, clear: { op: 'between', value: 5, value2: 18 } }),
+      ),
+    ).toBe('RULE_IMPOSSIBLE');
+    expect(code(() => checkRule({ kind: 'threshold', condition: { op: '>', value: 1 } }))).toBe('RULE_INVALID');
+    expect(code(() => checkRule({ kind: 'rate', key: 't', condition: { direction: 'rise', by: 0, windowS: 60 } }))).toBe('RULE_IMPOSSIBLE');
+    expect(code(() => checkRule({ kind: 'no_data', condition: { silentS: 5 } }))).toBe('RULE_INVALID');
+    expect(code(() => checkRule({ kind: 'device_alert', key: 'gas', condition: {}, clear: { afterS: 600 } }))).toBe('OK');
+  });
+});
+
+describe('choosing the rules of a device', () => {
+  it('takes, of each name, the most specific rule that covers the device; a disabled override switches it off there', () => {
+    const org = rule({ id: 'org' });
+    const project = rule({ id: 'project', scope: 'project', scopeId: 'p1', condition: { op: '>', value: 90 } });
+    const template = rule({ id: 'template', scope: 'template', scopeId: 't1' });
+    const device = rule({ id: 'device', scope: 'device', scopeId: 'd2', enabled: false });
+    const other = rule({ id: 'other', name: 'cold', condition: { op: '<', value: 0 }, clear: null });
+    const all = [org, project, template, device, other];
+    const ids = (d: { deviceId: string; projectId: string | null; templateId: string | null }) =>
+      rulesFor(all, d)
+        .map((r) => r.id)
+        .sort();
+    expect(ids({ deviceId: 'd1', projectId: 'p1', templateId: 't1' })).toEqual(['other', 'project']);
+    expect(ids({ deviceId: 'd1', projectId: null, templateId: 't1' })).toEqual(['other', 'template']);
+    expect(ids({ deviceId: 'd3', projectId: null, templateId: null })).toEqual(['org', 'other']);
+    expect(ids({ deviceId: 'd2', projectId: 'p1', templateId: 't1' })).toEqual(['other']);
+  });
+});
+
+describe('a threshold over time', () => {
+  it('raises only after the duration, repeats while open, keeps it open in the hysteresis band, clears below the clear value', () => {
+    const r = rule({ durationS: 300 });
+    const t0 = 1_000_000;
+    expect(thresholdStep(r, 85, t0, null, false)).toEqual({ do: 'pending', since: t0 });
+    expect(thresholdStep(r, 86, t0 + 60_000, t0, false)).toEqual({ do: 'nothing' });
+    // Dropping under the condition (even inside the band) breaks the window.
+    expect(thresholdStep(r, 78, t0 + 120_000, t0, false)).toEqual({ do: 'reset' });
+    expect(thresholdStep(r, 85, t0 + 300_000, t0, false)).toEqual({ do: 'raise' });
+    expect(thresholdStep(r, 85, t0 + 310_000, null, true)).toEqual({ do: 'repeat' });
+    expect(thresholdStep(r, 78, t0 + 320_000, null, true)).toEqual({ do: 'nothing' });
+    expect(thresholdStep(r, 74, t0 + 330_000, null, true)).toEqual({ do: 'clear' });
+    // Without a clear condition, it clears as soon as the condition stops holding.
+    expect(thresholdStep(rule({ clear: null }), 80, t0, null, true)).toEqual({ do: 'clear' });
+    expect(thresholdStep(rule({}), 81, t0, null, false)).toEqual({ do: 'raise' });
+  });
+
+  it('a rate rule fires on a change of more than `by` within its window, in its direction', () => {
+    const r = rule({ kind: 'rate', condition: { direction: 'rise', by: 10, windowS: 60 }, clear: null });
+    const w = [
+      { ts: 0, v: 20 },
+      { ts: 30_000, v: 25 },
+    ];
+    expect(rateChange(r, w, 30.5)).toBe(true);
+    expect(rateChange(r, w, 30)).toBe(false);
+    expect(rateChange(r, w, 5)).toBe(false);
+    expect(rateChange(rule({ kind: 'rate', condition: { direction: 'fall', by: 10, windowS: 60 } }), w, 14)).toBe(true);
+    expect(rateChange(r, [], 100)).toBe(false);
+  });
+});
+
+it('renders message templates from the values, leaving unknown names as written', () => {
+  expect(
+    renderMessage('{{device.name}} temperature {{value}} °C ({{ rule.name }}, {{nope}})', {
+      device: { name: 'Boiler 7' },
+      value: 81.23456,
+      rule: { name: 'hot' },
+    }),
+  ).toBe('Boiler 7 temperature 81.235 °C (hot, {{nope}})');
+});
