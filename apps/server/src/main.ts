@@ -34,6 +34,9 @@ import { AlarmEvaluator } from './modules/alarms/evaluator.js';
 import { AlarmsService } from './modules/alarms/alarms.service.js';
 import { alarmsRoutes } from './modules/alarms/alarms.routes.js';
 import { RulesService } from './modules/alarms/rules.service.js';
+import { AlarmOutbox } from './modules/alarms/outbox.js';
+import { DELIVER_QUEUE, NotificationsService } from './modules/notifications/notifications.service.js';
+import { notificationsRoutes } from './modules/notifications/notifications.routes.js';
 import { DeviceDirectory } from './modules/devices/device-directory.js';
 import { devicesRoutes } from './modules/devices/devices.routes.js';
 import { deviceJwtRoutes } from './modules/devices/device-jwt.routes.js';
@@ -84,6 +87,8 @@ export interface Tether {
   bus: DomainBus;
   /** Alarm evaluation on this node (its sweep is run by worker nodes). */
   alarms: AlarmEvaluator | null;
+  /** The alarm notification outbox (worker nodes). */
+  alarmOutbox: AlarmOutbox | null;
   /**
    * The admin created on the first start, with the generated password if one
    * was generated: set by start(), once every port is listening, so a start
@@ -142,7 +147,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   const storage = new LocalFileStorage(`${config.dataDir}/files`);
   const jobs: Jobs | null =
     roles.has('api') || roles.has('worker') || roles.has('mqtt') || roles.has('ingest')
-      ? await startJobs(db, logger, [COMMAND_EXPIRE_QUEUE, COMMAND_RETRY_QUEUE])
+      ? await startJobs(db, logger, [COMMAND_EXPIRE_QUEUE, COMMAND_RETRY_QUEUE, DELIVER_QUEUE])
       : null;
   const devices = new DevicesService({
     db,
@@ -202,13 +207,21 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     bus,
   });
   const metadata = new MetadataService(db, devices, projects);
-  const alarmRules = new RulesService({ db, bus, projects, templates, devices, telemetry });
+  let listeningHttpPort: number | null = null;
+  const notifications = new NotificationsService({ db, jobs, logger, smtp: config.smtp, selfPort: () => listeningHttpPort ?? config.httpPort });
+  const alarmRules = new RulesService({ db, bus, projects, templates, devices, telemetry, targets: notifications });
   const alarms = new AlarmsService(db, bus, accounts);
   // Every node evaluates what its own ingest committed; worker nodes run the timed sweep.
   const alarmEvaluator =
     roles.has('mqtt') || roles.has('ingest') || roles.has('api') ? new AlarmEvaluator({ db, bus, rules: alarmRules, devices, logger }) : null;
   alarmEvaluator?.start();
   if (roles.has('worker')) alarmEvaluator?.startSweeper();
+  // Worker nodes hand raises and clears to the notifier, and deliver.
+  const alarmOutbox = roles.has('worker') && jobs ? new AlarmOutbox(db, bus, logger, notifications) : null;
+  if (alarmOutbox) {
+    alarmOutbox.start();
+    await notifications.startWorker();
+  }
 
   // Transports
   const tlsFiles = config.tls ? { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } : null;
@@ -321,6 +334,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       await scoped.register(metadataRoutes(metadata));
       await scoped.register(templatesRoutes(templates));
       await scoped.register(alarmsRoutes(alarmRules, alarms));
+      await scoped.register(notificationsRoutes(notifications));
       await scoped.register(devicePhotoRoutes(devices, storage, 5 * 1024 * 1024));
     });
     if (broker) {
@@ -348,6 +362,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     devices,
     bus,
     alarms: alarmEvaluator,
+    alarmOutbox,
     get bootstrap() {
       return bootstrap;
     },
@@ -388,6 +403,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
           throw err.code === 'EADDRINUSE' ? new PortInUseError(config.httpPort, 'HTTP', 'TETHER_HTTP_PORT') : err;
         });
         httpPort = (app.server.address() as AddressInfo).port;
+        listeningHttpPort = httpPort;
       }
       bootstrap = await accounts.bootstrap(config.adminEmail, config.adminPassword);
       await maintenance?.run();
@@ -406,7 +422,6 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     stop() {
       stopping ??= (async () => {
         maintenance?.stop();
-        alarmEvaluator?.stop();
         hub.stop();
         // Stop taking new work, commit what was accepted, then close the broker and the database.
         broker?.stopAccepting();
@@ -426,6 +441,10 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
         brokerCredentials?.mirror.close();
         await brokerCredentials?.dynsec.close();
         await presence?.stop();
+        // Committed batches are evaluated, their raises handed to the notifier, deliveries under way ended.
+        await alarmEvaluator?.stop();
+        await alarmOutbox?.stop();
+        await notifications.close();
         await jobs?.stop().catch((err: unknown) => logger.warn({ err }, 'jobs stop'));
         await hourRollups?.stop();
         await bus.close().catch((err: unknown) => logger.warn({ err }, 'bus close'));

@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TetherClient, type Device, type Project, type User } from '@tether/api-client';
 import { ADMIN, connectMqtt, httpJson, openLive, publish, startServer, waitForClose, type TestServer } from './helpers.js';
 
-type Kind = 'device' | 'project' | 'user' | 'apiKey' | 'command' | 'template' | 'note' | 'configKey' | 'propertyName' | 'rule' | 'alarm';
+type Kind =
+  'device' | 'project' | 'user' | 'apiKey' | 'command' | 'template' | 'note' | 'configKey' | 'propertyName' | 'rule' | 'alarm' | 'target' | 'delivery';
 interface Probe {
   /** Which kind of org-A resource each path parameter names. */
   params: Record<string, Kind>;
@@ -81,6 +82,15 @@ const PROBES: Record<string, Probe> = {
   'POST /api/v1/alarms/{id}/clear': { params: { id: 'alarm' }, code: 'ALARM_NOT_FOUND', body: { comment: 'hijacked' } },
   'POST /api/v1/alarms/{id}/assign': { params: { id: 'alarm' }, code: 'ALARM_NOT_FOUND', body: { assigneeId: null } },
   'POST /api/v1/alarms/{id}/comments': { params: { id: 'alarm' }, code: 'ALARM_NOT_FOUND', body: { comment: 'hijacked' } },
+  'GET /api/v1/notification-targets/{id}': { params: { id: 'target' }, code: 'TARGET_NOT_FOUND' },
+  'PUT /api/v1/notification-targets/{id}': {
+    params: { id: 'target' },
+    code: 'TARGET_NOT_FOUND',
+    body: { name: 'hijacked', kind: 'webhook', config: { url: 'http://attacker.example/hook' } },
+  },
+  'DELETE /api/v1/notification-targets/{id}': { params: { id: 'target' }, code: 'TARGET_NOT_FOUND' },
+  'POST /api/v1/notification-targets/{id}/test': { params: { id: 'target' }, code: 'TARGET_NOT_FOUND' },
+  'POST /api/v1/notification-deliveries/{id}/replay': { params: { id: 'delivery' }, code: 'DELIVERY_NOT_FOUND' },
 };
 
 /** Path parameters that are not ids of an org's resource, and why. */
@@ -177,6 +187,9 @@ beforeAll(async () => {
     body: Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex'),
   });
   expect([template.status, command.status, note.status, photo.status]).toEqual([201, 201, 201, 204]);
+  const targetA = await asA('POST', '/api/v1/notification-targets', { name: 'A hook', kind: 'webhook', config: { url: 'http://127.0.0.1:9/a-hook' } });
+  const deliveryA = await asA('POST', `/api/v1/notification-targets/${targetA.body.id as string}/test`);
+  expect([targetA.status, deliveryA.status]).toEqual([201, 202]);
   await s.tether.alarms!.idle();
   const alarmsOfA = await asA('GET', `/api/v1/alarms?deviceId=${deviceA.id}`);
   expect(alarmsOfA.body.items).toHaveLength(1);
@@ -193,6 +206,8 @@ beforeAll(async () => {
     propertyName: 'location',
     rule: leakRule.body.id as string,
     alarm: (alarmsOfA.body.items as { id: string }[])[0]!.id,
+    target: targetA.body.id as string,
+    delivery: deliveryA.body.id as string,
   };
   secretsOfA = [
     'A leak rule',
@@ -393,6 +408,24 @@ describe('lists never show another org’s data', () => {
       }
       const counts = await call('GET', '/api/v1/alarms/counts', token);
       expect(counts.body).toEqual({ open: {}, unacknowledged: 0 });
+      const targets = await call('GET', '/api/v1/notification-targets', token);
+      expect(targets.body).toEqual({ items: [] });
+      for (const q of [{ targetId: ids.target }, { alarmId: ids.alarm }, {}] as Record<string, string>[]) {
+        const deliveries = await call('GET', '/api/v1/notification-deliveries', token, undefined, q);
+        expect(deliveries.body, JSON.stringify(q)).toMatchObject({ items: [], total: 0 });
+      }
+      // A rule of org B may not notify org A's target.
+      const stealTarget = await call('POST', '/api/v1/alarm-rules', token, {
+        scope: 'org',
+        name: 'tell A',
+        kind: 'device_alert',
+        key: 'leak',
+        condition: {},
+        severity: 'info',
+        message: 'x',
+        notify: [ids.target],
+      });
+      expect(stealTarget).toMatchObject({ status: 404, body: { error: { code: 'TARGET_NOT_FOUND' } } });
       // A rule of org B may not name org A's device, project or template as its scope.
       for (const [scope, scopeId] of [
         ['device', deviceA.id],
@@ -411,7 +444,7 @@ describe('lists never show another org’s data', () => {
         });
         expect(r.status, scope).toBe(404);
       }
-      for (const body of [devices.body, projects.body, users.body, keys.body, orgs.body, rules.body]) {
+      for (const body of [devices.body, projects.body, users.body, keys.body, orgs.body, rules.body, targets.body]) {
         for (const secret of secretsOfA) expect(JSON.stringify(body)).not.toContain(secret);
       }
     }

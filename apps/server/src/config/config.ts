@@ -63,6 +63,8 @@ export interface TetherConfig {
   /** With MQTT_URL: how the broker learns device credentials (README, External MQTT broker). */
   brokerCredentials: 'none' | 'mosquitto-dynsec';
   adminEmail: string | null;
+  /** Where e-mail goes out (alarm notifications); null: none is sent. */
+  smtp: { url: string; from: string } | null;
   adminPassword: string | null;
   jwtSecret: string | null;
   /** The bearer token an external broker sends to /api/v1/broker/auth and /acl; null: those routes do not exist. */
@@ -174,6 +176,13 @@ export const SETTINGS: readonly SettingSpec[] = [
     default: '`api,mqtt,worker`; with MQTT_URL `api,ingest,worker`',
     description: '`api` (HTTP), `mqtt` (the embedded broker), `ingest` (consume the broker of MQTT_URL; only with it), `worker` (jobs)',
   },
+  {
+    flag: 'smtp-url',
+    env: 'TETHER_SMTP_URL',
+    default: 'unset: no e-mail',
+    description: '`smtp://user:pass@host:port` (STARTTLS when offered) or `smtps://…`: the server alarm e-mails go through',
+  },
+  { flag: 'smtp-from', env: 'TETHER_SMTP_FROM', default: '`Tether <tether@localhost>`', description: 'the From of the e-mails Tether sends' },
   {
     flag: 'admin-email',
     env: 'TETHER_ADMIN_EMAIL',
@@ -422,6 +431,8 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
   const mqttClientId = pick('mqtt-client-id') ?? null;
   if (mqttClientId !== null && !/^[A-Za-z0-9_.:-]{1,128}$/.test(mqttClientId)) problems.push('TETHER_MQTT_CLIENT_ID: 1 to 128 letters, digits, _ . : or -');
 
+  const smtpUrl = url('smtp-url', ['smtp:', 'smtps:']);
+  const smtpFrom = pick('smtp-from') ?? 'Tether <tether@localhost>';
   const adminEmail = pick('admin-email') ?? null;
   if (adminEmail !== null && !/^[^@\s]+@[^@\s]+$/.test(adminEmail)) problems.push('TETHER_ADMIN_EMAIL: not an email address');
   const adminPassword = pick('admin-password') ?? null;
@@ -456,6 +467,7 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
     mqttClientId,
     brokerCredentials: brokerCredentials as TetherConfig['brokerCredentials'],
     adminEmail,
+    smtp: smtpUrl ? { url: smtpUrl, from: smtpFrom } : null,
     adminPassword,
     jwtSecret,
     brokerAuthToken,

@@ -34,6 +34,7 @@ beforeAll(async () => {
     durationS: 0,
     severity: 'major',
     message: 'hot',
+    notify: [],
   });
 });
 afterAll(async () => {

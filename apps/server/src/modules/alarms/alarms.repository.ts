@@ -17,6 +17,7 @@ interface RuleRow {
   duration_s: number;
   severity: AlarmRule['severity'];
   message: string;
+  notify: string[];
   created_at: Date;
   updated_at: Date;
 }
@@ -36,6 +37,7 @@ const toRule = (r: RuleRow): StoredRule => ({
   durationS: r.duration_s,
   severity: r.severity,
   message: r.message,
+  notify: r.notify,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -59,6 +61,16 @@ export interface AlarmRow {
   cleared_at: Date | null;
   cleared_by: string | null;
   assignee_id: string | null;
+}
+
+/** A raise or clear to notify about. */
+export interface OutboxItem {
+  historyId: string;
+  event: 'raised' | 'cleared';
+  at: Date;
+  /** The rule's targets (empty: nobody to tell). */
+  notify: string[];
+  alarm: AlarmRow;
 }
 
 export interface HistoryRow {
@@ -107,7 +119,12 @@ const STATE_SQL: Record<string, string> = {
 export const ALARM_STATES = Object.keys(STATE_SQL);
 
 export class AlarmsRepository {
-  constructor(private readonly db: Queryable) {}
+  constructor(private readonly db: Queryable & { transaction?<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> }) {}
+
+  private transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    if (!this.db.transaction) throw new Error('AlarmsRepository: a transaction needs the database, not a transaction');
+    return this.db.transaction(fn);
+  }
 
   // Rules
 
@@ -127,8 +144,8 @@ export class AlarmsRepository {
 
   async insertRule(r: Omit<AlarmRule, 'id'>): Promise<StoredRule> {
     const [row] = await this.db.query<RuleRow>(
-      `INSERT INTO alarm_rules (org_id, name, scope, scope_id, enabled, kind, key, condition, clear, duration_s, severity, message)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+      `INSERT INTO alarm_rules (org_id, name, scope, scope_id, enabled, kind, key, condition, clear, duration_s, severity, message, notify)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::uuid[]) RETURNING *`,
       [
         r.orgId,
         r.name,
@@ -142,6 +159,7 @@ export class AlarmsRepository {
         r.durationS,
         r.severity,
         r.message,
+        r.notify,
       ],
     );
     return toRule(row!);
@@ -150,7 +168,7 @@ export class AlarmsRepository {
   async updateRule(r: AlarmRule): Promise<StoredRule | null> {
     const [row] = await this.db.query<RuleRow>(
       `UPDATE alarm_rules SET name = $3, enabled = $4, kind = $5, key = $6, condition = $7, clear = $8, duration_s = $9, severity = $10,
-         message = $11, updated_at = now()
+         message = $11, notify = $12::uuid[], updated_at = now()
        WHERE org_id = $1 AND id = $2 RETURNING *`,
       [
         r.orgId,
@@ -164,6 +182,7 @@ export class AlarmsRepository {
         r.durationS,
         r.severity,
         r.message,
+        r.notify,
       ],
     );
     return row ? toRule(row) : null;
@@ -362,6 +381,29 @@ export class AlarmsRepository {
       [orgId, id, userId, action, comment, action === 'assigned' ? JSON.stringify({ assigneeId: assigneeId ?? null }) : null],
     );
     return rows.length > 0;
+  }
+
+  /**
+   * The outbox of notifications: raises and clears in the history not yet
+   * handed on, oldest first, locked so that two worker nodes take different
+   * ones. `hand` runs in the same transaction; what it returns is marked done.
+   */
+  async takeUnnotified(limit: number, hand: (items: OutboxItem[], tx: Queryable) => Promise<void>): Promise<number> {
+    return this.transaction(async (tx) => {
+      const rows = await tx.query<AlarmRow & { history_id: string; action: 'raised' | 'cleared'; at: Date; notify: string[] | null }>(
+        `SELECT h.id AS history_id, h.action, h.at, r.notify, ${ALARM_COLUMNS}
+         FROM alarm_history h JOIN alarms a ON a.id = h.alarm_id JOIN devices d ON d.id = a.device_id LEFT JOIN alarm_rules r ON r.id = a.rule_id
+         WHERE h.notified_at IS NULL AND h.action IN ('raised', 'cleared')
+         ORDER BY h.id LIMIT ${limit} FOR UPDATE OF h SKIP LOCKED`,
+      );
+      if (!rows.length) return 0;
+      await hand(
+        rows.map((r) => ({ historyId: r.history_id, event: r.action, at: r.at, notify: r.notify ?? [], alarm: r })),
+        tx,
+      );
+      await tx.query('UPDATE alarm_history SET notified_at = now() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.history_id)]);
+      return rows.length;
+    });
   }
 
   async counts(orgId: string): Promise<{ open: Record<string, number>; unacknowledged: number }> {

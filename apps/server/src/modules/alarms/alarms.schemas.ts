@@ -46,6 +46,7 @@ const RuleFields = {
   durationS: Type.Integer({ minimum: 0, maximum: 7 * 86_400, description: 'threshold: how long the condition must hold before the alarm is raised' }),
   severity: AlarmSeverity,
   message: Type.String({ minLength: 1, maxLength: 500, description: 'With {{device.name}}, {{value}}, {{key}}, {{rule.name}}, {{alert.message}}' }),
+  notify: Type.Array(Uuid, { maxItems: 20, description: 'Notification targets told when an alarm of this rule is raised or cleared' }),
 };
 
 export const AlarmRule = Type.Object({
@@ -71,6 +72,7 @@ export const AlarmRuleInput = Type.Object(
     durationS: Type.Optional(RuleFields.durationS),
     severity: AlarmSeverity,
     message: RuleFields.message,
+    notify: Type.Optional(Type.Array(Type.String(), { maxItems: 20, description: 'Notification target ids' })),
   },
   { additionalProperties: false },
 );

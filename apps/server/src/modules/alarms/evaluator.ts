@@ -62,6 +62,7 @@ export class AlarmEvaluator {
   /** Batches are evaluated one after another, in commit order. */
   private tail: Promise<void> = Promise.resolve();
   private sweepTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
 
   constructor(private readonly deps: AlarmEvaluatorDeps) {
     this.repo = new AlarmsRepository(deps.db);
@@ -71,6 +72,7 @@ export class AlarmEvaluator {
   start(): void {
     const { bus } = this.deps;
     bus.on('telemetry.stored', ({ batch }) => {
+      if (this.stopped) return;
       this.tail = this.tail.then(() => this.evaluate(batch)).catch((err: unknown) => this.deps.logger.error({ err }, 'alarm evaluation failed'));
     });
     // Raised, cleared or acknowledged elsewhere (the sweeper, a user, another node): read it again.
@@ -94,8 +96,11 @@ export class AlarmEvaluator {
     await this.tail;
   }
 
-  stop(): void {
+  /** Sweeps no more, and waits for the evaluations under way. */
+  async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.stopped = true;
+    await this.idle();
   }
 
   private async placesOf(ids: string[]): Promise<Map<string, DevicePlace>> {
@@ -270,8 +275,8 @@ export class AlarmEvaluator {
   }
 
   private changed(a: { id: string; ruleId: string; deviceId: string }, orgId: string, open: boolean): void {
-    // To other nodes only: this node's state is already up to date.
-    this.deps.bus.emit('alarm.changed', { orgId, alarmId: a.id, ruleId: a.ruleId, deviceId: a.deviceId, open }, 'others');
+    // Every node: dashboards, the notification outbox, and evaluators that knew the old state.
+    this.deps.bus.emit('alarm.changed', { orgId, alarmId: a.id, ruleId: a.ruleId, deviceId: a.deviceId, open });
   }
 
   /**

@@ -16,6 +16,7 @@ const rule = (over: Partial<AlarmRule>): AlarmRule => ({
   durationS: 0,
   severity: 'major',
   message: '{{device.name}} temperature {{value}} °C',
+  notify: [],
   ...over,
 });
 

@@ -42,6 +42,8 @@ export interface AlarmRule {
   durationS: number;
   severity: AlarmSeverity;
   message: string;
+  /** Notification targets told when its alarms are raised or cleared. */
+  notify: string[];
 }
 
 const SCOPE_RANK: Record<RuleScope, number> = { device: 3, project: 2, template: 1, org: 0 };

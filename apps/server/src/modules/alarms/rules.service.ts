@@ -23,6 +23,7 @@ const toDto = (r: StoredRule): AlarmRuleDto => ({
   durationS: r.durationS,
   severity: r.severity,
   message: r.message,
+  notify: r.notify,
   createdAt: r.createdAt.toISOString(),
   updatedAt: r.updatedAt.toISOString(),
 });
@@ -37,6 +38,8 @@ export interface RulesServiceDeps {
   templates: TemplatesService;
   devices: DevicesService;
   telemetry: TelemetryService;
+  /** Notification targets of the org: throws TARGET_NOT_FOUND for one that is not. */
+  targets: { assertInOrg(actor: Actor, ids: string[]): Promise<string[]> };
 }
 
 /**
@@ -79,6 +82,7 @@ export class RulesService {
         enabled: input.enabled ?? true,
         severity: input.severity,
         message: input.message,
+        notify: await this.deps.targets.assertInOrg(actor, input.notify ?? []),
         ...checked,
       })
       .catch(nameTaken(input.name));
@@ -94,7 +98,15 @@ export class RulesService {
     const checked = checkRule({ kind: input.kind, key: input.key, condition: input.condition, clear: input.clear, durationS: input.durationS });
     await this.checkKey(actor, checked, held.scope, held.scopeId);
     const rule = await this.repo
-      .updateRule({ ...held, name: input.name.trim(), enabled: input.enabled ?? true, severity: input.severity, message: input.message, ...checked })
+      .updateRule({
+        ...held,
+        name: input.name.trim(),
+        enabled: input.enabled ?? true,
+        severity: input.severity,
+        message: input.message,
+        notify: await this.deps.targets.assertInOrg(actor, input.notify ?? []),
+        ...checked,
+      })
       .catch(nameTaken(input.name));
     if (!rule) throw notFound('RULE', id);
     this.changed(actor.orgId);

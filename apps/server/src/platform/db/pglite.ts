@@ -145,6 +145,12 @@ export async function openPglite(dataDir: string): Promise<Database> {
     async close() {
       if (closed) return;
       closed = true;
+      // What is queued runs first; and what a caller issues in the turns right after (pg-boss
+      // completes a job a moment after its stop() has resolved) too.
+      for (let i = 0; i < 3; i++) {
+        await tail;
+        await nextTurn();
+      }
       await db.close();
       unlock();
     },

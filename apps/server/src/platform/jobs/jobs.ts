@@ -6,10 +6,27 @@ export type JobHandler<T> = (data: T) => Promise<void>;
 
 /** Background jobs on pg-boss, in the same database (PGlite or PostgreSQL). */
 export interface Jobs {
-  send<T extends object>(queue: string, data: T, opts?: { startAfter?: Date; singletonKey?: string }): Promise<void>;
-  /** Only the worker role calls this. */
-  work<T extends object>(queue: string, handler: JobHandler<T>): Promise<void>;
+  send<T extends object>(queue: string, data: T, opts?: SendOptions): Promise<void>;
+  /**
+   * Only the worker role calls this. `concurrency` workers each take one job at
+   * a time, so one slow job holds up no other; a handler that throws fails its
+   * job, which is tried again as its send options say.
+   */
+  work<T extends object>(queue: string, handler: JobHandler<T>, opts?: { concurrency?: number }): Promise<void>;
+  /** Wakes this node's workers of the queue now rather than at their next poll. */
+  wake(queue: string): void;
   stop(): Promise<void>;
+}
+
+export interface SendOptions {
+  startAfter?: Date;
+  /** At most one job with this key waits at a time. */
+  singletonKey?: string;
+  /** Tries after the first (default 3). */
+  retryLimit?: number;
+  /** Seconds before the first retry; with retryBackoff, doubling each time (with jitter). */
+  retryDelay?: number;
+  retryBackoff?: boolean;
 }
 
 export async function startJobs(db: Database, logger: Logger, queues: string[]): Promise<Jobs> {
@@ -31,14 +48,37 @@ export async function startJobs(db: Database, logger: Logger, queues: string[]):
       if (!(await boss.getQueue(q))) await boss.createQueue(q);
     }
   });
+  const workers = new Map<string, string[]>();
   return {
     async send(queue, data, opts) {
-      await boss.send(queue, data, { startAfter: opts?.startAfter, singletonKey: opts?.singletonKey, retryLimit: 3 });
+      // pg-boss checks every option it is given: leave out the ones not set.
+      const options = Object.fromEntries(
+        Object.entries({
+          startAfter: opts?.startAfter,
+          singletonKey: opts?.singletonKey,
+          retryLimit: opts?.retryLimit ?? 3,
+          retryDelay: opts?.retryDelay,
+          retryBackoff: opts?.retryBackoff,
+        }).filter(([, v]) => v !== undefined),
+      );
+      await boss.send(queue, data, options);
     },
-    async work(queue, handler) {
-      await boss.work<object>(queue, { pollingIntervalSeconds: 0.5, batchSize: 20 }, async (jobs) => {
-        for (const job of jobs) await handler(job.data as never);
-      });
+    async work(queue, handler, opts) {
+      const ids: string[] = [];
+      if (opts?.concurrency) {
+        for (let i = 0; i < opts.concurrency; i++)
+          ids.push(await boss.work<object>(queue, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async ([job]) => handler(job!.data as never)));
+      } else {
+        ids.push(
+          await boss.work<object>(queue, { pollingIntervalSeconds: 0.5, batchSize: 20 }, async (jobs) => {
+            for (const job of jobs) await handler(job.data as never);
+          }),
+        );
+      }
+      workers.set(queue, [...(workers.get(queue) ?? []), ...ids]);
+    },
+    wake(queue) {
+      for (const id of workers.get(queue) ?? []) boss.notifyWorker(id);
     },
     async stop() {
       await boss.stop({ graceful: true, wait: true, timeout: 5000 });

@@ -1,0 +1,295 @@
+import { randomBytes } from 'node:crypto';
+import type { Database, Queryable } from '../../platform/db/database.js';
+import type { Jobs } from '../../platform/jobs/jobs.js';
+import { Mailer } from '../../platform/notify/mailer.js';
+import { postWebhook } from '../../platform/notify/webhook.js';
+import type { Logger } from '../../platform/observability/logger.js';
+import { requireRole, type Actor } from '../accounts/actor.js';
+import { AppError, assertUuid } from '../errors.js';
+import { NotificationsRepository, type DeliveryRow, type TargetRow } from './notifications.repository.js';
+import type { NotificationDelivery, NotificationTarget, NotificationTargetInput } from './notifications.schemas.js';
+
+export const DELIVER_QUEUE = 'notification-deliver';
+/** Tries after the first, and the first retry's delay (s), doubling with jitter: about 2 s, 4 s, … 17 min. */
+const RETRIES = 10;
+const RETRY_DELAY_S = 2;
+/** Deliveries in flight on one worker node at once: a receiver that hangs holds one of them up to its timeout, no more. */
+const CONCURRENCY = 4;
+
+const notFound = (what: 'TARGET' | 'DELIVERY', id: string) => new AppError(`${what}_NOT_FOUND`, `${what.toLowerCase()} ${id} not found`);
+
+const toTarget = (r: TargetRow): NotificationTarget => ({
+  id: r.id,
+  name: r.name,
+  kind: r.kind,
+  config: r.kind === 'webhook' ? { url: r.config.url! } : { to: r.config.to! },
+  createdAt: r.created_at.toISOString(),
+  updatedAt: r.updated_at.toISOString(),
+});
+
+const toDelivery = (d: DeliveryRow): NotificationDelivery => ({
+  id: d.id,
+  targetId: d.target_id,
+  alarmId: d.alarm_id,
+  event: d.event,
+  status: d.status,
+  attempts: d.attempts,
+  lastStatusCode: d.last_status_code,
+  lastError: d.last_error,
+  createdAt: d.created_at.toISOString(),
+  deliveredAt: d.delivered_at?.toISOString() ?? null,
+});
+
+/** What a notification says about an alarm: the body of a webhook, the text of an e-mail. */
+export interface AlarmNotice {
+  historyId: string | null;
+  event: 'alarm.raised' | 'alarm.cleared';
+  orgId: string;
+  alarm: { id: string; deviceId: string; deviceName: string; ruleName: string; severity: string; message: string; state: string; value: unknown } & Record<
+    string,
+    unknown
+  >;
+  targets: string[];
+}
+
+export interface NotificationsDeps {
+  db: Database;
+  jobs: Jobs | null;
+  logger: Logger;
+  smtp: { url: string; from: string } | null;
+  /** Where Tether itself listens: a webhook there is refused (it would post to itself). */
+  selfPort: () => number;
+}
+
+/**
+ * Where alarms are sent (webhook, e-mail), and the deliveries: each one a row
+ * with its attempts and last status, sent by a pg-boss job retried with
+ * exponential backoff, on worker nodes, several at a time so that a receiver
+ * that hangs or fails holds up nothing else.
+ */
+export class NotificationsService {
+  private readonly repo: NotificationsRepository;
+  private readonly mailer: Mailer | null;
+  /** Aborted on close: a receiver that hangs does not hold the shutdown up. */
+  private readonly stopping = new AbortController();
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly deps: NotificationsDeps) {
+    this.repo = new NotificationsRepository(deps.db);
+    this.mailer = deps.smtp ? new Mailer(deps.smtp.url, deps.smtp.from) : null;
+  }
+
+  async list(actor: Actor) {
+    return { items: (await this.repo.targets(actor.orgId)).map(toTarget) };
+  }
+
+  async get(actor: Actor, id: string): Promise<NotificationTarget> {
+    const t = await this.repo.target(actor.orgId, assertUuid(id, 'target id'));
+    if (!t) throw notFound('TARGET', id);
+    return toTarget(t);
+  }
+
+  async create(actor: Actor, input: NotificationTargetInput): Promise<NotificationTarget & { secret: string | null }> {
+    requireRole(actor, 'admin');
+    const config = this.checkConfig(input.kind, input.config);
+    const secret = input.kind === 'webhook' ? randomBytes(24).toString('base64url') : null;
+    const row = await this.repo
+      .insertTarget({ orgId: actor.orgId, name: input.name.trim(), kind: input.kind, config: secret ? { ...config, secret } : config })
+      .catch(nameTaken(input.name));
+    return { ...toTarget(row), secret };
+  }
+
+  async update(actor: Actor, id: string, input: NotificationTargetInput): Promise<NotificationTarget> {
+    requireRole(actor, 'admin');
+    const held = await this.repo.target(actor.orgId, assertUuid(id, 'target id'));
+    if (!held) throw notFound('TARGET', id);
+    if (input.kind !== held.kind) throw new AppError('TARGET_INVALID', `a target's kind stays ${held.kind}; make another target`);
+    const config = this.checkConfig(input.kind, input.config);
+    const row = await this.repo
+      .updateTarget(actor.orgId, held.id, { name: input.name.trim(), config: { ...config, secret: held.config.secret } })
+      .catch(nameTaken(input.name));
+    return toTarget(row!);
+  }
+
+  async delete(actor: Actor, id: string): Promise<void> {
+    requireRole(actor, 'admin');
+    if (!(await this.repo.deleteTarget(actor.orgId, assertUuid(id, 'target id')))) throw notFound('TARGET', id);
+  }
+
+  /** For alarm rules: these are targets of the actor's org (TARGET_NOT_FOUND otherwise). */
+  async assertInOrg(actor: Actor, ids: string[]): Promise<string[]> {
+    const unique = [...new Set(ids.map((id) => assertUuid(id, 'target id')))];
+    if (!unique.length) return [];
+    const found = new Set(await this.repo.targetIds(actor.orgId, unique));
+    const missing = unique.find((id) => !found.has(id));
+    if (missing) throw notFound('TARGET', missing);
+    return unique;
+  }
+
+  /** "Send test": a delivery like an alarm's, logged and retried the same way. */
+  async test(actor: Actor, id: string): Promise<NotificationDelivery> {
+    requireRole(actor, 'admin');
+    const t = await this.get(actor, id);
+    const payload = {
+      event: 'test',
+      orgId: actor.orgId,
+      sentAt: new Date().toISOString(),
+      message: `A test of the notification target "${t.name}" from Tether.`,
+    };
+    const [deliveryId] = await this.repo.insertDeliveries([{ orgId: actor.orgId, targetId: t.id, alarmId: null, historyId: null, event: 'test', payload }]);
+    await this.enqueue([deliveryId!]);
+    return toDelivery((await this.repo.orgDelivery(actor.orgId, deliveryId!))!);
+  }
+
+  async deliveries(actor: Actor, q: { targetId?: string; alarmId?: string; status?: string; limit?: number; offset?: number }) {
+    const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
+    const offset = Math.max(q.offset ?? 0, 0);
+    if (q.status && !['pending', 'delivered', 'failed'].includes(q.status)) throw new AppError('VALIDATION_FAILED', 'status: pending, delivered or failed');
+    const page = await this.repo.deliveries(actor.orgId, {
+      targetId: q.targetId ? assertUuid(q.targetId, 'targetId') : undefined,
+      alarmId: q.alarmId ? assertUuid(q.alarmId, 'alarmId') : undefined,
+      status: q.status,
+      limit,
+      offset,
+    });
+    return { items: page.items.map(toDelivery), total: page.total, limit, offset };
+  }
+
+  /** Sends a delivery again (a failed one, after fixing the receiver), with a fresh set of retries. */
+  async replay(actor: Actor, id: string): Promise<NotificationDelivery> {
+    requireRole(actor, 'admin');
+    const d = await this.repo.orgDelivery(actor.orgId, assertUuid(id, 'delivery id'));
+    if (!d) throw notFound('DELIVERY', id);
+    await this.repo.markPending(actor.orgId, d.id);
+    await this.enqueue([d.id]);
+    return toDelivery((await this.repo.orgDelivery(actor.orgId, d.id))!);
+  }
+
+  /**
+   * Alarm events from the alarms outbox, in its transaction: one delivery per
+   * target (none twice, even if handed over again); the jobs go out after the commit.
+   */
+  async plan(notices: AlarmNotice[], tx: Queryable): Promise<string[]> {
+    const rows = notices.flatMap((n) =>
+      n.targets.map((targetId) => ({
+        orgId: n.orgId,
+        targetId,
+        alarmId: n.alarm.id,
+        historyId: n.historyId,
+        event: n.event,
+        payload: { event: n.event, orgId: n.orgId, sentAt: new Date().toISOString(), alarm: n.alarm },
+      })),
+    );
+    return this.repo.insertDeliveries(rows, tx);
+  }
+
+  async enqueue(deliveryIds: string[]): Promise<void> {
+    const jobs = this.deps.jobs;
+    if (!jobs) throw new Error('notifications need the job queue');
+    for (const deliveryId of deliveryIds)
+      await jobs.send(DELIVER_QUEUE, { deliveryId }, { retryLimit: RETRIES, retryDelay: RETRY_DELAY_S, retryBackoff: true });
+    jobs.wake(DELIVER_QUEUE);
+  }
+
+  /** On worker nodes: the delivery jobs. */
+  async startWorker(): Promise<void> {
+    await this.deps.jobs!.work<{ deliveryId: string }>(DELIVER_QUEUE, (d) => this.deliver(d.deliveryId), { concurrency: CONCURRENCY });
+  }
+
+  /** One attempt; throws on failure so that pg-boss tries again later. */
+  deliver(deliveryId: string): Promise<void> {
+    const attempt = this.attempt(deliveryId);
+    this.inFlight.add(attempt);
+    const forget = () => void this.inFlight.delete(attempt);
+    attempt.then(forget, forget);
+    return attempt;
+  }
+
+  private async attempt(deliveryId: string): Promise<void> {
+    if (this.stopping.signal.aborted) throw new Error('stopping: delivery left for after the restart');
+    const d = await this.repo.delivery(deliveryId);
+    if (!d || d.status === 'delivered') return;
+    const t = d.target;
+    if (!t) {
+      await this.repo.recordAttempt(d.id, false, null, 'the target was deleted');
+      return;
+    }
+    const result = t.kind === 'webhook' ? await this.sendWebhook(d, t) : await this.sendEmail(d, t);
+    // Stopping: the attempt is not recorded, and its job is taken up again after the restart.
+    if (this.stopping.signal.aborted) return;
+    await this.repo.recordAttempt(d.id, result.ok, result.status, result.error);
+    if (!result.ok) throw new Error(`delivery ${d.id} to ${t.kind} "${t.name}" failed: ${result.error}`);
+  }
+
+  private async sendWebhook(d: DeliveryRow, t: TargetRow) {
+    return postWebhook(
+      t.config.url!,
+      t.config.secret!,
+      JSON.stringify(d.payload),
+      { 'x-tether-event': d.event, 'x-tether-delivery': d.id },
+      10_000,
+      this.stopping.signal,
+    );
+  }
+
+  private async sendEmail(d: DeliveryRow, t: TargetRow) {
+    if (!this.mailer) return { ok: false, status: null, error: 'no SMTP server is set (TETHER_SMTP_URL)' };
+    const alarm = d.payload.alarm as AlarmNotice['alarm'] | undefined;
+    const subject = alarm
+      ? `[${alarm.severity}] ${d.event === 'alarm.cleared' ? 'Cleared: ' : ''}${alarm.message}`
+      : String(d.payload.message ?? 'Tether notification');
+    const text = alarm
+      ? [
+          alarm.message,
+          '',
+          `Device: ${alarm.deviceName} (${alarm.deviceId})`,
+          `Rule: ${alarm.ruleName}`,
+          `Severity: ${alarm.severity}`,
+          `State: ${alarm.state}`,
+          `Value: ${JSON.stringify(alarm.value)}`,
+          `Alarm: ${alarm.id}`,
+        ].join('\n')
+      : String(d.payload.message ?? '');
+    const r = await this.mailer.send({ to: t.config.to!, subject, text });
+    return { ok: r.ok, status: r.code, error: r.error };
+  }
+
+  private checkConfig(kind: 'webhook' | 'email', config: NotificationTargetInput['config']): object {
+    if (kind === 'webhook') {
+      const raw = (config as { url?: string }).url;
+      if (!raw) throw new AppError('TARGET_INVALID', 'a webhook needs config.url');
+      let url: URL;
+      try {
+        url = new URL(raw);
+      } catch {
+        throw new AppError('TARGET_INVALID', `config.url is not a URL: ${raw}`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AppError('TARGET_INVALID', 'config.url must be http:// or https://');
+      if (url.username || url.password) throw new AppError('TARGET_INVALID', 'config.url must not carry credentials; the body is signed instead');
+      const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+      const local = ['localhost', '127.0.0.1', '[::1]', '0.0.0.0', '[::]'].includes(url.hostname) || url.hostname.endsWith('.localhost');
+      if (local && port === this.deps.selfPort()) throw new AppError('TARGET_INVALID', 'config.url points at this Tether server itself');
+      return { url: url.toString() };
+    }
+    const to = (config as { to?: string[] }).to ?? [];
+    if (!to.length) throw new AppError('TARGET_INVALID', 'an email target needs config.to');
+    const bad = to.find((a) => !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(a) && !/^[^@\s]+@localhost$/.test(a));
+    if (bad) throw new AppError('TARGET_INVALID', `not an e-mail address: ${bad}`);
+    if (!this.mailer) throw new AppError('SMTP_NOT_CONFIGURED', 'set TETHER_SMTP_URL (smtp://user:pass@host:port) so that Tether can send e-mail');
+    return { to };
+  }
+
+  /** Ends deliveries under way (not recorded; retried after a restart) and waits for them. Call before the job queue stops. */
+  async close(): Promise<void> {
+    this.stopping.abort();
+    await Promise.allSettled([...this.inFlight]);
+    this.mailer?.close();
+  }
+}
+
+function nameTaken(name: string) {
+  return (err: unknown): never => {
+    if ((err as { code?: string }).code === '23505') throw new AppError('NAME_TAKEN', `a notification target named "${name}" already exists`);
+    throw err;
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * Issue 13, notifications through real parts: a local webhook receiver (an
+ * HTTP server) that checks the HMAC signature, and a real SMTP listener
+ * (`smtp-server`) that Tether's nodemailer talks to. A rule's alarm is raised
+ * and cleared by MQTT telemetry; deliveries are logged, retried, replayed.
+ */
+import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectMqtt, httpJson, publish, startServer, until, type TestServer } from './helpers.js';
+
+type Json = Record<string, unknown>;
+interface Hook {
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  at: number;
+}
+
+let s: TestServer;
+let receiver: http.Server;
+let receiverUrl: string;
+const hooks: Hook[] = [];
+/** What the receiver answers: 200, 500, or 'hang' (never answers). */
+const behaviour: Record<string, 200 | 500 | 'hang'> = {};
+let smtp: SMTPServer;
+const mails: { to: string[]; raw: string }[] = [];
+
+const api = async (method: string, path: string, body?: unknown) =>
+  (await httpJson(`${s.httpUrl}${path}`, { method, token: s.api.token!, body: body === undefined ? undefined : JSON.stringify(body) })) as {
+    status: number;
+    body: Json & { items?: Json[]; error?: { code: string } };
+  };
+
+beforeAll(async () => {
+  receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const path = req.url ?? '/';
+      hooks.push({ headers: req.headers, body, at: Date.now() });
+      const b = behaviour[path] ?? 200;
+      if (b === 'hang') return; // never answers
+      res.writeHead(b, { 'content-type': 'text/plain' }).end(b === 200 ? 'ok' : 'receiver broken');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+
+  smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, session, cb) {
+      let raw = '';
+      stream.on('data', (c: Buffer) => (raw += c.toString()));
+      stream.on('end', () => {
+        mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
+        cb();
+      });
+    },
+  });
+  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
+  const smtpPort = (smtp.server.address() as AddressInfo).port;
+  s = await startServer({ TETHER_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, TETHER_SMTP_FROM: 'Tether <alarms@tether.test>' });
+});
+
+afterAll(async () => {
+  await s?.close();
+  receiver?.closeAllConnections();
+  await new Promise((r) => receiver?.close(r));
+  await new Promise((r) => smtp?.close(() => r(undefined)));
+});
+
+describe('notification targets', () => {
+  it('refuses a webhook that is not http(s) or that points at this server, with TARGET_INVALID', async () => {
+    for (const url of ['ftp://example.com/hook', 'file:///etc/passwd', 'not a url', `${s.httpUrl}/api/v1/devices`]) {
+      const r = await api('POST', '/api/v1/notification-targets', { name: `bad ${url}`, kind: 'webhook', config: { url } });
+      expect(r, url).toMatchObject({ status: 400, body: { error: { code: 'TARGET_INVALID' } } });
+    }
+    expect((await api('POST', '/api/v1/notification-targets', { name: 'bad mail', kind: 'email', config: { to: ['nobody'] } })).body.error).toMatchObject({
+      code: 'TARGET_INVALID',
+    });
+  });
+});
+
+describe('an alarm told to a webhook and by e-mail', () => {
+  it('signs the webhook, e-mails the recipients, logs each delivery, and tells the clear too; one alarm row throughout', async () => {
+    const hook = await api('POST', '/api/v1/notification-targets', { name: 'ops webhook', kind: 'webhook', config: { url: `${receiverUrl}/ops` } });
+    expect(hook.status).toBe(201);
+    const secret = hook.body.secret as string;
+    expect(secret).toMatch(/^[\w-]{20,}$/);
+    // The secret is shown once.
+    expect((await api('GET', `/api/v1/notification-targets/${hook.body.id}`)).body).not.toHaveProperty('secret');
+    const mail = await api('POST', '/api/v1/notification-targets', { name: 'ops mail', kind: 'email', config: { to: ['oncall@plant.test'] } });
+    expect(mail.status).toBe(201);
+
+    const d = await s.api.devices.create({ name: 'boiler-n1' });
+    const dev = await connectMqtt(s.mqttUrl, { username: d.id, password: d.token });
+    await publish(dev, `devices/${d.id}/telemetry`, JSON.stringify({ temperature: 60 }));
+    const rule = await api('POST', '/api/v1/alarm-rules', {
+      scope: 'device',
+      scopeId: d.id,
+      name: 'boiler too hot',
+      kind: 'threshold',
+      key: 'temperature',
+      condition: { op: '>', value: 80 },
+      clear: { op: '<', value: 75 },
+      severity: 'critical',
+      message: '{{device.name}} temperature {{value}} °C',
+      notify: [hook.body.id, mail.body.id],
+    });
+    expect(rule.status).toBe(201);
+
+    const sentAt = Date.now();
+    await publish(dev, `devices/${d.id}/telemetry`, JSON.stringify({ temperature: 85 }));
+    const raised = await until(() => hooks.find((h) => h.headers['x-tether-event'] === 'alarm.raised' && h.body.includes(d.id)));
+    console.log(`publish → signed webhook delivered in ${raised.at - sentAt} ms`);
+    const ts = raised.headers['x-tether-timestamp'] as string;
+    expect(raised.headers['x-tether-signature']).toBe(`sha256=${createHmac('sha256', secret).update(`${ts}.${raised.body}`).digest('hex')}`);
+    expect(Math.abs(Number(ts) - Date.now() / 1000)).toBeLessThan(60);
+    const body = JSON.parse(raised.body) as { event: string; alarm: Json };
+    expect(body).toMatchObject({
+      event: 'alarm.raised',
+      alarm: { deviceId: d.id, severity: 'critical', state: 'active', message: 'boiler-n1 temperature 85 °C' },
+    });
+
+    const got = await until(() => mails.find((m) => m.raw.includes('boiler-n1 temperature 85')));
+    expect(got.to).toEqual(['oncall@plant.test']);
+    expect(got.raw).toMatch(/Subject: \[critical\] boiler-n1 temperature 85 °C|Subject: =\?UTF-8\?/);
+    expect(got.raw).toContain('From: Tether <alarms@tether.test>');
+
+    // Repeats count on the alarm and notify nobody again; the clear is told.
+    await publish(dev, `devices/${d.id}/telemetry`, JSON.stringify({ temperature: 90 }));
+    await publish(dev, `devices/${d.id}/telemetry`, JSON.stringify({ temperature: 70 }));
+    await until(() => hooks.find((h) => h.headers['x-tether-event'] === 'alarm.cleared' && h.body.includes(d.id)));
+    expect(hooks.filter((h) => h.headers['x-tether-event'] === 'alarm.raised' && h.body.includes(d.id))).toHaveLength(1);
+    const alarms = (await api('GET', `/api/v1/alarms?deviceId=${d.id}`)).body.items!;
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]).toMatchObject({ count: 2, state: 'cleared_unacknowledged' });
+
+    const log = await until(async () => {
+      const r = (await api('GET', `/api/v1/notification-deliveries?alarmId=${alarms[0]!.id}`)).body.items!;
+      return r.length === 4 && r.every((x) => x.status === 'delivered') ? r : null;
+    });
+    expect(log.map((x) => x.event).sort()).toEqual(['alarm.cleared', 'alarm.cleared', 'alarm.raised', 'alarm.raised']);
+    expect(log.find((x) => x.targetId === hook.body.id)).toMatchObject({ lastStatusCode: 200, attempts: 1 });
+    expect(log.find((x) => x.targetId === mail.body.id)).toMatchObject({ lastStatusCode: 250 });
+    await dev.endAsync();
+  });
+
+  it('a receiver that answers 500 is retried and logged; one that hangs delays no other delivery; a fixed one gets the replay', async () => {
+    behaviour['/broken'] = 500;
+    behaviour['/hangs'] = 'hang';
+    const broken = await api('POST', '/api/v1/notification-targets', { name: 'broken', kind: 'webhook', config: { url: `${receiverUrl}/broken` } });
+    const hangs = await api('POST', '/api/v1/notification-targets', { name: 'hangs', kind: 'webhook', config: { url: `${receiverUrl}/hangs` } });
+    const good = await api('POST', '/api/v1/notification-targets', { name: 'good', kind: 'webhook', config: { url: `${receiverUrl}/good` } });
+    // The hanging receiver takes the workers first; the good one must still be told at once.
+    for (let i = 0; i < 3; i++) expect((await api('POST', `/api/v1/notification-targets/${hangs.body.id}/test`)).status).toBe(202);
+    const start = Date.now();
+    expect((await api('POST', `/api/v1/notification-targets/${good.body.id}/test`)).status).toBe(202);
+    const goodHook = await until(
+      () => hooks.find((h) => h.headers['x-tether-event'] === 'test' && (JSON.parse(h.body) as { message: string }).message.includes('"good"')),
+      10_000,
+    );
+    expect(goodHook.at - start).toBeLessThan(5_000);
+
+    const test = await api('POST', `/api/v1/notification-targets/${broken.body.id}/test`);
+    const failed = await until(async () => {
+      const r = (await api('GET', `/api/v1/notification-deliveries?targetId=${broken.body.id}`)).body.items!;
+      return r[0]?.status === 'failed' ? r[0] : null;
+    });
+    expect(failed).toMatchObject({ id: test.body.id, lastStatusCode: 500, lastError: expect.stringContaining('500') });
+    // Retried with backoff (about 2 s later).
+    await until(async () => ((await api('GET', `/api/v1/notification-deliveries?targetId=${broken.body.id}`)).body.items![0]!.attempts as number) >= 2, 20_000);
+
+    behaviour['/broken'] = 200;
+    const replay = await api('POST', `/api/v1/notification-deliveries/${test.body.id}/replay`);
+    expect(replay.status).toBe(202);
+    const delivered = await until(async () => {
+      const r = (await api('GET', `/api/v1/notification-deliveries?targetId=${broken.body.id}`)).body.items![0]!;
+      return r.status === 'delivered' ? r : null;
+    }, 20_000);
+    expect(delivered).toMatchObject({ lastStatusCode: 200 });
+  }, 60_000);
+});
