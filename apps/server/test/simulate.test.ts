@@ -15,7 +15,7 @@ import { readFleetFile, writeFleetFile, type FleetDevice } from '../src/cli/simu
 import { SimulateOptionsError, mqttUrlFromServerInfo, parseSimulateArgs } from '../src/cli/simulate/options.js';
 import { createSimulatedDevices, findOrCreateProject } from '../src/cli/simulate/provision.js';
 import { Simulation } from '../src/cli/simulate/simulation.js';
-import { ADMIN, startServer, type TestServer } from './helpers.js';
+import { ADMIN, startServer, until, type TestServer } from './helpers.js';
 import { CLI } from './process-helpers.js';
 
 let s: TestServer;
@@ -92,9 +92,10 @@ describe('simulation against a real server', () => {
     const { project } = await findOrCreateProject(s.api, 'Simulator commands');
     const fleet = await createSimulatedDevices(s.api, { count: 2, kind: 'heartbeat', projectId: project.id });
     const [a, b] = fleet as [FleetDevice, FleetDevice];
-    const sim = new Simulation(fleet, { mqttUrl: s.mqttUrl, rate: 40, qos: 1, connectRate: 200, maxInFlight: 1, durationMs: 6000 });
+    const sim = new Simulation(fleet, { mqttUrl: s.mqttUrl, rate: 40, qos: 1, connectRate: 200, maxInFlight: 1, durationMs: 8000 });
     sim.start();
-    await new Promise((r) => setTimeout(r, 1000));
+    // b reports at the simulator's rate first (how soon depends on the machine's load, so wait for it, not for a time).
+    await until(async () => (await s.api.devices.messages(b.id, { limit: 50 })).items.length > 10, 5000);
     // Device b is told to report once a second; a is reset.
     await s.api.request('PUT', `/api/v1/devices/${b.id}/config/reportIntervalMs`, { value: 1000 });
     const configuredAt = Date.now() + 300;

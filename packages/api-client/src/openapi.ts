@@ -283,6 +283,8 @@ export interface paths {
                         message: string;
                         /** @description Rules of one name at several scopes override each other */
                         name: string;
+                        /** @description Notification target ids */
+                        notify?: string[];
                         /**
                          * @description critical, major, minor, warning or info
                          * @enum {unknown}
@@ -3629,6 +3631,408 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notification-deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    alarmId?: string;
+                    limit?: number;
+                    offset?: number;
+                    /** @description pending, delivered or failed */
+                    status?: string;
+                    targetId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationDeliveryPage"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-deliveries/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Sends a delivery again, with fresh retries */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationDelivery"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationTargetList"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** @description A webhook (POST of a JSON body signed with HMAC-SHA256: X-Tether-Timestamp and X-Tether-Signature = sha256=hex(HMAC(secret, timestamp + "." + body))) or e-mail recipients. 400 TARGET_INVALID (not http(s), or this server itself), SMTP_NOT_CONFIGURED. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NotificationTargetInput"];
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CreatedNotificationTarget"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-targets/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationTarget"];
+                    };
+                };
+            };
+        };
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NotificationTargetInput"];
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationTarget"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-targets/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Sends a test notification; see the delivery log for how it went */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationDelivery"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/org/config": {
         parameters: {
             query?: never;
@@ -5410,6 +5814,8 @@ export interface components {
             message: string;
             /** @description Rules of one name at several scopes override each other */
             name: string;
+            /** @description Notification targets told when an alarm of this rule is raised or cleared */
+            notify: string[];
             /** @description What the rule covers; of the rules of one name, the most specific that covers a device applies (device, project, template, org) */
             scope: "org" | "project" | "template" | "device";
             /** @description The project, template or device; null for the org */
@@ -5445,6 +5851,8 @@ export interface components {
             message: string;
             /** @description Rules of one name at several scopes override each other */
             name: string;
+            /** @description Notification target ids */
+            notify?: string[];
             /** @description What the rule covers; of the rules of one name, the most specific that covers a device applies (device, project, template, org) */
             scope: "org" | "project" | "template" | "device";
             scopeId?: string | null;
@@ -5635,6 +6043,27 @@ export interface components {
             token: string;
             /** @description Free-form device type, e.g. a model; empty when not set */
             type: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** CreatedNotificationTarget */
+        CreatedNotificationTarget: {
+            /** @description webhook: {url}; email: {to}. A webhook secret is shown only when it is made */
+            config: {
+                /** @description http(s) URL that receives a POST with the JSON body */
+                url: string;
+            } | {
+                /** @description E-mail addresses */
+                to: string[];
+            };
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: uuid */
+            id: string;
+            kind: "webhook" | "email";
+            name: string;
+            /** @description webhook: the HMAC-SHA256 key of X-Tether-Signature, shown this once (store it with the receiver); email: null */
+            secret: string | null;
             /** Format: date-time */
             updatedAt: string;
         };
@@ -5944,6 +6373,66 @@ export interface components {
         /** NoteList */
         NoteList: {
             items: components["schemas"]["Note"][];
+        };
+        /** NotificationDelivery */
+        NotificationDelivery: {
+            alarmId: string | null;
+            attempts: number;
+            /** Format: date-time */
+            createdAt: string;
+            deliveredAt: string | null;
+            /** @description alarm.raised, alarm.cleared or test */
+            event: string;
+            /** Format: uuid */
+            id: string;
+            lastError: string | null;
+            /** @description The webhook receiver's HTTP status, or the SMTP reply code */
+            lastStatusCode: number | null;
+            /** @description failed: the last attempt failed; retries continue with backoff until they run out */
+            status: "pending" | "delivered" | "failed";
+            targetId: string | null;
+        };
+        /** NotificationDeliveryPage */
+        NotificationDeliveryPage: {
+            items: components["schemas"]["NotificationDelivery"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        /** NotificationTarget */
+        NotificationTarget: {
+            /** @description webhook: {url}; email: {to}. A webhook secret is shown only when it is made */
+            config: {
+                /** @description http(s) URL that receives a POST with the JSON body */
+                url: string;
+            } | {
+                /** @description E-mail addresses */
+                to: string[];
+            };
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: uuid */
+            id: string;
+            kind: "webhook" | "email";
+            name: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** NotificationTargetInput */
+        NotificationTargetInput: {
+            config: {
+                /** @description http(s) URL that receives a POST with the JSON body */
+                url: string;
+            } | {
+                /** @description E-mail addresses */
+                to: string[];
+            };
+            kind: "webhook" | "email";
+            name: string;
+        };
+        /** NotificationTargetList */
+        NotificationTargetList: {
+            items: components["schemas"]["NotificationTarget"][];
         };
         /** Org */
         Org: {
