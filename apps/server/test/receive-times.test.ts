@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { connectMqtt, httpJson, startServer, type TestServer } from './helpers.js';
+import { connectMqtt, httpJson, publishV5, startServer, type TestServer } from './helpers.js';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -167,5 +167,53 @@ describe('messages without ts', () => {
     );
     c.end(true);
     expect(await history(device.id, 'v')).toEqual([7]);
+  });
+});
+
+describe('alerts: idempotent on (device, type, ts)', () => {
+  const postAlert = (token: string, body: string) => httpJson(`${s.httpUrl}/api/v1/device/alerts`, { method: 'POST', token, body });
+
+  it('stores an alert with ts once, however often and however concurrently it is replayed; every copy is acknowledged', async () => {
+    const device = await s.api.devices.create({ name: 'alert-replay' });
+    const topic = `devices/${device.id}/alerts`;
+    const ts = Date.now() - 60_000;
+    const gas = JSON.stringify({ message: 'Gas leak', severity: 'critical', type: 'gas', ts });
+    const untyped = JSON.stringify({ message: 'Tilt', ts });
+
+    // Three times in a row, over MQTT 5: each PUBACK says success.
+    const c5 = await connectMqtt(s.mqttUrl, { username: device.id, password: device.token, protocolVersion: 5 });
+    for (let i = 0; i < 3; i++) expect(await publishV5(c5, topic, gas)).toEqual({ reasonCode: 0 });
+
+    // Then all at once: in flight together on three connections and over HTTP.
+    const clients = [c5, ...(await Promise.all([1, 2].map(() => connectMqtt(s.mqttUrl, { username: device.id, password: device.token }))))];
+    const [, posts] = await Promise.all([
+      Promise.all(clients.map((c) => burst(c, topic, [gas, untyped, gas, untyped]))),
+      Promise.all([gas, untyped, gas, untyped].map((body) => postAlert(device.token, body))),
+    ]);
+    for (const c of clients) c.end(true);
+    expect(posts.map((r) => r.status)).toEqual([202, 202, 202, 202]);
+
+    const alerts = await s.api.alerts.list({ deviceId: device.id, limit: 200 });
+    expect(alerts.items.map((a) => ({ message: a.message, type: a.type, ts: a.ts })).sort((a, b) => a.message.localeCompare(b.message))).toEqual([
+      { message: 'Gas leak', type: 'gas', ts: new Date(ts).toISOString() },
+      { message: 'Tilt', type: null, ts: new Date(ts).toISOString() },
+    ]);
+    // Every copy arrived and was acknowledged: the raw message history holds each.
+    const history = await s.api.devices.messages(device.id, { channel: 'alerts', limit: 100 });
+    expect(history.items).toHaveLength(3 + 3 * 4 + 4);
+  });
+
+  it('stores each of 5 identical alerts without ts published in one burst', async () => {
+    const device = await s.api.devices.create({ name: 'alert-burst' });
+    const c = await connectMqtt(s.mqttUrl, { username: device.id, password: device.token });
+    const door = JSON.stringify({ message: 'Door open', type: 'door' });
+    await burst(c, `devices/${device.id}/alerts`, [door, door, door, door, door]);
+    c.end(true);
+    // And over HTTP, concurrently: new rows too.
+    const posts = await Promise.all([door, door].map((body) => postAlert(device.token, body)));
+    expect(posts.map((r) => r.status)).toEqual([202, 202]);
+    const alerts = await s.api.alerts.list({ deviceId: device.id, limit: 200 });
+    expect(alerts.items.map((a) => a.message)).toEqual(Array(7).fill('Door open'));
+    expect(new Set(alerts.items.map((a) => a.id)).size).toBe(7);
   });
 });

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { UplinkChannel } from '@tether/contracts';
-import { decodePayload, MAX_KEY_LENGTH, MAX_POINTS_PER_MESSAGE, MAX_STRING_VALUE, parseTimestamp } from './decode.js';
+import { alertId, decodePayload, MAX_KEY_LENGTH, MAX_POINTS_PER_MESSAGE, MAX_STRING_VALUE, parseTimestamp } from './decode.js';
 import { IngestRejection, type RejectReason } from './ingest-message.js';
 
 const NOW = Date.UTC(2024, 5, 15, 12, 0, 0);
 const MAX = 256 * 1024;
 
-const raw = (channel: UplinkChannel, payload: unknown, maxBytes = MAX) =>
-  decodePayload(channel, typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload), NOW * 1000, maxBytes);
+const DEVICE = '6f1c2b9e-4d3a-4f5e-8a7b-1c2d3e4f5a6b';
+
+const raw = (channel: UplinkChannel, payload: unknown, maxBytes = MAX, deviceId = DEVICE) =>
+  decodePayload(channel, typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload), NOW * 1000, maxBytes, deviceId);
 
 /** Decodes, and shows times in milliseconds (the decoder keeps microseconds) without the stamped flags: see 'receive times'. */
 function decode(channel: UplinkChannel, payload: unknown, maxBytes = MAX) {
@@ -78,7 +80,7 @@ describe('telemetry shapes', () => {
   });
 
   it('accepts a Buffer as well as a string', () => {
-    expect(decodePayload('telemetry', Buffer.from('{"v":3}'), NOW * 1000, MAX).telemetry).toEqual([
+    expect(decodePayload('telemetry', Buffer.from('{"v":3}'), NOW * 1000, MAX, DEVICE).telemetry).toEqual([
       { key: 'v', ts: NOW * 1000, type: 'num', value: 3, stamped: true },
     ]);
   });
@@ -207,8 +209,32 @@ describe('alerts', () => {
     expect(reasonOf('alerts', [{ message: 'm' }])).toBe('invalid_payload');
   });
 
-  it('gives every alert its own id', () => {
-    expect(decode('alerts', { message: 'm' }).alert!.id).not.toBe(decode('alerts', { message: 'm' }).alert!.id);
+  it('gives every alert without ts its own id, even of the same type at the same receive time', () => {
+    const a = raw('alerts', { message: 'm', type: 'gas' }).alert!;
+    const b = raw('alerts', { message: 'm', type: 'gas' }).alert!;
+    expect(a.stamped && b.stamped && a.ts === b.ts).toBe(true);
+    expect(a.id).not.toBe(b.id);
+  });
+
+  it('derives the id of an alert with ts from (device, type, ts), so a replay has the same id', () => {
+    const id = (payload: object, deviceId = DEVICE) => raw('alerts', payload, MAX, deviceId).alert!.id;
+    const ts = NOW - 5000;
+    const gas = id({ message: 'Gas leak', severity: 'critical', type: 'gas', ts });
+    // A valid UUID: version 8 (RFC 9562, custom), RFC variant.
+    expect(gas).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(gas).toBe(alertId(DEVICE, 'gas', ts * 1000));
+    // Message, severity and data do not make another alert; the same instant written another way is the same time.
+    expect(id({ message: 'other text', severity: 'info', type: 'gas', ts, data: { ppm: 1 } })).toBe(gas);
+    expect(id({ message: 'm', type: 'gas', timestamp: new Date(ts).toISOString() })).toBe(gas);
+    expect(id({ message: 'm', type: 'gas', ts: String(ts) })).toBe(gas);
+    // Another type, time or device is another alert.
+    expect(id({ message: 'm', type: 'smoke', ts })).not.toBe(gas);
+    expect(id({ message: 'm', type: 'gas', ts: ts + 0.001 })).not.toBe(gas);
+    expect(id({ message: 'm', type: 'gas', ts }, '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d')).not.toBe(gas);
+    // No type is one type of its own, distinct from every string.
+    const untyped = id({ message: 'm', ts });
+    expect(id({ message: 'other', ts })).toBe(untyped);
+    expect(new Set([untyped, alertId(DEVICE, '', ts * 1000), id({ message: 'm', type: 'null', ts }), id({ message: 'm', type: 'n', ts })]).size).toBe(4);
   });
 });
 

@@ -2,7 +2,7 @@
  * decode → validate → normalize for device payloads (architecture §4).
  * Pure functions: no I/O, so they are cheap on the hot path and easy to test.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { AlertPayload, HeartbeatPayload, LocationPayload, type UplinkChannel } from '@tether/contracts';
 import { Compile } from 'typebox/compile';
 import { assertStorableJson, UnstorableJsonError } from '../../platform/json/storable.js';
@@ -160,15 +160,47 @@ const optTs = (o: { ts?: unknown; timestamp?: unknown }, now: number) => {
   return raw === undefined ? { ts: now, stamped: true } : { ts: parseTimestamp(raw, now), stamped: false };
 };
 
-export function decodeAlert(body: unknown, now: number, identity: EmbeddedIdentity): DecodedAlert {
+/**
+ * The id of an alert with an explicit time: a UUID made from a SHA-256 of
+ * (device, type, time in µs), so a replay of it (a re-send after a lost
+ * PUBACK, a store-and-forward upload sent twice) has the same id, and the
+ * INSERT's ON CONFLICT (id) DO NOTHING keeps the first copy. The version
+ * nibble says 8 (RFC 9562's custom/name-based, as SHA-256 is not v5's SHA-1)
+ * and the variant bits are RFC's, so it is a valid UUID everywhere. A null
+ * type is one type of its own, distinct from every string, "" included.
+ *
+ * An id rather than a unique index on (device, type, ts): the primary key
+ * already arbitrates between concurrent writers and duplicates within one
+ * INSERT, no migration is needed, and an alert stamped with its receive time
+ * (random id) can never be taken for a replay even if an explicit alert
+ * names the same time.
+ */
+export function alertId(deviceId: string, type: string | null, tsUs: number): string {
+  const h = createHash('sha256')
+    .update(`tether.alert\u0000${deviceId.toLowerCase()}\u0000${tsUs}\u0000${type === null ? 'n' : `s${type}`}`)
+    .digest();
+  h[6] = (h[6]! & 0x0f) | 0x80;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.toString('hex', 0, 16);
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
+
+/**
+ * An alert with an explicit time is idempotent on (device, type, ts): its id
+ * is derived from those (alertId). One stamped with its receive time is new
+ * by definition, so its id is random.
+ */
+export function decodeAlert(body: unknown, now: number, identity: EmbeddedIdentity, deviceId: string): DecodedAlert {
   if (!alertCheck.Check(body)) throw new IngestRejection('invalid_payload', firstError(alertCheck, body));
   takeIdentity(body, identity);
+  const time = optTs(body, now);
+  const type = body.type ?? null;
   return {
-    id: randomUUID(),
-    ...optTs(body, now),
+    id: time.stamped ? randomUUID() : alertId(deviceId, type, time.ts),
+    ...time,
     message: body.message,
     severity: body.severity ?? 'warning',
-    type: body.type ?? null,
+    type,
     data: body.data ?? {},
   };
 }
@@ -228,9 +260,12 @@ export interface DecodedPayload {
   rawJson: string;
 }
 
-/** Decodes one payload of an uplink channel. Throws IngestRejection with a precise reason. */
-/** `now` is the message's receive time, in microseconds (ReceiveClock); every time decoded is in microseconds. */
-export function decodePayload(channel: UplinkChannel, payload: Buffer | string, now: number, maxBytes: number): DecodedPayload {
+/**
+ * Decodes one payload of an uplink channel. Throws IngestRejection with a precise reason.
+ * `now` is the message's receive time, in microseconds (ReceiveClock); every time decoded is in microseconds.
+ * `deviceId` is the authenticated device's (an explicit-time alert's id is derived from it).
+ */
+export function decodePayload(channel: UplinkChannel, payload: Buffer | string, now: number, maxBytes: number, deviceId: string): DecodedPayload {
   if (payload.length > maxBytes) throw new IngestRejection('too_large', `payload is larger than ${maxBytes} bytes`);
   // Decoded once: parsed here and kept as the message history's text.
   const text = typeof payload === 'string' ? payload : payload.toString('utf8');
@@ -243,7 +278,7 @@ export function decodePayload(channel: UplinkChannel, payload: Buffer | string, 
       out.telemetry = decodeTelemetry(body, now, identity);
       break;
     case 'alerts':
-      out.alert = decodeAlert(body, now, identity);
+      out.alert = decodeAlert(body, now, identity, deviceId);
       break;
     case 'heartbeat':
       out.heartbeat = decodeHeartbeat(body, now, identity);

@@ -13,6 +13,11 @@ export interface IngestPoint extends TelemetryPoint {
 }
 
 export interface DecodedAlert {
+  /**
+   * The events row's id. With an explicit `ts` it is derived from (device,
+   * type, ts) (decode.ts, alertId), so a replay has the same id and is stored
+   * once; stamped (no `ts`), it is random and the alert always a new row.
+   */
   id: string;
   ts: number;
   stamped: boolean;

@@ -8,6 +8,7 @@ import { testDatabase, testMessage } from '../../../test/helpers.js';
 import type { Database } from '../../platform/db/database.js';
 import { ensurePartitions } from '../../platform/db/migrate.js';
 import type { DeviceIdentity } from '../devices/devices.repository.js';
+import { decodePayload } from './decode.js';
 import type { IngestMessage } from './ingest-message.js';
 import { writeBatch, writeIngestBatch } from './ingest.repository.js';
 
@@ -405,6 +406,97 @@ describe('writeIngestBatch', () => {
       await write([buildMessage(d, { receivedAt: T, channel: 'attributes', attributes: { mode: 'old' } })]);
       const [a] = await db.query<{ value: string }>("SELECT value FROM device_attributes WHERE device_id = $1 AND key = 'mode'", [d.deviceId]);
       expect(a!.value).toBe('new');
+    });
+  });
+  describe('alerts: idempotent on (device, type, ts)', () => {
+    /** The alert message ingest builds from a device's payload: the decoder gives the id (random, or derived from an explicit ts). */
+    const alertMessage = (d: DeviceIdentity, payload: Record<string, unknown>, receivedAt = T + 60_000): IngestMessage => {
+      const rawJson = JSON.stringify(payload);
+      const { alert } = decodePayload('alerts', rawJson, receivedAt * 1000, 64 * 1024, d.deviceId);
+      return { ...buildMessage(d, { channel: 'alerts', receivedAt, rawJson }), alert };
+    };
+    const stored = (deviceId: string) =>
+      db.query<{ id: string; type: string | null; message: string; ts: Date }>(
+        'SELECT id, type, message, ts FROM events WHERE device_id = $1 ORDER BY ts, type NULLS FIRST, message',
+        [deviceId],
+      );
+
+    it('stores an alert with ts once, however often it is replayed, and keeps the first copy', async () => {
+      const d = await buildDevice();
+      const gas = (message: string) => alertMessage(d, { message, severity: 'critical', type: 'gas', ts: T });
+      await write([gas('Gas leak')]);
+      await write([gas('Gas leak, again')]);
+      await write([gas('Gas leak, third time')]);
+      expect((await stored(d.deviceId)).map((r) => r.message)).toEqual(['Gas leak']);
+      // Every copy is still in the raw message history.
+      expect(await count('messages', d.deviceId)).toBe(3);
+    });
+
+    it('stores copies within one batch once (ON CONFLICT DO NOTHING within one INSERT), the first to arrive', async () => {
+      const d = await buildDevice();
+      const batch = ['first', 'second', 'third'].map((message) => alertMessage(d, { message, type: 'gas', ts: T }));
+      // The copies in one statement, with other alerts around them, sorted before and after them by id.
+      const others = [1, 2, 3, 4].map((i) => alertMessage(d, { message: `other ${i}`, type: `t${i}`, ts: T }));
+      await write([others[0]!, batch[0]!, others[1]!, batch[1]!, others[2]!, batch[2]!, others[3]!]);
+      const rows = await stored(d.deviceId);
+      expect(rows.map((r) => `${r.type}:${r.message}`)).toEqual(['gas:first', 't1:other 1', 't2:other 2', 't3:other 3', 't4:other 4']);
+      expect(rows.find((r) => r.type === 'gas')!.id).toBe(batch[0]!.alert!.id);
+      // Also when the whole batch is replayed, and in the caller's transaction.
+      await db.transaction((tx) => writeIngestBatch(tx, [...batch, ...others]));
+      expect(await stored(d.deviceId)).toHaveLength(5);
+    });
+
+    it('keys on device, type and ts: another type, time or device is another alert; no type is one type', async () => {
+      const [d, e] = [await buildDevice(), await buildDevice()];
+      const batch = (dev: DeviceIdentity) => [
+        alertMessage(dev, { message: 'a', type: 'gas', ts: T }),
+        alertMessage(dev, { message: 'b', type: 'smoke', ts: T }),
+        alertMessage(dev, { message: 'c', type: 'gas', ts: T + 1 }),
+        alertMessage(dev, { message: 'd', ts: T }),
+        alertMessage(dev, { message: 'e', ts: T }),
+        alertMessage(dev, { message: 'f', timestamp: new Date(T).toISOString() }),
+      ];
+      await write([...batch(d), ...batch(e)]);
+      await write(batch(d));
+      for (const dev of [d, e]) {
+        expect((await stored(dev.deviceId)).map((r) => `${r.type}@${r.ts.getTime() - T}:${r.message}`)).toEqual([
+          'null@0:d',
+          'gas@0:a',
+          'smoke@0:b',
+          'gas@1:c',
+        ]);
+      }
+    });
+
+    it('stores every alert without ts, even at one receive time, and never merges one with an explicit alert', async () => {
+      const d = await buildDevice();
+      // Five at the same receive time: what two processes' clocks can give (the decoder gives each a random id).
+      const burst = [0, 1, 2, 3, 4].map((i) => alertMessage(d, { message: `burst ${i}`, type: 'gas' }, T));
+      expect(burst.every((m) => m.alert!.stamped && m.alert!.ts === T * 1000)).toBe(true);
+      await write(burst);
+      // An explicit alert at that very time, of that type: a different alert, not a replay of a stamped one.
+      await write([alertMessage(d, { message: 'explicit', type: 'gas', ts: T }, T + 1)]);
+      await write([alertMessage(d, { message: 'explicit again', type: 'gas', ts: T }, T + 2)]);
+      expect((await stored(d.deviceId)).map((r) => r.message)).toEqual(['burst 0', 'burst 1', 'burst 2', 'burst 3', 'burst 4', 'explicit']);
+    });
+
+    it('stores each alert once under concurrent batches replaying the same alerts in different orders', async () => {
+      const d = await buildDevice();
+      // The device was seen this second: the batches need not update (and lock) its row, so nothing
+      // makes them take turns before their alerts, as a chatty device's batches run (LAST_SEEN_STEP_MS).
+      await write([buildMessage(d, { receivedAt: T + 60_000 })]);
+      // Enough alerts that the inserts overlap: on PostgreSQL, without the INSERT's ORDER BY id, this
+      // deadlocked in 2 runs of 3 (two batches each holding an alert the other one wanted).
+      const payloads = Array.from({ length: 2000 }, (_, i) => ({ message: `alert ${i}`, type: `t${i % 4}`, ts: T + i }));
+      const batches = Array.from({ length: 8 }, (_, b) => {
+        const order = b % 2 ? [...payloads].reverse() : payloads.slice(b).concat(payloads.slice(0, b));
+        // No telemetry: a point of the device in each batch would make them take turns on its latest-value row.
+        return [...order.map((p) => alertMessage(d, p)), alertMessage(d, { message: `own ${b}` }, T + 100 + b)];
+      });
+      await Promise.all(batches.map((b) => write(b)));
+      const rows = await stored(d.deviceId);
+      expect(rows.filter((r) => r.message.startsWith('alert')).map((r) => r.message)).toEqual(payloads.map((p) => p.message));
+      expect(rows.filter((r) => r.message.startsWith('own'))).toHaveLength(8);
     });
   });
 });

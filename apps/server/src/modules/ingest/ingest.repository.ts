@@ -466,11 +466,22 @@ export async function writeIngestBatch(tx: Queryable, batch: readonly IngestMess
   }
 
   if (alerts.length) {
+    // An alert with an explicit time is idempotent on (device, type, ts): its id is derived from
+    // those (decode.ts, alertId), so a replay meets the first copy's primary key and ON CONFLICT DO
+    // NOTHING keeps that first copy, as a repeated heartbeat time does. That holds for a row stored
+    // earlier, for a concurrent transaction's (the insert waits for it to commit, then skips), and
+    // for two copies in this one statement (DO NOTHING, unlike DO UPDATE, skips a row that meets
+    // one inserted earlier by the same command). Rows go in id order, then arrival order: two
+    // batches replaying the same alerts wait on each other's in one order, so they do not deadlock
+    // over them, and within a batch the first copy to arrive is the one kept. Stamped alerts have
+    // random ids: always new rows.
     await tx.query(
       `INSERT INTO events (id, org_id, device_id, project_id, kind, type, severity, message, data, ts)
        SELECT u.id, dv.org_id, u.d, dv.project_id, 'alert', u.type, u.severity, u.message, u.data, ${US('u.us')}
-       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::int8[]) AS u(id, d, type, severity, message, data, us)
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::int8[])
+         WITH ORDINALITY AS u(id, d, type, severity, message, data, us, n)
        JOIN devices dv ON dv.id = u.d
+       ORDER BY u.id, u.n
        ON CONFLICT (id) DO NOTHING`,
       [
         alerts.map((m) => m.alert!.id),

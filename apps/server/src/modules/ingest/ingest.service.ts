@@ -109,7 +109,7 @@ export class IngestService {
     }
     let msg: IngestMessage;
     try {
-      const decoded = decodePayload(channel, payload, now, this.deps.maxPayloadBytes);
+      const decoded = decodePayload(channel, payload, now, this.deps.maxPayloadBytes, device.deviceId);
       // Seed 000 embeds the device's identity in the payload: it must match the connection.
       if (decoded.identity.deviceId !== null && decoded.identity.deviceId.toLowerCase() !== device.deviceId) {
         throw new IngestRejection('identity_mismatch', 'device_id does not match the authenticated device');
