@@ -60,13 +60,18 @@ const MAX_BACKOFF_MS = 30_000;
  * MQTT 5 Receive Maximum told to the broker: QoS 1 messages it may have sent
  * this client unacknowledged at once, so a batch can gather many of them.
  * The client also holds to it itself: past it, it reads nothing more until
- * PUBACKs go out.
+ * PUBACKs go out. Two full ingest batches (TETHER_INGEST_BATCH_SIZE 5,000,
+ * two written at once): with 1,000, a commit cycle carried at most 1,000
+ * messages, split over the two writers.
  */
-export const CONSUMER_RECEIVE_MAXIMUM = 1000;
+export const CONSUMER_RECEIVE_MAXIMUM = 10_000;
+/** Payload bytes of unacknowledged messages past which reading is held too (large payloads). */
+export const CONSUMER_MAX_HELD_BYTES = 32 * 1024 * 1024;
 
 /** One QoS 1 message of the current connection, waiting for its PUBACK decision. */
 interface AckSlot {
   messageId: number;
+  bytes: number;
   code: number | null;
 }
 
@@ -89,12 +94,17 @@ export class ExternalMqttClient {
   private backoffMs = FIRST_BACKOFF_MS;
   private closing = false;
   private lastError: string | null = null;
-  /** QoS 1 messages of this connection not yet acknowledged, in arrival order. */
+  /** QoS 1 messages of this connection not yet acknowledged, in arrival order, from `ackHead` on (no Array#shift per PUBACK). */
   private acks: AckSlot[] = [];
+  private ackHead = 0;
+  /** Their payload bytes. */
+  private heldBytes = 0;
   /** Bumped when a connection ends: a decision for a message of an earlier one is not sent on the next. */
   private connection = 0;
-  /** Set while reading is held because CONSUMER_RECEIVE_MAXIMUM messages wait for their PUBACK. */
+  /** Set while reading is held because CONSUMER_RECEIVE_MAXIMUM messages (or CONSUMER_MAX_HELD_BYTES) wait for their PUBACK. */
   private readOn: (() => void) | null = null;
+  /** When an incoming PUBLISH was last counted as a sign of the broker's life (see alive()). */
+  private aliveAt = 0;
 
   private constructor(
     private readonly client: MqttClient,
@@ -120,16 +130,53 @@ export class ExternalMqttClient {
     // Called for every incoming PUBLISH; mqtt.js parses the next one once `done` runs, and sends
     // the PUBACK itself only if `done` gets no error: the PUBACK is ours to send (receive()).
     client.handleMessage = (packet, done) => {
+      self.alive();
       self.receive(packet);
       const next = () => done(packet.qos === 1 ? PUBACK_HELD : undefined);
       // Our own bound: mqtt.js parses the next packet only once `done` runs. Mosquitto 2.0 was
       // measured sending a shared-subscription consumer far more than its Receive Maximum
       // (130k messages held in this process, 1.95 GB), so past it reading waits for PUBACKs.
-      if (self.acks.length >= CONSUMER_RECEIVE_MAXIMUM) self.readOn = next;
+      if (self.full) self.readOn = next;
       else next();
+    };
+    // mqtt.js ends the connection ("Keepalive timeout") when no PINGRESP (or ack of its own
+    // publishes) has come 1.5 keepalives after the last one; an incoming PUBLISH does not count.
+    // While reading is held, Mosquitto keeps sending past Receive Maximum, so its PINGRESP sits
+    // behind up to hundreds of thousands of unread PUBLISHes: measured, the connection was
+    // dropped every ~46 s under load, the broker sent its whole in-flight window again, nearly
+    // every message came twice (each batch then took the merge path, ~1 s a commit) and a
+    // backlog drained at ~650 msg/s instead of ~13,000. Data not read because this client holds
+    // it says nothing about the broker: the timeout waits until reading goes on.
+    const keepaliveTimeout = client.onKeepaliveTimeout.bind(client);
+    client.onKeepaliveTimeout = () => {
+      if (self.readOn) client.reschedulePing(true);
+      else keepaliveTimeout();
     };
     await self.firstConnect(timeoutMs);
     return self;
+  }
+
+  /** Messages waiting for their PUBACK, or their bytes, are at the bound: read nothing more. */
+  private get full(): boolean {
+    return this.acks.length - this.ackHead >= CONSUMER_RECEIVE_MAXIMUM || this.heldBytes >= CONSUMER_MAX_HELD_BYTES;
+  }
+
+  /**
+   * A PUBLISH came: the broker is there, as a PINGRESP would say, so the keepalive
+   * starts over (at most once a second: it resets a timer).
+   */
+  private alive(): void {
+    const now = Date.now();
+    if (now - this.aliveAt < 1000) return;
+    this.aliveAt = now;
+    this.client.reschedulePing(true);
+  }
+
+  /** Forgets this connection's unacknowledged messages (the broker sends them again on the next). */
+  private forgetAcks(): void {
+    this.acks = [];
+    this.ackHead = 0;
+    this.heldBytes = 0;
   }
 
   private firstConnect(timeoutMs: number): Promise<void> {
@@ -182,7 +229,7 @@ export class ExternalMqttClient {
     });
     client.on('close', () => {
       this.connection++;
-      this.acks = [];
+      this.forgetAcks();
       // The closed connection's parser is done with; the next connection reads from the start.
       this.readOn = null;
       if (this.closing) return;
@@ -213,9 +260,10 @@ export class ExternalMqttClient {
       void this.opts.onMessage(packet.topic, payload).catch(() => {});
       return;
     }
-    const slot: AckSlot = { messageId: packet.messageId!, code: null };
+    const slot: AckSlot = { messageId: packet.messageId!, bytes: payload.length, code: null };
     const connection = this.connection;
     this.acks.push(slot);
+    this.heldBytes += slot.bytes;
     this.opts.onMessage(packet.topic, payload).then(
       (code) => {
         if (connection !== this.connection) return;
@@ -231,7 +279,7 @@ export class ExternalMqttClient {
           'external MQTT message not stored; not acknowledged, the broker sends it again after a reconnect',
         );
         this.connection++;
-        this.acks = [];
+        this.forgetAcks();
         this.client.stream?.destroy();
       },
     );
@@ -242,13 +290,20 @@ export class ExternalMqttClient {
     // A closed connection's PUBACKs would be stored by mqtt.js and sent on the next one, for other messages.
     if (!this.client.connected) return;
     const writer = this.client as unknown as PacketWriter;
-    let i = 0;
-    while (i < this.acks.length && this.acks[i]!.code !== null) {
-      const slot = this.acks[i++]!;
+    const acks = this.acks;
+    let i = this.ackHead;
+    while (i < acks.length && acks[i]!.code !== null) {
+      const slot = acks[i++]!;
+      this.heldBytes -= slot.bytes;
       writer._sendPacket({ cmd: 'puback', messageId: slot.messageId, reasonCode: slot.code }, undefined, undefined, true);
     }
-    if (i) this.acks.splice(0, i);
-    if (this.readOn && this.acks.length < CONSUMER_RECEIVE_MAXIMUM) {
+    this.ackHead = i;
+    if (i === acks.length) this.forgetAcks();
+    else if (i > 1024 && i * 2 > acks.length) {
+      this.acks = acks.slice(i);
+      this.ackHead = 0;
+    }
+    if (this.readOn && !this.full) {
       const readOn = this.readOn;
       this.readOn = null;
       readOn();
