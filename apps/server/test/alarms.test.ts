@@ -197,6 +197,14 @@ describe('other rule kinds', () => {
     expect(alarm).toMatchObject({ state: 'active', count: 3, message: 'Gas leakage detected at gas-sensor' });
     await s.tether.alarms!.sweep(new Date(Date.now() + 601_000));
     expect((await alarmsOf(b.d.id))[0]).toMatchObject({ state: 'cleared_unacknowledged' });
+
+    // An exact replay (explicit ts) is stored once, and counts once.
+    const replayed = JSON.stringify({ message: 'Gas leakage detected', severity: 'critical', type: 'gas', ts: Date.now() });
+    await Promise.all([1, 2, 3].map(() => publish(b.mqtt, `devices/${b.d.id}/alerts`, replayed)));
+    await publish(b.mqtt, `devices/${b.d.id}/alerts`, replayed);
+    await s.tether.alarms!.idle();
+    const [again] = await alarmsOf(b.d.id, '&state=open');
+    expect(again).toMatchObject({ state: 'active', count: 1 });
   });
 
   it('a rate rule fires when the value rises by more than `by` within its window', async () => {

@@ -256,7 +256,8 @@ export class AlarmEvaluator {
       case 'no_data':
         return true;
       case 'device_alert':
-        return m.alert !== null && (m.alert.type ?? '') === rule.key;
+        // A replay of an alert already stored counts once, as it is stored once.
+        return m.alert !== null && !m.alert.replay && (m.alert.type ?? '') === rule.key;
       default:
         return m.telemetry.some((p) => p.key === rule.key);
     }

@@ -23,6 +23,8 @@ export interface DecodedAlert {
   stamped: boolean;
   message: string;
   severity: AlertSeverity;
+  /** Set once written: a replay of an alert already stored (not stored again). */
+  replay?: boolean;
   type: string | null;
   data: Record<string, unknown>;
 }

@@ -475,14 +475,15 @@ export async function writeIngestBatch(tx: Queryable, batch: readonly IngestMess
     // batches replaying the same alerts wait on each other's in one order, so they do not deadlock
     // over them, and within a batch the first copy to arrive is the one kept. Stamped alerts have
     // random ids: always new rows.
-    await tx.query(
+    const stored = await tx.query<{ id: string }>(
       `INSERT INTO events (id, org_id, device_id, project_id, kind, type, severity, message, data, ts)
        SELECT u.id, dv.org_id, u.d, dv.project_id, 'alert', u.type, u.severity, u.message, u.data, ${US('u.us')}
        FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::int8[])
          WITH ORDINALITY AS u(id, d, type, severity, message, data, us, n)
        JOIN devices dv ON dv.id = u.d
        ORDER BY u.id, u.n
-       ON CONFLICT (id) DO NOTHING`,
+       ON CONFLICT (id) DO NOTHING
+       RETURNING id`,
       [
         alerts.map((m) => m.alert!.id),
         alerts.map((m) => m.device.deviceId),
@@ -493,6 +494,12 @@ export async function writeIngestBatch(tx: Queryable, batch: readonly IngestMess
         alerts.map((m) => m.alert!.ts),
       ],
     );
+    // A replay is marked, so that what reads the committed batch (alarm evaluation) counts it once.
+    // Set on every write: a batch split and written again after a failure is marked afresh.
+    const fresh = new Set(stored.map((r) => r.id));
+    for (const m of alerts) {
+      m.alert!.replay = !fresh.delete(m.alert!.id);
+    }
   }
 
   // A repeated explicit time is a replay (the first heartbeat stays, the last location wins);
