@@ -6,7 +6,7 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Device } from '@tether/api-client';
-import { connectMqtt, httpJson, publish, startServer, until, type TestServer } from './helpers.js';
+import { connectMqtt, httpJson, openLive, publish, startServer, until, type TestServer } from './helpers.js';
 
 let s: TestServer;
 const clients: MqttClient[] = [];
@@ -220,6 +220,30 @@ describe('other rule kinds', () => {
     expect(await alarmsOf(b.d.id)).toHaveLength(0);
     await b.send({ temperature: 33 });
     expect(await alarmsOf(b.d.id)).toHaveLength(1);
+  });
+});
+
+describe('live', () => {
+  it("tells the org's dashboards when an alarm is raised, acknowledged and cleared", async () => {
+    const b = await device('watched');
+    await b.send({ temperature: 20 });
+    await api('POST', '/api/v1/alarm-rules', rule({ scope: 'device', scopeId: b.d.id, name: 'watched hot' }));
+    const live = await openLive(s.httpUrl, s.api.token!);
+    try {
+      live.send({ type: 'subscribe', id: 'alarms', channels: ['alarms'] });
+      await live.next((m) => m.type === 'subscribed');
+      await b.send({ temperature: 99 });
+      const raised = await live.next((m) => m.type === 'alarm' && m.deviceId === b.d.id && m.alarm.open);
+      const id = (raised as { alarm: { id: string } }).alarm.id;
+      await api('POST', `/api/v1/alarms/${id}/acknowledge`, {});
+      await b.send({ temperature: 50 });
+      await live.next((m) => m.type === 'alarm' && m.alarm.id === id && !m.alarm.open);
+      expect(live.messages.filter((m) => m.type === 'alarm' && m.alarm.id === id).length).toBeGreaterThanOrEqual(3);
+      // Only the alarms channel was asked for.
+      expect(live.messages.some((m) => m.type === 'telemetry')).toBe(false);
+    } finally {
+      live.close();
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 /** The live WebSocket contract (`/api/v1/live`, architecture §5). */
 
-export const LIVE_CHANNELS = ['telemetry', 'alerts', 'status', 'commands', 'ota'] as const;
+export const LIVE_CHANNELS = ['telemetry', 'alerts', 'status', 'commands', 'ota', 'alarms'] as const;
 export type LiveChannel = (typeof LIVE_CHANNELS)[number];
 
 export interface LiveSubscribeMessage {
@@ -51,7 +51,15 @@ export interface LiveCommandEvent {
   command: { id: string; name: string; status: string; result: unknown; error: string | null; updatedAt: string };
 }
 
-export type LiveDeviceEvent = LiveTelemetryEvent | LiveAlertEvent | LiveStatusEvent | LiveLocationEvent | LiveCommandEvent;
+/** An alarm was raised, cleared, acknowledged, assigned or commented: read it (or the list) again. */
+export interface LiveAlarmEvent {
+  type: 'alarm';
+  deviceId: string;
+  projectId: string | null;
+  alarm: { id: string; ruleId: string | null; open: boolean };
+}
+
+export type LiveDeviceEvent = LiveTelemetryEvent | LiveAlertEvent | LiveStatusEvent | LiveLocationEvent | LiveCommandEvent | LiveAlarmEvent;
 
 /** Which subscription channel carries each event type. */
 export const LIVE_EVENT_CHANNEL: Record<LiveDeviceEvent['type'], LiveChannel> = {
@@ -60,6 +68,7 @@ export const LIVE_EVENT_CHANNEL: Record<LiveDeviceEvent['type'], LiveChannel> = 
   alert: 'alerts',
   status: 'status',
   command: 'commands',
+  alarm: 'alarms',
 };
 
 export type LiveServerMessage =

@@ -132,6 +132,11 @@ export class LiveHub {
     if (this.remoteOrgs.has(orgId)) this.bus.emit('live.event', { orgId, event }, 'others');
   }
 
+  /** An event every node learns by itself (from the bus): to this node's dashboards only. */
+  deliverHere(orgId: string, event: LiveDeviceEvent): void {
+    this.deliver(orgId, event);
+  }
+
   private deliver(orgId: string, event: LiveDeviceEvent): void {
     const subs = this.targets(orgId, event.deviceId, event.projectId);
     if (!subs) return;
