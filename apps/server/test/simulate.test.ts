@@ -176,7 +176,8 @@ describe('device models', () => {
   it('produce payloads the server accepts, with plausible values, over a long run', () => {
     const random = seeded(42);
     let now = Date.UTC(2026, 0, 1);
-    const seen = { gas: 0, brake: 0, location: 0 };
+    const seen = { gas: 0, brake: 0, location: 0, overheats: 0 };
+    let hot = false;
     for (const kind of ['boiler', 'heartbeat', 'truck'] as const) {
       const model = createDeviceModel(kind, random, now);
       let lastBattery = Infinity;
@@ -187,6 +188,13 @@ describe('device models', () => {
         if (kind === 'boiler' && m.channel === 'telemetry') {
           expect(m.payload.temperature).toBeGreaterThan(40);
           expect(m.payload.temperature).toBeLessThan(100);
+          // An overheat: above 80, then back under 75 (what an alarm rule with hysteresis raises and clears).
+          const t = m.payload.temperature as number;
+          if (!hot && t > 80) hot = true;
+          else if (hot && t < 75) {
+            hot = false;
+            seen.overheats++;
+          }
         }
         if (m.channel === 'alerts' && m.payload.type === 'gas') seen.gas++;
         if (m.channel === 'alerts' && m.payload.type === 'harsh_brake') seen.brake++;
@@ -204,6 +212,9 @@ describe('device models', () => {
     expect(seen.brake).toBeGreaterThan(50);
     expect(seen.brake).toBeLessThan(200);
     expect(seen.location).toBeGreaterThan(9000);
+    // About one overheat every ten minutes at 1 msg/s (20,000 messages: ~30, less the time spent in them).
+    expect(seen.overheats).toBeGreaterThan(8);
+    expect(seen.overheats).toBeLessThan(60);
   });
 
   it('moves a truck along its route at its reported speed', () => {

@@ -28,6 +28,10 @@ export type Random = () => number;
 // at the default 1 msg/s a boiler reports a gas leak about every five minutes.
 const GAS_ALERT_CHANCE = 1 / 300;
 const HARSH_BRAKE_CHANCE = 1 / 200;
+// Now and then a boiler overheats: its temperature climbs past 80 °C for a minute or two at
+// 1 msg/s, then cools back, so a rule such as "above 80 for 1 min, clear below 75" raises an
+// alarm and clears it. About one episode every ten minutes per boiler.
+const OVERHEAT_CHANCE = 1 / 600;
 
 export function createDeviceModel(kind: SimulatedKind, random: Random, nowMs: number): DeviceModel {
   switch (kind) {
@@ -40,19 +44,28 @@ export function createDeviceModel(kind: SimulatedKind, random: Random, nowMs: nu
   }
 }
 
-/** Seed 000: a boiler room sensor with a gas detector. */
+/**
+ * Seed 000: a boiler room sensor with a gas detector. It runs at 55–70 °C and,
+ * now and then, overheats: a climb to 88–98 °C held for about a minute, then a
+ * cool-down to its setpoint (issue 13's simulator, for alarm rules to see).
+ */
 export function createBoiler(random: Random): DeviceModel {
-  const setpoint = 60 + random() * 20;
+  const setpoint = 55 + random() * 15;
   let temperature = setpoint + (random() - 0.5) * 4;
   let humidity = 35 + random() * 30;
+  /** While overheating: the peak it climbs to, and messages left at the peak. */
+  let overheat: { peak: number; hold: number } | null = null;
   return {
     kind: 'boiler',
     next(): Uplink {
       if (random() < GAS_ALERT_CHANCE) {
         return { channel: 'alerts', payload: { message: 'Gas leakage detected', severity: 'critical', type: 'gas' } };
       }
-      // A random walk pulled back toward the setpoint, so readings drift but never run away.
-      temperature += (random() - 0.5) * 0.6 + (setpoint - temperature) * 0.02;
+      if (!overheat && random() < OVERHEAT_CHANCE) overheat = { peak: 88 + random() * 10, hold: 60 + Math.floor(random() * 60) };
+      // A random walk pulled toward the setpoint (or, overheating, toward the peak), so readings drift but never run away.
+      const target = overheat ? overheat.peak : setpoint;
+      if (overheat && temperature >= overheat.peak - 1 && --overheat.hold <= 0) overheat = null;
+      temperature += (random() - 0.5) * 0.6 + (target - temperature) * (overheat ? 0.08 : 0.03);
       humidity = clamp(humidity + (random() - 0.5) * 0.8, 5, 99);
       return { channel: 'telemetry', payload: { temperature: round(temperature, 1), humidity: round(humidity, 1) } };
     },

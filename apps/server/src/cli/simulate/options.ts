@@ -56,7 +56,8 @@ Devices (either create them, or reuse ones created before):
 
 Traffic:
   --kind KIND           boiler | heartbeat | truck | mixed (default mixed)
-                          boiler     temperature/humidity, now and then a critical gas alert
+                          boiler     temperature/humidity; now and then it overheats past 80 °C
+                             for a minute or two, or raises a critical gas alert
                           heartbeat  heartbeats only: uptime, draining battery, rssi
                           truck      location along a route, speed/fuel telemetry, harsh-braking alarms
   --devices N           number of devices (default ${DEFAULT_DEVICE_COUNT}; with --devices-file, all in the file)
