@@ -35,7 +35,7 @@ import { AlarmsService } from './modules/alarms/alarms.service.js';
 import { alarmsRoutes } from './modules/alarms/alarms.routes.js';
 import { RulesService } from './modules/alarms/rules.service.js';
 import { AlarmOutbox } from './modules/alarms/outbox.js';
-import { DELIVER_QUEUE, NotificationsService } from './modules/notifications/notifications.service.js';
+import { DELIVER_QUEUE, NotificationsService, SUMMARY_QUEUE } from './modules/notifications/notifications.service.js';
 import { notificationsRoutes } from './modules/notifications/notifications.routes.js';
 import { DeviceDirectory } from './modules/devices/device-directory.js';
 import { devicesRoutes } from './modules/devices/devices.routes.js';
@@ -89,6 +89,7 @@ export interface Tether {
   alarms: AlarmEvaluator | null;
   /** The alarm notification outbox (worker nodes). */
   alarmOutbox: AlarmOutbox | null;
+  notifications: NotificationsService;
   /**
    * The admin created on the first start, with the generated password if one
    * was generated: set by start(), once every port is listening, so a start
@@ -147,7 +148,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   const storage = new LocalFileStorage(`${config.dataDir}/files`);
   const jobs: Jobs | null =
     roles.has('api') || roles.has('worker') || roles.has('mqtt') || roles.has('ingest')
-      ? await startJobs(db, logger, [COMMAND_EXPIRE_QUEUE, COMMAND_RETRY_QUEUE, DELIVER_QUEUE])
+      ? await startJobs(db, logger, [COMMAND_EXPIRE_QUEUE, COMMAND_RETRY_QUEUE, DELIVER_QUEUE, SUMMARY_QUEUE])
       : null;
   const devices = new DevicesService({
     db,
@@ -367,6 +368,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     bus,
     alarms: alarmEvaluator,
     alarmOutbox,
+    notifications,
     get bootstrap() {
       return bootstrap;
     },

@@ -16,6 +16,7 @@ interface Hook {
   headers: http.IncomingHttpHeaders;
   body: string;
   at: number;
+  path: string;
 }
 
 let s: TestServer;
@@ -39,7 +40,7 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       const path = req.url ?? '/';
-      hooks.push({ headers: req.headers, body, at: Date.now() });
+      hooks.push({ headers: req.headers, body, at: Date.now(), path: req.url ?? '/' });
       const b = behaviour[path] ?? 200;
       if (b === 'hang') return; // never answers
       res.writeHead(b, { 'content-type': 'text/plain' }).end(b === 200 ? 'ok' : 'receiver broken');
@@ -184,4 +185,105 @@ describe('an alarm told to a webhook and by e-mail', () => {
     }, 20_000);
     expect(delivered).toMatchObject({ lastStatusCode: 200 });
   }, 60_000);
+});
+
+describe('escalation, quiet hours and the storm limit', () => {
+  const target = async (name: string) =>
+    (await api('POST', '/api/v1/notification-targets', { name, kind: 'webhook', config: { url: `${receiverUrl}/${name}` } })).body;
+  const hooksAt = (name: string) => hooks.filter((h) => h.path === `/${name}`);
+  const boiler = async (name: string) => {
+    const d = await s.api.devices.create({ name });
+    const dev = await connectMqtt(s.mqttUrl, { username: d.id, password: d.token });
+    await publish(dev, `devices/${d.id}/telemetry`, JSON.stringify({ temperature: 60 }));
+    return { d, dev, hot: () => publish(dev, `devices/${d.id}/telemetry`, JSON.stringify({ temperature: 95 })) };
+  };
+  const hotRule = (name: string, scopeId: string, extra: Json) =>
+    api('POST', '/api/v1/alarm-rules', {
+      scope: 'device',
+      scopeId,
+      name,
+      kind: 'threshold',
+      key: 'temperature',
+      condition: { op: '>', value: 80 },
+      clear: { op: '<', value: 75 },
+      severity: 'major',
+      message: '{{device.name}} hot',
+      ...extra,
+    });
+
+  it('tells the escalation targets when an alarm stays unacknowledged, once, and not when it was acknowledged', async () => {
+    const first = await target('first-line');
+    const boss = await target('escalation');
+    const a = await boiler('escalating');
+    const b = await boiler('acknowledged-in-time');
+    for (const x of [a, b])
+      expect((await hotRule(`hot ${x.d.name}`, x.d.id, { notify: [first.id], escalate: { afterS: 600, notify: [boss.id] } })).status).toBe(201);
+    await a.hot();
+    await b.hot();
+    await until(() => hooksAt('first-line').filter((h) => h.body.includes('alarm.raised')).length >= 2);
+    const [alarmB] = (await api('GET', `/api/v1/alarms?deviceId=${b.d.id}`)).body.items!;
+    await api('POST', `/api/v1/alarms/${alarmB!.id}/acknowledge`, {});
+    await s.tether.alarms!.sweep(new Date(Date.now() + 599_000));
+    await s.tether.alarms!.sweep(new Date(Date.now() + 601_000));
+    await s.tether.alarms!.sweep(new Date(Date.now() + 700_000));
+    const escalated = await until(() => hooksAt('escalation').find((h) => h.headers['x-tether-event'] === 'alarm.escalated'));
+    expect(JSON.parse(escalated.body)).toMatchObject({ event: 'alarm.escalated', alarm: { deviceId: a.d.id, state: 'active' } });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(hooksAt('escalation')).toHaveLength(1);
+    const [alarmA] = (await api('GET', `/api/v1/alarms?deviceId=${a.d.id}`)).body.items!;
+    expect(((await api('GET', `/api/v1/alarms/${alarmA!.id}`)).body.history as Json[]).map((h) => h.action)).toEqual(['raised', 'escalated']);
+    await a.dev.endAsync();
+    await b.dev.endAsync();
+  });
+
+  it('holds notifications during quiet hours, to be sent when they end', async () => {
+    const quiet = await target('quiet');
+    const a = await boiler('quiet-boiler');
+    const hhmm = (d: Date) => d.toISOString().slice(11, 16);
+    const from = new Date(Date.now() - 3_600_000);
+    const to = new Date(Date.now() + 3_600_000);
+    expect((await hotRule('hot at night', a.d.id, { notify: [quiet.id], quietHours: { from: hhmm(from), to: hhmm(to), timezone: 'UTC' } })).status).toBe(201);
+    await a.hot();
+    const held = await until(async () => (await api('GET', `/api/v1/notification-deliveries?targetId=${quiet.id as string}`)).body.items![0]);
+    expect(held).toMatchObject({ status: 'pending', attempts: 0, event: 'alarm.raised' });
+    // Sent when the hours end (to the minute).
+    expect(Math.abs(Date.parse(held.deliverAfter as string) - Date.parse(`${to.toISOString().slice(0, 16)}:00Z`))).toBeLessThan(61_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(hooksAt('quiet')).toHaveLength(0);
+    await a.dev.endAsync();
+  });
+
+  it('past the storm limit, notifications are held and summarised after the hour, one summary per target', async () => {
+    const storm = await target('storm');
+    const devices = await Promise.all([0, 1, 2].map((i) => boiler(`storm-${i}`)));
+    const rule = await api('POST', '/api/v1/alarm-rules', {
+      scope: 'org',
+      name: 'storm rule',
+      kind: 'device_alert',
+      key: 'storm',
+      condition: {},
+      severity: 'warning',
+      message: 'storm at {{device.name}}',
+      notify: [storm.id],
+      stormLimit: 1,
+    });
+    expect(rule.status).toBe(201);
+    for (const x of devices) await publish(x.dev, `devices/${x.d.id}/alerts`, JSON.stringify({ message: 'storm', severity: 'warning', type: 'storm' }));
+    const log = await until(async () => {
+      const items = (await api('GET', `/api/v1/notification-deliveries?targetId=${storm.id as string}`)).body.items!;
+      return items.length === 3 ? items : null;
+    });
+    await until(async () => {
+      const items = (await api('GET', `/api/v1/notification-deliveries?targetId=${storm.id as string}`)).body.items!;
+      return items.filter((d) => d.status === 'delivered').length === 1 ? items : null;
+    });
+    expect(log.filter((d) => d.status === 'summarised')).toHaveLength(2);
+    await until(() => hooksAt('storm').length === 1);
+    // The summary job runs an hour later; here its handler is run now.
+    const hourStart = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000).toISOString();
+    await s.tether.notifications.summarise(rule.body.id as string, hourStart);
+    const summary = await until(() => hooksAt('storm').find((h) => h.headers['x-tether-event'] === 'alarm.summary'));
+    expect(JSON.parse(summary.body)).toMatchObject({ event: 'alarm.summary', heldBack: 2, alarms: 2 });
+    for (const x of devices) await x.dev.endAsync();
+  });
 });

@@ -276,6 +276,12 @@ export interface paths {
                         /** @description threshold: how long the condition must hold before the alarm is raised */
                         durationS?: number;
                         enabled?: boolean;
+                        /** @description Tell these targets too when an alarm stays unacknowledged */
+                        escalate?: {
+                            /** @description Still unacknowledged this long after it was raised */
+                            afterS: number;
+                            notify: string[];
+                        } | null;
                         /** @description threshold and rate: the telemetry key; device_alert: the alert type; no_data: null */
                         key?: string | null;
                         kind: "threshold" | "rate" | "no_data" | "device_alert";
@@ -285,11 +291,22 @@ export interface paths {
                         name: string;
                         /** @description Notification target ids */
                         notify?: string[];
+                        /** @description Hold notifications while these hours last; they go out when the hours end */
+                        quietHours?: {
+                            /** @description HH:MM */
+                            from: string;
+                            /** @description IANA time zone, e.g. Europe/Amsterdam, or UTC */
+                            timezone: string;
+                            /** @description HH:MM; earlier than from: overnight */
+                            to: string;
+                        } | null;
                         /**
                          * @description critical, major, minor, warning or info
                          * @enum {unknown}
                          */
                         severity: "critical" | "major" | "minor" | "warning" | "info";
+                        /** @description At most this many notifications an hour for the rule; the rest are summarised in one notification after the hour */
+                        stormLimit?: number | null;
                     };
                 };
             };
@@ -5772,7 +5789,7 @@ export interface components {
         /** AlarmHistoryEntry */
         AlarmHistoryEntry: {
             /** @enum {unknown} */
-            action: "raised" | "acknowledged" | "cleared" | "assigned" | "commented";
+            action: "raised" | "acknowledged" | "cleared" | "assigned" | "commented" | "escalated";
             /** Format: date-time */
             at: string;
             comment: string | null;
@@ -5805,6 +5822,12 @@ export interface components {
             /** @description threshold: how long the condition must hold before the alarm is raised */
             durationS: number;
             enabled: boolean;
+            /** @description Tell these targets too when an alarm stays unacknowledged */
+            escalate: {
+                /** @description Still unacknowledged this long after it was raised */
+                afterS: number;
+                notify: string[];
+            } | null;
             /** Format: uuid */
             id: string;
             /** @description threshold and rate: the telemetry key; device_alert: the alert type; no_data: null */
@@ -5816,6 +5839,15 @@ export interface components {
             name: string;
             /** @description Notification targets told when an alarm of this rule is raised or cleared */
             notify: string[];
+            /** @description Hold notifications while these hours last; they go out when the hours end */
+            quietHours: {
+                /** @description HH:MM */
+                from: string;
+                /** @description IANA time zone, e.g. Europe/Amsterdam, or UTC */
+                timezone: string;
+                /** @description HH:MM; earlier than from: overnight */
+                to: string;
+            } | null;
             /** @description What the rule covers; of the rules of one name, the most specific that covers a device applies (device, project, template, org) */
             scope: "org" | "project" | "template" | "device";
             /** @description The project, template or device; null for the org */
@@ -5825,6 +5857,8 @@ export interface components {
              * @enum {unknown}
              */
             severity: "critical" | "major" | "minor" | "warning" | "info";
+            /** @description At most this many notifications an hour for the rule; the rest are summarised in one notification after the hour */
+            stormLimit: number | null;
             /** Format: date-time */
             updatedAt: string;
         };
@@ -5844,6 +5878,12 @@ export interface components {
             /** @description threshold: how long the condition must hold before the alarm is raised */
             durationS?: number;
             enabled?: boolean;
+            /** @description Tell these targets too when an alarm stays unacknowledged */
+            escalate?: {
+                /** @description Still unacknowledged this long after it was raised */
+                afterS: number;
+                notify: string[];
+            } | null;
             /** @description threshold and rate: the telemetry key; device_alert: the alert type; no_data: null */
             key?: string | null;
             kind: "threshold" | "rate" | "no_data" | "device_alert";
@@ -5853,6 +5893,15 @@ export interface components {
             name: string;
             /** @description Notification target ids */
             notify?: string[];
+            /** @description Hold notifications while these hours last; they go out when the hours end */
+            quietHours?: {
+                /** @description HH:MM */
+                from: string;
+                /** @description IANA time zone, e.g. Europe/Amsterdam, or UTC */
+                timezone: string;
+                /** @description HH:MM; earlier than from: overnight */
+                to: string;
+            } | null;
             /** @description What the rule covers; of the rules of one name, the most specific that covers a device applies (device, project, template, org) */
             scope: "org" | "project" | "template" | "device";
             scopeId?: string | null;
@@ -5861,6 +5910,8 @@ export interface components {
              * @enum {unknown}
              */
             severity: "critical" | "major" | "minor" | "warning" | "info";
+            /** @description At most this many notifications an hour for the rule; the rest are summarised in one notification after the hour */
+            stormLimit?: number | null;
         };
         /** AlarmRuleList */
         AlarmRuleList: {
@@ -6380,16 +6431,18 @@ export interface components {
             attempts: number;
             /** Format: date-time */
             createdAt: string;
+            /** @description Held by the rule's quiet hours until then */
+            deliverAfter: string | null;
             deliveredAt: string | null;
-            /** @description alarm.raised, alarm.cleared or test */
+            /** @description alarm.raised, alarm.cleared, alarm.escalated, alarm.summary or test */
             event: string;
             /** Format: uuid */
             id: string;
             lastError: string | null;
             /** @description The webhook receiver's HTTP status, or the SMTP reply code */
             lastStatusCode: number | null;
-            /** @description failed: the last attempt failed; retries continue with backoff until they run out */
-            status: "pending" | "delivered" | "failed";
+            /** @description failed: the last attempt failed; retries continue with backoff until they run out. summarised: held back by the rule's storm limit, counted in the summary sent after the hour */
+            status: "pending" | "delivered" | "failed" | "summarised";
             targetId: string | null;
         };
         /** NotificationDeliveryPage */

@@ -35,6 +35,9 @@ beforeAll(async () => {
     severity: 'major',
     message: 'hot',
     notify: [],
+    escalate: null,
+    quietHours: null,
+    stormLimit: null,
   });
 });
 afterAll(async () => {

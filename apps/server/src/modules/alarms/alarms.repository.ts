@@ -18,6 +18,9 @@ interface RuleRow {
   severity: AlarmRule['severity'];
   message: string;
   notify: string[];
+  escalate: AlarmRule['escalate'];
+  quiet_hours: AlarmRule['quietHours'];
+  storm_limit: number | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -38,6 +41,9 @@ const toRule = (r: RuleRow): StoredRule => ({
   severity: r.severity,
   message: r.message,
   notify: r.notify,
+  escalate: r.escalate,
+  quietHours: r.quiet_hours,
+  stormLimit: r.storm_limit,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -63,19 +69,20 @@ export interface AlarmRow {
   assignee_id: string | null;
 }
 
-/** A raise or clear to notify about. */
+/** A raise, clear or escalation to notify about. */
 export interface OutboxItem {
   historyId: string;
-  event: 'raised' | 'cleared';
+  event: 'raised' | 'cleared' | 'escalated';
   at: Date;
-  /** The rule's targets (empty: nobody to tell). */
+  /** Who to tell: the rule's targets, or for an escalation its escalation targets (empty: nobody). */
   notify: string[];
+  rule: { id: string; quietHours: AlarmRule['quietHours']; stormLimit: number | null } | null;
   alarm: AlarmRow;
 }
 
 export interface HistoryRow {
   at: Date;
-  action: 'raised' | 'acknowledged' | 'cleared' | 'assigned' | 'commented';
+  action: 'raised' | 'acknowledged' | 'cleared' | 'assigned' | 'commented' | 'escalated';
   user_id: string | null;
   comment: string | null;
   details: unknown;
@@ -144,8 +151,9 @@ export class AlarmsRepository {
 
   async insertRule(r: Omit<AlarmRule, 'id'>): Promise<StoredRule> {
     const [row] = await this.db.query<RuleRow>(
-      `INSERT INTO alarm_rules (org_id, name, scope, scope_id, enabled, kind, key, condition, clear, duration_s, severity, message, notify)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::uuid[]) RETURNING *`,
+      `INSERT INTO alarm_rules (org_id, name, scope, scope_id, enabled, kind, key, condition, clear, duration_s, severity, message, notify,
+         escalate, quiet_hours, storm_limit)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::uuid[], $14, $15, $16) RETURNING *`,
       [
         r.orgId,
         r.name,
@@ -160,6 +168,9 @@ export class AlarmsRepository {
         r.severity,
         r.message,
         r.notify,
+        r.escalate ? JSON.stringify(r.escalate) : null,
+        r.quietHours ? JSON.stringify(r.quietHours) : null,
+        r.stormLimit,
       ],
     );
     return toRule(row!);
@@ -168,7 +179,7 @@ export class AlarmsRepository {
   async updateRule(r: AlarmRule): Promise<StoredRule | null> {
     const [row] = await this.db.query<RuleRow>(
       `UPDATE alarm_rules SET name = $3, enabled = $4, kind = $5, key = $6, condition = $7, clear = $8, duration_s = $9, severity = $10,
-         message = $11, notify = $12::uuid[], updated_at = now()
+         message = $11, notify = $12::uuid[], escalate = $13, quiet_hours = $14, storm_limit = $15, updated_at = now()
        WHERE org_id = $1 AND id = $2 RETURNING *`,
       [
         r.orgId,
@@ -183,6 +194,9 @@ export class AlarmsRepository {
         r.severity,
         r.message,
         r.notify,
+        r.escalate ? JSON.stringify(r.escalate) : null,
+        r.quietHours ? JSON.stringify(r.quietHours) : null,
+        r.stormLimit,
       ],
     );
     return row ? toRule(row) : null;
@@ -267,6 +281,23 @@ export class AlarmsRepository {
       [ruleId, before],
     );
     return rows.map((r) => ({ ruleId: r.rule_id, deviceId: r.device_id }));
+  }
+
+  /** Open alarms unacknowledged past their rule's escalation time: marked escalated (once), with an outbox entry. */
+  async escalateDue(now: Date): Promise<{ id: string; orgId: string; ruleId: string; deviceId: string }[]> {
+    const rows = await this.db.query<{ id: string; org_id: string; rule_id: string; device_id: string }>(
+      `WITH due AS (
+         SELECT a.id FROM alarms a JOIN alarm_rules r ON r.id = a.rule_id
+         WHERE a.cleared_at IS NULL AND a.acknowledged_at IS NULL AND a.escalated_at IS NULL AND r.escalate IS NOT NULL
+           AND a.raised_at + (r.escalate ->> 'afterS')::int * interval '1 second' <= $1
+         FOR UPDATE OF a SKIP LOCKED),
+       marked AS (UPDATE alarms SET escalated_at = now(), updated_at = now() FROM due WHERE alarms.id = due.id
+         RETURNING alarms.id, alarms.org_id, alarms.rule_id, alarms.device_id),
+       told AS (INSERT INTO alarm_history (alarm_id, action) SELECT id, 'escalated' FROM marked)
+       SELECT * FROM marked`,
+      [now],
+    );
+    return rows.map((r) => ({ id: r.id, orgId: r.org_id, ruleId: r.rule_id, deviceId: r.device_id }));
   }
 
   // Duration windows
@@ -390,15 +421,32 @@ export class AlarmsRepository {
    */
   async takeUnnotified(limit: number, hand: (items: OutboxItem[], tx: Queryable) => Promise<void>): Promise<number> {
     return this.transaction(async (tx) => {
-      const rows = await tx.query<AlarmRow & { history_id: string; action: 'raised' | 'cleared'; at: Date; notify: string[] | null }>(
-        `SELECT h.id AS history_id, h.action, h.at, r.notify, ${ALARM_COLUMNS}
+      const rows = await tx.query<
+        AlarmRow & {
+          history_id: string;
+          action: 'raised' | 'cleared' | 'escalated';
+          at: Date;
+          notify: string[] | null;
+          escalate: AlarmRule['escalate'];
+          quiet_hours: AlarmRule['quietHours'];
+          storm_limit: number | null;
+        }
+      >(
+        `SELECT h.id AS history_id, h.action, h.at, r.notify, r.escalate, r.quiet_hours, r.storm_limit, ${ALARM_COLUMNS}
          FROM alarm_history h JOIN alarms a ON a.id = h.alarm_id JOIN devices d ON d.id = a.device_id LEFT JOIN alarm_rules r ON r.id = a.rule_id
-         WHERE h.notified_at IS NULL AND h.action IN ('raised', 'cleared')
+         WHERE h.notified_at IS NULL AND h.action IN ('raised', 'cleared', 'escalated')
          ORDER BY h.id LIMIT ${limit} FOR UPDATE OF h SKIP LOCKED`,
       );
       if (!rows.length) return 0;
       await hand(
-        rows.map((r) => ({ historyId: r.history_id, event: r.action, at: r.at, notify: r.notify ?? [], alarm: r })),
+        rows.map((r) => ({
+          historyId: r.history_id,
+          event: r.action,
+          at: r.at,
+          notify: (r.action === 'escalated' ? r.escalate?.notify : r.notify) ?? [],
+          rule: r.rule_id ? { id: r.rule_id, quietHours: r.quiet_hours, stormLimit: r.storm_limit } : null,
+          alarm: r,
+        })),
         tx,
       );
       await tx.query('UPDATE alarm_history SET notified_at = now() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.history_id)]);

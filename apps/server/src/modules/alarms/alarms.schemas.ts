@@ -47,6 +47,36 @@ const RuleFields = {
   severity: AlarmSeverity,
   message: Type.String({ minLength: 1, maxLength: 500, description: 'With {{device.name}}, {{value}}, {{key}}, {{rule.name}}, {{alert.message}}' }),
   notify: Type.Array(Uuid, { maxItems: 20, description: 'Notification targets told when an alarm of this rule is raised or cleared' }),
+  escalate: Type.Union(
+    [
+      Type.Object(
+        {
+          afterS: Type.Integer({ minimum: 60, maximum: 7 * 86_400, description: 'Still unacknowledged this long after it was raised' }),
+          notify: Type.Array(Uuid, { minItems: 1, maxItems: 20 }),
+        },
+        { additionalProperties: false },
+      ),
+      Type.Null(),
+    ],
+    { description: 'Tell these targets too when an alarm stays unacknowledged' },
+  ),
+  quietHours: Type.Union(
+    [
+      Type.Object(
+        {
+          from: Type.String({ description: 'HH:MM' }),
+          to: Type.String({ description: 'HH:MM; earlier than from: overnight' }),
+          timezone: Type.String({ description: 'IANA time zone, e.g. Europe/Amsterdam, or UTC' }),
+        },
+        { additionalProperties: false },
+      ),
+      Type.Null(),
+    ],
+    { description: 'Hold notifications while these hours last; they go out when the hours end' },
+  ),
+  stormLimit: Type.Union([Type.Integer({ minimum: 1, maximum: 10_000 }), Type.Null()], {
+    description: 'At most this many notifications an hour for the rule; the rest are summarised in one notification after the hour',
+  }),
 };
 
 export const AlarmRule = Type.Object({
@@ -73,6 +103,9 @@ export const AlarmRuleInput = Type.Object(
     severity: AlarmSeverity,
     message: RuleFields.message,
     notify: Type.Optional(Type.Array(Type.String(), { maxItems: 20, description: 'Notification target ids' })),
+    escalate: Type.Optional(RuleFields.escalate),
+    quietHours: Type.Optional(RuleFields.quietHours),
+    stormLimit: Type.Optional(RuleFields.stormLimit),
   },
   { additionalProperties: false },
 );
@@ -111,7 +144,7 @@ export type AlarmPage = Static<typeof AlarmPage>;
 
 export const AlarmHistoryEntry = Type.Object({
   at: Timestamp,
-  action: Type.Enum(['raised', 'acknowledged', 'cleared', 'assigned', 'commented'] as const),
+  action: Type.Enum(['raised', 'acknowledged', 'cleared', 'assigned', 'commented', 'escalated'] as const),
   userId: Type.Union([Uuid, Type.Null()], { description: 'Null: Tether itself' }),
   comment: Type.Union([Type.String(), Type.Null()]),
   details: Type.Unknown(),

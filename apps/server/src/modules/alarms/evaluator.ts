@@ -343,6 +343,9 @@ export class AlarmEvaluator {
       for (const p of await this.repo.openNotSeenSince(rule.id, new Date(now.getTime() - afterS * 1000)))
         clears.push({ ...p, reason: `no repeat for ${afterS} s` });
     }
+    // Unacknowledged past their rule's escalation time: told to more targets (through the outbox).
+    for (const a of await this.repo.escalateDue(now))
+      this.deps.bus.emit('alarm.changed', { orgId: a.orgId, alarmId: a.id, ruleId: a.ruleId, deviceId: a.deviceId, open: true });
     if (!raises.length && !clears.length) return;
     const orgOf = new Map(raises.map((o) => [pairKey(o.rule.id, o.deviceId), o.rule.orgId]));
     const raised = await this.repo.raise(raises);

@@ -4,20 +4,23 @@ import type { DomainBus } from '../events/domain-events.js';
 import { AlarmsRepository } from './alarms.repository.js';
 import type { Alarm } from './alarms.schemas.js';
 import { toAlarm } from './alarms.service.js';
+import type { QuietHours } from './rule-logic.js';
 
 /** An alarm raised or cleared, for the rule's notification targets. */
 export interface AlarmNotification {
   historyId: string;
-  event: 'alarm.raised' | 'alarm.cleared';
+  event: 'alarm.raised' | 'alarm.cleared' | 'alarm.escalated';
   orgId: string;
   alarm: Alarm;
   targets: string[];
+  /** The rule's quiet hours and storm limit (null: its rule was deleted). */
+  rule: { id: string; quietHours: QuietHours | null; stormLimit: number | null } | null;
 }
 
 /** Who sends notifications: plans deliveries in the outbox's transaction, and sends them after its commit. */
-export interface NotificationSink {
-  plan(notices: AlarmNotification[], tx: Queryable): Promise<string[]>;
-  enqueue(deliveryIds: string[]): Promise<void>;
+export interface NotificationSink<P = unknown> {
+  plan(notices: AlarmNotification[], tx: Queryable): Promise<P>;
+  enqueue(planned: P): Promise<void>;
 }
 
 /** Outbox entries taken per transaction. */
@@ -87,20 +90,21 @@ export class AlarmOutbox {
 
   private async drain(): Promise<void> {
     for (;;) {
-      let planned: string[] = [];
+      let planned: unknown = null;
       const taken = await this.repo.takeUnnotified(TAKE, async (items, tx) => {
         const notices = items
           .filter((i) => i.notify.length)
           .map((i) => ({
             historyId: i.historyId,
-            event: i.event === 'raised' ? ('alarm.raised' as const) : ('alarm.cleared' as const),
+            event: `alarm.${i.event}` as const,
             orgId: i.alarm.org_id,
             alarm: toAlarm(i.alarm),
             targets: i.notify,
+            rule: i.rule,
           }));
-        planned = notices.length ? await this.sink.plan(notices, tx) : [];
+        planned = notices.length ? await this.sink.plan(notices, tx) : null;
       });
-      if (planned.length) await this.sink.enqueue(planned);
+      if (planned !== null) await this.sink.enqueue(planned);
       if (taken < TAKE) return;
     }
   }

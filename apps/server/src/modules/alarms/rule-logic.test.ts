@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors.js';
-import { checkRule, rateChange, renderMessage, rulesFor, thresholdStep, type AlarmRule } from './rule-logic.js';
+import { checkQuietHours, checkRule, quietUntil, rateChange, renderMessage, rulesFor, thresholdStep, type AlarmRule } from './rule-logic.js';
 
 const rule = (over: Partial<AlarmRule>): AlarmRule => ({
   id: 'r',
@@ -17,6 +17,9 @@ const rule = (over: Partial<AlarmRule>): AlarmRule => ({
   severity: 'major',
   message: '{{device.name}} temperature {{value}} °C',
   notify: [],
+  escalate: null,
+  quietHours: null,
+  stormLimit: null,
   ...over,
 });
 
@@ -113,4 +116,23 @@ it('renders message templates from the values, leaving unknown names as written'
       rule: { name: 'hot' },
     }),
   ).toBe('Boiler 7 temperature 81.235 °C (hot, {{nope}})');
+});
+
+describe('quiet hours', () => {
+  it("hold until they end, overnight and in the rule's time zone; outside them nothing is held", () => {
+    const night = { from: '22:00', to: '06:30', timezone: 'Europe/Amsterdam' };
+    // 23:15 in Amsterdam (CET, UTC+1) on 2026-12-07 is 22:15 UTC; they end at 06:30 local = 05:30 UTC.
+    expect(quietUntil(night, new Date('2026-12-07T22:15:00Z'))?.toISOString()).toBe('2026-12-08T05:30:00.000Z');
+    expect(quietUntil(night, new Date('2026-12-08T05:29:00Z'))?.toISOString()).toBe('2026-12-08T05:30:00.000Z');
+    expect(quietUntil(night, new Date('2026-12-08T05:30:00Z'))).toBeNull();
+    expect(quietUntil({ from: '12:00', to: '13:00', timezone: 'UTC' }, new Date('2026-12-07T12:59:30Z'))?.toISOString()).toBe('2026-12-07T13:00:00.000Z');
+    expect(quietUntil({ from: '12:00', to: '13:00', timezone: 'UTC' }, new Date('2026-12-07T11:59:59Z'))).toBeNull();
+  });
+
+  it('are checked: HH:MM, a real time zone, not empty', () => {
+    expect(code(() => checkQuietHours({ from: '25:00', to: '06:00', timezone: 'UTC' }))).toBe('RULE_INVALID');
+    expect(code(() => checkQuietHours({ from: '22:00', to: '06:00', timezone: 'Mars/Olympus' }))).toBe('RULE_INVALID');
+    expect(code(() => checkQuietHours({ from: '22:00', to: '22:00', timezone: 'UTC' }))).toBe('RULE_IMPOSSIBLE');
+    expect(code(() => checkQuietHours({ from: '22:00', to: '06:00', timezone: 'Europe/Amsterdam' }))).toBe('OK');
+  });
 });

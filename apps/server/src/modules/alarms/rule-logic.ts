@@ -44,6 +44,58 @@ export interface AlarmRule {
   message: string;
   /** Notification targets told when its alarms are raised or cleared. */
   notify: string[];
+  /** Tell these targets too when an alarm is still unacknowledged after `afterS`. */
+  escalate: Escalation | null;
+  /** Hold notifications while these hours last (local time of `timezone`); they go out when they end. */
+  quietHours: QuietHours | null;
+  /** At most this many notifications of the rule an hour; the rest are summarised in one after the hour. */
+  stormLimit: number | null;
+}
+
+export interface Escalation {
+  afterS: number;
+  notify: string[];
+}
+export interface QuietHours {
+  from: string;
+  to: string;
+  timezone: string;
+}
+
+const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
+
+/** Checks quiet hours: HH:MM to HH:MM (overnight when `to` is earlier), in a timezone the runtime knows. */
+export function checkQuietHours(q: QuietHours | null | undefined): QuietHours | null {
+  if (!q) return null;
+  if (!HHMM.test(q.from) || !HHMM.test(q.to)) throw new AppError('RULE_INVALID', 'quietHours.from and .to: HH:MM, 00:00 to 23:59');
+  if (q.from === q.to) throw new AppError('RULE_IMPOSSIBLE', 'quietHours: from and to are the same time');
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: q.timezone }).format(0);
+  } catch {
+    throw new AppError('RULE_INVALID', `quietHours.timezone: unknown time zone "${q.timezone}" (an IANA name such as Europe/Amsterdam, or UTC)`);
+  }
+  return { from: q.from, to: q.to, timezone: q.timezone };
+}
+
+const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3));
+
+/** If `at` falls within the quiet hours, when they end; else null. */
+export function quietUntil(q: QuietHours, at: Date): Date | null {
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone: q.timezone,
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(at);
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
+  const now = get('hour') * 60 + get('minute');
+  const from = minutesOf(q.from);
+  const to = minutesOf(q.to);
+  const inside = from < to ? now >= from && now < to : now >= from || now < to;
+  if (!inside) return null;
+  const left = (to - now + 1440) % 1440 || 1440;
+  return new Date(at.getTime() + left * 60_000 - get('second') * 1000 - at.getMilliseconds());
 }
 
 const SCOPE_RANK: Record<RuleScope, number> = { device: 3, project: 2, template: 1, org: 0 };

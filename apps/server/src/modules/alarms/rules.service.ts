@@ -8,7 +8,7 @@ import type { TelemetryService } from '../telemetry/telemetry.service.js';
 import type { TemplatesService } from '../templates/templates.service.js';
 import { AlarmsRepository, type StoredRule } from './alarms.repository.js';
 import type { AlarmRule as AlarmRuleDto, AlarmRuleInput } from './alarms.schemas.js';
-import { checkRule, type AlarmRule } from './rule-logic.js';
+import { checkQuietHours, checkRule, type AlarmRule } from './rule-logic.js';
 
 const toDto = (r: StoredRule): AlarmRuleDto => ({
   id: r.id,
@@ -24,6 +24,9 @@ const toDto = (r: StoredRule): AlarmRuleDto => ({
   severity: r.severity,
   message: r.message,
   notify: r.notify,
+  escalate: r.escalate,
+  quietHours: r.quietHours,
+  stormLimit: r.stormLimit,
   createdAt: r.createdAt.toISOString(),
   updatedAt: r.updatedAt.toISOString(),
 });
@@ -82,12 +85,23 @@ export class RulesService {
         enabled: input.enabled ?? true,
         severity: input.severity,
         message: input.message,
-        notify: await this.deps.targets.assertInOrg(actor, input.notify ?? []),
+        ...(await this.policy(actor, input)),
         ...checked,
       })
       .catch(nameTaken(input.name));
     this.changed(actor.orgId);
     return toDto(rule);
+  }
+
+  /** Who a rule tells, and when: its targets, escalation, quiet hours and storm limit, checked. */
+  private async policy(actor: Actor, input: Omit<AlarmRuleInput, 'scope' | 'scopeId'>) {
+    const escalate = input.escalate ? { afterS: input.escalate.afterS, notify: await this.deps.targets.assertInOrg(actor, input.escalate.notify) } : null;
+    return {
+      notify: await this.deps.targets.assertInOrg(actor, input.notify ?? []),
+      escalate,
+      quietHours: checkQuietHours(input.quietHours),
+      stormLimit: input.stormLimit ?? null,
+    };
   }
 
   /** Replaces a rule's definition; its scope stays (make another rule for another scope). */
@@ -104,7 +118,7 @@ export class RulesService {
         enabled: input.enabled ?? true,
         severity: input.severity,
         message: input.message,
-        notify: await this.deps.targets.assertInOrg(actor, input.notify ?? []),
+        ...(await this.policy(actor, input)),
         ...checked,
       })
       .catch(nameTaken(input.name));

@@ -19,12 +19,13 @@ export interface DeliveryRow {
   alarm_id: string | null;
   event: string;
   payload: Record<string, unknown>;
-  status: 'pending' | 'delivered' | 'failed';
+  status: 'pending' | 'delivered' | 'failed' | 'summarised';
   attempts: number;
   last_status_code: number | null;
   last_error: string | null;
   created_at: Date;
   delivered_at: Date | null;
+  deliver_after: Date | null;
 }
 
 export class NotificationsRepository {
@@ -69,15 +70,26 @@ export class NotificationsRepository {
 
   /** One delivery per history entry and target (a repeated hand-over adds none). Returns the new ones. */
   async insertDeliveries(
-    rows: { orgId: string; targetId: string; alarmId: string | null; historyId: string | null; event: string; payload: object }[],
+    rows: {
+      orgId: string;
+      targetId: string;
+      alarmId: string | null;
+      historyId: string | null;
+      event: string;
+      payload: object;
+      ruleId?: string | null;
+      status?: 'pending' | 'summarised';
+      deliverAfter?: Date | null;
+    }[],
     tx: Queryable = this.db,
-  ): Promise<string[]> {
+  ): Promise<{ id: string; status: string; deliverAfter: Date | null }[]> {
     if (!rows.length) return [];
-    const r = await tx.query<{ id: string }>(
-      `INSERT INTO notification_deliveries (org_id, target_id, alarm_id, history_id, event, payload)
-       SELECT u.org, u.target, u.alarm, u.history, u.event, u.payload
-       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::jsonb[]) AS u(org, target, alarm, history, event, payload)
-       ON CONFLICT (history_id, target_id) DO NOTHING RETURNING id`,
+    const r = await tx.query<{ id: string; status: string; deliver_after: Date | null }>(
+      `INSERT INTO notification_deliveries (org_id, target_id, alarm_id, history_id, event, payload, rule_id, status, deliver_after)
+       SELECT u.org, u.target, u.alarm, u.history, u.event, u.payload, u.rule, u.status, u.after
+       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::jsonb[], $7::uuid[], $8::text[], $9::timestamptz[])
+         AS u(org, target, alarm, history, event, payload, rule, status, after)
+       ON CONFLICT (history_id, target_id) DO NOTHING RETURNING id, status, deliver_after`,
       [
         rows.map((x) => x.orgId),
         rows.map((x) => x.targetId),
@@ -85,9 +97,33 @@ export class NotificationsRepository {
         rows.map((x) => x.historyId),
         rows.map((x) => x.event),
         rows.map((x) => JSON.stringify(x.payload)),
+        rows.map((x) => x.ruleId ?? null),
+        rows.map((x) => x.status ?? 'pending'),
+        rows.map((x) => x.deliverAfter ?? null),
       ],
     );
-    return r.map((x) => x.id);
+    return r.map((x) => ({ id: x.id, status: x.status, deliverAfter: x.deliver_after }));
+  }
+
+  /** Alarm events of a rule told (not summarised) since `since`: the storm limit's count. */
+  async toldSince(ruleId: string, since: Date, tx: Queryable): Promise<number> {
+    const [r] = await tx.query<{ n: string }>(
+      `SELECT count(DISTINCT history_id) AS n FROM notification_deliveries
+       WHERE rule_id = $1 AND created_at >= $2 AND status <> 'summarised' AND history_id IS NOT NULL`,
+      [ruleId, since],
+    );
+    return Number(r!.n);
+  }
+
+  /** Per target, the alarm events of a rule held back by its storm limit in [from, to). */
+  async summarised(ruleId: string, from: Date, to: Date): Promise<{ orgId: string; targetId: string; events: number; alarms: number }[]> {
+    const rows = await this.db.query<{ org_id: string; target_id: string; events: string; alarms: string }>(
+      `SELECT org_id, target_id, count(*) AS events, count(DISTINCT alarm_id) AS alarms FROM notification_deliveries
+       WHERE rule_id = $1 AND status = 'summarised' AND created_at >= $2 AND created_at < $3 AND target_id IS NOT NULL
+       GROUP BY org_id, target_id`,
+      [ruleId, from, to],
+    );
+    return rows.map((r) => ({ orgId: r.org_id, targetId: r.target_id, events: Number(r.events), alarms: Number(r.alarms) }));
   }
 
   async delivery(id: string): Promise<(DeliveryRow & { target: TargetRow | null }) | null> {

@@ -43,10 +43,12 @@ export const NotificationDelivery = Type.Object({
   id: Uuid,
   targetId: Type.Union([Uuid, Type.Null()]),
   alarmId: Type.Union([Uuid, Type.Null()]),
-  event: Type.String({ description: 'alarm.raised, alarm.cleared or test' }),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')], {
-    description: 'failed: the last attempt failed; retries continue with backoff until they run out',
+  event: Type.String({ description: 'alarm.raised, alarm.cleared, alarm.escalated, alarm.summary or test' }),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed'), Type.Literal('summarised')], {
+    description:
+      "failed: the last attempt failed; retries continue with backoff until they run out. summarised: held back by the rule's storm limit, counted in the summary sent after the hour",
   }),
+  deliverAfter: Type.Union([Timestamp, Type.Null()], { description: "Held by the rule's quiet hours until then" }),
   attempts: Type.Integer(),
   lastStatusCode: Type.Union([Type.Integer(), Type.Null()], { description: "The webhook receiver's HTTP status, or the SMTP reply code" }),
   lastError: Type.Union([Type.String(), Type.Null()]),

@@ -3,6 +3,7 @@ import type { Database, Queryable } from '../../platform/db/database.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import { Mailer } from '../../platform/notify/mailer.js';
 import { postWebhook } from '../../platform/notify/webhook.js';
+import { quietUntil, type QuietHours } from '../alarms/rule-logic.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { requireRole, type Actor } from '../accounts/actor.js';
 import { AppError, assertUuid } from '../errors.js';
@@ -10,6 +11,7 @@ import { NotificationsRepository, type DeliveryRow, type TargetRow } from './not
 import type { NotificationDelivery, NotificationTarget, NotificationTargetInput } from './notifications.schemas.js';
 
 export const DELIVER_QUEUE = 'notification-deliver';
+export const SUMMARY_QUEUE = 'notification-summary';
 /** Tries after the first, and the first retry's delay (s), doubling with jitter: about 2 s, 4 s, … 17 min. */
 const RETRIES = 10;
 const RETRY_DELAY_S = 2;
@@ -38,19 +40,32 @@ const toDelivery = (d: DeliveryRow): NotificationDelivery => ({
   lastError: d.last_error,
   createdAt: d.created_at.toISOString(),
   deliveredAt: d.delivered_at?.toISOString() ?? null,
+  deliverAfter: d.deliver_after?.toISOString() ?? null,
 });
 
 /** What a notification says about an alarm: the body of a webhook, the text of an e-mail. */
 export interface AlarmNotice {
   historyId: string | null;
-  event: 'alarm.raised' | 'alarm.cleared';
+  event: 'alarm.raised' | 'alarm.cleared' | 'alarm.escalated';
   orgId: string;
   alarm: { id: string; deviceId: string; deviceName: string; ruleName: string; severity: string; message: string; state: string; value: unknown } & Record<
     string,
     unknown
   >;
   targets: string[];
+  /** The rule's quiet hours and storm limit. */
+  rule: { id: string; quietHours: QuietHours | null; stormLimit: number | null } | null;
 }
+
+/** Deliveries planned in the outbox's transaction, sent after its commit. */
+export interface Planned {
+  deliveries: { id: string; startAfter: Date | null }[];
+  /** Storm summaries to send at the end of their hour. */
+  summaries: { ruleId: string; hourStart: Date }[];
+}
+
+const HOUR_MS = 3_600_000;
+const hourStart = (at: Date) => new Date(Math.floor(at.getTime() / HOUR_MS) * HOUR_MS);
 
 export interface NotificationsDeps {
   db: Database;
@@ -136,15 +151,16 @@ export class NotificationsService {
       sentAt: new Date().toISOString(),
       message: `A test of the notification target "${t.name}" from Tether.`,
     };
-    const [deliveryId] = await this.repo.insertDeliveries([{ orgId: actor.orgId, targetId: t.id, alarmId: null, historyId: null, event: 'test', payload }]);
-    await this.enqueue([deliveryId!]);
-    return toDelivery((await this.repo.orgDelivery(actor.orgId, deliveryId!))!);
+    const [d] = await this.repo.insertDeliveries([{ orgId: actor.orgId, targetId: t.id, alarmId: null, historyId: null, event: 'test', payload }]);
+    await this.enqueue([d!.id]);
+    return toDelivery((await this.repo.orgDelivery(actor.orgId, d!.id))!);
   }
 
   async deliveries(actor: Actor, q: { targetId?: string; alarmId?: string; status?: string; limit?: number; offset?: number }) {
     const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
     const offset = Math.max(q.offset ?? 0, 0);
-    if (q.status && !['pending', 'delivered', 'failed'].includes(q.status)) throw new AppError('VALIDATION_FAILED', 'status: pending, delivered or failed');
+    if (q.status && !['pending', 'delivered', 'failed', 'summarised'].includes(q.status))
+      throw new AppError('VALIDATION_FAILED', 'status: pending, delivered, failed or summarised');
     const page = await this.repo.deliveries(actor.orgId, {
       targetId: q.targetId ? assertUuid(q.targetId, 'targetId') : undefined,
       alarmId: q.alarmId ? assertUuid(q.alarmId, 'alarmId') : undefined,
@@ -167,33 +183,109 @@ export class NotificationsService {
 
   /**
    * Alarm events from the alarms outbox, in its transaction: one delivery per
-   * target (none twice, even if handed over again); the jobs go out after the commit.
+   * target (none twice, even if handed over again). Quiet hours hold a
+   * delivery until they end; past a rule's storm limit in the current hour a
+   * delivery is `summarised` (not sent) and one summary per target goes out
+   * after the hour. The jobs go out after the commit (`enqueue`).
    */
-  async plan(notices: AlarmNotice[], tx: Queryable): Promise<string[]> {
-    const rows = notices.flatMap((n) =>
-      n.targets.map((targetId) => ({
-        orgId: n.orgId,
-        targetId,
-        alarmId: n.alarm.id,
-        historyId: n.historyId,
-        event: n.event,
-        payload: { event: n.event, orgId: n.orgId, sentAt: new Date().toISOString(), alarm: n.alarm },
-      })),
-    );
-    return this.repo.insertDeliveries(rows, tx);
+  async plan(notices: AlarmNotice[], tx: Queryable): Promise<Planned> {
+    const now = new Date();
+    const hour = hourStart(now);
+    const told = new Map<string, number>();
+    const rows: Parameters<NotificationsRepository['insertDeliveries']>[0] = [];
+    const summaries = new Map<string, { ruleId: string; hourStart: Date }>();
+    for (const n of notices) {
+      const rule = n.rule;
+      let status: 'pending' | 'summarised' = 'pending';
+      if (rule?.stormLimit) {
+        if (!told.has(rule.id)) told.set(rule.id, await this.repo.toldSince(rule.id, hour, tx));
+        const count = told.get(rule.id)!;
+        if (count >= rule.stormLimit) {
+          status = 'summarised';
+          summaries.set(rule.id, { ruleId: rule.id, hourStart: hour });
+        } else told.set(rule.id, count + 1);
+      }
+      const deliverAfter = rule?.quietHours ? quietUntil(rule.quietHours, now) : null;
+      for (const targetId of n.targets)
+        rows.push({
+          orgId: n.orgId,
+          targetId,
+          alarmId: n.alarm.id,
+          historyId: n.historyId,
+          event: n.event,
+          payload: { event: n.event, orgId: n.orgId, sentAt: now.toISOString(), alarm: n.alarm },
+          ruleId: rule?.id ?? null,
+          status,
+          deliverAfter,
+        });
+    }
+    const inserted = await this.repo.insertDeliveries(rows, tx);
+    return {
+      deliveries: inserted.filter((d) => d.status === 'pending').map((d) => ({ id: d.id, startAfter: d.deliverAfter })),
+      summaries: [...summaries.values()],
+    };
   }
 
-  async enqueue(deliveryIds: string[]): Promise<void> {
+  /** Sends what `plan` planned: deliveries now (or when quiet hours end), summaries at the end of their hour. */
+  async enqueue(planned: Planned | string[]): Promise<void> {
     const jobs = this.deps.jobs;
     if (!jobs) throw new Error('notifications need the job queue');
-    for (const deliveryId of deliveryIds)
-      await jobs.send(DELIVER_QUEUE, { deliveryId }, { retryLimit: RETRIES, retryDelay: RETRY_DELAY_S, retryBackoff: true });
-    jobs.wake(DELIVER_QUEUE);
+    const p: Planned = Array.isArray(planned) ? { deliveries: planned.map((id) => ({ id, startAfter: null })), summaries: [] } : planned;
+    for (const d of p.deliveries)
+      await jobs.send(
+        DELIVER_QUEUE,
+        { deliveryId: d.id },
+        { retryLimit: RETRIES, retryDelay: RETRY_DELAY_S, retryBackoff: true, startAfter: d.startAfter ?? undefined },
+      );
+    for (const s of p.summaries)
+      await jobs.send(
+        SUMMARY_QUEUE,
+        { ruleId: s.ruleId, hourStart: s.hourStart.toISOString() },
+        {
+          startAfter: new Date(s.hourStart.getTime() + HOUR_MS),
+          singletonKey: `storm:${s.ruleId}:${s.hourStart.toISOString()}`,
+          retryLimit: RETRIES,
+          retryDelay: RETRY_DELAY_S,
+          retryBackoff: true,
+        },
+      );
+    if (p.deliveries.length) jobs.wake(DELIVER_QUEUE);
   }
 
-  /** On worker nodes: the delivery jobs. */
+  /** After an hour a rule's storm limit held notifications back: one summary per target. */
+  async summarise(ruleId: string, hourStartIso: string): Promise<void> {
+    const from = new Date(hourStartIso);
+    const to = new Date(from.getTime() + HOUR_MS);
+    const held = await this.repo.summarised(ruleId, from, to);
+    if (!held.length) return;
+    const inserted = await this.repo.insertDeliveries(
+      held.map((h) => ({
+        orgId: h.orgId,
+        targetId: h.targetId,
+        alarmId: null,
+        historyId: null,
+        event: 'alarm.summary',
+        ruleId,
+        payload: {
+          event: 'alarm.summary',
+          orgId: h.orgId,
+          sentAt: new Date().toISOString(),
+          ruleId,
+          from: from.toISOString(),
+          to: to.toISOString(),
+          heldBack: h.events,
+          alarms: h.alarms,
+          message: `${h.events} more alarm notifications (${h.alarms} alarms) of this rule were held back between ${from.toISOString()} and ${to.toISOString()} by its storm limit`,
+        },
+      })),
+    );
+    await this.enqueue(inserted.map((d) => d.id));
+  }
+
+  /** On worker nodes: the delivery and summary jobs. */
   async startWorker(): Promise<void> {
     await this.deps.jobs!.work<{ deliveryId: string }>(DELIVER_QUEUE, (d) => this.deliver(d.deliveryId), { concurrency: CONCURRENCY });
+    await this.deps.jobs!.work<{ ruleId: string; hourStart: string }>(SUMMARY_QUEUE, (d) => this.summarise(d.ruleId, d.hourStart));
   }
 
   /** One attempt; throws on failure so that pg-boss tries again later. */
