@@ -223,6 +223,36 @@ describe('other rule kinds', () => {
   });
 });
 
+describe('the rule editor preview', () => {
+  it('replays a rule over the last 24 h of a device: how many times it would have fired, and when', async () => {
+    const b = await device('history-boiler');
+    for (const t of [70, 85, 86, 70, 90, 91, 92, 60]) await b.send({ temperature: t });
+    const preview = await api('POST', '/api/v1/alarm-rules/preview', {
+      deviceId: b.d.id,
+      rule: { kind: 'threshold', key: 'temperature', condition: { op: '>', value: 80 }, clear: { op: '<', value: 75 } },
+    });
+    expect(preview.status).toBe(200);
+    expect(preview.body).toMatchObject({ points: 8, fired: 2, truncated: false });
+    expect((preview.body.occurrences as Json[]).map((o) => [o.count, o.peak, o.clearedAt === null])).toEqual([
+      [2, 86, false],
+      [3, 92, false],
+    ]);
+    // Nothing was raised: a preview only replays.
+    expect(await alarmsOf(b.d.id)).toHaveLength(0);
+    expect(
+      (await api('POST', '/api/v1/alarm-rules/preview', { deviceId: b.d.id, rule: { kind: 'no_data', condition: { silentS: 60 } } })).body.error,
+    ).toMatchObject({ code: 'RULE_INVALID' });
+    expect(
+      (
+        await api('POST', '/api/v1/alarm-rules/preview', {
+          deviceId: '00000000-0000-4000-8000-000000000000',
+          rule: { kind: 'threshold', key: 'temperature', condition: { op: '>', value: 80 } },
+        })
+      ).body.error,
+    ).toMatchObject({ code: 'DEVICE_NOT_FOUND' });
+  });
+});
+
 describe('live', () => {
   it("tells the org's dashboards when an alarm is raised, acknowledged and cleared", async () => {
     const b = await device('watched');

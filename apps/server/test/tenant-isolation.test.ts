@@ -426,6 +426,12 @@ describe('lists never show another org’s data', () => {
         notify: [ids.target],
       });
       expect(stealTarget).toMatchObject({ status: 404, body: { error: { code: 'TARGET_NOT_FOUND' } } });
+      // Nor replay a rule over org A's device's history.
+      const preview = await call('POST', '/api/v1/alarm-rules/preview', token, {
+        deviceId: deviceA.id,
+        rule: { kind: 'threshold', key: 'temperature', condition: { op: '>', value: 0 } },
+      });
+      expect(preview).toMatchObject({ status: 404, body: { error: { code: 'DEVICE_NOT_FOUND' } } });
       // A rule of org B may not name org A's device, project or template as its scope.
       for (const [scope, scopeId] of [
         ['device', deviceA.id],

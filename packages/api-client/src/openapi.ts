@@ -384,6 +384,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alarm-rules/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Replays a threshold or rate rule over one device's history of its key (default: the last 24 h): "would have fired 3 times" */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RulePreviewInput"];
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RulePreview"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alarms": {
         parameters: {
             query?: never;
@@ -6583,6 +6641,55 @@ export interface components {
          * @enum {unknown}
          */
         Role: "owner" | "admin" | "operator" | "viewer";
+        /** RulePreview */
+        RulePreview: {
+            /** Format: uuid */
+            deviceId: string;
+            /** @description How many alarms the rule would have raised */
+            fired: number;
+            /** Format: date-time */
+            from: string;
+            occurrences: {
+                clearedAt: string | null;
+                count: number;
+                /** @description The value furthest past the condition */
+                peak: number;
+                /** Format: date-time */
+                raisedAt: string;
+            }[];
+            /** @description Values of the key replayed */
+            points: number;
+            /** Format: date-time */
+            to: string;
+            /** @description More values than a preview replays (100,000): only the newest were */
+            truncated: boolean;
+        };
+        /** RulePreviewInput */
+        RulePreviewInput: {
+            deviceId: string;
+            /** @description ISO 8601; default 24 h before `to` */
+            from?: string;
+            rule: {
+                clear?: (components["schemas"]["Comparison"] | {
+                    afterS: number;
+                }) | null;
+                /** @description threshold: a comparison; rate: {direction, by, windowS}; no_data: {silentS}; device_alert: {} */
+                condition: components["schemas"]["Comparison"] | {
+                    by: number;
+                    direction: "rise" | "fall" | "any";
+                    windowS: number;
+                } | {
+                    silentS: number;
+                } | Record<string, never>;
+                /** @description threshold: how long the condition must hold before the alarm is raised */
+                durationS?: number;
+                /** @description threshold and rate: the telemetry key; device_alert: the alert type; no_data: null */
+                key?: string | null;
+                kind: "threshold" | "rate" | "no_data" | "device_alert";
+            };
+            /** @description ISO 8601; default now */
+            to?: string;
+        };
         /** ServerInfo */
         ServerInfo: {
             /** @description Where devices connect over MQTT; null: this node runs no broker */

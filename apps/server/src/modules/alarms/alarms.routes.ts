@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
 import { NoContent } from '../../platform/http/schemas.js';
 import { actorOf } from '../accounts/request-actor.js';
-import { AlarmCounts, AlarmDetail, AlarmPage, AlarmQuery, AlarmRule, AlarmRuleInput, AlarmRuleList } from './alarms.schemas.js';
+import { AlarmCounts, AlarmDetail, AlarmPage, AlarmQuery, AlarmRule, AlarmRuleInput, AlarmRuleList, RulePreview, RulePreviewInput } from './alarms.schemas.js';
 import type { AlarmsService } from './alarms.service.js';
 import type { RulesService } from './rules.service.js';
 
@@ -26,6 +26,18 @@ export function alarmsRoutes(rules: RulesService, alarms: AlarmsService) {
         },
       },
       async (req, reply) => reply.status(201).send(await rules.create(actorOf(req), req.body)),
+    );
+    app.post(
+      '/api/v1/alarm-rules/preview',
+      {
+        schema: {
+          tags,
+          description: 'Replays a threshold or rate rule over one device\'s history of its key (default: the last 24 h): "would have fired 3 times"',
+          body: RulePreviewInput,
+          response: { 200: RulePreview },
+        },
+      },
+      (req) => rules.preview(actorOf(req), req.body),
     );
     app.get('/api/v1/alarm-rules/:id', { schema: { tags, params: IdParam, response: { 200: AlarmRule } } }, (req) => rules.get(actorOf(req), req.params.id));
     app.put(

@@ -113,6 +113,35 @@ export type AlarmRuleInput = Static<typeof AlarmRuleInput>;
 
 export const AlarmRuleList = Type.Object({ items: Type.Array(AlarmRule) });
 
+export const RulePreviewInput = Type.Object(
+  {
+    rule: Type.Omit(AlarmRuleInput, ['scope', 'scopeId', 'name', 'severity', 'message', 'notify', 'escalate', 'quietHours', 'stormLimit', 'enabled']),
+    deviceId: Type.String(),
+    from: Type.Optional(Type.String({ description: 'ISO 8601; default 24 h before `to`' })),
+    to: Type.Optional(Type.String({ description: 'ISO 8601; default now' })),
+  },
+  { additionalProperties: false },
+);
+export type RulePreviewInput = Static<typeof RulePreviewInput>;
+
+export const RulePreview = Type.Object({
+  deviceId: Uuid,
+  from: Timestamp,
+  to: Timestamp,
+  points: Type.Integer({ description: 'Values of the key replayed' }),
+  truncated: Type.Boolean({ description: 'More values than a preview replays (100,000): only the newest were' }),
+  fired: Type.Integer({ description: 'How many alarms the rule would have raised' }),
+  occurrences: Type.Array(
+    Type.Object({
+      raisedAt: Timestamp,
+      clearedAt: Type.Union([Timestamp, Type.Null()]),
+      count: Type.Integer(),
+      peak: Type.Number({ description: 'The value furthest past the condition' }),
+    }),
+  ),
+});
+export type RulePreview = Static<typeof RulePreview>;
+
 export const AlarmState = Type.Union([Type.Literal('active'), Type.Literal('acknowledged'), Type.Literal('cleared_unacknowledged'), Type.Literal('cleared')], {
   description: 'active → acknowledged → cleared; cleared_unacknowledged: cleared before anyone acknowledged it',
 });
@@ -170,4 +199,17 @@ export const AlarmCounts = Type.Object({
   unacknowledged: Type.Integer({ description: 'Open or cleared alarms nobody has acknowledged' }),
 });
 
-titled({ Comparison, AlarmRule, AlarmRuleInput, AlarmRuleList, AlarmState, Alarm, AlarmPage, AlarmHistoryEntry, AlarmDetail, AlarmCounts });
+titled({
+  Comparison,
+  AlarmRule,
+  AlarmRuleInput,
+  AlarmRuleList,
+  RulePreviewInput,
+  RulePreview,
+  AlarmState,
+  Alarm,
+  AlarmPage,
+  AlarmHistoryEntry,
+  AlarmDetail,
+  AlarmCounts,
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors.js';
-import { checkQuietHours, checkRule, quietUntil, rateChange, renderMessage, rulesFor, thresholdStep, type AlarmRule } from './rule-logic.js';
+import { checkQuietHours, checkRule, quietUntil, rateChange, renderMessage, replayRule, rulesFor, thresholdStep, type AlarmRule } from './rule-logic.js';
 
 const rule = (over: Partial<AlarmRule>): AlarmRule => ({
   id: 'r',
@@ -134,5 +134,21 @@ describe('quiet hours', () => {
     expect(code(() => checkQuietHours({ from: '22:00', to: '06:00', timezone: 'Mars/Olympus' }))).toBe('RULE_INVALID');
     expect(code(() => checkQuietHours({ from: '22:00', to: '22:00', timezone: 'UTC' }))).toBe('RULE_IMPOSSIBLE');
     expect(code(() => checkQuietHours({ from: '22:00', to: '06:00', timezone: 'Europe/Amsterdam' }))).toBe('OK');
+  });
+});
+
+describe('replaying a rule over history (the preview)', () => {
+  it('finds each time it would have fired and cleared, with the duration and hysteresis', () => {
+    const r = rule({ durationS: 60 });
+    const at = (s: number) => s * 1000;
+    const series = [70, 85, 86, 87, 79, 74, 90, 91, 60, 95, 96, 97, 98, 70].map((v, i) => ({ ts: at(i * 30), v }));
+    // 85 at 30 s, still above at 90 s (60 s later): raised at 90 s; 79 keeps it (band), 74 clears.
+    // 90 at 180 s, 91 at 210 s: only 30 s, then 60 breaks it. 95 at 270 s still above at 330 s: raised,
+    // 98 repeats, 70 clears.
+    expect(replayRule(r, series)).toEqual([
+      { raisedAt: at(90), clearedAt: at(150), count: 1, peak: 87 },
+      { raisedAt: at(330), clearedAt: at(390), count: 2, peak: 98 },
+    ]);
+    expect(replayRule(rule({ durationS: 0 }), series).map((o) => o.count)).toEqual([3, 2, 4]);
   });
 });

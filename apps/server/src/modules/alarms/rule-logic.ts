@@ -276,3 +276,70 @@ export function rateChange(rule: AlarmRule, window: readonly { ts: number; v: nu
   const fall = max - v > c.by;
   return c.direction === 'rise' ? rise : c.direction === 'fall' ? fall : rise || fall;
 }
+
+/** What a rule would have done over a series: each alarm it would have raised, with when it would have cleared. */
+export interface Occurrence {
+  raisedAt: number;
+  clearedAt: number | null;
+  /** Values that met the condition while it was open (the raise included). */
+  count: number;
+  /** The value furthest past the condition. */
+  peak: number;
+}
+
+/**
+ * Replays a threshold or rate rule over one device's points (oldest first,
+ * ms): the same decisions as live evaluation, for the rule editor's preview.
+ * A duration window that runs out between two points is raised at the later
+ * point here (the live sweep raises it on time).
+ */
+export function replayRule(rule: AlarmRule, points: readonly { ts: number; v: number }[]): Occurrence[] {
+  const out: Occurrence[] = [];
+  let open: Occurrence | null = null;
+  let pendingSince: number | null = null;
+  let window: { ts: number; v: number }[] = [];
+  const worse = (a: number, b: number) => {
+    const c = rule.condition as Comparison;
+    return c.op === '<' || c.op === '<=' ? Math.min(a, b) : Math.max(a, b);
+  };
+  for (const { ts, v } of points) {
+    if (rule.kind === 'rate') {
+      const c = rule.condition as RateCondition;
+      window = window.filter((x) => x.ts >= ts - c.windowS * 1000 && x.ts <= ts);
+      const fires = rateChange(rule, window, v);
+      window.push({ ts, v });
+      if (fires) {
+        if (open) open.count++;
+        else out.push((open = { raisedAt: ts, clearedAt: null, count: 1, peak: v }));
+      } else if (open) {
+        open.clearedAt = ts;
+        open = null;
+      }
+      continue;
+    }
+    const step = thresholdStep(rule, v, ts, pendingSince, open !== null);
+    switch (step.do) {
+      case 'raise':
+        out.push((open = { raisedAt: ts, clearedAt: null, count: 1, peak: v }));
+        pendingSince = null;
+        break;
+      case 'repeat':
+        open!.count++;
+        open!.peak = worse(open!.peak, v);
+        break;
+      case 'clear':
+        open!.clearedAt = ts;
+        open = null;
+        break;
+      case 'pending':
+        pendingSince = step.since;
+        break;
+      case 'reset':
+        pendingSince = null;
+        break;
+      case 'nothing':
+        break;
+    }
+  }
+  return out;
+}

@@ -7,8 +7,8 @@ import type { ProjectsService } from '../projects/projects.service.js';
 import type { TelemetryService } from '../telemetry/telemetry.service.js';
 import type { TemplatesService } from '../templates/templates.service.js';
 import { AlarmsRepository, type StoredRule } from './alarms.repository.js';
-import type { AlarmRule as AlarmRuleDto, AlarmRuleInput } from './alarms.schemas.js';
-import { checkQuietHours, checkRule, type AlarmRule } from './rule-logic.js';
+import type { AlarmRule as AlarmRuleDto, AlarmRuleInput, RulePreview, RulePreviewInput } from './alarms.schemas.js';
+import { checkQuietHours, checkRule, replayRule, type AlarmRule } from './rule-logic.js';
 
 const toDto = (r: StoredRule): AlarmRuleDto => ({
   id: r.id,
@@ -131,6 +131,56 @@ export class RulesService {
     requireRole(actor, 'admin');
     if (!(await this.repo.deleteRule(actor.orgId, assertUuid(id, 'rule id')))) throw notFound('RULE', id);
     this.changed(actor.orgId);
+  }
+
+  /**
+   * "Would have fired 3 times": the rule replayed over a device's history of
+   * its key (threshold and rate rules; the newest 100,000 values).
+   */
+  async preview(actor: Actor, input: RulePreviewInput): Promise<RulePreview> {
+    const checked = checkRule({
+      kind: input.rule.kind,
+      key: input.rule.key,
+      condition: input.rule.condition,
+      clear: input.rule.clear,
+      durationS: input.rule.durationS,
+    });
+    if (checked.kind !== 'threshold' && checked.kind !== 'rate')
+      throw new AppError('RULE_INVALID', 'a preview replays telemetry: threshold and rate rules only');
+    const to = input.to ?? new Date().toISOString();
+    const from = input.from ?? new Date(Date.parse(to) - 86_400_000).toISOString();
+    const series = await this.deps.telemetry.history(actor, input.deviceId, { keys: checked.key!, from, to, limit: 100_000 });
+    const points = (series.series[checked.key!] ?? []).filter((p) => typeof p.value === 'number').map((p) => ({ ts: Date.parse(p.ts), v: p.value as number }));
+    const rule = {
+      ...checked,
+      id: 'preview',
+      orgId: actor.orgId,
+      name: 'preview',
+      scope: 'device',
+      scopeId: null,
+      enabled: true,
+      severity: 'info',
+      message: '',
+      notify: [],
+      escalate: null,
+      quietHours: null,
+      stormLimit: null,
+    } as AlarmRule;
+    const occurrences = replayRule(rule, points);
+    return {
+      deviceId: series.deviceId,
+      from: series.from,
+      to: series.to,
+      points: points.length,
+      truncated: Object.keys(series.truncated ?? {}).length > 0,
+      fired: occurrences.length,
+      occurrences: occurrences.map((o) => ({
+        raisedAt: new Date(o.raisedAt).toISOString(),
+        clearedAt: o.clearedAt === null ? null : new Date(o.clearedAt).toISOString(),
+        count: o.count,
+        peak: o.peak,
+      })),
+    };
   }
 
   /** The org's rules, from the cache (the evaluator's, per message batch). */
