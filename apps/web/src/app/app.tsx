@@ -8,6 +8,7 @@ import { FleetOverviewPage } from '../features/fleet/fleet-overview-page';
 import { DevicesPage } from '../features/devices/devices-page';
 import { DevicePage } from '../features/devices/device-page';
 import { AlertsPage } from '../features/alerts/alerts-page';
+import { AlarmLiveProvider } from '../features/alarms/alarm-live';
 import { ProjectsPage } from '../features/projects/projects-page';
 import { ProjectPage } from '../features/projects/project-page';
 import { Loading } from '../components/ui/state-views';
@@ -15,6 +16,8 @@ import { PageHeader, usePageTitle } from '../components/ui/page';
 
 // Admin is for few users and rarely visited: it loads on demand.
 const AdminPage = lazy(() => import('../features/admin/admin-page').then((m) => ({ default: m.AdminPage })));
+// So is the alarms page with its rule editor; the header counts and the device page's alarms are in the entry.
+const AlarmsPage = lazy(() => import('../features/alarms/alarms-page').then((m) => ({ default: m.AlarmsPage })));
 
 function NotFound() {
   usePageTitle('Not found');
@@ -35,6 +38,7 @@ function Routes() {
   if (pathname === '/devices') return <DevicesPage />;
   if ((m = matchPath('/devices/:id', pathname))) return <DevicePage key={m.id} id={m.id!} />;
   if (pathname === '/alerts') return <AlertsPage />;
+  if (pathname === '/alarms') return <AlarmsPage />;
   if (pathname === '/projects') return <ProjectsPage />;
   if ((m = matchPath('/projects/:id', pathname))) return <ProjectPage key={m.id} id={m.id!} />;
   if (pathname === '/admin') return <AdminPage />;
@@ -46,11 +50,13 @@ export function App() {
     <SessionProvider>
       <LiveProvider>
         <AlertFeedProvider>
-          <Layout>
-            <Suspense fallback={<Loading />}>
-              <Routes />
-            </Suspense>
-          </Layout>
+          <AlarmLiveProvider>
+            <Layout>
+              <Suspense fallback={<Loading />}>
+                <Routes />
+              </Suspense>
+            </Layout>
+          </AlarmLiveProvider>
         </AlertFeedProvider>
       </LiveProvider>
     </SessionProvider>
