@@ -88,7 +88,7 @@ export function AlarmDetailView({
             <History alarm={a} nameOf={nameOf} />
             {a.value !== null && a.value !== undefined && (
               <p className="muted small">
-                Last value: <code>{JSON.stringify(a.value)}</code>
+                Value that raised it, or last repeated it: <code>{JSON.stringify(a.value)}</code>
               </p>
             )}
             {error && (
@@ -98,7 +98,7 @@ export function AlarmDetailView({
             )}
             {can.handleAlarms && (
               <div className="alarm-detail-forms">
-                <form className="inline-form" onSubmit={submit} aria-label="Comment">
+                <form className="inline-form" onSubmit={submit}>
                   <label className="field field-grow">
                     <span>Comment</span>
                     <input value={comment} maxLength={2000} onChange={(e) => setComment(e.target.value)} placeholder="What was done, or what to look at" />

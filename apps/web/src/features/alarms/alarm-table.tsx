@@ -146,12 +146,12 @@ export function AlarmTable({
                   <td data-label="History">
                     <button
                       type="button"
-                      className="btn btn-small btn-ghost"
+                      className="btn btn-small"
                       aria-expanded={expanded === a.id}
                       aria-controls={`alarm-${a.id}-detail`}
                       onClick={() => setExpanded((x) => (x === a.id ? null : a.id))}
                     >
-                      {expanded === a.id ? 'Hide' : 'History'}
+                      {expanded === a.id ? 'Hide history' : 'History'}
                       <span className="visually-hidden">
                         {' '}
                         of {a.ruleName} on {a.deviceName}

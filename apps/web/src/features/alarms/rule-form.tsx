@@ -1,4 +1,4 @@
-import { useState, type FormEvent, type ReactNode } from 'react';
+import { cloneElement, useId, useState, type FormEvent, type ReactElement, type ReactNode } from 'react';
 import type { AlarmRule, Device, DeviceTemplate, NotificationTarget, Project } from '@tether/api-client';
 import { ApiError } from '@tether/api-client';
 import { useSession } from '../../app/session';
@@ -66,13 +66,29 @@ function OpFields({
   );
 }
 
-function Field({ label, children, hint, wide }: { label: string; children: ReactNode; hint?: ReactNode; wide?: boolean }) {
+/** A labelled control; its hint is its description, not part of its name. */
+function Field({
+  label,
+  children,
+  hint,
+  wide,
+}: {
+  label: string;
+  children: ReactElement<{ id?: string; 'aria-describedby'?: string }>;
+  hint?: ReactNode;
+  wide?: boolean;
+}) {
+  const id = useId();
   return (
-    <label className={`field ${wide ? 'field-wide' : ''}`}>
-      <span>{label}</span>
-      {children}
-      {hint && <small className="muted">{hint}</small>}
-    </label>
+    <div className={`field ${wide ? 'field-wide' : ''}`}>
+      <label htmlFor={id}>{label}</label>
+      {cloneElement(children, { id, 'aria-describedby': hint ? `${id}-hint` : undefined })}
+      {hint && (
+        <small id={`${id}-hint`} className="muted">
+          {hint}
+        </small>
+      )}
+    </div>
   );
 }
 
@@ -86,7 +102,7 @@ function ConditionFields({ f, set }: { f: RuleForm; set(patch: Partial<RuleForm>
           <Field label="Hold for (seconds)" hint="0: at once">
             <input inputMode="numeric" value={f.durationS} onChange={(e) => set({ durationS: e.target.value })} />
           </Field>
-          <div className="field field-wide">
+          <div className="field-wide">
             <label className="check">
               <input type="checkbox" checked={f.clearOn} onChange={(e) => set({ clearOn: e.target.checked })} />
               Clear on its own condition (hysteresis); otherwise it clears as soon as the condition stops holding
@@ -272,7 +288,7 @@ export function RuleFormView({
             </div>
           )}
         </fieldset>
-        <div className="field field-wide">
+        <div className="field-wide">
           <label className="check">
             <input type="checkbox" checked={f.enabled} onChange={(e) => set({ enabled: e.target.checked })} />
             Enabled
