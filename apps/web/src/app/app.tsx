@@ -8,6 +8,7 @@ import { FleetOverviewPage } from '../features/fleet/fleet-overview-page';
 import { DevicesPage } from '../features/devices/devices-page';
 import { DevicePage } from '../features/devices/device-page';
 import { AlertsPage } from '../features/alerts/alerts-page';
+import { AlarmsPage } from '../features/alarms/alarms-page';
 import { AlarmLiveProvider } from '../features/alarms/alarm-live';
 import { ProjectsPage } from '../features/projects/projects-page';
 import { ProjectPage } from '../features/projects/project-page';
@@ -16,8 +17,6 @@ import { PageHeader, usePageTitle } from '../components/ui/page';
 
 // Admin is for few users and rarely visited: it loads on demand.
 const AdminPage = lazy(() => import('../features/admin/admin-page').then((m) => ({ default: m.AdminPage })));
-// So is the alarms page with its rule editor; the header counts and the device page's alarms are in the entry.
-const AlarmsPage = lazy(() => import('../features/alarms/alarms-page').then((m) => ({ default: m.AlarmsPage })));
 
 function NotFound() {
   usePageTitle('Not found');
