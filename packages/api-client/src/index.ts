@@ -28,6 +28,15 @@ export type AlarmRuleInput = Schemas['AlarmRuleInput'];
 export type Alarm = Schemas['Alarm'];
 export type AlarmDetail = Schemas['AlarmDetail'];
 export type AlarmPage = Schemas['AlarmPage'];
+export type AlarmState = Schemas['AlarmState'];
+export type AlarmHistoryEntry = Schemas['AlarmHistoryEntry'];
+export type AlarmCounts = Schemas['AlarmCounts'];
+export type Comparison = Schemas['Comparison'];
+export type NotificationTarget = Schemas['NotificationTarget'];
+export type NotificationTargetInput = Schemas['NotificationTargetInput'];
+export type CreatedNotificationTarget = Schemas['CreatedNotificationTarget'];
+export type NotificationDelivery = Schemas['NotificationDelivery'];
+export type NotificationDeliveryPage = Schemas['NotificationDeliveryPage'];
 export type TelemetrySeries = Schemas['TelemetryHistory'];
 export type LatestTelemetry = Schemas['LatestTelemetry'];
 export type Command = Schemas['Command'];
@@ -223,6 +232,24 @@ export class TetherClient {
     assign: (id: string, assigneeId: string | null, comment?: string) =>
       this.request<AlarmDetail>('POST', `/api/v1/alarms/${id}/assign`, { assigneeId, comment }),
     comment: (id: string, comment: string) => this.request<AlarmDetail>('POST', `/api/v1/alarms/${id}/comments`, { comment }),
+  };
+
+  readonly notificationTargets = {
+    list: () => this.request<ResponseOf<'/api/v1/notification-targets', 'get'>>('GET', '/api/v1/notification-targets'),
+    get: (id: string) => this.request<NotificationTarget>('GET', `/api/v1/notification-targets/${id}`),
+    /** The answer carries a webhook's signing secret, this once. */
+    create: (t: BodyOf<'/api/v1/notification-targets', 'post'>) => this.request<CreatedNotificationTarget>('POST', '/api/v1/notification-targets', t),
+    update: (id: string, t: BodyOf<'/api/v1/notification-targets/{id}', 'put'>) =>
+      this.request<NotificationTarget>('PUT', `/api/v1/notification-targets/${id}`, t),
+    delete: (id: string) => this.request<void>('DELETE', `/api/v1/notification-targets/${id}`),
+    /** Queues a test notification; the returned delivery shows how it went once sent. */
+    test: (id: string) => this.request<NotificationDelivery>('POST', `/api/v1/notification-targets/${id}/test`),
+  };
+
+  readonly notificationDeliveries = {
+    list: (q?: QueryOf<'/api/v1/notification-deliveries', 'get'>) =>
+      this.request<NotificationDeliveryPage>('GET', '/api/v1/notification-deliveries', undefined, q),
+    replay: (id: string) => this.request<NotificationDelivery>('POST', `/api/v1/notification-deliveries/${id}/replay`),
   };
 
   readonly templates = {

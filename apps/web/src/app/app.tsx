@@ -8,6 +8,8 @@ import { FleetOverviewPage } from '../features/fleet/fleet-overview-page';
 import { DevicesPage } from '../features/devices/devices-page';
 import { DevicePage } from '../features/devices/device-page';
 import { AlertsPage } from '../features/alerts/alerts-page';
+import { AlarmsPage } from '../features/alarms/alarms-page';
+import { AlarmLiveProvider } from '../features/alarms/alarm-live';
 import { ProjectsPage } from '../features/projects/projects-page';
 import { ProjectPage } from '../features/projects/project-page';
 import { Loading } from '../components/ui/state-views';
@@ -35,6 +37,7 @@ function Routes() {
   if (pathname === '/devices') return <DevicesPage />;
   if ((m = matchPath('/devices/:id', pathname))) return <DevicePage key={m.id} id={m.id!} />;
   if (pathname === '/alerts') return <AlertsPage />;
+  if (pathname === '/alarms') return <AlarmsPage />;
   if (pathname === '/projects') return <ProjectsPage />;
   if ((m = matchPath('/projects/:id', pathname))) return <ProjectPage key={m.id} id={m.id!} />;
   if (pathname === '/admin') return <AdminPage />;
@@ -46,11 +49,13 @@ export function App() {
     <SessionProvider>
       <LiveProvider>
         <AlertFeedProvider>
-          <Layout>
-            <Suspense fallback={<Loading />}>
-              <Routes />
-            </Suspense>
-          </Layout>
+          <AlarmLiveProvider>
+            <Layout>
+              <Suspense fallback={<Loading />}>
+                <Routes />
+              </Suspense>
+            </Layout>
+          </AlarmLiveProvider>
         </AlertFeedProvider>
       </LiveProvider>
     </SessionProvider>

@@ -4,6 +4,7 @@ import { useSession } from './session';
 import { useLiveState, type LiveState } from './live';
 import { useAlertFeed } from '../features/alerts/alert-feed';
 import { AlertToast } from '../features/alerts/alert-toast';
+import { AlarmCountPills } from '../features/alarms/alarm-counts';
 import { RoleBadge } from '../components/ui/badges';
 import { BrandMark } from '../components/ui/brand-mark';
 
@@ -91,6 +92,9 @@ export function Layout({ children }: { children: ReactNode }) {
               </span>
             )}
           </NavLink>
+          <NavLink to="/alarms" onNavigate={close}>
+            Alarms
+          </NavLink>
           <NavLink to="/projects" onNavigate={close}>
             Projects
           </NavLink>
@@ -101,6 +105,7 @@ export function Layout({ children }: { children: ReactNode }) {
           )}
         </nav>
         <div className="topbar-end">
+          <AlarmCountPills />
           <LiveIndicator />
           <span className="whoami" title={`${user.email} in ${org.name}`}>
             <span className="whoami-name">{user.name || user.email}</span> <RoleBadge role={role} />

@@ -18,6 +18,13 @@ export interface LiveSpec {
 
 type Listener = (e: LiveDeviceEvent) => void;
 
+/**
+ * The dashboard's one org-wide subscription, held for the whole session: device
+ * alerts for the alert feed, alarm changes for the alarm counts and lists.
+ * Consumers listen with useLiveEvents(null, …).
+ */
+const ORG_WIDE: LiveSpec = { channels: ['alerts', 'alarms'] };
+
 /** Subscriptions and listeners, kept across reconnects and before the socket exists. */
 class LiveBus {
   private conn: LiveConnection | null = null;
@@ -108,7 +115,15 @@ export function LiveProvider({ children }: { children: ReactNode }) {
         }
         if (msg.type === 'ready') bus.resetAcks();
         else if (msg.type === 'subscribed') bus.ack(msg.id);
-        if (msg.type === 'telemetry' || msg.type === 'alert' || msg.type === 'status' || msg.type === 'location' || msg.type === 'command') bus.emit(msg);
+        if (
+          msg.type === 'telemetry' ||
+          msg.type === 'alert' ||
+          msg.type === 'status' ||
+          msg.type === 'location' ||
+          msg.type === 'command' ||
+          msg.type === 'alarm'
+        )
+          bus.emit(msg);
       },
       onState(s) {
         setState(s);
@@ -119,7 +134,9 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       },
     });
     bus.attach(conn);
+    const offOrg = bus.subscribe(ORG_WIDE);
     return () => {
+      offOrg();
       bus.detach();
       bus.onAckChange = null;
       conn.close();

@@ -16,6 +16,10 @@ export const permissions = (role: Role) => ({
   editMetadata: atLeast(role, 'operator'),
   /** Anyone's note; everyone else may delete only their own. */
   deleteAnyNote: atLeast(role, 'admin'),
+  /** Acknowledge, clear, assign and comment on alarms. */
+  handleAlarms: atLeast(role, 'operator'),
+  manageAlarmRules: atLeast(role, 'admin'),
+  manageNotificationTargets: atLeast(role, 'admin'),
   createDevices: atLeast(role, 'admin'),
   deleteDevices: atLeast(role, 'admin'),
   rotateCredentials: atLeast(role, 'admin'),

@@ -1,13 +1,18 @@
+import { useState } from 'react';
 import { useSession } from '../../app/session';
 import { PageHeader, usePageTitle } from '../../components/ui/page';
 import { EmptyState } from '../../components/ui/state-views';
 import { UsersPanel } from './users-panel';
 import { ApiKeysPanel } from './api-keys-panel';
 import { ConfigEditor } from '../config/config-editor';
+import { NotificationTargetsPanel } from './notification-targets-panel';
+import { DeliveryLog } from './delivery-log';
 
 export function AdminPage() {
   usePageTitle('Admin');
   const { can, org, role } = useSession();
+  // Bumped when a test or replay is queued, so the delivery log reads again.
+  const [queued, setQueued] = useState(0);
   if (!can.manageUsers) {
     return (
       <>
@@ -20,9 +25,11 @@ export function AdminPage() {
   }
   return (
     <>
-      <PageHeader title="Admin" subtitle={`Members, API keys and configuration of ${org.name}`} />
+      <PageHeader title="Admin" subtitle={`Members, API keys, notification targets and configuration of ${org.name}`} />
       <UsersPanel />
       <ApiKeysPanel />
+      <NotificationTargetsPanel onDeliveryQueued={() => setQueued((n) => n + 1)} />
+      <DeliveryLog version={queued} onQueued={() => setQueued((n) => n + 1)} />
       <ConfigEditor
         target={{ scope: 'org' }}
         title="Org configuration"

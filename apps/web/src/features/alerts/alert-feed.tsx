@@ -60,7 +60,8 @@ export function AlertFeedProvider({ children }: { children: ReactNode }) {
     [client],
   );
 
-  useLiveEvents({ channels: ['alerts'] }, (e) => {
+  // The org-wide subscription is the live provider's (it carries alerts and alarms).
+  useLiveEvents(null, (e) => {
     if (e.type !== 'alert') return;
     const a = (e as LiveAlertEvent).alert;
     // Two subscriptions covering one device deliver its alert twice: keep the first.

@@ -25,6 +25,7 @@ import { ConfigEditor } from '../config/config-editor';
 import { PropertiesPanel } from '../metadata/properties-panel';
 import { NotesPanel } from '../metadata/notes-panel';
 import { CommandPanel } from '../commands/command-panel';
+import { DeviceAlarms } from '../alarms/device-alarms';
 
 function ReportedAttributes({ deviceId }: { deviceId: string }) {
   const { client } = useSession();
@@ -148,6 +149,7 @@ export function DevicePage({ id }: { id: string }) {
         }
       />
       <nav className="jump" aria-label="Sections of this page">
+        <a href="#alarms">Alarms</a>
         <a href="#telemetry">Telemetry</a>
         <a href="#commands">Commands</a>
         <a href="#status">Status</a>
@@ -160,6 +162,7 @@ export function DevicePage({ id }: { id: string }) {
         <a href="#settings">Details</a>
       </nav>
       <LatestValues device={d} specs={specs} />
+      <DeviceAlarms device={d} />
       <TelemetryPanel device={d} specs={specs} />
       <CommandPanel device={d} template={template} />
       <div className="grid-2">
