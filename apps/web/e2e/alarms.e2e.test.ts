@@ -120,7 +120,9 @@ describe('alarms', () => {
     // A rule must watch a key some device reports: the boiler reports its temperature once, at 20 °C.
     mqttClient = await connectMqtt(server.mqttUrl, { username: device.id, password: device.token });
     await publish(mqttClient, `devices/${device.id}/telemetry`, JSON.stringify({ temperature: 20 }));
-    await until(async () => 'temperature' in (await server.api.devices.latest(device.id)).values, 10_000);
+    // A little history for the form's preview: over 80 twice, each time back under 75.
+    for (const t of [85, 70, 88, 72]) await publish(mqttClient, `devices/${device.id}/telemetry`, JSON.stringify({ temperature: t }));
+    await until(async () => (await server.api.devices.latest(device.id)).values.temperature?.value === 72, 10_000);
 
     await nav(page, 'Alarms');
     await page.getByRole('heading', { name: 'Alarms', level: 1 }).waitFor();
@@ -145,6 +147,13 @@ describe('alarms', () => {
     await screenshot(page, 'alarms-03-rule-form-error', false);
 
     await form.getByLabel('Telemetry key').fill('temperature');
+    // "Would have fired 2 times": the rule replayed over the boiler's last 24 h before it is saved.
+    await form.getByRole('button', { name: 'Replay the last 24 h' }).click();
+    await form
+      .getByTestId('rule-try-result')
+      .getByText(/Would have fired 2 times over 5 values/)
+      .waitFor();
+    await screenshot(page, 'alarms-03b-rule-preview', false);
     await form.getByRole('button', { name: 'Create rule' }).click();
     await form.waitFor({ state: 'detached' });
     const rule = page.getByRole('row', { name: /Boiler overheating/ });

@@ -221,6 +221,8 @@ export class TetherClient {
     create: (r: BodyOf<'/api/v1/alarm-rules', 'post'>) => this.request<AlarmRule>('POST', '/api/v1/alarm-rules', r),
     update: (id: string, r: BodyOf<'/api/v1/alarm-rules/{id}', 'put'>) => this.request<AlarmRule>('PUT', `/api/v1/alarm-rules/${id}`, r),
     delete: (id: string) => this.request<void>('DELETE', `/api/v1/alarm-rules/${id}`),
+    preview: (p: BodyOf<'/api/v1/alarm-rules/preview', 'post'>) =>
+      this.request<ResponseOf<'/api/v1/alarm-rules/preview', 'post'>>('POST', '/api/v1/alarm-rules/preview', p),
   };
 
   readonly alarms = {

@@ -8,7 +8,12 @@ import { Async, EmptyState, describeError } from '../../components/ui/state-view
 import { Pagination } from '../../components/ui/pagination';
 
 const LIMIT = 25;
-const STATUS_CLASS: Record<NotificationDelivery['status'], string> = { pending: 'badge', delivered: 'badge badge-online', failed: 'badge sev-critical' };
+const STATUS_CLASS: Record<NotificationDelivery['status'], string> = {
+  pending: 'badge',
+  delivered: 'badge badge-online',
+  failed: 'badge sev-critical',
+  summarised: 'badge',
+};
 
 /**
  * Every notification sent (or being retried), newest first, with a Replay on

@@ -12,6 +12,7 @@ const ACTION_TEXT: Record<AlarmHistoryEntry['action'], string> = {
   cleared: 'cleared',
   assigned: 'assigned',
   commented: 'commented',
+  escalated: 'escalated (still unacknowledged)',
 };
 
 function describeEntry(h: AlarmHistoryEntry, nameOf: (id: string | null) => string): string {

@@ -13,6 +13,9 @@ const stored = (r: Partial<AlarmRule>): AlarmRule => ({
   key: 'temperature',
   condition: { op: '>', value: 80 },
   clear: { op: '<', value: 75 },
+  escalate: null,
+  quietHours: null,
+  stormLimit: null,
   durationS: 300,
   severity: 'critical',
   message: '{{device.name}} temperature {{value}} °C',
@@ -72,5 +75,23 @@ describe('rule form', () => {
   it('names the field that is not a number', () => {
     expect(() => formToInput({ ...emptyRuleForm(), key: 'temperature', value: 'hot' })).toThrow(new FormError('Condition value: enter a number'));
     expect(() => formToInput({ ...emptyRuleForm(), kind: 'no_data', silentS: '10' })).toThrow('Silent for: at least 30');
+  });
+});
+
+describe('who a rule tells, and when', () => {
+  it('keeps escalation, quiet hours and the storm limit through the form', () => {
+    const rule = stored({
+      notify: ['00000000-0000-0000-0000-0000000000a1'],
+      escalate: { afterS: 900, notify: ['00000000-0000-0000-0000-0000000000b2'] },
+      quietHours: { from: '22:00', to: '06:30', timezone: 'Europe/Amsterdam' },
+      stormLimit: 5,
+    });
+    expect(formToInput(ruleToForm(rule))).toMatchObject({
+      escalate: { afterS: 900, notify: ['00000000-0000-0000-0000-0000000000b2'] },
+      quietHours: { from: '22:00', to: '06:30', timezone: 'Europe/Amsterdam' },
+      stormLimit: 5,
+    });
+    expect(formToInput(ruleToForm(stored({})))).toMatchObject({ escalate: null, quietHours: null, stormLimit: null });
+    expect(() => formToInput({ ...ruleToForm(stored({})), stormLimit: 'many' })).toThrow(FormError);
   });
 });

@@ -36,6 +36,15 @@ export interface RuleForm {
   severity: Severity;
   message: string;
   notify: string[];
+  /** Escalation: minutes still unacknowledged ('' = none), and who is told then. */
+  escalateAfterMin: string;
+  escalateNotify: string[];
+  quietOn: boolean;
+  quietFrom: string;
+  quietTo: string;
+  quietTimezone: string;
+  /** Notifications an hour at most ('' = no limit). */
+  stormLimit: string;
 }
 
 export const DEFAULT_MESSAGE: Record<RuleKind, string> = {
@@ -69,6 +78,13 @@ export function emptyRuleForm(): RuleForm {
     severity: 'major',
     message: DEFAULT_MESSAGE.threshold,
     notify: [],
+    escalateAfterMin: '',
+    escalateNotify: [],
+    quietOn: false,
+    quietFrom: '22:00',
+    quietTo: '07:00',
+    quietTimezone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
+    stormLimit: '',
   };
 }
 
@@ -88,6 +104,11 @@ export function ruleToForm(rule: AlarmRule): RuleForm {
     severity: rule.severity,
     message: rule.message,
     notify: [...rule.notify],
+    escalateAfterMin: rule.escalate ? String(Math.round(rule.escalate.afterS / 60)) : '',
+    escalateNotify: rule.escalate ? [...rule.escalate.notify] : [],
+    quietOn: rule.quietHours !== null,
+    ...(rule.quietHours ? { quietFrom: rule.quietHours.from, quietTo: rule.quietHours.to, quietTimezone: rule.quietHours.timezone } : {}),
+    stormLimit: rule.stormLimit === null ? '' : String(rule.stormLimit),
   };
   const c = rule.condition as Record<string, unknown>;
   if (rule.kind === 'threshold' && 'op' in c) {
@@ -133,6 +154,11 @@ export function formToInput(f: RuleForm): AlarmRuleInput {
     severity: f.severity,
     message: f.message,
     notify: f.notify,
+    escalate: f.escalateAfterMin.trim()
+      ? { afterS: num(f.escalateAfterMin, 'Escalate after', { integer: true, min: 1 }) * 60, notify: f.escalateNotify }
+      : null,
+    quietHours: f.quietOn ? { from: f.quietFrom, to: f.quietTo, timezone: f.quietTimezone.trim() || 'UTC' } : null,
+    stormLimit: f.stormLimit.trim() ? num(f.stormLimit, 'At most', { integer: true, min: 1 }) : null,
   };
   switch (f.kind) {
     case 'threshold':

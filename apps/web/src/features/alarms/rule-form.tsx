@@ -162,6 +162,59 @@ function previewOf(f: RuleForm): string {
   }
 }
 
+type PreviewResult = Awaited<ReturnType<ReturnType<typeof useSession>['client']['alarmRules']['preview']>>;
+
+/** "Would have fired 3 times": the rule as filled in, replayed over a device's last 24 h (threshold and rate rules). */
+function TryOnDevice({ f, devices }: { f: RuleForm; devices: Device[] }) {
+  const { client } = useSession();
+  const [deviceId, setDeviceId] = useState(f.scope === 'device' && f.scopeId ? f.scopeId : (devices[0]?.id ?? ''));
+  const [result, setResult] = useState<PreviewResult | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const run = async () => {
+    setError(null);
+    setResult(null);
+    try {
+      const i = formToInput(f);
+      setResult(
+        await client.alarmRules.preview({ deviceId, rule: { kind: i.kind, key: i.key, condition: i.condition, clear: i.clear, durationS: i.durationS } }),
+      );
+    } catch (err) {
+      setError(err instanceof FormError ? err.message : err instanceof ApiError ? `${err.code}: ${err.message}` : describeError(err));
+    }
+  };
+  return (
+    <fieldset className="field field-wide" data-testid="rule-try">
+      <legend>Try it on a device</legend>
+      <select aria-label="Device to try the rule on" value={deviceId} onChange={(e) => setDeviceId(e.target.value)}>
+        {devices.map((d) => (
+          <option key={d.id} value={d.id}>
+            {d.name}
+          </option>
+        ))}
+      </select>{' '}
+      <button type="button" className="btn" disabled={!deviceId} onClick={() => void run()}>
+        Replay the last 24 h
+      </button>
+      {result && (
+        <p className="small" data-testid="rule-try-result">
+          Would have fired <strong>{result.fired}</strong> {result.fired === 1 ? 'time' : 'times'} over {result.points} values
+          {result.truncated ? ' (the newest 100,000)' : ''}
+          {result.occurrences.length > 0 &&
+            `: ${result.occurrences
+              .slice(0, 5)
+              .map((o) => `${new Date(o.raisedAt).toLocaleString()} (peak ${o.peak}${o.clearedAt ? '' : ', still open'})`)
+              .join('; ')}${result.occurrences.length > 5 ? '; …' : ''}`}
+        </p>
+      )}
+      {error && (
+        <p className="notice notice-error small" role="alert">
+          {error}
+        </p>
+      )}
+    </fieldset>
+  );
+}
+
 /** Creates a rule, or edits one (its scope then stays: the server keeps it). */
 export function RuleFormView({
   rule,
@@ -266,6 +319,7 @@ export function RuleFormView({
           <span />
         )}
         <ConditionFields f={f} set={set} />
+        {(f.kind === 'threshold' || f.kind === 'rate') && choices.devices.length > 0 && <TryOnDevice f={f} devices={choices.devices} />}
         <Field label="Message" wide hint="With {{device.name}}, {{value}}, {{key}}, {{rule.name}}, {{alert.message}}">
           <input required maxLength={500} value={f.message} onChange={(e) => set({ message: e.target.value })} />
         </Field>
@@ -287,6 +341,45 @@ export function RuleFormView({
               ))}
             </div>
           )}
+        </fieldset>
+        <Field label="Escalate after (minutes)" hint="Still unacknowledged this long: tell the targets below too. Empty: never">
+          <input inputMode="numeric" value={f.escalateAfterMin} onChange={(e) => set({ escalateAfterMin: e.target.value })} />
+        </Field>
+        <Field label="At most (notifications an hour)" hint="The rest are summarised in one notification after the hour. Empty: no limit">
+          <input inputMode="numeric" value={f.stormLimit} onChange={(e) => set({ stormLimit: e.target.value })} />
+        </Field>
+        {f.escalateAfterMin.trim() !== '' && targets.length > 0 && (
+          <fieldset className="field field-wide">
+            <legend>Escalate to</legend>
+            <div className="checks">
+              {targets.map((t) => (
+                <label key={t.id} className="check">
+                  <input
+                    type="checkbox"
+                    checked={f.escalateNotify.includes(t.id)}
+                    onChange={(e) => set({ escalateNotify: e.target.checked ? [...f.escalateNotify, t.id] : f.escalateNotify.filter((x) => x !== t.id) })}
+                  />
+                  {t.name} <span className="muted small">({t.kind})</span>
+                </label>
+              ))}
+            </div>
+          </fieldset>
+        )}
+        <fieldset className="field field-wide">
+          <legend>Quiet hours</legend>
+          <div className="quiet-hours">
+            <label className="check">
+              <input type="checkbox" checked={f.quietOn} onChange={(e) => set({ quietOn: e.target.checked })} />
+              Hold notifications
+            </label>
+            <span>from</span>
+            <input type="time" aria-label="Quiet from" value={f.quietFrom} disabled={!f.quietOn} onChange={(e) => set({ quietFrom: e.target.value })} />
+            <span>to</span>
+            <input type="time" aria-label="Quiet to" value={f.quietTo} disabled={!f.quietOn} onChange={(e) => set({ quietTo: e.target.value })} />
+            <span>in</span>
+            <input aria-label="Time zone" value={f.quietTimezone} disabled={!f.quietOn} onChange={(e) => set({ quietTimezone: e.target.value })} />
+          </div>
+          <p className="muted small">Held notifications go out when the quiet hours end.</p>
         </fieldset>
         <div className="field-wide">
           <label className="check">
