@@ -209,7 +209,14 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   });
   const metadata = new MetadataService(db, devices, projects);
   let listeningHttpPort: number | null = null;
-  const notifications = new NotificationsService({ db, jobs, logger, smtp: config.smtp, selfPort: () => listeningHttpPort ?? config.httpPort });
+  const notifications = new NotificationsService({
+    db,
+    jobs,
+    logger,
+    smtp: config.smtp,
+    selfPort: () => listeningHttpPort ?? config.httpPort,
+    members: accounts,
+  });
   const alarmRules = new RulesService({ db, bus, projects, templates, devices, telemetry, targets: notifications });
   const alarms = new AlarmsService(db, bus, accounts);
   // Every node evaluates what its own ingest committed; worker nodes run the timed sweep.

@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectMqtt, httpJson, publish, startServer, until, type TestServer } from './helpers.js';
+import { ADMIN, connectMqtt, httpJson, publish, startServer, until, type TestServer } from './helpers.js';
 
 type Json = Record<string, unknown>;
 interface Hook {
@@ -185,6 +185,30 @@ describe('an alarm told to a webhook and by e-mail', () => {
     }, 20_000);
     expect(delivered).toMatchObject({ lastStatusCode: 200 });
   }, 60_000);
+});
+
+describe('members as recipients', () => {
+  it('mails the members named, or holding a role, at their address when the alarm is raised', async () => {
+    const me = await s.api.me();
+    const bad = await api('POST', '/api/v1/notification-targets', {
+      name: 'nobody',
+      kind: 'email',
+      config: { users: ['00000000-0000-4000-8000-000000000000'] },
+    });
+    expect(bad).toMatchObject({ status: 404, body: { error: { code: 'USER_NOT_FOUND' } } });
+    expect((await api('POST', '/api/v1/notification-targets', { name: 'empty', kind: 'email', config: {} })).body.error).toMatchObject({
+      code: 'TARGET_INVALID',
+    });
+    const owners = await api('POST', '/api/v1/notification-targets', { name: 'owners', kind: 'email', config: { roles: ['owner'] } });
+    const byId = await api('POST', '/api/v1/notification-targets', { name: 'me by id', kind: 'email', config: { users: [me.id] } });
+    expect([owners.status, byId.status]).toEqual([201, 201]);
+    const test = await api('POST', `/api/v1/notification-targets/${owners.body.id as string}/test`);
+    expect(test.status).toBe(202);
+    const got = await until(() => mails.find((m) => m.raw.includes('A test of the notification target "owners"')));
+    expect(got.to).toEqual([ADMIN.email]);
+    await api('POST', `/api/v1/notification-targets/${byId.body.id as string}/test`);
+    expect((await until(() => mails.find((m) => m.raw.includes('"me by id"')))).to).toEqual([ADMIN.email]);
+  });
 });
 
 describe('escalation, quiet hours and the storm limit', () => {

@@ -6162,8 +6162,12 @@ export interface components {
                 /** @description http(s) URL that receives a POST with the JSON body */
                 url: string;
             } | {
+                /** @description Every member who holds one of these roles when the notification is sent */
+                roles?: ("owner" | "admin" | "operator" | "viewer")[];
                 /** @description E-mail addresses */
-                to: string[];
+                to?: string[];
+                /** @description Members of the org, by id: mailed at their address at the time */
+                users?: string[];
             };
             /** Format: date-time */
             createdAt: string;
@@ -6517,8 +6521,12 @@ export interface components {
                 /** @description http(s) URL that receives a POST with the JSON body */
                 url: string;
             } | {
+                /** @description Every member who holds one of these roles when the notification is sent */
+                roles?: ("owner" | "admin" | "operator" | "viewer")[];
                 /** @description E-mail addresses */
-                to: string[];
+                to?: string[];
+                /** @description Members of the org, by id: mailed at their address at the time */
+                users?: string[];
             };
             /** Format: date-time */
             createdAt: string;
@@ -6535,8 +6543,12 @@ export interface components {
                 /** @description http(s) URL that receives a POST with the JSON body */
                 url: string;
             } | {
+                /** @description Every member who holds one of these roles when the notification is sent */
+                roles?: ("owner" | "admin" | "operator" | "viewer")[];
                 /** @description E-mail addresses */
-                to: string[];
+                to?: string[];
+                /** @description Members of the org, by id: mailed at their address at the time */
+                users?: string[];
             };
             kind: "webhook" | "email";
             name: string;

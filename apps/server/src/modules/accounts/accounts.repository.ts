@@ -85,6 +85,16 @@ export class AccountsRepository {
     return r ?? null;
   }
 
+  /** E-mail addresses of the org's members who are enabled and among `userIds` or hold one of `roles`. */
+  async memberEmails(orgId: string, userIds: string[], roles: string[]): Promise<string[]> {
+    const rows = await this.db.query<{ email: string }>(
+      `SELECT DISTINCT u.email FROM memberships m JOIN users u ON u.id = m.user_id
+       WHERE m.org_id = $1 AND NOT u.disabled AND (m.user_id = ANY($2::uuid[]) OR m.role = ANY($3::text[]))`,
+      [orgId, userIds, roles],
+    );
+    return rows.map((r) => r.email);
+  }
+
   async listMembers(orgId: string, limit: number, offset: number): Promise<{ items: MemberRow[]; total: number }> {
     const items = await this.db.query<MemberRow>(
       `SELECT ${MEMBER_COLS} FROM memberships m JOIN users u ON u.id = m.user_id

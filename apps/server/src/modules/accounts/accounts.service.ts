@@ -136,6 +136,11 @@ export class AccountsService {
     return { items: page.items.map(toUser), total: page.total, limit, offset };
   }
 
+  /** Where mail to these members (by id, or by role) goes: enabled members only, any org (notifications, at send time). */
+  memberEmails(orgId: string, recipients: { users: string[]; roles: string[] }): Promise<string[]> {
+    return this.repo.memberEmails(orgId, recipients.users, recipients.roles);
+  }
+
   async getUser(actor: Actor, id: string): Promise<PublicUser> {
     const member = await this.repo.member(actor.orgId, assertUuid(id));
     if (!member) throw notFound('USER', id);

@@ -216,16 +216,20 @@ export class AlarmsRepository {
    */
   async raise(occ: readonly Occurrence[], tx: Queryable = this.db): Promise<{ id: string; ruleId: string; deviceId: string }[]> {
     if (!occ.length) return [];
+    // One statement: the alarm and its 'raised' history entry (the notification outbox) commit together.
     const rows = await tx.query<{ id: string; rule_id: string; device_id: string; inserted: boolean }>(
-      `INSERT INTO alarms AS a (org_id, device_id, project_id, rule_id, rule_name, severity, message, value, count, raised_at, last_seen_at)
-       SELECT u.org, u.device, u.project, u.rule, u.name, u.severity, u.message, u.value, u.n, u.at, u.at
-       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::int[], $10::timestamptz[])
-         AS u(org, device, project, rule, name, severity, message, value, n, at)
-       JOIN devices d ON d.id = u.device
-       ON CONFLICT (rule_id, device_id) WHERE cleared_at IS NULL
-       DO UPDATE SET count = a.count + EXCLUDED.count, last_seen_at = greatest(a.last_seen_at, EXCLUDED.last_seen_at), value = EXCLUDED.value,
-         updated_at = now()
-       RETURNING a.id, a.rule_id, a.device_id, (xmax = 0) AS inserted`,
+      `WITH up AS (
+         INSERT INTO alarms AS a (org_id, device_id, project_id, rule_id, rule_name, severity, message, value, count, raised_at, last_seen_at)
+         SELECT u.org, u.device, u.project, u.rule, u.name, u.severity, u.message, u.value, u.n, u.at, u.at
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::int[], $10::timestamptz[])
+           AS u(org, device, project, rule, name, severity, message, value, n, at)
+         JOIN devices d ON d.id = u.device
+         ON CONFLICT (rule_id, device_id) WHERE cleared_at IS NULL
+         DO UPDATE SET count = a.count + EXCLUDED.count, last_seen_at = greatest(a.last_seen_at, EXCLUDED.last_seen_at), value = EXCLUDED.value,
+           updated_at = now()
+         RETURNING a.id, a.rule_id, a.device_id, (xmax = 0) AS inserted),
+       told AS (INSERT INTO alarm_history (alarm_id, action) SELECT id, 'raised' FROM up WHERE inserted)
+       SELECT * FROM up`,
       [
         occ.map((o) => o.rule.orgId),
         occ.map((o) => o.deviceId),
@@ -240,26 +244,23 @@ export class AlarmsRepository {
       ],
     );
     const raised = rows.filter((r) => r.inserted);
-    if (raised.length) await tx.query(`INSERT INTO alarm_history (alarm_id, action) SELECT unnest($1::uuid[]), 'raised'`, [raised.map((r) => r.id)]);
     return raised.map((r) => ({ id: r.id, ruleId: r.rule_id, deviceId: r.device_id }));
   }
 
   /** Clears the open alarm of each rule and device, by Tether. Returns the alarms cleared. */
   async clearOpen(pairs: readonly { ruleId: string; deviceId: string; reason: string }[]): Promise<{ id: string; ruleId: string; deviceId: string }[]> {
     if (!pairs.length) return [];
-    const rows = await this.db.query<{ id: string; rule_id: string; device_id: string; reason: string }>(
-      `UPDATE alarms a SET cleared_at = now(), updated_at = now()
-       FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS u(rule, device, reason)
-       WHERE a.rule_id = u.rule AND a.device_id = u.device AND a.cleared_at IS NULL
-       RETURNING a.id, a.rule_id, a.device_id, u.reason`,
+    // One statement: the clear and its history entry (the notification outbox) commit together.
+    const rows = await this.db.query<{ id: string; rule_id: string; device_id: string }>(
+      `WITH cleared AS (
+         UPDATE alarms a SET cleared_at = now(), updated_at = now()
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS u(rule, device, reason)
+         WHERE a.rule_id = u.rule AND a.device_id = u.device AND a.cleared_at IS NULL
+         RETURNING a.id, a.rule_id, a.device_id, u.reason),
+       told AS (INSERT INTO alarm_history (alarm_id, action, details) SELECT id, 'cleared', jsonb_build_object('reason', reason) FROM cleared)
+       SELECT id, rule_id, device_id FROM cleared`,
       [pairs.map((p) => p.ruleId), pairs.map((p) => p.deviceId), pairs.map((p) => p.reason)],
     );
-    if (rows.length)
-      await this.db.query(
-        `INSERT INTO alarm_history (alarm_id, action, details) SELECT u.id, 'cleared', jsonb_build_object('reason', u.reason)
-         FROM unnest($1::uuid[], $2::text[]) AS u(id, reason)`,
-        [rows.map((r) => r.id), rows.map((r) => r.reason)],
-      );
     return rows.map((r) => ({ id: r.id, ruleId: r.rule_id, deviceId: r.device_id }));
   }
 

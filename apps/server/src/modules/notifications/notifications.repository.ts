@@ -7,7 +7,7 @@ export interface TargetRow {
   org_id: string;
   name: string;
   kind: 'webhook' | 'email';
-  config: { url?: string; secret?: string; to?: string[] };
+  config: { url?: string; secret?: string; to?: string[]; users?: string[]; roles?: string[] };
   created_at: Date;
   updated_at: Date;
 }

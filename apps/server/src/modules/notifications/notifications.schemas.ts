@@ -6,8 +6,17 @@ export const WebhookConfig = Type.Object(
   { additionalProperties: false },
 );
 export const EmailConfig = Type.Object(
-  { to: Type.Array(Type.String({ maxLength: 320 }), { minItems: 1, maxItems: 50, description: 'E-mail addresses' }) },
-  { additionalProperties: false },
+  {
+    to: Type.Optional(Type.Array(Type.String({ maxLength: 320 }), { maxItems: 50, description: 'E-mail addresses' })),
+    users: Type.Optional(Type.Array(Type.String(), { maxItems: 50, description: 'Members of the org, by id: mailed at their address at the time' })),
+    roles: Type.Optional(
+      Type.Array(Type.Enum(['owner', 'admin', 'operator', 'viewer'] as const), {
+        maxItems: 4,
+        description: 'Every member who holds one of these roles when the notification is sent',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'At least one of to, users, roles' },
 );
 
 export const NotificationTarget = Type.Object({

@@ -24,7 +24,14 @@ const toTarget = (r: TargetRow): NotificationTarget => ({
   id: r.id,
   name: r.name,
   kind: r.kind,
-  config: r.kind === 'webhook' ? { url: r.config.url! } : { to: r.config.to! },
+  config:
+    r.kind === 'webhook'
+      ? { url: r.config.url! }
+      : {
+          to: r.config.to ?? [],
+          ...(r.config.users?.length ? { users: r.config.users } : {}),
+          ...(r.config.roles?.length ? { roles: r.config.roles as ('owner' | 'admin' | 'operator' | 'viewer')[] } : {}),
+        },
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
 });
@@ -74,6 +81,11 @@ export interface NotificationsDeps {
   smtp: { url: string; from: string } | null;
   /** Where Tether itself listens: a webhook there is refused (it would post to itself). */
   selfPort: () => number;
+  /** Members as e-mail recipients: checked when a target is made, their addresses read when a notification is sent. */
+  members: {
+    getUser(actor: Actor, id: string): Promise<unknown>;
+    memberEmails(orgId: string, recipients: { users: string[]; roles: string[] }): Promise<string[]>;
+  };
 }
 
 /**
@@ -106,7 +118,7 @@ export class NotificationsService {
 
   async create(actor: Actor, input: NotificationTargetInput): Promise<NotificationTarget & { secret: string | null }> {
     requireRole(actor, 'admin');
-    const config = this.checkConfig(input.kind, input.config);
+    const config = await this.checkConfig(actor, input.kind, input.config);
     const secret = input.kind === 'webhook' ? randomBytes(24).toString('base64url') : null;
     const row = await this.repo
       .insertTarget({ orgId: actor.orgId, name: input.name.trim(), kind: input.kind, config: secret ? { ...config, secret } : config })
@@ -119,7 +131,7 @@ export class NotificationsService {
     const held = await this.repo.target(actor.orgId, assertUuid(id, 'target id'));
     if (!held) throw notFound('TARGET', id);
     if (input.kind !== held.kind) throw new AppError('TARGET_INVALID', `a target's kind stays ${held.kind}; make another target`);
-    const config = this.checkConfig(input.kind, input.config);
+    const config = await this.checkConfig(actor, input.kind, input.config);
     const row = await this.repo
       .updateTarget(actor.orgId, held.id, { name: input.name.trim(), config: { ...config, secret: held.config.secret } })
       .catch(nameTaken(input.name));
@@ -342,11 +354,18 @@ export class NotificationsService {
           `Alarm: ${alarm.id}`,
         ].join('\n')
       : String(d.payload.message ?? '');
-    const r = await this.mailer.send({ to: t.config.to!, subject, text });
+    // Members are mailed where they are now (and not at all once disabled or gone).
+    const members =
+      t.config.users?.length || t.config.roles?.length
+        ? await this.deps.members.memberEmails(t.org_id, { users: t.config.users ?? [], roles: t.config.roles ?? [] })
+        : [];
+    const to = [...new Set([...(t.config.to ?? []), ...members])];
+    if (!to.length) return { ok: false, status: null, error: 'no recipient: the members this target names are gone or disabled' };
+    const r = await this.mailer.send({ to, subject, text });
     return { ok: r.ok, status: r.code, error: r.error };
   }
 
-  private checkConfig(kind: 'webhook' | 'email', config: NotificationTargetInput['config']): object {
+  private async checkConfig(actor: Actor, kind: 'webhook' | 'email', config: NotificationTargetInput['config']): Promise<object> {
     if (kind === 'webhook') {
       const raw = (config as { url?: string }).url;
       if (!raw) throw new AppError('TARGET_INVALID', 'a webhook needs config.url');
@@ -363,12 +382,17 @@ export class NotificationsService {
       if (local && port === this.deps.selfPort()) throw new AppError('TARGET_INVALID', 'config.url points at this Tether server itself');
       return { url: url.toString() };
     }
-    const to = (config as { to?: string[] }).to ?? [];
-    if (!to.length) throw new AppError('TARGET_INVALID', 'an email target needs config.to');
+    const c = config as { to?: string[]; users?: string[]; roles?: string[] };
+    const to = c.to ?? [];
+    const users = [...new Set(c.users ?? [])];
+    const roles = [...new Set(c.roles ?? [])];
+    if (!to.length && !users.length && !roles.length) throw new AppError('TARGET_INVALID', 'an email target needs config.to, config.users or config.roles');
     const bad = to.find((a) => !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(a) && !/^[^@\s]+@localhost$/.test(a));
     if (bad) throw new AppError('TARGET_INVALID', `not an e-mail address: ${bad}`);
+    // A member of another org, or no one: USER_NOT_FOUND, as everywhere.
+    for (const id of users) await this.deps.members.getUser(actor, assertUuid(id, 'user id'));
     if (!this.mailer) throw new AppError('SMTP_NOT_CONFIGURED', 'set TETHER_SMTP_URL (smtp://user:pass@host:port) so that Tether can send e-mail');
-    return { to };
+    return { to, users, roles };
   }
 
   /** Ends deliveries under way (not recorded; retried after a restart) and waits for them. Call before the job queue stops. */

@@ -66,8 +66,19 @@ export async function startJobs(db: Database, logger: Logger, queues: string[]):
     async work(queue, handler, opts) {
       const ids: string[] = [];
       if (opts?.concurrency) {
-        for (let i = 0; i < opts.concurrency; i++)
-          ids.push(await boss.work<object>(queue, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async ([job]) => handler(job!.data as never)));
+        for (let i = 0; i < opts.concurrency; i++) {
+          let id = '';
+          // pg-boss waits out its polling interval after every fetch, even one that found a job: a
+          // worker that just ran one asks again at once, so it sleeps only when the queue is empty.
+          id = await boss.work<object>(queue, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async ([job]) => {
+            try {
+              await handler(job!.data as never);
+            } finally {
+              if (id) boss.notifyWorker(id);
+            }
+          });
+          ids.push(id);
+        }
       } else {
         ids.push(
           await boss.work<object>(queue, { pollingIntervalSeconds: 0.5, batchSize: 20 }, async (jobs) => {

@@ -11,7 +11,9 @@ import { CopyBlock } from '../../components/ui/copy-block';
 type Kind = NotificationTargetInput['kind'];
 
 export function destinationOf(t: Pick<NotificationTarget, 'config'>): string {
-  return 'url' in t.config ? t.config.url : t.config.to.join(', ');
+  if ('url' in t.config) return t.config.url;
+  const { to = [], users = [], roles = [] } = t.config;
+  return [...to, ...(users.length ? [`${users.length} member${users.length === 1 ? '' : 's'}`] : []), ...roles.map((r) => `every ${r}`)].join(', ');
 }
 
 function CreateTarget({ onCreated, onClose }: { onCreated(t: CreatedNotificationTarget): void; onClose(): void }) {
