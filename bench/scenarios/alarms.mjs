@@ -216,9 +216,10 @@ async function ingestPhase(ctx, db, withRules) {
       out.alarms = all.total;
       // Every acked message is evaluated: about 2 in 64 of them (plus the probe) count on an alarm.
       out.alarmOccurrences = sums ? Number(sums.occurrences) : null;
-      // A device's n-th message (from 0) has temperature index n mod 64; indexes 62 and 63 are hot.
+      // A device's k-th message (from 0) has temperature index (k + 1) mod 64 (the generator counts it before
+      // building it); indexes 62 and 63 are hot, so k mod 64 = 61 or 62. Acked messages are the first ones sent.
       let hot = 0;
-      for (const n of run.perDevice.values()) hot += Math.floor(n / 64) * 2 + Math.max(0, (n % 64) - 62);
+      for (const n of run.perDevice.values()) hot += Math.floor(n / 64) * 2 + Math.max(0, Math.min(2, (n % 64) - 61));
       out.expectedOccurrences = hot + 1; // and the probe
       out.evaluationBacklogMs = probeMs;
     }
@@ -458,7 +459,7 @@ async function webhookLatency(ctx, db) {
       }
       slowest.sort((a, b) => b.totalMs - a.totalMs);
       // Per 10 s of publish time: a stage whose p50 grows from slot to slot is a queue that does not keep up.
-      const overTime = bySlot.map((rows, i) => ({
+      const overTime = Array.from({ length: bySlot.length }, (_, i) => bySlot[i]).map((rows, i) => ({
         fromS: i * 10,
         n: rows?.length ?? 0,
         ...Object.fromEntries(
