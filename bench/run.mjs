@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: the benchmark suite of issue 5. Runs scenarios 1–10 against
+ * `npm run bench`: the benchmark suite of issue 5. Runs scenarios 1–11 against
  * the built server (`npm run build` first), prints the figures as it goes,
  * and writes bench/results/<date>.json and .md, plus latest.json and latest.md.
  *
@@ -27,10 +27,11 @@ import { withoutTs } from './scenarios/no-ts.mjs';
 import { overload } from './scenarios/overload.mjs';
 import { queries } from './scenarios/queries.mjs';
 import { startup } from './scenarios/startup.mjs';
+import { alarms } from './scenarios/alarms.mjs';
 
 const HELP = `Usage: npm run bench -- [options]
 
-  --only 1,2,3       scenarios to run (default: 1-10; 2 is the Mosquitto comparison, 9 the two-node cluster, 10 the external broker)
+  --only 1,2,3       scenarios to run (default: 1-11; 2 is the Mosquitto comparison, 9 the two-node cluster, 10 the external broker, 11 alarms)
   --db both          pglite, postgres or both (default both)
   --quick            short runs to check the suite works (minutes, not a measurement)
   --duration <s>     scenario 1 duration (default 300 on PostgreSQL, 60 on PGlite; --quick 20)
@@ -42,6 +43,9 @@ const HELP = `Usage: npm run bench -- [options]
   --overload-factor <x> scenario 4 offers this many times the sustained rate (default 10)
   --overload-duration <s> scenario 4 duration (default 60; --quick 20)
   --connections <a,b> scenario 5 steps (default 10000,20000)
+  --alarm-duration <s> scenario 11 part A, each of its two ingest runs (default 120 on PostgreSQL, 60 on PGlite; --quick 20)
+  --alarm-raises <n> scenario 11 part B, hot values (alarm raises) per second over all devices (default 20)
+  --alarm-part A|B   scenario 11: only part A (throughput with rules) or part B (publish → webhook); default both
   --profile          run scenario 1's, 3's, 4's and 6's servers with --cpu-prof and summarize where their time went
   --server-env K=V   extra server environment (repeatable), e.g. TETHER_INGEST_BATCH_SIZE=20000
   --server-node-arg A extra node option for every server (repeatable), e.g. --server-node-arg=--trace-gc
@@ -63,6 +67,9 @@ const { values: opt } = parseArgs({
     'overload-factor': { type: 'string', default: '10' },
     'overload-duration': { type: 'string' },
     connections: { type: 'string' },
+    'alarm-duration': { type: 'string' },
+    'alarm-raises': { type: 'string', default: '20' },
+    'alarm-part': { type: 'string', default: 'AB' },
     profile: { type: 'boolean', default: false },
     'server-env': { type: 'string', multiple: true, default: [] },
     'server-node-arg': { type: 'string', multiple: true, default: [] },
@@ -80,7 +87,7 @@ if (!fs.existsSync(CLI)) {
   process.exit(2);
 }
 
-const only = new Set((opt.only ?? '1,2,3,4,5,6,7,8,9,10').split(',').map((s) => s.trim()));
+const only = new Set((opt.only ?? '1,2,3,4,5,6,7,8,9,10,11').split(',').map((s) => s.trim()));
 const dbs = opt.db === 'both' ? ['postgres', 'pglite'] : [opt.db];
 if (!dbs.every((d) => d === 'postgres' || d === 'pglite')) {
   console.error('--db must be pglite, postgres or both');
@@ -134,6 +141,23 @@ const ctx = {
     durationMs: quick ? 15_000 : 60_000,
     warmupMs: 5_000,
     processes: int(opt.generators),
+  },
+  alarms: {
+    parts: opt['alarm-part'].toUpperCase(),
+    ingest: (db) => ({
+      devices: int(opt.devices),
+      inflight: int(opt.inflight),
+      processes: int(opt.generators),
+      durationMs: 1000 * (opt['alarm-duration'] ? int(opt['alarm-duration']) : quick ? 20 : db === 'postgres' ? 120 : 60),
+    }),
+    latency: {
+      rate: int(opt.rate),
+      devices: int(opt.devices),
+      durationMs: quick ? 20_000 : 130_000,
+      warmupMs: quick ? 5_000 : 10_000,
+      processes: int(opt.generators),
+      raisesPerSecond: Number(opt['alarm-raises']),
+    },
   },
   withoutTs: { devices: int(opt.devices), durationMs: quick ? 10_000 : 60_000, processes: int(opt.generators) },
   serverNodeArgs: (scenario, db) => [
@@ -216,6 +240,7 @@ for (const db of dbs) if (only.has('8')) await step(8, db, () => withoutTs(ctx, 
 // Two nodes need a database both can reach: PostgreSQL only.
 if (only.has('9')) await step(9, 'postgres', () => cluster(ctx));
 if (only.has('10')) await step(10, 'postgres', () => externalBroker(ctx));
+for (const db of dbs) if (only.has('11')) await step(11, db, () => alarms(ctx, db));
 
 results.finished = new Date().toISOString();
 results.minutes = Math.round((Date.now() - t0) / 6000) / 10;

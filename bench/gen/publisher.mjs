@@ -18,6 +18,13 @@
  * a per-device sequence number instead ("seq", from 1): the PUBACKed numbers
  * are reported (as ranges) so that every acknowledged message can be looked up.
  *
+ * With `hot: {share, base}` (scenario 11) a message is now and then, with
+ * probability `share`, "hot": its temperature is a unique value (base + a
+ * counter, base offset per generator process) far above the others, and the
+ * device's next message is an ordinary one again. Each hot value is reported
+ * with its publish time (the message's `ts`), so a webhook carrying it can be
+ * timed.
+ *
  * Protocol with the parent (IPC): ← start(config) → connected → ← go → tick… → done.
  */
 import process from 'node:process';
@@ -42,6 +49,9 @@ let stopAt = Infinity;
 const hist = new Histogram();
 const totals = { sent: 0, acked: 0, ackedInWindow: 0, skippedWindow: 0, skippedBackpressure: 0, disconnects: 0, unackedOnClose: 0 };
 const perSecond = [];
+/** Scenario 11: [hot value, publish time in ms] of every hot message. */
+const hotSent = [];
+let hotCount = 0;
 
 function payload(d) {
   if (cfg.withoutTs) {
@@ -51,6 +61,13 @@ function payload(d) {
   const now = Date.now();
   d.lastTs = now > d.lastTs ? now : d.lastTs + 1;
   const i = d.sent & 63;
+  if (cfg.hot && !d.wasHot && Math.random() < cfg.hot.share) {
+    d.wasHot = true;
+    const v = cfg.hot.base + (cfg.processIndex ?? 0) * 10_000_000 + hotCount++;
+    hotSent.push([v, d.lastTs]);
+    return `{"ts":${d.lastTs},"temperature":${v},"humidity":${HUMS[(i * 7) & 63]},"pressure":${PRESS[(i * 13) & 63]}}`;
+  }
+  d.wasHot = false;
   return `{"ts":${d.lastTs},"temperature":${TEMPS[i]},"humidity":${HUMS[(i * 7) & 63]},"pressure":${PRESS[(i * 13) & 63]}}`;
 }
 
@@ -241,6 +258,7 @@ process.on('message', async (m) => {
       inFlight: 0,
       nextId: 1,
       lastTs: 0,
+      wasHot: false,
       sent: 0,
       acked: 0,
       times: new Map(),
@@ -259,6 +277,7 @@ process.on('message', async (m) => {
       perSecond,
       ackLatency: hist.toJSON(),
       perDevice: devices.map((d) => [d.id, d.acked]),
+      ...(cfg.hot ? { hotSent } : {}),
       ...(cfg.withoutTs ? { ackedSeqRanges: devices.map((d) => [d.id, toRanges(d.ackedSeqs)]) } : {}),
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
     });

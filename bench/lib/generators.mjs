@@ -40,7 +40,7 @@ export async function runPublishers({ devices, processes, config, cpu, onTick })
   try {
     for (const k of kids) cpu?.add('generators', k.pid);
     const perProcessRate = config.rate ? config.rate / processes : undefined;
-    kids.forEach((k, p) => k.child.send({ type: 'start', config: { ...config, rate: perProcessRate }, devices: shares[p] }));
+    kids.forEach((k, p) => k.child.send({ type: 'start', config: { ...config, rate: perProcessRate, processIndex: p }, devices: shares[p] }));
     const connected = await Promise.all(kids.map((k) => k.waitFor('connected')));
     const conn = { connected: 0, failed: 0, ms: 0, errors: {} };
     for (const c of connected) {
@@ -76,8 +76,10 @@ export async function runPublishers({ devices, processes, config, cpu, onTick })
     for (const d of done) for (const [id, n] of d.perDevice) perDevice.set(id, n);
     const ackedSeqRanges = new Map();
     for (const d of done) for (const [id, r] of d.ackedSeqRanges ?? []) ackedSeqRanges.set(id, r);
+    const hotSent = done.flatMap((d) => d.hotSent ?? []);
     return {
       connect: conn,
+      hotSent,
       totals,
       perSecond,
       ackLatency: hist.summary(),

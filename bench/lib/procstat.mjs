@@ -178,3 +178,39 @@ export function diskStats(dir) {
     return null;
   }
 }
+
+/** CPU seconds of every process on the machine now, with a short name (its command line). */
+export function processTable() {
+  const out = new Map();
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cpu = cpuSeconds(pid);
+    if (cpu === null) continue;
+    let name = '';
+    try {
+      name = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+    } catch {}
+    if (!name) {
+      try {
+        name = `[${fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim()}]`;
+      } catch {}
+    }
+    out.set(Number(pid), { cpu, name: name.length > 120 ? `${name.slice(0, 117)}…` : name });
+  }
+  return out;
+}
+
+/**
+ * What else ran between two process tables: the busiest processes that are not
+ * `ours` (pids), as cores over `seconds`. Processes that started and ended in
+ * between are not seen; the CpuMeter's "other processes" has their total.
+ */
+export function busiestOthers(before, after, ours, seconds, top = 6) {
+  const rows = [];
+  for (const [pid, a] of after) {
+    if (ours.has(pid)) continue;
+    const used = a.cpu - (before.get(pid)?.cpu ?? 0);
+    if (used > 0.05 * seconds) rows.push({ pid, cores: round(used / seconds, 2), name: a.name });
+  }
+  return rows.sort((x, y) => y.cores - x.cores).slice(0, top);
+}

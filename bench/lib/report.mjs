@@ -146,6 +146,31 @@ export function targetRows(r) {
         h.p99 !== null && h.p99 <= 50 && f.deliveredShare >= 1 && f.achievedMsgPerSec >= 0.95 * f.targetRate,
       );
     }
+    const eleven = s[`11:${db}`]?.figures;
+    if (eleven?.withRules && eleven.withoutRules) {
+      const a = eleven.withRules;
+      const long = a.durationSeconds === undefined || a.durationSeconds >= 60;
+      add(
+        11,
+        `ingest with ${fmt(a.rules)} device rules ≥ 90% of the no-rule durable throughput, same run (issue 13)`,
+        db,
+        `${Math.round(eleven.ratio * 100)}% (${fmt(a.msgPerSec)} / ${fmt(eleven.withoutRules.msgPerSec)} msg/s); ${fmt(a.alarms)} alarms, ${fmt(a.alarmOccurrences)} occurrences of ${fmt(a.expectedOccurrences)} hot messages; evaluation ${a.evaluationBacklogMs === null ? 'had not caught up 300 s' : `caught up ${fmt(a.evaluationBacklogMs)} ms`} after the load`,
+        primary && !r.quick && long ? eleven.ratio >= 0.9 : null,
+        !primary ? 'no target on PGlite' : r.quick ? 'quick run' : null,
+      );
+    }
+    const hook = eleven?.webhook;
+    if (hook?.publishToWebhookMs) {
+      const h = hook.publishToWebhookMs;
+      add(
+        11,
+        `publish → alarm raised → webhook received p99 ≤ 500 ms at ${fmt(hook.targetRate)} msg/s (issue 13)`,
+        db,
+        `p50 ${h.p50} / p95 ${h.p95} / p99 ${h.p99} / max ${h.max} ms over ${fmt(h.n)} raises at ${fmt(hook.achievedMsgPerSec)} msg/s; ${fmt(hook.raisesWithoutWebhook)} raises without a webhook`,
+        primary && !r.quick ? h.p99 !== null && h.p99 <= 500 && hook.raisesWithoutWebhook === 0 && hook.achievedMsgPerSec >= 0.95 * hook.targetRate : null,
+        !primary ? 'no target on PGlite' : r.quick ? 'quick run' : null,
+      );
+    }
     const four = s[`4:${db}`]?.figures;
     if (four) {
       const ok =
@@ -395,6 +420,57 @@ function details(r) {
           `| ${w.inflightPerDevice} | ${fmt(w.devices)} | ${w.durationSeconds} | ${fmt(w.msgPerSec)} | ${fmt(w.lowest10sWindowMsgPerSec)} | ${fmt(w.ackedTotal)} | ${fmt(w.missingAckedMessages)}${w.missingExamples.length ? ` (${w.missingExamples.join(', ')})` : ''} | ${fmt(w.missingAckedTemperaturePoints)} | ${w.ackLatencyMs.p50} / ${w.ackLatencyMs.p99} |`,
         );
       }
+    } else if (id === '11') {
+      const phases = [
+        ['no rules', f.withoutRules],
+        [`${f.withRules?.rules ?? '?'} device rules`, f.withRules],
+      ].filter(([, x]) => x);
+      if (phases.length) {
+        out.push(`Part A, durable ingest side by side (a fresh database and server each, devices primed with one message):\n`);
+        out.push(
+          '| run | msg/s | lowest 10 s | PUBACK p50 / p99 ms | mean batch | mean commit ms | alarms | occurrences / expected | evaluation caught up after | other processes (cores) |',
+        );
+        out.push('|---|---|---|---|---|---|---|---|---|---|');
+        for (const [name, x] of phases)
+          out.push(
+            `| ${name} | ${fmt(x.msgPerSec)} | ${fmt(x.lowest10sWindowMsgPerSec)} | ${x.ackLatencyMs.p50} / ${x.ackLatencyMs.p99} | ${fmt(x.meanBatchSize)} | ${x.meanCommitMs} | ${fmt(x.alarms)} | ${x.alarmOccurrences === undefined ? '–' : `${fmt(x.alarmOccurrences)} / ${fmt(x.expectedOccurrences)}`} | ${x.evaluationBacklogMs === undefined ? '–' : x.evaluationBacklogMs === null ? 'not in 300 s' : `${fmt(x.evaluationBacklogMs)} ms`} | ${(x.otherProcesses ?? []).map((o) => `${o.cores} ${o.name.slice(0, 50).replaceAll('|', '/')}`).join('; ') || '–'} |`,
+          );
+        if (f.ratio !== null) out.push(`\nWith rules / without: **${Math.round(f.ratio * 100)}%**.`);
+        for (const [name, c] of Object.entries(v.cpuParts ?? {})) if (c) out.push(`\nCPU, ${name}: ${cpuLine(c)}`);
+      }
+      const w = f.webhook;
+      if (w?.publishToWebhookMs) {
+        out.push(
+          `\nPart B, publish → alarm raised → webhook: ${fmt(w.achievedMsgPerSec)} of ${fmt(w.targetRate)} msg/s from ${fmt(w.devices)} devices for ${w.durationSeconds} s (first ${w.warmupSeconds} s not counted); ${fmt(w.hotPublished)} hot values published (${fmt(w.hotPublishedMeasured)} after the warm-up), ${fmt(w.webhooks)} webhooks received (${fmt(w.raisedWebhooks)} raised, ${fmt(w.clearedWebhooks)} cleared, ${fmt(w.duplicateWebhooks)} duplicates), ${fmt(w.raisesWithoutWebhook)} measured raises without a webhook, ${fmt(w.failedDeliveries)} failed deliveries.`,
+        );
+        out.push(`\npublish → webhook (ms): ${JSON.stringify(w.publishToWebhookMs)}; PUBACK (ms): ${JSON.stringify(w.ackLatencyMs)}\n`);
+        out.push('| stage (database timestamps) | n | p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|');
+        const names = {
+          publishToReceipt: 'publish → server receipt (messages.received_at)',
+          receiptToRaise: 'receipt → alarm raised (alarm_history.at): commit, then evaluation',
+          raiseToPlanned: 'raised → delivery planned by the outbox (notification_deliveries.created_at)',
+          plannedToQueued: 'planned → pg-boss job created',
+          queuedToStarted: 'job created → job started by a delivery worker',
+          startedToReceived: 'job started → webhook received',
+        };
+        for (const [k, label] of Object.entries(names)) {
+          const x = w.stagesMs?.[k];
+          if (x) out.push(`| ${label} | ${x.n} | ${x.p50} | ${x.p95} | ${x.p99} | ${x.max} |`);
+        }
+        if (w.overTime?.length) {
+          out.push('\nMedians per 10 s of publish time (a stage that grows is a queue that does not keep up):\n');
+          out.push('| from s | raises | total ms | receipt → raised | raised → planned | job created → started |\n|---|---|---|---|---|---|');
+          for (const x of w.overTime)
+            out.push(`| ${x.fromS} | ${x.n} | ${x.totalMs ?? '–'} | ${x.receiptToRaise ?? '–'} | ${x.raiseToPlanned ?? '–'} | ${x.queuedToStarted ?? '–'} |`);
+        }
+        if (w.postgresSessions?.top?.length) {
+          out.push(`\nThe server's PostgreSQL sessions, sampled every 200 ms (${w.postgresSessions.samples} samples): mean number of sessions in each state\n`);
+          out.push('| sessions | application / state / wait / statement |\n|---|---|');
+          for (const x of w.postgresSessions.top) out.push(`| ${x.sessions} | \`${x.what.replaceAll('|', '/').replaceAll('`', "'")}\` |`);
+        }
+        if (w.otherProcesses?.length)
+          out.push(`\nBusiest other processes meanwhile: ${w.otherProcesses.map((o) => `${o.cores} cores \`${o.name.slice(0, 80)}\``).join('; ')}`);
+      } else if (w?.error) out.push(`\nPart B failed: ${w.error}`);
     } else if (id === '7') {
       out.push('| start | spawn → ready ms | server’s own ms | idle RSS MB | peak RSS MB |\n|---|---|---|---|---|');
       for (const k of ['cold', 'warm']) out.push(`| ${k} | ${fmt(f[k].spawnToReadyMs)} | ${fmt(f[k].readyMs)} | ${f[k].idleRssMB} | ${f[k].peakRssMB} |`);
