@@ -63,6 +63,12 @@ describe('rules', () => {
     });
     const r = await api('POST', '/api/v1/alarm-rules', rule({ scope: 'project' }));
     expect(r).toMatchObject({ status: 400, body: { error: { code: 'RULE_INVALID' } } });
+    // A key another template declares is not this device's: its own template declares none.
+    expect((await api('POST', '/api/v1/templates', { name: 'flow meter', telemetry: [{ name: 'flow_rate' }] })).status).toBe(201);
+    expect((await api('POST', '/api/v1/alarm-rules', rule({ scope: 'device', scopeId: b.d.id, key: 'flow_rate' }))).body.error).toMatchObject({
+      code: 'RULE_UNKNOWN_KEY',
+    });
+    expect((await api('POST', '/api/v1/alarm-rules', rule({ name: 'org flow', key: 'flow_rate' }))).status).toBe(201);
   });
 });
 

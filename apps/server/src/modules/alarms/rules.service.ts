@@ -216,7 +216,9 @@ export class RulesService {
     if ((rule.kind !== 'threshold' && rule.kind !== 'rate') || !rule.key) return;
     const filter = scope === 'org' ? {} : { [`${scope}Id`]: scopeId! };
     const known = new Set(await this.deps.telemetry.reportedKeys(actor, filter));
-    for (const t of await this.deps.templates.list(actor)) if (scope !== 'template' || t.id === scopeId) for (const k of t.telemetry) known.add(k.name);
+    // Declared keys: of the rule's template, of the device's own template, or of any template for a project or the org.
+    const templateId = scope === 'template' ? scopeId : scope === 'device' ? (await this.deps.devices.get(actor, scopeId!)).templateId : undefined;
+    for (const t of await this.deps.templates.list(actor)) if (templateId === undefined || t.id === templateId) for (const k of t.telemetry) known.add(k.name);
     if (!known.has(rule.key))
       throw new AppError(
         'RULE_UNKNOWN_KEY',
