@@ -59,6 +59,12 @@ export class AlarmEvaluator {
   private readonly repo: AlarmsRepository;
   private readonly places = new Map<string, { place: DevicePlace; until: number }>();
   private readonly state = new Map<string, PairState>();
+  /**
+   * The rules that apply to each device, worked out once per device for as long
+   * as its org's cached rule list (the same array) and its place stay the same:
+   * not once per message, since a batch holds many messages of each device.
+   */
+  private readonly applicable = new WeakMap<readonly AlarmRule[], Map<DevicePlace, AlarmRule[]>>();
   /** Batches are evaluated one after another, in commit order. */
   private tail: Promise<void> = Promise.resolve();
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -149,7 +155,7 @@ export class AlarmEvaluator {
     for (const m of relevant) {
       const place = places.get(m.device.deviceId);
       if (!place) continue; // deleted meanwhile
-      const rules = rulesFor(rulesByOrg.get(m.device.orgId)!, place).filter((r) => this.meets(r, m));
+      const rules = this.rulesOf(rulesByOrg.get(m.device.orgId)!, place).filter((r) => this.meets(r, m));
       if (!rules.length) continue;
       work.push({ m, place, rules });
       for (const r of rules) pairs.set(pairKey(r.id, place.deviceId), { ruleId: r.id, deviceId: place.deviceId });
@@ -249,6 +255,14 @@ export class AlarmEvaluator {
     }
     await this.apply([...raises.values()], [...clears.values()]);
     await this.repo.savePending([...pendingOpen.values()], [...pendingClosed.values()]);
+  }
+
+  private rulesOf(orgRules: readonly AlarmRule[], place: DevicePlace): AlarmRule[] {
+    let byPlace = this.applicable.get(orgRules);
+    if (!byPlace) this.applicable.set(orgRules, (byPlace = new Map()));
+    let rules = byPlace.get(place);
+    if (!rules) byPlace.set(place, (rules = rulesFor(orgRules, place)));
+    return rules;
   }
 
   private meets(rule: AlarmRule, m: IngestMessage): boolean {
