@@ -518,6 +518,9 @@ describe('live updates', () => {
       await liveA.next((m) => m.type === 'telemetry' && m.deviceId === deviceA.id);
       await liveA.next((m) => m.type === 'alert' && m.deviceId === deviceA.id);
       await liveA.next((m) => m.type === 'status' && m.deviceId === deviceA.id && !m.online);
+      // A change to org A's alarm reaches org A's dashboards (the alarms channel), and must not reach org B's.
+      expect((await call('POST', `/api/v1/alarms/${ids.alarm}/comments`, ownerA.token!, { comment: 'seen by A' })).status).toBe(200);
+      await liveA.next((m) => m.type === 'alarm' && m.deviceId === deviceA.id);
       // Org B's own device publishes last; once its event arrives, anything of org A's would have too.
       const devB = await connectMqtt(s.mqttUrl, { username: deviceB.id, password: deviceB.token });
       await publish(devB, `devices/${deviceB.id}/telemetry`, JSON.stringify({ b: 1 }));
