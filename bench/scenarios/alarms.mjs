@@ -296,6 +296,34 @@ function spread(values) {
   return { n: v.length, p50: r(at(50)), p95: r(at(95)), p99: r(at(99)), max: r(v[v.length - 1]) };
 }
 
+/**
+ * Why hot values got no raise webhook, from the database: each one's message,
+ * and the device's alarm that was open when it came (a repeat), or none.
+ */
+async function explainMisses(stored, values, since) {
+  const rows = await queryStored(
+    stored,
+    `SELECT v, m.device_id, m.received_at, (m.payload ->> 'ts')::int8 AS ts,
+       (SELECT jsonb_build_object('raisedAt', a.raised_at, 'clearedAt', a.cleared_at, 'value', a.value, 'count', a.count)
+        FROM alarms a WHERE a.device_id = m.device_id AND a.raised_at <= to_timestamp((m.payload ->> 'ts')::float8 / 1000)
+        ORDER BY a.raised_at DESC LIMIT 1) AS alarm_before,
+       (SELECT jsonb_agg(jsonb_build_object('ts', (x.payload ->> 'ts')::int8, 't', x.payload ->> 'temperature', 'receivedAt', x.received_at) ORDER BY x.received_at)
+        FROM messages x WHERE x.device_id = m.device_id AND x.channel = 'telemetry'
+          AND x.received_at BETWEEN m.received_at - interval '3 seconds' AND m.received_at + interval '3 seconds') AS around
+     FROM unnest($1::float8[]) AS v
+     LEFT JOIN LATERAL (SELECT * FROM messages WHERE channel = 'telemetry' AND received_at >= $2 AND (payload ->> 'temperature')::float8 = v LIMIT 1) m ON true`,
+    [values, since],
+  ).catch((err) => [{ error: err.message }]);
+  if (rows[0]?.error) return { error: rows[0].error };
+  const kinds = { notStored: 0, repeatOfOpenAlarm: 0, other: 0 };
+  for (const r of rows) {
+    if (!r.device_id) kinds.notStored++;
+    else if (r.alarm_before && r.alarm_before.count > 1 && (!r.alarm_before.clearedAt || Date.parse(r.alarm_before.clearedAt) > Number(r.ts))) kinds.repeatOfOpenAlarm++;
+    else kinds.other++;
+  }
+  return { kinds, examples: rows.slice(0, 3) };
+}
+
 /** Part B: publish → alarm raised → webhook received, at a fixed rate. */
 async function webhookLatency(ctx, db) {
   const { rate, devices: deviceCount, durationMs, warmupMs, processes, raisesPerSecond } = ctx.alarms.latency;
@@ -407,6 +435,8 @@ async function webhookLatency(ctx, db) {
         measured.push(v);
       }
       const h = hist.summary();
+      const missed = [...published].filter(([v, t]) => t >= from && !raisedAt.has(v)).map(([v]) => v);
+      const misses = missed.length ? await explainMisses({ pgdb, dataDir }, missed, new Date(startedAt - 5000)) : null;
 
       // Where the time went, from the database's timestamps, for each measured raise.
       const stages = await queryStored(
@@ -429,7 +459,8 @@ async function webhookLatency(ctx, db) {
         return [];
       });
       const byValue = new Map(stages.map((s) => [Number(s.v), s]));
-      const steps = { publishToReceipt: [], receiptToRaise: [], raiseToPlanned: [], plannedToQueued: [], queuedToStarted: [], startedToReceived: [] };
+      const steps = { publishToReceipt: [], receiptToRaise: [], raiseToPlanned: [], plannedToReceived: [], plannedToQueued: [], queuedToStarted: [], startedToReceived: [] };
+      let throughQueue = 0;
       const slowest = [];
       const bySlot = [];
       for (const v of measured) {
@@ -448,11 +479,14 @@ async function webhookLatency(ctx, db) {
           publishToReceipt: d(t, rec),
           receiptToRaise: d(rec, rai),
           raiseToPlanned: d(rai, pla),
+          // Sent at once by the outbox's node, or (a failed first attempt, more than its direct slots) through pg-boss.
+          plannedToReceived: d(pla, got),
           plannedToQueued: d(pla, que),
           queuedToStarted: d(que, sta),
           startedToReceived: d(sta, got),
         };
         for (const k of Object.keys(steps)) steps[k].push(row[k]);
+        if (que !== null) throughQueue++;
         slowest.push(row);
         const slot = Math.floor((t - startedAt) / 10_000);
         (bySlot[slot] ??= []).push(row);
@@ -463,7 +497,7 @@ async function webhookLatency(ctx, db) {
         fromS: i * 10,
         n: rows?.length ?? 0,
         ...Object.fromEntries(
-          ['totalMs', 'receiptToRaise', 'raiseToPlanned', 'queuedToStarted'].map((k) => [k, spread((rows ?? []).map((r) => r[k]))?.p50 ?? null]),
+          ['totalMs', 'receiptToRaise', 'raiseToPlanned', 'plannedToReceived'].map((k) => [k, spread((rows ?? []).map((r) => r[k]))?.p50 ?? null]),
         ),
       }));
       const stageSpread = Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, spread(v)]));
@@ -485,6 +519,8 @@ async function webhookLatency(ctx, db) {
         failedDeliveries: deliveries?.total ?? null,
         publishToWebhookMs: h,
         stagesMs: stageSpread,
+        raisesThroughJobQueue: throughQueue,
+        misses,
         overTime,
         postgresSessions: sessions,
         slowestRaises: slowest.slice(0, 5).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : Math.round(v)]))),
@@ -499,14 +535,15 @@ async function webhookLatency(ctx, db) {
           `(${h.n} raises measured of ${figures.hotPublishedMeasured} hot values published after the warm-up; ${missing} without a webhook); ` +
           `${events.length} webhooks in all (${raisedAt.size} raised, ${clearedWebhooks} cleared, ${duplicates} duplicates)`,
       );
+      if (misses) console.log(`  hot values without a raise webhook: ${JSON.stringify(misses.kinds ?? misses)}; examples: ${JSON.stringify(misses.examples ?? [])}`);
       console.log(
         `  stages p50 / p99 ms: ${Object.entries(stageSpread)
           .map(([k, s]) => `${k} ${s ? `${s.p50} / ${s.p99}` : '–'}`)
           .join(', ')}`,
       );
       console.log(
-        `  p50 per 10 s of publish time (s: total / receipt → raise / queued → job started, ms): ${overTime
-          .map((x) => `${x.fromS}: ${x.totalMs} / ${x.receiptToRaise} / ${x.queuedToStarted}`)
+        `  p50 per 10 s of publish time (s: total / receipt → raise / planned → webhook received, ms): ${overTime
+          .map((x) => `${x.fromS}: ${x.totalMs} / ${x.receiptToRaise} / ${x.plannedToReceived}`)
           .join('; ')}`,
       );
       if (sessions)

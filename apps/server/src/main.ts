@@ -221,7 +221,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   const alarms = new AlarmsService(db, bus, accounts);
   // Every node evaluates what its own ingest committed; worker nodes run the timed sweep.
   const alarmEvaluator =
-    roles.has('mqtt') || roles.has('ingest') || roles.has('api') ? new AlarmEvaluator({ db, bus, rules: alarmRules, devices, logger }) : null;
+    roles.has('mqtt') || roles.has('ingest') || roles.has('api') ? new AlarmEvaluator({ db, bus, rules: alarmRules, devices, logger, metrics }) : null;
   alarmEvaluator?.start();
   if (roles.has('worker')) alarmEvaluator?.startSweeper();
   // Every node hears of every alarm change: its own dashboards are told.

@@ -187,6 +187,55 @@ describe('an alarm told to a webhook and by e-mail', () => {
   }, 60_000);
 });
 
+describe('first attempts at once, retries as jobs', () => {
+  const jobsOf = (deliveryId: string) =>
+    s.tether.db.query<{ state: string }>(`SELECT state FROM pgboss.job WHERE name = 'notification-deliver' AND data ->> 'deliveryId' = $1`, [deliveryId]);
+
+  it('a delivery that goes through at once needs no job; a failed one is retried by a job', async () => {
+    behaviour['/once-broken'] = 500;
+    const ok = await api('POST', '/api/v1/notification-targets', { name: 'at once', kind: 'webhook', config: { url: `${receiverUrl}/at-once` } });
+    const bad = await api('POST', '/api/v1/notification-targets', { name: 'once broken', kind: 'webhook', config: { url: `${receiverUrl}/once-broken` } });
+    const a = await api('POST', `/api/v1/notification-targets/${ok.body.id as string}/test`);
+    const b = await api('POST', `/api/v1/notification-targets/${bad.body.id as string}/test`);
+    await until(async () => (await api('GET', `/api/v1/notification-deliveries?targetId=${ok.body.id as string}`)).body.items![0]?.status === 'delivered');
+    expect(await jobsOf(a.body.id as string)).toEqual([]);
+    await until(async () => (await jobsOf(b.body.id as string)).length === 1);
+    behaviour['/once-broken'] = 200;
+    const d = await until(async () => {
+      const r = (await api('GET', `/api/v1/notification-deliveries?targetId=${bad.body.id as string}`)).body.items![0]!;
+      return r.status === 'delivered' ? r : null;
+    }, 20_000);
+    expect(d.attempts).toBe(2);
+  }, 30_000);
+
+  it('a delivery whose node stopped before its first attempt is queued by a worker and delivered, once', async () => {
+    const t = await api('POST', '/api/v1/notification-targets', { name: 'stranded', kind: 'webhook', config: { url: `${receiverUrl}/stranded` } });
+    const [me] = await s.tether.db.query<{ org_id: string }>('SELECT org_id FROM notification_targets WHERE id = $1', [t.body.id]);
+    // As the outbox's transaction left it when its node died: planned, never attempted, never queued.
+    const [row] = await s.tether.db.query<{ id: string }>(
+      `INSERT INTO notification_deliveries (org_id, target_id, event, payload, created_at)
+       VALUES ($1, $2, 'test', '{"event":"test","message":"stranded"}', now() - interval '3 minutes') RETURNING id`,
+      [me!.org_id, t.body.id],
+    );
+    // Planned a moment ago: its node may still be attempting it, so it is left alone.
+    const [fresh] = await s.tether.db.query<{ id: string }>(
+      `INSERT INTO notification_deliveries (org_id, target_id, event, payload) VALUES ($1, $2, 'test', '{"event":"test","message":"fresh"}') RETURNING id`,
+      [me!.org_id, t.body.id],
+    );
+    expect(await s.tether.notifications.recoverStranded()).toBe(1);
+    expect(await s.tether.notifications.recoverStranded()).toBe(0);
+    const hook = await until(() => hooks.find((h) => h.path === '/stranded'), 10_000);
+    expect(hook.headers['x-tether-delivery']).toBe(row!.id);
+    await until(
+      async () =>
+        (await s.tether.db.query<{ status: string }>('SELECT status FROM notification_deliveries WHERE id = $1', [row!.id]))[0]!.status === 'delivered',
+    );
+    expect(await jobsOf(fresh!.id)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(hooks.filter((h) => h.path === '/stranded')).toHaveLength(1);
+  }, 30_000);
+});
+
 describe('members as recipients', () => {
   it('mails the members named, or holding a role, at their address when the alarm is raised', async () => {
     const me = await s.api.me();

@@ -4,6 +4,7 @@
  * several nodes would) make one row whose count is every occurrence.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { thresholdRule } from '../../../test/alarm-rules.js';
 import { testDatabase } from '../../../test/helpers.js';
 import type { Database } from '../../platform/db/database.js';
 import { AlarmsRepository, type Occurrence } from './alarms.repository.js';
@@ -21,24 +22,8 @@ beforeAll(async () => {
   const [org] = await db.query<{ id: string }>("INSERT INTO orgs (name) VALUES ('alarms-repo') RETURNING id");
   const [d] = await db.query<{ id: string }>("INSERT INTO devices (org_id, name) VALUES ($1, 'boiler') RETURNING id", [org!.id]);
   deviceId = d!.id;
-  rule = await repo.insertRule({
-    orgId: org!.id,
-    name: 'hot',
-    scope: 'org',
-    scopeId: null,
-    enabled: true,
-    kind: 'threshold',
-    key: 'temperature',
-    condition: { op: '>', value: 80 },
-    clear: null,
-    durationS: 0,
-    severity: 'major',
-    message: 'hot',
-    notify: [],
-    escalate: null,
-    quietHours: null,
-    stormLimit: null,
-  });
+  const { id: _id, ...fields } = thresholdRule({ orgId: org!.id, clear: null, message: 'hot' });
+  rule = await repo.insertRule(fields);
 });
 afterAll(async () => {
   await close?.();

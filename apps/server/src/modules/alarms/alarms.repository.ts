@@ -128,7 +128,7 @@ export const ALARM_STATES = Object.keys(STATE_SQL);
 export class AlarmsRepository {
   constructor(private readonly db: Queryable & { transaction?<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> }) {}
 
-  private transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     if (!this.db.transaction) throw new Error('AlarmsRepository: a transaction needs the database, not a transaction');
     return this.db.transaction(fn);
   }
@@ -248,10 +248,13 @@ export class AlarmsRepository {
   }
 
   /** Clears the open alarm of each rule and device, by Tether. Returns the alarms cleared. */
-  async clearOpen(pairs: readonly { ruleId: string; deviceId: string; reason: string }[]): Promise<{ id: string; ruleId: string; deviceId: string }[]> {
+  async clearOpen(
+    pairs: readonly { ruleId: string; deviceId: string; reason: string }[],
+    tx: Queryable = this.db,
+  ): Promise<{ id: string; ruleId: string; deviceId: string }[]> {
     if (!pairs.length) return [];
     // One statement: the clear and its history entry (the notification outbox) commit together.
-    const rows = await this.db.query<{ id: string; rule_id: string; device_id: string }>(
+    const rows = await tx.query<{ id: string; rule_id: string; device_id: string }>(
       `WITH cleared AS (
          UPDATE alarms a SET cleared_at = now(), updated_at = now()
          FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS u(rule, device, reason)
@@ -317,9 +320,10 @@ export class AlarmsRepository {
   async savePending(
     open: readonly { ruleId: string; deviceId: string; since: Date; value: number; ts: Date }[],
     closed: readonly { ruleId: string; deviceId: string }[],
+    tx: Queryable = this.db,
   ) {
     if (open.length)
-      await this.db.query(
+      await tx.query(
         `INSERT INTO alarm_pending AS p (rule_id, device_id, since, last_value, last_ts)
          SELECT u.rule, u.device, u.since, u.v, u.ts FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::float8[], $5::timestamptz[]) AS u(rule, device, since, v, ts)
          JOIN devices d ON d.id = u.device JOIN alarm_rules r ON r.id = u.rule
@@ -327,7 +331,7 @@ export class AlarmsRepository {
         [open.map((o) => o.ruleId), open.map((o) => o.deviceId), open.map((o) => o.since), open.map((o) => o.value), open.map((o) => o.ts)],
       );
     if (closed.length)
-      await this.db.query(
+      await tx.query(
         'DELETE FROM alarm_pending p USING unnest($1::uuid[], $2::uuid[]) AS u(rule, device) WHERE p.rule_id = u.rule AND p.device_id = u.device',
         [closed.map((c) => c.ruleId), closed.map((c) => c.deviceId)],
       );

@@ -1,5 +1,6 @@
 import type { Database } from '../../platform/db/database.js';
 import type { Logger } from '../../platform/observability/logger.js';
+import type { Metrics } from '../../platform/observability/metrics.js';
 import type { DevicePlace, DevicesService } from '../devices/devices.service.js';
 import type { DomainBus } from '../events/domain-events.js';
 import type { IngestMessage } from '../ingest/ingest-message.js';
@@ -21,6 +22,10 @@ const PLACE_MS = 60_000;
 const STATE_MS = 60_000;
 /** The sweeper's period: duration windows that ran out, devices gone silent, device alerts due to clear. */
 export const ALARM_SWEEP_MS = 10_000;
+/** At most this many committed messages in one evaluation (one read of states, one transaction of decisions). */
+const MAX_EVALUATION = 50_000;
+/** A transaction of decisions that fails is tried this many times in all, 100 ms then 400 ms apart. */
+const WRITE_ATTEMPTS = 3;
 
 interface PairState {
   open: boolean;
@@ -39,16 +44,31 @@ export interface AlarmEvaluatorDeps {
   rules: Pick<RulesService, 'rulesOf'>;
   devices: Pick<DevicesService, 'places' | 'silent'>;
   logger: Logger;
+  metrics?: Pick<Metrics, 'alarmBacklog' | 'alarmLag' | 'alarmFailures'>;
 }
+
+type Clear = { ruleId: string; deviceId: string; reason: string };
+type PendingWindow = { ruleId: string; deviceId: string; since: Date; value: number; ts: Date };
+type Pair = { ruleId: string; deviceId: string };
+/** Raises and clears of different pairs, written together. */
+type Step = { raises: Occurrence[]; clears: Clear[] };
+const isRaise = (o: Occurrence | Clear): o is Occurrence => 'rule' in o;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const byPair = (a: Pair, b: Pair) => (a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0);
 
 /**
  * Alarm evaluation, a consumer of committed data: each node evaluates the
  * batches its own ingest committed (`telemetry.stored`, never sent to other
  * nodes), so each message is evaluated once in a cluster, after its PUBACK,
- * never on its path. Rules come from the per-node cache; what a rule's alarm
- * on a device is (open, a duration window) is read once a minute per pair at
- * most, in one query per batch. Decisions are written per batch: one upsert for
- * every raise and repeat, one update for clears.
+ * never on its path. Batches committed while an evaluation runs are evaluated
+ * together next, in commit order: however fast ingest commits, evaluation
+ * costs one read and one transaction per round, and its backlog stays small
+ * (metered: tether_alarm_evaluation_backlog_messages, _lag_seconds). Rules come
+ * from the per-node cache; what a rule's alarm on a device is (open, a
+ * duration window) is read once a minute per pair at most, in one query per
+ * round. A round's decisions commit in one transaction: one upsert for every
+ * raise and repeat, one update for clears, the duration windows.
  *
  * What outlives this process is in PostgreSQL: open alarms, and duration
  * windows (`alarm_pending`), which the sweeper raises when they run out, on
@@ -65,8 +85,10 @@ export class AlarmEvaluator {
    * not once per message, since a batch holds many messages of each device.
    */
   private readonly applicable = new WeakMap<readonly AlarmRule[], Map<DevicePlace, AlarmRule[]>>();
-  /** Batches are evaluated one after another, in commit order. */
-  private tail: Promise<void> = Promise.resolve();
+  /** Committed batches waiting for evaluation, in commit order, with when each arrived. */
+  private queue: { batch: readonly IngestMessage[]; at: number }[] = [];
+  private backlog = 0;
+  private running: Promise<void> | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private stopped = false;
 
@@ -79,7 +101,10 @@ export class AlarmEvaluator {
     const { bus } = this.deps;
     bus.on('telemetry.stored', ({ batch }) => {
       if (this.stopped) return;
-      this.tail = this.tail.then(() => this.evaluate(batch)).catch((err: unknown) => this.deps.logger.error({ err }, 'alarm evaluation failed'));
+      this.queue.push({ batch, at: performance.now() });
+      this.backlog += batch.length;
+      this.deps.metrics?.alarmBacklog.set(this.backlog);
+      this.kick();
     });
     // Raised, cleared or acknowledged elsewhere (the sweeper, a user, another node): read it again.
     bus.on('alarm.changed', ({ ruleId, deviceId }) => {
@@ -99,7 +124,40 @@ export class AlarmEvaluator {
   async idle(): Promise<void> {
     await new Promise((r) => setImmediate(r));
     await new Promise((r) => setImmediate(r));
-    await this.tail;
+    while (this.running) await this.running;
+  }
+
+  private kick(): void {
+    if (this.running) return;
+    this.running = this.drain().finally(() => {
+      this.running = null;
+      if (this.queue.length) this.kick();
+    });
+  }
+
+  /** Evaluates what is queued, everything committed meanwhile at once, until nothing is. */
+  private async drain(): Promise<void> {
+    while (this.queue.length) {
+      const round: { batch: readonly IngestMessage[]; at: number }[] = [];
+      let n = 0;
+      while (this.queue.length && (n === 0 || n + this.queue[0]!.batch.length <= MAX_EVALUATION)) {
+        const next = this.queue.shift()!;
+        round.push(next);
+        n += next.batch.length;
+      }
+      try {
+        await this.evaluate(round.length === 1 ? round[0]!.batch : round.flatMap((r) => r.batch));
+        const now = performance.now();
+        for (const r of round) this.deps.metrics?.alarmLag.observe((now - r.at) / 1000);
+      } catch (err) {
+        // The decisions of this round are lost (their alarms' states are read again); the next round goes on.
+        this.deps.metrics?.alarmFailures.inc();
+        this.deps.logger.error({ err, messages: n }, 'alarm evaluation failed: these messages were not evaluated');
+      } finally {
+        this.backlog -= n;
+        this.deps.metrics?.alarmBacklog.set(this.backlog);
+      }
+    }
   }
 
   /** Sweeps no more, and waits for the evaluations under way. */
@@ -125,17 +183,30 @@ export class AlarmEvaluator {
     return out;
   }
 
-  /** The state of these pairs, read in two queries for those not known (or known too long). */
-  private async statesOf(pairs: { ruleId: string; deviceId: string }[]): Promise<void> {
+  /**
+   * The state of these pairs for this round: those known (and not for too
+   * long) from memory, the others read in two queries. The round works on
+   * what this returns: an `alarm.changed` heard meanwhile drops a pair from
+   * memory (to be read again next round), not from the round under way.
+   */
+  private async statesOf(pairs: Map<string, Pair>): Promise<Map<string, PairState>> {
     const now = Date.now();
-    const missing = pairs.filter((p) => (this.state.get(pairKey(p.ruleId, p.deviceId))?.until ?? 0) <= now);
-    if (!missing.length) return;
+    const out = new Map<string, PairState>();
+    const missing: Pair[] = [];
+    for (const [k, p] of pairs) {
+      const held = this.state.get(k);
+      if (held && held.until > now) out.set(k, held);
+      else missing.push(p);
+    }
+    if (!missing.length) return out;
     const [open, pending] = await Promise.all([this.repo.openPairs(missing), this.repo.pending(missing)]);
     for (const p of missing) {
       const k = pairKey(p.ruleId, p.deviceId);
-      const held = this.state.get(k);
-      this.state.set(k, { open: open.has(k), pendingSince: pending.get(k) ?? null, window: held?.window ?? [], until: now + STATE_MS });
+      const s = { open: open.has(k), pendingSince: pending.get(k) ?? null, window: this.state.get(k)?.window ?? [], until: now + STATE_MS };
+      this.state.set(k, s);
+      out.set(k, s);
     }
+    return out;
   }
 
   async evaluate(batch: readonly IngestMessage[]): Promise<void> {
@@ -161,16 +232,26 @@ export class AlarmEvaluator {
       for (const r of rules) pairs.set(pairKey(r.id, place.deviceId), { ruleId: r.id, deviceId: place.deviceId });
     }
     if (!work.length) return;
-    await this.statesOf([...pairs.values()]);
+    const states = await this.statesOf(pairs);
 
-    const raises = new Map<string, Occurrence>();
-    const clears = new Map<string, { ruleId: string; deviceId: string; reason: string }>();
-    const pendingOpen = new Map<string, { ruleId: string; deviceId: string; since: Date; value: number; ts: Date }>();
-    const pendingClosed = new Map<string, { ruleId: string; deviceId: string }>();
+    // Each pair's raises and clears in the order they happened (a raise and its repeats are one): a round may
+    // hold a clear and a new raise of one pair, which must make a new alarm, not count on the cleared one.
+    const ops = new Map<string, (Occurrence | Clear)[]>();
+    const clear = (k: string, c: Clear) => {
+      const list = ops.get(k) ?? [];
+      const last = list.at(-1);
+      if (last && !isRaise(last)) last.reason = c.reason;
+      else list.push(c);
+      ops.set(k, list);
+    };
+    const pendingOpen = new Map<string, PendingWindow>();
+    const pendingClosed = new Map<string, Pair>();
     const raise = (rule: AlarmRule, place: DevicePlace, at: number, value: unknown, extra: Record<string, unknown>) => {
       const k = pairKey(rule.id, place.deviceId);
-      clears.delete(k);
-      const held = raises.get(k);
+      const list = ops.get(k) ?? [];
+      ops.set(k, list);
+      const last = list.at(-1);
+      const held = last && isRaise(last) ? last : undefined;
       const message = renderMessage(rule.message, {
         device: { name: place.name, id: place.deviceId },
         rule: { name: rule.name },
@@ -179,17 +260,17 @@ export class AlarmEvaluator {
         ...extra,
       });
       if (held) Object.assign(held, { count: held.count + 1, value, message, at: new Date(Math.max(held.at.getTime(), at)) });
-      else raises.set(k, { rule, deviceId: place.deviceId, projectId: place.projectId, message, value, count: 1, at: new Date(at) });
+      else list.push({ rule, deviceId: place.deviceId, projectId: place.projectId, message, value, count: 1, at: new Date(at) });
     };
 
     for (const { m, place, rules } of work) {
       for (const rule of rules) {
         const k = pairKey(rule.id, place.deviceId);
-        const s = this.state.get(k)!;
+        const s = states.get(k)!;
         if (rule.kind === 'no_data') {
           // Heard from: a no-data alarm clears.
           if (s.open) {
-            clears.set(k, { ruleId: rule.id, deviceId: place.deviceId, reason: 'the device sent data' });
+            clear(k, { ruleId: rule.id, deviceId: place.deviceId, reason: 'the device sent data' });
             s.open = false;
           }
           continue;
@@ -213,7 +294,7 @@ export class AlarmEvaluator {
               raise(rule, place, ts, v, {});
               s.open = true;
             } else if (s.open) {
-              clears.set(k, { ruleId: rule.id, deviceId: place.deviceId, reason: `${rule.key} no longer changes by more than ${c.by} within ${c.windowS} s` });
+              clear(k, { ruleId: rule.id, deviceId: place.deviceId, reason: `${rule.key} no longer changes by more than ${c.by} within ${c.windowS} s` });
               s.open = false;
             }
             continue;
@@ -231,7 +312,7 @@ export class AlarmEvaluator {
               }
               break;
             case 'clear':
-              clears.set(k, { ruleId: rule.id, deviceId: place.deviceId, reason: `${rule.key} ${v}` });
+              clear(k, { ruleId: rule.id, deviceId: place.deviceId, reason: `${rule.key} ${v}` });
               s.open = false;
               break;
             case 'pending':
@@ -253,8 +334,21 @@ export class AlarmEvaluator {
         }
       }
     }
-    await this.apply([...raises.values()], [...clears.values()]);
-    await this.repo.savePending([...pendingOpen.values()], [...pendingClosed.values()]);
+    try {
+      // The first step of every pair, then the second (rarely any), ...
+      const steps: Step[] = [];
+      for (const list of ops.values())
+        list.forEach((o, i) => {
+          const step = (steps[i] ??= { raises: [], clears: [] });
+          if (isRaise(o)) step.raises.push(o);
+          else step.clears.push(o);
+        });
+      await this.write(steps, [...pendingOpen.values()], [...pendingClosed.values()]);
+    } catch (err) {
+      // What this node believed of these pairs was not written: read it again next time.
+      for (const k of pairs.keys()) this.state.delete(k);
+      throw err;
+    }
   }
 
   private rulesOf(orgRules: readonly AlarmRule[], place: DevicePlace): AlarmRule[] {
@@ -277,21 +371,55 @@ export class AlarmEvaluator {
     }
   }
 
-  /** Writes raises and clears, and tells dashboards and other nodes. */
-  private async apply(raises: Occurrence[], clears: { ruleId: string; deviceId: string; reason: string }[]): Promise<void> {
-    const orgOf = new Map(raises.map((o) => [pairKey(o.rule.id, o.deviceId), o.rule.orgId]));
-    const raised = await this.repo.raise(raises);
-    const cleared = await this.repo.clearOpen(clears);
-    for (const a of raised) this.changed(a, orgOf.get(pairKey(a.ruleId, a.deviceId))!, true);
-    for (const a of cleared) {
-      const orgId = this.places.get(a.deviceId)?.place.orgId;
-      if (orgId) this.changed(a, orgId, false);
+  /**
+   * Writes raises, clears and duration windows in one transaction (tried again
+   * after a transient failure), rows in (rule, device) order so that writers on
+   * two nodes do not deadlock; then tells dashboards and other nodes.
+   */
+  private async write(steps: Step[], windows: PendingWindow[], closed: Pair[], orgOfRule?: Map<string, string>): Promise<void> {
+    if (!steps.length && !windows.length && !closed.length) return;
+    for (const step of steps) {
+      step.raises.sort((a, b) => byPair({ ruleId: a.rule.id, deviceId: a.deviceId }, { ruleId: b.rule.id, deviceId: b.deviceId }));
+      step.clears.sort(byPair);
     }
-  }
-
-  private changed(a: { id: string; ruleId: string; deviceId: string }, orgId: string, open: boolean): void {
+    windows.sort(byPair);
+    closed.sort(byPair);
+    type Changed = Awaited<ReturnType<AlarmsRepository['raise']>>;
+    let result: { raised: Changed; cleared: Changed };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        result = await this.repo.transaction(async (tx) => {
+          const raised: Changed = [];
+          const cleared: Changed = [];
+          // In a step each pair appears once, raised or cleared: the two statements touch different alarms.
+          for (const step of steps) {
+            raised.push(...(await this.repo.raise(step.raises, tx)));
+            cleared.push(...(await this.repo.clearOpen(step.clears, tx)));
+          }
+          await this.repo.savePending(windows, closed, tx);
+          return { raised, cleared };
+        });
+        break;
+      } catch (err) {
+        if (attempt >= WRITE_ATTEMPTS || this.stopped) throw err;
+        this.deps.logger.warn({ err, attempt }, 'alarm decisions not written; trying again');
+        await sleep(100 * 4 ** (attempt - 1));
+      }
+    }
+    const orgOf = new Map(steps.flatMap((step) => step.raises.map((o) => [pairKey(o.rule.id, o.deviceId), o.rule.orgId] as const)));
     // Every node: dashboards, the notification outbox, and evaluators that knew the old state.
-    this.deps.bus.emit('alarm.changed', { orgId, alarmId: a.id, ruleId: a.ruleId, deviceId: a.deviceId, open });
+    for (const a of result.raised)
+      this.deps.bus.emit('alarm.changed', {
+        orgId: orgOf.get(pairKey(a.ruleId, a.deviceId))!,
+        alarmId: a.id,
+        ruleId: a.ruleId,
+        deviceId: a.deviceId,
+        open: true,
+      });
+    for (const a of result.cleared) {
+      const orgId = orgOfRule?.get(a.ruleId) ?? this.places.get(a.deviceId)?.place.orgId;
+      if (orgId) this.deps.bus.emit('alarm.changed', { orgId, alarmId: a.id, ruleId: a.ruleId, deviceId: a.deviceId, open: false });
+    }
   }
 
   /**
@@ -302,7 +430,7 @@ export class AlarmEvaluator {
    */
   async sweep(now = new Date()): Promise<void> {
     const raises: Occurrence[] = [];
-    const clears: { ruleId: string; deviceId: string; reason: string }[] = [];
+    const clears: Clear[] = [];
     const due = await this.repo.duePending(now);
     const byId = new Map<string, AlarmRule>();
     for (const rule of await this.repo.rulesOfKinds(['threshold', 'no_data', 'device_alert'])) byId.set(rule.id, rule);
@@ -360,22 +488,7 @@ export class AlarmEvaluator {
     // Unacknowledged past their rule's escalation time: told to more targets (through the outbox).
     for (const a of await this.repo.escalateDue(now))
       this.deps.bus.emit('alarm.changed', { orgId: a.orgId, alarmId: a.id, ruleId: a.ruleId, deviceId: a.deviceId, open: true });
-    if (!raises.length && !clears.length) return;
-    const orgOf = new Map(raises.map((o) => [pairKey(o.rule.id, o.deviceId), o.rule.orgId]));
-    const raised = await this.repo.raise(raises);
-    await this.repo.savePending([], due);
-    const cleared = await this.repo.clearOpen(clears);
-    for (const a of raised)
-      this.deps.bus.emit('alarm.changed', {
-        orgId: orgOf.get(pairKey(a.ruleId, a.deviceId))!,
-        alarmId: a.id,
-        ruleId: a.ruleId,
-        deviceId: a.deviceId,
-        open: true,
-      });
-    for (const a of cleared) {
-      const rule = byId.get(a.ruleId);
-      if (rule) this.deps.bus.emit('alarm.changed', { orgId: rule.orgId, alarmId: a.id, ruleId: a.ruleId, deviceId: a.deviceId, open: false });
-    }
+    const closed = due.map((d) => ({ ruleId: d.ruleId, deviceId: d.deviceId }));
+    await this.write([{ raises, clears }], [], closed, new Map([...byId.values()].map((r) => [r.id, r.orgId])));
   }
 }

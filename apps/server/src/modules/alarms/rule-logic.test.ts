@@ -1,27 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { thresholdRule } from '../../../test/alarm-rules.js';
 import { AppError } from '../errors.js';
-import { checkQuietHours, checkRule, quietUntil, rateChange, renderMessage, replayRule, rulesFor, thresholdStep, type AlarmRule } from './rule-logic.js';
+import { checkQuietHours, checkRule, quietUntil, rateChange, renderMessage, replayRule, rulesFor, thresholdStep } from './rule-logic.js';
 
-const rule = (over: Partial<AlarmRule>): AlarmRule => ({
-  id: 'r',
-  orgId: 'o',
-  name: 'hot',
-  scope: 'org',
-  scopeId: null,
-  enabled: true,
-  kind: 'threshold',
-  key: 'temperature',
-  condition: { op: '>', value: 80 },
-  clear: { op: '<', value: 75 },
-  durationS: 0,
-  severity: 'major',
-  message: '{{device.name}} temperature {{value}} °C',
-  notify: [],
-  escalate: null,
-  quietHours: null,
-  stormLimit: null,
-  ...over,
-});
+const rule = thresholdRule;
 
 const code = (fn: () => unknown) => {
   try {

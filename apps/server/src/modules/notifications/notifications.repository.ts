@@ -1,4 +1,4 @@
-import type { Queryable } from '../../platform/db/database.js';
+import type { Database, Queryable } from '../../platform/db/database.js';
 
 /** SQL for notification targets and deliveries (migration 016). */
 
@@ -26,10 +26,11 @@ export interface DeliveryRow {
   created_at: Date;
   delivered_at: Date | null;
   deliver_after: Date | null;
+  queued_at: Date | null;
 }
 
 export class NotificationsRepository {
-  constructor(private readonly db: Queryable) {}
+  constructor(private readonly db: Database) {}
 
   targets(orgId: string): Promise<TargetRow[]> {
     return this.db.query<TargetRow>('SELECT * FROM notification_targets WHERE org_id = $1 ORDER BY name', [orgId]);
@@ -82,14 +83,14 @@ export class NotificationsRepository {
       deliverAfter?: Date | null;
     }[],
     tx: Queryable = this.db,
-  ): Promise<{ id: string; status: string; deliverAfter: Date | null }[]> {
+  ): Promise<{ id: string; targetId: string; status: string; deliverAfter: Date | null }[]> {
     if (!rows.length) return [];
-    const r = await tx.query<{ id: string; status: string; deliver_after: Date | null }>(
+    const r = await tx.query<{ id: string; target_id: string; status: string; deliver_after: Date | null }>(
       `INSERT INTO notification_deliveries (org_id, target_id, alarm_id, history_id, event, payload, rule_id, status, deliver_after)
        SELECT u.org, u.target, u.alarm, u.history, u.event, u.payload, u.rule, u.status, u.after
        FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::jsonb[], $7::uuid[], $8::text[], $9::timestamptz[])
          AS u(org, target, alarm, history, event, payload, rule, status, after)
-       ON CONFLICT (history_id, target_id) DO NOTHING RETURNING id, status, deliver_after`,
+       ON CONFLICT (history_id, target_id) DO NOTHING RETURNING id, target_id, status, deliver_after`,
       [
         rows.map((x) => x.orgId),
         rows.map((x) => x.targetId),
@@ -102,7 +103,7 @@ export class NotificationsRepository {
         rows.map((x) => x.deliverAfter ?? null),
       ],
     );
-    return r.map((x) => ({ id: x.id, status: x.status, deliverAfter: x.deliver_after }));
+    return r.map((x) => ({ id: x.id, targetId: x.target_id, status: x.status, deliverAfter: x.deliver_after }));
   }
 
   /** Alarm events of a rule told (not summarised) since `since`: the storm limit's count. */
@@ -126,11 +127,16 @@ export class NotificationsRepository {
     return rows.map((r) => ({ orgId: r.org_id, targetId: r.target_id, events: Number(r.events), alarms: Number(r.alarms) }));
   }
 
+  /** A delivery and its target (null once deleted), in one query. */
   async delivery(id: string): Promise<(DeliveryRow & { target: TargetRow | null }) | null> {
-    const [d] = await this.db.query<DeliveryRow>('SELECT * FROM notification_deliveries WHERE id = $1', [id]);
+    const [d] = await this.db.query<DeliveryRow & { target: TargetRow | null }>(
+      `SELECT d.*, CASE WHEN t.id IS NULL THEN NULL ELSE to_jsonb(t) END AS target
+       FROM notification_deliveries d LEFT JOIN notification_targets t ON t.id = d.target_id WHERE d.id = $1`,
+      [id],
+    );
     if (!d) return null;
-    const [t] = d.target_id ? await this.db.query<TargetRow>('SELECT * FROM notification_targets WHERE id = $1', [d.target_id]) : [];
-    return { ...d, target: t ?? null };
+    const t = d.target as (Omit<TargetRow, 'created_at' | 'updated_at'> & { created_at: string; updated_at: string }) | null;
+    return { ...d, target: t ? { ...t, created_at: new Date(t.created_at), updated_at: new Date(t.updated_at) } : null };
   }
 
   async orgDelivery(orgId: string, id: string): Promise<DeliveryRow | null> {
@@ -138,12 +144,42 @@ export class NotificationsRepository {
     return d ?? null;
   }
 
-  async recordAttempt(id: string, ok: boolean, statusCode: number | null, error: string | null): Promise<void> {
+  /** Attempts' results, one per delivery, in one statement. */
+  async recordAttempts(rows: readonly { id: string; ok: boolean; status: number | null; error: string | null }[]): Promise<void> {
+    if (!rows.length) return;
     await this.db.query(
-      `UPDATE notification_deliveries SET attempts = attempts + 1, status = $2, last_status_code = $3, last_error = $4,
-         delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END, updated_at = now() WHERE id = $1`,
-      [id, ok ? 'delivered' : 'failed', statusCode, error],
+      `UPDATE notification_deliveries d SET attempts = d.attempts + 1, status = u.status, last_status_code = u.code, last_error = u.error,
+         delivered_at = CASE WHEN u.status = 'delivered' THEN now() ELSE d.delivered_at END, updated_at = now()
+       FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[]) AS u(id, status, code, error) WHERE d.id = u.id`,
+      [rows.map((r) => r.id), rows.map((r) => (r.ok ? 'delivered' : 'failed')), rows.map((r) => r.status), rows.map((r) => r.error)],
     );
+  }
+
+  /** Handed to the job queue: not taken up as stranded. */
+  async markQueued(ids: readonly string[], tx: Queryable = this.db): Promise<void> {
+    if (ids.length) await tx.query('UPDATE notification_deliveries SET queued_at = now() WHERE id = ANY($1::uuid[])', [ids]);
+  }
+
+  /**
+   * Deliveries planned before `before` that neither went out nor reached the
+   * job queue (their node stopped before the first attempt), locked so that
+   * one worker node takes each; `hand` queues them in the same transaction, then they are marked.
+   */
+  async takeStranded(before: Date, limit: number, hand: (rows: { id: string; deliverAfter: Date | null }[], tx: Queryable) => Promise<void>): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query<{ id: string; deliver_after: Date | null }>(
+        `SELECT id, deliver_after FROM notification_deliveries WHERE queued_at IS NULL AND status IN ('pending', 'failed') AND created_at < $1
+         ORDER BY created_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
+        [before],
+      );
+      if (!rows.length) return 0;
+      await hand(
+        rows.map((r) => ({ id: r.id, deliverAfter: r.deliver_after })),
+        tx,
+      );
+      await tx.query('UPDATE notification_deliveries SET queued_at = now() WHERE id = ANY($1::uuid[])', [rows.map((r) => r.id)]);
+      return rows.length;
+    });
   }
 
   async markPending(orgId: string, id: string): Promise<void> {

@@ -7,6 +7,7 @@ import { quietUntil, type QuietHours } from '../alarms/rule-logic.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { requireRole, type Actor } from '../accounts/actor.js';
 import { AppError, assertUuid } from '../errors.js';
+import { DirectDispatcher } from './dispatcher.js';
 import { NotificationsRepository, type DeliveryRow, type TargetRow } from './notifications.repository.js';
 import type { NotificationDelivery, NotificationTarget, NotificationTargetInput } from './notifications.schemas.js';
 
@@ -17,6 +18,11 @@ const RETRIES = 10;
 const RETRY_DELAY_S = 2;
 /** Deliveries in flight on one worker node at once: a receiver that hangs holds one of them up to its timeout, no more. */
 const CONCURRENCY = 4;
+/** First attempts made at once by the node that planned them: in flight in all, per target, and waiting per target (more: jobs). */
+const DIRECT = { total: 64, perTarget: 16, backlog: 5_000 };
+/** A delivery planned this long ago, neither sent nor queued, lost its node before its first attempt (attempts time out well before). */
+const STRANDED_MS = 120_000;
+const RECOVER_MS = 30_000;
 
 const notFound = (what: 'TARGET' | 'DELIVERY', id: string) => new AppError(`${what}_NOT_FOUND`, `${what.toLowerCase()} ${id} not found`);
 
@@ -66,7 +72,7 @@ export interface AlarmNotice {
 
 /** Deliveries planned in the outbox's transaction, sent after its commit. */
 export interface Planned {
-  deliveries: { id: string; startAfter: Date | null }[];
+  deliveries: { id: string; targetId: string; startAfter: Date | null }[];
   /** Storm summaries to send at the end of their hour. */
   summaries: { ruleId: string; hourStart: Date }[];
 }
@@ -90,9 +96,13 @@ export interface NotificationsDeps {
 
 /**
  * Where alarms are sent (webhook, e-mail), and the deliveries: each one a row
- * with its attempts and last status, sent by a pg-boss job retried with
- * exponential backoff, on worker nodes, several at a time so that a receiver
- * that hangs or fails holds up nothing else.
+ * with its attempts and last status. The worker node that planned a delivery
+ * makes its first attempt at once (up to DIRECT at a time); a failed attempt,
+ * one held by quiet hours, and any beyond DIRECT become pg-boss jobs, retried
+ * with exponential backoff, several at a time, so that a receiver that hangs
+ * or fails holds up nothing else. A delivery whose node stopped before its
+ * first attempt is queued by a worker after STRANDED_MS: at least once, and
+ * the `x-tether-delivery` header lets a receiver drop a repeat.
  */
 export class NotificationsService {
   private readonly repo: NotificationsRepository;
@@ -100,6 +110,12 @@ export class NotificationsService {
   /** Aborted on close: a receiver that hangs does not hold the shutdown up. */
   private readonly stopping = new AbortController();
   private readonly inFlight = new Set<Promise<void>>();
+  /** First attempts made at once, on a worker node (null elsewhere: everything goes through the job queue). */
+  private direct: DirectDispatcher | null = null;
+  private recoverTimer: NodeJS.Timeout | null = null;
+  /** Attempts' results waiting to be written, in one statement per turn (group commit). */
+  private records: { id: string; ok: boolean; status: number | null; error: string | null; done: (err?: unknown) => void }[] = [];
+  private recording: Promise<void> | null = null;
 
   constructor(private readonly deps: NotificationsDeps) {
     this.repo = new NotificationsRepository(deps.db);
@@ -164,7 +180,7 @@ export class NotificationsService {
       message: `A test of the notification target "${t.name}" from Tether.`,
     };
     const [d] = await this.repo.insertDeliveries([{ orgId: actor.orgId, targetId: t.id, alarmId: null, historyId: null, event: 'test', payload }]);
-    await this.enqueue([d!.id]);
+    await this.enqueue([{ id: d!.id, targetId: t.id }]);
     return toDelivery((await this.repo.orgDelivery(actor.orgId, d!.id))!);
   }
 
@@ -189,7 +205,7 @@ export class NotificationsService {
     const d = await this.repo.orgDelivery(actor.orgId, assertUuid(id, 'delivery id'));
     if (!d) throw notFound('DELIVERY', id);
     await this.repo.markPending(actor.orgId, d.id);
-    await this.enqueue([d.id]);
+    if (d.target_id) await this.enqueue([{ id: d.id, targetId: d.target_id }]);
     return toDelivery((await this.repo.orgDelivery(actor.orgId, d.id))!);
   }
 
@@ -233,22 +249,19 @@ export class NotificationsService {
     }
     const inserted = await this.repo.insertDeliveries(rows, tx);
     return {
-      deliveries: inserted.filter((d) => d.status === 'pending').map((d) => ({ id: d.id, startAfter: d.deliverAfter })),
+      deliveries: inserted.filter((d) => d.status === 'pending').map((d) => ({ id: d.id, targetId: d.targetId, startAfter: d.deliverAfter })),
       summaries: [...summaries.values()],
     };
   }
 
   /** Sends what `plan` planned: deliveries now (or when quiet hours end), summaries at the end of their hour. */
-  async enqueue(planned: Planned | string[]): Promise<void> {
+  async enqueue(planned: Planned | { id: string; targetId: string }[]): Promise<void> {
     const jobs = this.deps.jobs;
     if (!jobs) throw new Error('notifications need the job queue');
-    const p: Planned = Array.isArray(planned) ? { deliveries: planned.map((id) => ({ id, startAfter: null })), summaries: [] } : planned;
-    for (const d of p.deliveries)
-      await jobs.send(
-        DELIVER_QUEUE,
-        { deliveryId: d.id },
-        { retryLimit: RETRIES, retryDelay: RETRY_DELAY_S, retryBackoff: true, startAfter: d.startAfter ?? undefined },
-      );
+    const p: Planned = Array.isArray(planned) ? { deliveries: planned.map((d) => ({ ...d, startAfter: null })), summaries: [] } : planned;
+    const queued: { id: string; startAfter: Date | null }[] = [];
+    for (const d of p.deliveries) if (d.startAfter || !this.direct?.offer(d.targetId, d.id)) queued.push(d);
+    await this.queue(queued, RETRIES);
     for (const s of p.summaries)
       await jobs.send(
         SUMMARY_QUEUE,
@@ -261,7 +274,82 @@ export class NotificationsService {
           retryBackoff: true,
         },
       );
-    if (p.deliveries.length) jobs.wake(DELIVER_QUEUE);
+  }
+
+  /** Hands deliveries to the job queue and marks them queued, in one transaction. */
+  private async queue(deliveries: { id: string; startAfter: Date | null }[], retries: number): Promise<void> {
+    if (!deliveries.length) return;
+    await this.deps.db.transaction(async (tx) => {
+      await this.sendJobs(deliveries, retries, tx);
+      await this.repo.markQueued(
+        deliveries.map((d) => d.id),
+        tx,
+      );
+    });
+    this.deps.jobs!.wake(DELIVER_QUEUE);
+  }
+
+  private async sendJobs(deliveries: { id: string; startAfter: Date | null }[], retries: number, tx: Queryable): Promise<void> {
+    for (const d of deliveries)
+      await this.deps.jobs!.send(
+        DELIVER_QUEUE,
+        { deliveryId: d.id },
+        { retryLimit: retries, retryDelay: RETRY_DELAY_S, retryBackoff: true, startAfter: d.startAfter ?? undefined, tx },
+      );
+  }
+
+  /** A first attempt now, on this node (the dispatcher's); if it fails, its retries are jobs. Never rejects. */
+  private async attemptNow(id: string): Promise<void> {
+    try {
+      await this.deliver(id);
+    } catch {
+      // Stopping: left as it is, and queued after the restart (stranded).
+      if (this.stopping.signal.aborted) return;
+      await this.queue([{ id, startAfter: new Date(Date.now() + RETRY_DELAY_S * 1000) }], RETRIES - 1).catch((err: unknown) =>
+        this.deps.logger.warn({ err, deliveryId: id }, 'could not queue a failed delivery for its retries; a worker queues it later'),
+      );
+    }
+  }
+
+  /** Writes an attempt's result with the others of this turn: one statement, one commit, however many deliveries. */
+  private record(id: string, ok: boolean, status: number | null, error: string | null): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.records.push({ id, ok, status, error, done: (err) => (err ? reject(err) : resolve()) });
+      this.recording ??= this.writeRecords().finally(() => (this.recording = null));
+    });
+  }
+
+  private async writeRecords(): Promise<void> {
+    while (this.records.length) {
+      const batch = this.records.splice(0);
+      try {
+        await this.repo.recordAttempts(batch);
+        for (const r of batch) r.done();
+      } catch (err) {
+        for (const r of batch) r.done(err);
+      }
+    }
+  }
+
+  /** Deliveries whose node stopped before their first attempt: queued now. */
+  async recoverStranded(now = new Date()): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.repo.takeStranded(new Date(now.getTime() - STRANDED_MS), 200, (rows, tx) =>
+        this.sendJobs(
+          rows.map((r) => ({ id: r.id, startAfter: r.deliverAfter })),
+          RETRIES,
+          tx,
+        ),
+      );
+      total += n;
+      if (n < 200) break;
+    }
+    if (total) {
+      this.deps.logger.warn({ deliveries: total }, 'queued notification deliveries whose node stopped before their first attempt');
+      this.deps.jobs!.wake(DELIVER_QUEUE);
+    }
+    return total;
   }
 
   /** After an hour a rule's storm limit held notifications back: one summary per target. */
@@ -291,13 +379,19 @@ export class NotificationsService {
         },
       })),
     );
-    await this.enqueue(inserted.map((d) => d.id));
+    await this.enqueue(inserted.map((d) => ({ id: d.id, targetId: d.targetId })));
   }
 
   /** On worker nodes: the delivery and summary jobs. */
   async startWorker(): Promise<void> {
     await this.deps.jobs!.work<{ deliveryId: string }>(DELIVER_QUEUE, (d) => this.deliver(d.deliveryId), { concurrency: CONCURRENCY });
     await this.deps.jobs!.work<{ ruleId: string; hourStart: string }>(SUMMARY_QUEUE, (d) => this.summarise(d.ruleId, d.hourStart));
+    this.direct = new DirectDispatcher(DIRECT, (id) => this.attemptNow(id));
+    this.recoverTimer = setInterval(
+      () => void this.recoverStranded().catch((err: unknown) => this.deps.logger.warn({ err }, 'could not queue stranded deliveries')),
+      RECOVER_MS,
+    );
+    this.recoverTimer.unref();
   }
 
   /** One attempt; throws on failure so that pg-boss tries again later. */
@@ -315,13 +409,13 @@ export class NotificationsService {
     if (!d || d.status === 'delivered') return;
     const t = d.target;
     if (!t) {
-      await this.repo.recordAttempt(d.id, false, null, 'the target was deleted');
+      await this.record(d.id, false, null, 'the target was deleted');
       return;
     }
     const result = t.kind === 'webhook' ? await this.sendWebhook(d, t) : await this.sendEmail(d, t);
     // Stopping: the attempt is not recorded, and its job is taken up again after the restart.
     if (this.stopping.signal.aborted) return;
-    await this.repo.recordAttempt(d.id, result.ok, result.status, result.error);
+    await this.record(d.id, result.ok, result.status, result.error);
     if (!result.ok) throw new Error(`delivery ${d.id} to ${t.kind} "${t.name}" failed: ${result.error}`);
   }
 
@@ -398,6 +492,8 @@ export class NotificationsService {
   /** Ends deliveries under way (not recorded; retried after a restart) and waits for them. Call before the job queue stops. */
   async close(): Promise<void> {
     this.stopping.abort();
+    this.direct?.stop();
+    if (this.recoverTimer) clearInterval(this.recoverTimer);
     await Promise.allSettled([...this.inFlight]);
     this.mailer?.close();
   }

@@ -1,5 +1,5 @@
 import PgBoss from 'pg-boss';
-import type { Database } from '../db/database.js';
+import type { Database, Queryable } from '../db/database.js';
 import type { Logger } from '../observability/logger.js';
 
 export type JobHandler<T> = (data: T) => Promise<void>;
@@ -27,6 +27,8 @@ export interface SendOptions {
   /** Seconds before the first retry; with retryBackoff, doubling each time (with jitter). */
   retryDelay?: number;
   retryBackoff?: boolean;
+  /** Insert the job in this transaction: it exists if and only if the transaction commits. */
+  tx?: Queryable;
 }
 
 export async function startJobs(db: Database, logger: Logger, queues: string[]): Promise<Jobs> {
@@ -61,7 +63,12 @@ export async function startJobs(db: Database, logger: Logger, queues: string[]):
           retryBackoff: opts?.retryBackoff,
         }).filter(([, v]) => v !== undefined),
       );
-      await boss.send(queue, data, options);
+      const tx = opts?.tx;
+      await boss.send(
+        queue,
+        data,
+        tx ? { ...options, db: { executeSql: async (text: string, values: unknown[]) => ({ rows: await tx.query(text, values) }) } } : options,
+      );
     },
     async work(queue, handler, opts) {
       const ids: string[] = [];

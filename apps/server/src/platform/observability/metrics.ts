@@ -92,6 +92,22 @@ export function createMetrics() {
     }),
     liveDropped: new Counter({ name: 'tether_live_dropped_total', help: 'Live sockets closed by the server', labelNames: ['reason'], registers: [registry] }),
     liveSockets: new Gauge({ name: 'tether_live_sockets', help: 'Open live WebSocket connections', registers: [registry] }),
+    alarmBacklog: new Gauge({
+      name: 'tether_alarm_evaluation_backlog_messages',
+      help: 'Committed messages waiting for alarm evaluation on this node',
+      registers: [registry],
+    }),
+    alarmLag: new Histogram({
+      name: 'tether_alarm_evaluation_lag_seconds',
+      help: "From a batch's commit to its alarm decisions committed",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    alarmFailures: new Counter({
+      name: 'tether_alarm_evaluation_failures_total',
+      help: 'Evaluations whose decisions could not be written after their retries (their messages were not evaluated)',
+      registers: [registry],
+    }),
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
