@@ -3,13 +3,14 @@
  * PostgreSQL database that is dropped afterwards), Tether servers started on
  * it, and a CPU meter that knows which pids belong to which side.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
 import pg from 'pg';
-import { CpuMeter } from './procstat.mjs';
-import { createDatabase, postgresPids } from './postgres.mjs';
+import { CpuMeter, machineCpu } from './procstat.mjs';
+import { createDatabase, postgresPids, withAdmin } from './postgres.mjs';
 import { startTether } from './server.mjs';
 
 /**
@@ -20,6 +21,7 @@ import { startTether } from './server.mjs';
 export async function withDatabase(db, defaults, fn) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `tether-bench-${db}-`));
   const pgdb = db === 'postgres' ? await createDatabase() : null;
+  await settle(pgdb);
   const servers = [];
   try {
     const start = async (opts = {}) => {
@@ -35,6 +37,29 @@ export async function withDatabase(db, defaults, fn) {
     else if (pgdb) await pgdb.drop().catch((err) => console.warn(`could not drop ${pgdb.name}: ${err.message}`));
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Before a phase: what the previous one left to write (PostgreSQL's dirty
+ * buffers, the kernel's dirty pages) is written now, and the machine is given
+ * up to 30 s to go quiet (under a fifth of its CPU busy for 3 s in a row), so
+ * a phase is not charged with the last one's write-back.
+ */
+async function settle(pgdb) {
+  const t0 = Date.now();
+  if (pgdb) await withAdmin((c) => c.query('CHECKPOINT')).catch(() => {});
+  spawnSync('sync');
+  let quiet = 0;
+  let last = machineCpu();
+  while (quiet < 3 && Date.now() - t0 < 30_000) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = machineCpu();
+    const busy = (now.busy - last.busy) / Math.max(1e-9, now.total - last.total);
+    last = now;
+    quiet = busy < 0.2 ? quiet + 1 : 0;
+  }
+  const waited = Date.now() - t0;
+  if (waited > 5000) console.log(`  (waited ${Math.round(waited / 1000)} s for the machine to settle${quiet < 3 ? ': it did not' : ''})`);
 }
 
 /** A fresh database with one server started on it. */

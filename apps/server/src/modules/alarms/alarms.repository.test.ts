@@ -7,7 +7,11 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { thresholdRule } from '../../../test/alarm-rules.js';
 import { testDatabase } from '../../../test/helpers.js';
 import type { Database } from '../../platform/db/database.js';
+import { EventBus } from '../../platform/bus/event-bus.js';
+import { createLogger } from '../../platform/observability/logger.js';
+import type { DomainEvents } from '../events/domain-events.js';
 import { AlarmsRepository, type Occurrence } from './alarms.repository.js';
+import { AlarmEvaluator } from './evaluator.js';
 import type { AlarmRule } from './rule-logic.js';
 
 let db: Database;
@@ -51,4 +55,42 @@ it('50 concurrent raises of one rule on one device make one alarm counted 50 tim
     { count: 50, cleared: true },
     { count: 1, cleared: false },
   ]);
+});
+
+it('a round holding hot, cool, hot, hot, cool raises and clears two alarms in order, with their history (the real database)', async () => {
+  const [d] = await db.query<{ id: string; org_id: string }>("INSERT INTO devices (org_id, name) VALUES ($1, 'boiler-2') RETURNING id, org_id", [rule.orgId]);
+  const evaluator = new AlarmEvaluator({
+    db,
+    bus: new EventBus<DomainEvents>(null, createLogger('silent')),
+    rules: { rulesOf: async () => [rule] },
+    devices: {
+      places: async (ids) => ids.map((id) => ({ deviceId: id, orgId: d!.org_id, projectId: null, templateId: null, name: 'boiler-2' })),
+      silent: async () => [],
+    },
+    logger: createLogger('silent'),
+  });
+  let us = Date.now() * 1000;
+  await evaluator.evaluate(
+    [90, 20, 95, 99, 20].map((temperature) => ({
+      device: { deviceId: d!.id, orgId: d!.org_id, projectId: null },
+      channel: 'telemetry' as const,
+      transport: 'mqtt' as const,
+      receivedAt: (us += 1000),
+      rawJson: '{}',
+      telemetry: [{ key: 'temperature', value: temperature, ts: us, stamped: true }],
+      alert: null,
+      heartbeat: null,
+      location: null,
+      attributes: null,
+    })),
+  );
+  const rows = await db.query<{ id: string; count: number; value: number; cleared: boolean }>(
+    'SELECT id, count, value, cleared_at IS NOT NULL AS cleared FROM alarms WHERE device_id = $1 ORDER BY raised_at',
+    [d!.id],
+  );
+  expect(rows.map(({ count, value, cleared }) => ({ count, value, cleared }))).toEqual([
+    { count: 1, value: 90, cleared: true },
+    { count: 2, value: 99, cleared: true },
+  ]);
+  for (const r of rows) expect((await repo.history(r.id)).map((h) => h.action)).toEqual(['raised', 'cleared']);
 });

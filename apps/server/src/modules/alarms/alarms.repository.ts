@@ -88,6 +88,15 @@ export interface HistoryRow {
   details: unknown;
 }
 
+/** A rule and a device. */
+export type Pair = { ruleId: string; deviceId: string };
+/** A clear of a pair's open alarm, and why. */
+export type Clear = Pair & { reason: string };
+/** A duration window of a pair: since when its condition holds, and its latest value. */
+export type Window = Pair & { since: Date; value: number; ts: Date };
+/** An alarm raised or cleared. */
+export type Changed = { id: string; ruleId: string; deviceId: string };
+
 /** One raise or repeat of a rule on a device, as the evaluator decided it. */
 export interface Occurrence {
   rule: AlarmRule;
@@ -209,62 +218,90 @@ export class AlarmsRepository {
   // Raising and clearing (the evaluator's and the sweeper's)
 
   /**
-   * Raises each occurrence, or counts it on the alarm already open for its rule
-   * and device: one statement, correct under concurrent writers on any node
-   * (the partial unique index decides). Occurrences must be one per rule and
-   * device. Returns the alarms raised now (not the repeats).
+   * A round of decisions in one statement, so atomic and one round trip:
+   * each occurrence raised, or counted on the alarm already open for its rule
+   * and device (the partial unique index decides, correct under concurrent
+   * writers on any node); clears of open alarms; duration windows opened or
+   * moved on (the latest value of each), and windows closed. A pair appears
+   * at most once among raises and clears, and once among windows. Raises and
+   * clears write their history entry (the notification outbox) in the same
+   * statement. Returns the alarms raised now (not the repeats) and cleared.
    */
-  async raise(occ: readonly Occurrence[], tx: Queryable = this.db): Promise<{ id: string; ruleId: string; deviceId: string }[]> {
-    if (!occ.length) return [];
-    // One statement: the alarm and its 'raised' history entry (the notification outbox) commit together.
-    const rows = await tx.query<{ id: string; rule_id: string; device_id: string; inserted: boolean }>(
-      `WITH up AS (
+  async decide(
+    d: { raises?: readonly Occurrence[]; clears?: readonly Clear[]; windows?: readonly Window[]; closed?: readonly Pair[] },
+    tx: Queryable = this.db,
+  ): Promise<{ raised: Changed[]; cleared: Changed[] }> {
+    const params: unknown[] = [];
+    const $ = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    const ctes: string[] = [];
+    const outs: string[] = [];
+    const { raises = [], clears = [], windows = [], closed = [] } = d;
+    if (raises.length) {
+      const col = <T>(f: (o: Occurrence) => T) => $(raises.map(f));
+      ctes.push(
+        `up AS (
          INSERT INTO alarms AS a (org_id, device_id, project_id, rule_id, rule_name, severity, message, value, count, raised_at, last_seen_at)
          SELECT u.org, u.device, u.project, u.rule, u.name, u.severity, u.message, u.value, u.n, u.at, u.at
-         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::int[], $10::timestamptz[])
+         FROM unnest(${col((o) => o.rule.orgId)}::uuid[], ${col((o) => o.deviceId)}::uuid[], ${col((o) => o.projectId)}::uuid[],
+           ${col((o) => o.rule.id)}::uuid[], ${col((o) => o.rule.name)}::text[], ${col((o) => o.rule.severity)}::text[], ${col((o) => o.message)}::text[],
+           ${col((o) => JSON.stringify(o.value ?? null))}::jsonb[], ${col((o) => o.count)}::int[], ${col((o) => o.at)}::timestamptz[])
            AS u(org, device, project, rule, name, severity, message, value, n, at)
          JOIN devices d ON d.id = u.device
          ON CONFLICT (rule_id, device_id) WHERE cleared_at IS NULL
          DO UPDATE SET count = a.count + EXCLUDED.count, last_seen_at = greatest(a.last_seen_at, EXCLUDED.last_seen_at), value = EXCLUDED.value,
            updated_at = now()
-         RETURNING a.id, a.rule_id, a.device_id, (xmax = 0) AS inserted),
-       told AS (INSERT INTO alarm_history (alarm_id, action) SELECT id, 'raised' FROM up WHERE inserted)
-       SELECT * FROM up`,
-      [
-        occ.map((o) => o.rule.orgId),
-        occ.map((o) => o.deviceId),
-        occ.map((o) => o.projectId),
-        occ.map((o) => o.rule.id),
-        occ.map((o) => o.rule.name),
-        occ.map((o) => o.rule.severity),
-        occ.map((o) => o.message),
-        occ.map((o) => JSON.stringify(o.value ?? null)),
-        occ.map((o) => o.count),
-        occ.map((o) => o.at),
-      ],
-    );
-    const raised = rows.filter((r) => r.inserted);
-    return raised.map((r) => ({ id: r.id, ruleId: r.rule_id, deviceId: r.device_id }));
+         RETURNING a.id, a.rule_id, a.device_id, (xmax = 0) AS inserted)`,
+        `raised_told AS (INSERT INTO alarm_history (alarm_id, action) SELECT id, 'raised' FROM up WHERE inserted)`,
+      );
+      outs.push(`SELECT 'raised' AS what, id, rule_id, device_id FROM up WHERE inserted`);
+    }
+    if (clears.length) {
+      ctes.push(
+        `cleared AS (
+         UPDATE alarms a SET cleared_at = now(), updated_at = now()
+         FROM unnest(${$(clears.map((c) => c.ruleId))}::uuid[], ${$(clears.map((c) => c.deviceId))}::uuid[], ${$(clears.map((c) => c.reason))}::text[])
+           AS u(rule, device, reason)
+         WHERE a.rule_id = u.rule AND a.device_id = u.device AND a.cleared_at IS NULL
+         RETURNING a.id, a.rule_id, a.device_id, u.reason)`,
+        `cleared_told AS (INSERT INTO alarm_history (alarm_id, action, details) SELECT id, 'cleared', jsonb_build_object('reason', reason) FROM cleared)`,
+      );
+      outs.push(`SELECT 'cleared' AS what, id, rule_id, device_id FROM cleared`);
+    }
+    if (windows.length) {
+      const col = <T>(f: (w: Window) => T) => $(windows.map(f));
+      ctes.push(`windows AS (
+         INSERT INTO alarm_pending AS p (rule_id, device_id, since, last_value, last_ts)
+         SELECT u.rule, u.device, u.since, u.v, u.ts
+         FROM unnest(${col((w) => w.ruleId)}::uuid[], ${col((w) => w.deviceId)}::uuid[], ${col((w) => w.since)}::timestamptz[], ${col((w) => w.value)}::float8[],
+           ${col((w) => w.ts)}::timestamptz[]) AS u(rule, device, since, v, ts)
+         JOIN devices d ON d.id = u.device JOIN alarm_rules r ON r.id = u.rule
+         ON CONFLICT (rule_id, device_id) DO UPDATE SET last_value = EXCLUDED.last_value, last_ts = EXCLUDED.last_ts)`);
+    }
+    if (closed.length)
+      ctes.push(`closed AS (
+         DELETE FROM alarm_pending p USING unnest(${$(closed.map((c) => c.ruleId))}::uuid[], ${$(closed.map((c) => c.deviceId))}::uuid[]) AS u(rule, device)
+         WHERE p.rule_id = u.rule AND p.device_id = u.device)`);
+    if (!ctes.length) return { raised: [], cleared: [] };
+    // A data-modifying CTE runs whether or not it is read.
+    const select = outs.length
+      ? outs.join(' UNION ALL ')
+      : 'SELECT NULL::text AS what, NULL::uuid AS id, NULL::uuid AS rule_id, NULL::uuid AS device_id WHERE false';
+    const rows = await tx.query<{ what: 'raised' | 'cleared'; id: string; rule_id: string; device_id: string }>(`WITH ${ctes.join(',\n')}\n${select}`, params);
+    const of = (what: string) => rows.filter((r) => r.what === what).map((r) => ({ id: r.id, ruleId: r.rule_id, deviceId: r.device_id }));
+    return { raised: of('raised'), cleared: of('cleared') };
   }
 
-  /** Clears the open alarm of each rule and device, by Tether. Returns the alarms cleared. */
-  async clearOpen(
-    pairs: readonly { ruleId: string; deviceId: string; reason: string }[],
-    tx: Queryable = this.db,
-  ): Promise<{ id: string; ruleId: string; deviceId: string }[]> {
-    if (!pairs.length) return [];
-    // One statement: the clear and its history entry (the notification outbox) commit together.
-    const rows = await tx.query<{ id: string; rule_id: string; device_id: string }>(
-      `WITH cleared AS (
-         UPDATE alarms a SET cleared_at = now(), updated_at = now()
-         FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS u(rule, device, reason)
-         WHERE a.rule_id = u.rule AND a.device_id = u.device AND a.cleared_at IS NULL
-         RETURNING a.id, a.rule_id, a.device_id, u.reason),
-       told AS (INSERT INTO alarm_history (alarm_id, action, details) SELECT id, 'cleared', jsonb_build_object('reason', reason) FROM cleared)
-       SELECT id, rule_id, device_id FROM cleared`,
-      [pairs.map((p) => p.ruleId), pairs.map((p) => p.deviceId), pairs.map((p) => p.reason)],
-    );
-    return rows.map((r) => ({ id: r.id, ruleId: r.rule_id, deviceId: r.device_id }));
+  /** Raises (or counts) each occurrence: `decide` with raises only. */
+  async raise(occ: readonly Occurrence[], tx: Queryable = this.db): Promise<Changed[]> {
+    return (await this.decide({ raises: occ }, tx)).raised;
+  }
+
+  /** Clears the open alarm of each pair, by Tether: `decide` with clears only. */
+  async clearOpen(pairs: readonly Clear[], tx: Queryable = this.db): Promise<Changed[]> {
+    return (await this.decide({ clears: pairs }, tx)).cleared;
   }
 
   /** Which of these (rule, device) pairs have an open alarm. */
@@ -314,27 +351,6 @@ export class AlarmsRepository {
       [pairs.map((p) => p.ruleId), pairs.map((p) => p.deviceId)],
     );
     return new Map(rows.map((r) => [`${r.rule_id}/${r.device_id}`, r.since.getTime()]));
-  }
-
-  /** Opens or moves on windows (the latest value of each), and closes others. */
-  async savePending(
-    open: readonly { ruleId: string; deviceId: string; since: Date; value: number; ts: Date }[],
-    closed: readonly { ruleId: string; deviceId: string }[],
-    tx: Queryable = this.db,
-  ) {
-    if (open.length)
-      await tx.query(
-        `INSERT INTO alarm_pending AS p (rule_id, device_id, since, last_value, last_ts)
-         SELECT u.rule, u.device, u.since, u.v, u.ts FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::float8[], $5::timestamptz[]) AS u(rule, device, since, v, ts)
-         JOIN devices d ON d.id = u.device JOIN alarm_rules r ON r.id = u.rule
-         ON CONFLICT (rule_id, device_id) DO UPDATE SET last_value = EXCLUDED.last_value, last_ts = EXCLUDED.last_ts`,
-        [open.map((o) => o.ruleId), open.map((o) => o.deviceId), open.map((o) => o.since), open.map((o) => o.value), open.map((o) => o.ts)],
-      );
-    if (closed.length)
-      await tx.query(
-        'DELETE FROM alarm_pending p USING unnest($1::uuid[], $2::uuid[]) AS u(rule, device) WHERE p.rule_id = u.rule AND p.device_id = u.device',
-        [closed.map((c) => c.ruleId), closed.map((c) => c.deviceId)],
-      );
   }
 
   /** Windows that have lasted their rule's duration: raise now, even if the device went quiet. */

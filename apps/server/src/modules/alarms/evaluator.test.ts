@@ -27,24 +27,28 @@ function fakeDatabase() {
     async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
       await later();
       const p = params as string[][];
-      if (sql.includes('INSERT INTO alarms')) {
-        const rows = p[1]!.map((device, i) => {
-          const k = `${p[3]![i]}/${device}`;
-          const inserted = !open.has(k);
-          open.add(k);
-          const n = Number(p[8]![i]);
-          writes.push(`${inserted ? 'raise' : 'repeat'} ${device}${n > 1 ? ` x${n}` : ''}`);
-          return { id: `a${++seq}`, rule_id: p[3]![i], device_id: device, inserted };
-        });
-        return rows as T[];
-      }
-      if (sql.includes('UPDATE alarms a SET cleared_at')) {
-        const rows = p[0]!.flatMap((rule, i) => {
-          const k = `${rule}/${p[1]![i]}`;
-          if (!open.delete(k)) return [];
-          writes.push(`clear ${p[1]![i]}`);
-          return [{ id: `c${++seq}`, rule_id: rule, device_id: p[1]![i] }];
-        });
+      if (sql.includes('INSERT INTO alarms') || sql.includes('UPDATE alarms a SET cleared_at')) {
+        // decide(): the raises' ten arrays first, then the clears' three.
+        const rows: { what: string; id: string; rule_id: string; device_id: string }[] = [];
+        let at = 0;
+        if (sql.includes('INSERT INTO alarms')) {
+          at = 10;
+          p[1]!.forEach((device, i) => {
+            const k = `${p[3]![i]}/${device}`;
+            const inserted = !open.has(k);
+            open.add(k);
+            const n = Number(p[8]![i]);
+            writes.push(`${inserted ? 'raise' : 'repeat'} ${device}${n > 1 ? ` x${n}` : ''}`);
+            if (inserted) rows.push({ what: 'raised', id: `a${++seq}`, rule_id: p[3]![i]!, device_id: device });
+          });
+        }
+        if (sql.includes('UPDATE alarms a SET cleared_at'))
+          p[at]!.forEach((rule, i) => {
+            const device = p[at + 1]![i]!;
+            if (!open.delete(`${rule}/${device}`)) return;
+            writes.push(`clear ${device}`);
+            rows.push({ what: 'cleared', id: `c${++seq}`, rule_id: rule, device_id: device });
+          });
         return rows as T[];
       }
       if (sql.includes('FROM alarms a JOIN unnest')) {

@@ -4,7 +4,7 @@ import type { Metrics } from '../../platform/observability/metrics.js';
 import type { DevicePlace, DevicesService } from '../devices/devices.service.js';
 import type { DomainBus } from '../events/domain-events.js';
 import type { IngestMessage } from '../ingest/ingest-message.js';
-import { AlarmsRepository, type Occurrence } from './alarms.repository.js';
+import { AlarmsRepository, type Changed, type Clear, type Occurrence, type Pair, type Window } from './alarms.repository.js';
 import {
   rateChange,
   renderMessage,
@@ -47,9 +47,6 @@ export interface AlarmEvaluatorDeps {
   metrics?: Pick<Metrics, 'alarmBacklog' | 'alarmLag' | 'alarmFailures'>;
 }
 
-type Clear = { ruleId: string; deviceId: string; reason: string };
-type PendingWindow = { ruleId: string; deviceId: string; since: Date; value: number; ts: Date };
-type Pair = { ruleId: string; deviceId: string };
 /** Raises and clears of different pairs, written together. */
 type Step = { raises: Occurrence[]; clears: Clear[] };
 const isRaise = (o: Occurrence | Clear): o is Occurrence => 'rule' in o;
@@ -244,7 +241,7 @@ export class AlarmEvaluator {
       else list.push(c);
       ops.set(k, list);
     };
-    const pendingOpen = new Map<string, PendingWindow>();
+    const pendingOpen = new Map<string, Window>();
     const pendingClosed = new Map<string, Pair>();
     const raise = (rule: AlarmRule, place: DevicePlace, at: number, value: unknown, extra: Record<string, unknown>) => {
       const k = pairKey(rule.id, place.deviceId);
@@ -372,11 +369,12 @@ export class AlarmEvaluator {
   }
 
   /**
-   * Writes raises, clears and duration windows in one transaction (tried again
-   * after a transient failure), rows in (rule, device) order so that writers on
-   * two nodes do not deadlock; then tells dashboards and other nodes.
+   * Writes raises, clears and duration windows atomically, mostly in one
+   * statement (tried again after a transient failure), rows in (rule, device)
+   * order so that writers on two nodes do not deadlock; then tells dashboards
+   * and other nodes.
    */
-  private async write(steps: Step[], windows: PendingWindow[], closed: Pair[], orgOfRule?: Map<string, string>): Promise<void> {
+  private async write(steps: Step[], windows: Window[], closed: Pair[], orgOfRule?: Map<string, string>): Promise<void> {
     if (!steps.length && !windows.length && !closed.length) return;
     for (const step of steps) {
       step.raises.sort((a, b) => byPair({ ruleId: a.rule.id, deviceId: a.deviceId }, { ruleId: b.rule.id, deviceId: b.deviceId }));
@@ -384,21 +382,23 @@ export class AlarmEvaluator {
     }
     windows.sort(byPair);
     closed.sort(byPair);
-    type Changed = Awaited<ReturnType<AlarmsRepository['raise']>>;
-    let result: { raised: Changed; cleared: Changed };
+    let result: { raised: Changed[]; cleared: Changed[] };
     for (let attempt = 1; ; attempt++) {
       try {
-        result = await this.repo.transaction(async (tx) => {
-          const raised: Changed = [];
-          const cleared: Changed = [];
-          // In a step each pair appears once, raised or cleared: the two statements touch different alarms.
-          for (const step of steps) {
-            raised.push(...(await this.repo.raise(step.raises, tx)));
-            cleared.push(...(await this.repo.clearOpen(step.clears, tx)));
-          }
-          await this.repo.savePending(windows, closed, tx);
-          return { raised, cleared };
-        });
+        // Mostly one step: one statement, atomic by itself. A pair raised and cleared again within the round takes
+        // more steps, one statement each, in a transaction; windows go with the first.
+        result =
+          steps.length <= 1
+            ? await this.repo.decide({ ...steps[0], windows, closed })
+            : await this.repo.transaction(async (tx) => {
+                const out = { raised: [] as Changed[], cleared: [] as Changed[] };
+                for (const [i, step] of steps.entries()) {
+                  const r = await this.repo.decide(i === 0 ? { ...step, windows, closed } : step, tx);
+                  out.raised.push(...r.raised);
+                  out.cleared.push(...r.cleared);
+                }
+                return out;
+              });
         break;
       } catch (err) {
         if (attempt >= WRITE_ATTEMPTS || this.stopped) throw err;
