@@ -226,7 +226,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   if (roles.has('worker')) alarmEvaluator?.startSweeper();
   // Every node hears of every alarm change: its own dashboards are told.
   bus.on('alarm.changed', (e) =>
-    hub.deliverHere(e.orgId, { type: 'alarm', deviceId: e.deviceId, projectId: null, alarm: { id: e.alarmId, ruleId: e.ruleId, open: e.open } }),
+    hub.deliverHere(e.orgId, { type: 'alarm', deviceId: e.deviceId, projectId: e.projectId, alarm: { id: e.alarmId, ruleId: e.ruleId, open: e.open } }),
   );
   // Worker nodes hand raises and clears to the notifier, and deliver.
   const alarmOutbox = roles.has('worker') && jobs ? new AlarmOutbox(db, bus, logger, notifications) : null;

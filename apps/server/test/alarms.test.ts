@@ -283,6 +283,35 @@ describe('live', () => {
   });
 });
 
+describe('live, by project', () => {
+  it("tells a project's dashboards of its own devices' alarms only", async () => {
+    const plant = await s.api.projects.create({ name: 'live plant' });
+    const other = await s.api.projects.create({ name: 'other plant' });
+    const mine = await device('in plant', plant.id);
+    const theirs = await device('elsewhere', other.id);
+    for (const x of [mine, theirs]) {
+      await x.send({ temperature: 20 });
+      await api('POST', '/api/v1/alarm-rules', rule({ scope: 'device', scopeId: x.d.id, name: `hot ${x.d.name}` }));
+    }
+    const live = await openLive(s.httpUrl, s.api.token!);
+    try {
+      live.send({ type: 'subscribe', id: 'plant', project: plant.id, channels: ['alarms'] });
+      await live.next((m) => m.type === 'subscribed');
+      await theirs.send({ temperature: 99 });
+      await mine.send({ temperature: 99 });
+      const raised = await live.next((m) => m.type === 'alarm' && m.deviceId === mine.d.id && m.alarm.open);
+      expect(raised).toMatchObject({ projectId: plant.id });
+      await mine.send({ temperature: 50 });
+      await live.next((m) => m.type === 'alarm' && m.deviceId === mine.d.id && !m.alarm.open);
+      // The other project's alarm was raised (before ours), and never reached this subscription.
+      expect(await alarmsOf(theirs.d.id)).toHaveLength(1);
+      expect(live.messages.some((m) => m.type === 'alarm' && m.deviceId === theirs.d.id)).toBe(false);
+    } finally {
+      live.close();
+    }
+  });
+});
+
 describe('handling alarms', () => {
   it('assigns to a member, comments, clears by hand, and filters by state and severity; another org sees none of it', async () => {
     const b = await device('handled');

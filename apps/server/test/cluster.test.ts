@@ -6,13 +6,15 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TetherClient } from '@tether/api-client';
 import type { CommandMessage } from '@tether/contracts';
-import { ADMIN, connectMqtt, httpJson, openLive, usingPostgres } from './helpers.js';
+import { ADMIN, connectMqtt, httpJson, openLive, until, usingPostgres } from './helpers.js';
 import { freePort } from './private-postgres.js';
 import { CLI, scratchServerEnv, spawnServer, type ServerProcess } from './process-helpers.js';
 
@@ -185,6 +187,76 @@ describe.skipIf(!usingPostgres)('two nodes on one database', () => {
     await api.login(ADMIN.email, ADMIN.password);
     expect((await httpJson(`${b.httpUrl}/api/v1/users/me`, { token: api.token! })).status).toBe(200);
   }, 30_000);
+
+  it('alarms across nodes: one device hot on both at once makes one alarm counting every message, raised once, told once; the clear reaches A', async () => {
+    const hooks: { event: string; alarmId: string }[] = [];
+    const receiver = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const b = JSON.parse(body) as { event: string; alarm?: { id: string } };
+        if (b.alarm) hooks.push({ event: b.event, alarmId: b.alarm.id });
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    try {
+      const adminApi = (method: string, p: string, body?: unknown) =>
+        httpJson(`${a.httpUrl}${p}`, { method, token: api.token!, body: body === undefined ? undefined : JSON.stringify(body) });
+      const d = await api.devices.create({ name: 'hot-on-both' });
+      const send = (node: ServerProcess, values: object) =>
+        httpJson(`${node.httpUrl}/api/v1/device/telemetry`, { method: 'POST', token: d.token, body: JSON.stringify(values) });
+      expect((await send(b, { temperature: 20 })).status).toBe(202);
+      const target = await adminApi('POST', '/api/v1/notification-targets', {
+        name: 'cluster hook',
+        kind: 'webhook',
+        config: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` },
+      });
+      const rule = await adminApi('POST', '/api/v1/alarm-rules', {
+        scope: 'device',
+        scopeId: d.id,
+        name: 'hot on both',
+        kind: 'threshold',
+        key: 'temperature',
+        condition: { op: '>', value: 80 },
+        clear: { op: '<', value: 75 },
+        severity: 'major',
+        message: '{{device.name}} {{value}}',
+        notify: [target.body.id],
+      });
+      expect(rule.status).toBe(201);
+      const live = await openLive(a.httpUrl, api.token!);
+      live.send({ type: 'subscribe', devices: [d.id], channels: ['alarms'] });
+      await live.next((m) => m.type === 'subscribed');
+      // 60 hot messages, half to each node, 10 at a time on each: both nodes evaluate and write at once.
+      const burst = async (node: ServerProcess, from: number) => {
+        for (let i = 0; i < 30; i += 10)
+          for (const r of await Promise.all(Array.from({ length: 10 }, (_, k) => send(node, { temperature: 90 + ((from + i + k) % 9) }))))
+            expect(r.status).toBe(202);
+      };
+      await Promise.all([burst(a, 0), burst(b, 30)]);
+      const alarms = async () => (await adminApi('GET', `/api/v1/alarms?deviceId=${d.id}`)).body.items as { id: string; count: number; state: string }[];
+      const counted = await until(async () => {
+        const [x] = await alarms();
+        return x && x.count === 60 ? x : null;
+      }, 15_000);
+      expect(await alarms()).toHaveLength(1);
+      const detail = await adminApi('GET', `/api/v1/alarms/${counted.id}`);
+      expect((detail.body.history as { action: string }[]).map((h) => h.action)).toEqual(['raised']);
+      await live.next((m) => m.type === 'alarm' && m.alarm.id === counted.id && m.alarm.open);
+      // Cooled on node B: node A's dashboard hears the clear.
+      expect((await send(b, { temperature: 50 })).status).toBe(202);
+      await live.next((m) => m.type === 'alarm' && m.alarm.id === counted.id && !m.alarm.open);
+      await until(() => hooks.some((h) => h.event === 'alarm.cleared' && h.alarmId === counted.id), 15_000);
+      // Both nodes run the outbox: each event was told once.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(hooks.filter((h) => h.alarmId === counted.id).map((h) => h.event)).toEqual(['alarm.raised', 'alarm.cleared']);
+      live.close();
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise((r) => receiver.close(r));
+    }
+  }, 60_000);
 
   it('node B killed: its devices go offline within two leases, as seen from node A', async () => {
     const d = await api.devices.create({ name: 'orphaned' });

@@ -95,7 +95,7 @@ export type Clear = Pair & { reason: string };
 /** A duration window of a pair: since when its condition holds, and its latest value. */
 export type Window = Pair & { since: Date; value: number; ts: Date };
 /** An alarm raised or cleared. */
-export type Changed = { id: string; ruleId: string; deviceId: string };
+export type Changed = { id: string; orgId: string; ruleId: string; deviceId: string; projectId: string | null };
 
 /** One raise or repeat of a rule on a device, as the evaluator decided it. */
 export interface Occurrence {
@@ -253,10 +253,10 @@ export class AlarmsRepository {
          ON CONFLICT (rule_id, device_id) WHERE cleared_at IS NULL
          DO UPDATE SET count = a.count + EXCLUDED.count, last_seen_at = greatest(a.last_seen_at, EXCLUDED.last_seen_at), value = EXCLUDED.value,
            updated_at = now()
-         RETURNING a.id, a.rule_id, a.device_id, (xmax = 0) AS inserted)`,
+         RETURNING a.id, a.org_id, a.rule_id, a.device_id, a.project_id, (xmax = 0) AS inserted)`,
         `raised_told AS (INSERT INTO alarm_history (alarm_id, action) SELECT id, 'raised' FROM up WHERE inserted)`,
       );
-      outs.push(`SELECT 'raised' AS what, id, rule_id, device_id FROM up WHERE inserted`);
+      outs.push(`SELECT 'raised' AS what, id, org_id, rule_id, device_id, project_id FROM up WHERE inserted`);
     }
     if (clears.length) {
       ctes.push(
@@ -265,10 +265,10 @@ export class AlarmsRepository {
          FROM unnest(${$(clears.map((c) => c.ruleId))}::uuid[], ${$(clears.map((c) => c.deviceId))}::uuid[], ${$(clears.map((c) => c.reason))}::text[])
            AS u(rule, device, reason)
          WHERE a.rule_id = u.rule AND a.device_id = u.device AND a.cleared_at IS NULL
-         RETURNING a.id, a.rule_id, a.device_id, u.reason)`,
+         RETURNING a.id, a.org_id, a.rule_id, a.device_id, a.project_id, u.reason)`,
         `cleared_told AS (INSERT INTO alarm_history (alarm_id, action, details) SELECT id, 'cleared', jsonb_build_object('reason', reason) FROM cleared)`,
       );
-      outs.push(`SELECT 'cleared' AS what, id, rule_id, device_id FROM cleared`);
+      outs.push(`SELECT 'cleared' AS what, id, org_id, rule_id, device_id, project_id FROM cleared`);
     }
     if (windows.length) {
       const col = <T>(f: (w: Window) => T) => $(windows.map(f));
@@ -288,9 +288,13 @@ export class AlarmsRepository {
     // A data-modifying CTE runs whether or not it is read.
     const select = outs.length
       ? outs.join(' UNION ALL ')
-      : 'SELECT NULL::text AS what, NULL::uuid AS id, NULL::uuid AS rule_id, NULL::uuid AS device_id WHERE false';
-    const rows = await tx.query<{ what: 'raised' | 'cleared'; id: string; rule_id: string; device_id: string }>(`WITH ${ctes.join(',\n')}\n${select}`, params);
-    const of = (what: string) => rows.filter((r) => r.what === what).map((r) => ({ id: r.id, ruleId: r.rule_id, deviceId: r.device_id }));
+      : 'SELECT NULL::text AS what, NULL::uuid AS id, NULL::uuid AS org_id, NULL::uuid AS rule_id, NULL::uuid AS device_id, NULL::uuid AS project_id WHERE false';
+    const rows = await tx.query<{ what: 'raised' | 'cleared'; id: string; org_id: string; rule_id: string; device_id: string; project_id: string | null }>(
+      `WITH ${ctes.join(',\n')}\n${select}`,
+      params,
+    );
+    const of = (what: string) =>
+      rows.filter((r) => r.what === what).map((r) => ({ id: r.id, orgId: r.org_id, ruleId: r.rule_id, deviceId: r.device_id, projectId: r.project_id }));
     return { raised: of('raised'), cleared: of('cleared') };
   }
 
@@ -325,20 +329,20 @@ export class AlarmsRepository {
   }
 
   /** Open alarms unacknowledged past their rule's escalation time: marked escalated (once), with an outbox entry. */
-  async escalateDue(now: Date): Promise<{ id: string; orgId: string; ruleId: string; deviceId: string }[]> {
-    const rows = await this.db.query<{ id: string; org_id: string; rule_id: string; device_id: string }>(
+  async escalateDue(now: Date): Promise<Changed[]> {
+    const rows = await this.db.query<{ id: string; org_id: string; rule_id: string; device_id: string; project_id: string | null }>(
       `WITH due AS (
          SELECT a.id FROM alarms a JOIN alarm_rules r ON r.id = a.rule_id
          WHERE a.cleared_at IS NULL AND a.acknowledged_at IS NULL AND a.escalated_at IS NULL AND r.escalate IS NOT NULL
            AND a.raised_at + (r.escalate ->> 'afterS')::int * interval '1 second' <= $1
          FOR UPDATE OF a SKIP LOCKED),
        marked AS (UPDATE alarms SET escalated_at = now(), updated_at = now() FROM due WHERE alarms.id = due.id
-         RETURNING alarms.id, alarms.org_id, alarms.rule_id, alarms.device_id),
+         RETURNING alarms.id, alarms.org_id, alarms.rule_id, alarms.device_id, alarms.project_id),
        told AS (INSERT INTO alarm_history (alarm_id, action) SELECT id, 'escalated' FROM marked)
        SELECT * FROM marked`,
       [now],
     );
-    return rows.map((r) => ({ id: r.id, orgId: r.org_id, ruleId: r.rule_id, deviceId: r.device_id }));
+    return rows.map((r) => ({ id: r.id, orgId: r.org_id, ruleId: r.rule_id, deviceId: r.device_id, projectId: r.project_id }));
   }
 
   // Duration windows

@@ -125,7 +125,14 @@ export class AlarmsService {
     const alarm = await this.get(actor, id);
     await this.repo.act(actor.orgId, alarm.id, action, actor.userId, comment?.trim() || null, assigneeId);
     const after = await this.get(actor, id);
-    this.bus.emit('alarm.changed', { orgId: actor.orgId, alarmId: after.id, ruleId: after.ruleId, deviceId: after.deviceId, open: after.clearedAt === null });
+    this.bus.emit('alarm.changed', {
+      orgId: actor.orgId,
+      alarmId: after.id,
+      ruleId: after.ruleId,
+      deviceId: after.deviceId,
+      projectId: after.projectId,
+      open: after.clearedAt === null,
+    });
     return after;
   }
 }

@@ -39,7 +39,7 @@ function fakeDatabase() {
             open.add(k);
             const n = Number(p[8]![i]);
             writes.push(`${inserted ? 'raise' : 'repeat'} ${device}${n > 1 ? ` x${n}` : ''}`);
-            if (inserted) rows.push({ what: 'raised', id: `a${++seq}`, rule_id: p[3]![i]!, device_id: device });
+            if (inserted) rows.push({ what: 'raised', id: `a${++seq}`, org_id: ORG, project_id: null, rule_id: p[3]![i]!, device_id: device });
           });
         }
         if (sql.includes('UPDATE alarms a SET cleared_at'))
@@ -47,7 +47,7 @@ function fakeDatabase() {
             const device = p[at + 1]![i]!;
             if (!open.delete(`${rule}/${device}`)) return;
             writes.push(`clear ${device}`);
-            rows.push({ what: 'cleared', id: `c${++seq}`, rule_id: rule, device_id: device });
+            rows.push({ what: 'cleared', id: `c${++seq}`, org_id: ORG, project_id: null, rule_id: rule, device_id: device });
           });
         return rows as T[];
       }

@@ -374,7 +374,7 @@ export class AlarmEvaluator {
    * order so that writers on two nodes do not deadlock; then tells dashboards
    * and other nodes.
    */
-  private async write(steps: Step[], windows: Window[], closed: Pair[], orgOfRule?: Map<string, string>): Promise<void> {
+  private async write(steps: Step[], windows: Window[], closed: Pair[]): Promise<void> {
     if (!steps.length && !windows.length && !closed.length) return;
     for (const step of steps) {
       step.raises.sort((a, b) => byPair({ ruleId: a.rule.id, deviceId: a.deviceId }, { ruleId: b.rule.id, deviceId: b.deviceId }));
@@ -406,29 +406,28 @@ export class AlarmEvaluator {
         await sleep(100 * 4 ** (attempt - 1));
       }
     }
-    const orgOf = new Map(steps.flatMap((step) => step.raises.map((o) => [pairKey(o.rule.id, o.deviceId), o.rule.orgId] as const)));
     // Every node: dashboards, the notification outbox, and evaluators that knew the old state.
-    for (const a of result.raised)
-      this.deps.bus.emit('alarm.changed', {
-        orgId: orgOf.get(pairKey(a.ruleId, a.deviceId))!,
-        alarmId: a.id,
-        ruleId: a.ruleId,
-        deviceId: a.deviceId,
-        open: true,
-      });
-    for (const a of result.cleared) {
-      const orgId = orgOfRule?.get(a.ruleId) ?? this.places.get(a.deviceId)?.place.orgId;
-      if (orgId) this.deps.bus.emit('alarm.changed', { orgId, alarmId: a.id, ruleId: a.ruleId, deviceId: a.deviceId, open: false });
-    }
+    for (const a of result.raised) this.changed(a, true);
+    for (const a of result.cleared) this.changed(a, false);
+  }
+
+  private changed(a: Changed, open: boolean): void {
+    this.deps.bus.emit('alarm.changed', { orgId: a.orgId, alarmId: a.id, ruleId: a.ruleId, deviceId: a.deviceId, projectId: a.projectId, open });
   }
 
   /**
    * The timed part, on a worker node: duration windows that ran out (the device
    * may have gone quiet meanwhile), devices silent past a no-data rule, and
-   * device alerts due to clear without a repeat. Safe on several nodes at once:
-   * a raise of an alarm already open counts on it, a clear of a cleared one does nothing.
+   * device alerts due to clear without a repeat, and escalations. Worker nodes
+   * take turns (a cluster-wide lock), so a window or a silence is raised once.
    */
   async sweep(now = new Date()): Promise<void> {
+    // One node at a time: two sweeps reading the same due window or silent device would both raise it, and the
+    // second would count as a repeat. The next one reads what the first wrote.
+    await this.deps.db.withExclusiveLock('tether-alarm-sweep', () => this.sweepNow(now));
+  }
+
+  private async sweepNow(now: Date): Promise<void> {
     const raises: Occurrence[] = [];
     const clears: Clear[] = [];
     const due = await this.repo.duePending(now);
@@ -486,9 +485,8 @@ export class AlarmEvaluator {
         clears.push({ ...p, reason: `no repeat for ${afterS} s` });
     }
     // Unacknowledged past their rule's escalation time: told to more targets (through the outbox).
-    for (const a of await this.repo.escalateDue(now))
-      this.deps.bus.emit('alarm.changed', { orgId: a.orgId, alarmId: a.id, ruleId: a.ruleId, deviceId: a.deviceId, open: true });
+    for (const a of await this.repo.escalateDue(now)) this.changed(a, true);
     const closed = due.map((d) => ({ ruleId: d.ruleId, deviceId: d.deviceId }));
-    await this.write([{ raises, clears }], [], closed, new Map([...byId.values()].map((r) => [r.id, r.orgId])));
+    await this.write([{ raises, clears }], [], closed);
   }
 }

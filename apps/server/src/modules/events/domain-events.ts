@@ -35,7 +35,7 @@ export interface DomainEvents {
   /** An org's alarm rules changed: every node reads them again. */
   'alarm_rules.changed': { orgId: string };
   /** An alarm was raised, cleared, acknowledged or assigned (dashboards; other nodes' evaluators forget what they knew of it). */
-  'alarm.changed': { orgId: string; alarmId: string; ruleId: string | null; deviceId: string; open: boolean };
+  'alarm.changed': { orgId: string; alarmId: string; ruleId: string | null; deviceId: string; projectId: string | null; open: boolean };
   /** The JWT signing keys changed (`tether admin rotate-jwt-key`): read them again now. */
   'signing_keys.changed': Record<string, never>;
 }
