@@ -440,43 +440,41 @@ export class AlarmsRepository {
   }
 
   /**
-   * The outbox of notifications: raises and clears in the history not yet
-   * handed on, oldest first, locked so that two worker nodes take different
-   * ones. `hand` runs in the same transaction; what it returns is marked done.
+   * The outbox of notifications: raises, clears and escalations in the history
+   * not yet handed on, oldest first. Not locked: whoever hands an entry on
+   * twice (two worker nodes, or a retry after a crash) plans nothing twice,
+   * since a delivery is unique per entry and target.
    */
-  async takeUnnotified(limit: number, hand: (items: OutboxItem[], tx: Queryable) => Promise<void>): Promise<number> {
-    return this.transaction(async (tx) => {
-      const rows = await tx.query<
-        AlarmRow & {
-          history_id: string;
-          action: 'raised' | 'cleared' | 'escalated';
-          at: Date;
-          notify: string[] | null;
-          escalate: AlarmRule['escalate'];
-          quiet_hours: AlarmRule['quietHours'];
-          storm_limit: number | null;
-        }
-      >(
-        `SELECT h.id AS history_id, h.action, h.at, r.notify, r.escalate, r.quiet_hours, r.storm_limit, ${ALARM_COLUMNS}
-         FROM alarm_history h JOIN alarms a ON a.id = h.alarm_id JOIN devices d ON d.id = a.device_id LEFT JOIN alarm_rules r ON r.id = a.rule_id
-         WHERE h.notified_at IS NULL AND h.action IN ('raised', 'cleared', 'escalated')
-         ORDER BY h.id LIMIT ${limit} FOR UPDATE OF h SKIP LOCKED`,
-      );
-      if (!rows.length) return 0;
-      await hand(
-        rows.map((r) => ({
-          historyId: r.history_id,
-          event: r.action,
-          at: r.at,
-          notify: (r.action === 'escalated' ? r.escalate?.notify : r.notify) ?? [],
-          rule: r.rule_id ? { id: r.rule_id, quietHours: r.quiet_hours, stormLimit: r.storm_limit } : null,
-          alarm: r,
-        })),
-        tx,
-      );
-      await tx.query('UPDATE alarm_history SET notified_at = now() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.history_id)]);
-      return rows.length;
-    });
+  async unnotified(limit: number): Promise<OutboxItem[]> {
+    const rows = await this.db.query<
+      AlarmRow & {
+        history_id: string;
+        action: 'raised' | 'cleared' | 'escalated';
+        at: Date;
+        notify: string[] | null;
+        escalate: AlarmRule['escalate'];
+        quiet_hours: AlarmRule['quietHours'];
+        storm_limit: number | null;
+      }
+    >(
+      `SELECT h.id AS history_id, h.action, h.at, r.notify, r.escalate, r.quiet_hours, r.storm_limit, ${ALARM_COLUMNS}
+       FROM alarm_history h JOIN alarms a ON a.id = h.alarm_id JOIN devices d ON d.id = a.device_id LEFT JOIN alarm_rules r ON r.id = a.rule_id
+       WHERE h.notified_at IS NULL AND h.action IN ('raised', 'cleared', 'escalated')
+       ORDER BY h.id LIMIT ${limit}`,
+    );
+    return rows.map((r) => ({
+      historyId: r.history_id,
+      event: r.action,
+      at: r.at,
+      notify: (r.action === 'escalated' ? r.escalate?.notify : r.notify) ?? [],
+      rule: r.rule_id ? { id: r.rule_id, quietHours: r.quiet_hours, stormLimit: r.storm_limit } : null,
+      alarm: r,
+    }));
+  }
+
+  /** Handed on: out of the outbox. */
+  async markNotified(historyIds: readonly string[]): Promise<void> {
+    if (historyIds.length) await this.db.query('UPDATE alarm_history SET notified_at = now() WHERE id = ANY($1::bigint[])', [historyIds]);
   }
 
   async counts(orgId: string): Promise<{ open: Record<string, number>; unacknowledged: number }> {

@@ -17,23 +17,25 @@ export interface AlarmNotification {
   rule: { id: string; quietHours: QuietHours | null; stormLimit: number | null } | null;
 }
 
-/** Who sends notifications: plans deliveries in the outbox's transaction, and sends them after its commit. */
+/** Who sends notifications: plans deliveries (committed, each unique per entry and target), then sends them. */
 export interface NotificationSink<P = unknown> {
-  plan(notices: AlarmNotification[], tx: Queryable): Promise<P>;
+  plan(notices: AlarmNotification[], db: Queryable): Promise<P>;
   enqueue(planned: P): Promise<void>;
 }
 
-/** Outbox entries taken per transaction. */
+/** Outbox entries taken at a time. */
 const TAKE = 200;
 /** A wake-up may be lost (the bus is at most once): the outbox is read this often anyway. */
 const POLL_MS = 2_000;
 
 /**
- * Hands raises and clears to the notifier. They are in the alarm history,
- * written by the statement that raised or cleared (so a crash after that
- * commit loses none), and taken here in a transaction that plans their
- * deliveries; at least once, and each delivery at most once per target.
- * Runs on worker nodes; several take different entries (SKIP LOCKED).
+ * Hands raises, clears and escalations to the notifier. They are in the alarm
+ * history, written by the statement that raised or cleared (so a crash after
+ * that commit loses none). Each is planned (its deliveries committed), sent,
+ * then marked handed on: three statements, no transaction, so the first
+ * delivery starts after two round trips. Handing an entry on twice (a crash
+ * before the mark, or two worker nodes at once) plans nothing twice: a
+ * delivery is unique per entry and target. Runs on worker nodes.
  */
 export class AlarmOutbox {
   private readonly repo: AlarmsRepository;
@@ -43,7 +45,7 @@ export class AlarmOutbox {
   private stopped = false;
 
   constructor(
-    db: Database,
+    private readonly db: Database,
     private readonly bus: DomainBus,
     private readonly logger: Logger,
     private readonly sink: NotificationSink,
@@ -90,22 +92,22 @@ export class AlarmOutbox {
 
   private async drain(): Promise<void> {
     for (;;) {
-      let planned: unknown = null;
-      const taken = await this.repo.takeUnnotified(TAKE, async (items, tx) => {
-        const notices = items
-          .filter((i) => i.notify.length)
-          .map((i) => ({
-            historyId: i.historyId,
-            event: `alarm.${i.event}` as const,
-            orgId: i.alarm.org_id,
-            alarm: toAlarm(i.alarm),
-            targets: i.notify,
-            rule: i.rule,
-          }));
-        planned = notices.length ? await this.sink.plan(notices, tx) : null;
-      });
-      if (planned !== null) await this.sink.enqueue(planned);
-      if (taken < TAKE) return;
+      const items = await this.repo.unnotified(TAKE);
+      const notices = items
+        .filter((i) => i.notify.length)
+        .map((i) => ({
+          historyId: i.historyId,
+          event: `alarm.${i.event}` as const,
+          orgId: i.alarm.org_id,
+          alarm: toAlarm(i.alarm),
+          targets: i.notify,
+          rule: i.rule,
+        }));
+      // Planned (committed), sent, then out of the outbox: a crash before the last step plans nothing twice, and a
+      // delivery planned but not sent is queued by the stranded-delivery sweep.
+      if (notices.length) await this.sink.enqueue(await this.sink.plan(notices, this.db));
+      await this.repo.markNotified(items.map((i) => i.historyId));
+      if (items.length < TAKE) return;
     }
   }
 }

@@ -29,6 +29,14 @@ export interface DeliveryRow {
   queued_at: Date | null;
 }
 
+/** A delivery's target as JSON, joined as `t`; null once deleted. */
+const TARGET_JSON = 'CASE WHEN t.id IS NULL THEN NULL ELSE to_jsonb(t) END';
+type TargetJson = Omit<TargetRow, 'created_at' | 'updated_at'> & { created_at: string; updated_at: string };
+const withTarget = (d: DeliveryRow & { target: TargetJson | null }): DeliveryRow & { target: TargetRow | null } => ({
+  ...d,
+  target: d.target ? { ...d.target, created_at: new Date(d.target.created_at), updated_at: new Date(d.target.updated_at) } : null,
+});
+
 export class NotificationsRepository {
   constructor(private readonly db: Database) {}
 
@@ -83,14 +91,17 @@ export class NotificationsRepository {
       deliverAfter?: Date | null;
     }[],
     tx: Queryable = this.db,
-  ): Promise<{ id: string; targetId: string; status: string; deliverAfter: Date | null }[]> {
+  ): Promise<(DeliveryRow & { target: TargetRow | null })[]> {
     if (!rows.length) return [];
-    const r = await tx.query<{ id: string; target_id: string; status: string; deliver_after: Date | null }>(
-      `INSERT INTO notification_deliveries (org_id, target_id, alarm_id, history_id, event, payload, rule_id, status, deliver_after)
-       SELECT u.org, u.target, u.alarm, u.history, u.event, u.payload, u.rule, u.status, u.after
-       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::jsonb[], $7::uuid[], $8::text[], $9::timestamptz[])
-         AS u(org, target, alarm, history, event, payload, rule, status, after)
-       ON CONFLICT (history_id, target_id) DO NOTHING RETURNING id, target_id, status, deliver_after`,
+    // Returned with their targets: a first attempt made at once needs no read.
+    const r = await tx.query<DeliveryRow & { target: TargetJson | null }>(
+      `WITH ins AS (
+         INSERT INTO notification_deliveries (org_id, target_id, alarm_id, history_id, event, payload, rule_id, status, deliver_after)
+         SELECT u.org, u.target, u.alarm, u.history, u.event, u.payload, u.rule, u.status, u.after
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::jsonb[], $7::uuid[], $8::text[], $9::timestamptz[])
+           AS u(org, target, alarm, history, event, payload, rule, status, after)
+         ON CONFLICT (history_id, target_id) DO NOTHING RETURNING *)
+       SELECT ins.*, ${TARGET_JSON} AS target FROM ins LEFT JOIN notification_targets t ON t.id = ins.target_id`,
       [
         rows.map((x) => x.orgId),
         rows.map((x) => x.targetId),
@@ -103,7 +114,7 @@ export class NotificationsRepository {
         rows.map((x) => x.deliverAfter ?? null),
       ],
     );
-    return r.map((x) => ({ id: x.id, targetId: x.target_id, status: x.status, deliverAfter: x.deliver_after }));
+    return r.map(withTarget);
   }
 
   /** Alarm events of a rule told (not summarised) since `since`: the storm limit's count. */
@@ -129,14 +140,11 @@ export class NotificationsRepository {
 
   /** A delivery and its target (null once deleted), in one query. */
   async delivery(id: string): Promise<(DeliveryRow & { target: TargetRow | null }) | null> {
-    const [d] = await this.db.query<DeliveryRow & { target: TargetRow | null }>(
-      `SELECT d.*, CASE WHEN t.id IS NULL THEN NULL ELSE to_jsonb(t) END AS target
-       FROM notification_deliveries d LEFT JOIN notification_targets t ON t.id = d.target_id WHERE d.id = $1`,
+    const [d] = await this.db.query<DeliveryRow & { target: TargetJson | null }>(
+      `SELECT d.*, ${TARGET_JSON} AS target FROM notification_deliveries d LEFT JOIN notification_targets t ON t.id = d.target_id WHERE d.id = $1`,
       [id],
     );
-    if (!d) return null;
-    const t = d.target as (Omit<TargetRow, 'created_at' | 'updated_at'> & { created_at: string; updated_at: string }) | null;
-    return { ...d, target: t ? { ...t, created_at: new Date(t.created_at), updated_at: new Date(t.updated_at) } : null };
+    return d ? withTarget(d) : null;
   }
 
   async orgDelivery(orgId: string, id: string): Promise<DeliveryRow | null> {

@@ -72,7 +72,7 @@ export interface AlarmNotice {
 
 /** Deliveries planned in the outbox's transaction, sent after its commit. */
 export interface Planned {
-  deliveries: { id: string; targetId: string; startAfter: Date | null }[];
+  deliveries: { id: string; targetId: string; startAfter: Date | null; row?: DeliveryRow & { target: TargetRow | null } }[];
   /** Storm summaries to send at the end of their hour. */
   summaries: { ruleId: string; hourStart: Date }[];
 }
@@ -116,6 +116,8 @@ export class NotificationsService {
   /** Attempts' results waiting to be written, in one statement per turn (group commit). */
   private records: { id: string; ok: boolean; status: number | null; error: string | null; done: (err?: unknown) => void }[] = [];
   private recording: Promise<void> | null = null;
+  /** Deliveries offered to the dispatcher as planned, so that their first attempt reads nothing. */
+  private readonly preloaded = new Map<string, DeliveryRow & { target: TargetRow | null }>();
 
   constructor(private readonly deps: NotificationsDeps) {
     this.repo = new NotificationsRepository(deps.db);
@@ -210,11 +212,11 @@ export class NotificationsService {
   }
 
   /**
-   * Alarm events from the alarms outbox, in its transaction: one delivery per
-   * target (none twice, even if handed over again). Quiet hours hold a
-   * delivery until they end; past a rule's storm limit in the current hour a
+   * Alarm events from the alarms outbox: one delivery per target (none twice,
+   * even if handed over again: only new ones are returned). Quiet hours hold
+   * a delivery until they end; past a rule's storm limit in the current hour a
    * delivery is `summarised` (not sent) and one summary per target goes out
-   * after the hour. The jobs go out after the commit (`enqueue`).
+   * after the hour. Sent by `enqueue`, once committed.
    */
   async plan(notices: AlarmNotice[], tx: Queryable): Promise<Planned> {
     const now = new Date();
@@ -249,7 +251,9 @@ export class NotificationsService {
     }
     const inserted = await this.repo.insertDeliveries(rows, tx);
     return {
-      deliveries: inserted.filter((d) => d.status === 'pending').map((d) => ({ id: d.id, targetId: d.targetId, startAfter: d.deliverAfter })),
+      deliveries: inserted
+        .filter((d) => d.status === 'pending' && d.target_id)
+        .map((d) => ({ id: d.id, targetId: d.target_id!, startAfter: d.deliver_after, row: d })),
       summaries: [...summaries.values()],
     };
   }
@@ -260,7 +264,11 @@ export class NotificationsService {
     if (!jobs) throw new Error('notifications need the job queue');
     const p: Planned = Array.isArray(planned) ? { deliveries: planned.map((d) => ({ ...d, startAfter: null })), summaries: [] } : planned;
     const queued: { id: string; startAfter: Date | null }[] = [];
-    for (const d of p.deliveries) if (d.startAfter || !this.direct?.offer(d.targetId, d.id)) queued.push(d);
+    for (const d of p.deliveries) {
+      if (!d.startAfter && this.direct?.offer(d.targetId, d.id)) {
+        if (d.row) this.preloaded.set(d.id, d.row);
+      } else queued.push(d);
+    }
     await this.queue(queued, RETRIES);
     for (const s of p.summaries)
       await jobs.send(
@@ -300,8 +308,10 @@ export class NotificationsService {
 
   /** A first attempt now, on this node (the dispatcher's); if it fails, its retries are jobs. Never rejects. */
   private async attemptNow(id: string): Promise<void> {
+    const row = this.preloaded.get(id);
+    this.preloaded.delete(id);
     try {
-      await this.deliver(id);
+      await this.deliver(id, row);
     } catch {
       // Stopping: left as it is, and queued after the restart (stranded).
       if (this.stopping.signal.aborted) return;
@@ -379,7 +389,7 @@ export class NotificationsService {
         },
       })),
     );
-    await this.enqueue(inserted.map((d) => ({ id: d.id, targetId: d.targetId })));
+    await this.enqueue(inserted.map((d) => ({ id: d.id, targetId: d.target_id! })));
   }
 
   /** On worker nodes: the delivery and summary jobs. */
@@ -395,17 +405,18 @@ export class NotificationsService {
   }
 
   /** One attempt; throws on failure so that pg-boss tries again later. */
-  deliver(deliveryId: string): Promise<void> {
-    const attempt = this.attempt(deliveryId);
+  deliver(deliveryId: string, row?: DeliveryRow & { target: TargetRow | null }): Promise<void> {
+    const attempt = this.attempt(deliveryId, row);
     this.inFlight.add(attempt);
     const forget = () => void this.inFlight.delete(attempt);
     attempt.then(forget, forget);
     return attempt;
   }
 
-  private async attempt(deliveryId: string): Promise<void> {
+  /** `row`: the delivery as just planned (a first attempt), else it is read. */
+  private async attempt(deliveryId: string, row?: DeliveryRow & { target: TargetRow | null }): Promise<void> {
     if (this.stopping.signal.aborted) throw new Error('stopping: delivery left for after the restart');
-    const d = await this.repo.delivery(deliveryId);
+    const d = row ?? (await this.repo.delivery(deliveryId));
     if (!d || d.status === 'delivered') return;
     const t = d.target;
     if (!t) {
