@@ -6,6 +6,7 @@
  */
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,7 +77,14 @@ afterAll(async () => {
 
 describe('notification targets', () => {
   it('refuses a webhook that is not http(s) or that points at this server, with TARGET_INVALID', async () => {
-    for (const url of ['ftp://example.com/hook', 'file:///etc/passwd', 'not a url', `${s.httpUrl}/api/v1/devices`]) {
+    const port = new URL(s.httpUrl).port;
+    // Another address of this machine (an interface's, if it has one besides loopback).
+    const own = Object.values(os.networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+    const self = [`${s.httpUrl}/api/v1/devices`, `http://localhost:${port}/x`, `http://127.0.0.2:${port}/x`, `http://[::1]:${port}/x`];
+    if (own) self.push(`http://${own}:${port}/x`);
+    for (const url of ['ftp://example.com/hook', 'file:///etc/passwd', 'not a url', ...self]) {
       const r = await api('POST', '/api/v1/notification-targets', { name: `bad ${url}`, kind: 'webhook', config: { url } });
       expect(r, url).toMatchObject({ status: 400, body: { error: { code: 'TARGET_INVALID' } } });
     }

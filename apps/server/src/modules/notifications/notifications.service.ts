@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Database, Queryable } from '../../platform/db/database.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import { Mailer } from '../../platform/notify/mailer.js';
-import { postWebhook } from '../../platform/notify/webhook.js';
+import { isThisMachine, postWebhook } from '../../platform/notify/webhook.js';
 import { quietUntil, type QuietHours } from '../alarms/rule-logic.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { requireRole, type Actor } from '../accounts/actor.js';
@@ -483,8 +483,9 @@ export class NotificationsService {
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AppError('TARGET_INVALID', 'config.url must be http:// or https://');
       if (url.username || url.password) throw new AppError('TARGET_INVALID', 'config.url must not carry credentials; the body is signed instead');
       const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-      const local = ['localhost', '127.0.0.1', '[::1]', '0.0.0.0', '[::]'].includes(url.hostname) || url.hostname.endsWith('.localhost');
-      if (local && port === this.deps.selfPort()) throw new AppError('TARGET_INVALID', 'config.url points at this Tether server itself');
+      // This machine on this server's port, by any of its addresses or names: it would post to itself.
+      if (port === this.deps.selfPort() && (url.hostname.endsWith('.localhost') || (await isThisMachine(url.hostname))))
+        throw new AppError('TARGET_INVALID', 'config.url points at this Tether server itself');
       return { url: url.toString() };
     }
     const c = config as { to?: string[]; users?: string[]; roles?: string[] };

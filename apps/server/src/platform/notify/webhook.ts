@@ -1,4 +1,34 @@
 import { createHmac } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import net from 'node:net';
+import os from 'node:os';
+
+/**
+ * Whether a URL's host is this machine: a loopback address (127.0.0.0/8, ::1),
+ * an unspecified one (0.0.0.0, ::), an address of one of its interfaces, or a
+ * name that resolves to one of those. A name that does not resolve is not.
+ */
+export async function isThisMachine(hostname: string): Promise<boolean> {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  let addresses: string[];
+  if (net.isIP(host)) addresses = [host];
+  else {
+    try {
+      addresses = (await lookup(host, { all: true })).map((a) => a.address);
+    } catch {
+      return false;
+    }
+  }
+  const own = new Set(
+    Object.values(os.networkInterfaces())
+      .flat()
+      .map((i) => i?.address),
+  );
+  return addresses.some((a) => {
+    const v4 = a.toLowerCase().startsWith('::ffff:') ? a.slice(7) : a;
+    return v4.startsWith('127.') || ['0.0.0.0', '::', '::1'].includes(v4) || own.has(v4) || own.has(a);
+  });
+}
 
 /** The signature a receiver checks: HMAC-SHA256 over `<timestamp>.<body>` with the target's secret, hex. */
 export function webhookSignature(secret: string, timestamp: number, body: string): string {
