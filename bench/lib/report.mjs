@@ -441,7 +441,7 @@ function details(r) {
       const w = f.webhook;
       if (w?.publishToWebhookMs) {
         out.push(
-          `\nPart B, publish → alarm raised → webhook: ${fmt(w.achievedMsgPerSec)} of ${fmt(w.targetRate)} msg/s from ${fmt(w.devices)} devices for ${w.durationSeconds} s (first ${w.warmupSeconds} s not counted); ${fmt(w.hotPublished)} hot values published (${fmt(w.hotPublishedMeasured)} after the warm-up), ${fmt(w.webhooks)} webhooks received (${fmt(w.raisedWebhooks)} raised, ${fmt(w.clearedWebhooks)} cleared, ${fmt(w.duplicateWebhooks)} duplicates), ${fmt(w.raisesWithoutWebhook)} measured raises without a webhook, ${fmt(w.failedDeliveries)} failed deliveries${w.raisesThroughJobQueue === undefined ? "" : `; ${fmt(w.raisesThroughJobQueue)} measured raises went through the job queue`}.`,
+          `\nPart B, publish → alarm raised → webhook: ${fmt(w.achievedMsgPerSec)} of ${fmt(w.targetRate)} msg/s from ${fmt(w.devices)} devices for ${w.durationSeconds} s (first ${w.warmupSeconds} s not counted); ${fmt(w.hotPublished)} hot values published (${fmt(w.hotPublishedMeasured)} after the warm-up), ${fmt(w.webhooks)} webhooks received (${fmt(w.raisedWebhooks)} raised, ${fmt(w.clearedWebhooks)} cleared, ${fmt(w.duplicateWebhooks)} duplicates), ${fmt(w.raisesWithoutWebhook)} measured raises without a webhook, ${fmt(w.failedDeliveries)} failed deliveries${w.raisesThroughJobQueue === undefined ? '' : `; ${fmt(w.raisesThroughJobQueue)} measured raises went through the job queue`}.`,
         );
         out.push(`\npublish → webhook (ms): ${JSON.stringify(w.publishToWebhookMs)}; PUBACK (ms): ${JSON.stringify(w.ackLatencyMs)}\n`);
         out.push('| stage (database timestamps) | n | p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|');

@@ -318,7 +318,8 @@ async function explainMisses(stored, values, since) {
   const kinds = { notStored: 0, repeatOfOpenAlarm: 0, other: 0 };
   for (const r of rows) {
     if (!r.device_id) kinds.notStored++;
-    else if (r.alarm_before && r.alarm_before.count > 1 && (!r.alarm_before.clearedAt || Date.parse(r.alarm_before.clearedAt) > Number(r.ts))) kinds.repeatOfOpenAlarm++;
+    else if (r.alarm_before && r.alarm_before.count > 1 && (!r.alarm_before.clearedAt || Date.parse(r.alarm_before.clearedAt) > Number(r.ts)))
+      kinds.repeatOfOpenAlarm++;
     else kinds.other++;
   }
   return { kinds, examples: rows.slice(0, 3) };
@@ -459,7 +460,15 @@ async function webhookLatency(ctx, db) {
         return [];
       });
       const byValue = new Map(stages.map((s) => [Number(s.v), s]));
-      const steps = { publishToReceipt: [], receiptToRaise: [], raiseToPlanned: [], plannedToReceived: [], plannedToQueued: [], queuedToStarted: [], startedToReceived: [] };
+      const steps = {
+        publishToReceipt: [],
+        receiptToRaise: [],
+        raiseToPlanned: [],
+        plannedToReceived: [],
+        plannedToQueued: [],
+        queuedToStarted: [],
+        startedToReceived: [],
+      };
       let throughQueue = 0;
       const slowest = [];
       const bySlot = [];
@@ -535,7 +544,8 @@ async function webhookLatency(ctx, db) {
           `(${h.n} raises measured of ${figures.hotPublishedMeasured} hot values published after the warm-up; ${missing} without a webhook); ` +
           `${events.length} webhooks in all (${raisedAt.size} raised, ${clearedWebhooks} cleared, ${duplicates} duplicates)`,
       );
-      if (misses) console.log(`  hot values without a raise webhook: ${JSON.stringify(misses.kinds ?? misses)}; examples: ${JSON.stringify(misses.examples ?? [])}`);
+      if (misses)
+        console.log(`  hot values without a raise webhook: ${JSON.stringify(misses.kinds ?? misses)}; examples: ${JSON.stringify(misses.examples ?? [])}`);
       console.log(
         `  stages p50 / p99 ms: ${Object.entries(stageSpread)
           .map(([k, s]) => `${k} ${s ? `${s.p50} / ${s.p99}` : '–'}`)

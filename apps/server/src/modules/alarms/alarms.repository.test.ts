@@ -77,7 +77,7 @@ it('a round holding hot, cool, hot, hot, cool raises and clears two alarms in or
       transport: 'mqtt' as const,
       receivedAt: (us += 1000),
       rawJson: '{}',
-      telemetry: [{ key: 'temperature', value: temperature, ts: us, stamped: true }],
+      telemetry: [{ key: 'temperature', type: 'num' as const, value: temperature, ts: us, stamped: true }],
       alert: null,
       heartbeat: null,
       location: null,

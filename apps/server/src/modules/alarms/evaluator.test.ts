@@ -29,7 +29,7 @@ function fakeDatabase() {
       const p = params as string[][];
       if (sql.includes('INSERT INTO alarms') || sql.includes('UPDATE alarms a SET cleared_at')) {
         // decide(): the raises' ten arrays first, then the clears' three.
-        const rows: { what: string; id: string; rule_id: string; device_id: string }[] = [];
+        const rows: { what: string; id: string; org_id: string; project_id: null; rule_id: string; device_id: string }[] = [];
         let at = 0;
         if (sql.includes('INSERT INTO alarms')) {
           at = 10;
@@ -73,7 +73,7 @@ const msg = (deviceId: string, temperature: number): IngestMessage => {
     transport: 'mqtt',
     receivedAt: clock,
     rawJson: '{}',
-    telemetry: [{ key: 'temperature', value: temperature, ts: clock, stamped: true }],
+    telemetry: [{ key: 'temperature', type: 'num', value: temperature, ts: clock, stamped: true }],
     alert: null,
     heartbeat: null,
     location: null,
