@@ -221,8 +221,8 @@ describe('first attempts at once, retries as jobs', () => {
     const [me] = await s.tether.db.query<{ org_id: string }>('SELECT org_id FROM notification_targets WHERE id = $1', [t.body.id]);
     // As the outbox's transaction left it when its node died: planned, never attempted, never queued.
     const [row] = await s.tether.db.query<{ id: string }>(
-      `INSERT INTO notification_deliveries (org_id, target_id, event, payload, created_at)
-       VALUES ($1, $2, 'test', '{"event":"test","message":"stranded"}', now() - interval '3 minutes') RETURNING id`,
+      `INSERT INTO notification_deliveries (org_id, target_id, event, payload, created_at, updated_at)
+       VALUES ($1, $2, 'test', '{"event":"test","message":"stranded"}', now() - interval '3 minutes', now() - interval '3 minutes') RETURNING id`,
       [me!.org_id, t.body.id],
     );
     // Planned a moment ago: its node may still be attempting it, so it is left alone.

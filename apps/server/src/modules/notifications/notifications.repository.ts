@@ -169,14 +169,14 @@ export class NotificationsRepository {
   }
 
   /**
-   * Deliveries planned before `before` that neither went out nor reached the
+   * Deliveries planned (or replayed, or last tried) before `before` that neither went out nor reached the
    * job queue (their node stopped before the first attempt), locked so that
    * one worker node takes each; `hand` queues them in the same transaction, then they are marked.
    */
   async takeStranded(before: Date, limit: number, hand: (rows: { id: string; deliverAfter: Date | null }[], tx: Queryable) => Promise<void>): Promise<number> {
     return this.db.transaction(async (tx) => {
       const rows = await tx.query<{ id: string; deliver_after: Date | null }>(
-        `SELECT id, deliver_after FROM notification_deliveries WHERE queued_at IS NULL AND status IN ('pending', 'failed') AND created_at < $1
+        `SELECT id, deliver_after FROM notification_deliveries WHERE queued_at IS NULL AND status IN ('pending', 'failed') AND updated_at < $1
          ORDER BY created_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
         [before],
       );
@@ -191,7 +191,11 @@ export class NotificationsRepository {
   }
 
   async markPending(orgId: string, id: string): Promise<void> {
-    await this.db.query("UPDATE notification_deliveries SET status = 'pending', updated_at = now() WHERE org_id = $1 AND id = $2", [orgId, id]);
+    // Planned anew: sent at once again (a job of its own only if that fails), so not queued yet.
+    await this.db.query("UPDATE notification_deliveries SET status = 'pending', queued_at = NULL, updated_at = now() WHERE org_id = $1 AND id = $2", [
+      orgId,
+      id,
+    ]);
   }
 
   async deliveries(orgId: string, f: { targetId?: string; alarmId?: string; status?: string; limit: number; offset: number }) {
