@@ -262,6 +262,26 @@ describe('alarms', () => {
     expect(all.items.map((a) => a.state).sort()).toEqual(['cleared', 'cleared_unacknowledged']);
   });
 
+  it('asks before deleting a rule and a target, then deletes them; their alarms and delivery log stay', async () => {
+    await page.goto(`${server.httpUrl}/alarms`);
+    await page.getByRole('tab', { name: 'Rules' }).click();
+    const rule = page.getByRole('row', { name: /Boiler overheating/ });
+    await rule.getByRole('button', { name: /^Delete/ }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByText('It raises no more alarms').waitFor();
+    await dialog.getByRole('button', { name: 'Delete rule' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByText('No rules yet').waitFor();
+    expect((await server.api.alarms.list({ deviceId: device.id })).items).toHaveLength(2);
+
+    await nav(page, 'Admin');
+    const target = page.locator('#notification-targets').getByRole('row', { name: /on-call webhook/ });
+    await target.getByRole('button', { name: /^Delete/ }).click();
+    await dialog.getByRole('button', { name: 'Delete target' }).click();
+    await page.locator('#notification-targets').getByText('No notification targets').waitFor();
+    await page.getByTestId('delivery-log').locator('tr[data-status="delivered"]').first().waitFor();
+  });
+
   it('logged no console errors', () => {
     expect(errors).toEqual([]);
   });

@@ -280,6 +280,19 @@ describe('dashboard', () => {
     expect(key.length).toBeGreaterThan(20);
     await dialog.getByRole('button', { name: 'Done' }).click();
     await page.locator('tr:has-text("grafana")').getByText('active').waitFor();
+    // Revoking asks first; Cancel keeps the key.
+    await page
+      .locator('tr:has-text("grafana")')
+      .getByRole('button', { name: /^Revoke/ })
+      .click();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('tr:has-text("grafana")').getByText('active').waitFor();
+    await page
+      .locator('tr:has-text("grafana")')
+      .getByRole('button', { name: /^Revoke/ })
+      .click();
+    await dialog.getByRole('button', { name: 'Revoke key' }).click();
+    await page.locator('tr:has-text("grafana")').getByText('revoked').waitFor();
 
     await page.getByRole('button', { name: 'Add user' }).click();
     await dialog.getByLabel('Email').fill('operator@example.com');

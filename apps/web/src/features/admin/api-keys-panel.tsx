@@ -4,7 +4,7 @@ import { useSession } from '../../app/session';
 import { useAsync } from '../../lib/use-async';
 import { Section } from '../../components/ui/page';
 import { Async, EmptyState, describeError } from '../../components/ui/state-views';
-import { Dialog } from '../../components/ui/dialog';
+import { ConfirmDialog, Dialog } from '../../components/ui/dialog';
 import { CopyBlock } from '../../components/ui/copy-block';
 import { RoleBadge } from '../../components/ui/badges';
 
@@ -34,20 +34,6 @@ export function ApiKeysPanel() {
     try {
       const k = await client.apiKeys.create({ name: name.trim(), role });
       setCreated({ name: k.name, key: k.key });
-      state.reload();
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-  const revoke = async () => {
-    if (!revoking) return;
-    setBusy(true);
-    setError(null);
-    try {
-      await client.apiKeys.revoke(revoking.id);
-      setRevoking(null);
       state.reload();
     } catch (err) {
       setError(describeError(err));
@@ -162,29 +148,18 @@ export function ApiKeysPanel() {
           </form>
         )}
       </Dialog>
-      <Dialog
+      <ConfirmDialog
         open={revoking !== null}
         title={`Revoke “${revoking?.name ?? ''}”?`}
-        onClose={() => {
-          setRevoking(null);
-          setError(null);
+        confirmLabel="Revoke key"
+        onConfirm={async () => {
+          await client.apiKeys.revoke(revoking!.id);
+          state.reload();
         }}
+        onClose={() => setRevoking(null)}
       >
-        {error && (
-          <p className="notice notice-error" role="alert">
-            {error}
-          </p>
-        )}
         <p>Requests with this key are refused from now on. This cannot be undone.</p>
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={() => setRevoking(null)} autoFocus>
-            Cancel
-          </button>
-          <button type="button" className="btn btn-danger" disabled={busy} onClick={revoke}>
-            Revoke key
-          </button>
-        </div>
-      </Dialog>
+      </ConfirmDialog>
     </Section>
   );
 }

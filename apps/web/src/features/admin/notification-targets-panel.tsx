@@ -5,7 +5,7 @@ import { useSession } from '../../app/session';
 import { useAsync } from '../../lib/use-async';
 import { Section } from '../../components/ui/page';
 import { Async, EmptyState, describeError } from '../../components/ui/state-views';
-import { Dialog } from '../../components/ui/dialog';
+import { ConfirmDialog, Dialog } from '../../components/ui/dialog';
 import { CopyBlock } from '../../components/ui/copy-block';
 
 type Kind = NotificationTargetInput['kind'];
@@ -94,7 +94,6 @@ export function NotificationTargetsPanel({ onDeliveryQueued }: { onDeliveryQueue
   const [created, setCreated] = useState<CreatedNotificationTarget | null>(null);
   const [deleting, setDeleting] = useState<NotificationTarget | null>(null);
   const [notice, setNotice] = useState<{ text: string; error: boolean } | null>(null);
-  const [busy, setBusy] = useState(false);
 
   const closeCreate = () => {
     setCreating(false);
@@ -110,18 +109,13 @@ export function NotificationTargetsPanel({ onDeliveryQueued }: { onDeliveryQueue
       setNotice({ text: describeError(err), error: true });
     }
   };
-  const remove = async () => {
-    if (!deleting) return;
-    setBusy(true);
+  /** A failed delete closes the dialog too, and says why above the list. */
+  const remove = async (t: NotificationTarget) => {
     try {
-      await client.notificationTargets.delete(deleting.id);
-      setDeleting(null);
+      await client.notificationTargets.delete(t.id);
       state.reload();
     } catch (err) {
       setNotice({ text: describeError(err), error: true });
-      setDeleting(null);
-    } finally {
-      setBusy(false);
     }
   };
 
@@ -225,17 +219,15 @@ export function NotificationTargetsPanel({ onDeliveryQueued }: { onDeliveryQueue
           )
         )}
       </Dialog>
-      <Dialog open={deleting !== null} title={`Delete “${deleting?.name ?? ''}”?`} onClose={() => setDeleting(null)}>
+      <ConfirmDialog
+        open={deleting !== null}
+        title={`Delete “${deleting?.name ?? ''}”?`}
+        confirmLabel="Delete target"
+        onConfirm={() => remove(deleting!)}
+        onClose={() => setDeleting(null)}
+      >
         <p>Rules stop notifying it. Its delivery log stays.</p>
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={() => setDeleting(null)} autoFocus>
-            Cancel
-          </button>
-          <button type="button" className="btn btn-danger" disabled={busy} onClick={remove}>
-            Delete target
-          </button>
-        </div>
-      </Dialog>
+      </ConfirmDialog>
     </Section>
   );
 }

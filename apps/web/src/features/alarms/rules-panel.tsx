@@ -5,8 +5,8 @@ import { useAsync } from '../../lib/use-async';
 import { Link } from '../../lib/router';
 import { Section } from '../../components/ui/page';
 import { SeverityBadge } from '../../components/ui/badges';
-import { Async, EmptyState, describeError } from '../../components/ui/state-views';
-import { Dialog } from '../../components/ui/dialog';
+import { Async, EmptyState } from '../../components/ui/state-views';
+import { ConfirmDialog, Dialog } from '../../components/ui/dialog';
 import { useProjects } from '../devices/use-projects';
 import { KIND_LABEL, ruleSummary } from './alarm-format';
 import { RuleFormView, type ScopeChoices } from './rule-form';
@@ -41,23 +41,6 @@ export function RulesPanel() {
   const { choices, names, targets, targetNames } = useRuleContext();
   const [editing, setEditing] = useState<AlarmRule | 'new' | null>(null);
   const [deleting, setDeleting] = useState<AlarmRule | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  const remove = async () => {
-    if (!deleting) return;
-    setBusy(true);
-    setError(null);
-    try {
-      await client.alarmRules.delete(deleting.id);
-      setDeleting(null);
-      state.reload();
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
-  };
 
   return (
     <Section
@@ -150,29 +133,18 @@ export function RulesPanel() {
           />
         )}
       </Dialog>
-      <Dialog
+      <ConfirmDialog
         open={deleting !== null}
         title={`Delete rule “${deleting?.name ?? ''}”?`}
-        onClose={() => {
-          setDeleting(null);
-          setError(null);
+        confirmLabel="Delete rule"
+        onConfirm={async () => {
+          await client.alarmRules.delete(deleting!.id);
+          state.reload();
         }}
+        onClose={() => setDeleting(null)}
       >
-        {error && (
-          <p className="notice notice-error" role="alert">
-            {error}
-          </p>
-        )}
         <p>It raises no more alarms. Its alarms stay, with their history.</p>
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={() => setDeleting(null)} autoFocus>
-            Cancel
-          </button>
-          <button type="button" className="btn btn-danger" disabled={busy} onClick={remove}>
-            Delete rule
-          </button>
-        </div>
-      </Dialog>
+      </ConfirmDialog>
     </Section>
   );
 }
