@@ -12,6 +12,12 @@ import { createHash } from 'node:crypto';
 import { serverSettings, serverSpeed } from './postgres.mjs';
 import { ROOT } from './server.mjs';
 
+/** What the server said its memory was made of at its highest RSS (scenario 4). */
+function memoryAtPeak(m) {
+  if (!m) return '';
+  return `; at ${fmt(m.rssMB)} MB: V8 heap ${fmt(m.heapUsedMB)} used of ${fmt(m.heapTotalMB)} (young generation ${fmt(m.youngGenerationMB)}, old ${fmt(m.oldGenerationUsedMB)} used), outside the heap ${fmt(m.externalMB)}`;
+}
+
 export const cpuLine = (cpu) =>
   `${Object.entries(cpu.groups)
     .map(([k, v]) => `${k} ${v.cores}`)
@@ -179,7 +185,7 @@ export function targetRows(r) {
         4,
         `at ${four.overloadFactor}× the sustained rate, windows of ${fmt(four.inflightPerDevice)}: no crash, peak RSS ≤ ${fmt(four.rssBoundMB)} MB, acked ≥ 90% of the sustained rate, 0 acked loss (issue 11)`,
         db,
-        `${four.serverStayedUp ? 'stayed up' : 'CRASHED'}, health ${four.healthChecks - four.healthFailures}/${four.healthChecks}; peak RSS ${fmt(four.peakRssMB)} MB (idle ${fmt(four.idleRssMB)}); ` +
+        `${four.serverStayedUp ? 'stayed up' : 'CRASHED'}, health ${four.healthChecks - four.healthFailures}/${four.healthChecks}; peak RSS ${fmt(four.peakRssMB)} MB (idle ${fmt(four.idleRssMB)}${memoryAtPeak(four.memoryAtPeakMB)}); ` +
           `${fmt(four.ackedMsgPerSec)} msg/s acked (${Math.round(100 * four.ackedShareOfSustained)}% of the sustained ${fmt(four.sustainedMsgPerSec)}) of ${fmt(four.offeredMsgPerSec)} offered (${fmt(four.heldBackByBackpressure)} not sent: window or socket full); ${fmt(four.rejectedByServer)} rejected; ${fmt(four.ackedLost)} acked lost`,
         primary ? ok : null,
         primary ? null : 'no target on PGlite',

@@ -136,6 +136,27 @@ export async function metricSum(httpUrl, name) {
 }
 
 /**
+ * The server's memory as it reports it (prom-client's process and V8 figures), in MB:
+ * RSS, the V8 heap (used and reserved, and the young generation's share), and memory
+ * outside the heap (Buffers). Null if the metrics cannot be read.
+ */
+export async function memoryParts(httpUrl) {
+  const res = await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+  if (!res.ok) return null;
+  const text = await res.text();
+  const g = (re) => Number(re.exec(text)?.[1] ?? NaN) / 1e6;
+  const mb = (x) => Math.round(x);
+  return {
+    rssMB: mb(g(/^tether_process_resident_memory_bytes (\S+)/m)),
+    heapUsedMB: mb(g(/^tether_nodejs_heap_size_used_bytes (\S+)/m)),
+    heapTotalMB: mb(g(/^tether_nodejs_heap_size_total_bytes (\S+)/m)),
+    youngGenerationMB: mb(g(/^tether_nodejs_heap_space_size_total_bytes\{space="new"\} (\S+)/m)),
+    oldGenerationUsedMB: mb(g(/^tether_nodejs_heap_space_size_used_bytes\{space="old"\} (\S+)/m)),
+    externalMB: mb(g(/^tether_nodejs_external_memory_bytes (\S+)/m)),
+  };
+}
+
+/**
  * Mean ingest batch size and commit time from the server's histograms, and where a latency
  * tail comes from. With `since` (an earlier result), counts cover only the time after it;
  * the event-loop delay always does, since prom-client resets it on every scrape.

@@ -12,7 +12,7 @@ import { runPublishers } from '../lib/generators.mjs';
 import { memory, round } from '../lib/procstat.mjs';
 import { createDevices, signIn } from '../lib/provision.mjs';
 import { cpuLine } from '../lib/report.mjs';
-import { batchStats, metricSum } from '../lib/server.mjs';
+import { batchStats, memoryParts, metricSum } from '../lib/server.mjs';
 
 export async function overload(ctx, db, sustainedRate) {
   const { devices: deviceCount, durationMs, processes, bufferLimit, inflight, factor } = ctx.overload;
@@ -28,6 +28,8 @@ export async function overload(ctx, db, sustainedRate) {
     let peakRss = idleRss;
     let healthFailures = 0;
     let healthChecks = 0;
+    // What the RSS is made of (the server's own memory figures), kept for the highest RSS seen.
+    let peakParts = null;
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, memory(server.pid)?.rss ?? 0);
       void refreshPostgresPids(cpu, pgdb).catch(() => {});
@@ -38,6 +40,12 @@ export async function overload(ctx, db, sustainedRate) {
       fetch(`${server.httpUrl}/healthz`, { signal: AbortSignal.timeout(5000) }).then(
         (r) => r.status !== 200 && healthFailures++,
         () => healthFailures++,
+      );
+      memoryParts(server.httpUrl).then(
+        (parts) => {
+          if (parts && parts.rssMB >= (peakParts?.rssMB ?? 0)) peakParts = parts;
+        },
+        () => {},
       );
     }, 2000);
     let run;
@@ -66,6 +74,8 @@ export async function overload(ctx, db, sustainedRate) {
     const cpuUse = cpu.stop();
     const rejected = await metricSum(server.httpUrl, 'tether_messages_rejected_total');
     const dropped = await metricSum(server.httpUrl, 'tether_messages_dropped_total');
+    // Publishes parsed while the budget was spent: read past the budget, then held waiting for it.
+    const budgetWaits = await metricSum(server.httpUrl, 'tether_ingest_budget_waits_total');
     const batches = await batchStats(server.httpUrl);
     const alive = server.alive;
     const stop = await server.stop();
@@ -94,10 +104,13 @@ export async function overload(ctx, db, sustainedRate) {
       unackedAtEnd: run.totals.unackedAtEnd,
       rejectedByServer: rejected,
       droppedByServer: dropped,
+      budgetWaits,
       disconnects: run.totals.disconnects,
       ackedLost: lost,
       idleRssMB: round(idleRss / 1e6),
       peakRssMB: round(peakRss / 1e6),
+      // At the highest RSS the server reported (sampled every 2 s, so at or below peakRssMB).
+      memoryAtPeakMB: peakParts,
       // Issue 11 §3: the ingest budget and bounded reads hold memory, whatever the devices' windows.
       rssBoundMB: ctx.overload.rssBoundMB,
       inflightPerDevice: inflight,

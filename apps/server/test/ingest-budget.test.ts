@@ -121,11 +121,11 @@ it('stores every acknowledged message of devices flooding far past the budget, w
     clearInterval(sampler);
     for (const c of clients) c.end(true);
   }
-  // Bounded: never more than the budget held, and a queue for the rest, which was used.
+  // Bounded: never more than the budget held.
   expect(peakHeld).toBeLessThanOrEqual(16);
   expect(peakHeld).toBeGreaterThan(0);
-  expect(peakWaiting).toBeGreaterThan(0);
-  // At most Receive Maximum (4) per connection reach the budget's queue.
+  // The rest waited unread (publish windows), not parsed in the budget's queue: at most
+  // Receive Maximum (4) per connection get there.
   expect(peakWaiting).toBeLessThanOrEqual(DEVICES * 4);
   const info = await httpJson(`${s.httpUrl}/healthz`);
   expect(info.status).toBe(200);

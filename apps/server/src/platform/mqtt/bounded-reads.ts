@@ -4,8 +4,13 @@ import { Duplex } from 'node:stream';
 export interface ReadPolicy {
   /** Most bytes handed over at once. */
   pieceBytes: number;
-  /** Asked before each piece: false while the broker wants no more parsed packets from this connection; it calls kick() later. */
-  mayRead(conn: BoundedReads): boolean;
+  /**
+   * Asked before each piece of `bytes`: false while the broker wants no more parsed
+   * packets from this connection; it calls kick() later.
+   */
+  mayRead(conn: BoundedReads, bytes: number): boolean;
+  /** Everything handed over was taken (and, by Aedes, parsed in the same turn). */
+  consumed(conn: BoundedReads): void;
   /**
    * Bytes written to the connection and not yet taken by the kernel past which
    * the peer counts as not reading: the connection is destroyed.
@@ -53,7 +58,7 @@ export class BoundedReads extends Duplex {
     super({ readableHighWaterMark: 1024, allowHalfOpen: false });
     inner.on('data', (chunk: Buffer) => {
       // The common case, a connection within its window: the socket's read goes over as it is.
-      if (!this.pending.length && this.readableLength + chunk.length <= policy.pieceBytes && policy.mayRead(this)) {
+      if (!this.pending.length && this.readableLength + chunk.length <= policy.pieceBytes && policy.mayRead(this, chunk.length)) {
         this.push(chunk);
         return;
       }
@@ -85,17 +90,20 @@ export class BoundedReads extends Duplex {
   }
 
   /**
-   * Aedes drained what it was given. The next piece goes over on the next tick,
+   * Aedes drained what it was given: the policy hears of it, and the next piece goes over, on the next tick,
    * not inside its read(): a piece pushed there would be returned by that same
    * read, and a piece that ends inside a packet would then leave Aedes waiting
    * for a 'readable' event that never comes.
    */
   override _read(): void {
-    if (!this.pending.length || this.feedScheduled) return;
+    if (this.feedScheduled) return;
     this.feedScheduled = true;
     process.nextTick(() => {
       this.feedScheduled = false;
-      if (!this.destroyed) this.feed();
+      if (this.destroyed) return;
+      // Aedes parses what it reads in the same turn: by now every packet handed over is parsed.
+      if (this.readableLength === 0) this.policy.consumed(this);
+      if (this.pending.length) this.feed();
     });
   }
 
@@ -103,8 +111,8 @@ export class BoundedReads extends Duplex {
   private feed(): void {
     while (this.pending.length) {
       const max = this.policy.pieceBytes;
-      if (this.readableLength >= max || !this.policy.mayRead(this)) return;
       const head = this.pending[0]!;
+      if (this.readableLength >= max || !this.policy.mayRead(this, Math.min(head.length, max))) return;
       let piece: Buffer;
       if (head.length > max) {
         piece = head.subarray(0, max);

@@ -9,7 +9,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { BoundedReads } from './bounded-reads.js';
 import { ConnectThrottle } from './connect-throttle.js';
 import { ConnectionLimits, type ConnectionCaps } from './connection-limits.js';
-import type { PublishWindows } from './publish-window.js';
+import { READ_BYTES, type PublishWindows } from './publish-window.js';
 
 /** Who a connection signed in as. The broker uses only the device id: client ids are namespaced by it, CONNECTs throttled by it, logs name it. */
 export interface MqttIdentity {
@@ -91,13 +91,6 @@ type BrokerClient<I extends MqttIdentity> = Client & {
   /** Topics of QoS 1 publishes sent to this client and not yet PUBACKed, oldest first. */
   tetherUnacked?: string[];
 };
-
-/**
- * Bytes Aedes gets per read of a connection: a few dozen small publishes, not
- * a whole socket read (up to 64 KB, hundreds of them). A busy connection is not
- * slowed by it: the next piece follows as soon as its window has room.
- */
-const READ_BYTES = 4 * 1024;
 
 /** Far more than any device keeps in flight; a client that never acks cannot grow it further. */
 const MAX_UNACKED_TRACKED = 1000;
@@ -336,7 +329,8 @@ export class MqttBroker<I extends MqttIdentity> {
       stream,
       {
         pieceBytes: READ_BYTES,
-        mayRead: (c) => windows.mayRead(c),
+        mayRead: (c, bytes) => windows.mayRead(c, bytes),
+        consumed: (c) => windows.consumed(c),
         maxOutgoingBytes: this.opts.maxOutgoingBytes,
         stallMs: this.opts.slowReaderTimeoutMs,
         onSlowReader: (c, reason) => this.slowReader(c, reason),

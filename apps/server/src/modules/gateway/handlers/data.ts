@@ -19,7 +19,8 @@ export function acceptData(ctx: GatewayContext, session: DeviceSession, channel:
   const payload = packet.payload as Buffer;
   const { ingest, windows } = ctx;
   // The connection's window: past it, the publish waits undecoded.
-  windows.enter(session, () => {
+  // Its size on the wire, near enough (fixed header and packet id): the window reckons publishes per read from it.
+  windows.enter(session, payload.length + packet.topic.length + 6, () => {
     ingest.accept(identity, channel, 'mqtt', payload, 'wait').then(
       () => {
         windows.done(session);
