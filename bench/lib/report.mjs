@@ -524,7 +524,7 @@ export function markdown(r) {
     '',
     '## CPU by side (cores = CPU seconds per wall second)',
     '',
-    'Server, database and load generators share the same 2 cores. "other processes" is whatever else ran on the machine meanwhile.',
+    'Server, database and load generators share the same 2 cores; in the throughput scenarios (1, 2, 4, 8, 10) the generators run at nice 10, so they yield the cores to the server and the database as devices on other machines would. "other processes" is whatever else ran on the machine meanwhile.',
     '',
     cpuTable(r),
     '',

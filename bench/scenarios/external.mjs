@@ -13,7 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { meterFor, refreshPostgresPids, withDatabase } from '../lib/context.mjs';
-import { runPublishers } from '../lib/generators.mjs';
+import { runPublishers, THROUGHPUT_GENERATOR_NICENESS } from '../lib/generators.mjs';
 import { memory, round } from '../lib/procstat.mjs';
 import { createDevices, signIn } from '../lib/provision.mjs';
 import { freePort, metricSum } from '../lib/server.mjs';
@@ -111,6 +111,7 @@ export async function externalBroker(ctx) {
         let atEnd;
         try {
           run = await runPublishers({
+            niceness: THROUGHPUT_GENERATOR_NICENESS,
             devices: prov.devices,
             processes,
             cpu,

@@ -8,7 +8,7 @@
  */
 import { setInterval, clearInterval } from 'node:timers';
 import { meterFor, queryStored, refreshPostgresPids, withServer } from '../lib/context.mjs';
-import { forkChild, releaseChild, runPublishers } from '../lib/generators.mjs';
+import { forkChild, releaseChild, runPublishers, THROUGHPUT_GENERATOR_NICENESS } from '../lib/generators.mjs';
 import { startMosquitto } from '../lib/mosquitto.mjs';
 import { CpuMeter, memory, round } from '../lib/procstat.mjs';
 import { createDevices, signIn } from '../lib/provision.mjs';
@@ -60,6 +60,7 @@ export async function durableIngest(ctx, db) {
     let run;
     try {
       run = await runPublishers({
+        niceness: THROUGHPUT_GENERATOR_NICENESS,
         devices: prov.devices,
         processes,
         cpu,
@@ -155,6 +156,7 @@ export async function mosquittoLimit(ctx) {
     let run;
     try {
       run = await runPublishers({
+        niceness: THROUGHPUT_GENERATOR_NICENESS,
         devices,
         processes,
         cpu,

@@ -8,7 +8,7 @@
  * readings are counted. Before issue 11 a window of 20 lost 92% of them.
  */
 import { meterFor, queryStored, storedSeqsByDevice, withServer } from '../lib/context.mjs';
-import { runPublishers } from '../lib/generators.mjs';
+import { runPublishers, THROUGHPUT_GENERATOR_NICENESS } from '../lib/generators.mjs';
 import { round } from '../lib/procstat.mjs';
 import { createDevices, signIn } from '../lib/provision.mjs';
 import { cpuLine } from '../lib/report.mjs';
@@ -27,6 +27,7 @@ export async function withoutTs(ctx, db) {
       const prov = await createDevices(api, deviceCount, { name: `no-ts-w${inflight}` });
       const cpu = await meterFor(server, pgdb);
       const run = await runPublishers({
+        niceness: THROUGHPUT_GENERATOR_NICENESS,
         devices: prov.devices,
         processes,
         cpu,

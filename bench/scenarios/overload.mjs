@@ -8,7 +8,7 @@
  */
 import { setInterval, clearInterval } from 'node:timers';
 import { meterFor, queryStored, refreshPostgresPids, withServer } from '../lib/context.mjs';
-import { runPublishers } from '../lib/generators.mjs';
+import { runPublishers, THROUGHPUT_GENERATOR_NICENESS } from '../lib/generators.mjs';
 import { memory, round } from '../lib/procstat.mjs';
 import { createDevices, signIn } from '../lib/provision.mjs';
 import { cpuLine } from '../lib/report.mjs';
@@ -51,6 +51,7 @@ export async function overload(ctx, db, sustainedRate) {
     let run;
     try {
       run = await runPublishers({
+        niceness: THROUGHPUT_GENERATOR_NICENESS,
         devices: prov.devices,
         processes,
         cpu,
