@@ -347,7 +347,14 @@ describe.skipIf(!usingPostgres || (!haveHaproxy && !process.env.TETHER_TEST_REQU
           .catch(() => {})
           .finally(() => inFlight.delete(p));
         inFlight.add(p);
-        if (inFlight.size >= 5) await Promise.race(inFlight);
+        if (inFlight.size >= 5) {
+          // As firmware does, a publish unanswered for 2 s stops holding a slot: across the
+          // reconnect after the kill, mqtt.js may not call back for one it had in flight, and
+          // waiting on it would stall this device for good (the suspected cause of a failure
+          // seen once in .ci/run: the device of the killed node got too few acks in 20 s).
+          await Promise.race([...inFlight, new Promise((r) => setTimeout(r, 2000))]);
+          if (inFlight.size >= 5) inFlight.delete(inFlight.values().next().value!);
+        }
         await new Promise((r) => setTimeout(r, 10));
       }
       await Promise.race([Promise.all(inFlight), new Promise((r) => setTimeout(r, 5000))]);
