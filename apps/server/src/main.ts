@@ -37,6 +37,10 @@ import { RulesService } from './modules/alarms/rules.service.js';
 import { AlarmOutbox } from './modules/alarms/outbox.js';
 import { DELIVER_QUEUE, NotificationsService, SUMMARY_QUEUE } from './modules/notifications/notifications.service.js';
 import { notificationsRoutes } from './modules/notifications/notifications.routes.js';
+import { firmwareDownloadRoutes, firmwareRoutes } from './modules/ota/firmware.routes.js';
+import { FirmwareService } from './modules/ota/firmware.service.js';
+import { fleetsRoutes } from './modules/ota/fleets.routes.js';
+import { FleetsService } from './modules/ota/fleets.service.js';
 import { DeviceDirectory } from './modules/devices/device-directory.js';
 import { devicesRoutes } from './modules/devices/devices.routes.js';
 import { deviceJwtRoutes } from './modules/devices/device-jwt.routes.js';
@@ -90,6 +94,7 @@ export interface Tether {
   /** The alarm notification outbox (worker nodes). */
   alarmOutbox: AlarmOutbox | null;
   notifications: NotificationsService;
+  firmware: FirmwareService;
   /**
    * The admin created on the first start, with the generated password if one
    * was generated: set by start(), once every port is listening, so a start
@@ -99,6 +104,9 @@ export interface Tether {
   start(): Promise<{ httpUrl: string | null; mqttUrl: string | null; wsMqttUrl: string | null; mqttsUrl: string | null }>;
   stop(): Promise<void>;
 }
+
+/** Largest firmware artifact accepted (streamed to the storage, never held in memory). */
+const FIRMWARE_MAX_BYTES = 2 * 1024 ** 3;
 
 export async function createTether(config: TetherConfig, opts: { logger?: Logger; checkResponses?: boolean } = {}): Promise<Tether> {
   const logger = opts.logger ?? createLogger(config.logLevel);
@@ -146,6 +154,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   const projects = new ProjectsService(db);
   const templates = new TemplatesService(db);
   const storage = new LocalFileStorage(`${config.dataDir}/files`);
+  const firmware = new FirmwareService({ db, storage, signer, templates, maxBytes: FIRMWARE_MAX_BYTES });
   const jobs: Jobs | null =
     roles.has('api') || roles.has('worker') || roles.has('mqtt') || roles.has('ingest')
       ? await startJobs(db, logger, [COMMAND_EXPIRE_QUEUE, COMMAND_RETRY_QUEUE, DELIVER_QUEUE, SUMMARY_QUEUE])
@@ -159,6 +168,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     deviceJwtTtlS: config.deviceJwtTtlS,
     bus,
   });
+  const fleets = new FleetsService({ db, devices, projects, templates });
   // On every node: the device's sessions here end; a deleted device's retained messages go.
   bus.on('device.credentials_revoked', ({ deviceId }) => broker?.disconnectDevice(deviceId));
   bus.on('device.deleted', async ({ deviceId }) => {
@@ -331,6 +341,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     await http.register(deviceCommandsRoutes(commands, devices));
     await http.register(deviceConfigRoutes(configs, devices));
     await http.register(brokerAuthRoutes(devices, config.brokerAuthToken));
+    await http.register(firmwareDownloadRoutes(firmware));
     await http.register(
       liveRoutes({ hub, accounts, devices, projects, metrics, maxBufferedBytes: config.liveMaxBufferedBytes, pingIntervalMs: config.livePingIntervalMs }),
     );
@@ -348,6 +359,8 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       await scoped.register(alarmsRoutes(alarmRules, alarms));
       await scoped.register(notificationsRoutes(notifications));
       await scoped.register(devicePhotoRoutes(devices, storage, 5 * 1024 * 1024));
+      await scoped.register(firmwareRoutes(firmware));
+      await scoped.register(fleetsRoutes(fleets));
     });
     if (broker) {
       const b = broker;
@@ -376,6 +389,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     alarms: alarmEvaluator,
     alarmOutbox,
     notifications,
+    firmware,
     get bootstrap() {
       return bootstrap;
     },

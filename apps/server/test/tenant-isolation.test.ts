@@ -13,7 +13,21 @@ import { TetherClient, type Device, type Project, type User } from '@tether/api-
 import { ADMIN, connectMqtt, httpJson, openLive, publish, startServer, waitForClose, type TestServer } from './helpers.js';
 
 type Kind =
-  'device' | 'project' | 'user' | 'apiKey' | 'command' | 'template' | 'note' | 'configKey' | 'propertyName' | 'rule' | 'alarm' | 'target' | 'delivery';
+  | 'device'
+  | 'project'
+  | 'user'
+  | 'apiKey'
+  | 'command'
+  | 'template'
+  | 'note'
+  | 'configKey'
+  | 'propertyName'
+  | 'rule'
+  | 'alarm'
+  | 'target'
+  | 'delivery'
+  | 'firmware'
+  | 'fleet';
 interface Probe {
   /** Which kind of org-A resource each path parameter names. */
   params: Record<string, Kind>;
@@ -91,6 +105,16 @@ const PROBES: Record<string, Probe> = {
   'DELETE /api/v1/notification-targets/{id}': { params: { id: 'target' }, code: 'TARGET_NOT_FOUND' },
   'POST /api/v1/notification-targets/{id}/test': { params: { id: 'target' }, code: 'TARGET_NOT_FOUND' },
   'POST /api/v1/notification-deliveries/{id}/replay': { params: { id: 'delivery' }, code: 'DELIVERY_NOT_FOUND' },
+  'GET /api/v1/firmware/{id}': { params: { id: 'firmware' }, code: 'FIRMWARE_NOT_FOUND' },
+  'DELETE /api/v1/firmware/{id}': { params: { id: 'firmware' }, code: 'FIRMWARE_NOT_FOUND' },
+  'PUT /api/v1/firmware/{id}/artifact': { params: { id: 'firmware' }, code: 'FIRMWARE_NOT_FOUND', body: 'hijacked bytes' },
+  'GET /api/v1/firmware/{id}/artifact': { params: { id: 'firmware' }, code: 'FIRMWARE_NOT_FOUND' },
+  'POST /api/v1/firmware/{id}/download-link': { params: { id: 'firmware' }, code: 'FIRMWARE_NOT_FOUND', body: {} },
+  'GET /api/v1/fleets/{id}': { params: { id: 'fleet' }, code: 'FLEET_NOT_FOUND' },
+  'PATCH /api/v1/fleets/{id}': { params: { id: 'fleet' }, code: 'FLEET_NOT_FOUND', body: { name: 'hijacked' } },
+  'DELETE /api/v1/fleets/{id}': { params: { id: 'fleet' }, code: 'FLEET_NOT_FOUND' },
+  'GET /api/v1/fleets/{id}/devices': { params: { id: 'fleet' }, code: 'FLEET_NOT_FOUND' },
+  'POST /api/v1/fleets/{id}/devices': { params: { id: 'fleet' }, code: 'FLEET_NOT_FOUND', body: { add: [] } },
 };
 
 /** Path parameters that are not ids of an org's resource, and why. */
@@ -101,6 +125,8 @@ const NOT_RESOURCE_IDS: Record<string, string> = {
   'DELETE /api/v1/org/config/{key}': 'the key names a setting of the caller’s own org; there is no other org in the path',
   'PUT /api/v1/users/me/config/{key}': 'the caller’s own user settings',
   'DELETE /api/v1/users/me/config/{key}': 'the caller’s own user settings',
+  'GET /api/v1/firmware-downloads/{id}':
+    "a signed download link: the token in the query is the credential, and names the firmware (apps/server/test/firmware.test.ts: another firmware's id is DOWNLOAD_LINK_INVALID)",
   'POST /api/v1/device/commands/{commandId}/result':
     'device API: the device is the caller; covered by the commands suite (another device’s command is COMMAND_NOT_FOUND)',
 };
@@ -190,6 +216,16 @@ beforeAll(async () => {
   const targetA = await asA('POST', '/api/v1/notification-targets', { name: 'A hook', kind: 'webhook', config: { url: 'http://127.0.0.1:9/a-hook' } });
   const deliveryA = await asA('POST', `/api/v1/notification-targets/${targetA.body.id as string}/test`);
   expect([targetA.status, deliveryA.status]).toEqual([201, 202]);
+  // A firmware of org A, with its artifact.
+  const firmwareA = await asA('POST', '/api/v1/firmware', { templateId: template.body.id, version: '1.0.0', releaseNotes: 'A firmware notes' });
+  const artifactA = await fetch(`${s.httpUrl}/api/v1/firmware/${firmwareA.body.id as string}/artifact`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${ownerA.token}`, 'content-type': 'application/octet-stream' },
+    body: Buffer.from('org A firmware bytes'),
+  });
+  expect([firmwareA.status, artifactA.status]).toEqual([201, 200]);
+  const fleetA = await asA('POST', '/api/v1/fleets', { name: 'A boilers', kind: 'static', deviceIds: [deviceA.id] });
+  expect(fleetA.status).toBe(201);
   await s.tether.alarms!.idle();
   const alarmsOfA = await asA('GET', `/api/v1/alarms?deviceId=${deviceA.id}`);
   expect(alarmsOfA.body.items).toHaveLength(1);
@@ -208,9 +244,14 @@ beforeAll(async () => {
     alarm: (alarmsOfA.body.items as { id: string }[])[0]!.id,
     target: targetA.body.id as string,
     delivery: deliveryA.body.id as string,
+    firmware: firmwareA.body.id as string,
+    fleet: fleetA.body.id as string,
   };
   secretsOfA = [
     'A leak rule',
+    'A firmware notes',
+    'A boilers',
+    'org A firmware bytes',
     'A alarm: ',
     'a-boiler',
     'a-neighbour',

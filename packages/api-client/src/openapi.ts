@@ -3597,6 +3597,526 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/firmware": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    templateId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** @description The sha256 declared when the firmware was described */
+                                declaredSha256: string | null;
+                                /** Format: uuid */
+                                id: string;
+                                releaseNotes: string;
+                                /** @description Computed on upload */
+                                sha256: string | null;
+                                /** @description Bytes, computed on upload */
+                                size: number | null;
+                                /** Format: uuid */
+                                templateId: string;
+                                /** Format: date-time */
+                                updatedAt: string;
+                                /** @description Whether the artifact is stored; only then can it be downloaded or deployed */
+                                uploaded: boolean;
+                                uploadedAt: string | null;
+                                version: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** @description Describes a firmware (operator); then PUT its artifact. 404 TEMPLATE_NOT_FOUND, 409 FIRMWARE_VERSION_TAKEN (the template has this version). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        releaseNotes?: string;
+                        /** @description If given, an upload whose bytes do not hash to it is refused (FIRMWARE_CHECKSUM_MISMATCH) */
+                        sha256?: string;
+                        /** @description The device template the firmware is built for; only devices of it can get it */
+                        templateId: string;
+                        /** @description As devices report it in fw_version (semantic versions compare as such in fleet selectors), e.g. 2.1.0 */
+                        version: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** @description The sha256 declared when the firmware was described */
+                            declaredSha256: string | null;
+                            /** Format: uuid */
+                            id: string;
+                            releaseNotes: string;
+                            /** @description Computed on upload */
+                            sha256: string | null;
+                            /** @description Bytes, computed on upload */
+                            size: number | null;
+                            /** Format: uuid */
+                            templateId: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            /** @description Whether the artifact is stored; only then can it be downloaded or deployed */
+                            uploaded: boolean;
+                            uploadedAt: string | null;
+                            version: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/firmware-downloads/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Downloads an artifact through a link from POST /api/v1/firmware/{id}/download-link or an OTA job. 403 DOWNLOAD_LINK_INVALID, DOWNLOAD_LINK_EXPIRED. Send `Range: bytes=N-` to resume: 206 with Content-Range. `If-Range` with the ETag (the sha256 in quotes) resumes only the same artifact. X-Checksum-Sha256 carries the sha256 to check the whole file against. 416 RANGE_NOT_SATISFIABLE for a range past the end. */
+        get: {
+            parameters: {
+                query: {
+                    /** @description The signed token of a download link */
+                    token: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The artifact: all of it (200), or the requested range (206, Content-Range) to resume a download */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": string;
+                    };
+                };
+                /** @description The artifact: all of it (200), or the requested range (206, Content-Range) to resume a download */
+                206: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/firmware/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** @description The sha256 declared when the firmware was described */
+                            declaredSha256: string | null;
+                            /** Format: uuid */
+                            id: string;
+                            releaseNotes: string;
+                            /** @description Computed on upload */
+                            sha256: string | null;
+                            /** @description Bytes, computed on upload */
+                            size: number | null;
+                            /** Format: uuid */
+                            templateId: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            /** @description Whether the artifact is stored; only then can it be downloaded or deployed */
+                            uploaded: boolean;
+                            uploadedAt: string | null;
+                            version: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/firmware/{id}/artifact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Downloads the artifact. Send `Range: bytes=N-` to resume: 206 with Content-Range. `If-Range` with the ETag (the sha256 in quotes) resumes only the same artifact. X-Checksum-Sha256 carries the sha256 to check the whole file against. 416 RANGE_NOT_SATISFIABLE for a range past the end. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The artifact: all of it (200), or the requested range (206, Content-Range) to resume a download */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": string;
+                    };
+                };
+                /** @description The artifact: all of it (200), or the requested range (206, Content-Range) to resume a download */
+                206: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": string;
+                    };
+                };
+            };
+        };
+        /** @description Body: the artifact as application/octet-stream, streamed (operator). Size and sha256 are computed on the way. 400 FIRMWARE_CHECKSUM_MISMATCH (not the declared sha256), 400 UPLOAD_INCOMPLETE (the body was cut off), 409 FIRMWARE_ALREADY_UPLOADED, 413 PAYLOAD_TOO_LARGE; a refused upload keeps nothing. */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** @description The sha256 declared when the firmware was described */
+                            declaredSha256: string | null;
+                            /** Format: uuid */
+                            id: string;
+                            releaseNotes: string;
+                            /** @description Computed on upload */
+                            sha256: string | null;
+                            /** @description Bytes, computed on upload */
+                            size: number | null;
+                            /** Format: uuid */
+                            templateId: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            /** @description Whether the artifact is stored; only then can it be downloaded or deployed */
+                            uploaded: boolean;
+                            uploadedAt: string | null;
+                            version: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/firmware/{id}/download-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description A link that downloads the artifact with no other credential until it expires (what an OTA job gives a device). 409 FIRMWARE_NOT_UPLOADED. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description How long the link works; default 1 hour */
+                        ttlSeconds?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            expiresAt: string;
+                            /** @description Path (on this server) that downloads the artifact without any other credential, with Range support */
+                            url: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/fleet/overview": {
         parameters: {
             query?: never;
@@ -3647,6 +4167,568 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/fleets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                /** Format: date-time */
+                                createdAt: string;
+                                description: string;
+                                /** Format: uuid */
+                                id: string;
+                                kind: "static" | "selector";
+                                name: string;
+                                selector: {
+                                    /** @description A semver range over the firmware version the device reports (fw_version), e.g. "<2.0.0" or ">=1.2 <1.4"; 1.10.0 is above 1.9.0. A device that reports no version, or one that is not a version, does not match */
+                                    firmware?: string;
+                                    /** @description Devices of this project */
+                                    projectId?: string;
+                                    /** @description Devices that have every one of these tags */
+                                    tags?: string[];
+                                    /** @description Devices of this template */
+                                    templateId?: string;
+                                } | null;
+                                /** Format: date-time */
+                                updatedAt: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** @description A static fleet (deviceIds) or a selector fleet (operator). 400 FLEET_SELECTOR_INVALID (no criterion, a firmware range that is not a semver range), 404 PROJECT_NOT_FOUND, TEMPLATE_NOT_FOUND. 404 DEVICE_NOT_FOUND, 409 NAME_TAKEN. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        description?: string;
+                        /** @description static: the members */
+                        deviceIds?: string[];
+                        /** @description static: listed devices; selector: every device matching it, now */
+                        kind: "static" | "selector";
+                        name: string;
+                        /** @description Every given criterion must hold; at least one is needed */
+                        selector?: {
+                            /** @description A semver range over the firmware version the device reports (fw_version), e.g. "<2.0.0" or ">=1.2 <1.4"; 1.10.0 is above 1.9.0. A device that reports no version, or one that is not a version, does not match */
+                            firmware?: string;
+                            /** @description Devices of this project */
+                            projectId?: string;
+                            /** @description Devices that have every one of these tags */
+                            tags?: string[];
+                            /** @description Devices of this template */
+                            templateId?: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            createdAt: string;
+                            description: string;
+                            /** Format: uuid */
+                            id: string;
+                            kind: "static" | "selector";
+                            name: string;
+                            selector: {
+                                /** @description A semver range over the firmware version the device reports (fw_version), e.g. "<2.0.0" or ">=1.2 <1.4"; 1.10.0 is above 1.9.0. A device that reports no version, or one that is not a version, does not match */
+                                firmware?: string;
+                                /** @description Devices of this project */
+                                projectId?: string;
+                                /** @description Devices that have every one of these tags */
+                                tags?: string[];
+                                /** @description Devices of this template */
+                                templateId?: string;
+                            } | null;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/fleets/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            createdAt: string;
+                            description: string;
+                            /** Format: uuid */
+                            id: string;
+                            kind: "static" | "selector";
+                            name: string;
+                            selector: {
+                                /** @description A semver range over the firmware version the device reports (fw_version), e.g. "<2.0.0" or ">=1.2 <1.4"; 1.10.0 is above 1.9.0. A device that reports no version, or one that is not a version, does not match */
+                                firmware?: string;
+                                /** @description Devices of this project */
+                                projectId?: string;
+                                /** @description Devices that have every one of these tags */
+                                tags?: string[];
+                                /** @description Devices of this template */
+                                templateId?: string;
+                            } | null;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** @description 400 FLEET_SELECTOR_INVALID (no criterion, a firmware range that is not a semver range), 404 PROJECT_NOT_FOUND, TEMPLATE_NOT_FOUND. */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        description?: string;
+                        name?: string;
+                        /** @description Every given criterion must hold; at least one is needed */
+                        selector?: {
+                            /** @description A semver range over the firmware version the device reports (fw_version), e.g. "<2.0.0" or ">=1.2 <1.4"; 1.10.0 is above 1.9.0. A device that reports no version, or one that is not a version, does not match */
+                            firmware?: string;
+                            /** @description Devices of this project */
+                            projectId?: string;
+                            /** @description Devices that have every one of these tags */
+                            tags?: string[];
+                            /** @description Devices of this template */
+                            templateId?: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            createdAt: string;
+                            description: string;
+                            /** Format: uuid */
+                            id: string;
+                            kind: "static" | "selector";
+                            name: string;
+                            selector: {
+                                /** @description A semver range over the firmware version the device reports (fw_version), e.g. "<2.0.0" or ">=1.2 <1.4"; 1.10.0 is above 1.9.0. A device that reports no version, or one that is not a version, does not match */
+                                firmware?: string;
+                                /** @description Devices of this project */
+                                projectId?: string;
+                                /** @description Devices that have every one of these tags */
+                                tags?: string[];
+                                /** @description Devices of this template */
+                                templateId?: string;
+                            } | null;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/fleets/{id}/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The fleet’s devices now */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The first `limit` of them, oldest first */
+                            items: {
+                                firmwareVersion: string | null;
+                                /** Format: uuid */
+                                id: string;
+                                name: string;
+                                online: boolean;
+                                projectId: string | null;
+                                tags: string[];
+                                templateId: string | null;
+                            }[];
+                            /** @description Devices in the fleet (or matching the selector) now */
+                            total: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** @description Adds and removes members of a static fleet. 400 FLEET_SELECTOR_INVALID for a selector fleet, 404 DEVICE_NOT_FOUND. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        add?: string[];
+                        remove?: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The first `limit` of them, oldest first */
+                            items: {
+                                firmwareVersion: string | null;
+                                /** Format: uuid */
+                                id: string;
+                                name: string;
+                                online: boolean;
+                                projectId: string | null;
+                                tags: string[];
+                                templateId: string | null;
+                            }[];
+                            /** @description Devices in the fleet (or matching the selector) now */
+                            total: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/fleets/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description The devices a selector matches now, before it is saved. 400 FLEET_SELECTOR_INVALID (no criterion, a firmware range that is not a semver range), 404 PROJECT_NOT_FOUND, TEMPLATE_NOT_FOUND. */
+        post: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description Every given criterion must hold; at least one is needed */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description A semver range over the firmware version the device reports (fw_version), e.g. "<2.0.0" or ">=1.2 <1.4"; 1.10.0 is above 1.9.0. A device that reports no version, or one that is not a version, does not match */
+                        firmware?: string;
+                        /** @description Devices of this project */
+                        projectId?: string;
+                        /** @description Devices that have every one of these tags */
+                        tags?: string[];
+                        /** @description Devices of this template */
+                        templateId?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The first `limit` of them, oldest first */
+                            items: {
+                                firmwareVersion: string | null;
+                                /** Format: uuid */
+                                id: string;
+                                name: string;
+                                online: boolean;
+                                projectId: string | null;
+                                tags: string[];
+                                templateId: string | null;
+                            }[];
+                            /** @description Devices in the fleet (or matching the selector) now */
+                            total: number;
+                        };
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;

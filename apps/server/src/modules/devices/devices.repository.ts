@@ -57,6 +57,25 @@ export interface DevicePlaceRow {
 }
 
 /** SQL for devices and their credentials. Every read is scoped by org. */
+/** What a device selection may filter on; every given criterion must hold. */
+export interface DeviceSelection {
+  projectId?: string;
+  templateId?: string;
+  /** The device has every one of these tags. */
+  tags?: string[];
+  ids?: string[];
+}
+
+export interface SelectedDeviceRow {
+  id: string;
+  name: string;
+  project_id: string | null;
+  template_id: string | null;
+  tags: string[];
+  firmware_version: string | null;
+  online: boolean;
+}
+
 export class DevicesRepository {
   constructor(
     private readonly db: Queryable,
@@ -114,6 +133,20 @@ export class DevicesRepository {
     // $2 (the default timeout) is bound here too so both statements share one parameter list.
     const [c] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM devices d WHERE ${cond} AND $2::int IS NOT NULL`, params);
     return { items, total: c?.n ?? 0 };
+  }
+
+  /** Devices of an org matching all the given criteria (a fleet's selector or its members), oldest first, at most `limit`. */
+  select(orgId: string, f: DeviceSelection, limit: number): Promise<SelectedDeviceRow[]> {
+    return this.db.query<SelectedDeviceRow>(
+      `SELECT id, name, project_id, template_id, tags, firmware_version, online FROM devices
+       WHERE org_id = $1
+         AND ($2::uuid IS NULL OR project_id = $2)
+         AND ($3::uuid IS NULL OR template_id = $3)
+         AND ($4::text[] IS NULL OR tags @> $4)
+         AND ($5::uuid[] IS NULL OR id = ANY($5))
+       ORDER BY created_at, id LIMIT $6`,
+      [orgId, f.projectId ?? null, f.templateId ?? null, f.tags?.length ? f.tags : null, f.ids ?? null, limit],
+    );
   }
 
   async update(

@@ -5,7 +5,18 @@ import { hashToken, randomToken } from '../../platform/security/secrets.js';
 import { requireRole, type Actor } from '../accounts/actor.js';
 import type { ProjectsService } from '../projects/projects.service.js';
 import type { TemplatesService } from '../templates/templates.service.js';
-import { DevicesRepository, type DeviceFilter, type DeviceIdentity, type DevicePlaceRow, type DeviceRow } from './devices.repository.js';
+import { DevicesRepository, type DeviceFilter, type DeviceIdentity, type DevicePlaceRow, type DeviceRow, type DeviceSelection } from './devices.repository.js';
+
+/** A device as a selection returns it (a fleet's members and previews). */
+export interface SelectedDevice {
+  id: string;
+  name: string;
+  projectId: string | null;
+  templateId: string | null;
+  tags: string[];
+  firmwareVersion: string | null;
+  online: boolean;
+}
 import type { DomainBus } from '../events/domain-events.js';
 import type { CredentialMirror } from './credential-mirror.js';
 
@@ -285,6 +296,19 @@ export class DevicesService {
       return v.valid && v.deviceId ? this.repo.identityById(v.deviceId) : null;
     }
     return this.repo.identityByToken(hashToken(secret));
+  }
+
+  /** The devices of the org matching a selection (every criterion), at most `limit`, oldest first. */
+  async select(orgId: string, selection: DeviceSelection, limit: number): Promise<SelectedDevice[]> {
+    return (await this.repo.select(orgId, selection, limit)).map((r) => ({
+      id: r.id,
+      name: r.name,
+      projectId: r.project_id,
+      templateId: r.template_id,
+      tags: r.tags,
+      firmwareVersion: r.firmware_version,
+      online: r.online,
+    }));
   }
 
   async identity(deviceId: string): Promise<DeviceIdentity | null> {

@@ -1,12 +1,23 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 
-/** Where files (photos, uploads) live: local disk now; S3-compatible storage implements the same. */
+/** Bytes `start` to `end` of a file, both included (an HTTP Range). */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** Where files (photos, firmware) live: local disk now; S3-compatible storage implements the same. */
 export interface FileStorage {
+  /** Stores the body under `key`, streamed; a reader never sees half a file. Returns its size. */
   put(key: string, body: Buffer | Readable): Promise<number>;
-  get(key: string): Readable | null;
+  /** The file's bytes (all, or a range), or null if there is no such file. */
+  get(key: string, range?: ByteRange): Readable | null;
+  /** The file's size in bytes, or null if there is no such file. */
+  size(key: string): Promise<number | null>;
   delete(key: string): Promise<void>;
 }
 
@@ -25,17 +36,32 @@ export class LocalFileStorage implements FileStorage {
   async put(key: string, body: Buffer | Readable): Promise<number> {
     const file = this.file(key);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    // Write to a temp file and rename, so a reader never sees half a file.
-    const tmp = `${file}.${process.pid}.tmp`;
-    if (Buffer.isBuffer(body)) await fs.promises.writeFile(tmp, body);
-    else await pipeline(body, fs.createWriteStream(tmp));
-    await fs.promises.rename(tmp, file);
+    // Write to a temp file and rename, so a reader never sees half a file; a body that
+    // fails midway (a dropped upload) leaves nothing behind.
+    const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      if (Buffer.isBuffer(body)) await fs.promises.writeFile(tmp, body);
+      else await pipeline(body, fs.createWriteStream(tmp));
+      await fs.promises.rename(tmp, file);
+    } catch (err) {
+      await fs.promises.rm(tmp, { force: true });
+      throw err;
+    }
     return (await fs.promises.stat(file)).size;
   }
 
-  get(key: string): Readable | null {
+  get(key: string, range?: ByteRange): Readable | null {
     const file = this.file(key);
-    return fs.existsSync(file) ? fs.createReadStream(file) : null;
+    return fs.existsSync(file) ? fs.createReadStream(file, range) : null;
+  }
+
+  async size(key: string): Promise<number | null> {
+    try {
+      return (await fs.promises.stat(this.file(key))).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
   }
 
   async delete(key: string): Promise<void> {
