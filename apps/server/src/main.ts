@@ -40,6 +40,9 @@ import { notificationsRoutes } from './modules/notifications/notifications.route
 import { firmwareDownloadRoutes, firmwareRoutes } from './modules/ota/firmware.routes.js';
 import { FirmwareService } from './modules/ota/firmware.service.js';
 import { fleetsRoutes } from './modules/ota/fleets.routes.js';
+import { deploymentsRoutes, deviceOtaRoutes } from './modules/ota/deployments.routes.js';
+import { DeploymentsService } from './modules/ota/deployments.service.js';
+import { OtaJobsService } from './modules/ota/ota-jobs.service.js';
 import { FleetsService } from './modules/ota/fleets.service.js';
 import { DeviceDirectory } from './modules/devices/device-directory.js';
 import { devicesRoutes } from './modules/devices/devices.routes.js';
@@ -95,6 +98,7 @@ export interface Tether {
   alarmOutbox: AlarmOutbox | null;
   notifications: NotificationsService;
   firmware: FirmwareService;
+  deployments: DeploymentsService;
   /**
    * The admin created on the first start, with the generated password if one
    * was generated: set by start(), once every port is listening, so a start
@@ -169,6 +173,23 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     bus,
   });
   const fleets = new FleetsService({ db, devices, projects, templates });
+  let listeningHttpPort: number | null = null;
+  const otaJobs = new OtaJobsService({
+    db,
+    firmware,
+    devices,
+    bus,
+    publish: (orgId, e) => hub.publish(orgId, e),
+    // Devices download from the public address; without one, from this node's own HTTP port.
+    baseUrl: () =>
+      config.publicUrl ??
+      (listeningHttpPort !== null
+        ? `${config.tls ? 'https' : 'http'}://${config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost}:${listeningHttpPort}`
+        : null),
+    logger,
+  });
+  const deployments = new DeploymentsService({ db, fleets, firmware, devices, jobs: otaJobs, bus, logger });
+  otaJobs.onJobEnded = (id) => deployments.poke(id);
   // On every node: the device's sessions here end; a deleted device's retained messages go.
   bus.on('device.credentials_revoked', ({ deviceId }) => broker?.disconnectDevice(deviceId));
   bus.on('device.deleted', async ({ deviceId }) => {
@@ -218,7 +239,6 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     bus,
   });
   const metadata = new MetadataService(db, devices, projects);
-  let listeningHttpPort: number | null = null;
   const notifications = new NotificationsService({
     db,
     jobs,
@@ -275,8 +295,10 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     });
     // Commands queued while this node was cut off from the others: send them now.
     bus.onReconnect(() => b.redeliverPending());
+    otaJobs.attachChannel(broker);
     broker.attach({
       commands,
+      ota: otaJobs,
       // The broker's retained copy reaches the device by itself; the first subscribe after a
       // restart finds none, and gets the configuration published now.
       onConfigSubscribe: (device) => {
@@ -302,6 +324,8 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     await jobs.work<{ commandId: string }>(COMMAND_EXPIRE_QUEUE, (d) => commands.expire(d.commandId));
     await jobs.work<{ commandId: string }>(COMMAND_RETRY_QUEUE, (d) => commands.retry(d.commandId));
   }
+  // Worker nodes move the running deployments on; any of them may, one at a time per deployment.
+  if (roles.has('worker')) deployments.startEngine();
   let app: App | null = null;
   if (roles.has('api')) {
     app = await createHttpServer({
@@ -342,6 +366,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     await http.register(deviceConfigRoutes(configs, devices));
     await http.register(brokerAuthRoutes(devices, config.brokerAuthToken));
     await http.register(firmwareDownloadRoutes(firmware));
+    await http.register(deviceOtaRoutes(otaJobs, devices));
     await http.register(
       liveRoutes({ hub, accounts, devices, projects, metrics, maxBufferedBytes: config.liveMaxBufferedBytes, pingIntervalMs: config.livePingIntervalMs }),
     );
@@ -361,6 +386,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       await scoped.register(devicePhotoRoutes(devices, storage, 5 * 1024 * 1024));
       await scoped.register(firmwareRoutes(firmware));
       await scoped.register(fleetsRoutes(fleets));
+      await scoped.register(deploymentsRoutes(deployments));
     });
     if (broker) {
       const b = broker;
@@ -390,6 +416,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     alarmOutbox,
     notifications,
     firmware,
+    deployments,
     get bootstrap() {
       return bootstrap;
     },
@@ -468,6 +495,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
         brokerCredentials?.mirror.close();
         await brokerCredentials?.dynsec.close();
         await presence?.stop();
+        await deployments.stopEngine();
         // Committed batches are evaluated, their raises handed to the notifier, deliveries under way ended.
         await alarmEvaluator?.stop();
         await alarmOutbox?.stop();

@@ -27,7 +27,9 @@ type Kind =
   | 'target'
   | 'delivery'
   | 'firmware'
-  | 'fleet';
+  | 'fleet'
+  | 'deployment'
+  | 'deploymentDevice';
 interface Probe {
   /** Which kind of org-A resource each path parameter names. */
   params: Record<string, Kind>;
@@ -115,6 +117,13 @@ const PROBES: Record<string, Probe> = {
   'DELETE /api/v1/fleets/{id}': { params: { id: 'fleet' }, code: 'FLEET_NOT_FOUND' },
   'GET /api/v1/fleets/{id}/devices': { params: { id: 'fleet' }, code: 'FLEET_NOT_FOUND' },
   'POST /api/v1/fleets/{id}/devices': { params: { id: 'fleet' }, code: 'FLEET_NOT_FOUND', body: { add: [] } },
+  'GET /api/v1/deployments/{id}': { params: { id: 'deployment' }, code: 'DEPLOYMENT_NOT_FOUND' },
+  'POST /api/v1/deployments/{id}/pause': { params: { id: 'deployment' }, code: 'DEPLOYMENT_NOT_FOUND' },
+  'POST /api/v1/deployments/{id}/resume': { params: { id: 'deployment' }, code: 'DEPLOYMENT_NOT_FOUND' },
+  'POST /api/v1/deployments/{id}/cancel': { params: { id: 'deployment' }, code: 'DEPLOYMENT_NOT_FOUND' },
+  'POST /api/v1/deployments/{id}/retry': { params: { id: 'deployment' }, code: 'DEPLOYMENT_NOT_FOUND' },
+  'GET /api/v1/deployments/{id}/devices': { params: { id: 'deployment' }, code: 'DEPLOYMENT_NOT_FOUND' },
+  'GET /api/v1/deployments/{id}/devices/{deviceId}': { params: { id: 'deployment', deviceId: 'deploymentDevice' }, code: 'DEPLOYMENT_NOT_FOUND' },
 };
 
 /** Path parameters that are not ids of an org's resource, and why. */
@@ -226,6 +235,11 @@ beforeAll(async () => {
   expect([firmwareA.status, artifactA.status]).toEqual([201, 200]);
   const fleetA = await asA('POST', '/api/v1/fleets', { name: 'A boilers', kind: 'static', deviceIds: [deviceA.id] });
   expect(fleetA.status).toBe(201);
+  // A deployment of that firmware to a device of its template (offline: it stays running).
+  const otaDeviceA = await asA('POST', '/api/v1/devices', { name: 'a-ota-boiler', templateId: template.body.id });
+  const otaFleetA = await asA('POST', '/api/v1/fleets', { name: 'A ota fleet', kind: 'static', deviceIds: [otaDeviceA.body.id] });
+  const deploymentA = await asA('POST', '/api/v1/deployments', { name: 'A rollout', firmwareId: firmwareA.body.id, fleetId: otaFleetA.body.id });
+  expect([otaDeviceA.status, otaFleetA.status, deploymentA.status]).toEqual([201, 201, 201]);
   await s.tether.alarms!.idle();
   const alarmsOfA = await asA('GET', `/api/v1/alarms?deviceId=${deviceA.id}`);
   expect(alarmsOfA.body.items).toHaveLength(1);
@@ -246,9 +260,13 @@ beforeAll(async () => {
     delivery: deliveryA.body.id as string,
     firmware: firmwareA.body.id as string,
     fleet: fleetA.body.id as string,
+    deployment: deploymentA.body.id as string,
+    deploymentDevice: otaDeviceA.body.id as string,
   };
   secretsOfA = [
     'A leak rule',
+    'A rollout',
+    'A ota fleet',
     'A firmware notes',
     'A boilers',
     'org A firmware bytes',
@@ -491,7 +509,14 @@ describe('lists never show another org’s data', () => {
         });
         expect(r.status, scope).toBe(404);
       }
-      for (const body of [devices.body, projects.body, users.body, keys.body, orgs.body, rules.body, targets.body]) {
+      // Deployments: none listed; none made from org A's firmware or fleet; no report on org A's.
+      const deployments = await call('GET', '/api/v1/deployments', token);
+      expect(deployments.body).toEqual({ items: [] });
+      const stealFirmware = await call('POST', '/api/v1/deployments', token, { firmwareId: ids.firmware, fleetId: ids.fleet });
+      expect(stealFirmware).toMatchObject({ status: 404, body: { error: { code: 'FIRMWARE_NOT_FOUND' } } });
+      const reportOnA = await call('POST', '/api/v1/device/ota/status', deviceB.token, { deploymentId: ids.deployment, state: 'failed' });
+      expect(reportOnA).toMatchObject({ status: 404, body: { error: { code: 'OTA_JOB_NOT_FOUND' } } });
+      for (const body of [devices.body, projects.body, users.body, keys.body, orgs.body, rules.body, targets.body, deployments.body]) {
         for (const secret of secretsOfA) expect(JSON.stringify(body)).not.toContain(secret);
       }
     }

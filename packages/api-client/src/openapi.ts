@@ -1510,6 +1510,1038 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/deployments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    firmwareId?: string;
+                    limit?: number;
+                    status?: "running" | "paused" | "stopped" | "cancelled" | "completed";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                counts: {
+                                    cancelled: number;
+                                    downloaded: number;
+                                    downloading: number;
+                                    failed: number;
+                                    installed: number;
+                                    installing: number;
+                                    notified: number;
+                                    pending: number;
+                                    "timed-out": number;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                createdBy: string | null;
+                                currentGroup: number;
+                                deviceTimeoutS: number;
+                                errorThreshold: number;
+                                finishedAt: string | null;
+                                firmware: {
+                                    /** Format: uuid */
+                                    id: string;
+                                    version: string;
+                                };
+                                fleetId: string | null;
+                                groups: {
+                                    counts: {
+                                        cancelled: number;
+                                        downloaded: number;
+                                        downloading: number;
+                                        failed: number;
+                                        installed: number;
+                                        installing: number;
+                                        notified: number;
+                                        pending: number;
+                                        "timed-out": number;
+                                    };
+                                    finishedAt: string | null;
+                                    /** @description 0-based */
+                                    index: number;
+                                    size: number;
+                                    startedAt: string | null;
+                                    status: "waiting" | "running" | "done";
+                                }[];
+                                /** Format: uuid */
+                                id: string;
+                                maintenanceWindow: {
+                                    /** @description Days it opens on, 0 = Sunday; every day by default */
+                                    days?: number[];
+                                    /** @description Local time of day it closes, HH:MM; before start: it runs past midnight; equal to start: the whole day */
+                                    end: string;
+                                    /** @description Local time of day it opens, HH:MM */
+                                    start: string;
+                                    /** @description IANA time zone, like Europe/Berlin or UTC */
+                                    timezone: string;
+                                } | null;
+                                name: string;
+                                /** @description stopped: the error threshold was passed (stopReason says where) */
+                                status: "running" | "paused" | "stopped" | "cancelled" | "completed";
+                                stopReason: string | null;
+                                successThreshold: number;
+                                total: number;
+                                /** Format: date-time */
+                                updatedAt: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** @description Rolls a firmware out to a fleet’s devices (operator), in groups; the first starts now unless `paused`. 404 FIRMWARE_NOT_FOUND, FLEET_NOT_FOUND; 409 FIRMWARE_NOT_UPLOADED; 400 FIRMWARE_TEMPLATE_MISMATCH (a fleet device of another template), DEPLOYMENT_EMPTY (no device needs it), DEPLOYMENT_INVALID (groups, maintenance window); 409 DEPLOYMENT_OVERLAP (a device is in another running or paused deployment). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Seconds a device has, from the start of its group, to report the new version; then it is timed-out
+                         * @default 86400
+                         */
+                        deviceTimeoutS?: number;
+                        /**
+                         * @description Percent of a group failed or timed out past which the whole deployment stops (emergency stop)
+                         * @default 10
+                         */
+                        errorThreshold?: number;
+                        firmwareId: string;
+                        /** @description Its devices now are copied into the deployment; later changes to the fleet do not move it */
+                        fleetId: string;
+                        /** @description Rollout groups in order, like [{percent:1},{percent:10},{percent:50},{percent:100}] or fixed counts; the last takes the rest. Default: one group */
+                        groups?: ({
+                            /** @description Share of the deployment reached once this group is done (cumulative) */
+                            percent: number;
+                        } | {
+                            /** @description Devices in this group */
+                            count: number;
+                        })[];
+                        /** @description Devices are told of their job only while the window is open; a job under way goes on */
+                        maintenanceWindow?: {
+                            /** @description Days it opens on, 0 = Sunday; every day by default */
+                            days?: number[];
+                            /** @description Local time of day it closes, HH:MM; before start: it runs past midnight; equal to start: the whole day */
+                            end: string;
+                            /** @description Local time of day it opens, HH:MM */
+                            start: string;
+                            /** @description IANA time zone, like Europe/Berlin or UTC */
+                            timezone: string;
+                        };
+                        /** @description Default: the firmware version and the fleet name */
+                        name?: string;
+                        /** @description Made paused: nothing is sent until it is resumed */
+                        paused?: boolean;
+                        /**
+                         * @description Percent of a group installed before the next group starts (it also starts once every device of the group has ended within the error threshold)
+                         * @default 100
+                         */
+                        successThreshold?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            counts: {
+                                cancelled: number;
+                                downloaded: number;
+                                downloading: number;
+                                failed: number;
+                                installed: number;
+                                installing: number;
+                                notified: number;
+                                pending: number;
+                                "timed-out": number;
+                            };
+                            /** Format: date-time */
+                            createdAt: string;
+                            createdBy: string | null;
+                            currentGroup: number;
+                            deviceTimeoutS: number;
+                            errorThreshold: number;
+                            finishedAt: string | null;
+                            firmware: {
+                                /** Format: uuid */
+                                id: string;
+                                version: string;
+                            };
+                            fleetId: string | null;
+                            groups: {
+                                counts: {
+                                    cancelled: number;
+                                    downloaded: number;
+                                    downloading: number;
+                                    failed: number;
+                                    installed: number;
+                                    installing: number;
+                                    notified: number;
+                                    pending: number;
+                                    "timed-out": number;
+                                };
+                                finishedAt: string | null;
+                                /** @description 0-based */
+                                index: number;
+                                size: number;
+                                startedAt: string | null;
+                                status: "waiting" | "running" | "done";
+                            }[];
+                            /** Format: uuid */
+                            id: string;
+                            maintenanceWindow: {
+                                /** @description Days it opens on, 0 = Sunday; every day by default */
+                                days?: number[];
+                                /** @description Local time of day it closes, HH:MM; before start: it runs past midnight; equal to start: the whole day */
+                                end: string;
+                                /** @description Local time of day it opens, HH:MM */
+                                start: string;
+                                /** @description IANA time zone, like Europe/Berlin or UTC */
+                                timezone: string;
+                            } | null;
+                            name: string;
+                            /** @description stopped: the error threshold was passed (stopReason says where) */
+                            status: "running" | "paused" | "stopped" | "cancelled" | "completed";
+                            stopReason: string | null;
+                            successThreshold: number;
+                            total: number;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        } & {
+                            skipped: {
+                                /** @description Fleet devices already reporting the version, left out */
+                                alreadyAtVersion: number;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            counts: {
+                                cancelled: number;
+                                downloaded: number;
+                                downloading: number;
+                                failed: number;
+                                installed: number;
+                                installing: number;
+                                notified: number;
+                                pending: number;
+                                "timed-out": number;
+                            };
+                            /** Format: date-time */
+                            createdAt: string;
+                            createdBy: string | null;
+                            currentGroup: number;
+                            deviceTimeoutS: number;
+                            errorThreshold: number;
+                            finishedAt: string | null;
+                            firmware: {
+                                /** Format: uuid */
+                                id: string;
+                                version: string;
+                            };
+                            fleetId: string | null;
+                            groups: {
+                                counts: {
+                                    cancelled: number;
+                                    downloaded: number;
+                                    downloading: number;
+                                    failed: number;
+                                    installed: number;
+                                    installing: number;
+                                    notified: number;
+                                    pending: number;
+                                    "timed-out": number;
+                                };
+                                finishedAt: string | null;
+                                /** @description 0-based */
+                                index: number;
+                                size: number;
+                                startedAt: string | null;
+                                status: "waiting" | "running" | "done";
+                            }[];
+                            /** Format: uuid */
+                            id: string;
+                            maintenanceWindow: {
+                                /** @description Days it opens on, 0 = Sunday; every day by default */
+                                days?: number[];
+                                /** @description Local time of day it closes, HH:MM; before start: it runs past midnight; equal to start: the whole day */
+                                end: string;
+                                /** @description Local time of day it opens, HH:MM */
+                                start: string;
+                                /** @description IANA time zone, like Europe/Berlin or UTC */
+                                timezone: string;
+                            } | null;
+                            name: string;
+                            /** @description stopped: the error threshold was passed (stopReason says where) */
+                            status: "running" | "paused" | "stopped" | "cancelled" | "completed";
+                            stopReason: string | null;
+                            successThreshold: number;
+                            total: number;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description A running or paused deployment ends: devices not yet told are cancelled; ones under way may finish. 409 DEPLOYMENT_STATE_CONFLICT otherwise. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            counts: {
+                                cancelled: number;
+                                downloaded: number;
+                                downloading: number;
+                                failed: number;
+                                installed: number;
+                                installing: number;
+                                notified: number;
+                                pending: number;
+                                "timed-out": number;
+                            };
+                            /** Format: date-time */
+                            createdAt: string;
+                            createdBy: string | null;
+                            currentGroup: number;
+                            deviceTimeoutS: number;
+                            errorThreshold: number;
+                            finishedAt: string | null;
+                            firmware: {
+                                /** Format: uuid */
+                                id: string;
+                                version: string;
+                            };
+                            fleetId: string | null;
+                            groups: {
+                                counts: {
+                                    cancelled: number;
+                                    downloaded: number;
+                                    downloading: number;
+                                    failed: number;
+                                    installed: number;
+                                    installing: number;
+                                    notified: number;
+                                    pending: number;
+                                    "timed-out": number;
+                                };
+                                finishedAt: string | null;
+                                /** @description 0-based */
+                                index: number;
+                                size: number;
+                                startedAt: string | null;
+                                status: "waiting" | "running" | "done";
+                            }[];
+                            /** Format: uuid */
+                            id: string;
+                            maintenanceWindow: {
+                                /** @description Days it opens on, 0 = Sunday; every day by default */
+                                days?: number[];
+                                /** @description Local time of day it closes, HH:MM; before start: it runs past midnight; equal to start: the whole day */
+                                end: string;
+                                /** @description Local time of day it opens, HH:MM */
+                                start: string;
+                                /** @description IANA time zone, like Europe/Berlin or UTC */
+                                timezone: string;
+                            } | null;
+                            name: string;
+                            /** @description stopped: the error threshold was passed (stopReason says where) */
+                            status: "running" | "paused" | "stopped" | "cancelled" | "completed";
+                            stopReason: string | null;
+                            successThreshold: number;
+                            total: number;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments/{id}/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Each device’s job, by group */
+        get: {
+            parameters: {
+                query?: {
+                    group?: number;
+                    limit?: number;
+                    offset?: number;
+                    /** @description pending → notified → downloading → downloaded → installing → installed | failed | timed-out | cancelled */
+                    state?: "pending" | "notified" | "downloading" | "downloaded" | "installing" | "installed" | "failed" | "timed-out" | "cancelled";
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeploymentJobPage"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments/{id}/devices/{deviceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One device’s job with every transition. 404 OTA_JOB_NOT_FOUND when the device is not in the deployment. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    deviceId: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            attempts: number;
+                            deadlineAt: string | null;
+                            /** Format: uuid */
+                            deviceId: string;
+                            deviceName: string | null;
+                            error: string | null;
+                            finishedAt: string | null;
+                            fromVersion: string | null;
+                            group: number;
+                            notifiedAt: string | null;
+                            progress: number | null;
+                            releasedAt: string | null;
+                            /**
+                             * @description pending → notified → downloading → downloaded → installing → installed | failed | timed-out | cancelled
+                             * @enum {unknown}
+                             */
+                            state: "pending" | "notified" | "downloading" | "downloaded" | "installing" | "installed" | "failed" | "timed-out" | "cancelled";
+                            /** Format: date-time */
+                            updatedAt: string;
+                        } & {
+                            /** @description Every transition, oldest first */
+                            history: {
+                                /** Format: date-time */
+                                at: string;
+                                error: string | null;
+                                progress: number | null;
+                                source: "device" | "server" | "user";
+                                /**
+                                 * @description pending → notified → downloading → downloaded → installing → installed | failed | timed-out | cancelled
+                                 * @enum {unknown}
+                                 */
+                                state: "pending" | "notified" | "downloading" | "downloaded" | "installing" | "installed" | "failed" | "timed-out" | "cancelled";
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description A running deployment stops telling devices; jobs under way go on. 409 DEPLOYMENT_STATE_CONFLICT otherwise. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            counts: {
+                                cancelled: number;
+                                downloaded: number;
+                                downloading: number;
+                                failed: number;
+                                installed: number;
+                                installing: number;
+                                notified: number;
+                                pending: number;
+                                "timed-out": number;
+                            };
+                            /** Format: date-time */
+                            createdAt: string;
+                            createdBy: string | null;
+                            currentGroup: number;
+                            deviceTimeoutS: number;
+                            errorThreshold: number;
+                            finishedAt: string | null;
+                            firmware: {
+                                /** Format: uuid */
+                                id: string;
+                                version: string;
+                            };
+                            fleetId: string | null;
+                            groups: {
+                                counts: {
+                                    cancelled: number;
+                                    downloaded: number;
+                                    downloading: number;
+                                    failed: number;
+                                    installed: number;
+                                    installing: number;
+                                    notified: number;
+                                    pending: number;
+                                    "timed-out": number;
+                                };
+                                finishedAt: string | null;
+                                /** @description 0-based */
+                                index: number;
+                                size: number;
+                                startedAt: string | null;
+                                status: "waiting" | "running" | "done";
+                            }[];
+                            /** Format: uuid */
+                            id: string;
+                            maintenanceWindow: {
+                                /** @description Days it opens on, 0 = Sunday; every day by default */
+                                days?: number[];
+                                /** @description Local time of day it closes, HH:MM; before start: it runs past midnight; equal to start: the whole day */
+                                end: string;
+                                /** @description Local time of day it opens, HH:MM */
+                                start: string;
+                                /** @description IANA time zone, like Europe/Berlin or UTC */
+                                timezone: string;
+                            } | null;
+                            name: string;
+                            /** @description stopped: the error threshold was passed (stopReason says where) */
+                            status: "running" | "paused" | "stopped" | "cancelled" | "completed";
+                            stopReason: string | null;
+                            successThreshold: number;
+                            total: number;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description A paused deployment runs again; devices still waiting get a fresh deadline. 409 DEPLOYMENT_STATE_CONFLICT otherwise. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            counts: {
+                                cancelled: number;
+                                downloaded: number;
+                                downloading: number;
+                                failed: number;
+                                installed: number;
+                                installing: number;
+                                notified: number;
+                                pending: number;
+                                "timed-out": number;
+                            };
+                            /** Format: date-time */
+                            createdAt: string;
+                            createdBy: string | null;
+                            currentGroup: number;
+                            deviceTimeoutS: number;
+                            errorThreshold: number;
+                            finishedAt: string | null;
+                            firmware: {
+                                /** Format: uuid */
+                                id: string;
+                                version: string;
+                            };
+                            fleetId: string | null;
+                            groups: {
+                                counts: {
+                                    cancelled: number;
+                                    downloaded: number;
+                                    downloading: number;
+                                    failed: number;
+                                    installed: number;
+                                    installing: number;
+                                    notified: number;
+                                    pending: number;
+                                    "timed-out": number;
+                                };
+                                finishedAt: string | null;
+                                /** @description 0-based */
+                                index: number;
+                                size: number;
+                                startedAt: string | null;
+                                status: "waiting" | "running" | "done";
+                            }[];
+                            /** Format: uuid */
+                            id: string;
+                            maintenanceWindow: {
+                                /** @description Days it opens on, 0 = Sunday; every day by default */
+                                days?: number[];
+                                /** @description Local time of day it closes, HH:MM; before start: it runs past midnight; equal to start: the whole day */
+                                end: string;
+                                /** @description Local time of day it opens, HH:MM */
+                                start: string;
+                                /** @description IANA time zone, like Europe/Berlin or UTC */
+                                timezone: string;
+                            } | null;
+                            name: string;
+                            /** @description stopped: the error threshold was passed (stopReason says where) */
+                            status: "running" | "paused" | "stopped" | "cancelled" | "completed";
+                            stopReason: string | null;
+                            successThreshold: number;
+                            total: number;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description The failed and timed-out devices try again (in a stopped deployment, also the ones its stop cancelled); a stopped or completed deployment runs again. 409 DEPLOYMENT_STATE_CONFLICT when cancelled or when no device failed. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            deployment: {
+                                counts: {
+                                    cancelled: number;
+                                    downloaded: number;
+                                    downloading: number;
+                                    failed: number;
+                                    installed: number;
+                                    installing: number;
+                                    notified: number;
+                                    pending: number;
+                                    "timed-out": number;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                createdBy: string | null;
+                                currentGroup: number;
+                                deviceTimeoutS: number;
+                                errorThreshold: number;
+                                finishedAt: string | null;
+                                firmware: {
+                                    /** Format: uuid */
+                                    id: string;
+                                    version: string;
+                                };
+                                fleetId: string | null;
+                                groups: {
+                                    counts: {
+                                        cancelled: number;
+                                        downloaded: number;
+                                        downloading: number;
+                                        failed: number;
+                                        installed: number;
+                                        installing: number;
+                                        notified: number;
+                                        pending: number;
+                                        "timed-out": number;
+                                    };
+                                    finishedAt: string | null;
+                                    /** @description 0-based */
+                                    index: number;
+                                    size: number;
+                                    startedAt: string | null;
+                                    status: "waiting" | "running" | "done";
+                                }[];
+                                /** Format: uuid */
+                                id: string;
+                                maintenanceWindow: {
+                                    /** @description Days it opens on, 0 = Sunday; every day by default */
+                                    days?: number[];
+                                    /** @description Local time of day it closes, HH:MM; before start: it runs past midnight; equal to start: the whole day */
+                                    end: string;
+                                    /** @description Local time of day it opens, HH:MM */
+                                    start: string;
+                                    /** @description IANA time zone, like Europe/Berlin or UTC */
+                                    timezone: string;
+                                } | null;
+                                name: string;
+                                /** @description stopped: the error threshold was passed (stopReason says where) */
+                                status: "running" | "paused" | "stopped" | "cancelled" | "completed";
+                                stopReason: string | null;
+                                successThreshold: number;
+                                total: number;
+                                /** Format: date-time */
+                                updatedAt: string;
+                            };
+                            /** @description Devices that try again */
+                            retried: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/device/alerts": {
         parameters: {
             query?: never;
@@ -1900,6 +2932,154 @@ export interface paths {
                         "application/json": {
                             /** @enum {boolean} */
                             accepted: true;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/device/ota": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The device’s OTA job, if it has one now (the job is then notified); 204 otherwise. Same message as devices/{id}/ota. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            deploymentId: string;
+                            /** Format: uuid */
+                            firmwareId: string;
+                            sha256: string;
+                            size: number;
+                            /** @description Downloads the artifact without the device token, with Range, until urlExpiresAt */
+                            url: string;
+                            /** Format: date-time */
+                            urlExpiresAt: string;
+                            version: string;
+                        };
+                    };
+                };
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/device/ota/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description A report on the device’s OTA job, same payload as devices/{id}/ota/status. 404 OTA_JOB_NOT_FOUND (not in that deployment), 400 OTA_VERSION_REQUIRED / OTA_VERSION_MISMATCH (installed without the new version). A replay is answered applied: false. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        deploymentId: string;
+                        error?: string;
+                        /** @description Percent downloaded (downloading) */
+                        progress?: number;
+                        /** @enum {unknown} */
+                        state: "downloading" | "downloaded" | "installing" | "installed" | "failed";
+                        /** @description The version now running: required with installed */
+                        version?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description false: a replay, or a report the job has moved past (recorded nowhere, nothing changed) */
+                            applied: boolean;
+                            /**
+                             * @description pending → notified → downloading → downloaded → installing → installed | failed | timed-out | cancelled
+                             * @enum {unknown}
+                             */
+                            state: "pending" | "notified" | "downloading" | "downloaded" | "installing" | "installed" | "failed" | "timed-out" | "cancelled";
                         };
                     };
                 };
@@ -7261,6 +8441,33 @@ export interface components {
             secret: string | null;
             /** Format: date-time */
             updatedAt: string;
+        };
+        /** DeploymentJobPage */
+        DeploymentJobPage: {
+            items: {
+                attempts: number;
+                deadlineAt: string | null;
+                /** Format: uuid */
+                deviceId: string;
+                deviceName: string | null;
+                error: string | null;
+                finishedAt: string | null;
+                fromVersion: string | null;
+                group: number;
+                notifiedAt: string | null;
+                progress: number | null;
+                releasedAt: string | null;
+                /**
+                 * @description pending → notified → downloading → downloaded → installing → installed | failed | timed-out | cancelled
+                 * @enum {unknown}
+                 */
+                state: "pending" | "notified" | "downloading" | "downloaded" | "installing" | "installed" | "failed" | "timed-out" | "cancelled";
+                /** Format: date-time */
+                updatedAt: string;
+            }[];
+            limit: number;
+            offset: number;
+            total: number;
         };
         /** Device */
         Device: {

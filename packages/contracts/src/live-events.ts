@@ -59,7 +59,15 @@ export interface LiveAlarmEvent {
   alarm: { id: string; ruleId: string | null; open: boolean };
 }
 
-export type LiveDeviceEvent = LiveTelemetryEvent | LiveAlertEvent | LiveStatusEvent | LiveLocationEvent | LiveCommandEvent | LiveAlarmEvent;
+/** A device's OTA job moved (issue 14). */
+export interface LiveOtaEvent {
+  type: 'ota';
+  deviceId: string;
+  projectId: string | null;
+  ota: { deploymentId: string; state: string; progress: number | null; error: string | null; at: string };
+}
+
+export type LiveDeviceEvent = LiveTelemetryEvent | LiveAlertEvent | LiveStatusEvent | LiveLocationEvent | LiveCommandEvent | LiveAlarmEvent | LiveOtaEvent;
 
 /** Which subscription channel carries each event type. */
 export const LIVE_EVENT_CHANNEL: Record<LiveDeviceEvent['type'], LiveChannel> = {
@@ -69,6 +77,7 @@ export const LIVE_EVENT_CHANNEL: Record<LiveDeviceEvent['type'], LiveChannel> = 
   status: 'status',
   command: 'commands',
   alarm: 'alarms',
+  ota: 'ota',
 };
 
 export type LiveServerMessage =

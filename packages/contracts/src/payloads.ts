@@ -103,3 +103,43 @@ export const COMMAND_STATUSES = ['queued', 'sent', 'delivered', 'succeeded', 'fa
 export type CommandStatus = (typeof COMMAND_STATUSES)[number];
 export const FINAL_COMMAND_STATUSES: readonly CommandStatus[] = ['succeeded', 'failed', 'expired', 'timed-out', 'cancelled'];
 export const isFinalCommandStatus = (s: string): boolean => (FINAL_COMMAND_STATUSES as readonly string[]).includes(s);
+
+/**
+ * An OTA job's life on one device (issue 14): pending → notified → downloading →
+ * downloaded → installing → installed | failed, or timed-out (no new version
+ * within the deployment's deadline) or cancelled (the deployment ended before
+ * the device was told). Installed is confirmed only by the device reporting the
+ * new version (seed 004).
+ */
+export const OTA_JOB_STATES = ['pending', 'notified', 'downloading', 'downloaded', 'installing', 'installed', 'failed', 'timed-out', 'cancelled'] as const;
+export type OtaJobState = (typeof OTA_JOB_STATES)[number];
+export const OPEN_OTA_JOB_STATES: readonly OtaJobState[] = ['pending', 'notified', 'downloading', 'downloaded', 'installing'];
+
+/** The states a device reports. */
+export const OTA_REPORT_STATES = ['downloading', 'downloaded', 'installing', 'installed', 'failed'] as const;
+export type OtaReportState = (typeof OTA_REPORT_STATES)[number];
+
+/** `devices/{id}/ota/status` (device → Tether), and POST /api/v1/device/ota/status. */
+export const OtaStatusPayload = Type.Object(
+  {
+    deploymentId: Type.String({ minLength: 1, maxLength: 64 }),
+    state: Type.Enum(OTA_REPORT_STATES),
+    progress: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'Percent downloaded (downloading)' })),
+    error: Type.Optional(Type.String({ maxLength: 2048 })),
+    version: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'The version now running: required with installed' })),
+  },
+  { additionalProperties: false },
+);
+export type OtaStatusPayload = Static<typeof OtaStatusPayload>;
+
+/** `devices/{id}/ota` (Tether → device), and GET /api/v1/device/ota. */
+export interface OtaJobMessage {
+  deploymentId: string;
+  firmwareId: string;
+  version: string;
+  /** Downloads the artifact without the device's token (HTTP Range supported) until urlExpiresAt. */
+  url: string;
+  urlExpiresAt: string;
+  size: number;
+  sha256: string;
+}

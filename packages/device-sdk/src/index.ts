@@ -3,11 +3,48 @@
  * WebSocket) or HTTP, and publish telemetry, alerts, heartbeats, locations and
  * attributes. QoS 1 publishes resolve when Tether has committed the message.
  */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { deviceTopic, type AlertPayload, type CommandMessage, type HeartbeatPayload, type LocationPayload } from '@tether/contracts';
+import {
+  deviceTopic,
+  type AlertPayload,
+  type CommandMessage,
+  type HeartbeatPayload,
+  type LocationPayload,
+  type OtaJobMessage,
+  type OtaStatusPayload,
+} from '@tether/contracts';
 
 export type CommandHandler = (command: CommandMessage) => unknown | Promise<unknown>;
 export type ConfigHandler = (config: Record<string, unknown>) => void;
+
+/** What a firmware handler tells Tether as it goes (devices/{id}/ota/status). */
+export interface FirmwareReport {
+  /**
+   * Downloads the artifact, resuming with Range after a cut connection, checks its size and
+   * sha256, and reports `downloading` (every 10%) and then `downloaded`. With `dest` the bytes
+   * go to that file (nothing held in memory) and null is returned; otherwise they are returned.
+   */
+  download(dest?: string): Promise<Buffer | null>;
+  progress(percent: number): Promise<void>;
+  installing(): Promise<void>;
+  /** Confirms the job: the device now runs `version` (default: the job's). Report it after the reboot. */
+  installed(version?: string): Promise<void>;
+  failed(error: string): Promise<void>;
+}
+export type FirmwareHandler = (job: OtaJobMessage, report: FirmwareReport) => unknown | Promise<unknown>;
+
+export interface FirmwareOptions {
+  /** The version running now: a job for it is confirmed at once (the device came back from its update). */
+  currentVersion?: () => string | null;
+  /** Base of a relative job url (when the server has no TETHER_PUBLIC_URL): http://host:8080. */
+  httpUrl?: string;
+  /** Download tries after a cut connection (default 5). */
+  downloadRetries?: number;
+}
+
+export class FirmwareDownloadError extends Error {}
 
 export type TelemetryValues = Record<string, number | string | boolean | Record<string, unknown> | unknown[]>;
 export type TelemetryInput = TelemetryValues | { ts: number | string; values: TelemetryValues } | { ts: number | string; values: TelemetryValues }[];
@@ -125,6 +162,9 @@ export class DeviceClient {
     return this.publish(deviceTopic.attributes(this.deviceId), attributes, qos);
   }
 
+  private firmwareHandler: { handler: FirmwareHandler; opts: FirmwareOptions } | null = null;
+  /** The deployment whose job the handler is running: a resent job is not run twice. */
+  private firmwareRunning: string | null = null;
   private commandHandler: CommandHandler | null = null;
   private configHandler: ConfigHandler | null = null;
   private readonly seenCommands = new Set<string>();
@@ -143,6 +183,10 @@ export class DeviceClient {
         } catch {
           // a config that is not JSON is ignored
         }
+        return;
+      }
+      if (path === 'ota' && this.firmwareHandler) {
+        void this.runFirmware(payload);
         return;
       }
       const m = /^commands\/([^/]+)$/.exec(path);
@@ -165,6 +209,61 @@ export class DeviceClient {
     await this.publish(deviceTopic.commandResult(this.deviceId, id), reply, 1).catch(() => {});
   }
 
+  private async runFirmware(payload: Buffer): Promise<void> {
+    let job: OtaJobMessage;
+    try {
+      job = JSON.parse(payload.toString()) as OtaJobMessage;
+    } catch {
+      return;
+    }
+    const { handler, opts } = this.firmwareHandler!;
+    const status = (s: Omit<OtaStatusPayload, 'deploymentId'>) =>
+      this.publish(deviceTopic.otaStatus(this.deviceId), { deploymentId: job.deploymentId, ...s }, 1);
+    // Back from the update: the job is confirmed by the version now running.
+    if (opts.currentVersion?.() === job.version) {
+      await status({ state: 'installed', version: job.version }).catch(() => {});
+      return;
+    }
+    if (this.firmwareRunning === job.deploymentId) return;
+    this.firmwareRunning = job.deploymentId;
+    let ended = false;
+    const report: FirmwareReport = {
+      download: (dest) =>
+        downloadFirmware(job, { ...opts, dest, progress: (p) => status({ state: 'downloading', progress: p }) }).then(async (bytes) => {
+          await status({ state: 'downloaded' });
+          return bytes;
+        }),
+      progress: (p) => status({ state: 'downloading', progress: Math.max(0, Math.min(100, Math.round(p))) }),
+      installing: () => status({ state: 'installing' }),
+      installed: (version) => {
+        ended = true;
+        return status({ state: 'installed', version: version ?? job.version });
+      },
+      failed: (error) => {
+        ended = true;
+        return status({ state: 'failed', error: error.slice(0, 2048) });
+      },
+    };
+    try {
+      await handler(job, report);
+    } catch (err) {
+      if (!ended) await report.failed(err instanceof Error ? err.message : String(err)).catch(() => {});
+    } finally {
+      if (this.firmwareRunning === job.deploymentId) this.firmwareRunning = null;
+    }
+  }
+
+  /**
+   * Runs `handler` for each OTA job (devices/{id}/ota): it downloads with `report.download()`,
+   * installs, and reports `installed` once the new version runs (or `failed`; a thrown error is
+   * reported as failed). A job for the version `currentVersion()` returns is confirmed at once.
+   */
+  async onFirmware(handler: FirmwareHandler, opts: FirmwareOptions = {}): Promise<void> {
+    this.firmwareHandler = { handler, opts };
+    this.route();
+    await this.mqtt.subscribeAsync(deviceTopic.ota(this.deviceId), { qos: 1 });
+  }
+
   /** Runs `handler` for each command; its return value (or thrown error) is the result Tether records. */
   async onCommand(handler: CommandHandler): Promise<void> {
     this.commandHandler = handler;
@@ -182,6 +281,56 @@ export class DeviceClient {
   close(force = false): Promise<void> {
     return new Promise((resolve) => this.mqtt.end(force, {}, () => resolve()));
   }
+}
+
+/**
+ * Fetches a job's artifact with Range requests, resuming where a cut connection left
+ * off, hashing on the way; refuses bytes whose size or sha256 are not the job's.
+ */
+export async function downloadFirmware(
+  job: OtaJobMessage,
+  opts: { httpUrl?: string; dest?: string; downloadRetries?: number; progress?: (percent: number) => Promise<void> } = {},
+): Promise<Buffer | null> {
+  const url = job.url.startsWith('/') ? `${(opts.httpUrl ?? '').replace(/\/$/, '')}${job.url}` : job.url;
+  const hash = createHash('sha256');
+  const chunks: Buffer[] = [];
+  const file = opts.dest ? fs.createWriteStream(opts.dest) : null;
+  let got = 0;
+  let reported = 0;
+  let failures = 0;
+  try {
+    while (got < job.size) {
+      try {
+        const res = await fetch(url, { headers: got ? { range: `bytes=${got}-` } : {} });
+        if (res.status !== (got ? 206 : 200)) {
+          const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+          throw new FirmwareDownloadError(`download: HTTP ${res.status} ${body.error?.code ?? ''} ${body.error?.message ?? ''}`.trim());
+        }
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          const b = Buffer.from(chunk);
+          if (got + b.length > job.size) throw new FirmwareDownloadError(`download: more than the job's ${job.size} bytes`);
+          hash.update(b);
+          if (file) {
+            if (!file.write(b)) await new Promise<void>((r) => file.once('drain', () => r()));
+          } else chunks.push(b);
+          got += b.length;
+          const percent = Math.floor((got * 10) / job.size) * 10;
+          if (percent > reported && percent < 100) {
+            reported = percent;
+            await opts.progress?.(percent).catch(() => {});
+          }
+        }
+      } catch (err) {
+        if (err instanceof FirmwareDownloadError || ++failures > (opts.downloadRetries ?? 5)) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** failures)));
+      }
+    }
+    const sha256 = hash.digest('hex');
+    if (sha256 !== job.sha256) throw new FirmwareDownloadError(`download: the bytes hash to ${sha256}, not ${job.sha256}`);
+  } finally {
+    if (file) await new Promise<void>((r) => file.end(() => r()));
+  }
+  return file ? null : Buffer.concat(chunks);
 }
 
 /** The HTTP device API, for devices without MQTT. Each call resolves after commit. */
@@ -217,5 +366,17 @@ export class HttpDeviceClient {
   }
   reportAttributes(attributes: Record<string, unknown>) {
     return this.post('attributes', attributes);
+  }
+
+  /** The device's OTA job now, or null. */
+  async otaJob(): Promise<OtaJobMessage | null> {
+    const res = await fetch(`${this.baseUrl.replace(/\/$/, '')}/api/v1/device/ota`, { headers: { authorization: `Bearer ${this.token}` } });
+    if (res.status === 204) return null;
+    if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status });
+    return (await res.json()) as OtaJobMessage;
+  }
+
+  otaStatus(report: OtaStatusPayload) {
+    return this.post('ota/status', report);
   }
 }

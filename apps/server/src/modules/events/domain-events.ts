@@ -36,6 +36,8 @@ export interface DomainEvents {
   'alarm_rules.changed': { orgId: string };
   /** An alarm was raised, cleared, acknowledged or assigned (dashboards; other nodes' evaluators forget what they knew of it). */
   'alarm.changed': { orgId: string; alarmId: string; ruleId: string | null; deviceId: string; projectId: string | null; open: boolean };
+  /** These devices have an OTA job they may be told now (a group started, a retry, a window opened): the node holding each tells it. */
+  'ota.released': { deviceIds: string[] };
   /** The JWT signing keys changed (`tether admin rotate-jwt-key`): read them again now. */
   'signing_keys.changed': Record<string, never>;
 }

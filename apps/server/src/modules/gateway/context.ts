@@ -4,11 +4,14 @@ import type { CommandsService } from '../commands/commands.service.js';
 import type { DeviceIdentity } from '../devices/devices.repository.js';
 import type { IngestRejection } from '../ingest/ingest-message.js';
 import type { IngestService } from '../ingest/ingest.service.js';
+import type { OtaJobsService } from '../ota/ota-jobs.service.js';
 import type { SessionRegistry } from './sessions.js';
 
 /** What a device's subscriptions and acks mean to the rest of Tether: set once the services exist (DeviceGateway.attach). */
 export interface GatewayHooks {
   commands?: CommandsService;
+  /** OTA jobs: told on subscription, reported on devices/{id}/ota/status. */
+  ota?: Pick<OtaJobsService, 'deliverHere' | 'report'>;
   /** The device subscribed to its config topic: send it the resolved configuration. */
   onConfigSubscribe?(device: DeviceIdentity): void;
 }

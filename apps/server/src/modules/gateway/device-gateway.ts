@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { deviceTopic, type CommandMessage } from '@tether/contracts';
+import { deviceTopic, type CommandMessage, type OtaJobMessage } from '@tether/contracts';
 import { MqttBroker, type MqttBrokerOptions } from '../../platform/mqtt/broker.js';
 import { PublishWindows } from '../../platform/mqtt/publish-window.js';
 import type { CommandChannel } from '../commands/commands.service.js';
@@ -8,7 +8,9 @@ import type { DevicesService } from '../devices/devices.service.js';
 import type { IngestService } from '../ingest/ingest.service.js';
 import type { GatewayContext, GatewayHooks } from './context.js';
 import type { Downlink } from './downlink.js';
+import type { OtaChannel } from '../ota/ota-jobs.service.js';
 import { redeliverCommands } from './handlers/commands.js';
+import { redeliverOta } from './handlers/ota.js';
 import { DeviceTopicRoutes } from './routes.js';
 import { SessionRegistry, type DevicePresence, type DeviceSessions } from './sessions.js';
 
@@ -34,7 +36,7 @@ export interface GatewayDeps extends Omit<MqttBrokerOptions, 'windows'> {
  * Tether sees who is connected (DeviceSessions) and reaches devices through
  * Downlink; commands through CommandChannel.
  */
-export class DeviceGateway implements DeviceSessions, Downlink, CommandChannel {
+export class DeviceGateway implements DeviceSessions, Downlink, CommandChannel, OtaChannel {
   private constructor(
     private readonly broker: MqttBroker<DeviceIdentity>,
     private readonly ctx: GatewayContext,
@@ -72,20 +74,29 @@ export class DeviceGateway implements DeviceSessions, Downlink, CommandChannel {
     return this.ctx.sessions.isListening(deviceId);
   }
 
+  isListeningOta(deviceId: string): boolean {
+    return this.ctx.sessions.isListeningOta(deviceId);
+  }
+
   /** Drops every connection of a device (credentials rotated or device deleted). */
   disconnectDevice(deviceId: string): void {
     this.ctx.sessions.disconnect(deviceId);
   }
 
-  /** After an outage: commands queued meanwhile go to the devices listening here. */
+  /** After an outage: commands queued and OTA jobs released meanwhile go to the devices listening here. */
   redeliverPending(): void {
     redeliverCommands(this.ctx);
+    redeliverOta(this.ctx);
   }
 
   // Downlink
 
   send(deviceId: string, commandId: string, message: CommandMessage): void {
     this.broker.publish(deviceTopic.command(deviceId, commandId), Buffer.from(JSON.stringify(message)), 1);
+  }
+
+  sendOtaJob(deviceId: string, job: OtaJobMessage): void {
+    this.broker.publish(deviceTopic.ota(deviceId), Buffer.from(JSON.stringify(job)), 1);
   }
 
   publishRetained(topic: string, payload: unknown): Promise<void> {

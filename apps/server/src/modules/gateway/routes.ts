@@ -7,7 +7,7 @@ import { refuse, type GatewayContext } from './context.js';
 import { acceptCommandResult, commandAcked, commandsSubscribed } from './handlers/commands.js';
 import { configSubscribed } from './handlers/config.js';
 import { acceptData } from './handlers/data.js';
-import { acceptOtaStatus } from './handlers/ota.js';
+import { acceptOtaStatus, otaSubscribed } from './handlers/ota.js';
 import { thingsboardChannel } from './handlers/thingsboard.js';
 import type { DeviceSession } from './sessions.js';
 
@@ -59,8 +59,8 @@ export function deviceAclFilters(deviceId: string): { publish: string[]; subscri
  * - anything else: refused, unknown_topic in its own tree, not_authorized outside it
  *
  * Subscriptions: devices/{own id}/ config, commands/+, commands/{id},
- * commands/#, ota and #, at QoS 0 or 1; a command or config subscription
- * starts delivery (handlers/commands.ts, handlers/config.ts). A device
+ * commands/#, ota and #, at QoS 0 or 1; a command, config or ota subscription
+ * starts delivery (handlers/commands.ts, handlers/config.ts, handlers/ota.ts). A device
  * receives nothing outside its own tree.
  */
 export class DeviceTopicRoutes implements MqttHandlers<DeviceIdentity> {
@@ -93,7 +93,7 @@ export class DeviceTopicRoutes implements MqttHandlers<DeviceIdentity> {
     const commands = ctx.hooks.commands;
     const result = commands ? COMMAND_RESULT.exec(parsed.path) : null;
     if (result) return acceptCommandResult(ctx, commands!, identity, result[1]!, packet, done);
-    if (parsed.path === 'ota/status') return acceptOtaStatus(done);
+    if (parsed.path === 'ota/status') return acceptOtaStatus(ctx, identity, packet, done);
     return refuse(ctx, identity, new IngestRejection('unknown_topic', `unknown device topic ${topic}`), done);
   }
 
@@ -123,6 +123,7 @@ export class DeviceTopicRoutes implements MqttHandlers<DeviceIdentity> {
       if (!parsed || parsed.deviceId.toLowerCase() !== identity.deviceId) continue;
       if (COMMAND_SUBSCRIPTION.test(parsed.path) || parsed.path === '#') commandsSubscribed(this.ctx, session);
       if (parsed.path === 'config' || parsed.path === '#') configSubscribed(this.ctx, identity);
+      if (parsed.path === 'ota' || parsed.path === '#') otaSubscribed(this.ctx, session);
     }
   }
 

@@ -11,6 +11,8 @@ export interface DeviceSessions {
   holdsDevice(deviceId: string): boolean;
   /** Connected and subscribed to its command topic. */
   isListening(deviceId: string): boolean;
+  /** Connected and subscribed to its ota topic. */
+  isListeningOta(deviceId: string): boolean;
 }
 
 /** Where a device's first connection and its last disconnect are reported (the presence service). */
@@ -23,6 +25,8 @@ export class SessionRegistry implements DeviceSessions {
   private readonly byDevice = new Map<string, Set<DeviceSession>>();
   /** Sessions subscribed to their command topic. */
   private readonly commandListeners = new Map<string, Set<DeviceSession>>();
+  /** Sessions subscribed to their ota topic. */
+  private readonly otaListeners = new Map<string, Set<DeviceSession>>();
 
   constructor(
     private readonly presence: DevicePresence,
@@ -41,6 +45,10 @@ export class SessionRegistry implements DeviceSessions {
     return (this.commandListeners.get(deviceId)?.size ?? 0) > 0;
   }
 
+  isListeningOta(deviceId: string): boolean {
+    return (this.otaListeners.get(deviceId)?.size ?? 0) > 0;
+  }
+
   opened(session: DeviceSession): void {
     const { deviceId } = session.identity;
     let set = this.byDevice.get(deviceId);
@@ -52,8 +60,10 @@ export class SessionRegistry implements DeviceSessions {
 
   closed(session: DeviceSession): void {
     const identity = session.identity;
-    const listeners = this.commandListeners.get(identity.deviceId);
-    if (listeners?.delete(session) && listeners.size === 0) this.commandListeners.delete(identity.deviceId);
+    for (const map of [this.commandListeners, this.otaListeners]) {
+      const listeners = map.get(identity.deviceId);
+      if (listeners?.delete(session) && listeners.size === 0) map.delete(identity.deviceId);
+    }
     const set = this.byDevice.get(identity.deviceId);
     if (!set || !set.delete(session)) return;
     if (set.size === 0) {
@@ -65,17 +75,17 @@ export class SessionRegistry implements DeviceSessions {
 
   /** The session subscribed to its command topic: true the first time for this connection. */
   listens(session: DeviceSession): boolean {
-    const { deviceId } = session.identity;
-    let set = this.commandListeners.get(deviceId);
-    if (!set) this.commandListeners.set(deviceId, (set = new Set()));
-    if (set.has(session)) return false;
-    set.add(session);
-    return true;
+    return addListener(this.commandListeners, session);
   }
 
-  /** One identity per device listening for commands here. */
-  *listeningDevices(): Iterable<DeviceIdentity> {
-    for (const sessions of this.commandListeners.values()) {
+  /** The session subscribed to its ota topic: true the first time for this connection. */
+  listensOta(session: DeviceSession): boolean {
+    return addListener(this.otaListeners, session);
+  }
+
+  /** One identity per device listening for commands (or, with 'ota', OTA jobs) here. */
+  *listeningDevices(topic: 'commands' | 'ota' = 'commands'): Iterable<DeviceIdentity> {
+    for (const sessions of (topic === 'ota' ? this.otaListeners : this.commandListeners).values()) {
       const identity = sessions.values().next().value?.identity;
       if (identity) yield identity;
     }
@@ -85,4 +95,13 @@ export class SessionRegistry implements DeviceSessions {
   disconnect(deviceId: string): void {
     for (const s of this.byDevice.get(deviceId.toLowerCase()) ?? []) s.close();
   }
+}
+
+function addListener(map: Map<string, Set<DeviceSession>>, session: DeviceSession): boolean {
+  const { deviceId } = session.identity;
+  let set = map.get(deviceId);
+  if (!set) map.set(deviceId, (set = new Set()));
+  if (set.has(session)) return false;
+  set.add(session);
+  return true;
 }

@@ -34,6 +34,10 @@ export class FirmwareRepository {
   }
 
   /** Any org's firmware, for a signed download link (the link names it). */
+  byIds(ids: string[]): Promise<FirmwareRow[]> {
+    return this.db.query<FirmwareRow>('SELECT * FROM firmware WHERE id = ANY($1::uuid[])', [ids]);
+  }
+
   async byId(id: string): Promise<FirmwareRow | null> {
     const [r] = await this.db.query<FirmwareRow>('SELECT * FROM firmware WHERE id = $1', [id]);
     return r ?? null;

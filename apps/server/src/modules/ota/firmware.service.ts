@@ -71,6 +71,11 @@ export class FirmwareService {
     return toFirmware(await this.row(actor, id));
   }
 
+  /** Firmware by id, whatever the org (the caller has scoped the ids): for deployments' summaries. */
+  async byIds(ids: string[]): Promise<Map<string, Firmware>> {
+    return new Map((await this.repo.byIds([...new Set(ids)])).map((r) => [r.id, toFirmware(r)]));
+  }
+
   private async row(actor: Actor, id: string): Promise<FirmwareRow> {
     const r = await this.repo.get(actor.orgId, assertUuid(id, 'firmware id'));
     if (!r) throw notFound(id);
