@@ -13,9 +13,9 @@ import type { TetherClient } from '@tether/api-client';
 import { createDeviceModel, type Random } from '../src/cli/simulate/device-models.js';
 import { readFleetFile, writeFleetFile, type FleetDevice } from '../src/cli/simulate/fleet-file.js';
 import { SimulateOptionsError, mqttUrlFromServerInfo, parseSimulateArgs } from '../src/cli/simulate/options.js';
-import { createSimulatedDevices, findOrCreateProject } from '../src/cli/simulate/provision.js';
+import { createSimulatedDevices, findOrCreateProject, findOrCreateTemplate } from '../src/cli/simulate/provision.js';
 import { Simulation } from '../src/cli/simulate/simulation.js';
-import { ADMIN, startServer, until, type TestServer } from './helpers.js';
+import { ADMIN, httpJson, startServer, until, type TestServer } from './helpers.js';
 import { CLI } from './process-helpers.js';
 
 let s: TestServer;
@@ -66,7 +66,8 @@ describe('simulation against a real server', () => {
     expect(result.acked).toBe(result.sent);
     // Never beyond the schedule. How close it gets depends on the machine: bench/ measures speed.
     expect(result.sent).toBeGreaterThan(0);
-    expect(result.sent).toBeLessThanOrEqual(rate * 3);
+    // The schedule, plus each device's fw_version report when it connects.
+    expect(result.sent).toBeLessThanOrEqual(rate * 3 + fleet.length);
 
     // QoS 1 acks mean committed: the server holds exactly what was acked.
     const stored = await storedMessages(s.api, fleet);
@@ -79,7 +80,8 @@ describe('simulation against a real server', () => {
     expect(typeof latest.values.temperature?.value).toBe('number');
     expect(typeof latest.values.humidity?.value).toBe('number');
     const sensorChannels = new Set((await s.api.devices.messages(sensor!.id, { limit: 1000 })).items.map((m) => m.channel));
-    expect([...sensorChannels]).toEqual(['heartbeat']);
+    expect([...sensorChannels].sort()).toEqual(['attributes', 'heartbeat']);
+    expect((await s.api.devices.get(sensor!.id)).firmwareVersion).toBe('1.0.0');
     expect((await s.api.devices.locations(truck!.id)).items.length).toBeGreaterThan(0);
     expect(Object.keys((await s.api.devices.latest(truck!.id)).values).sort()).toEqual(['fuel', 'speed']);
 
@@ -133,6 +135,68 @@ describe('simulation against a real server', () => {
     expect(result.stopReason).toBe('the broker refused every device');
     expect(result).toMatchObject({ everConnected: 0, refused: 1, sent: 0 });
     expect(notices.join('\n')).toMatch(/not retrying/);
+  });
+});
+
+describe('simulated devices take firmware updates', () => {
+  it('download, check, install and come back on the new version; the asked shares fail and hang', async () => {
+    const { project } = await findOrCreateProject(s.api, 'OTA sim');
+    const template = await findOrCreateTemplate(s.api, 'Sim boiler');
+    const fleet = await createSimulatedDevices(s.api, { count: 10, kind: 'boiler', projectId: project.id, templateId: template.id });
+    const changed: string[] = [];
+    const sim = new Simulation(
+      fleet,
+      {
+        mqttUrl: s.mqttUrl,
+        rate: 10,
+        qos: 1,
+        connectRate: 200,
+        maxInFlight: 1,
+        durationMs: null,
+        firmwareVersion: '1.2.0',
+        ota: { failShare: 0.3, failVersions: null, hangShare: 0.1, installMs: 100 },
+        httpUrl: s.httpUrl,
+      },
+      { firmwareChanged: (d) => changed.push(`${d.id}@${d.firmwareVersion}`) },
+    );
+    sim.start();
+    try {
+      await until(async () => sim.snapshot().everConnected === 10);
+      const api = (method: string, p: string, body?: unknown) => httpJson(`${s.httpUrl}${p}`, { method, token: s.api.token!, body: JSON.stringify(body) });
+      // The devices report 1.2.0, so the fleet "below 2.0.0" holds them all.
+      const fleetId = (
+        await until(async () => {
+          const preview = await api('POST', '/api/v1/fleets/preview', { templateId: template.id, firmware: '<2.0.0' });
+          return (
+            preview.body.total === 10 &&
+            (await api('POST', '/api/v1/fleets', { name: 'sim boilers', kind: 'selector', selector: { templateId: template.id, firmware: '<2.0.0' } }))
+          );
+        })
+      ).body.id as string;
+      const fw = await api('POST', '/api/v1/firmware', { templateId: template.id, version: '2.0.0' });
+      const bytes = Buffer.alloc(3 * 1024 * 1024, 7);
+      await fetch(`${s.httpUrl}/api/v1/firmware/${fw.body.id as string}/artifact`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${s.api.token}`, 'content-type': 'application/octet-stream' },
+        body: bytes,
+      });
+      const dep = await api('POST', '/api/v1/deployments', { firmwareId: fw.body.id, fleetId, errorThreshold: 100, deviceTimeoutS: 6 });
+      expect(dep.status).toBe(201);
+      const done = await until(async () => {
+        const d = await api('GET', `/api/v1/deployments/${dep.body.id as string}`);
+        return d.body.status === 'completed' && (d.body.counts as Record<string, number>);
+      }, 30_000);
+      expect([done.installed, done.failed, done['timed-out']]).toEqual([6, 3, 1]);
+      expect(sim.snapshot().ota).toEqual({ jobs: 10, installed: 6, failed: 3, hung: 1 });
+      expect(changed.filter((c) => c.endsWith('@2.0.0'))).toHaveLength(6);
+      // The failures carry the device's own words.
+      const failed = await api('GET', `/api/v1/deployments/${dep.body.id as string}/devices?state=failed`);
+      expect((failed.body.items as { error: string }[]).map((j) => j.error)).toEqual(
+        Array(3).fill('simulated install failure: the new image did not verify after flashing'),
+      );
+    } finally {
+      await sim.stop();
+    }
   });
 });
 

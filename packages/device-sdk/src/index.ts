@@ -23,10 +23,11 @@ export type ConfigHandler = (config: Record<string, unknown>) => void;
 export interface FirmwareReport {
   /**
    * Downloads the artifact, resuming with Range after a cut connection, checks its size and
-   * sha256, and reports `downloading` (every 10%) and then `downloaded`. With `dest` the bytes
-   * go to that file (nothing held in memory) and null is returned; otherwise they are returned.
+   * sha256, and reports `downloading` (every 10%) and then `downloaded`. With `dest` (a file
+   * path, or a stream such as the flash writer) the bytes go there, nothing is held in memory
+   * and null is returned; otherwise they are returned.
    */
-  download(dest?: string): Promise<Buffer | null>;
+  download(dest?: string | NodeJS.WritableStream): Promise<Buffer | null>;
   progress(percent: number): Promise<void>;
   installing(): Promise<void>;
   /** Confirms the job: the device now runs `version` (default: the job's). Report it after the reboot. */
@@ -289,12 +290,12 @@ export class DeviceClient {
  */
 export async function downloadFirmware(
   job: OtaJobMessage,
-  opts: { httpUrl?: string; dest?: string; downloadRetries?: number; progress?: (percent: number) => Promise<void> } = {},
+  opts: { httpUrl?: string; dest?: string | NodeJS.WritableStream; downloadRetries?: number; progress?: (percent: number) => Promise<void> } = {},
 ): Promise<Buffer | null> {
   const url = job.url.startsWith('/') ? `${(opts.httpUrl ?? '').replace(/\/$/, '')}${job.url}` : job.url;
   const hash = createHash('sha256');
   const chunks: Buffer[] = [];
-  const file = opts.dest ? fs.createWriteStream(opts.dest) : null;
+  const file: NodeJS.WritableStream | null = typeof opts.dest === 'string' ? fs.createWriteStream(opts.dest) : (opts.dest ?? null);
   let got = 0;
   let reported = 0;
   let failures = 0;

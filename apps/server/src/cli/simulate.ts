@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { ApiError } from '@tether/api-client';
-import { FleetFileError, readFleetFile, writeFleetFile, type FleetDevice } from './simulate/fleet-file.js';
+import { FleetFileError, readFleetFile, recordFirmwareVersions, writeFleetFile, type FleetDevice } from './simulate/fleet-file.js';
 import {
   DEFAULT_DEVICE_COUNT,
   SIMULATE_USAGE,
@@ -14,7 +14,7 @@ import {
   type SimulateOptions,
 } from './simulate/options.js';
 import { ProgressReporter, formatSummary } from './simulate/progress.js';
-import { createSimulatedDevices, findOrCreateProject, signIn } from './simulate/provision.js';
+import { createSimulatedDevices, findOrCreateProject, findOrCreateTemplate, signIn } from './simulate/provision.js';
 import { Simulation, type SimulationResult } from './simulate/simulation.js';
 
 const out = process.stdout;
@@ -92,9 +92,15 @@ async function provisionFleet(options: Resolved): Promise<FleetDevice[]> {
   const { project, created } = await findOrCreateProject(api, options.projectName);
   out.write(`${created ? 'Created project' : 'Using project'} "${project.name}" on ${options.url}.\n`);
 
+  let templateId: string | null = null;
+  if (options.templateName) {
+    const template = await findOrCreateTemplate(api, options.templateName);
+    templateId = template.id;
+    out.write(`${template.created ? 'Created device template' : 'Using device template'} "${template.name}".\n`);
+  }
   const count = options.devices ?? DEFAULT_DEVICE_COUNT;
   const showProgress = out.isTTY ? (done: number, total: number) => out.write(`\rCreating devices… ${done}/${total}`) : undefined;
-  const fleet = await createSimulatedDevices(api, { count, kind: options.kind, projectId: project.id, onProgress: showProgress });
+  const fleet = await createSimulatedDevices(api, { count, kind: options.kind, projectId: project.id, templateId, onProgress: showProgress });
   if (showProgress) out.write('\n');
 
   await writeFleetFile(options.saveFile, fleet);
@@ -109,6 +115,9 @@ async function provisionFleet(options: Resolved): Promise<FleetDevice[]> {
 async function runWithProgress(fleet: FleetDevice[], options: Resolved): Promise<SimulationResult> {
   const rate = options.rate ?? fleet.length;
   let reporter: ProgressReporter | null = null;
+  // The devices file remembers each device's firmware after an update, for the next run.
+  const fleetFile = options.devicesFile ?? options.saveFile;
+  let saving: Promise<void> = Promise.resolve();
   const simulation = new Simulation(
     fleet,
     {
@@ -118,8 +127,18 @@ async function runWithProgress(fleet: FleetDevice[], options: Resolved): Promise
       connectRate: options.connectRate,
       maxInFlight: options.inflight,
       durationMs: options.durationS === null ? null : options.durationS * 1000,
+      firmwareVersion: options.firmwareVersion,
+      ota: options.ota,
+      httpUrl: options.url,
     },
-    { notice: (message) => (reporter ? reporter.note(message) : out.write(`${message}\n`)) },
+    {
+      notice: (message) => (reporter ? reporter.note(message) : out.write(`${message}\n`)),
+      firmwareChanged: () => {
+        saving = saving
+          .then(() => recordFirmwareVersions(fleetFile, fleet))
+          .catch((err: unknown) => reporter?.note(`could not update ${fleetFile}: ${String(err)}`));
+      },
+    },
   );
   reporter = new ProgressReporter(out, () => simulation.snapshot());
 
@@ -137,6 +156,7 @@ async function runWithProgress(fleet: FleetDevice[], options: Resolved): Promise
   simulation.start();
   reporter.start();
   const result = await simulation.done;
+  await saving;
   reporter.stop();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);

@@ -10,6 +10,8 @@ export interface FleetDevice {
   token: string;
   kind: SimulatedKind;
   name?: string;
+  /** The firmware it runs: set once an OTA update installed one. */
+  firmwareVersion?: string;
 }
 
 export class FleetFileError extends Error {}
@@ -43,7 +45,13 @@ export async function readFleetFile(file: string, choice: KindChoice): Promise<F
     }
     const kind = isSimulatedKind(e.kind) ? e.kind : kindAt(choice, i);
     if (choice !== 'mixed' && kind !== choice) return;
-    fleet.push({ id: e.id, token: e.token, kind, ...(typeof e.name === 'string' ? { name: e.name } : {}) });
+    fleet.push({
+      id: e.id,
+      token: e.token,
+      kind,
+      ...(typeof e.name === 'string' ? { name: e.name } : {}),
+      ...(typeof e.firmwareVersion === 'string' ? { firmwareVersion: e.firmwareVersion } : {}),
+    });
   });
   return fleet;
 }
@@ -51,4 +59,18 @@ export async function readFleetFile(file: string, choice: KindChoice): Promise<F
 /** Owner-only permissions: the file holds device credentials. */
 export async function writeFleetFile(file: string, fleet: FleetDevice[]): Promise<void> {
   await fs.writeFile(file, `${JSON.stringify(fleet, null, 2)}\n`, { mode: 0o600 });
+}
+
+/**
+ * Records the devices' firmware versions in the file, leaving every other entry and field as
+ * it was (a run may simulate only some of the file's devices).
+ */
+export async function recordFirmwareVersions(file: string, devices: readonly FleetDevice[]): Promise<void> {
+  const raw = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>[];
+  const versions = new Map(devices.filter((d) => d.firmwareVersion).map((d) => [d.id, d.firmwareVersion!]));
+  for (const entry of raw) {
+    const v = typeof entry.id === 'string' ? versions.get(entry.id) : undefined;
+    if (v) entry.firmwareVersion = v;
+  }
+  await fs.writeFile(file, `${JSON.stringify(raw, null, 2)}\n`, { mode: 0o600 });
 }

@@ -29,6 +29,20 @@ export interface SimulateOptions {
   devicesFile: string | null;
   saveFile: string;
   projectName: string;
+  /** Created devices get this device template (created if missing); null: none. */
+  templateName: string | null;
+  /** The firmware version devices report (fw_version) until an OTA update changes it. */
+  firmwareVersion: string;
+  ota: OtaBehaviour;
+}
+
+/** How simulated devices take OTA jobs: a share fails the install, a share hangs for good. */
+export interface OtaBehaviour {
+  failShare: number;
+  /** Only jobs for these versions fail (the bad build); null: any version. */
+  failVersions: string[] | null;
+  hangShare: number;
+  installMs: number;
 }
 
 export type ParsedSimulateArgs = { help: true } | { help: false; options: SimulateOptions };
@@ -52,7 +66,7 @@ Devices (either create them, or reuse ones created before):
   --api-key KEY         or authenticate with an API key (env TETHER_API_KEY)
   --project NAME        project for created devices, created if missing (default "Simulator")
   --save FILE           where to write the created devices' ids and tokens (default ./simulated-devices.json)
-  --devices-file FILE   reuse devices from a file: a JSON array of {id, token, kind?}; no sign-in needed
+  --devices-file FILE   reuse devices from a file: a JSON array of {id, token, kind?, firmwareVersion?}; no sign-in needed
 
 Traffic:
   --kind KIND           boiler | heartbeat | truck | mixed (default mixed)
@@ -67,11 +81,23 @@ Traffic:
   --qos 0|1             MQTT QoS (default 1: a message counts as acked once Tether committed it)
   --connect-rate C      new connections per second (default 200)
   --inflight K          unacked publishes per device before its turn is skipped (default 1)
+
+Firmware updates (OTA): every device reports fw_version and takes OTA jobs: it downloads the
+artifact, checks its sha256, installs, reboots and reports the new version.
+  --template NAME       device template of created devices, created if missing (deployments need one)
+  --firmware-version V  the version devices report until an update (default 1.0.0; a devices file
+                          remembers each device's version after an update)
+  --ota-fail SHARE      share of devices whose install fails (0 to 1, default 0)
+  --ota-fail-version V  they fail only with these versions (comma-separated): the bad build;
+                          a fixed version then installs everywhere (default: every version fails)
+  --ota-hang SHARE      share of devices that stop answering mid-download (default 0)
+  --ota-install S       seconds an install takes before the reboot (default 5)
   -h, --help            show this help
 
 Examples:
   tether simulate --email admin@example.com --password secret --devices 200 --duration 60
   tether simulate --devices-file simulated-devices.json --rate 5000
+  tether simulate --email admin@example.com --password secret --kind boiler --template Boiler --devices 50 --ota-fail 0.2
 `;
 
 const FLAGS = {
@@ -91,6 +117,12 @@ const FLAGS = {
   qos: { type: 'string' },
   'connect-rate': { type: 'string' },
   inflight: { type: 'string' },
+  template: { type: 'string' },
+  'firmware-version': { type: 'string' },
+  'ota-fail': { type: 'string' },
+  'ota-fail-version': { type: 'string' },
+  'ota-hang': { type: 'string' },
+  'ota-install': { type: 'string' },
 } as const;
 
 /** Parses argv and the TETHER_* variables; flags win over the environment. */
@@ -122,6 +154,14 @@ export function parseSimulateArgs(argv: string[], env: Record<string, string | u
   const connectRate = number('connect-rate', values['connect-rate'], (n) => n > 0, 'connections per second, more than 0') ?? 200;
   const inflight = number('inflight', values.inflight, (n) => Number.isInteger(n) && n >= 1, 'a whole number of at least 1') ?? 1;
   const qos = number('qos', values.qos, (n) => n === 0 || n === 1, '0 or 1') ?? 1;
+  const failShare = number('ota-fail', values['ota-fail'], (n) => n >= 0 && n <= 1, 'a share from 0 to 1') ?? 0;
+  const hangShare = number('ota-hang', values['ota-hang'], (n) => n >= 0 && n <= 1, 'a share from 0 to 1') ?? 0;
+  if (failShare + hangShare > 1) problems.push('--ota-fail and --ota-hang together are more than every device');
+  const installS = number('ota-install', values['ota-install'], (n) => n >= 0, 'seconds, 0 or more') ?? 5;
+  const firmwareVersion = values['firmware-version'] ?? '1.0.0';
+  if (!/^[0-9A-Za-z][0-9A-Za-z.+_-]*$/.test(firmwareVersion)) problems.push(`--firmware-version: expected a version like 1.0.0, got "${firmwareVersion}"`);
+  if (values.template !== undefined && values['devices-file'] !== undefined)
+    problems.push('--template applies to created devices; a devices file brings its own');
 
   let durationS: number | null = null;
   if (values.duration !== undefined) {
@@ -161,6 +201,19 @@ export function parseSimulateArgs(argv: string[], env: Record<string, string | u
       devicesFile,
       saveFile: values.save ?? './simulated-devices.json',
       projectName: values.project ?? 'Simulator',
+      templateName: values.template ?? null,
+      firmwareVersion,
+      ota: {
+        failShare,
+        failVersions: values['ota-fail-version']
+          ? values['ota-fail-version']
+              .split(',')
+              .map((v) => v.trim())
+              .filter(Boolean)
+          : null,
+        hangShare,
+        installMs: installS * 1000,
+      },
     },
   };
 }

@@ -24,10 +24,20 @@ export async function findOrCreateProject(api: TetherClient, name: string): Prom
   return { project: await api.projects.create({ name, description: 'Virtual devices created by `tether simulate`.' }), created: true };
 }
 
+/** The device template of that name (names compare without case), created if missing. */
+export async function findOrCreateTemplate(api: TetherClient, name: string): Promise<{ id: string; name: string; created: boolean }> {
+  const list = await api.request<{ items: { id: string; name: string }[] }>('GET', '/api/v1/templates');
+  const found = list.items.find((t) => t.name.toLowerCase() === name.toLowerCase());
+  if (found) return { ...found, created: false };
+  const made = await api.request<{ id: string; name: string }>('POST', '/api/v1/templates', { name, description: 'Created by `tether simulate`.' });
+  return { ...made, created: true };
+}
+
 export interface ProvisionRequest {
   count: number;
   kind: KindChoice;
   projectId: string;
+  templateId?: string | null;
   onProgress?(created: number, total: number): void;
 }
 
@@ -48,7 +58,13 @@ export async function createSimulatedDevices(api: TetherClient, req: ProvisionRe
     while (cursor < plan.length) {
       const i = cursor++;
       const { kind, name } = plan[i]!;
-      const device = await api.devices.create({ name, projectId: req.projectId, type: kind, tags: ['simulated', kind] });
+      const device = await api.devices.create({
+        name,
+        projectId: req.projectId,
+        type: kind,
+        tags: ['simulated', kind],
+        ...(req.templateId ? { templateId: req.templateId } : {}),
+      });
       fleet[i] = { id: device.id, token: device.token, kind, name };
       req.onProgress?.(++created, plan.length);
     }

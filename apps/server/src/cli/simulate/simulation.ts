@@ -8,9 +8,12 @@
  * is still unacknowledged skips its turn instead of queueing, so the figures
  * show what the server commits, not what the client buffers.
  */
-import { DeviceClient } from '@tether/device-sdk';
+import { Writable } from 'node:stream';
+import type { OtaJobMessage } from '@tether/contracts';
+import { DeviceClient, type FirmwareReport } from '@tether/device-sdk';
 import { createDeviceModel, type DeviceModel, type Random, type Uplink } from './device-models.js';
 import type { FleetDevice } from './fleet-file.js';
+import type { OtaBehaviour } from './options.js';
 
 export interface SimulationSettings {
   mqttUrl: string;
@@ -27,11 +30,26 @@ export interface SimulationSettings {
   drainMs?: number;
   tickMs?: number;
   random?: Random;
+  /** The version devices report until an update (a device's own firmwareVersion wins); default 1.0.0. */
+  firmwareVersion?: string;
+  ota?: OtaBehaviour;
+  /** Base of relative firmware links (a server without TETHER_PUBLIC_URL). */
+  httpUrl?: string;
 }
 
 export interface SimulationEvents {
   /** Something worth a line of its own: the first occurrence of each kind of error. */
   notice?(message: string): void;
+  /** A device installed a firmware update: its new version is in `device.firmwareVersion`. */
+  firmwareChanged?(device: FleetDevice): void;
+}
+
+/** What the devices did with OTA jobs. */
+export interface OtaCounts {
+  jobs: number;
+  installed: number;
+  failed: number;
+  hung: number;
 }
 
 export interface SimulationSnapshot {
@@ -57,6 +75,7 @@ export interface SimulationSnapshot {
   /** When every device had connected at least once, and the acks counted by then. */
   allConnectedAtMs: number | null;
   ackedWhenAllConnected: number;
+  ota: OtaCounts;
 }
 
 export interface SimulationResult extends SimulationSnapshot {
@@ -76,6 +95,10 @@ interface VirtualDevice {
   /** Set by a `reset` command: the device reboots and reports uptime 0 when back. */
   rebooting: boolean;
   commandsAnswered: number;
+  /** The firmware it runs, reported as fw_version on every connect. */
+  version: string;
+  /** What it does with an OTA job. */
+  otaRole: 'install' | 'fail' | 'hang';
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -97,6 +120,7 @@ export class Simulation {
   private readonly random: Random;
 
   private readonly counts = { sent: 0, acked: 0, connectErrors: 0, publishErrors: 0, skippedAwaitingAck: 0, skippedLate: 0, disconnects: 0 };
+  private readonly ota: OtaCounts = { jobs: 0, installed: 0, failed: 0, hung: 0 };
   private inFlight = 0;
   private everConnected = 0;
   private refused = 0;
@@ -134,7 +158,18 @@ export class Simulation {
       nextReportMs: 0,
       rebooting: false,
       commandsAnswered: 0,
+      version: spec.firmwareVersion ?? settings.firmwareVersion ?? '1.0.0',
+      otaRole: 'install',
     }));
+    // Exactly the asked shares fail and hang, spread at random over the fleet.
+    const order = [...this.devices];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(this.random() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const failing = Math.round(order.length * (settings.ota?.failShare ?? 0));
+    const hanging = Math.round(order.length * (settings.ota?.hangShare ?? 0));
+    order.forEach((d, i) => (d.otaRole = i < failing ? 'fail' : i < failing + hanging ? 'hang' : 'install'));
     this.connectQueue = [...this.devices];
   }
 
@@ -164,6 +199,7 @@ export class Simulation {
       stopping: this.stopping !== null,
       allConnectedAtMs: this.allConnectedAtMs,
       ackedWhenAllConnected: this.ackedWhenAllConnected,
+      ota: { ...this.ota },
     };
   }
 
@@ -229,6 +265,11 @@ export class Simulation {
         device.reportIntervalMs = typeof interval === 'number' && interval > 0 ? interval : null;
       })
       .catch(() => {});
+    // The firmware it runs, and OTA jobs: a job for the version it now runs is confirmed by the SDK.
+    this.track(device, 'attributes', client.reportAttributes({ fw_version: device.version }, this.settings.qos));
+    void client
+      .onFirmware((job, report) => this.takeFirmware(device, job, report), { currentVersion: () => device.version, httpUrl: this.settings.httpUrl })
+      .catch(() => {});
     if (device.rebooting) {
       device.rebooting = false;
       void client.heartbeat({ uptime: 0 }, this.settings.qos).catch(() => {});
@@ -248,16 +289,49 @@ export class Simulation {
     device.commandsAnswered += 1;
     if (name !== 'reset') return { ok: true, command: name };
     // Answer first, then drop off the air and come back, like a rebooting device.
+    setTimeout(() => this.reboot(device), 200);
+    return { rebooting: true };
+  }
+
+  private reboot(device: VirtualDevice): void {
     device.rebooting = true;
     device.model.reboot?.(Date.now());
-    setTimeout(() => {
-      const client = device.client;
-      device.client = null;
-      void client?.close(true).finally(() => {
-        if (!this.stopping) this.connectQueue.push(device);
-      });
-    }, 200);
-    return { rebooting: true };
+    const client = device.client;
+    device.client = null;
+    void client?.close(true).finally(() => {
+      if (!this.stopping) this.connectQueue.push(device);
+    });
+  }
+
+  /**
+   * An OTA job, as a device's firmware takes it: download (every byte through sha256, none
+   * kept), install, reboot into the new version, which the SDK then confirms. A failing
+   * device reports its install failed (with any version, or only the bad build's); a hanging
+   * one stops answering after 10%.
+   */
+  private async takeFirmware(device: VirtualDevice, job: OtaJobMessage, report: FirmwareReport): Promise<void> {
+    this.ota.jobs += 1;
+    if (device.otaRole === 'hang') {
+      this.ota.hung += 1;
+      await report.progress(10);
+      return;
+    }
+    const discard = new Writable({ write: (_chunk, _enc, done) => done() });
+    await report.download(discard);
+    const badBuild = this.settings.ota?.failVersions;
+    const fails = device.otaRole === 'fail' && (!badBuild || badBuild.includes(job.version));
+    if (fails) {
+      await sleep((this.settings.ota?.installMs ?? 0) / 2);
+      this.ota.failed += 1;
+      throw new Error('simulated install failure: the new image did not verify after flashing');
+    }
+    await report.installing();
+    await sleep(this.settings.ota?.installMs ?? 0);
+    device.version = job.version;
+    device.spec.firmwareVersion = job.version;
+    this.ota.installed += 1;
+    this.events.firmwareChanged?.(device.spec);
+    this.reboot(device);
   }
 
   private onConnectFailed(device: VirtualDevice, err: unknown): void {
@@ -303,10 +377,15 @@ export class Simulation {
       device.nextReportMs = now + device.reportIntervalMs;
     }
     const uplink = device.model.next(now);
+    this.track(device, uplink.channel, publishUplink(client, uplink, this.settings.qos));
+  }
+
+  /** A publish of the device, counted as sent now and as acked or failed when it settles. */
+  private track(device: VirtualDevice, channel: string, publish: Promise<void>): void {
     device.inFlight += 1;
     this.inFlight += 1;
     this.counts.sent += 1;
-    publishUplink(client, uplink, this.settings.qos).then(
+    publish.then(
       () => {
         device.inFlight -= 1;
         this.inFlight -= 1;
@@ -316,7 +395,7 @@ export class Simulation {
         device.inFlight -= 1;
         this.inFlight -= 1;
         this.counts.publishErrors += 1;
-        this.notice(`publish failed: ${errorText(err)}`, `device ${device.spec.id}: publish to ${uplink.channel} failed (${errorText(err)})`);
+        this.notice(`publish failed: ${errorText(err)}`, `device ${device.spec.id}: publish to ${channel} failed (${errorText(err)})`);
       },
     );
   }

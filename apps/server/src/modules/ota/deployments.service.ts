@@ -401,7 +401,9 @@ export class DeploymentsService {
     const tell: string[] = [];
     await this.repo.transaction(async (tx) => {
       const d = await this.repo.lock(tx, id, true);
-      if (!d || d.status !== 'running') return;
+      if (!d) return;
+      // An ended deployment's jobs under way may still end: its groups' finish times follow them.
+      if (d.status !== 'running') return this.repo.markGroupsFinished(tx, d.id);
       const inWindow = d.maintenance_window ? windowOpen(d.maintenance_window, now) : true;
       if (inWindow !== d.window_open) {
         await tx.query('UPDATE deployments SET window_open = $2 WHERE id = $1', [d.id, inWindow]);
