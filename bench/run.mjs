@@ -28,10 +28,11 @@ import { overload } from './scenarios/overload.mjs';
 import { queries } from './scenarios/queries.mjs';
 import { startup } from './scenarios/startup.mjs';
 import { alarms } from './scenarios/alarms.mjs';
+import { ota } from './scenarios/ota.mjs';
 
 const HELP = `Usage: npm run bench -- [options]
 
-  --only 1,2,3       scenarios to run (default: 1-11; 2 is the Mosquitto comparison, 9 the two-node cluster, 10 the external broker, 11 alarms)
+  --only 1,2,3       scenarios to run (default: 1-12; 2 is the Mosquitto comparison, 9 the two-node cluster, 10 the external broker, 11 alarms, 12 OTA)
   --db both          pglite, postgres or both (default both)
   --quick            short runs to check the suite works (minutes, not a measurement)
   --duration <s>     scenario 1 duration (default 300 on PostgreSQL, 60 on PGlite; --quick 20)
@@ -87,7 +88,7 @@ if (!fs.existsSync(CLI)) {
   process.exit(2);
 }
 
-const only = new Set((opt.only ?? '1,2,3,4,5,6,7,8,9,10,11').split(',').map((s) => s.trim()));
+const only = new Set((opt.only ?? '1,2,3,4,5,6,7,8,9,10,11,12').split(',').map((s) => s.trim()));
 const dbs = opt.db === 'both' ? ['postgres', 'pglite'] : [opt.db];
 if (!dbs.every((d) => d === 'postgres' || d === 'pglite')) {
   console.error('--db must be pglite, postgres or both');
@@ -110,6 +111,7 @@ const ctx = {
     durationMs: 1000 * (opt.duration ? int(opt.duration) : quick ? 20 : db === 'postgres' ? 300 : 60),
   }),
   mosquittoDurationMs: 1000 * (quick ? 20 : 60),
+  ota: { devices: quick ? 200 : 1000, rolloutMB: 1, downloaders: quick ? 20 : 100, downloadMB: 20 },
   latency: {
     rate: int(opt.rate),
     devices: int(opt.devices),
@@ -241,6 +243,7 @@ for (const db of dbs) if (only.has('8')) await step(8, db, () => withoutTs(ctx, 
 if (only.has('9')) await step(9, 'postgres', () => cluster(ctx));
 if (only.has('10')) await step(10, 'postgres', () => externalBroker(ctx));
 for (const db of dbs) if (only.has('11')) await step(11, db, () => alarms(ctx, db));
+for (const db of dbs) if (only.has('12')) await step(12, db, () => ota(ctx, db));
 
 results.finished = new Date().toISOString();
 results.minutes = Math.round((Date.now() - t0) / 6000) / 10;

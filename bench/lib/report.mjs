@@ -177,6 +177,27 @@ export function targetRows(r) {
         !primary ? 'no target on PGlite' : r.quick ? 'quick run' : null,
       );
     }
+    const twelve = s[`12:${db}`]?.figures;
+    if (twelve?.rollout) {
+      const a = twelve.rollout;
+      add(
+        12,
+        `a rollout to ${fmt(a.devices)} simulated devices in 4 groups completes end to end; wall time and server CPU per device (issue 14)`,
+        db,
+        `${a.status} in ${a.wallSeconds} s (groups of ${a.groups.map((g) => g.size).join('/')}: ${a.groups.map((g) => `${g.seconds} s`).join(', ')}; each device installs for ${a.installSecondsPerDevice} s); ${fmt(a.installed)} installed, ${fmt(a.failed)} failed; server CPU ${a.serverCpuSeconds} s = ${a.serverCpuMsPerDevice} ms per device`,
+        a.status === 'completed' && a.installed === a.devices,
+      );
+    }
+    if (twelve?.downloads) {
+      const b = twelve.downloads;
+      add(
+        12,
+        `${fmt(b.devices)} devices downloading a ${b.artifactMB} MB artifact at once: server RSS ≤ idle + 100 MB (issue 14)`,
+        db,
+        `peak ${fmt(b.peakRssMB)} MB, idle ${fmt(b.idleRssMB)} MB (+${fmt(b.peakOverIdleMB)} MB); ${fmt(b.servedMB)} MB served in ${b.wallSeconds} s (${fmt(b.servedMBPerSecond)} MB/s), ${fmt(b.installed)} of ${fmt(b.devices)} installed; server CPU ${b.serverCpuSeconds} s`,
+        b.status === 'completed' && b.installed === b.devices && b.peakOverIdleMB <= 100,
+      );
+    }
     const four = s[`4:${db}`]?.figures;
     if (four) {
       const ok =
