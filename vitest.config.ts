@@ -11,6 +11,7 @@ const STRESS = [
   'apps/server/test/database-outage.test.ts',
   'apps/server/test/cluster-start.test.ts',
   'apps/server/test/cluster.test.ts',
+  'apps/server/test/cluster-ota.test.ts',
   'apps/server/test/external-broker.test.ts',
 ];
 

@@ -62,7 +62,8 @@ import { metadataRoutes } from './modules/metadata/metadata.routes.js';
 import { TemplatesService } from './modules/templates/templates.service.js';
 import { templatesRoutes } from './modules/templates/templates.routes.js';
 import { startJobs, type Jobs } from './platform/jobs/jobs.js';
-import { LocalFileStorage } from './platform/storage/file-storage.js';
+import { LocalFileStorage, type FileStorage } from './platform/storage/file-storage.js';
+import { S3FileStorage } from './platform/storage/s3-storage.js';
 import { deviceTopic } from '@tether/contracts';
 import { FleetService } from './modules/fleet/fleet.service.js';
 import { fleetRoutes } from './modules/fleet/fleet.routes.js';
@@ -157,7 +158,9 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   const accounts = new AccountsService({ db, signer, accessTtlS: config.accessTokenTtlS, refreshTtlS: config.refreshTokenTtlS });
   const projects = new ProjectsService(db);
   const templates = new TemplatesService(db);
-  const storage = new LocalFileStorage(`${config.dataDir}/files`);
+  // Files (firmware, photos): an S3-compatible bucket every node reads, or this node's disk.
+  const s3 = config.s3 ? new S3FileStorage(config.s3) : null;
+  const storage: FileStorage = s3 ?? new LocalFileStorage(`${config.dataDir}/files`);
   const firmware = new FirmwareService({ db, storage, signer, templates, maxBytes: FIRMWARE_MAX_BYTES });
   const jobs: Jobs | null =
     roles.has('api') || roles.has('worker') || roles.has('mqtt') || roles.has('ingest')
@@ -343,6 +346,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
           broker: () => (broker ? !broker.aedes.closed : external ? external.connected : null),
           brokerCredentials: () => (brokerCredentials ? brokerCredentials.dynsec.connected : null),
           bus: () => (bus.kind === 'local' ? null : bus.connected),
+          storage: () => (s3 ? s3.ping() : null),
         },
         metrics: () => {
           metrics.pending.set(ingest.pending);
@@ -503,6 +507,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
         await jobs?.stop().catch((err: unknown) => logger.warn({ err }, 'jobs stop'));
         await hourRollups?.stop();
         await bus.close().catch((err: unknown) => logger.warn({ err }, 'bus close'));
+        s3?.close();
         await db.close();
       })();
       return stopping;

@@ -385,5 +385,9 @@ describe('deployments', () => {
     expect([unuploaded.status, unuploaded.body.error?.code]).toEqual([409, 'FIRMWARE_NOT_UPLOADED']);
     const badGroups = await api('POST', '/api/v1/deployments', { firmwareId: fw2, fleetId: boilersOnly, groups: [{ percent: 50 }, { percent: 10 }] });
     expect(badGroups.status).toBe(400);
+    // A deployed firmware stays: its deployment refers to it.
+    const del = await api('DELETE', `/api/v1/firmware/${fw}`);
+    expect([del.status, del.body.error?.code]).toEqual([409, 'FIRMWARE_IN_USE']);
+    expect((await api('GET', `/api/v1/firmware/${fw}`)).status).toBe(200);
   });
 });

@@ -285,8 +285,9 @@ export class DeviceClient {
 }
 
 /**
- * Fetches a job's artifact with Range requests, resuming where a cut connection left
- * off, hashing on the way; refuses bytes whose size or sha256 are not the job's.
+ * Fetches a job's artifact with Range requests, resuming where a cut connection (or a
+ * 5xx, or 429) left off, with backoff, up to `downloadRetries` times; hashes on the way;
+ * refuses bytes whose size or sha256 are not the job's.
  */
 export async function downloadFirmware(
   job: OtaJobMessage,
@@ -305,7 +306,11 @@ export async function downloadFirmware(
         const res = await fetch(url, { headers: got ? { range: `bytes=${got}-` } : {} });
         if (res.status !== (got ? 206 : 200)) {
           const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-          throw new FirmwareDownloadError(`download: HTTP ${res.status} ${body.error?.code ?? ''} ${body.error?.message ?? ''}`.trim());
+          const message = `download: HTTP ${res.status} ${body.error?.code ?? ''} ${body.error?.message ?? ''}`.trim();
+          // A server or proxy that is down or busy (a node restarting behind a load balancer) is tried
+          // again; anything else (an expired link, a firmware gone) will not get better.
+          if (res.status >= 500 || res.status === 429) throw new Error(message);
+          throw new FirmwareDownloadError(message);
         }
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
           const b = Buffer.from(chunk);

@@ -87,7 +87,8 @@ async function start(opts: Record<string, unknown>): Promise<void> {
     config.mqttUrl && `external broker ${redactUrl(config.mqttUrl)}`,
   ].filter(Boolean);
   const db = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${config.dataDir}`;
-  process.stdout.write(`Tether ready in ${ms} ms: ${parts.join(' | ')} | roles ${config.roles.join(',')} | database ${db}\n`);
+  const files = config.s3 ? `s3://${config.s3.bucket}/${config.s3.prefix}` : `${config.dataDir}/files`;
+  process.stdout.write(`Tether ready in ${ms} ms: ${parts.join(' | ')} | roles ${config.roles.join(',')} | database ${db} | files ${files}\n`);
   if (![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => a.startsWith('--max-semi-space-size'))) {
     tether.logger.info(
       'node runs without --max-semi-space-size=64 (npm start sets it): ingest under heavy load is 30-40% slower with the default young generation (README, Performance)',

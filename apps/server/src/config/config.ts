@@ -65,6 +65,15 @@ export interface TetherConfig {
   adminEmail: string | null;
   /** Where e-mail goes out (alarm notifications); null: none is sent. */
   smtp: { url: string; from: string } | null;
+  /** Files (firmware, photos) in an S3-compatible bucket; null: on local disk under the data dir. */
+  s3: {
+    bucket: string;
+    prefix: string;
+    endpoint: string | null;
+    region: string;
+    forcePathStyle: boolean;
+    credentials: { accessKeyId: string; secretAccessKey: string } | null;
+  } | null;
   adminPassword: string | null;
   jwtSecret: string | null;
   /** The bearer token an external broker sends to /api/v1/broker/auth and /acl; null: those routes do not exist. */
@@ -183,6 +192,38 @@ export const SETTINGS: readonly SettingSpec[] = [
     description: '`smtp://user:pass@host:port` (STARTTLS when offered) or `smtps://…`: the server alarm e-mails go through',
   },
   { flag: 'smtp-from', env: 'TETHER_SMTP_FROM', default: '`Tether <tether@localhost>`', description: 'the From of the e-mails Tether sends' },
+  {
+    flag: 's3-bucket',
+    env: 'TETHER_S3_BUCKET',
+    default: 'unset: files on local disk under the data dir',
+    description: 'keep files (firmware, photos) in this S3-compatible bucket, which every node of a cluster reads (AWS S3, MinIO, GCS interoperability)',
+  },
+  {
+    flag: 's3-endpoint',
+    env: 'TETHER_S3_ENDPOINT',
+    default: 'unset: AWS',
+    description: 'the S3-compatible server, e.g. `http://minio:9000` or `https://storage.googleapis.com`',
+  },
+  { flag: 's3-region', env: 'TETHER_S3_REGION', default: '`us-east-1`', description: 'the bucket’s region' },
+  { flag: 's3-prefix', env: 'TETHER_S3_PREFIX', default: 'empty', description: 'a prefix for every key Tether writes in the bucket, e.g. `tether/`' },
+  {
+    flag: 's3-force-path-style',
+    env: 'TETHER_S3_FORCE_PATH_STYLE',
+    default: '`true` with an endpoint, else `false`',
+    description: 'path-style URLs (`endpoint/bucket/key`), which most S3-compatible servers need',
+  },
+  {
+    flag: 's3-access-key-id',
+    env: 'TETHER_S3_ACCESS_KEY_ID',
+    default: 'unset: the AWS SDK’s own chain (AWS_* variables, profile, instance role)',
+    description: 'the access key; set it with TETHER_S3_SECRET_ACCESS_KEY, in the environment',
+  },
+  {
+    flag: 's3-secret-access-key',
+    env: 'TETHER_S3_SECRET_ACCESS_KEY',
+    default: 'unset',
+    description: 'the secret key; set it in the environment, not on the command line',
+  },
   {
     flag: 'admin-email',
     env: 'TETHER_ADMIN_EMAIL',
@@ -433,6 +474,27 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
 
   const smtpUrl = url('smtp-url', ['smtp:', 'smtps:']);
   const smtpFrom = pick('smtp-from') ?? 'Tether <tether@localhost>';
+  const s3Bucket = pick('s3-bucket') ?? null;
+  const s3Endpoint = url('s3-endpoint', ['http:', 'https:']);
+  const s3KeyId = pick('s3-access-key-id') ?? null;
+  const s3Secret = pick('s3-secret-access-key') ?? null;
+  if ((s3KeyId === null) !== (s3Secret === null)) problems.push('TETHER_S3_ACCESS_KEY_ID and TETHER_S3_SECRET_ACCESS_KEY: set both, or neither');
+  if (s3Bucket === null) {
+    for (const flag of ['s3-endpoint', 's3-region', 's3-prefix', 's3-force-path-style', 's3-access-key-id', 's3-secret-access-key']) {
+      if (pick(flag) !== undefined) problems.push(`${envName(flag)}: a setting of S3 storage, which TETHER_S3_BUCKET turns on; set it too, or unset this`);
+    }
+  }
+  const s3 =
+    s3Bucket === null
+      ? null
+      : {
+          bucket: s3Bucket,
+          prefix: pick('s3-prefix') ?? '',
+          endpoint: s3Endpoint,
+          region: pick('s3-region') ?? 'us-east-1',
+          forcePathStyle: bool('s3-force-path-style', s3Endpoint !== null),
+          credentials: s3KeyId && s3Secret ? { accessKeyId: s3KeyId, secretAccessKey: s3Secret } : null,
+        };
   const adminEmail = pick('admin-email') ?? null;
   if (adminEmail !== null && !/^[^@\s]+@[^@\s]+$/.test(adminEmail)) problems.push('TETHER_ADMIN_EMAIL: not an email address');
   const adminPassword = pick('admin-password') ?? null;
@@ -468,6 +530,7 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
     brokerCredentials: brokerCredentials as TetherConfig['brokerCredentials'],
     adminEmail,
     smtp: smtpUrl ? { url: smtpUrl, from: smtpFrom } : null,
+    s3,
     adminPassword,
     jwtSecret,
     brokerAuthToken,

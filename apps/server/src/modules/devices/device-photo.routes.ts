@@ -50,7 +50,7 @@ export function devicePhotoRoutes(devices: DevicesService, storage: FileStorage,
     );
     app.get('/api/v1/devices/:id/photo', { schema: { tags: ['devices'], params: Id, response: { 200: DevicePhoto } } }, async (req, reply) => {
       const photo = await devices.photo(actorOf(req), req.params.id);
-      const stream = photo && storage.get(photo.key);
+      const stream = photo && (await storage.get(photo.key));
       if (!photo || !stream) throw new AppError('PHOTO_NOT_FOUND', 'this device has no photo');
       // nosniff: a browser takes the stored type (checked on upload) and never guesses another.
       return reply.type(photo.contentType).header('x-content-type-options', 'nosniff').header('cache-control', 'private, max-age=60').send(stream);

@@ -63,7 +63,10 @@ export class FirmwareRepository {
     return r ?? null;
   }
 
-  async delete(orgId: string, id: string): Promise<FirmwareRow | null> {
+  /** Null when there is no such firmware; 'in use' when a deployment refers to it (deployments keep theirs). */
+  async delete(orgId: string, id: string): Promise<FirmwareRow | 'in use' | null> {
+    const [used] = await this.db.query('SELECT 1 FROM deployments WHERE firmware_id = $1 LIMIT 1', [id]);
+    if (used) return 'in use';
     const [r] = await this.db.query<FirmwareRow>('DELETE FROM firmware WHERE org_id = $1 AND id = $2 RETURNING *', [orgId, id]);
     return r ?? null;
   }

@@ -26,7 +26,7 @@ const RANGE_DOC =
  * Sends an artifact with Range support (RFC 9110 §14): one range as 206, several or a
  * malformed header as the whole file, a range past the end as 416.
  */
-function sendArtifact(req: FastifyRequest, reply: FastifyReply, a: Artifact) {
+async function sendArtifact(req: FastifyRequest, reply: FastifyReply, a: Artifact) {
   const etag = `"${a.sha256}"`;
   reply
     .type('application/octet-stream')
@@ -49,10 +49,10 @@ function sendArtifact(req: FastifyRequest, reply: FastifyReply, a: Artifact) {
         .status(206)
         .header('content-range', `bytes ${r.start}-${r.end}/${a.size}`)
         .header('content-length', r.end - r.start + 1)
-        .send(a.open({ start: r.start, end: r.end }));
+        .send(await a.open({ start: r.start, end: r.end }));
     }
   }
-  return reply.header('content-length', a.size).send(a.open());
+  return reply.header('content-length', a.size).send(await a.open());
 }
 
 /** Firmware artifacts (issue 14), for members of the org. Registered inside an authenticated scope. */
@@ -77,10 +77,14 @@ export function firmwareRoutes(firmware: FirmwareService) {
       async (req, reply) => reply.status(201).send(await firmware.create(actorOf(req), req.body)),
     );
     app.get('/api/v1/firmware/:id', { schema: { tags, params: IdParam, response: { 200: Firmware } } }, (req) => firmware.get(actorOf(req), req.params.id));
-    app.delete('/api/v1/firmware/:id', { schema: { tags, params: IdParam, response: { 204: NoContent } } }, async (req, reply) => {
-      await firmware.delete(actorOf(req), req.params.id);
-      return reply.status(204).send(null);
-    });
+    app.delete(
+      '/api/v1/firmware/:id',
+      { schema: { tags, params: IdParam, description: 'Admin. 409 FIRMWARE_IN_USE once a deployment used it.', response: { 204: NoContent } } },
+      async (req, reply) => {
+        await firmware.delete(actorOf(req), req.params.id);
+        return reply.status(204).send(null);
+      },
+    );
     app.put(
       '/api/v1/firmware/:id/artifact',
       {

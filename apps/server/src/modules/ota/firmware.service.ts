@@ -35,7 +35,7 @@ export interface Artifact {
   firmware: Firmware;
   size: number;
   sha256: string;
-  open(range?: ByteRange): Readable;
+  open(range?: ByteRange): Promise<Readable>;
 }
 
 export interface FirmwareServiceDeps {
@@ -153,7 +153,9 @@ export class FirmwareService {
 
   async delete(actor: Actor, id: string): Promise<void> {
     requireRole(actor, 'admin');
-    const r = await this.repo.delete(actor.orgId, assertUuid(id, 'firmware id'));
+    const fw = await this.row(actor, id);
+    const r = await this.repo.delete(actor.orgId, fw.id);
+    if (r === 'in use') throw new AppError('FIRMWARE_IN_USE', `firmware ${fw.version} was deployed; its deployments keep it`);
     if (!r) throw notFound(id);
     if (r.storage_key) await this.deps.storage.delete(r.storage_key);
     await this.audit.record({ orgId: actor.orgId, actor, action: 'firmware.delete', targetKind: 'firmware', targetId: r.id, details: { version: r.version } });
@@ -200,8 +202,8 @@ export class FirmwareService {
       firmware: toFirmware(fw),
       size: Number(fw.size),
       sha256: fw.sha256,
-      open: (range) => {
-        const s = storage.get(key, range);
+      open: async (range) => {
+        const s = await storage.get(key, range);
         if (!s) throw new AppError('FIRMWARE_NOT_UPLOADED', `the artifact of firmware ${fw.version} is missing from the storage`);
         return s;
       },

@@ -10,18 +10,18 @@ export interface ByteRange {
   end: number;
 }
 
-/** Where files (photos, firmware) live: local disk now; S3-compatible storage implements the same. */
+/** Where files (photos, firmware) live: local disk (LocalFileStorage) or S3-compatible storage (S3FileStorage). */
 export interface FileStorage {
   /** Stores the body under `key`, streamed; a reader never sees half a file. Returns its size. */
   put(key: string, body: Buffer | Readable): Promise<number>;
   /** The file's bytes (all, or a range), or null if there is no such file. */
-  get(key: string, range?: ByteRange): Readable | null;
+  get(key: string, range?: ByteRange): Promise<Readable | null>;
   /** The file's size in bytes, or null if there is no such file. */
   size(key: string): Promise<number | null>;
   delete(key: string): Promise<void>;
 }
 
-const SAFE_KEY = /^[a-z0-9][a-z0-9/._-]*$/i;
+export const SAFE_KEY = /^[a-z0-9][a-z0-9/._-]*$/i;
 
 export class LocalFileStorage implements FileStorage {
   constructor(private readonly root: string) {
@@ -50,7 +50,7 @@ export class LocalFileStorage implements FileStorage {
     return (await fs.promises.stat(file)).size;
   }
 
-  get(key: string, range?: ByteRange): Readable | null {
+  async get(key: string, range?: ByteRange): Promise<Readable | null> {
     const file = this.file(key);
     return fs.existsSync(file) ? fs.createReadStream(file, range) : null;
   }
