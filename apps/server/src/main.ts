@@ -320,7 +320,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       clientId: config.mqttClientId ?? defaultIngestClientId(config.dataDir),
       shareGroup: config.mqttShareGroup,
     });
-    external.attach(commands);
+    external.attach(commands, otaJobs);
     configs.attachDownlink(external.configDownlink());
   }
   if (jobs && roles.has('worker')) {

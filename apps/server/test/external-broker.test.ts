@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TetherClient } from '@tether/api-client';
 import { CONSUMER_RECEIVE_MAXIMUM } from '../src/platform/mqtt/external-client.js';
 import { ADMIN, connectMqtt, httpJson, usingPostgres } from './helpers.js';
+import { DeviceClient } from '@tether/device-sdk';
 import { commandRoundTrip, privateMosquitto, type PrivateMosquitto } from './private-mosquitto.js';
+import { startS3, type PrivateS3 } from './private-s3.js';
 import { freePort } from './private-postgres.js';
 import { scratchServerEnv, spawnServer, type ServerProcess } from './process-helpers.js';
 
@@ -31,6 +33,7 @@ async function until<T>(what: string, fn: () => Promise<T | null | undefined | f
 
 describe.skipIf(!usingPostgres)('external MQTT broker (MQTT_URL)', () => {
   let mosquitto: PrivateMosquitto;
+  let s3: PrivateS3;
   let scratch: Awaited<ReturnType<typeof scratchServerEnv>>;
   let db: pg.Client;
   let api: TetherClient;
@@ -44,6 +47,8 @@ describe.skipIf(!usingPostgres)('external MQTT broker (MQTT_URL)', () => {
     TETHER_JWT_SECRET: 'a-cluster-secret-of-at-least-32-characters',
     TETHER_INGEST_DEVICE_RATE: '0',
     MQTT_URL: mosquitto.urlFor(SERVICE.user, SERVICE.password),
+    // Firmware in one bucket both nodes read: a job's link may come from either.
+    ...s3.env,
   });
   const startNode = async (i: number) => {
     const node = await spawnServer(nodeEnv(dataDirs[i]!));
@@ -65,6 +70,7 @@ describe.skipIf(!usingPostgres)('external MQTT broker (MQTT_URL)', () => {
 
   beforeAll(async () => {
     mosquitto = await privateMosquitto(SERVICE);
+    s3 = await startS3();
     scratch = await scratchServerEnv();
     for (let i = 0; i < 2; i++) dataDirs.push(fs.mkdtempSync(`${scratch.dataDir}/node-`));
     await Promise.all([startNode(0), startNode(1)]);
@@ -82,6 +88,7 @@ describe.skipIf(!usingPostgres)('external MQTT broker (MQTT_URL)', () => {
     await db?.end();
     await scratch?.drop();
     await mosquitto?.close();
+    await s3?.stop();
   });
 
   it('says on the ready line which broker it consumes, without its password', () => {
@@ -161,6 +168,70 @@ describe.skipIf(!usingPostgres)('external MQTT broker (MQTT_URL)', () => {
     const d = await provision('ext-commands');
     const device = await connectDevice(d, { clean: false, clientId: `dev-${d.id}`, properties: { sessionExpiryInterval: 600 } });
     expect(await commandRoundTrip(api, device, d.id)).toEqual({ echoed: 'reboot' });
+  }, 60_000);
+
+  it('rolls a firmware out to a device on the broker: the job goes through it, the report comes back, installed', async () => {
+    const template = await httpJson(`${nodes[1]!.httpUrl}/api/v1/templates`, {
+      method: 'POST',
+      token: api.token!,
+      body: JSON.stringify({ name: 'Ext boiler' }),
+    });
+    const made = await httpJson(`${nodes[1]!.httpUrl}/api/v1/devices`, {
+      method: 'POST',
+      token: api.token!,
+      body: JSON.stringify({ name: 'ext-ota', templateId: template.body.id, tags: ['ext-ota'] }),
+    });
+    const d = { id: made.body.id as string, token: made.body.token as string };
+    mosquitto.addClient(d.id, d.token);
+    await mosquitto.reload();
+    const device = await DeviceClient.connect({ url: `mqtt://127.0.0.1:${mosquitto.port}`, deviceId: d.id, token: d.token, reconnect: false });
+    let version = '1.0.0';
+    await device.onFirmware(
+      async (job, report) => {
+        const bytes = await report.download();
+        expect(bytes!.length).toBe(job.size);
+        await report.installing();
+        version = job.version;
+        await device.reportAttributes({ fw_version: version });
+        await report.installed();
+      },
+      { currentVersion: () => version },
+    );
+    await device.reportAttributes({ fw_version: version });
+    try {
+      const call = (method: string, p: string, body?: unknown) =>
+        httpJson(`${nodes[1]!.httpUrl}${p}`, { method, token: api.token!, body: body === undefined ? undefined : JSON.stringify(body) });
+      const fw = await call('POST', '/api/v1/firmware', { templateId: template.body.id, version: '2.0.0' });
+      const up = await fetch(`${nodes[1]!.httpUrl}/api/v1/firmware/${fw.body.id as string}/artifact`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${api.token!}`, 'content-type': 'application/octet-stream' },
+        body: Buffer.alloc(300_000, 1),
+      });
+      expect(up.status).toBe(200);
+      const fleet = await call('POST', '/api/v1/fleets', { name: 'ext ota', kind: 'selector', selector: { tags: ['ext-ota'] } });
+      const dep = await call('POST', '/api/v1/deployments', { firmwareId: fw.body.id, fleetId: fleet.body.id });
+      expect(dep.status).toBe(201);
+      const done = await until(
+        'the deployment completed',
+        async () => {
+          const x = await call('GET', `/api/v1/deployments/${dep.body.id as string}`);
+          return x.body.status === 'completed' && (x.body as { counts: Record<string, number> });
+        },
+        20_000,
+      );
+      expect(done.counts.installed).toBe(1);
+      const history = await call('GET', `/api/v1/deployments/${dep.body.id as string}/devices/${d.id}`);
+      // In order, ending installed. Some steps may be missing: a download this small may end in one chunk
+      // (no `downloading` before `downloaded`), and a shared subscription may hand the device's
+      // `installing` to one node and its new fw_version to the other, which confirms it first.
+      const order = ['pending', 'notified', 'downloading', 'downloaded', 'installing', 'installed'];
+      const states = (history.body.history as { state: string }[]).map((h) => h.state);
+      expect(states.slice(0, 2)).toEqual(['pending', 'notified']);
+      expect(states.at(-1)).toBe('installed');
+      expect(states.map((x) => order.indexOf(x))).toEqual([...states.map((x) => order.indexOf(x))].sort((a, b) => a - b));
+    } finally {
+      await device.close(true);
+    }
   }, 60_000);
 
   it('publishes a configuration change retained, so a device subscribing later gets it', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import { DEVICE_UPLINK_CHANNELS, deviceTopic, parseDeviceTopic, type CommandMessage } from '@tether/contracts';
+import { DEVICE_UPLINK_CHANNELS, deviceTopic, parseDeviceTopic, type CommandMessage, type OtaJobMessage } from '@tether/contracts';
 import { ExternalMqttClient, PUBACK } from '../../platform/mqtt/external-client.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import type { CommandChannel, CommandsService } from '../commands/commands.service.js';
@@ -9,6 +9,8 @@ import type { DeviceDirectory } from '../devices/device-directory.js';
 import type { DeviceIdentity } from '../devices/devices.repository.js';
 import { IngestRejection, type RejectReason } from '../ingest/ingest-message.js';
 import type { IngestService } from '../ingest/ingest.service.js';
+import { AppError } from '../errors.js';
+import type { OtaChannel, OtaJobsService } from '../ota/ota-jobs.service.js';
 
 const COMMAND_RESULT = /^commands\/([^/]+)\/result$/;
 
@@ -21,7 +23,7 @@ export const INGEST_SESSION_EXPIRY_S = 7 * 86400;
 /** The topics the ingest nodes consume (architecture §4, device → Tether), as shared subscriptions of `group`. */
 export function ingestSubscriptions(group: string): string[] {
   // MQTT-4.8.2: $share/{ShareName}/{filter}: each message goes to one subscriber of the group.
-  return [...DEVICE_UPLINK_CHANNELS.map((c) => `devices/+/${c}`), 'devices/+/commands/+/result'].map((f) => `$share/${group}/${f}`);
+  return [...DEVICE_UPLINK_CHANNELS.map((c) => `devices/+/${c}`), 'devices/+/commands/+/result', 'devices/+/ota/status'].map((f) => `$share/${group}/${f}`);
 }
 
 /** A client id that stays the same across restarts of this node (same host, same data dir) and differs between nodes. */
@@ -58,25 +60,29 @@ export interface ExternalGatewayDeps {
  * The device protocol (architecture §4) through an external broker: the
  * broker authenticates devices and enforces their ACL; this node consumes
  * their messages from a shared subscription, stores each before its PUBACK
- * to the broker, and publishes commands and configuration back through it.
+ * to the broker, and publishes commands, configuration and OTA jobs back through it.
  *
  * The broker does not tell Tether who is connected. A device counts as
- * listening for commands here while it has sent this node something within its
- * inactivity timeout; a command to a device that is not is left queued, sent
- * once it is heard from (here or on another ingest node), and the broker's
- * persistent session of the device (if it has one) queues what it misses.
+ * listening for commands and OTA jobs here while it has sent this node something
+ * within its inactivity timeout; a command or job for a device that is not is
+ * left waiting, sent once it is heard from (here or on another ingest node), and
+ * the broker's persistent session of the device (if it has one) queues what it
+ * misses.
  */
-export class ExternalGateway implements CommandChannel {
+export class ExternalGateway implements CommandChannel, OtaChannel {
   private client: ExternalMqttClient | null = null;
   private commands: CommandsService | null = null;
+  private ota: Pick<OtaJobsService, 'deliverHere' | 'report'> | null = null;
   /** Device id → until when it counts as listening (ms since the epoch). */
   private readonly heardUntil = new Map<string, number>();
 
   constructor(private readonly deps: ExternalGatewayDeps) {}
 
-  attach(commands: CommandsService): void {
+  attach(commands: CommandsService, ota: OtaJobsService): void {
     this.commands = commands;
     commands.attachChannel(this);
+    this.ota = ota;
+    ota.attachChannel(this);
   }
 
   /** Connects and subscribes; throws ExternalBrokerError if the broker is unreachable or refuses. */
@@ -122,6 +128,15 @@ export class ExternalGateway implements CommandChannel {
         await this.commands.complete(identity, result[1]!, payload);
         return PUBACK.success;
       }
+      if (parsed.path === 'ota/status' && this.ota) {
+        try {
+          await this.ota.report(identity, payload);
+          return PUBACK.success;
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          throw new IngestRejection(err.code === 'OTA_JOB_NOT_FOUND' ? 'not_authorized' : 'invalid_payload', `${err.code}: ${err.message}`);
+        }
+      }
       const err = new IngestRejection('unknown_topic', `unknown device topic ${topic}`);
       this.deps.ingest.reject(identity.deviceId, 'mqtt', err);
       return REASON_CODE[err.reason];
@@ -133,13 +148,14 @@ export class ExternalGateway implements CommandChannel {
     }
   }
 
-  /** The device was heard from: it counts as listening; if it did not, its queued commands go now. */
+  /** The device was heard from: it counts as listening; if it did not, its queued commands and its open OTA job go now. */
   private heard(identity: DeviceIdentity, timeoutS: number): void {
     const now = Date.now();
     const until = this.heardUntil.get(identity.deviceId);
     this.heardUntil.set(identity.deviceId, now + timeoutS * 1000);
     if (until !== undefined && until > now) return;
     this.commands?.deliverPending(identity).catch((err: unknown) => this.deps.logger.warn({ err }, 'command delivery failed'));
+    this.ota?.deliverHere([identity.deviceId]).catch((err: unknown) => this.deps.logger.warn({ err }, 'OTA job delivery failed'));
   }
 
   /** The device was deleted: forget it, and drop its retained configuration at the broker. */
@@ -159,6 +175,18 @@ export class ExternalGateway implements CommandChannel {
     this.client
       ?.publish(deviceTopic.command(deviceId, commandId), JSON.stringify(message))
       .catch((err: unknown) => this.deps.logger.warn({ err, deviceId, commandId }, 'command publish to the external broker failed'));
+  }
+
+  // OtaChannel
+
+  isListeningOta(deviceId: string): boolean {
+    return this.isListening(deviceId);
+  }
+
+  sendOtaJob(deviceId: string, job: OtaJobMessage): void {
+    this.client
+      ?.publish(deviceTopic.ota(deviceId), JSON.stringify(job))
+      .catch((err: unknown) => this.deps.logger.warn({ err, deviceId }, 'OTA job publish to the external broker failed'));
   }
 
   /**
