@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DeviceClient, HttpDeviceClient, type FirmwareHandler } from '@tether/device-sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connectMqtt, httpJson, publishV5, startServer, until, type TestServer } from './helpers.js';
+import { connectMqtt, httpJson, openLive, publishV5, startServer, until, type TestServer } from './helpers.js';
 
 let s: TestServer;
 let boiler: string;
@@ -196,6 +196,10 @@ describe('deployments', () => {
 
   it('tells an offline device when it comes back, and counts only the new version as installed', async () => {
     const [a, b] = await Promise.all([makeDevice('late-a', boiler, '1.0.0', ['late']), makeDevice('late-b', boiler, '1.0.0', ['late'])]);
+    // A dashboard follows the jobs live.
+    const live = await openLive(s.httpUrl, s.api.token!);
+    live.send({ type: 'subscribe', devices: [a!.id, b!.id], channels: ['ota'] });
+    await live.next((m) => m.type === 'subscribed');
     await bringOnline(a!);
     const fw = await firmware(boiler, '3.0.0');
     const f = await fleet('late boilers', { templateId: boiler, tags: ['late'] });
@@ -215,6 +219,11 @@ describe('deployments', () => {
     });
     expect(d.counts.installed).toBe(2);
     expect(b!.jobs).toEqual([depId]);
+    const seen = live.messages.flatMap((m) => (m.type === 'ota' && m.deviceId === b!.id ? [m.ota.state] : []));
+    live.close();
+    expect(seen[0]).toBe('notified');
+    expect(seen.at(-1)).toBe('installed');
+    expect(live.messages.some((m) => m.type === 'ota' && m.ota.deploymentId === depId && m.deviceId === a!.id && m.ota.state === 'installed')).toBe(true);
   });
 
   it('confirms a job by the fw_version the device reports, and refuses a report of installed without the new version', async () => {
