@@ -15,8 +15,9 @@ import { ProjectPage } from '../features/projects/project-page';
 import { Loading } from '../components/ui/state-views';
 import { PageHeader, usePageTitle } from '../components/ui/page';
 
-// Admin is for few users and rarely visited: it loads on demand.
-const AdminPage = lazy(() => import('../features/admin/admin-page').then((m) => ({ default: m.AdminPage })));
+// Admin and the OTA pages are for few users and rarely visited: they load on demand (see on-demand-pages.ts).
+const AdminPage = lazy(() => import('./on-demand-pages').then((m) => ({ default: m.AdminPage })));
+const OtaRoutes = lazy(() => import('./on-demand-pages').then((m) => ({ default: m.OtaRoutes })));
 
 function NotFound() {
   usePageTitle('Not found');
@@ -40,6 +41,7 @@ function Routes() {
   if (pathname === '/alarms') return <AlarmsPage />;
   if (pathname === '/projects') return <ProjectsPage />;
   if ((m = matchPath('/projects/:id', pathname))) return <ProjectPage key={m.id} id={m.id!} />;
+  if (/^\/(firmware|fleets|deployments)(\/|$)/.test(pathname)) return <OtaRoutes pathname={pathname} notFound={<NotFound />} />;
   if (pathname === '/admin') return <AdminPage />;
   return <NotFound />;
 }

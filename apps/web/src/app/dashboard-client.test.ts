@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ApiError } from '@tether/api-client';
-import { DashboardClient } from './dashboard-client';
+import { DashboardClient, UploadAborted } from './dashboard-client';
 
 const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 const session = (n: number) => ({
@@ -82,5 +82,75 @@ describe('DashboardClient', () => {
       status: 413,
       code: 'PAYLOAD_TOO_LARGE',
     });
+  });
+
+  it('uploads a file with XMLHttpRequest, reporting progress, refreshing an expired token once and failing with the server’s error', async () => {
+    /** Answers each send from `answer`, after two progress events. */
+    class FakeXhr {
+      static sent: { url: string; headers: Record<string, string>; body: unknown }[] = [];
+      static answer: (auth: string) => [number, unknown] = () => [200, {}];
+      upload: { onprogress: ((e: { loaded: number; total: number; lengthComputable: boolean }) => void) | null } = { onprogress: null };
+      onload: (() => void) | null = null;
+      onerror: (() => void) | null = null;
+      onabort: (() => void) | null = null;
+      status = 0;
+      responseText = '';
+      private url = '';
+      private headers: Record<string, string> = {};
+      open(_method: string, url: string) {
+        this.url = url;
+      }
+      setRequestHeader(k: string, v: string) {
+        this.headers[k] = v;
+      }
+      send(body: Blob) {
+        FakeXhr.sent.push({ url: this.url, headers: this.headers, body });
+        setTimeout(() => {
+          if (this.aborted) return;
+          this.upload.onprogress?.({ loaded: 2, total: 4, lengthComputable: true });
+          this.upload.onprogress?.({ loaded: 4, total: 4, lengthComputable: true });
+          const [status, data] = FakeXhr.answer(this.headers.authorization ?? '');
+          this.status = status;
+          this.responseText = JSON.stringify(data);
+          this.onload?.();
+        }, 1);
+      }
+      private aborted = false;
+      abort() {
+        this.aborted = true;
+        setTimeout(() => this.onabort?.(), 0);
+      }
+    }
+    const fetch = vi.fn(async () => json(200, session(1)));
+    const client = new DashboardClient({
+      baseUrl: 'http://t',
+      token: 'at0',
+      refreshToken: 'rt0',
+      fetch,
+      xhr: () => new FakeXhr() as unknown as XMLHttpRequest,
+    });
+    const file = new Blob([new Uint8Array([1, 2, 3, 4])]);
+
+    FakeXhr.answer = (auth) => (auth === 'Bearer at1' ? [200, { id: 'fw', uploaded: true }] : [401, { error: { code: 'TOKEN_EXPIRED', message: 'expired' } }]);
+    const progress: number[] = [];
+    await expect(client.upload('/api/v1/firmware/fw/artifact', file, { onProgress: (p) => progress.push(p.loaded) })).resolves.toEqual({
+      id: 'fw',
+      uploaded: true,
+    });
+    expect(FakeXhr.sent.map((s) => [s.url, s.headers.authorization, s.headers['content-type']])).toEqual([
+      ['http://t/api/v1/firmware/fw/artifact', 'Bearer at0', 'application/octet-stream'],
+      ['http://t/api/v1/firmware/fw/artifact', 'Bearer at1', 'application/octet-stream'],
+    ]);
+    // The browser sends the Blob itself: it is never read here.
+    expect(FakeXhr.sent[1]!.body).toBe(file);
+    expect(progress).toEqual([2, 4, 2, 4]);
+
+    FakeXhr.answer = () => [400, { error: { code: 'FIRMWARE_CHECKSUM_MISMATCH', message: 'the bytes hash to a, not the declared b' } }];
+    await expect(client.upload('/api/v1/firmware/fw/artifact', file)).rejects.toMatchObject({ status: 400, code: 'FIRMWARE_CHECKSUM_MISMATCH' });
+
+    const stop = new AbortController();
+    const pending = client.upload('/api/v1/firmware/fw/artifact', file, { signal: stop.signal });
+    stop.abort();
+    await expect(pending).rejects.toBeInstanceOf(UploadAborted);
   });
 });

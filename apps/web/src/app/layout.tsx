@@ -98,6 +98,15 @@ export function Layout({ children }: { children: ReactNode }) {
           <NavLink to="/projects" onNavigate={close}>
             Projects
           </NavLink>
+          <NavLink to="/firmware" onNavigate={close}>
+            Firmware
+          </NavLink>
+          <NavLink to="/fleets" onNavigate={close}>
+            Fleets
+          </NavLink>
+          <NavLink to="/deployments" onNavigate={close}>
+            Deployments
+          </NavLink>
           {can.manageUsers && (
             <NavLink to="/admin" onNavigate={close}>
               Admin

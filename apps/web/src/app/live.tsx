@@ -121,7 +121,8 @@ export function LiveProvider({ children }: { children: ReactNode }) {
           msg.type === 'status' ||
           msg.type === 'location' ||
           msg.type === 'command' ||
-          msg.type === 'alarm'
+          msg.type === 'alarm' ||
+          msg.type === 'ota'
         )
           bus.emit(msg);
       },

@@ -19,6 +19,12 @@ export const permissions = (role: Role) => ({
   /** Acknowledge, clear, assign and comment on alarms. */
   handleAlarms: atLeast(role, 'operator'),
   manageAlarmRules: atLeast(role, 'admin'),
+  /** Describe firmware and upload its file; deleting one is for admins. */
+  uploadFirmware: atLeast(role, 'operator'),
+  deleteFirmware: atLeast(role, 'admin'),
+  manageFleets: atLeast(role, 'operator'),
+  /** Start, pause, resume, cancel and retry deployments. */
+  deploy: atLeast(role, 'operator'),
   manageNotificationTargets: atLeast(role, 'admin'),
   createDevices: atLeast(role, 'admin'),
   deleteDevices: atLeast(role, 'admin'),

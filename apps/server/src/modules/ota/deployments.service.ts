@@ -1,4 +1,4 @@
-import { OPEN_OTA_JOB_STATES, OTA_JOB_STATES, type OtaJobState } from '@tether/contracts';
+import { OPEN_OTA_JOB_STATES, OTA_JOB_STATES, planGroups, type OtaJobState } from '@tether/contracts';
 import type { Database, Queryable } from '../../platform/db/database.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { requireRole, type Actor } from '../accounts/actor.js';
@@ -11,7 +11,6 @@ import type { FleetsService } from './fleets.service.js';
 import { DeploymentsRepository, type DeploymentRow, type GroupRow, type JobRow, type StateCount } from './deployments.repository.js';
 import type { Deployment, DeploymentInput, DeploymentJob } from './deployments.schemas.js';
 import { windowOpen, windowProblem } from './maintenance-window.js';
-import { planGroups } from './rollout-groups.js';
 import type { OtaJobsService } from './ota-jobs.service.js';
 
 /** How often every worker node looks at the running deployments (hawkBit's rollout scheduler also runs every 2 s). */

@@ -37,6 +37,7 @@ export function ConfirmDialog({
   open,
   title,
   confirmLabel,
+  dismissLabel = 'Cancel',
   onConfirm,
   onClose,
   children,
@@ -44,6 +45,8 @@ export function ConfirmDialog({
   open: boolean;
   title: string;
   confirmLabel: string;
+  /** The button that leaves things as they are; name it otherwise when the action is itself a cancel. */
+  dismissLabel?: string;
   onConfirm(): Promise<void>;
   onClose(): void;
   children: ReactNode;
@@ -76,7 +79,7 @@ export function ConfirmDialog({
       {children}
       <div className="form-actions">
         <button type="button" className="btn" onClick={close} autoFocus>
-          Cancel
+          {dismissLabel}
         </button>
         <button type="button" className="btn btn-danger" disabled={busy} onClick={() => void confirm()}>
           {confirmLabel}
