@@ -44,6 +44,7 @@ const HELP = `Usage: npm run bench -- [options]
   --overload-factor <x> scenario 4 offers this many times the sustained rate (default 10)
   --overload-duration <s> scenario 4 duration (default 60; --quick 20)
   --connections <a,b> scenario 5 steps (default 10000,20000)
+  --connections-settle <s> scenario 5 idle time before RSS is read (default 60; --quick 10)
   --alarm-duration <s> scenario 11 part A, each of its two ingest runs (default 120 on PostgreSQL, 60 on PGlite; --quick 20)
   --alarm-raises <n> scenario 11 part B, hot values (alarm raises) per second over all devices (default 20)
   --alarm-part A|B   scenario 11: only part A (throughput with rules) or part B (publish → webhook); default both
@@ -68,6 +69,7 @@ const { values: opt } = parseArgs({
     'overload-factor': { type: 'string', default: '10' },
     'overload-duration': { type: 'string' },
     connections: { type: 'string' },
+    'connections-settle': { type: 'string' },
     'alarm-duration': { type: 'string' },
     'alarm-raises': { type: 'string', default: '20' },
     'alarm-part': { type: 'string', default: 'AB' },
@@ -133,7 +135,7 @@ const ctx = {
     processes: 4,
     concurrency: 200,
     keepalive: 120,
-    settleMs: quick ? 10_000 : 60_000,
+    settleMs: 1000 * (opt['connections-settle'] ? int(opt['connections-settle']) : quick ? 10 : 60),
   },
   queries: { days: quick ? 3 : 30, runs: quick ? 10 : 30, warmup: 3 },
   startup: { repeats: quick ? 1 : 3, idleMs: 5_000 },
