@@ -5061,6 +5061,7 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        /** @description Admin. 409 FIRMWARE_IN_USE once a deployment used it. */
         delete: {
             parameters: {
                 query?: never;
