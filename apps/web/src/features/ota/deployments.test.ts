@@ -1,3 +1,4 @@
+import { planGroups as serverPlan } from '@tether/contracts';
 import { describe, expect, it } from 'vitest';
 import { allowedActions, applyOtaEvent, buckets, groupsProblem, planGroups, windowSummary, type DeploymentJob, type JobCounts } from './deployments';
 
@@ -32,6 +33,18 @@ const job = (j: Partial<DeploymentJob> = {}): DeploymentJob => ({
 });
 
 describe('planGroups', () => {
+  it('plans exactly as the server does', () => {
+    for (const total of [0, 1, 2, 3, 7, 10, 49, 50, 99, 1000, 12345]) {
+      for (const percents of [[100], [10, 100], [1, 10, 50, 100], [20, 60, 100], [5, 25, 100]]) {
+        const server = serverPlan(
+          total,
+          percents.map((percent) => ({ percent })),
+        );
+        expect(planGroups(total, percents), `${total} ${percents.join(',')}`).toEqual(typeof server === 'string' ? [] : server);
+      }
+    }
+  });
+
   it('splits devices as the server does: cumulative shares, at least one a group, the last takes the rest', () => {
     expect(planGroups(10, [10, 50, 100])).toEqual([1, 4, 5]);
     expect(planGroups(10, [1, 10, 50, 100])).toEqual([1, 1, 3, 5]);

@@ -5,7 +5,7 @@
  * the group plan and how a live `ota` event moves a device's job on.
  */
 import type { BodyOf, ResponseOf, Schemas, TetherClient } from '@tether/api-client';
-import { OPEN_OTA_JOB_STATES, OTA_JOB_STATES, planGroups as planGroupsOf, type LiveOtaEvent, type OtaJobState } from '@tether/contracts';
+import { OPEN_OTA_JOB_STATES, OTA_JOB_STATES, type LiveOtaEvent, type OtaJobState } from '@tether/contracts';
 
 export type Deployment = ResponseOf<'/api/v1/deployments/{id}', 'get'>;
 export type DeploymentStatus = Deployment['status'];
@@ -124,13 +124,24 @@ export function groupsProblem(percents: number[]): string | null {
   return null;
 }
 
-/** The group sizes `total` devices would split into, as the server plans them (the same function). */
+/**
+ * The group sizes `total` devices would split into, as the server plans them
+ * (`planGroups` of @tether/contracts, which deployments.test.ts holds this to).
+ * Not imported from there: Rolldown then moved React's jsx-runtime out of the
+ * entry, a second script on every first load (dashboard.e2e.test.ts).
+ */
 export function planGroups(total: number, percents: number[]): number[] {
-  const sizes = planGroupsOf(
-    total,
-    percents.map((percent) => ({ percent })),
-  );
-  return typeof sizes === 'string' ? [] : sizes;
+  const sizes: number[] = [];
+  let assigned = 0;
+  for (const p of percents) {
+    const left = total - assigned;
+    if (left <= 0) break;
+    const size = Math.min(left, Math.max(1, Math.ceil((total * p) / 100) - assigned));
+    sizes.push(size);
+    assigned += size;
+  }
+  if (assigned < total && sizes.length) sizes[sizes.length - 1]! += total - assigned;
+  return sizes;
 }
 
 /**
