@@ -263,6 +263,10 @@ export class DeploymentsRepository {
    * one's wait, and get a fresh deadline when it resumes).
    */
   async timeOutOverdue(tx: Queryable, now: Date): Promise<JobRow[]> {
+    // One node at a time: two ticks updating the same rows in different orders could deadlock.
+    // A node that finds the lock held leaves this tick's timeouts to the node holding it.
+    const [lock] = await tx.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('tether.ota.timeouts')) AS ok`);
+    if (!lock?.ok) return [];
     const rows = await tx.query<JobRow>(
       `UPDATE deployment_devices dd SET state = 'timed-out', finished_at = now(), updated_at = now(),
          error = 'no report of the new version before the deadline'
