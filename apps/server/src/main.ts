@@ -39,6 +39,9 @@ import { DELIVER_QUEUE, NotificationsService, SUMMARY_QUEUE } from './modules/no
 import { notificationsRoutes } from './modules/notifications/notifications.routes.js';
 import { firmwareDownloadRoutes, firmwareRoutes } from './modules/ota/firmware.routes.js';
 import { FirmwareService } from './modules/ota/firmware.service.js';
+import { fileLinkRoutes, filesRoutes } from './modules/files/files.routes.js';
+import { FilesService } from './modules/files/files.service.js';
+import { fileUploadRoutes } from './modules/files/files.uploads.js';
 import { fleetsRoutes } from './modules/ota/fleets.routes.js';
 import { deploymentsRoutes, deviceOtaRoutes } from './modules/ota/deployments.routes.js';
 import { DeploymentsService } from './modules/ota/deployments.service.js';
@@ -99,6 +102,7 @@ export interface Tether {
   alarmOutbox: AlarmOutbox | null;
   notifications: NotificationsService;
   firmware: FirmwareService;
+  files: FilesService;
   deployments: DeploymentsService;
   /**
    * The admin created on the first start, with the generated password if one
@@ -223,7 +227,17 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     listeners: [{ committed: (batch) => bus.emit('telemetry.stored', { batch }, 'local') }],
   });
   const telemetry = new TelemetryService(db, devices);
-  const alerts = new AlertsService(db);
+  const files = new FilesService({
+    db,
+    storage,
+    stagingDir: `${config.dataDir}/uploads`,
+    signer,
+    logger,
+    quotaBytes: config.files.quotaBytes,
+    maxFileBytes: config.files.maxFileBytes,
+    retentionDays: config.files.retentionDays,
+  });
+  const alerts = new AlertsService(db, files);
   const fleet = new FleetService(db, config.inactivityTimeoutS);
   const commands = new CommandsService({
     db,
@@ -371,6 +385,8 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     await http.register(brokerAuthRoutes(devices, config.brokerAuthToken));
     await http.register(firmwareDownloadRoutes(firmware));
     await http.register(deviceOtaRoutes(otaJobs, devices));
+    await http.register(fileUploadRoutes(files, devices, logger));
+    await http.register(fileLinkRoutes(files));
     await http.register(
       liveRoutes({ hub, accounts, devices, projects, metrics, maxBufferedBytes: config.liveMaxBufferedBytes, pingIntervalMs: config.livePingIntervalMs }),
     );
@@ -391,6 +407,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       await scoped.register(firmwareRoutes(firmware));
       await scoped.register(fleetsRoutes(fleets));
       await scoped.register(deploymentsRoutes(deployments));
+      await scoped.register(filesRoutes(files));
     });
     if (broker) {
       const b = broker;
@@ -400,7 +417,12 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   }
 
   const listening: { mqttPort: number | null; mqttsPort: number | null } = { mqttPort: null, mqttsPort: null };
-  const maintenance = roles.has('worker') ? startMaintenance(db, logger, { messageRetentionDays: config.messageRetentionDays }) : null;
+  const maintenance = roles.has('worker')
+    ? startMaintenance(db, logger, {
+        messageRetentionDays: config.messageRetentionDays,
+        tasks: [{ name: 'device file retention', run: () => files.sweep() }],
+      })
+    : null;
   const hourRollups = roles.has('worker') ? startHourRollups(db, logger) : null;
   let stopping: Promise<void> | null = null;
   let bootstrap: Tether['bootstrap'] = null;
@@ -420,6 +442,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     alarmOutbox,
     notifications,
     firmware,
+    files,
     deployments,
     get bootstrap() {
       return bootstrap;

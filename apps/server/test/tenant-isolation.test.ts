@@ -8,6 +8,7 @@
  * fails this suite until PROBES below says how to exercise it.
  */
 import { randomUUID } from 'node:crypto';
+import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TetherClient, type Device, type Project, type User } from '@tether/api-client';
 import { ADMIN, connectMqtt, httpJson, openLive, publish, startServer, waitForClose, type TestServer } from './helpers.js';
@@ -29,7 +30,10 @@ type Kind =
   | 'firmware'
   | 'fleet'
   | 'deployment'
-  | 'deploymentDevice';
+  | 'deploymentDevice'
+  | 'file'
+  | 'fileName'
+  | 'alert';
 interface Probe {
   /** Which kind of org-A resource each path parameter names. */
   params: Record<string, Kind>;
@@ -117,6 +121,11 @@ const PROBES: Record<string, Probe> = {
   'DELETE /api/v1/fleets/{id}': { params: { id: 'fleet' }, code: 'FLEET_NOT_FOUND' },
   'GET /api/v1/fleets/{id}/devices': { params: { id: 'fleet' }, code: 'FLEET_NOT_FOUND' },
   'POST /api/v1/fleets/{id}/devices': { params: { id: 'fleet' }, code: 'FLEET_NOT_FOUND', body: { add: [] } },
+  'GET /api/v1/files/{id}': { params: { id: 'file' }, code: 'FILE_NOT_FOUND' },
+  'GET /api/v1/files/{id}/content': { params: { id: 'file' }, code: 'FILE_NOT_FOUND' },
+  'DELETE /api/v1/files/{id}': { params: { id: 'file' }, code: 'FILE_NOT_FOUND' },
+  'GET /api/v1/devices/{deviceId}/files/{name}': { params: { deviceId: 'device', name: 'fileName' }, code: 'FILE_NOT_FOUND' },
+  'GET /api/v1/alerts/{id}': { params: { id: 'alert' }, code: 'ALERT_NOT_FOUND' },
   'GET /api/v1/deployments/{id}': { params: { id: 'deployment' }, code: 'DEPLOYMENT_NOT_FOUND' },
   'POST /api/v1/deployments/{id}/pause': { params: { id: 'deployment' }, code: 'DEPLOYMENT_NOT_FOUND' },
   'POST /api/v1/deployments/{id}/resume': { params: { id: 'deployment' }, code: 'DEPLOYMENT_NOT_FOUND' },
@@ -136,6 +145,11 @@ const NOT_RESOURCE_IDS: Record<string, string> = {
   'DELETE /api/v1/users/me/config/{key}': 'the caller’s own user settings',
   'GET /api/v1/firmware-downloads/{id}':
     "a signed download link: the token in the query is the credential, and names the firmware (apps/server/test/firmware.test.ts: another firmware's id is DOWNLOAD_LINK_INVALID)",
+  'GET /api/v1/files/{id}/content-link':
+    "a file's signed url: the token in the query is the credential and names the file (device-files.test.ts: a forged token is FILE_LINK_INVALID)",
+  'PATCH /api/v1/device/files/uploads/{id}':
+    'device API (tus): the device is the caller; device-files.test.ts shows another device’s upload is FILE_NOT_FOUND for HEAD, PATCH and DELETE',
+  'DELETE /api/v1/device/files/uploads/{id}': 'device API (tus): as PATCH',
   'POST /api/v1/device/commands/{commandId}/result':
     'device API: the device is the caller; covered by the commands suite (another device’s command is COMMAND_NOT_FOUND)',
 };
@@ -188,7 +202,7 @@ beforeAll(async () => {
   expect(leakRule.status).toBe(201);
   const dev = await connectMqtt(s.mqttUrl, { username: deviceA.id, password: deviceA.token });
   await publish(dev, `devices/${deviceA.id}/telemetry`, JSON.stringify({ temperature: 21.5, mode: 'eco' }));
-  await publish(dev, `devices/${deviceA.id}/alerts`, JSON.stringify({ message: 'A leak in org A', severity: 'critical', type: 'leak' }));
+  await publish(dev, `devices/${deviceA.id}/alerts`, JSON.stringify({ message: 'A leak in org A', severity: 'critical', type: 'leak', files: ['a-cam.log'] }));
   await publish(dev, `devices/${deviceA.id}/location`, JSON.stringify({ lat: 52.37, lon: 4.89 }));
   await publish(dev, `devices/${deviceA.id}/attributes`, JSON.stringify({ fw_version: '1.0.0-a', model: 'a-model' }));
   await publish(dev, `devices/${deviceA.id}/heartbeat`, JSON.stringify({ uptime: 10, battery: 90 }));
@@ -244,6 +258,19 @@ beforeAll(async () => {
   const alarmsOfA = await asA('GET', `/api/v1/alarms?deviceId=${deviceA.id}`);
   expect(alarmsOfA.body.items).toHaveLength(1);
 
+  // A file of org A's device, named by its alert.
+  const fileA = await new Promise<string>((resolve, reject) => {
+    const up = new tus.Upload(Buffer.from('org A file bytes'), {
+      endpoint: `${s.httpUrl}/api/v1/device/files/uploads`,
+      headers: { authorization: `Bearer ${deviceA.token}` },
+      metadata: { filename: 'a-cam.log' },
+      onSuccess: () => resolve(up.url!.split('/').pop()!),
+      onError: reject,
+    });
+    up.start();
+  });
+  const alertA = (await asA('GET', `/api/v1/alerts?deviceId=${deviceA.id}`)).body.items as { id: string }[];
+
   ids = {
     device: deviceA.id,
     project: projectA.id,
@@ -262,6 +289,9 @@ beforeAll(async () => {
     fleet: fleetA.body.id as string,
     deployment: deploymentA.body.id as string,
     deploymentDevice: otaDeviceA.body.id as string,
+    file: fileA,
+    fileName: 'a-cam.log',
+    alert: alertA[0]!.id,
   };
   secretsOfA = [
     'A leak rule',
@@ -270,6 +300,7 @@ beforeAll(async () => {
     'A firmware notes',
     'A boilers',
     'org A firmware bytes',
+    'org A file bytes',
     'A alarm: ',
     'a-boiler',
     'a-neighbour',
@@ -516,12 +547,25 @@ describe('lists never show another org’s data', () => {
       expect(stealFirmware).toMatchObject({ status: 404, body: { error: { code: 'FIRMWARE_NOT_FOUND' } } });
       const reportOnA = await call('POST', '/api/v1/device/ota/status', deviceB.token, { deploymentId: ids.deployment, state: 'failed' });
       expect(reportOnA).toMatchObject({ status: 404, body: { error: { code: 'OTA_JOB_NOT_FOUND' } } });
-      for (const body of [devices.body, projects.body, users.body, keys.body, orgs.body, rules.body, targets.body, deployments.body]) {
+      // Files: none listed, none counted; no upload as org A's device's.
+      for (const q of [{ deviceId: deviceA.id }, { type: 'text/' }, {}] as Record<string, string>[]) {
+        const files = await call('GET', '/api/v1/files', token, undefined, q);
+        expect(files.body, JSON.stringify(q)).toMatchObject({ items: [], total: 0 });
+      }
+      const usage = await call('GET', '/api/v1/files/usage', token);
+      expect(usage.body.usedBytes).toBe(0);
+      const filesB = await call('GET', '/api/v1/files', token);
+      for (const q of [{ hasFiles: 'true' }, { data: '{}' }] as Record<string, string>[]) {
+        expect((await call('GET', '/api/v1/alerts', token, undefined, q)).body, JSON.stringify(q)).toMatchObject({ items: [], total: 0 });
+      }
+      for (const body of [devices.body, projects.body, users.body, keys.body, orgs.body, rules.body, targets.body, deployments.body, filesB.body]) {
         for (const secret of secretsOfA) expect(JSON.stringify(body)).not.toContain(secret);
       }
     }
     // The same queries as org A do return org A's data: the filters above are not simply broken.
     expect((await ownerA.alerts.list({ deviceId: deviceA.id })).total).toBe(1);
+    expect((await call('GET', '/api/v1/files', ownerA.token!, undefined, { deviceId: deviceA.id })).body.total).toBe(1);
+    expect((await call('GET', '/api/v1/alerts', ownerA.token!, undefined, { hasFiles: 'true' })).body.total).toBe(1);
     expect((await call('GET', '/api/v1/alarms', ownerA.token!, undefined, { ruleId: ids.rule })).body.total).toBe(1);
     expect((await ownerA.devices.list({ projectId: projectA.id })).total).toBe(2);
     expect((await ownerA.devices.list({ tag: 'org-a' })).items.map((d) => d.id)).toEqual([deviceA.id]);

@@ -873,8 +873,12 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description a JSON object the alert's data must contain (e.g. `{"axis":"x"}`): queries the events' JSON summaries */
+                    data?: string;
                     deviceId?: string;
                     from?: string;
+                    /** @description only alerts that name files (true) or none (false) */
+                    hasFiles?: boolean;
                     limit?: number;
                     offset?: number;
                     projectId?: string;
@@ -914,6 +918,62 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["AlertPage"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One alert, with the files it names: each with its upload state, type and a signed url to play or show it. 404 ALERT_NOT_FOUND. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AlertDetail"];
                     };
                 };
             };
@@ -2829,6 +2889,186 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/device/files/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Starts an upload to the device's folder. tus 1.0.0 (https://tus.io/protocols/resumable-upload), `Tus-Resumable: 1.0.0` on every request, `Authorization: Bearer <device token>`. Headers: Upload-Length (required), Upload-Metadata with `filename` (required) and `filetype`. 201 with Location (the upload, to PATCH and HEAD). 400 FILE_NAME_INVALID, FILE_SIZE_REQUIRED; 409 FILE_EXISTS (the device has a file of that name); 413 FILE_QUOTA_EXCEEDED (the org's quota, checked before any byte is stored), PAYLOAD_TOO_LARGE (TETHER_FILE_MAX_BYTES). A name whose upload never finished starts again from zero. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The upload exists: its URL is in Location (no body) */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        /** @description tus discovery: versions, extensions, Tus-Max-Size. */
+        options: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/device/files/uploads/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** @description Abandons an unfinished upload. tus 1.0.0 (https://tus.io/protocols/resumable-upload), `Tus-Resumable: 1.0.0` on every request, `Authorization: Bearer <device token>`. 409 FILE_EXISTS once stored (users delete stored files). */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** @description Appends bytes (Content-Type: application/offset+octet-stream) at Upload-Offset. tus 1.0.0 (https://tus.io/protocols/resumable-upload), `Tus-Resumable: 1.0.0` on every request, `Authorization: Bearer <device token>`. After the last byte the type is read from the bytes: 415 FILE_TYPE_MISMATCH if they are not the declared media (the upload is discarded). 409 UPLOAD_OFFSET_CONFLICT (HEAD, then resume from the offset it gives), 404 FILE_NOT_FOUND. The answer to the last PATCH has Tether-File-Id. */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        trace?: never;
+    };
     "/api/v1/device/heartbeat": {
         parameters: {
             query?: never;
@@ -3254,6 +3494,72 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/devices/{deviceId}/files/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Downloads a file by its place in the device's folder (`<device>/<file>`). Range: bytes=N-M gives 206 (a player seeks, a download resumes); 416 RANGE_NOT_SATISFIABLE past the end; 409 FILE_NOT_READY while uploading. Images, video and audio are served inline, other files as attachments, always with nosniff. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    deviceId: string;
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The bytes: all (200) or one range (206, Content-Range), with the content type read from them */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "*/*": string;
+                    };
+                };
+                /** @description The bytes: all (200) or one range (206, Content-Range), with the content type read from them */
+                206: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "*/*": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -4765,6 +5071,351 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["LatestTelemetry"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The org's device files, newest first. */
+        get: {
+            parameters: {
+                query?: {
+                    deviceId?: string;
+                    /** @description created at or after */
+                    from?: string;
+                    limit?: number;
+                    offset?: number;
+                    state?: "uploading" | "stored";
+                    /** @description created at or before */
+                    to?: string;
+                    /** @description content type or its prefix, e.g. `video/` */
+                    type?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeviceFilePage"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/files/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeviceFile"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** @description Deletes the file and its bytes (operator; audited). An unfinished upload is abandoned. */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/files/{id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Downloads the file. Range: bytes=N-M gives 206 (a player seeks, a download resumes); 416 RANGE_NOT_SATISFIABLE past the end; 409 FILE_NOT_READY while uploading. Images, video and audio are served inline, other files as attachments, always with nosniff. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The bytes: all (200) or one range (206, Content-Range), with the content type read from them */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "*/*": string;
+                    };
+                };
+                /** @description The bytes: all (200) or one range (206, Content-Range), with the content type read from them */
+                206: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "*/*": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/files/{id}/content-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The bytes of a file through the `url` its listing gives. 403 FILE_LINK_INVALID, FILE_LINK_EXPIRED. Range: bytes=N-M gives 206 (a player seeks, a download resumes); 416 RANGE_NOT_SATISFIABLE past the end; 409 FILE_NOT_READY while uploading. Images, video and audio are served inline, other files as attachments, always with nosniff. */
+        get: {
+            parameters: {
+                query: {
+                    /** @description The signed token of the file's `url` */
+                    token: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The bytes: all (200) or one range (206, Content-Range), with the content type read from them */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "*/*": string;
+                    };
+                };
+                /** @description The bytes: all (200) or one range (206, Content-Range), with the content type read from them */
+                206: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "*/*": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/files/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The org's file quota and what it uses. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FileUsage"];
                     };
                 };
             };
@@ -8251,6 +8902,8 @@ export interface components {
             /** Format: uuid */
             deviceId: string;
             deviceName: string;
+            /** @description Names of the files the device said it uploads for this alert (in its folder) */
+            files: string[];
             /** Format: uuid */
             id: string;
             message: string;
@@ -8267,6 +8920,11 @@ export interface components {
             ts: string;
             /** @description What kind of alert, as the device named it */
             type: string | null;
+        };
+        /** AlertDetail */
+        AlertDetail: components["schemas"]["Alert"] & {
+            /** @description Each named file, with the device's file once its upload has started (null before) */
+            attachments: components["schemas"]["EventFile"][];
         };
         /** AlertPage */
         AlertPage: {
@@ -8512,6 +9170,41 @@ export interface components {
             /** @description The device access token (dt_…): shown once, only its hash is stored */
             token: string;
         };
+        /** DeviceFile */
+        DeviceFile: {
+            /** @description What the bytes are (read from them, not from what the device said); null while uploading */
+            contentType: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** @description The type the device declared */
+            declaredType: string | null;
+            /** Format: uuid */
+            deviceId: string;
+            deviceName: string;
+            /** Format: uuid */
+            id: string;
+            /** @description a file name: letters, digits, ".", "_", "-"; no "/" or ".." */
+            name: string;
+            /** @description Where it is in the org's files: `<deviceId>/<name>` (seed 003's folder structure) */
+            path: string;
+            /** @description Bytes (declared at the start of the upload; all of them once stored) */
+            size: number;
+            /**
+             * @description uploading: bytes still arriving (resumable); stored: complete and checked
+             * @enum {unknown}
+             */
+            state: "uploading" | "stored";
+            storedAt: string | null;
+            /** @description A signed path that serves the bytes (Range, for players and thumbnails) with no other credential until it expires; null while uploading */
+            url: string | null;
+        };
+        /** DeviceFilePage */
+        DeviceFilePage: {
+            items: components["schemas"]["DeviceFile"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
         /** DeviceJwt */
         DeviceJwt: {
             /** Format: uuid */
@@ -8606,6 +9299,22 @@ export interface components {
                 details?: unknown;
                 message: string;
             };
+        };
+        /** EventFile */
+        EventFile: {
+            /** @description The device's file of that name; null until the device starts uploading it */
+            file: components["schemas"]["DeviceFile"] | null;
+            /** @description a file name: letters, digits, ".", "_", "-"; no "/" or ".." */
+            name: string;
+        };
+        /** FileUsage */
+        FileUsage: {
+            maxFileBytes: number;
+            quotaBytes: number;
+            /** @description Stored files older than this are deleted; 0 keeps them */
+            retentionDays: number;
+            /** @description Stored files and the declared sizes of uploads in progress */
+            usedBytes: number;
         };
         /** FleetOverview */
         FleetOverview: {

@@ -20,12 +20,25 @@ export const TelemetryPayload = Type.Union([
   Type.Array(Type.Record(Type.String(), Type.Unknown()), { maxItems: 10_000 }),
 ]);
 
+/**
+ * A device file's name: one level under the device's folder (`<device>/<name>`, seed 003), so no
+ * slash, no `..`, and it starts with a letter or digit.
+ */
+export const FILE_NAME_PATTERN = '^(?!.*\\.\\.)[A-Za-z0-9][A-Za-z0-9._-]{0,199}$';
+export const FileName = Type.String({ pattern: FILE_NAME_PATTERN, description: 'a file name: letters, digits, ".", "_", "-"; no "/" or ".."' });
+/** The files an alert names (it uploads them next): at most this many. */
+export const MAX_ALERT_FILES = 20;
+const AlertFiles = Type.Array(FileName, { maxItems: MAX_ALERT_FILES, description: 'names of the files the device uploads for this alert' });
+
 export const AlertPayload = Type.Object(
   {
     message: Type.String({ minLength: 1, maxLength: 2048 }),
     severity: Type.Optional(Type.Enum(ALERT_SEVERITIES)),
     type: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
     data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    files: Type.Optional(AlertFiles),
+    /** Seed 003's name for `files`. */
+    file_list: Type.Optional(AlertFiles),
     ts: Type.Optional(Timestamp),
     timestamp: Type.Optional(Timestamp),
     device_id: Type.Optional(Type.String()),

@@ -106,6 +106,8 @@ export interface TetherConfig {
   refreshTokenTtlS: number;
   deviceJwtTtlS: number;
   messageRetentionDays: number;
+  /** Device files (issue 15): bytes per org, largest file, retention in days (0 keeps them). */
+  files: { quotaBytes: number; maxFileBytes: number; retentionDays: number };
   allowSignup: boolean;
   mqttAuthFailuresPerMinute: number;
   mqttConnectsPerDevicePerMinute: number;
@@ -303,6 +305,14 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: 'refresh-token-ttl', env: 'TETHER_REFRESH_TOKEN_TTL_S', default: '2592000', description: 'refresh token lifetime, seconds' },
   { flag: 'device-jwt-ttl', env: 'TETHER_DEVICE_JWT_TTL_S', default: '86400', description: 'device JWT lifetime, seconds' },
   { flag: 'message-retention-days', env: 'TETHER_MESSAGE_RETENTION_DAYS', default: '7', description: 'raw message history retention' },
+  {
+    flag: 'file-quota-bytes',
+    env: 'TETHER_FILE_QUOTA_BYTES',
+    default: '10737418240',
+    description: 'bytes of device files an org may hold (uploads in progress count at their size); past it 413 FILE_QUOTA_EXCEEDED',
+  },
+  { flag: 'file-max-bytes', env: 'TETHER_FILE_MAX_BYTES', default: '5368709120', description: 'largest device file (video, log…) accepted' },
+  { flag: 'file-retention-days', env: 'TETHER_FILE_RETENTION_DAYS', default: '90', description: 'device files older than this are deleted; 0 keeps them' },
   {
     flag: 'login-limit-per-ip',
     env: 'TETHER_LOGIN_LIMIT_PER_IP',
@@ -557,6 +567,11 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
     refreshTokenTtlS: int('refresh-token-ttl', 30 * 86400, 60, 365 * 86400),
     deviceJwtTtlS: int('device-jwt-ttl', 86400, 60, 365 * 86400),
     messageRetentionDays: int('message-retention-days', 7, 1, 3650),
+    files: {
+      quotaBytes: int('file-quota-bytes', 10 * 1024 ** 3, 0, Number.MAX_SAFE_INTEGER),
+      maxFileBytes: int('file-max-bytes', 5 * 1024 ** 3, 1, 5 * 1024 ** 4),
+      retentionDays: int('file-retention-days', 90, 0, 36500),
+    },
     allowSignup: bool('allow-signup', false),
     mqttAuthFailuresPerMinute: int('mqtt-auth-failures-per-minute', 10, 1, 1_000_000),
     mqttConnectsPerDevicePerMinute: int('mqtt-connects-per-device-per-minute', 30, 0, 1_000_000),

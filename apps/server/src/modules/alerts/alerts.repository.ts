@@ -16,6 +16,7 @@ export interface AlertRow {
   severity: AlertSeverity;
   message: string;
   data: Record<string, unknown>;
+  files: string[];
   ts: Date;
   created_at: Date;
 }
@@ -28,6 +29,9 @@ export interface AlertFilter {
   severities?: string[];
   from?: Date;
   to?: Date;
+  /** JSON the data must contain (jsonb @>). */
+  data?: string;
+  hasFiles?: boolean;
   limit: number;
   offset: number;
 }
@@ -49,14 +53,26 @@ export class AlertsRepository {
     if (f.severities) add('e.severity = ANY(?::text[])', f.severities);
     if (f.from) add('e.ts >= ?', f.from);
     if (f.to) add('e.ts <= ?', f.to);
+    if (f.data) add('e.data @> ?::jsonb', f.data);
+    if (f.hasFiles !== undefined) where.push(f.hasFiles ? "e.files <> '{}'" : "e.files = '{}'");
     const cond = where.join(' AND ');
     const rows = await this.db.query<AlertRow>(
-      `SELECT e.id, e.device_id, d.name AS device_name, e.project_id, e.type, e.severity, e.message, e.data, e.ts, e.created_at
+      `SELECT e.id, e.device_id, d.name AS device_name, e.project_id, e.type, e.severity, e.message, e.data, e.files, e.ts, e.created_at
        FROM events e JOIN devices d ON d.id = e.device_id
        WHERE ${cond} ORDER BY e.ts DESC, e.id LIMIT ${f.limit} OFFSET ${f.offset}`,
       params,
     );
     const [c] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM events e WHERE ${cond}`, params);
     return { items: rows, total: c?.n ?? 0 };
+  }
+
+  async byId(orgId: string, id: string): Promise<AlertRow | null> {
+    const [r] = await this.db.query<AlertRow>(
+      `SELECT e.id, e.device_id, d.name AS device_name, e.project_id, e.type, e.severity, e.message, e.data, e.files, e.ts, e.created_at
+       FROM events e JOIN devices d ON d.id = e.device_id
+       WHERE e.org_id = $1 AND e.id = $2 AND e.kind = 'alert'`,
+      [orgId, id],
+    );
+    return r ?? null;
   }
 }

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
 import { actorOf } from '../accounts/request-actor.js';
-import { AlertPage } from './alerts.schemas.js';
+import { AlertDetail, AlertPage, AlertQuery } from './alerts.schemas.js';
 import type { AlertsService } from './alerts.service.js';
 
 /** Registered inside an authenticated scope. */
@@ -12,20 +12,23 @@ export function alertsRoutes(alerts: AlertsService) {
       {
         schema: {
           tags: ['alerts'],
-          querystring: Type.Object({
-            deviceId: Type.Optional(Type.String()),
-            projectId: Type.Optional(Type.String()),
-            type: Type.Optional(Type.String()),
-            severity: Type.Optional(Type.String({ description: 'one or more of critical, major, minor, warning, info, comma-separated' })),
-            from: Type.Optional(Type.String()),
-            to: Type.Optional(Type.String()),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-            offset: Type.Optional(Type.Integer({ minimum: 0 })),
-          }),
+          querystring: AlertQuery,
           response: { 200: AlertPage },
         },
       },
       (req) => alerts.list(actorOf(req), req.query),
+    );
+    app.get(
+      '/api/v1/alerts/:id',
+      {
+        schema: {
+          tags: ['alerts'],
+          params: Type.Object({ id: Type.String() }),
+          description: 'One alert, with the files it names: each with its upload state, type and a signed url to play or show it. 404 ALERT_NOT_FOUND.',
+          response: { 200: AlertDetail },
+        },
+      },
+      (req) => alerts.get(actorOf(req), req.params.id),
     );
   };
 }

@@ -3,7 +3,7 @@
  * Pure functions: no I/O, so they are cheap on the hot path and easy to test.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { AlertPayload, HeartbeatPayload, LocationPayload, type UplinkChannel } from '@tether/contracts';
+import { AlertPayload, HeartbeatPayload, LocationPayload, MAX_ALERT_FILES, type UplinkChannel } from '@tether/contracts';
 import { Compile } from 'typebox/compile';
 import { assertStorableJson, UnstorableJsonError } from '../../platform/json/storable.js';
 import { IngestRejection, type DecodedAlert, type DecodedHeartbeat, type DecodedLocation, type IngestPoint } from './ingest-message.js';
@@ -195,6 +195,8 @@ export function decodeAlert(body: unknown, now: number, identity: EmbeddedIdenti
   takeIdentity(body, identity);
   const time = optTs(body, now);
   const type = body.type ?? null;
+  const files = [...new Set([...(body.files ?? []), ...(body.file_list ?? [])])];
+  if (files.length > MAX_ALERT_FILES) throw new IngestRejection('invalid_payload', `an alert names at most ${MAX_ALERT_FILES} files`);
   return {
     id: time.stamped ? randomUUID() : alertId(deviceId, type, time.ts),
     ...time,
@@ -202,6 +204,7 @@ export function decodeAlert(body: unknown, now: number, identity: EmbeddedIdenti
     severity: body.severity ?? 'warning',
     type,
     data: body.data ?? {},
+    files,
   };
 }
 

@@ -27,6 +27,8 @@ export interface DecodedAlert {
   replay?: boolean;
   type: string | null;
   data: Record<string, unknown>;
+  /** The files the device will upload for it (names in its folder); deduplicated. */
+  files: string[];
 }
 export interface DecodedHeartbeat {
   ts: number;

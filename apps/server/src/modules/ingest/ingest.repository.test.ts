@@ -177,7 +177,7 @@ describe('writeIngestBatch', () => {
     await db.query('DELETE FROM devices WHERE id = $1', [gone.deviceId]);
     const everything = (d: DeviceIdentity) => [
       buildMessage(d, { telemetry: [num('t', T, 1)] }),
-      buildMessage(d, { channel: 'alerts', alert: { id: crypto.randomUUID(), ts: T, message: 'm', severity: 'critical', type: null, data: {} } }),
+      buildMessage(d, { channel: 'alerts', alert: { id: crypto.randomUUID(), ts: T, message: 'm', severity: 'critical', type: null, data: {}, files: [] } }),
       buildMessage(d, { channel: 'heartbeat', heartbeat: { ts: T, uptime: null, battery: null, rssi: null, data: null } }),
       buildMessage(d, { channel: 'location', location: { ts: T, lat: 1, lon: 2, alt: null, speed: null, heading: null, accuracy: null } }),
       buildMessage(d, { channel: 'attributes', attributes: { fw_version: '9.9.9' } }),
@@ -199,7 +199,7 @@ describe('writeIngestBatch', () => {
         transport: 'http',
         receivedAt: received,
         rawJson: '{"message":"Gas leakage detected"}',
-        alert: { id: alertId, ts: T, message: 'Gas leakage detected', severity: 'critical', type: 'gas', data: { ppm: 900 } },
+        alert: { id: alertId, ts: T, message: 'Gas leakage detected', severity: 'critical', type: 'gas', data: { ppm: 900 }, files: ['cab.mp4', 'road.mp4'] },
       }),
       buildMessage(d, { channel: 'heartbeat', receivedAt: received, heartbeat: { ts: T, uptime: 100, battery: 87, rssi: -70, data: { fw: '1.2' } } }),
       buildMessage(d, { channel: 'location', receivedAt: received, location: { ts: T, lat: 52.37, lon: 4.89, alt: 3, speed: 40, heading: 90, accuracy: 5 } }),
@@ -221,6 +221,7 @@ describe('writeIngestBatch', () => {
       severity: 'critical',
       message: 'Gas leakage detected',
       data: { ppm: 900 },
+      files: ['cab.mp4', 'road.mp4'],
     });
     expect((alert!.ts as Date).getTime()).toBe(T);
 

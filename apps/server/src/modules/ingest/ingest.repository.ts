@@ -476,10 +476,11 @@ export async function writeIngestBatch(tx: Queryable, batch: readonly IngestMess
     // over them, and within a batch the first copy to arrive is the one kept. Stamped alerts have
     // random ids: always new rows.
     const stored = await tx.query<{ id: string }>(
-      `INSERT INTO events (id, org_id, device_id, project_id, kind, type, severity, message, data, ts)
-       SELECT u.id, dv.org_id, u.d, dv.project_id, 'alert', u.type, u.severity, u.message, u.data, ${US('u.us')}
-       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::int8[])
-         WITH ORDINALITY AS u(id, d, type, severity, message, data, us, n)
+      `INSERT INTO events (id, org_id, device_id, project_id, kind, type, severity, message, data, ts, files)
+       SELECT u.id, dv.org_id, u.d, dv.project_id, 'alert', u.type, u.severity, u.message, u.data, ${US('u.us')},
+              ARRAY(SELECT jsonb_array_elements_text(u.files))
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::int8[], $8::jsonb[])
+         WITH ORDINALITY AS u(id, d, type, severity, message, data, us, files, n)
        JOIN devices dv ON dv.id = u.d
        ORDER BY u.id, u.n
        ON CONFLICT (id) DO NOTHING
@@ -492,6 +493,7 @@ export async function writeIngestBatch(tx: Queryable, batch: readonly IngestMess
         alerts.map((m) => m.alert!.message),
         alerts.map((m) => JSON.stringify(m.alert!.data)),
         alerts.map((m) => m.alert!.ts),
+        alerts.map((m) => JSON.stringify(m.alert!.files)),
       ],
     );
     // A replay is marked, so that what reads the committed batch (alarm evaluation) counts it once.

@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import rangeParser from 'range-parser';
 import type { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
 import { NoContent } from '../../platform/http/schemas.js';
+import { sendRanged } from '../../platform/http/ranged.js';
 import { actorOf } from '../accounts/request-actor.js';
 import { AppError } from '../errors.js';
 import { DownloadLink, DownloadLinkInput, DownloadQuery, Firmware, FirmwareInput, FirmwareList, FirmwareQuery } from './firmware.schemas.js';
@@ -22,37 +22,16 @@ const RANGE_DOC =
   'Send `Range: bytes=N-` to resume: 206 with Content-Range. `If-Range` with the ETag (the sha256 in quotes) resumes only the same artifact. ' +
   'X-Checksum-Sha256 carries the sha256 to check the whole file against. 416 RANGE_NOT_SATISFIABLE for a range past the end.';
 
-/**
- * Sends an artifact with Range support (RFC 9110 §14): one range as 206, several or a
- * malformed header as the whole file, a range past the end as 416.
- */
+/** The artifact's bytes, with Range to resume; X-Checksum-Sha256 to check the whole file against. */
 async function sendArtifact(req: FastifyRequest, reply: FastifyReply, a: Artifact) {
-  const etag = `"${a.sha256}"`;
-  reply
-    .type('application/octet-stream')
-    .header('accept-ranges', 'bytes')
-    .header('etag', etag)
-    .header('x-checksum-sha256', a.sha256)
-    .header('cache-control', 'private, no-transform')
-    .header('content-disposition', `attachment; filename="firmware-${a.firmware.version}.bin"`);
-  const range = req.headers.range;
-  const ifRange = req.headers['if-range'];
-  if (range && (ifRange === undefined || ifRange === etag)) {
-    const ranges = rangeParser(a.size, range, { combine: true });
-    if (ranges === -1) {
-      reply.header('content-range', `bytes */${a.size}`);
-      throw new AppError('RANGE_NOT_SATISFIABLE', `the artifact has ${a.size} bytes`);
-    }
-    if (ranges !== -2 && ranges.type === 'bytes' && ranges.length === 1) {
-      const r = ranges[0]!;
-      return reply
-        .status(206)
-        .header('content-range', `bytes ${r.start}-${r.end}/${a.size}`)
-        .header('content-length', r.end - r.start + 1)
-        .send(await a.open({ start: r.start, end: r.end }));
-    }
-  }
-  return reply.header('content-length', a.size).send(await a.open());
+  reply.header('x-checksum-sha256', a.sha256);
+  return sendRanged(req, reply, {
+    size: a.size,
+    etag: `"${a.sha256}"`,
+    contentType: 'application/octet-stream',
+    disposition: `attachment; filename="firmware-${a.firmware.version}.bin"`,
+    open: (range) => a.open(range),
+  });
 }
 
 /** Firmware artifacts (issue 14), for members of the org. Registered inside an authenticated scope. */

@@ -3,11 +3,15 @@ import { ensurePartitions } from '../db/migrate.js';
 import type { Logger } from '../observability/logger.js';
 
 /**
- * The worker role's periodic upkeep: daily partitions ahead of time, and
- * retention of the raw message history by dropping whole partitions.
- * (pg-boss arrives with the commands issue; these two need no queue.)
+ * The worker role's periodic upkeep (hourly): daily partitions ahead of time,
+ * retention of the raw message history by dropping whole partitions, and the
+ * tasks modules add (device file retention). None needs a queue.
  */
-export function startMaintenance(db: Database, logger: Logger, opts: { messageRetentionDays: number; intervalMs?: number }) {
+export function startMaintenance(
+  db: Database,
+  logger: Logger,
+  opts: { messageRetentionDays: number; intervalMs?: number; tasks?: { name: string; run: () => Promise<unknown> }[] },
+) {
   const run = async () => {
     try {
       const created = await ensurePartitions(db);
@@ -17,6 +21,9 @@ export function startMaintenance(db: Database, logger: Logger, opts: { messageRe
       if (created || r?.n) logger.info({ created, droppedMessagePartitions: r?.n ?? 0 }, 'partition maintenance');
     } catch (err) {
       logger.warn({ err }, 'partition maintenance failed; will retry');
+    }
+    for (const task of opts.tasks ?? []) {
+      await task.run().catch((err: unknown) => logger.warn({ err, task: task.name }, 'maintenance task failed; will retry'));
     }
   };
   const timer = setInterval(() => void run(), opts.intervalMs ?? 3600_000);

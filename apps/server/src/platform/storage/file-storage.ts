@@ -19,6 +19,12 @@ export interface FileStorage {
   /** The file's size in bytes, or null if there is no such file. */
   size(key: string): Promise<number | null>;
   delete(key: string): Promise<void>;
+  /**
+   * Moves a finished local file (a resumable upload staged on this node's disk) into the
+   * storage under `key`, and removes the local file: a rename on local disk, a streamed
+   * multipart upload to a bucket. Returns its size.
+   */
+  adopt(key: string, localFile: string): Promise<number>;
 }
 
 export const SAFE_KEY = /^[a-z0-9][a-z0-9/._-]*$/i;
@@ -66,5 +72,19 @@ export class LocalFileStorage implements FileStorage {
 
   async delete(key: string): Promise<void> {
     await fs.promises.rm(this.file(key), { force: true });
+  }
+
+  async adopt(key: string, localFile: string): Promise<number> {
+    const file = this.file(key);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    try {
+      await fs.promises.rename(localFile, file);
+    } catch (err) {
+      // Another file system (the staging directory mounted elsewhere): copy, then remove.
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      await this.put(key, fs.createReadStream(localFile));
+      await fs.promises.rm(localFile, { force: true });
+    }
+    return (await fs.promises.stat(file)).size;
   }
 }

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import fs from 'node:fs';
 import { SAFE_KEY, type ByteRange, type FileStorage } from './file-storage.js';
 
 export interface S3StorageOptions {
@@ -87,6 +88,12 @@ export class S3FileStorage implements FileStorage {
 
   async delete(key: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.opts.bucket, Key: this.key(key) }));
+  }
+
+  async adopt(key: string, localFile: string): Promise<number> {
+    const size = await this.put(key, fs.createReadStream(localFile));
+    await fs.promises.rm(localFile, { force: true });
+    return size;
   }
 
   /** Readiness: the bucket answers. */
