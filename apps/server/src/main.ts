@@ -40,6 +40,8 @@ import { notificationsRoutes } from './modules/notifications/notifications.route
 import { firmwareDownloadRoutes, firmwareRoutes } from './modules/ota/firmware.routes.js';
 import { FirmwareService } from './modules/ota/firmware.service.js';
 import { fleetsRoutes } from './modules/ota/fleets.routes.js';
+import { AliasesService } from './modules/aliases/aliases.service.js';
+import { aliasesRoutes } from './modules/aliases/aliases.routes.js';
 import { deploymentsRoutes, deviceOtaRoutes } from './modules/ota/deployments.routes.js';
 import { DeploymentsService } from './modules/ota/deployments.service.js';
 import { OtaJobsService } from './modules/ota/ota-jobs.service.js';
@@ -223,6 +225,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     listeners: [{ committed: (batch) => bus.emit('telemetry.stored', { batch }, 'local') }],
   });
   const telemetry = new TelemetryService(db, devices);
+  const aliases = new AliasesService({ db, devices, projects, telemetry });
   const alerts = new AlertsService(db);
   const fleet = new FleetService(db, config.inactivityTimeoutS);
   const commands = new CommandsService({
@@ -379,6 +382,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       await scoped.register(projectsRoutes(projects));
       await scoped.register(devicesRoutes(devices));
       await scoped.register(telemetryRoutes(telemetry));
+      await scoped.register(aliasesRoutes(aliases));
       await scoped.register(alertsRoutes(alerts));
       await scoped.register(fleetRoutes(fleet, projects));
       await scoped.register(commandsRoutes(commands));
