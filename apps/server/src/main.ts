@@ -43,6 +43,8 @@ import { fileLinkRoutes, filesRoutes } from './modules/files/files.routes.js';
 import { FilesService } from './modules/files/files.service.js';
 import { fileUploadRoutes } from './modules/files/files.uploads.js';
 import { fleetsRoutes } from './modules/ota/fleets.routes.js';
+import { AliasesService } from './modules/aliases/aliases.service.js';
+import { aliasesRoutes } from './modules/aliases/aliases.routes.js';
 import { deploymentsRoutes, deviceOtaRoutes } from './modules/ota/deployments.routes.js';
 import { DeploymentsService } from './modules/ota/deployments.service.js';
 import { OtaJobsService } from './modules/ota/ota-jobs.service.js';
@@ -237,6 +239,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     maxFileBytes: config.files.maxFileBytes,
     retentionDays: config.files.retentionDays,
   });
+  const aliases = new AliasesService({ db, devices, projects, telemetry });
   const alerts = new AlertsService(db, files);
   const fleet = new FleetService(db, config.inactivityTimeoutS);
   const commands = new CommandsService({
@@ -395,6 +398,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       await scoped.register(projectsRoutes(projects));
       await scoped.register(devicesRoutes(devices));
       await scoped.register(telemetryRoutes(telemetry));
+      await scoped.register(aliasesRoutes(aliases));
       await scoped.register(alertsRoutes(alerts));
       await scoped.register(fleetRoutes(fleet, projects));
       await scoped.register(commandsRoutes(commands));

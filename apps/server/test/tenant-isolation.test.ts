@@ -33,7 +33,8 @@ type Kind =
   | 'deploymentDevice'
   | 'file'
   | 'fileName'
-  | 'alert';
+  | 'alert'
+  | 'alias';
 interface Probe {
   /** Which kind of org-A resource each path parameter names. */
   params: Record<string, Kind>;
@@ -133,6 +134,10 @@ const PROBES: Record<string, Probe> = {
   'POST /api/v1/deployments/{id}/retry': { params: { id: 'deployment' }, code: 'DEPLOYMENT_NOT_FOUND' },
   'GET /api/v1/deployments/{id}/devices': { params: { id: 'deployment' }, code: 'DEPLOYMENT_NOT_FOUND' },
   'GET /api/v1/deployments/{id}/devices/{deviceId}': { params: { id: 'deployment', deviceId: 'deploymentDevice' }, code: 'DEPLOYMENT_NOT_FOUND' },
+  'GET /api/v1/aliases/{id}': { params: { id: 'alias' }, code: 'ALIAS_NOT_FOUND' },
+  'PATCH /api/v1/aliases/{id}': { params: { id: 'alias' }, code: 'ALIAS_NOT_FOUND', body: { name: 'hijacked' } },
+  'DELETE /api/v1/aliases/{id}': { params: { id: 'alias' }, code: 'ALIAS_NOT_FOUND' },
+  'GET /api/v1/aliases/{id}/telemetry': { params: { id: 'alias' }, code: 'ALIAS_NOT_FOUND', query: { from: '0' } },
 };
 
 /** Path parameters that are not ids of an org's resource, and why. */
@@ -254,6 +259,13 @@ beforeAll(async () => {
   const otaFleetA = await asA('POST', '/api/v1/fleets', { name: 'A ota fleet', kind: 'static', deviceIds: [otaDeviceA.body.id] });
   const deploymentA = await asA('POST', '/api/v1/deployments', { name: 'A rollout', firmwareId: firmwareA.body.id, fleetId: otaFleetA.body.id });
   expect([otaDeviceA.status, otaFleetA.status, deploymentA.status]).toEqual([201, 201, 201]);
+  // A stream alias of org A over its device's temperature.
+  const aliasA = await asA('POST', '/api/v1/aliases', {
+    name: 'A site temperature',
+    projectId: projectA.id,
+    taps: [{ deviceId: deviceA.id, key: 'temperature', from: '0' }],
+  });
+  expect(aliasA.status).toBe(201);
   await s.tether.alarms!.idle();
   const alarmsOfA = await asA('GET', `/api/v1/alarms?deviceId=${deviceA.id}`);
   expect(alarmsOfA.body.items).toHaveLength(1);
@@ -292,8 +304,10 @@ beforeAll(async () => {
     file: fileA,
     fileName: 'a-cam.log',
     alert: alertA[0]!.id,
+    alias: aliasA.body.id as string,
   };
   secretsOfA = [
+    'A site temperature',
     'A leak rule',
     'A rollout',
     'A ota fleet',
@@ -558,7 +572,42 @@ describe('lists never show another org’s data', () => {
       for (const q of [{ hasFiles: 'true' }, { data: '{}' }] as Record<string, string>[]) {
         expect((await call('GET', '/api/v1/alerts', token, undefined, q)).body, JSON.stringify(q)).toMatchObject({ items: [], total: 0 });
       }
-      for (const body of [devices.body, projects.body, users.body, keys.body, orgs.body, rules.body, targets.body, deployments.body, filesB.body]) {
+      // Stream aliases: none listed; none made over org A's device or in org A's project.
+      const aliases = await call('GET', '/api/v1/aliases', token);
+      expect(aliases.body).toEqual({ items: [] });
+      expect(await call('GET', '/api/v1/aliases', token, undefined, { projectId: projectA.id })).toMatchObject({
+        status: 404,
+        body: { error: { code: 'PROJECT_NOT_FOUND' } },
+      });
+      const tapA = { deviceId: deviceA.id, key: 'temperature', from: '0' };
+      expect(await call('POST', '/api/v1/aliases', token, { name: 'steal', taps: [tapA] })).toMatchObject({
+        status: 404,
+        body: { error: { code: 'DEVICE_NOT_FOUND' } },
+      });
+      expect(await call('POST', '/api/v1/aliases', token, { name: 'steal', projectId: projectA.id, taps: [{ ...tapA, deviceId: deviceB.id }] })).toMatchObject({
+        status: 404,
+        body: { error: { code: 'PROJECT_NOT_FOUND' } },
+      });
+      // The fleet map: org B's devices only (none has a position), and org A's project is not found.
+      const positions = await call('GET', '/api/v1/locations/latest', token);
+      expect(positions.body).toEqual({ items: [], next: null });
+      expect(await call('GET', '/api/v1/locations/latest', token, undefined, { projectId: projectA.id })).toMatchObject({
+        status: 404,
+        body: { error: { code: 'PROJECT_NOT_FOUND' } },
+      });
+      for (const body of [
+        devices.body,
+        filesB.body,
+        projects.body,
+        users.body,
+        keys.body,
+        orgs.body,
+        rules.body,
+        targets.body,
+        deployments.body,
+        aliases.body,
+        positions.body,
+      ]) {
         for (const secret of secretsOfA) expect(JSON.stringify(body)).not.toContain(secret);
       }
     }
@@ -569,6 +618,8 @@ describe('lists never show another org’s data', () => {
     expect((await call('GET', '/api/v1/alarms', ownerA.token!, undefined, { ruleId: ids.rule })).body.total).toBe(1);
     expect((await ownerA.devices.list({ projectId: projectA.id })).total).toBe(2);
     expect((await ownerA.devices.list({ tag: 'org-a' })).items.map((d) => d.id)).toEqual([deviceA.id]);
+    expect((await call('GET', '/api/v1/aliases', ownerA.token!)).body.items).toHaveLength(1);
+    expect((await call('GET', '/api/v1/locations/latest', ownerA.token!)).body.items).toMatchObject([{ id: deviceA.id, lat: 52.37, lon: 4.89 }]);
   });
 });
 
@@ -627,6 +678,7 @@ describe('live updates', () => {
       // Org A's own socket gets the events, so they were published.
       await liveA.next((m) => m.type === 'telemetry' && m.deviceId === deviceA.id);
       await liveA.next((m) => m.type === 'alert' && m.deviceId === deviceA.id);
+      await liveA.next((m) => m.type === 'location' && m.deviceId === deviceA.id);
       await liveA.next((m) => m.type === 'status' && m.deviceId === deviceA.id && !m.online);
       // A change to org A's alarm reaches org A's dashboards (the alarms channel), and must not reach org B's.
       expect((await call('POST', `/api/v1/alarms/${ids.alarm}/comments`, ownerA.token!, { comment: 'seen by A' })).status).toBe(200);

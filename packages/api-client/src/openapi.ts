@@ -986,6 +986,311 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/aliases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Only the aliases of this project */
+                    projectId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AliasList"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** @description A stream alias and its taps (operator). 400 ALIAS_TAPS_INVALID (no tap, two taps starting at the same time), ALIAS_KEY_INVALID (empty, too long or reserved key), VALIDATION_FAILED (a start that is not a time); 404 DEVICE_NOT_FOUND (a device not in the org), PROJECT_NOT_FOUND; 409 NAME_TAKEN. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AliasInput"];
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Alias"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/aliases/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Alias"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** @description Deletes the alias, not the data (operator) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** @description Changes an alias; taps, when given, replace all of them (operator). 400 ALIAS_TAPS_INVALID (no tap, two taps starting at the same time), ALIAS_KEY_INVALID (empty, too long or reserved key), VALIDATION_FAILED (a start that is not a time); 404 DEVICE_NOT_FOUND (a device not in the org), PROJECT_NOT_FOUND; 409 NAME_TAKEN. */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AliasPatch"];
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Alias"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/aliases/{id}/telemetry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The alias read as a device key is: the query and answer of GET /api/v1/devices/{id}/telemetry, with one series named after the alias, each tap’s device key supplying its stretch of time (`sources`). Raw points: the newest `limit` across the taps, with a cursor for the rest. Aggregated: a bucket that spans a tap change combines both sides (sum, count, min, max as such; avg weighted by points; last from the newer tap). */
+        get: {
+            parameters: {
+                query?: {
+                    agg?: "avg" | "min" | "max" | "sum" | "count" | "last";
+                    /** @description cursor from `truncated`: only raw points older than it */
+                    before?: string;
+                    /** @description ISO 8601 or ms since epoch; default: an hour before `to` */
+                    from?: string;
+                    /** @description 30s, 5m, 1h, 1d or seconds */
+                    interval?: string;
+                    /** @description comma-separated keys; all keys when omitted (an alias has one, its name) */
+                    keys?: string;
+                    /** @description Raw points: at most this many per key (default 10,000) */
+                    limit?: number;
+                    /** @description ISO 8601 or ms since epoch; default: now */
+                    to?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TelemetryHistory"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/api-keys": {
         parameters: {
             query?: never;
@@ -4391,6 +4696,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** @description The track over any range (default: the last 24 h): the newest `limit` positions, oldest first, with a cursor for the older rest. With `interval`, one position per time bucket (the last in it): a month of 1 s fixes drawn as a few thousand points. */
         get: {
             parameters: {
                 query?: {
@@ -4398,6 +4704,8 @@ export interface paths {
                     before?: string;
                     /** @description ISO 8601 or ms since epoch */
                     from?: string;
+                    /** @description Downsample: the last position per bucket of 30s, 5m, 1h, 1d or seconds */
+                    interval?: string;
                     limit?: number;
                     /** @description ISO 8601 or ms since epoch */
                     to?: string;
@@ -4973,14 +5281,15 @@ export interface paths {
                     agg?: "avg" | "min" | "max" | "sum" | "count" | "last";
                     /** @description cursor from `truncated`: only raw points older than it */
                     before?: string;
-                    /** @description ISO 8601 or ms since epoch */
+                    /** @description ISO 8601 or ms since epoch; default: an hour before `to` */
                     from?: string;
                     /** @description 30s, 5m, 1h, 1d or seconds */
                     interval?: string;
-                    /** @description comma-separated keys; all keys when omitted */
+                    /** @description comma-separated keys; all keys when omitted (an alias has one, its name) */
                     keys?: string;
+                    /** @description Raw points: at most this many per key (default 10,000) */
                     limit?: number;
-                    /** @description ISO 8601 or ms since epoch */
+                    /** @description ISO 8601 or ms since epoch; default: now */
                     to?: string;
                 };
                 header?: never;
@@ -6561,6 +6870,66 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/locations/latest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The fleet map: the last known position of every device of the org (or of one project) that reported one, with its name and status. Live updates: subscribe to the `locations` channel of /api/v1/live. 404 PROJECT_NOT_FOUND. */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description The cursor `next` of the previous page */
+                    after?: string;
+                    limit?: number;
+                    /** @description Only the devices of this project */
+                    projectId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DevicePositions"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -8933,6 +9302,66 @@ export interface components {
             offset: number;
             total: number;
         };
+        /** Alias */
+        Alias: {
+            /** Format: date-time */
+            createdAt: string;
+            description: string;
+            /** Format: uuid */
+            id: string;
+            /** @description Also the key of its series in a telemetry read */
+            name: string;
+            projectId: string | null;
+            /** @description Oldest first */
+            taps: components["schemas"]["AliasTap"][];
+            unit: string | null;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** AliasInput */
+        AliasInput: {
+            description?: string;
+            name: string;
+            /** @description A project of the org, or none */
+            projectId?: string | null;
+            /** @description In any order; no two may start at the same time. Before the first start the alias has no data */
+            taps: components["schemas"]["AliasTapInput"][];
+            unit?: string | null;
+        };
+        /** AliasList */
+        AliasList: {
+            /** @description By name */
+            items: components["schemas"]["Alias"][];
+        };
+        /** AliasPatch */
+        AliasPatch: {
+            description?: string;
+            name?: string;
+            projectId?: string | null;
+            /** @description Replaces every tap, as in AliasInput */
+            taps?: components["schemas"]["AliasTapInput"][];
+            unit?: string | null;
+        };
+        /** AliasTap */
+        AliasTap: {
+            /** @description null: the device was deleted; the alias has no data for this tap’s time */
+            deviceId: string | null;
+            deviceName: string | null;
+            /** Format: date-time */
+            from: string;
+            key: string;
+            /** @description The next tap’s start (excluded); null: still running */
+            to: string | null;
+        };
+        /** AliasTapInput */
+        AliasTapInput: {
+            /** @description A device of the org */
+            deviceId: string;
+            /** @description ISO 8601 or ms since epoch: the tap runs from here until the next tap starts */
+            from: string;
+            /** @description The telemetry key of that device */
+            key: string;
+        };
         /** ApiKey */
         ApiKey: {
             /** Format: date-time */
@@ -9253,6 +9682,30 @@ export interface components {
             offset: number;
             total: number;
         };
+        /** DevicePosition */
+        DevicePosition: {
+            /**
+             * Format: date-time
+             * @description When the device was there
+             */
+            at: string;
+            /** Format: uuid */
+            id: string;
+            lastSeenAt: string | null;
+            lat: number;
+            lon: number;
+            name: string;
+            /** @description Connected to the MQTT broker right now */
+            online: boolean;
+            projectId: string | null;
+        };
+        /** DevicePositions */
+        DevicePositions: {
+            /** @description Devices that reported a position, by id */
+            items: components["schemas"]["DevicePosition"][];
+            /** @description More devices have a position: ask again with after=<next>; null: this is all of them */
+            next: string | null;
+        };
         /** DeviceStatus */
         DeviceStatus: {
             /** @description Sent a message within its inactivity timeout */
@@ -9385,6 +9838,18 @@ export interface components {
             /** @description The number of items returned */
             limit: number;
         } | null;
+        /** HistorySource */
+        HistorySource: {
+            /** Format: uuid */
+            deviceId: string;
+            /** Format: date-time */
+            from: string;
+            key: string;
+            /** Format: date-time */
+            to: string;
+            /** @description true: the stretch ends at `to` included (the end of the range); false: just before `to` (the next tap starts there) */
+            toInclusive: boolean;
+        };
         /** LatestTelemetry */
         LatestTelemetry: {
             /** Format: uuid */
@@ -9418,7 +9883,9 @@ export interface components {
         LocationHistory: {
             /** Format: uuid */
             deviceId: string;
-            /** @description The newest `limit` in the range, oldest first */
+            /** @description Downsampled: the bucket width in seconds, each item the last position in its bucket; null: every position */
+            interval: number | null;
+            /** @description The newest `limit` in the range (downsampled: buckets), oldest first */
             items: components["schemas"]["Location"][];
             truncated: components["schemas"]["HistoryCursor"];
         };
@@ -9734,7 +10201,9 @@ export interface components {
             /** @description The aggregate per bucket; null: raw points */
             agg: ("avg" | "min" | "max" | "sum" | "count" | "last") | null;
             /** Format: uuid */
-            deviceId: string;
+            aliasId?: string;
+            /** @description The device read; null for a stream alias (aliasId), which stitches several */
+            deviceId: string | null;
             /** Format: date-time */
             from: string;
             /** @description Bucket width in seconds; null: raw points */
@@ -9743,6 +10212,8 @@ export interface components {
             series: {
                 [key: string]: components["schemas"]["TelemetryPoint"][];
             };
+            /** @description Alias reads: which device key fed which part of the range, oldest first */
+            sources?: components["schemas"]["HistorySource"][];
             /** Format: date-time */
             to: string;
             /** @description Raw points only: the keys that had more than `limit` points in the range */

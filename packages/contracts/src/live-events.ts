@@ -1,6 +1,6 @@
 /** The live WebSocket contract (`/api/v1/live`, architecture §5). */
 
-export const LIVE_CHANNELS = ['telemetry', 'alerts', 'status', 'commands', 'ota', 'alarms'] as const;
+export const LIVE_CHANNELS = ['telemetry', 'locations', 'alerts', 'status', 'commands', 'ota', 'alarms'] as const;
 export type LiveChannel = (typeof LIVE_CHANNELS)[number];
 
 export interface LiveSubscribeMessage {
@@ -37,6 +37,7 @@ export interface LiveStatusEvent {
   online: boolean;
   lastSeenAt: string | null;
 }
+/** A device reported a position (channel `locations`): the device page's track and the fleet map follow it. */
 export interface LiveLocationEvent {
   type: 'location';
   deviceId: string;
@@ -72,7 +73,7 @@ export type LiveDeviceEvent = LiveTelemetryEvent | LiveAlertEvent | LiveStatusEv
 /** Which subscription channel carries each event type. */
 export const LIVE_EVENT_CHANNEL: Record<LiveDeviceEvent['type'], LiveChannel> = {
   telemetry: 'telemetry',
-  location: 'telemetry',
+  location: 'locations',
   alert: 'alerts',
   status: 'status',
   command: 'commands',

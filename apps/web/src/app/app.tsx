@@ -15,9 +15,11 @@ import { ProjectPage } from '../features/projects/project-page';
 import { Loading } from '../components/ui/state-views';
 import { PageHeader, usePageTitle } from '../components/ui/page';
 
-// Admin and the OTA pages are for few users and rarely visited: they load on demand (see on-demand-pages.ts).
+// Admin, OTA, the fleet map and aliases are for few users or rarely visited: they load on demand (see on-demand-pages.ts).
 const AdminPage = lazy(() => import('./on-demand-pages').then((m) => ({ default: m.AdminPage })));
 const OtaRoutes = lazy(() => import('./on-demand-pages').then((m) => ({ default: m.OtaRoutes })));
+const FleetMapPage = lazy(() => import('./on-demand-pages').then((m) => ({ default: m.FleetMapPage })));
+const AliasRoutes = lazy(() => import('./on-demand-pages').then((m) => ({ default: m.AliasRoutes })));
 
 function NotFound() {
   usePageTitle('Not found');
@@ -42,6 +44,8 @@ function Routes() {
   if (pathname === '/projects') return <ProjectsPage />;
   if ((m = matchPath('/projects/:id', pathname))) return <ProjectPage key={m.id} id={m.id!} />;
   if (/^\/(firmware|fleets|deployments)(\/|$)/.test(pathname)) return <OtaRoutes pathname={pathname} notFound={<NotFound />} />;
+  if (pathname === '/map') return <FleetMapPage />;
+  if (/^\/aliases(\/|$)/.test(pathname)) return <AliasRoutes pathname={pathname} notFound={<NotFound />} />;
   if (pathname === '/admin') return <AdminPage />;
   return <NotFound />;
 }

@@ -95,8 +95,14 @@ export function Layout({ children }: { children: ReactNode }) {
           <NavLink to="/alarms" onNavigate={close}>
             Alarms
           </NavLink>
+          <NavLink to="/map" onNavigate={close}>
+            Map
+          </NavLink>
           <NavLink to="/projects" onNavigate={close}>
             Projects
+          </NavLink>
+          <NavLink to="/aliases" onNavigate={close}>
+            Aliases
           </NavLink>
           <NavLink to="/firmware" onNavigate={close}>
             Firmware

@@ -5,7 +5,7 @@
  */
 import type { QueryOf } from '@tether/api-client';
 
-type TelemetryQuery = QueryOf<'/api/v1/devices/{id}/telemetry', 'get'> & { from: string };
+export type TelemetryQuery = QueryOf<'/api/v1/devices/{id}/telemetry', 'get'> & { from: string };
 
 export type RangePreset = '15m' | '1h' | '24h' | '7d';
 export type RangeSelection = { kind: 'preset'; preset: RangePreset } | { kind: 'custom'; from: number; to: number };

@@ -168,7 +168,7 @@ export class RulesService {
     } as AlarmRule;
     const occurrences = replayRule(rule, points);
     return {
-      deviceId: series.deviceId,
+      deviceId: series.deviceId ?? input.deviceId,
       from: series.from,
       to: series.to,
       points: points.length,

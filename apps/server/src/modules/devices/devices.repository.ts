@@ -76,6 +76,17 @@ export interface SelectedDeviceRow {
   online: boolean;
 }
 
+export interface DevicePositionRow {
+  id: string;
+  name: string;
+  project_id: string | null;
+  online: boolean;
+  last_seen_at: Date | null;
+  location_lat: number;
+  location_lon: number;
+  location_at: Date;
+}
+
 export class DevicesRepository {
   constructor(
     private readonly db: Queryable,
@@ -146,6 +157,16 @@ export class DevicesRepository {
          AND ($5::uuid[] IS NULL OR id = ANY($5))
        ORDER BY created_at, id LIMIT $6`,
       [orgId, f.projectId ?? null, f.templateId ?? null, f.tags?.length ? f.tags : null, f.ids ?? null, limit],
+    );
+  }
+
+  /** Up to limit + 1 devices of the org with a position, by id after the cursor (index devices_located_idx, migration 023). */
+  positions(orgId: string, projectId: string | null, after: string | null, limit: number): Promise<DevicePositionRow[]> {
+    return this.db.query<DevicePositionRow>(
+      `SELECT id, name, project_id, online, last_seen_at, location_lat, location_lon, location_at FROM devices
+       WHERE org_id = $1 AND location_at IS NOT NULL AND ($2::uuid IS NULL OR project_id = $2) AND ($3::uuid IS NULL OR id > $3)
+       ORDER BY id LIMIT $4 + 1`,
+      [orgId, projectId, after, limit],
     );
   }
 

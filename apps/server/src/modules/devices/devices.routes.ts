@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
 import { actorOf } from '../accounts/request-actor.js';
 import { NoContent } from '../../platform/http/schemas.js';
-import { CreatedDevice, Device, DeviceCredentials, DevicePage, DeviceStatus } from './devices.schemas.js';
+import { CreatedDevice, Device, DeviceCredentials, DevicePage, DevicePositions, DevicePositionsQuery, DeviceStatus } from './devices.schemas.js';
 import type { DevicesService } from './devices.service.js';
 
 const IdParam = Type.Object({ id: Type.String() });
@@ -53,6 +53,21 @@ export function devicesRoutes(devices: DevicesService) {
         const { device, token } = await devices.create(actorOf(req), req.body);
         return reply.status(201).send({ ...device, token });
       },
+    );
+
+    app.get(
+      '/api/v1/locations/latest',
+      {
+        schema: {
+          tags: ['devices', 'telemetry'],
+          description:
+            'The fleet map: the last known position of every device of the org (or of one project) that reported one, with its name and status. ' +
+            'Live updates: subscribe to the `locations` channel of /api/v1/live. 404 PROJECT_NOT_FOUND.',
+          querystring: DevicePositionsQuery,
+          response: { 200: DevicePositions },
+        },
+      },
+      (req) => devices.positions(actorOf(req), req.query),
     );
 
     app.get('/api/v1/devices/:id', { schema: { tags: ['devices'], params: IdParam, response: { 200: Device } } }, (req) =>

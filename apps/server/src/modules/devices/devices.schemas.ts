@@ -43,6 +43,34 @@ export type Device = Static<typeof Device>;
 
 export const DevicePage = Page(Device);
 
+/** A device's last known position, for the fleet map. */
+export const DevicePosition = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  projectId: Type.Union([Uuid, Type.Null()]),
+  online: Type.Boolean({ description: 'Connected to the MQTT broker right now' }),
+  lastSeenAt: NullableTimestamp,
+  lat: Type.Number(),
+  lon: Type.Number(),
+  at: Type.String({ format: 'date-time', description: 'When the device was there' }),
+});
+export type DevicePosition = Static<typeof DevicePosition>;
+
+export const DevicePositions = Type.Object({
+  items: Type.Array(DevicePosition, { description: 'Devices that reported a position, by id' }),
+  next: Type.Union([Type.String(), Type.Null()], { description: 'More devices have a position: ask again with after=<next>; null: this is all of them' }),
+});
+export type DevicePositions = Static<typeof DevicePositions>;
+
+export const DevicePositionsQuery = Type.Object(
+  {
+    projectId: Type.Optional(Type.String({ description: 'Only the devices of this project' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 5000 })),
+    after: Type.Optional(Type.String({ description: 'The cursor `next` of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+
 const AccessToken = Type.String({ description: 'The device access token (dt_…): shown once, only its hash is stored' });
 
 export const CreatedDevice = Type.Object({ ...Device.properties, token: AccessToken });
@@ -78,4 +106,15 @@ export const DevicePhoto = {
   content: Object.fromEntries(IMAGE_TYPES.map((t) => [t, { schema: Type.Unsafe<Readable>(Type.String({ format: 'binary' })) }])),
 };
 
-titled({ DeviceStatus, DeviceLocation, Device, DevicePage, CreatedDevice, DeviceCredentials, DeviceJwt, DeviceJwtVerification });
+titled({
+  DeviceStatus,
+  DeviceLocation,
+  Device,
+  DevicePage,
+  CreatedDevice,
+  DeviceCredentials,
+  DeviceJwt,
+  DeviceJwtVerification,
+  DevicePosition,
+  DevicePositions,
+});

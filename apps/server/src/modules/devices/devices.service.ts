@@ -20,7 +20,7 @@ export interface SelectedDevice {
 import type { DomainBus } from '../events/domain-events.js';
 import type { CredentialMirror } from './credential-mirror.js';
 
-import type { Device, DeviceCredentials, DeviceJwt, DeviceJwtVerification, DeviceStatus } from './devices.schemas.js';
+import type { Device, DeviceCredentials, DeviceJwt, DeviceJwtVerification, DevicePositions, DeviceStatus } from './devices.schemas.js';
 
 export type { Device, DeviceIdentity, DeviceStatus };
 
@@ -296,6 +296,28 @@ export class DevicesService {
       return v.valid && v.deviceId ? this.repo.identityById(v.deviceId) : null;
     }
     return this.repo.identityByToken(hashToken(secret));
+  }
+
+  /** The last known position of every device of the org (or of one project) that reported one: the fleet map. */
+  async positions(actor: Actor, q: { projectId?: string; limit?: number; after?: string }): Promise<DevicePositions> {
+    const projectId = q.projectId === undefined ? null : await this.deps.projects.assertInOrg(actor, q.projectId);
+    const after = q.after === undefined ? null : assertUuid(q.after, 'after');
+    const limit = q.limit ?? 5000;
+    const rows = await this.repo.positions(actor.orgId, projectId, after, limit);
+    const next = rows.length > limit ? (rows.pop(), rows.at(-1)!.id) : null;
+    return {
+      items: rows.map((r) => ({
+        id: r.id,
+        name: r.name,
+        projectId: r.project_id,
+        online: r.online,
+        lastSeenAt: r.last_seen_at?.toISOString() ?? null,
+        lat: r.location_lat,
+        lon: r.location_lon,
+        at: r.location_at.toISOString(),
+      })),
+      next,
+    };
   }
 
   /** The devices of the org matching a selection (every criterion), at most `limit`, oldest first. */

@@ -92,7 +92,8 @@ function takeIdentity(obj: Record<string, unknown>, out: EmbeddedIdentity): void
   }
 }
 
-const RESERVED_TELEMETRY_KEYS = new Set(['ts', 'timestamp', 'values', 'device_id', 'jwt_token']);
+/** Names a telemetry reading cannot have: they are the envelope of a message. */
+export const RESERVED_TELEMETRY_KEYS = new Set(['ts', 'timestamp', 'values', 'device_id', 'jwt_token']);
 
 function pushValue(points: IngestPoint[], key: string, value: unknown, ts: number, stamped: boolean): void {
   if (key.length === 0 || key.length > MAX_KEY_LENGTH) throw new IngestRejection('invalid_value', `telemetry key must have 1 to ${MAX_KEY_LENGTH} characters`);

@@ -86,11 +86,11 @@ const BUCKET_MS = (secs: string, ts: string) => `date_part('epoch', date_bin(mak
 /**
  * One branch per range, so each is a plain index range scan. Raw rows enter
  * as one-point partial aggregates. $1 device, $2 keys, $3 from, $4 m0, $5 h0,
- * $6 h1, $7 m1, $8 to (inclusive, as the raw query), $9 bucket seconds.
+ * $6 h1, $7 m1, $8 to (inclusive as the raw query, or exclusive), $9 bucket seconds.
  * Hour rows are complete only before hours_done_until (migration 011): the
  * hours from it on come from the minute rows.
  */
-const ROLLUP_HISTORY_SQL = (combine: string) => `
+const ROLLUP_HISTORY_SQL = (combine: string, toOp: '<' | '<=') => `
 WITH done AS MATERIALIZED (
   SELECT least($6::timestamptz, greatest($5::timestamptz, (SELECT hours_done_until FROM rollup_state))) AS h1
 ),
@@ -105,7 +105,7 @@ parts AS (
   SELECT key, bucket, cnt, n, sum, min, max FROM telemetry_1m WHERE device_id = $1 AND key = ANY($2::text[]) AND bucket >= (SELECT h1 FROM done) AND bucket < $7
   UNION ALL
   SELECT key, ts, 1, (num IS NOT NULL)::int, coalesce(num, 0), num, num
-  FROM telemetry WHERE device_id = $1 AND key = ANY($2::text[]) AND ts >= $7 AND ts <= $8
+  FROM telemetry WHERE device_id = $1 AND key = ANY($2::text[]) AND ts >= $7 AND ts ${toOp} $8
 )
 SELECT key, ${BUCKET_MS('$9', 't')} AS ms, ${combine} AS value
 FROM parts GROUP BY key, ms ORDER BY key, ms`;
@@ -142,11 +142,19 @@ export class TelemetryRepository {
   }
 
   /** Up to limit + 1 newest points per key before the microsecond cursor `before`, oldest first within each key. */
-  async rawPoints(deviceId: string, keys: string[], from: Date, to: Date, limit: number, before: string | null): Promise<(ValueRow & { us: string })[]> {
+  async rawPoints(
+    deviceId: string,
+    keys: string[],
+    from: Date,
+    to: Date,
+    limit: number,
+    before: string | null,
+    toExclusive = false,
+  ): Promise<(ValueRow & { us: string })[]> {
     return this.db.query<ValueRow & { us: string }>(
       `SELECT k.key, t.ts, (extract(epoch FROM t.ts) * 1000000)::int8::text AS us, t.num, t.str, t.bool, t.json FROM unnest($2::text[]) AS k(key)
          CROSS JOIN LATERAL (SELECT ts, num, str, bool, json FROM telemetry
-           WHERE device_id = $1 AND key = k.key AND ts >= $3 AND ts <= $4 AND ($6::int8 IS NULL OR ts < to_timestamp($6::int8::float8 / 1000000))
+           WHERE device_id = $1 AND key = k.key AND ts >= $3 AND ts ${toExclusive ? '<' : '<='} $4 AND ($6::int8 IS NULL OR ts < to_timestamp($6::int8::float8 / 1000000))
            ORDER BY ts DESC LIMIT $5 + 1) t
          ORDER BY k.key, t.ts`,
       [deviceId, keys, from, to, limit, before],
@@ -162,8 +170,9 @@ export class TelemetryRepository {
     to: Date,
     secs: number,
     plan: RollupRanges,
+    toExclusive = false,
   ): Promise<{ key: string; ms: number; value: number | null }[]> {
-    return this.db.query<{ key: string; ms: number; value: number | null }>(ROLLUP_HISTORY_SQL(ROLLUP_COMBINE[agg]), [
+    return this.db.query<{ key: string; ms: number; value: number | null }>(ROLLUP_HISTORY_SQL(ROLLUP_COMBINE[agg], toExclusive ? '<' : '<='), [
       deviceId,
       keys,
       from,
@@ -184,22 +193,37 @@ export class TelemetryRepository {
     from: Date,
     to: Date,
     secs: number,
+    toExclusive = false,
   ): Promise<{ key: string; ms: number; value: number | string | null }[]> {
     return this.db.query<{ key: string; ms: number; value: number | string | null }>(
       `SELECT key, ${BUCKET_MS('$5', 'ts')} AS ms, ${RAW_AGGREGATE[agg]} AS value
-           FROM telemetry WHERE device_id = $1 AND key = ANY($2::text[]) AND ts >= $3 AND ts <= $4
+           FROM telemetry WHERE device_id = $1 AND key = ANY($2::text[]) AND ts >= $3 AND ts ${toExclusive ? '<' : '<='} $4
            GROUP BY key, ms ORDER BY key, ms`,
       [deviceId, keys, from, to, secs],
     );
   }
 
-  /** Up to limit + 1 locations, newest first. */
-  async locations(deviceId: string, from: Date, to: Date, limit: number, before: string | null): Promise<LocationRow[]> {
+  /**
+   * Up to limit + 1 locations, newest first. With bucketSecs, the last location of each bucket
+   * (date_bin from the rollups' origin), and `us` is the bucket's start: the cursor of the next page.
+   */
+  async locations(deviceId: string, from: Date, to: Date, limit: number, before: string | null, bucketSecs: number | null = null): Promise<LocationRow[]> {
+    if (bucketSecs === null) {
+      return this.db.query<LocationRow>(
+        `SELECT ts, ${US_OF('ts')} AS us, lat, lon, alt, speed, heading, accuracy FROM locations
+         WHERE device_id = $1 AND ts >= $2 AND ts <= $3 AND ($5::int8 IS NULL OR ts < ${AT_US('$5')})
+         ORDER BY ts DESC LIMIT $4 + 1`,
+        [deviceId, from, to, limit, before],
+      );
+    }
+    // One index range scan in time order; DISTINCT ON keeps each bucket's newest row.
     return this.db.query<LocationRow>(
-      `SELECT ts, ${US_OF('ts')} AS us, lat, lon, alt, speed, heading, accuracy FROM locations
-       WHERE device_id = $1 AND ts >= $2 AND ts <= $3 AND ($5::int8 IS NULL OR ts < ${AT_US('$5')})
-       ORDER BY ts DESC LIMIT $4 + 1`,
-      [deviceId, from, to, limit, before],
+      `SELECT ts, ${US_OF('b')} AS us, lat, lon, alt, speed, heading, accuracy FROM (
+         SELECT DISTINCT ON (b) date_bin(make_interval(secs => $6), ts, ${ORIGIN}) AS b, ts, lat, lon, alt, speed, heading, accuracy FROM locations
+         WHERE device_id = $1 AND ts >= $2 AND ts <= $3 AND ($5::int8 IS NULL OR ts < ${AT_US('$5')})
+         ORDER BY b DESC, ts DESC
+       ) t ORDER BY b DESC LIMIT $4 + 1`,
+      [deviceId, from, to, limit, before, bucketSecs],
     );
   }
 

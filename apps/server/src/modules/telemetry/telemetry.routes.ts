@@ -2,14 +2,21 @@ import { Type } from 'typebox';
 import { DEVICE_UPLINK_CHANNELS } from '@tether/contracts';
 import type { App } from '../../platform/http/server.js';
 import { actorOf } from '../accounts/request-actor.js';
-import { HeartbeatHistory, LatestTelemetry, LocationHistory, MessageHistory, ReportedAttributes, TelemetryHistory } from './telemetry.schemas.js';
-import { AGGREGATES, type TelemetryService } from './telemetry.service.js';
+import {
+  HeartbeatHistory,
+  LatestTelemetry,
+  LocationHistory,
+  MessageHistory,
+  ReportedAttributes,
+  TelemetryHistory,
+  TelemetryHistoryQuery,
+} from './telemetry.schemas.js';
+import type { TelemetryService } from './telemetry.service.js';
 
 const IdParam = Type.Object({ id: Type.String() });
 const Range = {
   from: Type.Optional(Type.String({ description: 'ISO 8601 or ms since epoch' })),
   to: Type.Optional(Type.String({ description: 'ISO 8601 or ms since epoch' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
 };
 
 /** Registered inside an authenticated scope. */
@@ -27,13 +34,7 @@ export function telemetryRoutes(telemetry: TelemetryService) {
           description:
             'Raw points, or aggregates per time bucket when interval or agg is given. Raw points: the newest `limit` (default 10,000) per key, oldest first; ' +
             'a key that had more is listed in `truncated` with a cursor: ask again with `before=<cursor>` (and that key) for the older rest.',
-          querystring: Type.Object({
-            ...Range,
-            before: Type.Optional(Type.String({ description: 'cursor from `truncated`: only raw points older than it' })),
-            keys: Type.Optional(Type.String({ description: 'comma-separated keys; all keys when omitted' })),
-            interval: Type.Optional(Type.String({ description: '30s, 5m, 1h, 1d or seconds' })),
-            agg: Type.Optional(Type.Enum(AGGREGATES)),
-          }),
+          querystring: TelemetryHistoryQuery,
           response: { 200: TelemetryHistory },
         },
       },
@@ -51,7 +52,17 @@ export function telemetryRoutes(telemetry: TelemetryService) {
     app.get(
       '/api/v1/devices/:id/locations',
       {
-        schema: { tags: ['telemetry'], params: IdParam, querystring: listQuery(1000, 50_000), response: { 200: LocationHistory } },
+        schema: {
+          tags: ['telemetry'],
+          params: IdParam,
+          description:
+            'The track over any range (default: the last 24 h): the newest `limit` positions, oldest first, with a cursor for the older rest. ' +
+            'With `interval`, one position per time bucket (the last in it): a month of 1 s fixes drawn as a few thousand points.',
+          querystring: listQuery(1000, 50_000, {
+            interval: Type.Optional(Type.String({ description: 'Downsample: the last position per bucket of 30s, 5m, 1h, 1d or seconds' })),
+          }),
+          response: { 200: LocationHistory },
+        },
       },
       (req) => telemetry.locations(actorOf(req), req.params.id, req.query),
     );

@@ -22,9 +22,38 @@ export const TelemetryPoint = Type.Object({
       'with agg=last the last value, a number or else as text',
   }),
 });
+export type TelemetryPoint = Static<typeof TelemetryPoint>;
+
+/**
+ * The query of a history read: a device's keys (`GET /devices/{id}/telemetry`) and a stream alias
+ * (`GET /aliases/{id}/telemetry`) take this same object.
+ */
+export const TelemetryHistoryQuery = Type.Object({
+  from: Type.Optional(Type.String({ description: 'ISO 8601 or ms since epoch; default: an hour before `to`' })),
+  to: Type.Optional(Type.String({ description: 'ISO 8601 or ms since epoch; default: now' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Raw points: at most this many per key (default 10,000)' })),
+  before: Type.Optional(Type.String({ description: 'cursor from `truncated`: only raw points older than it' })),
+  keys: Type.Optional(Type.String({ description: 'comma-separated keys; all keys when omitted (an alias has one, its name)' })),
+  interval: Type.Optional(Type.String({ description: '30s, 5m, 1h, 1d or seconds' })),
+  agg: Type.Optional(Type.Enum(AGGREGATES)),
+});
+export type TelemetryHistoryQuery = Static<typeof TelemetryHistoryQuery>;
+
+/** One stretch of a stream alias's answer: the device key that fed it (alias reads only). */
+export const HistorySource = Type.Object({
+  deviceId: Uuid,
+  key: Type.String(),
+  from: Timestamp,
+  to: Timestamp,
+  toInclusive: Type.Boolean({
+    description: 'true: the stretch ends at `to` included (the end of the range); false: just before `to` (the next tap starts there)',
+  }),
+});
 
 export const TelemetryHistory = Type.Object({
-  deviceId: Uuid,
+  deviceId: Type.Union([Uuid, Type.Null()], { description: 'The device read; null for a stream alias (aliasId), which stitches several' }),
+  aliasId: Type.Optional(Uuid),
+  sources: Type.Optional(Type.Array(HistorySource, { description: 'Alias reads: which device key fed which part of the range, oldest first' })),
   from: Timestamp,
   to: Timestamp,
   interval: Type.Union([Type.Integer(), Type.Null()], { description: 'Bucket width in seconds; null: raw points' }),
@@ -66,8 +95,11 @@ export const Location = Type.Object({
 });
 export const LocationHistory = Type.Object({
   deviceId: Uuid,
-  items: Type.Array(Location, { description: 'The newest `limit` in the range, oldest first' }),
+  items: Type.Array(Location, { description: 'The newest `limit` in the range (downsampled: buckets), oldest first' }),
   truncated: HistoryCursor,
+  interval: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'Downsampled: the bucket width in seconds, each item the last position in its bucket; null: every position',
+  }),
 });
 export type LocationHistory = Static<typeof LocationHistory>;
 
@@ -103,6 +135,8 @@ titled({
   LatestValue,
   LatestTelemetry,
   TelemetryPoint,
+  TelemetryHistoryQuery,
+  HistorySource,
   TelemetryHistory,
   HistoryCursor,
   Location,

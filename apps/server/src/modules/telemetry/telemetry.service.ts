@@ -4,7 +4,16 @@ import type { Actor } from '../accounts/actor.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import { isoTime } from './iso-time.js';
 import { TelemetryRepository, type ValueRow } from './telemetry.repository.js';
-import type { HeartbeatHistory, LatestTelemetry, LocationHistory, MessageHistory, ReportedAttributes, TelemetryHistory } from './telemetry.schemas.js';
+import type {
+  HeartbeatHistory,
+  LatestTelemetry,
+  LocationHistory,
+  MessageHistory,
+  ReportedAttributes,
+  TelemetryHistory,
+  TelemetryHistoryQuery,
+  TelemetryPoint,
+} from './telemetry.schemas.js';
 
 export const AGGREGATES = ['avg', 'min', 'max', 'sum', 'count', 'last'] as const;
 export type Aggregate = (typeof AGGREGATES)[number];
@@ -52,6 +61,42 @@ export function rollupPlan(fromMs: number, toMs: number, bucketSecs: number): { 
   return { m0, h0: m0, h1: m0, m1 };
 }
 
+export interface ParsedHistoryQuery {
+  /** Empty: every key the device has. */
+  keys: string[];
+  from: Date;
+  to: Date;
+  limit: number;
+  /** Raw points only: a microsecond cursor from a previous answer. */
+  before: string | null;
+  /** null: raw points. */
+  bucket: { secs: number; agg: Aggregate } | null;
+}
+
+/** A history query's strings checked and parsed, as both device and alias reads take them. */
+export function parseHistoryQuery(q: TelemetryHistoryQuery): ParsedHistoryQuery {
+  const to = parseTime(q.to, new Date(), 'to');
+  const from = parseTime(q.from, new Date(to.getTime() - 3600_000), 'from');
+  if (from > to) throw new AppError('VALIDATION_FAILED', 'from must be before to');
+  const keys = q.keys
+    ? q.keys
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean)
+    : [];
+  const limit = Math.min(Math.max(q.limit ?? 10_000, 1), 100_000);
+  if (q.interval === undefined && q.agg === undefined) {
+    if (q.before !== undefined && !/^\d{1,17}$/.test(q.before)) throw new AppError('VALIDATION_FAILED', 'before must be a cursor from a previous answer');
+    return { keys, from, to, limit, before: q.before ?? null, bucket: null };
+  }
+  const agg = (q.agg ?? 'avg') as Aggregate;
+  if (!AGGREGATES.includes(agg)) throw new AppError('VALIDATION_FAILED', `agg must be one of ${AGGREGATES.join(', ')}`);
+  const secs = parseInterval(q.interval ?? '60');
+  if ((to.getTime() - from.getTime()) / 1000 / secs > 100_000)
+    throw new AppError('VALIDATION_FAILED', 'too many buckets: widen the interval or narrow the range');
+  return { keys, from, to, limit, before: null, bucket: { secs, agg } };
+}
+
 /** Reads of stored device data: latest values, history, locations, attributes, raw messages. */
 export class TelemetryService {
   private readonly repo: TelemetryRepository;
@@ -77,41 +122,59 @@ export class TelemetryService {
     return { deviceId: id, values };
   }
 
-  async history(
+  async history(actor: Actor, deviceId: string, q: TelemetryHistoryQuery): Promise<TelemetryHistory> {
+    const device = await this.devices.get(actor, deviceId);
+    const p = parseHistoryQuery(q);
+    const keys = p.keys.length ? p.keys : await this.repo.keys(device.id);
+    const { series, truncated } = await this.read(device.id, keys, p, false);
+    const head = { deviceId: device.id, from: p.from.toISOString(), to: p.to.toISOString() };
+    return p.bucket ? { ...head, interval: p.bucket.secs, agg: p.bucket.agg, series } : { ...head, interval: null, agg: null, series, truncated };
+  }
+
+  /**
+   * One key of one device over part of a parsed query's range, [slice.from, slice.to) or, with
+   * toInclusive, [slice.from, slice.to]: the read behind history(), for a caller that stitches
+   * several slices into one stream (stream aliases). The device must be in the actor's org.
+   */
+  async keySlice(
     actor: Actor,
     deviceId: string,
-    q: { keys?: string; from?: string; to?: string; interval?: string; agg?: string; limit?: number; before?: string },
-  ): Promise<TelemetryHistory> {
+    key: string,
+    q: ParsedHistoryQuery,
+    slice: { from: Date; to: Date; toInclusive: boolean; limit?: number },
+  ): Promise<{ points: TelemetryPoint[]; truncated: { before: string; limit: number } | null }> {
     const device = await this.devices.get(actor, deviceId);
-    const to = parseTime(q.to, new Date(), 'to');
-    const from = parseTime(q.from, new Date(to.getTime() - 3600_000), 'from');
-    if (from > to) throw new AppError('VALIDATION_FAILED', 'from must be before to');
-    let keys = q.keys
-      ? q.keys
-          .split(',')
-          .map((k) => k.trim())
-          .filter(Boolean)
-      : [];
-    if (!keys.length) {
-      keys = await this.repo.keys(device.id);
-    }
-    const limit = Math.min(Math.max(q.limit ?? 10_000, 1), 100_000);
-    const series: TelemetryHistory['series'] = {};
-    for (const k of keys) series[k] = [];
-    if (!keys.length) return { deviceId: device.id, from: from.toISOString(), to: to.toISOString(), interval: null, agg: null, series };
+    const { series, truncated } = await this.read(
+      device.id,
+      [key],
+      { ...q, from: slice.from, to: slice.to, limit: slice.limit ?? q.limit },
+      !slice.toInclusive,
+    );
+    return { points: series[key] ?? [], truncated: truncated[key] ?? null };
+  }
 
-    if (q.interval === undefined && q.agg === undefined) {
+  private async read(
+    deviceId: string,
+    keys: string[],
+    p: ParsedHistoryQuery,
+    toExclusive: boolean,
+  ): Promise<{ series: TelemetryHistory['series']; truncated: NonNullable<TelemetryHistory['truncated']> }> {
+    const { from, to, limit } = p;
+    const series: TelemetryHistory['series'] = {};
+    const truncated: NonNullable<TelemetryHistory['truncated']> = {};
+    for (const k of keys) series[k] = [];
+    if (!keys.length) return { series, truncated };
+
+    if (!p.bucket) {
       // Newest `limit` points per key, returned oldest first for charting. One more is read to
       // tell a capped answer: its key then gets a cursor for the older rest, never a silent cut.
-      if (q.before !== undefined && !/^\d{1,17}$/.test(q.before)) throw new AppError('VALIDATION_FAILED', 'before must be a cursor from a previous answer');
-      const rows = await this.repo.rawPoints(device.id, keys, from, to, limit, q.before ?? null);
+      const rows = await this.repo.rawPoints(deviceId, keys, from, to, limit, p.before, toExclusive);
       const byKey = new Map<string, (ValueRow & { us: string })[]>();
       for (const r of rows) {
         let list = byKey.get(r.key);
         if (!list) byKey.set(r.key, (list = []));
         list.push(r);
       }
-      const truncated: NonNullable<TelemetryHistory['truncated']> = {};
       for (const [key, list] of byKey) {
         // The extra row is the oldest: drop it, and point the cursor at the oldest one returned.
         if (list.length > limit) {
@@ -120,34 +183,42 @@ export class TelemetryService {
         }
         for (const r of list) series[key]!.push({ ts: isoTime(r.ts.getTime()), value: valueOf(r) });
       }
-      return { deviceId: device.id, from: from.toISOString(), to: to.toISOString(), interval: null, agg: null, series, truncated };
+      return { series, truncated };
     }
 
-    const agg = (q.agg ?? 'avg') as Aggregate;
-    if (!AGGREGATES.includes(agg)) throw new AppError('VALIDATION_FAILED', `agg must be one of ${AGGREGATES.join(', ')}`);
-    const secs = parseInterval(q.interval ?? '60');
-    if ((to.getTime() - from.getTime()) / 1000 / secs > 100_000)
-      throw new AppError('VALIDATION_FAILED', 'too many buckets: widen the interval or narrow the range');
+    const { agg, secs } = p.bucket;
     const plan = agg === 'last' ? null : rollupPlan(from.getTime(), to.getTime(), secs);
     const rows = plan
-      ? await this.repo.rollupBuckets(device.id, keys, agg as Exclude<Aggregate, 'last'>, from, to, secs, plan)
-      : await this.repo.rawBuckets(device.id, keys, agg, from, to, secs);
+      ? await this.repo.rollupBuckets(deviceId, keys, agg as Exclude<Aggregate, 'last'>, from, to, secs, plan, toExclusive)
+      : await this.repo.rawBuckets(deviceId, keys, agg, from, to, secs, toExclusive);
     for (const r of rows) {
       const value = agg === 'last' && typeof r.value === 'string' && r.value !== '' && !Number.isNaN(Number(r.value)) ? Number(r.value) : r.value;
       series[r.key]!.push({ ts: isoTime(r.ms), value });
     }
-    return { deviceId: device.id, from: from.toISOString(), to: to.toISOString(), interval: secs, agg, series };
+    return { series, truncated };
   }
 
-  async locations(actor: Actor, deviceId: string, q: { from?: string; to?: string; limit?: number; before?: string }): Promise<LocationHistory> {
+  async locations(
+    actor: Actor,
+    deviceId: string,
+    q: { from?: string; to?: string; limit?: number; before?: string; interval?: string },
+  ): Promise<LocationHistory> {
     const device = await this.devices.get(actor, deviceId);
     const to = parseTime(q.to, new Date(), 'to');
     const from = parseTime(q.from, new Date(to.getTime() - 86400_000), 'from');
+    if (from > to) throw new AppError('VALIDATION_FAILED', 'from must be before to');
     const limit = q.limit ?? 1000;
-    // One more row than asked tells a capped answer (HistoryCursor).
-    const rows = await this.repo.locations(device.id, from, to, limit, timeCursor(q.before));
+    const bucketSecs = q.interval === undefined ? null : parseInterval(q.interval);
+    // One more row than asked tells a capped answer (HistoryCursor). Downsampled, the cursor is the
+    // oldest returned bucket's start, so the next page holds the buckets before it, whole.
+    const rows = await this.repo.locations(device.id, from, to, limit, timeCursor(q.before), bucketSecs);
     const truncated = rows.length > limit ? (rows.pop(), { before: rows.at(-1)!.us, limit }) : null;
-    return { deviceId: device.id, items: rows.reverse().map(({ us: _us, ...r }) => ({ ...r, ts: r.ts.toISOString() })), truncated };
+    return {
+      deviceId: device.id,
+      items: rows.reverse().map(({ us: _us, ...r }) => ({ ...r, ts: r.ts.toISOString() })),
+      truncated,
+      interval: bucketSecs,
+    };
   }
 
   async attributes(actor: Actor, deviceId: string): Promise<ReportedAttributes> {

@@ -6,6 +6,7 @@
 import { useEffect, useRef, useState } from 'react';
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
+import { addTiles } from '../locations/map-tiles';
 
 export interface MapPoint {
   lat: number;
@@ -13,10 +14,8 @@ export interface MapPoint {
   ts: string;
 }
 
-const TILE_URL = 'https://tile.openstreetmap.org/{z}/{x}/{y}.png';
-const TILE_TIMEOUT_MS = 8000;
-
-export default function DeviceMap({ track, label }: { track: MapPoint[]; label: string }) {
+/** `view` names what the track shows (its range): a new one fits the map to the track again. */
+export default function DeviceMap({ track, label, view }: { track: MapPoint[]; label: string; view?: string }) {
   const box = useRef<HTMLDivElement>(null);
   const map = useRef<L.Map | null>(null);
   const layers = useRef<{ line: L.Polyline; marker: L.CircleMarker } | null>(null);
@@ -25,19 +24,7 @@ export default function DeviceMap({ track, label }: { track: MapPoint[]; label: 
 
   useEffect(() => {
     const m = L.map(box.current!, { scrollWheelZoom: false, keyboard: true, attributionControl: true });
-    let loaded = false;
-    const layer = L.tileLayer(TILE_URL, { maxZoom: 19, attribution: '© OpenStreetMap contributors' });
-    layer.on('tileload', () => {
-      loaded = true;
-      setTiles('ok');
-    });
-    layer.on('tileerror', () => {
-      if (!loaded) setTiles('failed');
-    });
-    layer.addTo(m);
-    const timeout = setTimeout(() => {
-      if (!loaded) setTiles('failed');
-    }, TILE_TIMEOUT_MS);
+    const stopTiles = addTiles(m, setTiles);
     const style = getComputedStyle(document.documentElement);
     const color = style.getPropertyValue('--chart-line').trim() || '#0f766e';
     const line = L.polyline([], { color, weight: 3, opacity: 0.8 }).addTo(m);
@@ -48,7 +35,7 @@ export default function DeviceMap({ track, label }: { track: MapPoint[]; label: 
     const ro = new ResizeObserver(() => m.invalidateSize());
     ro.observe(box.current!);
     return () => {
-      clearTimeout(timeout);
+      stopTiles();
       ro.disconnect();
       m.remove();
       map.current = null;
@@ -56,6 +43,10 @@ export default function DeviceMap({ track, label }: { track: MapPoint[]; label: 
       fitted.current = false;
     };
   }, []);
+
+  useEffect(() => {
+    fitted.current = false;
+  }, [view]);
 
   useEffect(() => {
     const m = map.current;
@@ -71,7 +62,7 @@ export default function DeviceMap({ track, label }: { track: MapPoint[]; label: 
       if (latlngs.length > 1) m.fitBounds(L.latLngBounds(latlngs), { padding: [24, 24], maxZoom: 16 });
       else m.setView(last, 14);
     } else if (!m.getBounds().contains(last)) m.panTo(last);
-  }, [track, label]);
+  }, [track, label, view]);
 
   return (
     <div className={tiles === 'failed' ? 'map-wrap map-blank' : 'map-wrap'}>

@@ -78,7 +78,7 @@ export function DevicePage({ id }: { id: string }) {
   const specs = template.data?.telemetry;
 
   // One subscription for the page; each section listens for what it shows.
-  useLiveEvents(state.data ? { devices: [id], channels: ['telemetry', 'status', 'commands'] } : null, (e) => {
+  useLiveEvents(state.data ? { devices: [id], channels: ['telemetry', 'locations', 'status', 'commands'] } : null, (e) => {
     if (e.deviceId !== id) return;
     if (e.type === 'status')
       setData(

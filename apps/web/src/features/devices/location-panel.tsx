@@ -1,4 +1,4 @@
-import { lazy, Suspense, useMemo } from 'react';
+import { lazy, Suspense, useMemo, useState } from 'react';
 import type { Device } from '@tether/api-client';
 import { useSession } from '../../app/session';
 import { useLiveEvents, useLiveState } from '../../app/live';
@@ -6,44 +6,57 @@ import { useAsync } from '../../lib/use-async';
 import { Section } from '../../components/ui/page';
 import { Async, EmptyState, Loading } from '../../components/ui/state-views';
 import { RelativeTime } from '../../components/ui/relative-time';
+import { intervalParam, resolveRange, type RangeSelection } from '../../lib/telemetry-range';
 import type { MapPoint } from './device-map';
+import { RangePicker } from './range-picker';
+import { MAX_TRACK, trackQuery } from './track-range';
 
-const DeviceMap = lazy(() => import('./device-map'));
-const MAX_TRACK = 2000;
+const DeviceMap = lazy(() => import('../locations/maps').then((m) => ({ default: m.DeviceMap })));
 
-/** The device's position and its track over the last 24 h, when it reports locations. */
+/** The device's position and its track over a chosen range (the last 24 h at first), when it reports locations. */
 export function LocationPanel({ device }: { device: Device }) {
   const { client } = useSession();
   const { resumes } = useLiveState();
+  const [selection, setSelection] = useState<RangeSelection>({ kind: 'preset', preset: '24h' });
+  const range = useMemo(() => resolveRange(selection), [selection]);
   const state = useAsync(async () => {
-    const r = await client.devices.locations(device.id, { limit: MAX_TRACK });
-    return { points: r.items.map((i): MapPoint => ({ lat: i.lat, lon: i.lon, ts: i.ts })), capped: r.truncated !== null };
-  }, [client, device.id, resumes]);
+    const r = await client.devices.locations(device.id, trackQuery(resolveRange(selection)));
+    return { points: r.items.map((i): MapPoint => ({ lat: i.lat, lon: i.lon, ts: i.ts })), capped: r.truncated !== null, interval: r.interval };
+  }, [client, device.id, selection, resumes]);
   const { setData } = state;
 
   useLiveEvents(null, (e) => {
-    if (e.type !== 'location' || e.deviceId !== device.id) return;
+    // A live range follows the device; a past one stays as it was.
+    if (e.type !== 'location' || e.deviceId !== device.id || !range.live) return;
     const p: MapPoint = { lat: e.location.lat, lon: e.location.lon, ts: e.location.ts };
     setData((prev) => {
       const points = [...(prev?.points ?? []), p];
-      return { points: points.slice(-MAX_TRACK), capped: (prev?.capped ?? false) || points.length > MAX_TRACK };
+      return { points: points.slice(-MAX_TRACK), capped: (prev?.capped ?? false) || points.length > MAX_TRACK, interval: prev?.interval ?? null };
     });
   });
 
-  // Without a track in the window, the last known position still deserves a pin.
+  // Without a track in a live window, the last known position still deserves a pin.
   const track = useMemo(() => {
     const items = state.data?.points ?? [];
-    if (items.length || !device.location) return items;
+    if (items.length || !device.location || !range.live) return items;
     return [{ lat: device.location.lat, lon: device.location.lon, ts: device.location.at }];
-  }, [state.data, device.location]);
+  }, [state.data, device.location, range.live]);
   const last = track[track.length - 1];
+
+  const span = describeSpan(selection);
+  const detail = state.data?.interval
+    ? `${track.length} points, the last of each ${intervalParam(state.data.interval)}, ${span}`
+    : state.data?.capped
+      ? `the last ${track.length} points ${span}`
+      : `${track.length} points ${span}`;
 
   return (
     <Section title="Location" id="location">
+      <RangePicker value={selection} onChange={setSelection} />
       <Async state={state} loadingLabel="Loading locations…">
         {() =>
           !last ? (
-            <EmptyState title="No location reported">
+            <EmptyState title={range.live ? 'No location reported' : 'No location in this range'}>
               <p>
                 Devices that publish to <code>devices/{'{id}'}/location</code> are shown on a map here.
               </p>
@@ -53,13 +66,13 @@ export function LocationPanel({ device }: { device: Device }) {
               <p data-testid="location-text">
                 {last.lat.toFixed(5)}, {last.lon.toFixed(5)} · <RelativeTime value={last.ts} />{' '}
                 {track.length > 1 && (
-                  <span className="muted">
-                    · {state.data?.capped ? `the last ${track.length} points of the last 24 h` : `${track.length} points in the last 24 h`}
+                  <span className="muted" data-testid="track-detail">
+                    · {detail}
                   </span>
                 )}
               </p>
               <Suspense fallback={<Loading label="Loading map…" />}>
-                <DeviceMap track={track} label={`${device.name} at ${last.lat.toFixed(5)}, ${last.lon.toFixed(5)}`} />
+                <DeviceMap view={JSON.stringify(selection)} track={track} label={`${device.name} at ${last.lat.toFixed(5)}, ${last.lon.toFixed(5)}`} />
               </Suspense>
             </>
           )
@@ -67,4 +80,9 @@ export function LocationPanel({ device }: { device: Device }) {
       </Async>
     </Section>
   );
+}
+
+function describeSpan(s: RangeSelection): string {
+  if (s.kind === 'custom') return 'in the chosen window';
+  return { '15m': 'in the last 15 min', '1h': 'in the last hour', '24h': 'in the last 24 h', '7d': 'in the last 7 days' }[s.preset];
 }

@@ -1,9 +1,10 @@
 import { lazy, Suspense, useEffect, useMemo, useRef, useState } from 'react';
-import type { Device } from '@tether/api-client';
+import type { Device, TelemetrySeries } from '@tether/api-client';
+import type { LiveDeviceEvent } from '@tether/contracts';
 import { useSession } from '../../app/session';
-import { useLiveEvents, useLiveState } from '../../app/live';
+import { useLiveEvents, useLiveState, type LiveSpec } from '../../app/live';
 import { useAsync } from '../../lib/use-async';
-import { describeRange, resolveRange, telemetryQuery, type RangeSelection } from '../../lib/telemetry-range';
+import { describeRange, resolveRange, telemetryQuery, type RangeSelection, type TelemetryQuery } from '../../lib/telemetry-range';
 import { displayRangeFor, unitFor, type TelemetryKeySpec } from '../../lib/units';
 import { Section } from '../../components/ui/page';
 import { EmptyState, ErrorNotice, Loading } from '../../components/ui/state-views';
@@ -17,12 +18,29 @@ const SLIDE_MS = 5000;
 /** Aggregated windows are re-read at most this often while data arrives. */
 const AGG_RELOAD_MS = 10_000;
 
-export function TelemetryPanel({ device, specs }: { device: Device; specs?: readonly TelemetryKeySpec[] }) {
-  const { client } = useSession();
+type LivePoint = { key: string; ts: string; value: unknown };
+
+export interface HistoryPanelProps {
+  /** Names what is read (a device, an alias): a new source reads again. */
+  source: string;
+  /** Reads the history: the device route or the alias route, which take the same query and answer alike. */
+  load(q: TelemetryQuery): Promise<TelemetrySeries>;
+  /** What to follow live; null: the page's own subscription delivers the events. */
+  live: LiveSpec | null;
+  /** The event's points for these charts, keyed as the series are; null: not for them. */
+  livePoints(e: LiveDeviceEvent): LivePoint[] | null;
+  unitOf(key: string): string | null;
+  rangeOf(key: string): { min?: number; max?: number } | null;
+  title?: string;
+  empty?: string;
+}
+
+/** A range picker over uPlot charts of a history, kept live while the range follows the clock. */
+export function HistoryPanel({ source, load, live, livePoints, unitOf, rangeOf, title = 'Telemetry', empty }: HistoryPanelProps) {
   const { resumes } = useLiveState();
   const [selection, setSelection] = useState<RangeSelection>({ kind: 'preset', preset: '1h' });
   const range = useMemo(() => resolveRange(selection), [selection]);
-  const history = useAsync(() => client.devices.telemetry(device.id, telemetryQuery(resolveRange(selection))), [client, device.id, selection, resumes]);
+  const history = useAsync(() => load(telemetryQuery(resolveRange(selection))), [source, selection, resumes]);
 
   const series = useRef(new Map<string, Series>());
   const [version, setVersion] = useState(0);
@@ -57,10 +75,12 @@ export function TelemetryPanel({ device, specs }: { device: Device; specs?: read
     [],
   );
   const { reload } = history;
-  useLiveEvents(null, (e) => {
-    if (e.type !== 'telemetry' || e.deviceId !== device.id || !range.live) return;
+  useLiveEvents(live, (e) => {
+    if (!range.live) return;
+    const points = livePoints(e);
+    if (!points?.length) return;
     if (range.bucket === null) {
-      if (mergePoints(series.current, e.points).length && bump.current === null) {
+      if (mergePoints(series.current, points).length && bump.current === null) {
         // Many points in one frame make one redraw.
         bump.current = requestAnimationFrame(() => {
           bump.current = null;
@@ -77,16 +97,14 @@ export function TelemetryPanel({ device, specs }: { device: Device; specs?: read
   });
 
   const list = useMemo(() => [...series.current.values()].sort((a, b) => a.key.localeCompare(b.key)), [version]);
-  const unitOf = (key: string) => unitFor(key, device.metadata, specs);
-  const rangeOf = (key: string) => displayRangeFor(key, specs);
 
   let body;
-  if (history.error && !history.data) body = <ErrorNotice error={history.error} onRetry={history.reload} title="Could not load telemetry" />;
-  else if (!history.data) body = <Loading label="Loading telemetry…" />;
+  if (history.error && !history.data) body = <ErrorNotice error={history.error} onRetry={history.reload} title={`Could not load ${title.toLowerCase()}`} />;
+  else if (!history.data) body = <Loading label={`Loading ${title.toLowerCase()}…`} />;
   else if (list.length === 0)
     body = (
       <EmptyState title="No numeric telemetry in this range">
-        <p>Charts appear here as soon as the device publishes readings, without a reload.</p>
+        <p>{empty ?? 'Charts appear here as soon as the device publishes readings, without a reload.'}</p>
       </EmptyState>
     );
   else
@@ -98,7 +116,7 @@ export function TelemetryPanel({ device, specs }: { device: Device; specs?: read
 
   return (
     <Section
-      title="Telemetry"
+      title={title}
       id="telemetry"
       actions={
         <span className="muted small" aria-live="polite">
@@ -111,5 +129,20 @@ export function TelemetryPanel({ device, specs }: { device: Device; specs?: read
       <RangePicker value={selection} onChange={setSelection} />
       {body}
     </Section>
+  );
+}
+
+export function TelemetryPanel({ device, specs }: { device: Device; specs?: readonly TelemetryKeySpec[] }) {
+  const { client } = useSession();
+  return (
+    <HistoryPanel
+      source={device.id}
+      load={(q) => client.devices.telemetry(device.id, q)}
+      // The device page follows the device's telemetry already.
+      live={null}
+      livePoints={(e) => (e.type === 'telemetry' && e.deviceId === device.id ? e.points : null)}
+      unitOf={(key) => unitFor(key, device.metadata, specs)}
+      rangeOf={(key) => displayRangeFor(key, specs)}
+    />
   );
 }
