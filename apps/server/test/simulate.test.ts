@@ -138,6 +138,38 @@ describe('simulation against a real server', () => {
   });
 });
 
+describe('simulated trucks', () => {
+  it('raise harsh-braking alerts that name two dashcam clips, and upload both', async () => {
+    const { project } = await findOrCreateProject(s.api, 'Trucks sim');
+    const fleet = await createSimulatedDevices(s.api, { count: 3, kind: 'truck', projectId: project.id });
+    // Now and then a draw is tiny (the model brakes below 1/200); 37 is odd, so it lands on the brake check whatever the draws per message.
+    let draws = 0;
+    const random = () => (++draws % 37 === 0 ? 0.001 : 0.5);
+    const sim = new Simulation(fleet, { mqttUrl: s.mqttUrl, rate: 30, qos: 1, connectRate: 200, maxInFlight: 1, durationMs: null, httpUrl: s.httpUrl, random });
+    sim.start();
+    try {
+      await until(() => sim.snapshot().files.uploaded >= 4, 30_000);
+    } finally {
+      await sim.stop();
+    }
+    expect(sim.snapshot().files.failed).toBe(0);
+    const alerts = await httpJson(`${s.httpUrl}/api/v1/alerts?projectId=${project.id}&hasFiles=true&type=harsh_brake`, { token: s.api.token! });
+    const items = alerts.body.items as { id: string; files: string[] }[];
+    expect(items.length).toBeGreaterThan(0);
+    let complete = 0;
+    for (const a of items) {
+      expect(a.files).toHaveLength(2);
+      const detail = await httpJson(`${s.httpUrl}/api/v1/alerts/${a.id}`, { token: s.api.token! });
+      const files = (detail.body.attachments as { file: { state: string; contentType: string } | null }[]).map((x) => x.file);
+      if (files.every((f) => f?.state === 'stored')) {
+        complete++;
+        expect(files.map((f) => f!.contentType)).toEqual(['video/webm', 'video/webm']);
+      }
+    }
+    expect(complete).toBeGreaterThanOrEqual(2);
+  });
+});
+
 describe('simulated devices take firmware updates', () => {
   it('download, check, install and come back on the new version; the asked shares fail and hang', async () => {
     const { project } = await findOrCreateProject(s.api, 'OTA sim');

@@ -130,6 +130,7 @@ async function runWithProgress(fleet: FleetDevice[], options: Resolved): Promise
       firmwareVersion: options.firmwareVersion,
       ota: options.ota,
       httpUrl: options.url,
+      videos: options.videos,
     },
     {
       notice: (message) => (reporter ? reporter.note(message) : out.write(`${message}\n`)),

@@ -158,13 +158,18 @@ export function createTruck(random: Random, nowMs: number): DeviceModel {
         const before = speedKmh;
         speedKmh = Math.max(0, speedKmh - 25 - random() * 15);
         const at = position();
+        // Seed 003: the dashcams' clips of the moment are named in the alert, then uploaded. The
+        // alert carries its time, so a re-send after a lost PUBACK is the same alert.
+        const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace('.', '');
         return {
           channel: 'alerts',
           payload: {
             message: 'Harsh braking detected',
             severity: 'major',
             type: 'harsh_brake',
+            ts: now,
             data: { speedBefore: round(before, 1), speedAfter: round(speedKmh, 1), lat: round(at.lat, 6), lon: round(at.lon, 6) },
+            files: [`brake-${stamp}-front.webm`, `brake-${stamp}-cab.webm`],
           },
         };
       }

@@ -34,6 +34,8 @@ export interface SimulateOptions {
   /** The firmware version devices report (fw_version) until an OTA update changes it. */
   firmwareVersion: string;
   ota: OtaBehaviour;
+  /** Trucks upload the clips their alerts name. */
+  videos: boolean;
 }
 
 /** How simulated devices take OTA jobs: a share fails the install, a share hangs for good. */
@@ -73,7 +75,8 @@ Traffic:
                           boiler     temperature/humidity; now and then it overheats past 80 °C
                              for a minute or two, or raises a critical gas alert
                           heartbeat  heartbeats only: uptime, draining battery, rssi
-                          truck      location along a route, speed/fuel telemetry, harsh-braking alarms
+                          truck      location along a route, speed/fuel telemetry, harsh-braking alerts
+                             that name two dashcam clips, then upload them (resumable, over HTTP)
   --devices N           number of devices (default ${DEFAULT_DEVICE_COUNT}; with --devices-file, all in the file)
   --rate R              total messages per second across all devices (default 1 per device)
   --duration S          stop after S seconds (also 90s, 5m, 1h); default: until Ctrl-C
@@ -81,6 +84,7 @@ Traffic:
   --qos 0|1             MQTT QoS (default 1: a message counts as acked once Tether committed it)
   --connect-rate C      new connections per second (default 200)
   --inflight K          unacked publishes per device before its turn is skipped (default 1)
+  --no-video            trucks name no clips and upload none
 
 Firmware updates (OTA): every device reports fw_version and takes OTA jobs: it downloads the
 artifact, checks its sha256, installs, reboots and reports the new version.
@@ -102,6 +106,7 @@ Examples:
 
 const FLAGS = {
   help: { type: 'boolean', short: 'h' },
+  'no-video': { type: 'boolean' },
   kind: { type: 'string' },
   devices: { type: 'string' },
   rate: { type: 'string' },
@@ -203,6 +208,7 @@ export function parseSimulateArgs(argv: string[], env: Record<string, string | u
       projectName: values.project ?? 'Simulator',
       templateName: values.template ?? null,
       firmwareVersion,
+      videos: !values['no-video'],
       ota: {
         failShare,
         failVersions: values['ota-fail-version']

@@ -81,6 +81,7 @@ export function formatProgress(s: SimulationSnapshot, ackRate: number): string {
     `${count(Math.round(ackRate))} acked/s`,
     clock(s.elapsedMs),
   ];
+  if (s.files.uploaded || s.files.failed) parts.push(`files ${count(s.files.uploaded)} uploaded${s.files.failed ? `/${count(s.files.failed)} failed` : ''}`);
   if (s.ota.jobs) parts.push(`ota ${count(s.ota.installed)} installed/${count(s.ota.failed)} failed/${count(s.ota.hung)} hung of ${count(s.ota.jobs)} jobs`);
   if (s.stopping) parts.push(`stopping, ${count(s.inFlight)} awaiting ack`);
   return parts.join('  ');
@@ -105,6 +106,8 @@ export function formatSummary(r: SimulationResult, qos: 0 | 1): string {
     `  unacked   ${count(r.inFlight)} still in flight when the devices disconnected`,
     `  rate      ${rate}`,
   ];
+  if (r.files.uploaded || r.files.failed || r.files.skipped)
+    lines.push(`  files     ${count(r.files.uploaded)} clips uploaded, ${count(r.files.failed)} failed, ${count(r.files.skipped)} skipped (too many waiting)`);
   if (r.ota.jobs)
     lines.push(`  ota       ${count(r.ota.jobs)} firmware jobs: ${count(r.ota.installed)} installed, ${count(r.ota.failed)} failed, ${count(r.ota.hung)} hung`);
   return `${lines.join('\n')}\n`;

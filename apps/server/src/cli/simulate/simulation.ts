@@ -9,8 +9,9 @@
  * show what the server commits, not what the client buffers.
  */
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import type { OtaJobMessage } from '@tether/contracts';
-import { DeviceClient, type FirmwareReport } from '@tether/device-sdk';
+import { DeviceClient, HttpDeviceClient, type FirmwareReport } from '@tether/device-sdk';
 import { createDeviceModel, type DeviceModel, type Random, type Uplink } from './device-models.js';
 import type { FleetDevice } from './fleet-file.js';
 import type { OtaBehaviour } from './options.js';
@@ -33,8 +34,10 @@ export interface SimulationSettings {
   /** The version devices report until an update (a device's own firmwareVersion wins); default 1.0.0. */
   firmwareVersion?: string;
   ota?: OtaBehaviour;
-  /** Base of relative firmware links (a server without TETHER_PUBLIC_URL). */
+  /** Base of relative firmware links (a server without TETHER_PUBLIC_URL), and where files are uploaded. */
   httpUrl?: string;
+  /** Upload the dashcam clips a truck's alert names (default true when httpUrl is set). */
+  videos?: boolean;
 }
 
 export interface SimulationEvents {
@@ -76,6 +79,14 @@ export interface SimulationSnapshot {
   allConnectedAtMs: number | null;
   ackedWhenAllConnected: number;
   ota: OtaCounts;
+  /** Files named by alerts: uploaded (stored), failed, and skipped because too many were waiting. */
+  files: FileCounts;
+}
+
+export interface FileCounts {
+  uploaded: number;
+  failed: number;
+  skipped: number;
 }
 
 export interface SimulationResult extends SimulationSnapshot {
@@ -107,6 +118,9 @@ const MAX_RETRY_DELAY_MS = 30_000;
 /** Schedule slack before turns count as late: timers fire a few ms late even when all is well. */
 const LATE_AFTER_MS = 250;
 const MAX_DISTINCT_NOTICES = 10;
+/** Clip uploads in progress at once, and waiting at most (beyond that a clip is skipped). */
+const UPLOADS_AT_ONCE = 4;
+const MAX_QUEUED_UPLOADS = 200;
 /** CONNACK return codes that retrying cannot fix (MQTT-3.2.2.3): protocol, client id, credentials, authorization. */
 const PERMANENT_CONNACK_CODES = new Set([1, 2, 4, 5]);
 
@@ -121,6 +135,10 @@ export class Simulation {
 
   private readonly counts = { sent: 0, acked: 0, connectErrors: 0, publishErrors: 0, skippedAwaitingAck: 0, skippedLate: 0, disconnects: 0 };
   private readonly ota: OtaCounts = { jobs: 0, installed: 0, failed: 0, hung: 0 };
+  private readonly files: FileCounts = { uploaded: 0, failed: 0, skipped: 0 };
+  /** Clip uploads waiting for their turn: a few at a time, so video never starves the telemetry. */
+  private readonly uploadQueue: (() => Promise<void>)[] = [];
+  private uploading = 0;
   private inFlight = 0;
   private everConnected = 0;
   private refused = 0;
@@ -200,6 +218,7 @@ export class Simulation {
       allConnectedAtMs: this.allConnectedAtMs,
       ackedWhenAllConnected: this.ackedWhenAllConnected,
       ota: { ...this.ota },
+      files: { ...this.files },
     };
   }
 
@@ -377,7 +396,50 @@ export class Simulation {
       device.nextReportMs = now + device.reportIntervalMs;
     }
     const uplink = device.model.next(now);
-    this.track(device, uplink.channel, publishUplink(client, uplink, this.settings.qos));
+    // Without uploads (--no-video, or no HTTP URL) the alert names no clips it will never send.
+    if (uplink.channel === 'alerts' && (!this.settings.httpUrl || this.settings.videos === false)) delete uplink.payload.files;
+    const published = publishUplink(client, uplink, this.settings.qos);
+    this.track(device, uplink.channel, published);
+    if (uplink.channel === 'alerts' && uplink.payload.files?.length) {
+      const names = uplink.payload.files;
+      // Uploaded once the alert is acknowledged, as a dashcam does.
+      published.then(
+        () => this.queueUploads(device, names),
+        () => undefined,
+      );
+    }
+  }
+
+  private queueUploads(device: VirtualDevice, names: string[]): void {
+    const httpUrl = this.settings.httpUrl;
+    if (!httpUrl || this.settings.videos === false || this.stopping) return;
+    for (const name of names) {
+      if (this.uploadQueue.length >= MAX_QUEUED_UPLOADS) {
+        this.files.skipped += 1;
+        continue;
+      }
+      this.uploadQueue.push(async () => {
+        try {
+          await new HttpDeviceClient(httpUrl, device.spec.token).uploadFile(clipFor(name), { name, type: 'video/webm' });
+          this.files.uploaded += 1;
+        } catch (err) {
+          this.files.failed += 1;
+          this.notice(`upload failed: ${errorText(err)}`, `device ${device.spec.id}: upload of ${name} failed (${errorText(err)})`);
+        }
+      });
+    }
+    this.pumpUploads();
+  }
+
+  private pumpUploads(): void {
+    while (this.uploading < UPLOADS_AT_ONCE && this.uploadQueue.length) {
+      const next = this.uploadQueue.shift()!;
+      this.uploading += 1;
+      void next().finally(() => {
+        this.uploading -= 1;
+        this.pumpUploads();
+      });
+    }
   }
 
   /** A publish of the device, counted as sent now and as acked or failed when it settles. */
@@ -419,6 +481,10 @@ export class Simulation {
     this.stoppedAtMs = performance.now();
     this.startedAtMs ??= this.stoppedAtMs;
     await waitFor(() => this.inFlight === 0 && this.pendingConnects.size === 0, this.settings.drainMs ?? 5_000);
+    // Clips already on their way finish (they are small); those still waiting are dropped.
+    this.files.skipped += this.uploadQueue.length;
+    this.uploadQueue.length = 0;
+    await waitFor(() => this.uploading === 0, this.settings.drainMs ?? 5_000);
     // Devices with acks still outstanding are cut off; the rest say goodbye with DISCONNECT.
     const closing = this.devices.flatMap((d) => (d.client ? [d.client.close(d.inFlight > 0)] : []));
     await withTimeout(Promise.all(closing), CLOSE_TIMEOUT_MS);
@@ -433,6 +499,11 @@ export class Simulation {
     this.noticed.add(kind);
     this.events.notice?.(this.noticed.size > MAX_DISTINCT_NOTICES ? 'more kinds of errors: not shown; see the counts' : message);
   }
+}
+
+/** The sample clip a file name stands for: the front or the cab camera (apps/server/assets/videos). */
+function clipFor(name: string): string {
+  return fileURLToPath(new URL(`../../../assets/videos/${name.endsWith('-cab.webm') ? 'cab' : 'front'}.webm`, import.meta.url));
 }
 
 function publishUplink(client: DeviceClient, uplink: Uplink, qos: 0 | 1): Promise<void> {
