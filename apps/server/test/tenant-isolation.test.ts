@@ -29,7 +29,8 @@ type Kind =
   | 'firmware'
   | 'fleet'
   | 'deployment'
-  | 'deploymentDevice';
+  | 'deploymentDevice'
+  | 'report';
 interface Probe {
   /** Which kind of org-A resource each path parameter names. */
   params: Record<string, Kind>;
@@ -124,6 +125,9 @@ const PROBES: Record<string, Probe> = {
   'POST /api/v1/deployments/{id}/retry': { params: { id: 'deployment' }, code: 'DEPLOYMENT_NOT_FOUND' },
   'GET /api/v1/deployments/{id}/devices': { params: { id: 'deployment' }, code: 'DEPLOYMENT_NOT_FOUND' },
   'GET /api/v1/deployments/{id}/devices/{deviceId}': { params: { id: 'deployment', deviceId: 'deploymentDevice' }, code: 'DEPLOYMENT_NOT_FOUND' },
+  'GET /api/v1/reports/{id}': { params: { id: 'report' }, code: 'REPORT_NOT_FOUND' },
+  'GET /api/v1/reports/{id}/errors': { params: { id: 'report' }, code: 'REPORT_NOT_FOUND' },
+  'DELETE /api/v1/reports/{id}': { params: { id: 'report' }, code: 'REPORT_NOT_FOUND' },
 };
 
 /** Path parameters that are not ids of an org's resource, and why. */
@@ -136,6 +140,8 @@ const NOT_RESOURCE_IDS: Record<string, string> = {
   'DELETE /api/v1/users/me/config/{key}': 'the caller’s own user settings',
   'GET /api/v1/firmware-downloads/{id}':
     "a signed download link: the token in the query is the credential, and names the firmware (apps/server/test/firmware.test.ts: another firmware's id is DOWNLOAD_LINK_INVALID)",
+  'GET /api/v1/device/reports/{id}':
+    'device API: the device is the caller and sees its own reports only; probed below (another org’s device, and a device of the same org, get REPORT_NOT_FOUND)',
   'POST /api/v1/device/commands/{commandId}/result':
     'device API: the device is the caller; covered by the commands suite (another device’s command is COMMAND_NOT_FOUND)',
 };
@@ -156,6 +162,7 @@ let keyB: { id: string; key: string };
 let projectB: Project;
 let deviceB: Device & { token: string };
 let ids: Record<Kind, string>;
+let reportA: string;
 /** Strings that must never appear in anything org B receives. */
 let secretsOfA: string[];
 
@@ -195,6 +202,14 @@ beforeAll(async () => {
   await dev.endAsync();
   const http = await httpJson(`${s.httpUrl}/api/v1/device/telemetry`, { method: 'POST', token: deviceA.token, body: JSON.stringify({ pressure: 1.2 }) });
   expect(http.status).toBe(202);
+  // A store-and-forward report of org A's device, with a bad line (listed at /errors).
+  const report = await fetch(`${s.httpUrl}/api/v1/device/reports`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${deviceA.token}`, 'content-type': 'text/csv', 'x-report-id': 'a-report-secret' },
+    body: 'ts,temperature\n2024-01-01T00:00:00Z,19.5\nnot-a-time,1\n',
+  });
+  expect(report.status).toBe(202);
+  reportA = ((await report.json()) as { id: string }).id;
 
   // Org B: created by the admin, who then adds a user that belongs to org B only.
   orgBId = (await ownerA.orgs.create('Org B')).id;
@@ -262,8 +277,10 @@ beforeAll(async () => {
     fleet: fleetA.body.id as string,
     deployment: deploymentA.body.id as string,
     deploymentDevice: otaDeviceA.body.id as string,
+    report: reportA,
   };
   secretsOfA = [
+    'a-report-secret',
     'A leak rule',
     'A rollout',
     'A ota fleet',
@@ -514,9 +531,19 @@ describe('lists never show another org’s data', () => {
       expect(deployments.body).toEqual({ items: [] });
       const stealFirmware = await call('POST', '/api/v1/deployments', token, { firmwareId: ids.firmware, fleetId: ids.fleet });
       expect(stealFirmware).toMatchObject({ status: 404, body: { error: { code: 'FIRMWARE_NOT_FOUND' } } });
+      // Reports: none listed, org A's device is not a filter, and org B's device cannot read org A's report.
+      const reports = await call('GET', '/api/v1/reports', token);
+      expect(reports.body).toMatchObject({ items: [], total: 0 });
+      const reportsOfA = await call('GET', '/api/v1/reports', token, undefined, { deviceId: deviceA.id });
+      expect(reportsOfA).toMatchObject({ status: 404, body: { error: { code: 'DEVICE_NOT_FOUND' } } });
+      for (const deviceToken of [deviceB.token, deviceA2.token]) {
+        const r = await call('GET', `/api/v1/device/reports/${ids.report}`, deviceToken);
+        expect(r).toMatchObject({ status: 404, body: { error: { code: 'REPORT_NOT_FOUND' } } });
+        for (const secret of secretsOfA) expect(JSON.stringify(r.body)).not.toContain(secret);
+      }
       const reportOnA = await call('POST', '/api/v1/device/ota/status', deviceB.token, { deploymentId: ids.deployment, state: 'failed' });
       expect(reportOnA).toMatchObject({ status: 404, body: { error: { code: 'OTA_JOB_NOT_FOUND' } } });
-      for (const body of [devices.body, projects.body, users.body, keys.body, orgs.body, rules.body, targets.body, deployments.body]) {
+      for (const body of [devices.body, projects.body, users.body, keys.body, orgs.body, rules.body, targets.body, deployments.body, reports.body]) {
         for (const secret of secretsOfA) expect(JSON.stringify(body)).not.toContain(secret);
       }
     }
@@ -525,6 +552,9 @@ describe('lists never show another org’s data', () => {
     expect((await call('GET', '/api/v1/alarms', ownerA.token!, undefined, { ruleId: ids.rule })).body.total).toBe(1);
     expect((await ownerA.devices.list({ projectId: projectA.id })).total).toBe(2);
     expect((await ownerA.devices.list({ tag: 'org-a' })).items.map((d) => d.id)).toEqual([deviceA.id]);
+    const reportsOfA = await call('GET', '/api/v1/reports', ownerA.token!, undefined, { deviceId: deviceA.id });
+    expect((reportsOfA.body.items as { id: string }[]).map((r) => r.id)).toEqual([ids.report]);
+    expect((await call('GET', `/api/v1/device/reports/${ids.report}`, deviceA.token)).status).toBe(200);
   });
 });
 
