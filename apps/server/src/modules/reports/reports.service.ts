@@ -33,6 +33,8 @@ export const MAX_LISTED_ERRORS = 1000;
 const PARSE_RETRY_LIMIT = 3;
 const MAX_ATTEMPTS = PARSE_RETRY_LIMIT + 1;
 const MAX_ERROR_MESSAGE = 300;
+/** Readings per transaction: about what one live ingest batch carries (5,000 messages of a few values). */
+const DEFAULT_BATCH_READINGS = 20_000;
 
 const FORMATS: Record<string, ReportFormat> = {
   'application/x-ndjson': 'jsonl',
@@ -293,7 +295,7 @@ export class ReportsService {
     if (!stream) throw new ReportFormatError('the stored file is missing');
     const device: DeviceIdentity = { deviceId: r.device_id, orgId: r.org_id, projectId: null };
     const clock: ReportClock = { receivedAtUs: r.received_at.getTime() * 1000, sentUptimeS: r.sent_uptime_s };
-    const batchReadings = this.deps.batchReadings ?? 10_000;
+    const batchReadings = this.deps.batchReadings ?? DEFAULT_BATCH_READINGS;
     const resumeAfter = Number(r.last_line);
     let listed = await this.repo.storedErrorCount(r.id);
     let header: CsvHeader | null = null;
@@ -301,17 +303,27 @@ export class ReportsService {
     let points: IngestPoint[] = [];
     let p: ReportProgress = { lastLine: from, accepted: 0, rejected: 0, readings: 0, dropped: 0, errors: [] };
 
+    // One batch is written while the next is parsed: two batches held at most.
+    let writing: Promise<void> = Promise.resolve();
+    const write = async (start: number, batch: IngestPoint[], progress: ReportProgress) => {
+      await this.deps.db.transaction(async (tx) => {
+        await this.deps.ingest.writeBufferedReadings(tx, device, clock.receivedAtUs, batch, { report: r.id, lines: [start + 1, progress.lastLine] });
+        if (!(await this.repo.advance(tx, r.id, start, progress))) throw new ReportMoved();
+      });
+    };
     const flush = async () => {
       if (p.lastLine === from) return;
+      const start = from;
       const batch = points;
       const progress = p;
-      await this.deps.db.transaction(async (tx) => {
-        await this.deps.ingest.writeBufferedReadings(tx, device, clock.receivedAtUs, batch, { report: r.id, lines: [from + 1, progress.lastLine] });
-        if (!(await this.repo.advance(tx, r.id, from, progress))) throw new ReportMoved();
-      });
       from = progress.lastLine;
       points = [];
       p = { lastLine: from, accepted: 0, rejected: 0, readings: 0, dropped: 0, errors: [] };
+      // Batches commit in order: each one's progress starts where the last one's ended.
+      await writing;
+      writing = write(start, batch, progress);
+      // Its failure is thrown by the next flush, or at the end.
+      writing.catch(() => {});
     };
 
     try {
@@ -343,8 +355,11 @@ export class ReportsService {
         if (points.length >= batchReadings || p.accepted + p.rejected >= batchReadings) await flush();
       }
       await flush();
+      await writing;
     } finally {
       stream.destroy();
+      // Nothing of this try runs on after it ends.
+      await writing.catch(() => {});
     }
   }
 }
