@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TetherClient, type Device } from '@tether/api-client';
 import { HttpDeviceClient } from '@tether/device-sdk';
 import { httpJson, startServer, until, type TestServer } from './helpers.js';
+import { startS3, type PrivateS3 } from './private-s3.js';
 
 const MAX_BYTES = 64 * 1024;
 let s: TestServer;
@@ -299,5 +300,43 @@ describe('user side', () => {
     const [audit] = await s.tether.db.query<{ action: string }>("SELECT action FROM audit_log WHERE target_id = $1 AND action = 'report.delete'", [r.id]);
     expect(audit).toBeDefined();
     expect(await series(dev.id, 'v')).toEqual([{ ts: '2024-10-01T00:00:00.000Z', value: 7 }]);
+  });
+});
+
+describe('on S3-compatible storage', () => {
+  let s3: PrivateS3;
+  let s3server: TestServer;
+  beforeAll(async () => {
+    s3 = await startS3();
+    s3server = await startServer({ ...s3.env, TETHER_REPORT_MAX_BYTES: '2048' });
+  });
+  afterAll(async () => {
+    await s3server?.close();
+    await s3?.stop();
+  });
+
+  it('stores the report as an object, parses it from there, and keeps nothing of an oversized one', async () => {
+    const dev = await s3server.api.devices.create({ name: 's3-logger' });
+    const post = (body: string | Readable) =>
+      fetch(`${s3server.httpUrl}/api/v1/device/reports`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${dev.token}`, 'content-type': 'text/csv' },
+        body: body instanceof Readable ? (Readable.toWeb(body) as ReadableStream) : body,
+        ...(body instanceof Readable ? { duplex: 'half' } : {}),
+      } as RequestInit);
+    const res = await post('ts,v\n2024-11-01T00:00:00Z,1\nbad,2\n2024-11-01T00:00:01Z,3\n');
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as Json;
+    expect(s3.objectCount()).toBe(1);
+    const report = await until(async () => {
+      const r = await httpJson(`${s3server.httpUrl}/api/v1/reports/${id as string}`, { token: s3server.api.token! });
+      return r.body.state === 'done' ? r.body : null;
+    });
+    expect(report).toMatchObject({ lines: { accepted: 2, rejected: 1 }, readings: 2 });
+    const tooBig = await post(Readable.from([Buffer.from(`ts,v\n${'2024-11-01T00:00:00Z,1\n'.repeat(200)}`)]));
+    expect(tooBig.status).toBe(413);
+    expect(s3.objectCount()).toBe(1);
+    expect((await httpJson(`${s3server.httpUrl}/api/v1/reports/${id as string}`, { method: 'DELETE', token: s3server.api.token! })).status).toBe(204);
+    expect(s3.objectCount()).toBe(0);
   });
 });
