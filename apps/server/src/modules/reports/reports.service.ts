@@ -1,9 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { Database, Queryable } from '../../platform/db/database.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import type { FileStorage } from '../../platform/storage/file-storage.js';
+import { putMetered, UploadInterrupted, UploadTooLarge } from '../../platform/storage/metered-put.js';
 import { requireRole, type Actor } from '../accounts/actor.js';
 import { AuditLog } from '../audit/audit.repository.js';
 import type { DeviceIdentity } from '../devices/devices.repository.js';
@@ -141,30 +142,15 @@ export class ReportsService {
 
     const id = randomUUID();
     const key = `reports/${device.orgId}/${id}`;
-    const hash = createHash('sha256');
-    let size = 0;
-    let tooLarge = false;
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        size += chunk.length;
-        if (size > max) {
-          tooLarge = true;
-          return cb(new Error('report too large'));
-        }
-        hash.update(chunk);
-        cb(null, chunk);
-      },
-    });
+    let stored: { size: number; sha256: string };
     try {
-      await this.deps.storage.put(
-        key,
-        pipeline(u.body, meter, () => {}),
-      );
+      stored = await putMetered(this.deps.storage, key, u.body, max);
     } catch (err) {
-      // The storage keeps nothing of a body that failed midway (a temp file, or an aborted multipart upload).
-      if (tooLarge) throw new AppError('PAYLOAD_TOO_LARGE', `a report may have at most ${max} bytes`);
-      throw new AppError('UPLOAD_INCOMPLETE', `the upload ended after ${size} bytes: ${err instanceof Error ? err.message : String(err)}; upload it again`);
+      if (err instanceof UploadTooLarge) throw new AppError('PAYLOAD_TOO_LARGE', `a report may have at most ${max} bytes`);
+      if (err instanceof UploadInterrupted) throw new AppError('UPLOAD_INCOMPLETE', `${err.message}; upload it again`);
+      throw err;
     }
+    const { size, sha256 } = stored;
     const drop = async () => this.deps.storage.delete(key).catch((err: unknown) => this.deps.logger.warn({ err, key }, 'could not delete a refused report'));
     if (size === 0) {
       await drop();
@@ -181,7 +167,7 @@ export class ReportsService {
           format,
           storageKey: key,
           bytes: size,
-          sha256: hash.digest('hex'),
+          sha256,
           receivedAt: u.receivedAt,
           sentUptimeS,
         });
