@@ -29,10 +29,11 @@ import { queries } from './scenarios/queries.mjs';
 import { startup } from './scenarios/startup.mjs';
 import { alarms } from './scenarios/alarms.mjs';
 import { ota } from './scenarios/ota.mjs';
+import { reports } from './scenarios/reports.mjs';
 
 const HELP = `Usage: npm run bench -- [options]
 
-  --only 1,2,3       scenarios to run (default: 1-12; 2 is the Mosquitto comparison, 9 the two-node cluster, 10 the external broker, 11 alarms, 12 OTA)
+  --only 1,2,3       scenarios to run (default: 1-13; 2 is the Mosquitto comparison, 9 the two-node cluster, 10 the external broker, 11 alarms, 12 OTA, 13 store-and-forward reports)
   --db both          pglite, postgres or both (default both)
   --quick            short runs to check the suite works (minutes, not a measurement)
   --duration <s>     scenario 1 duration (default 300 on PostgreSQL, 60 on PGlite; --quick 20)
@@ -49,6 +50,8 @@ const HELP = `Usage: npm run bench -- [options]
   --alarm-raises <n> scenario 11 part B, hot values (alarm raises) per second over all devices (default 20)
   --alarm-part A|B   scenario 11: only part A (throughput with rules) or part B (publish → webhook); default both
   --profile          run scenario 1's, 3's, 4's and 6's servers with --cpu-prof and summarize where their time went
+  --report-lines <n> scenario 13: lines in the report (default 1000000; --quick 100000)
+  --report-replay    scenario 13: also upload the same report again (every reading a replay)
   --server-env K=V   extra server environment (repeatable), e.g. TETHER_INGEST_BATCH_SIZE=20000
   --server-node-arg A extra node option for every server (repeatable), e.g. --server-node-arg=--trace-gc
   --server-log <dir> also write each server's output to <dir>/<scenario>-<db>-<pid>.log
@@ -73,6 +76,8 @@ const { values: opt } = parseArgs({
     'alarm-duration': { type: 'string' },
     'alarm-raises': { type: 'string', default: '20' },
     'alarm-part': { type: 'string', default: 'AB' },
+    'report-lines': { type: 'string' },
+    'report-replay': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     'server-env': { type: 'string', multiple: true, default: [] },
     'server-node-arg': { type: 'string', multiple: true, default: [] },
@@ -90,7 +95,7 @@ if (!fs.existsSync(CLI)) {
   process.exit(2);
 }
 
-const only = new Set((opt.only ?? '1,2,3,4,5,6,7,8,9,10,11,12').split(',').map((s) => s.trim()));
+const only = new Set((opt.only ?? '1,2,3,4,5,6,7,8,9,10,11,12,13').split(',').map((s) => s.trim()));
 const dbs = opt.db === 'both' ? ['postgres', 'pglite'] : [opt.db];
 if (!dbs.every((d) => d === 'postgres' || d === 'pglite')) {
   console.error('--db must be pglite, postgres or both');
@@ -114,6 +119,7 @@ const ctx = {
   }),
   mosquittoDurationMs: 1000 * (quick ? 20 : 60),
   ota: { devices: quick ? 200 : 1000, rolloutMB: 1, downloaders: quick ? 20 : 100, downloadMB: 20 },
+  reports: { lines: opt['report-lines'] ? int(opt['report-lines']) : quick ? 100_000 : 1_000_000, replay: opt['report-replay'] },
   latency: {
     rate: int(opt.rate),
     devices: int(opt.devices),
@@ -246,6 +252,7 @@ if (only.has('9')) await step(9, 'postgres', () => cluster(ctx));
 if (only.has('10')) await step(10, 'postgres', () => externalBroker(ctx));
 for (const db of dbs) if (only.has('11')) await step(11, db, () => alarms(ctx, db));
 for (const db of dbs) if (only.has('12')) await step(12, db, () => ota(ctx, db));
+for (const db of dbs) if (only.has('13')) await step(13, db, () => reports(ctx, db));
 
 results.finished = new Date().toISOString();
 results.minutes = Math.round((Date.now() - t0) / 6000) / 10;

@@ -198,6 +198,20 @@ export function targetRows(r) {
         b.status === 'completed' && b.installed === b.devices && b.peakOverIdleMB <= 100,
       );
     }
+    const thirteen = s[`13:${db}`]?.figures;
+    if (thirteen?.first) {
+      const a = thirteen.first;
+      const one = s[`1:${db}`]?.figures;
+      add(
+        13,
+        `a ${fmt(thirteen.lines)}-line store-and-forward report (${thirteen.valuesPerLine} values a line) parsed and stored; wall time and rows/s against scenario 1's ingest rate (issue 15)`,
+        db,
+        `${a.state}: uploaded in ${a.uploadSeconds} s, parsed in ${a.parseSeconds} s = ${fmt(a.linesPerSec)} lines/s, ${fmt(a.rowsPerSec)} rows/s` +
+          `${one ? ` (scenario 1 in this run: ${fmt(one.dataPointsPerSec)} points/s)` : ''}; ${fmt(a.storedRows)} rows stored; server RSS ${fmt(a.idleRssMB)} → ${fmt(a.peakRssMB)} MB` +
+          `${thirteen.replay ? `; uploaded again (all replays): ${thirteen.replay.parseSeconds} s = ${fmt(thirteen.replay.rowsPerSec)} rows/s, ${fmt(thirteen.replay.storedRows)} rows stored` : ''}`,
+        a.state === 'done' && a.storedRows === thirteen.lines * thirteen.valuesPerLine && (!thirteen.replay || thirteen.replay.storedRows === a.storedRows),
+      );
+    }
     const four = s[`4:${db}`]?.figures;
     if (four) {
       const ok =

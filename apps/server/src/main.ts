@@ -56,6 +56,8 @@ import { deviceApiRoutes } from './modules/ingest/device-api.routes.js';
 import { IngestService } from './modules/ingest/ingest.service.js';
 import { startHourRollups } from './modules/ingest/hour-rollups.task.js';
 import { ProjectsService } from './modules/projects/projects.service.js';
+import { REPORT_PARSE_QUEUE, ReportsService } from './modules/reports/reports.service.js';
+import { deviceReportRoutes, reportsRoutes } from './modules/reports/reports.routes.js';
 import { projectsRoutes } from './modules/projects/projects.routes.js';
 import { COMMAND_EXPIRE_QUEUE, COMMAND_RETRY_QUEUE, CommandsService } from './modules/commands/commands.service.js';
 import { commandsRoutes, deviceCommandsRoutes } from './modules/commands/commands.routes.js';
@@ -106,6 +108,7 @@ export interface Tether {
   firmware: FirmwareService;
   files: FilesService;
   deployments: DeploymentsService;
+  reports: ReportsService;
   /**
    * The admin created on the first start, with the generated password if one
    * was generated: set by start(), once every port is listening, so a start
@@ -170,7 +173,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   const firmware = new FirmwareService({ db, storage, signer, templates, maxBytes: FIRMWARE_MAX_BYTES });
   const jobs: Jobs | null =
     roles.has('api') || roles.has('worker') || roles.has('mqtt') || roles.has('ingest')
-      ? await startJobs(db, logger, [COMMAND_EXPIRE_QUEUE, COMMAND_RETRY_QUEUE, DELIVER_QUEUE, SUMMARY_QUEUE])
+      ? await startJobs(db, logger, [COMMAND_EXPIRE_QUEUE, COMMAND_RETRY_QUEUE, DELIVER_QUEUE, SUMMARY_QUEUE, REPORT_PARSE_QUEUE])
       : null;
   const devices = new DevicesService({
     db,
@@ -229,6 +232,16 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     listeners: [{ committed: (batch) => bus.emit('telemetry.stored', { batch }, 'local') }],
   });
   const telemetry = new TelemetryService(db, devices);
+  const reports = new ReportsService({
+    db,
+    storage,
+    jobs,
+    ingest,
+    devices,
+    logger,
+    maxBytes: config.reportMaxBytes,
+    maxLineBytes: config.maxPayloadBytes,
+  });
   const files = new FilesService({
     db,
     storage,
@@ -343,6 +356,8 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   if (jobs && roles.has('worker')) {
     await jobs.work<{ commandId: string }>(COMMAND_EXPIRE_QUEUE, (d) => commands.expire(d.commandId));
     await jobs.work<{ commandId: string }>(COMMAND_RETRY_QUEUE, (d) => commands.retry(d.commandId));
+    // One report at a time per worker node: each writes in batches that hold the same hot rows as ingest.
+    await jobs.work<{ reportId: string }>(REPORT_PARSE_QUEUE, (d) => reports.parse(d.reportId), { concurrency: 1 });
   }
   // Worker nodes move the running deployments on; any of them may, one at a time per deployment.
   if (roles.has('worker')) deployments.startEngine();
@@ -390,6 +405,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     await http.register(deviceOtaRoutes(otaJobs, devices));
     await http.register(fileUploadRoutes(files, devices, logger));
     await http.register(fileLinkRoutes(files));
+    await http.register(deviceReportRoutes(reports, devices));
     await http.register(
       liveRoutes({ hub, accounts, devices, projects, metrics, maxBufferedBytes: config.liveMaxBufferedBytes, pingIntervalMs: config.livePingIntervalMs }),
     );
@@ -412,6 +428,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       await scoped.register(fleetsRoutes(fleets));
       await scoped.register(deploymentsRoutes(deployments));
       await scoped.register(filesRoutes(files));
+      await scoped.register(reportsRoutes(reports));
     });
     if (broker) {
       const b = broker;
@@ -448,6 +465,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     firmware,
     files,
     deployments,
+    reports,
     get bootstrap() {
       return bootstrap;
     },

@@ -34,7 +34,8 @@ type Kind =
   | 'file'
   | 'fileName'
   | 'alert'
-  | 'alias';
+  | 'alias'
+  | 'report';
 interface Probe {
   /** Which kind of org-A resource each path parameter names. */
   params: Record<string, Kind>;
@@ -138,6 +139,9 @@ const PROBES: Record<string, Probe> = {
   'PATCH /api/v1/aliases/{id}': { params: { id: 'alias' }, code: 'ALIAS_NOT_FOUND', body: { name: 'hijacked' } },
   'DELETE /api/v1/aliases/{id}': { params: { id: 'alias' }, code: 'ALIAS_NOT_FOUND' },
   'GET /api/v1/aliases/{id}/telemetry': { params: { id: 'alias' }, code: 'ALIAS_NOT_FOUND', query: { from: '0' } },
+  'GET /api/v1/reports/{id}': { params: { id: 'report' }, code: 'REPORT_NOT_FOUND' },
+  'GET /api/v1/reports/{id}/errors': { params: { id: 'report' }, code: 'REPORT_NOT_FOUND' },
+  'DELETE /api/v1/reports/{id}': { params: { id: 'report' }, code: 'REPORT_NOT_FOUND' },
 };
 
 /** Path parameters that are not ids of an org's resource, and why. */
@@ -155,6 +159,8 @@ const NOT_RESOURCE_IDS: Record<string, string> = {
   'PATCH /api/v1/device/files/uploads/{id}':
     'device API (tus): the device is the caller; device-files.test.ts shows another device’s upload is FILE_NOT_FOUND for HEAD, PATCH and DELETE',
   'DELETE /api/v1/device/files/uploads/{id}': 'device API (tus): as PATCH',
+  'GET /api/v1/device/reports/{id}':
+    'device API: the device is the caller and sees its own reports only; probed below (another org’s device, and a device of the same org, get REPORT_NOT_FOUND)',
   'POST /api/v1/device/commands/{commandId}/result':
     'device API: the device is the caller; covered by the commands suite (another device’s command is COMMAND_NOT_FOUND)',
 };
@@ -175,6 +181,7 @@ let keyB: { id: string; key: string };
 let projectB: Project;
 let deviceB: Device & { token: string };
 let ids: Record<Kind, string>;
+let reportA: string;
 /** Strings that must never appear in anything org B receives. */
 let secretsOfA: string[];
 
@@ -214,6 +221,14 @@ beforeAll(async () => {
   await dev.endAsync();
   const http = await httpJson(`${s.httpUrl}/api/v1/device/telemetry`, { method: 'POST', token: deviceA.token, body: JSON.stringify({ pressure: 1.2 }) });
   expect(http.status).toBe(202);
+  // A store-and-forward report of org A's device, with a bad line (listed at /errors).
+  const report = await fetch(`${s.httpUrl}/api/v1/device/reports`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${deviceA.token}`, 'content-type': 'text/csv', 'x-report-id': 'a-report-secret' },
+    body: 'ts,temperature\n2024-01-01T00:00:00Z,19.5\nnot-a-time,1\n',
+  });
+  expect(report.status).toBe(202);
+  reportA = ((await report.json()) as { id: string }).id;
 
   // Org B: created by the admin, who then adds a user that belongs to org B only.
   orgBId = (await ownerA.orgs.create('Org B')).id;
@@ -305,9 +320,11 @@ beforeAll(async () => {
     fileName: 'a-cam.log',
     alert: alertA[0]!.id,
     alias: aliasA.body.id as string,
+    report: reportA,
   };
   secretsOfA = [
     'A site temperature',
+    'a-report-secret',
     'A leak rule',
     'A rollout',
     'A ota fleet',
@@ -559,6 +576,16 @@ describe('lists never show another org’s data', () => {
       expect(deployments.body).toEqual({ items: [] });
       const stealFirmware = await call('POST', '/api/v1/deployments', token, { firmwareId: ids.firmware, fleetId: ids.fleet });
       expect(stealFirmware).toMatchObject({ status: 404, body: { error: { code: 'FIRMWARE_NOT_FOUND' } } });
+      // Reports: none listed, org A's device is not a filter, and org B's device cannot read org A's report.
+      const reports = await call('GET', '/api/v1/reports', token);
+      expect(reports.body).toMatchObject({ items: [], total: 0 });
+      const reportsOfA = await call('GET', '/api/v1/reports', token, undefined, { deviceId: deviceA.id });
+      expect(reportsOfA).toMatchObject({ status: 404, body: { error: { code: 'DEVICE_NOT_FOUND' } } });
+      for (const deviceToken of [deviceB.token, deviceA2.token]) {
+        const r = await call('GET', `/api/v1/device/reports/${ids.report}`, deviceToken);
+        expect(r).toMatchObject({ status: 404, body: { error: { code: 'REPORT_NOT_FOUND' } } });
+        for (const secret of secretsOfA) expect(JSON.stringify(r.body)).not.toContain(secret);
+      }
       const reportOnA = await call('POST', '/api/v1/device/ota/status', deviceB.token, { deploymentId: ids.deployment, state: 'failed' });
       expect(reportOnA).toMatchObject({ status: 404, body: { error: { code: 'OTA_JOB_NOT_FOUND' } } });
       // Files: none listed, none counted; no upload as org A's device's.
@@ -607,6 +634,7 @@ describe('lists never show another org’s data', () => {
         deployments.body,
         aliases.body,
         positions.body,
+        reports.body,
       ]) {
         for (const secret of secretsOfA) expect(JSON.stringify(body)).not.toContain(secret);
       }
@@ -620,6 +648,9 @@ describe('lists never show another org’s data', () => {
     expect((await ownerA.devices.list({ tag: 'org-a' })).items.map((d) => d.id)).toEqual([deviceA.id]);
     expect((await call('GET', '/api/v1/aliases', ownerA.token!)).body.items).toHaveLength(1);
     expect((await call('GET', '/api/v1/locations/latest', ownerA.token!)).body.items).toMatchObject([{ id: deviceA.id, lat: 52.37, lon: 4.89 }]);
+    const reportsOfA = await call('GET', '/api/v1/reports', ownerA.token!, undefined, { deviceId: deviceA.id });
+    expect((reportsOfA.body.items as { id: string }[]).map((r) => r.id)).toEqual([ids.report]);
+    expect((await call('GET', `/api/v1/device/reports/${ids.report}`, deviceA.token)).status).toBe(200);
   });
 });
 

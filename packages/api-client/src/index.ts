@@ -52,6 +52,9 @@ export type Note = Schemas['Note'];
 export type EntityKind = Schemas['EntityKind'];
 export type FleetOverview = Schemas['FleetOverview'];
 export type ServerInfo = Schemas['ServerInfo'];
+export type Report = Schemas['Report'];
+export type ReportPage = Schemas['ReportPage'];
+export type ReportLineError = Schemas['ReportLineError'];
 
 type Method = 'get' | 'put' | 'post' | 'patch' | 'delete';
 type Operation<P extends keyof paths, M extends Method> = paths[P] extends Record<M, infer O> ? O : never;
@@ -213,6 +216,15 @@ export class TetherClient {
 
   readonly alerts = {
     list: (q?: QueryOf<'/api/v1/alerts', 'get'>) => this.request<ResponseOf<'/api/v1/alerts', 'get'>>('GET', '/api/v1/alerts', undefined, q),
+  };
+
+  /** Store-and-forward reports devices uploaded (issue 15). */
+  readonly reports = {
+    list: (q?: QueryOf<'/api/v1/reports', 'get'>) => this.request<ReportPage>('GET', '/api/v1/reports', undefined, q),
+    get: (id: string) => this.request<Report>('GET', `/api/v1/reports/${id}`),
+    errors: (id: string, q?: QueryOf<'/api/v1/reports/{id}/errors', 'get'>) =>
+      this.request<ResponseOf<'/api/v1/reports/{id}/errors', 'get'>>('GET', `/api/v1/reports/${id}/errors`, undefined, q),
+    delete: (id: string) => this.request<void>('DELETE', `/api/v1/reports/${id}`),
   };
 
   readonly alarmRules = {

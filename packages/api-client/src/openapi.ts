@@ -3636,6 +3636,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/device/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Store-and-forward: readings the device buffered, as JSON lines (application/x-ndjson: one telemetry object or array per line, each with `ts` or `uptime`) or CSV (text/csv: a header `ts,<key>,…` or `uptime,<key>,…`). Streamed to storage; 202 once the file and the report are committed, before parsing. Readings stamped with `uptime` (seconds since boot) are placed at receive time − (X-Device-Uptime − uptime). 401 UNAUTHORIZED, 413 PAYLOAD_TOO_LARGE (nothing stored), 415 UNSUPPORTED_MEDIA_TYPE, 400 UPLOAD_INCOMPLETE, VALIDATION_FAILED (empty, bad X-Device-Uptime). */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description The same as X-Device-Uptime, for clients that cannot set headers */
+                    uptime?: string;
+                };
+                header?: {
+                    /** @description application/x-ndjson (or application/jsonl) for JSON lines, text/csv for CSV */
+                    "content-type"?: string;
+                    /** @description Seconds since the device booted, when it sent the report: readings stamped with `uptime` are placed by it */
+                    "x-device-uptime"?: string;
+                    /** @description The device’s own id for this report: an upload with an id already stored answers with that report and stores nothing */
+                    "x-report-id"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReportAccepted"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/device/reports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The device reads one of its own reports: state, line counts. 404 REPORT_NOT_FOUND for any other. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Report"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/device/telemetry": {
         parameters: {
             query?: never;
@@ -8347,6 +8467,219 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The org’s reports, newest first; deviceId of another org is DEVICE_NOT_FOUND. */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Only this device’s reports */
+                    deviceId?: string;
+                    limit?: number;
+                    offset?: number;
+                    /** @description stored (acknowledged, waiting for the parser) → parsing → done | failed */
+                    state?: "stored" | "parsing" | "done" | "failed";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReportPage"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Report"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** @description Operator. Deletes the report and its file (audited); the readings already stored stay. A parse under way stops. */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{id}/errors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The report’s bad lines, by line number (the first 1000 are kept; errorsNotListed counts the rest). */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReportLineErrorPage"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/server-info": {
         parameters: {
             query?: never;
@@ -10085,6 +10418,60 @@ export interface components {
             name: string;
             value: string;
         };
+        /** Report */
+        Report: {
+            bytes: number;
+            /** @description The device’s own id for the report (X-Report-Id), if it sent one */
+            clientReportId: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: uuid */
+            deviceId: string;
+            /** @description Bad lines listed at /errors (the first 1000) */
+            errorsListed: number;
+            /** @description Bad lines past the listed ones: counted, not listed */
+            errorsNotListed: number;
+            /** @description Why the report as a whole failed (state failed) */
+            failure: string | null;
+            finishedAt: string | null;
+            format: "jsonl" | "csv";
+            /** Format: uuid */
+            id: string;
+            lines: {
+                /** @description Lines whose readings were stored */
+                accepted: number;
+                /** @description The last physical line handled: progress while parsing */
+                last: number;
+                /** @description Bad lines (see /errors); the good lines around them are kept */
+                rejected: number;
+                /** @description Data lines parsed so far (blank lines and the CSV header not counted) */
+                total: number;
+            };
+            /** @description Values stored from the accepted lines (one per key and line) */
+            readings: number;
+            /** Format: date-time */
+            receivedAt: string;
+            /** @description The device’s uptime in seconds when it sent the report (X-Device-Uptime) */
+            sentUptime: number | null;
+            /** @description SHA-256 of the stored file */
+            sha256: string;
+            startedAt: string | null;
+            /** @description stored (acknowledged, waiting for the parser) → parsing → done | failed */
+            state: "stored" | "parsing" | "done" | "failed";
+        };
+        /** ReportAccepted */
+        ReportAccepted: {
+            bytes: number;
+            /** @description True when X-Report-Id named a report already stored: this upload was not stored again */
+            duplicate: boolean;
+            /** Format: uuid */
+            id: string;
+            sha256: string;
+            /** @description stored (acknowledged, waiting for the parser) → parsing → done | failed */
+            state: "stored" | "parsing" | "done" | "failed";
+            /** @description Where the device reads the report’s progress (GET, with its token) */
+            statusUrl: string;
+        };
         /** ReportedAttributes */
         ReportedAttributes: {
             /** Format: uuid */
@@ -10097,6 +10484,28 @@ export interface components {
                     value: unknown;
                 };
             };
+        };
+        /** ReportLineError */
+        ReportLineError: {
+            /** @description 1-based line number in the file */
+            line: number;
+            message: string;
+            /** @description malformed_json, invalid_payload, invalid_value, invalid_timestamp, identity_mismatch, missing_timestamp, no_sent_uptime, line_too_long, malformed_csv or wrong_column_count */
+            reason: string;
+        };
+        /** ReportLineErrorPage */
+        ReportLineErrorPage: {
+            items: components["schemas"]["ReportLineError"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        /** ReportPage */
+        ReportPage: {
+            items: components["schemas"]["Report"][];
+            limit: number;
+            offset: number;
+            total: number;
         };
         /** ResolvedConfig */
         ResolvedConfig: {

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { Readable } from 'node:stream';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import * as tus from 'tus-js-client';
 import {
@@ -340,6 +341,40 @@ export async function downloadFirmware(
   return file ? null : Buffer.concat(chunks);
 }
 
+/** How `HttpDeviceClient.uploadReport` sends a report. */
+export interface ReportUploadOptions {
+  /** JSON lines (one telemetry object or array per line) or CSV (a header `ts,<key>,…` or `uptime,<key>,…`). */
+  format: 'jsonl' | 'csv';
+  /** The device's uptime in seconds now: readings stamped with `uptime` are placed by it (X-Device-Uptime). */
+  sentUptime?: number;
+  /** The device's own id for the report: uploading it again returns the first upload (X-Report-Id). */
+  reportId?: string;
+}
+
+/** The server's answer to an upload: the report is stored and will be parsed. */
+export interface ReportReceipt {
+  id: string;
+  state: 'stored' | 'parsing' | 'done' | 'failed';
+  duplicate: boolean;
+  bytes: number;
+  sha256: string;
+  statusUrl: string;
+}
+
+/** A report's progress, as the device reads it. */
+export interface ReportStatus {
+  id: string;
+  state: 'stored' | 'parsing' | 'done' | 'failed';
+  lines: { total: number; accepted: number; rejected: number; last: number };
+  readings: number;
+  failure: string | null;
+}
+
+async function httpError(res: Response): Promise<Error> {
+  const err = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+  return Object.assign(new Error(err.error?.message ?? `HTTP ${res.status}`), { status: res.status, code: err.error?.code });
+}
+
 /** The HTTP device API, for devices without MQTT. Each call resolves after commit. */
 export class HttpDeviceClient {
   constructor(
@@ -444,6 +479,39 @@ export class HttpDeviceClient {
     });
     // An upload found complete on resume (its last answer was lost) has no id header: it is the stored file of that name.
     return { id: fileId, name, size, contentType: contentType || null };
+  }
+
+  /**
+   * Uploads buffered readings as one store-and-forward report, streamed from a
+   * file path or a stream (never read whole). Resolves once the server has
+   * stored it; it is parsed afterwards (see reportStatus).
+   */
+  async uploadReport(source: string | NodeJS.ReadableStream, opts: ReportUploadOptions): Promise<ReportReceipt> {
+    const stream = typeof source === 'string' ? fs.createReadStream(source) : source;
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.token}`,
+      'content-type': opts.format === 'csv' ? 'text/csv' : 'application/x-ndjson',
+    };
+    if (typeof source === 'string') headers['content-length'] = String((await fs.promises.stat(source)).size);
+    if (opts.sentUptime !== undefined) headers['x-device-uptime'] = String(opts.sentUptime);
+    if (opts.reportId !== undefined) headers['x-report-id'] = opts.reportId;
+    const res = await fetch(`${this.baseUrl.replace(/\/$/, '')}/api/v1/device/reports`, {
+      method: 'POST',
+      headers,
+      body: Readable.toWeb(Readable.from(stream as AsyncIterable<Uint8Array>)) as ReadableStream,
+      duplex: 'half',
+    } as RequestInit);
+    if (res.status !== 202) throw await httpError(res);
+    return (await res.json()) as ReportReceipt;
+  }
+
+  /** One of this device's reports: its state and line counts. */
+  async reportStatus(id: string): Promise<ReportStatus> {
+    const res = await fetch(`${this.baseUrl.replace(/\/$/, '')}/api/v1/device/reports/${encodeURIComponent(id)}`, {
+      headers: { authorization: `Bearer ${this.token}` },
+    });
+    if (!res.ok) throw await httpError(res);
+    return (await res.json()) as ReportStatus;
   }
 }
 

@@ -82,6 +82,8 @@ export interface TetherConfig {
   logLevel: string;
   /** Largest accepted MQTT payload or HTTP device body, in bytes. */
   maxPayloadBytes: number;
+  /** Largest store-and-forward report, in bytes. */
+  reportMaxBytes: number;
   ingestBatchSize: number;
   ingestFlushMs: number;
   /** The ingest budget: uncommitted messages, and their payload bytes, held at once. */
@@ -263,6 +265,12 @@ export const SETTINGS: readonly SettingSpec[] = [
       'at least 32 characters: an external broker (EMQX HTTP auth) asks `POST /api/v1/broker/auth` and `/acl` with it as a bearer token; unset, those routes answer 404. Set it in the environment',
   },
   { flag: 'max-payload-bytes', env: 'TETHER_MAX_PAYLOAD_BYTES', default: '262144', description: 'largest MQTT payload or HTTP body' },
+  {
+    flag: 'report-max-bytes',
+    env: 'TETHER_REPORT_MAX_BYTES',
+    default: '1073741824',
+    description: 'largest store-and-forward report a device may upload (streamed to file storage; larger is 413)',
+  },
   { flag: 'ingest-batch-size', env: 'TETHER_INGEST_BATCH_SIZE', default: '5000', description: 'most messages in one ingest transaction' },
   { flag: 'ingest-flush-ms', env: 'TETHER_INGEST_FLUSH_MS', default: '5', description: 'longest wait before a partial batch is written' },
   {
@@ -547,6 +555,7 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
     publicUrl: url('public-url', ['http:', 'https:']),
     logLevel,
     maxPayloadBytes: int('max-payload-bytes', 256 * 1024, 64, 64 * 1024 * 1024),
+    reportMaxBytes: int('report-max-bytes', 1024 ** 3, 1024, 64 * 1024 ** 3),
     ingestBatchSize: int('ingest-batch-size', 5000, 1, 100_000),
     ingestFlushMs: int('ingest-flush-ms', 5, 0, 10_000),
     ingestMaxPending: int('ingest-max-pending', 20_000, 1, 10_000_000),

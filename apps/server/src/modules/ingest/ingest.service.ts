@@ -1,5 +1,5 @@
 import type { UplinkChannel } from '@tether/contracts';
-import type { Database } from '../../platform/db/database.js';
+import type { Database, Queryable } from '../../platform/db/database.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import type { Metrics } from '../../platform/observability/metrics.js';
 import type { DeviceIdentity } from '../devices/devices.repository.js';
@@ -7,8 +7,8 @@ import { decodePayload } from './decode.js';
 import { Batcher } from './ingest.batcher.js';
 import { IngestBudget } from './ingest.budget.js';
 import { IngestQuota, QuotaExceeded, type QuotaRates } from './ingest.quota.js';
-import { IngestRejection, type IngestMessage, type Transport } from './ingest-message.js';
-import { writeBatch } from './ingest.repository.js';
+import { IngestRejection, type IngestMessage, type IngestPoint, type Transport } from './ingest-message.js';
+import { writeBatch, writeIngestBatch } from './ingest.repository.js';
 import { ReceiveClock } from './receive-clock.js';
 
 /**
@@ -140,6 +140,40 @@ export class IngestService {
     } finally {
       this.budget.give(bytes);
     }
+  }
+
+  /**
+   * Writes readings a device had buffered and uploaded later (the reports
+   * module's parser), in the caller's transaction, so its own bookkeeping
+   * commits with them. The same write as live ingest: telemetry idempotent on
+   * (device, key, ts) (a repeated reading is a replay: the last copy's value,
+   * no new row), rollups and latest values kept right, one row in the message
+   * log (`note`) and the device's last-seen time at `receivedAtUs`. Every point
+   * must carry its own time. No live event or rule evaluation: these are
+   * history, not what the device measures now.
+   */
+  async writeBufferedReadings(
+    tx: Queryable,
+    device: DeviceIdentity,
+    receivedAtUs: number,
+    points: IngestPoint[],
+    note: Record<string, unknown>,
+  ): Promise<void> {
+    if (points.length === 0) return;
+    if (points.some((p) => p.stamped)) throw new Error('buffered readings carry their own times');
+    const msg: IngestMessage = {
+      device,
+      channel: 'telemetry',
+      transport: 'http',
+      receivedAt: receivedAtUs,
+      rawJson: JSON.stringify(note),
+      telemetry: points,
+      alert: null,
+      heartbeat: null,
+      location: null,
+      attributes: null,
+    };
+    await writeIngestBatch(tx, [msg]);
   }
 
   /** Counts and logs a refused message (debug level, with the reason). */

@@ -1,8 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { Database } from '../../platform/db/database.js';
 import type { JwtSigner } from '../../platform/security/jwt.js';
 import type { ByteRange, FileStorage } from '../../platform/storage/file-storage.js';
+import { putMetered, UploadInterrupted, UploadTooLarge } from '../../platform/storage/metered-put.js';
 import { requireRole, type Actor } from '../accounts/actor.js';
 import { AuditLog } from '../audit/audit.repository.js';
 import { AppError, assertUuid, isUuid } from '../errors.js';
@@ -111,32 +112,17 @@ export class FirmwareService {
     const max = this.deps.maxBytes;
     if (declaredBytes !== null && declaredBytes > max) throw new AppError('PAYLOAD_TOO_LARGE', `an artifact may have at most ${max} bytes`);
     if (declaredBytes === 0) throw new AppError('VALIDATION_FAILED', 'the artifact is empty');
-    const hash = createHash('sha256');
-    let size = 0;
-    let tooLarge = false;
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        size += chunk.length;
-        if (size > max) {
-          tooLarge = true;
-          return cb(new Error('artifact too large'));
-        }
-        hash.update(chunk);
-        cb(null, chunk);
-      },
-    });
     // Each attempt its own key: a failed or racing upload never touches another's bytes.
     const key = `firmware/${actor.orgId}/${fw.id}/${randomUUID()}`;
+    let stored: { size: number; sha256: string };
     try {
-      await this.deps.storage.put(
-        key,
-        pipeline(body, meter, () => {}),
-      );
+      stored = await putMetered(this.deps.storage, key, body, max);
     } catch (err) {
-      if (tooLarge) throw new AppError('PAYLOAD_TOO_LARGE', `an artifact may have at most ${max} bytes`);
-      throw new AppError('UPLOAD_INCOMPLETE', `the upload ended after ${size} bytes: ${err instanceof Error ? err.message : String(err)}; upload it again`);
+      if (err instanceof UploadTooLarge) throw new AppError('PAYLOAD_TOO_LARGE', `an artifact may have at most ${max} bytes`);
+      if (err instanceof UploadInterrupted) throw new AppError('UPLOAD_INCOMPLETE', `${err.message}; upload it again`);
+      throw err;
     }
-    const sha256 = hash.digest('hex');
+    const { size, sha256 } = stored;
     const refuse = async (e: AppError): Promise<never> => {
       await this.deps.storage.delete(key);
       throw e;

@@ -27,6 +27,8 @@ export interface SendOptions {
   /** Seconds before the first retry; with retryBackoff, doubling each time (with jitter). */
   retryDelay?: number;
   retryBackoff?: boolean;
+  /** How long one try may run before pg-boss takes it for dead and tries again (default 15 minutes). */
+  expireInSeconds?: number;
   /** Insert the job in this transaction: it exists if and only if the transaction commits. */
   tx?: Queryable;
 }
@@ -61,6 +63,7 @@ export async function startJobs(db: Database, logger: Logger, queues: string[]):
           retryLimit: opts?.retryLimit ?? 3,
           retryDelay: opts?.retryDelay,
           retryBackoff: opts?.retryBackoff,
+          expireInSeconds: opts?.expireInSeconds,
         }).filter(([, v]) => v !== undefined),
       );
       const tx = opts?.tx;

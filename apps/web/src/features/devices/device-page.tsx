@@ -16,6 +16,7 @@ import { TelemetryPanel } from './telemetry-panel';
 import { StatusTimeline } from './status-timeline';
 import { DeviceAlerts } from './device-alerts';
 import { MessageHistory } from './message-history';
+import { DeviceReports } from './device-reports';
 import { LocationPanel } from './location-panel';
 import { DeviceSettings } from './device-settings';
 import { DeviceAdmin } from './device-admin';
@@ -170,6 +171,7 @@ export function DevicePage({ id }: { id: string }) {
         <LocationPanel device={d} />
       </div>
       <DeviceAlerts device={d} />
+      <DeviceReports device={d} />
       <MessageHistory device={d} />
       <ConfigEditor
         target={{ scope: 'device', id: d.id }}
