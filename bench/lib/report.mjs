@@ -212,6 +212,18 @@ export function targetRows(r) {
         a.state === 'done' && a.storedRows === thirteen.lines * thirteen.valuesPerLine && (!thirteen.replay || thirteen.replay.storedRows === a.storedRows),
       );
     }
+    const fourteen = s[`14:${db}`]?.figures;
+    if (fourteen) {
+      const f = fourteen;
+      add(
+        14,
+        `${fmt(f.devices)} devices uploading ${fmt(f.fileMB)} MB files at once: server RSS ≤ idle + 100 MB; throughput against a plain cp of the same bytes (issue 15)`,
+        db,
+        `${f.totalMB} MB in ${f.seconds} s = ${f.MBps} MB/s (cp: ${f.cpSeconds} s = ${f.cpMBps} MB/s, uploads at ${Math.round(f.ofCp * 100)}% of cp); ` +
+          `RSS ${fmt(f.idleRssMB)} → ${fmt(f.peakRssMB)} MB (+${fmt(f.rssOverIdleMB)}); server CPU ${f.serverCpuSeconds} s; ${fmt(f.storedOk)}/${fmt(f.devices)} stored whole`,
+        f.rssOverIdleMB <= 100 && f.storedOk === f.devices,
+      );
+    }
     const four = s[`4:${db}`]?.figures;
     if (four) {
       const ok =
