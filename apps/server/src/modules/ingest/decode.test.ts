@@ -52,6 +52,10 @@ describe('telemetry shapes', () => {
   it('{ts, values} with an ISO 8601 string, with and without an offset', () => {
     expect(decode('telemetry', { ts: '2024-06-15T10:00:00.250Z', values: { v: 1 } }).telemetry[0]!.ts).toBe(Date.UTC(2024, 5, 15, 10, 0, 0, 250));
     expect(decode('telemetry', { ts: '2024-06-15T12:00:00+02:00', values: { v: 1 } }).telemetry[0]!.ts).toBe(Date.UTC(2024, 5, 15, 10));
+    // Minutes only, a date alone, and no zone (read as UTC, as the seed's shape is, whatever the server's zone).
+    expect(decode('telemetry', { ts: '2024-06-15T12:30+0200', values: { v: 1 } }).telemetry[0]!.ts).toBe(Date.UTC(2024, 5, 15, 10, 30));
+    expect(decode('telemetry', { ts: '2024-06-15', values: { v: 1 } }).telemetry[0]!.ts).toBe(Date.UTC(2024, 5, 15));
+    expect(decode('telemetry', { ts: '2024-06-15T10:00', values: { v: 1 } }).telemetry[0]!.ts).toBe(Date.UTC(2024, 5, 15, 10));
   });
 
   it('a flat object with its own ts or timestamp, which is not a reading', () => {
@@ -130,6 +134,10 @@ describe('rejections', () => {
     // Seconds instead of milliseconds are in 1970: out of range, not silently misfiled.
     expect(reasonOf('telemetry', { ts: Math.floor(NOW / 1000), values: { v: 1 } })).toBe('invalid_timestamp');
     expect(reasonOf('telemetry', { ts: 'yesterday', values: { v: 1 } })).toBe('invalid_timestamp');
+    // Strings V8's Date.parse would guess a date from ("x-12" was 2001-12-01): not ISO 8601, refused.
+    for (const ts of ['x-12', 'bad-2001', 'Mon, 07 Dec 2026 10:00:00 GMT', '12/07/2026', '2026-12-07 10:00']) {
+      expect(reasonOf('telemetry', { ts, values: { v: 1 } }), ts).toBe('invalid_timestamp');
+    }
     expect(reasonOf('telemetry', { timestamp: '2023-13-45 99:99:99', v: 1 })).toBe('invalid_timestamp');
     expect(reasonOf('telemetry', { ts: true, values: { v: 1 } })).toBe('invalid_timestamp');
     expect(reasonOf('telemetry', '{"ts": 1e999, "values": {"v": 1}}')).toBe('invalid_value'); // out of range before it is read as a time;

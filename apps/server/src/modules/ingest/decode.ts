@@ -27,6 +27,8 @@ const MAX_FUTURE_US = 24 * 3600_000_000;
 /** Seed 000: "2023-03-29 13:15:56.811550", no zone, taken as UTC. */
 const SEED_TS = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?$/;
 /** The fraction of the seconds in an ISO 8601 string, for its microseconds (Date.parse stops at milliseconds). */
+/** ISO 8601: a date, or a date and time with an optional fraction and zone (group 1: the time, 2: the zone). */
+const ISO_TS = /^\d{4}-\d{2}-\d{2}(?:T(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?)?$/i;
 const ISO_FRACTION = /:\d{2}\.(\d{4,})/;
 
 /**
@@ -42,7 +44,11 @@ export function parseTimestamp(v: unknown, nowUs: number): number {
     us = Number(v) * 1000;
   } else if (typeof v === 'string') {
     const m = SEED_TS.exec(v);
-    const ms = m ? Date.parse(`${m[1]}T${m[2]}.${(m[3] ?? '0').padEnd(3, '0').slice(0, 3)}Z`) : Date.parse(v);
+    // Only ISO 8601 beyond the seed's shape: V8's Date.parse also guesses at anything ("x-12" was
+    // 2001-12-01). A date-time without a zone is UTC, as the seed's is, whatever the server's zone.
+    const iso = m ? null : ISO_TS.exec(v);
+    if (!m && !iso) throw new IngestRejection('invalid_timestamp', `cannot parse timestamp ${JSON.stringify(v)}: use ms since the epoch or ISO 8601`);
+    const ms = m ? Date.parse(`${m[1]}T${m[2]}.${(m[3] ?? '0').padEnd(3, '0').slice(0, 3)}Z`) : Date.parse(iso![2] || !iso![1] ? v : `${v}Z`);
     const frac = m ? m[3] : ISO_FRACTION.exec(v)?.[1];
     us = ms * 1000 + (frac && frac.length > 3 ? Number(frac.slice(3, 6).padEnd(3, '0')) : 0);
   } else {
