@@ -10,7 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DeviceClient, type FirmwareHandler } from '@tether/device-sdk';
+import { DeviceClient, HttpDeviceClient, type FirmwareHandler } from '@tether/device-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, httpJson, until, usingPostgres } from './helpers.js';
 import { freePort } from './private-postgres.js';
@@ -97,6 +97,25 @@ describe.skipIf(!usingPostgres || (!haveHaproxy && !process.env.TETHER_TEST_REQU
     };
     await client.onFirmware(handler, { currentVersion: () => state.version });
   }
+
+  it("takes resumable device uploads through the load balancer: each device's requests reach the node holding its upload", async () => {
+    // Six PATCH requests per upload: round-robin would send some to the node without the bytes.
+    const size = 12 * 1024 * 1024;
+    const body = Buffer.alloc(size, 7);
+    body.write('2026-12-07 dashcam log\n');
+    const made = await Promise.all(Array.from({ length: 4 }, (_, i) => api('POST', '/api/v1/devices', { name: `lb-dashcam-${i}` })));
+    const uploaded = await Promise.all(
+      made.map((d) => new HttpDeviceClient(lbHttp, d.body.token as string).uploadFile(body, { name: 'trip.log', chunkSize: 2 * 1024 * 1024, retryDelays: [] })),
+    );
+    expect(uploaded.map((u) => [u.size, u.contentType])).toEqual(made.map(() => [size, 'text/plain']));
+    const files = await api('GET', '/api/v1/files?state=stored');
+    expect((files.body.items as { name: string; size: number }[]).filter((f) => f.name === 'trip.log' && f.size === size)).toHaveLength(4);
+    // Stored in the bucket both nodes read: either node serves it.
+    for (const n of nodes.filter((x) => x.proc.exitCode === null)) {
+      const res = await fetch(`${n.httpUrl}/api/v1/files/${uploaded[0]!.id}/content`, { headers: { authorization: `Bearer ${token}`, range: 'bytes=0-7' } });
+      expect([res.status, await res.text()]).toEqual([206, '2026-12-']);
+    }
+  }, 120_000);
 
   it('completes on the surviving node, every device on the new version', async () => {
     const template = (await api('POST', '/api/v1/templates', { name: 'Cluster boiler' })).body.id as string;
