@@ -52,8 +52,11 @@ describe('reports on the device page', () => {
     await expect(line.getByRole('cell').first().textContent()).resolves.toBe('4');
     await panelScreenshot(panel, 'reports-01-device-reports');
 
-    // The last good line is the device's latest value.
+    // The last good line is the device's latest value, and the three good readings are the chart.
     await page.getByText('3.75').first().waitFor();
+    const chart = page.locator('[data-testid="chart-temperature"][data-points="3"]');
+    await chart.waitFor();
+    await panelScreenshot(chart, 'reports-02-chart-of-good-lines');
     expect(errors).toEqual([]);
   });
 });
