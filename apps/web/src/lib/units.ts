@@ -78,3 +78,11 @@ export function outOfRangeNote(value: unknown, range: { min?: number; max?: numb
   if (range.max !== undefined && value > range.max) return `Above the expected range (${expected})`;
   return null;
 }
+
+/** 262144 → "256 KB"; 3.5 MB with one decimal. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${+(n / 1024).toFixed(n < 10 * 1024 ? 1 : 0)} KB`;
+  if (n < 1024 ** 3) return `${+(n / 1024 / 1024).toFixed(1)} MB`;
+  return `${+(n / 1024 ** 3).toFixed(2)} GB`;
+}

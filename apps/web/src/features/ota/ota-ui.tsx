@@ -50,11 +50,3 @@ export function StackedProgress({ counts, total, label, compact = false }: { cou
     </div>
   );
 }
-
-/** 262144 → "256 KB"; 3.5 MB with one decimal. */
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${+(n / 1024).toFixed(n < 10 * 1024 ? 1 : 0)} KB`;
-  if (n < 1024 ** 3) return `${+(n / 1024 / 1024).toFixed(1)} MB`;
-  return `${+(n / 1024 ** 3).toFixed(2)} GB`;
-}
