@@ -52,6 +52,8 @@ describe('core flow', () => {
     await dev.sendAlert({ message: 'Gas leakage detected', severity: 'critical', type: 'gas' });
     const alertEv = await live.next((m) => m.type === 'alert');
     expect((alertEv as LiveAlertEvent).alert.message).toBe('Gas leakage detected');
+    // The names of the files it will upload (none here); the dashboard's live feed shows a paperclip from them.
+    expect((alertEv as LiveAlertEvent).alert.files).toEqual([]);
     const alerts = await operator.alerts.list({ projectId: project.id, severity: 'critical', type: 'gas' });
     expect(alerts.items).toHaveLength(1);
     expect(alerts.items[0]!.deviceName).toBe('boiler-1');

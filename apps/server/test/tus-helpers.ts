@@ -63,7 +63,7 @@ export async function tusPatch(httpUrl: string, location: string, token: string,
       'content-type': 'application/offset+octet-stream',
       authorization: `Bearer ${token}`,
     },
-    body: bytes,
+    body: new Uint8Array(bytes), // a copy typed as BodyInit under both the Node and the DOM libraries (the browser suite imports this file)
   });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as { error?: { code: string } }) : null };

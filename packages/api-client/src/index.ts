@@ -23,6 +23,11 @@ export type DevicePage = Schemas['DevicePage'];
 export type CreatedDevice = Schemas['CreatedDevice'];
 export type Project = Schemas['Project'];
 export type Alert = Schemas['Alert'];
+export type AlertDetail = Schemas['AlertDetail'];
+export type EventFile = Schemas['EventFile'];
+export type DeviceFile = Schemas['DeviceFile'];
+export type DeviceFilePage = Schemas['DeviceFilePage'];
+export type FileUsage = Schemas['FileUsage'];
 export type AlarmRule = Schemas['AlarmRule'];
 export type AlarmRuleInput = Schemas['AlarmRuleInput'];
 export type Alarm = Schemas['Alarm'];
@@ -216,6 +221,16 @@ export class TetherClient {
 
   readonly alerts = {
     list: (q?: QueryOf<'/api/v1/alerts', 'get'>) => this.request<ResponseOf<'/api/v1/alerts', 'get'>>('GET', '/api/v1/alerts', undefined, q),
+    /** One alert with its attachments: each named file, with the device's file once its upload has started. */
+    get: (id: string) => this.request<AlertDetail>('GET', `/api/v1/alerts/${id}`),
+  };
+
+  /** Files devices uploaded; each stored file's `url` serves its bytes (with Range) and needs no other credential. */
+  readonly files = {
+    list: (q?: QueryOf<'/api/v1/files', 'get'>) => this.request<DeviceFilePage>('GET', '/api/v1/files', undefined, q),
+    get: (id: string) => this.request<DeviceFile>('GET', `/api/v1/files/${id}`),
+    delete: (id: string) => this.request<void>('DELETE', `/api/v1/files/${id}`),
+    usage: () => this.request<FileUsage>('GET', '/api/v1/files/usage'),
   };
 
   /** Store-and-forward reports devices uploaded (issue 15). */

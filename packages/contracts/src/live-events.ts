@@ -28,7 +28,8 @@ export interface LiveAlertEvent {
   type: 'alert';
   deviceId: string;
   projectId: string | null;
-  alert: { id: string; ts: string; message: string; severity: string; type: string | null; data: unknown };
+  /** `files`: the names of the files the device said it uploads for the alert (they attach as they arrive; GET /api/v1/alerts/{id}). */
+  alert: { id: string; ts: string; message: string; severity: string; type: string | null; data: unknown; files: string[] };
 }
 export interface LiveStatusEvent {
   type: 'status';

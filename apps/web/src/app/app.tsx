@@ -15,11 +15,13 @@ import { ProjectPage } from '../features/projects/project-page';
 import { Loading } from '../components/ui/state-views';
 import { PageHeader, usePageTitle } from '../components/ui/page';
 
-// Admin, OTA, the fleet map and aliases are for few users or rarely visited: they load on demand (see on-demand-pages.ts).
+// Admin, OTA, the fleet map, aliases, an alert's page and files are for few users or rarely visited: they load on demand (see on-demand-pages.ts).
 const AdminPage = lazy(() => import('./on-demand-pages').then((m) => ({ default: m.AdminPage })));
 const OtaRoutes = lazy(() => import('./on-demand-pages').then((m) => ({ default: m.OtaRoutes })));
 const FleetMapPage = lazy(() => import('./on-demand-pages').then((m) => ({ default: m.FleetMapPage })));
 const AliasRoutes = lazy(() => import('./on-demand-pages').then((m) => ({ default: m.AliasRoutes })));
+const AlertPage = lazy(() => import('./on-demand-pages').then((m) => ({ default: m.AlertPage })));
+const FilesPage = lazy(() => import('./on-demand-pages').then((m) => ({ default: m.FilesPage })));
 
 function NotFound() {
   usePageTitle('Not found');
@@ -40,6 +42,8 @@ function Routes() {
   if (pathname === '/devices') return <DevicesPage />;
   if ((m = matchPath('/devices/:id', pathname))) return <DevicePage key={m.id} id={m.id!} />;
   if (pathname === '/alerts') return <AlertsPage />;
+  if ((m = matchPath('/alerts/:id', pathname))) return <AlertPage key={m.id} id={m.id!} />;
+  if (pathname === '/files') return <FilesPage />;
   if (pathname === '/alarms') return <AlarmsPage />;
   if (pathname === '/projects') return <ProjectsPage />;
   if ((m = matchPath('/projects/:id', pathname))) return <ProjectPage key={m.id} id={m.id!} />;

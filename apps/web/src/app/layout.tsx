@@ -92,6 +92,9 @@ export function Layout({ children }: { children: ReactNode }) {
               </span>
             )}
           </NavLink>
+          <NavLink to="/files" onNavigate={close}>
+            Files
+          </NavLink>
           <NavLink to="/alarms" onNavigate={close}>
             Alarms
           </NavLink>

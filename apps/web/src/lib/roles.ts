@@ -23,6 +23,8 @@ export const permissions = (role: Role) => ({
   uploadFirmware: atLeast(role, 'operator'),
   deleteFirmware: atLeast(role, 'admin'),
   manageFleets: atLeast(role, 'operator'),
+  /** Delete files devices uploaded (audited by the server). */
+  deleteFiles: atLeast(role, 'operator'),
   /** Start, pause, resume, cancel and retry deployments. */
   deploy: atLeast(role, 'operator'),
   manageNotificationTargets: atLeast(role, 'admin'),

@@ -164,7 +164,7 @@ export class LiveHub {
           type: 'alert',
           deviceId,
           projectId,
-          alert: { id: a.id, ts: isoFromUs(a.ts), message: a.message, severity: a.severity, type: a.type, data: a.data },
+          alert: { id: a.id, ts: isoFromUs(a.ts), message: a.message, severity: a.severity, type: a.type, data: a.data, files: a.files },
         });
       }
       if (m.location) {

@@ -18,6 +18,8 @@ export interface FeedAlert {
   severity: string;
   type: string | null;
   data: unknown;
+  /** Names of the files the device said it uploads for the alert. */
+  files: string[];
   /** When the dashboard received it (ms). */
   arrivedAt: number;
 }

@@ -1,3 +1,4 @@
+import { lazy, Suspense } from 'react';
 import type { Device } from '@tether/api-client';
 import { ApiError } from '@tether/api-client';
 import { useSession } from '../../app/session';
@@ -27,6 +28,9 @@ import { PropertiesPanel } from '../metadata/properties-panel';
 import { NotesPanel } from '../metadata/notes-panel';
 import { CommandPanel } from '../commands/command-panel';
 import { DeviceAlarms } from '../alarms/device-alarms';
+
+// The Files section (players and thumbnails) loads on demand, with the pages of app/on-demand-pages.ts.
+const DeviceFiles = lazy(() => import('../../app/on-demand-pages').then((m) => ({ default: m.DeviceFiles })));
 
 function ReportedAttributes({ deviceId }: { deviceId: string }) {
   const { client } = useSession();
@@ -156,6 +160,7 @@ export function DevicePage({ id }: { id: string }) {
         <a href="#status">Status</a>
         <a href="#location">Location</a>
         <a href="#alerts">Alerts</a>
+        <a href="#files">Files</a>
         <a href="#messages">Messages</a>
         <a href="#config">Configuration</a>
         <a href="#properties">Properties</a>
@@ -172,6 +177,15 @@ export function DevicePage({ id }: { id: string }) {
       </div>
       <DeviceAlerts device={d} />
       <DeviceReports device={d} />
+      <Suspense
+        fallback={
+          <Section title="Files" id="files">
+            <Loading label="Loading files…" />
+          </Section>
+        }
+      >
+        <DeviceFiles device={d} />
+      </Suspense>
       <MessageHistory device={d} />
       <ConfigEditor
         target={{ scope: 'device', id: d.id }}

@@ -9,7 +9,7 @@ import { ConfirmDialog } from '../../components/ui/dialog';
 import { RelativeTime } from '../../components/ui/relative-time';
 import { deleteFirmware, firmwareDownloadLink, listFirmware, type Firmware } from './firmware';
 import { FirmwareUploadDialog } from './firmware-upload';
-import { formatBytes } from './ota-ui';
+import { formatBytes } from '../../lib/units';
 
 function Sha({ value }: { value: string | null }) {
   if (!value) return <span className="muted">—</span>;

@@ -6,7 +6,7 @@ import { Dialog } from '../../components/ui/dialog';
 import { CopyBlock } from '../../components/ui/copy-block';
 import { describeError } from '../../components/ui/state-views';
 import { FIRMWARE_VERSION, SHA256, createFirmware, uploadFirmware, type Firmware } from './firmware';
-import { formatBytes } from './ota-ui';
+import { formatBytes } from '../../lib/units';
 
 /** What went wrong with an upload, said for the operator; nothing of a refused upload is kept. */
 function uploadProblem(err: unknown): string {

@@ -50,5 +50,3 @@ export function StackedProgress({ counts, total, label, compact = false }: { cou
     </div>
   );
 }
-
-export { formatBytes } from '../../lib/units';
