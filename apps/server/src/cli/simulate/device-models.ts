@@ -33,12 +33,12 @@ const HARSH_BRAKE_CHANCE = 1 / 200;
 // alarm and clears it. About one episode every ten minutes per boiler.
 const OVERHEAT_CHANCE = 1 / 600;
 
-export function createDeviceModel(kind: SimulatedKind, random: Random, nowMs: number): DeviceModel {
+export function createDeviceModel(kind: SimulatedKind, random: Random, nowMs: number, health?: HeartbeatHealth): DeviceModel {
   switch (kind) {
     case 'boiler':
       return createBoiler(random);
     case 'heartbeat':
-      return createHeartbeatSensor(random, nowMs);
+      return createHeartbeatSensor(random, nowMs, health);
     case 'truck':
       return createTruck(random, nowMs);
   }
@@ -72,16 +72,80 @@ export function createBoiler(random: Random): DeviceModel {
   };
 }
 
-/** Seed 001: a sensor that only reports its own health. */
-export function createHeartbeatSensor(random: Random, nowMs: number): DeviceModel {
+/** How a heartbeat sensor's health goes: steady, noisy but healthy, or degrading until it dies. */
+export type HealthBehaviour = 'healthy' | 'noisy' | 'degrading';
+
+export interface HeartbeatHealth {
+  behaviour: HealthBehaviour;
+  /** Degrading: model time (ms after the sensor starts) when its gaps begin to grow. */
+  onsetMs: number;
+  /** Degrading: how long the gaps grow before it stops sending for good. */
+  durationMs: number;
+  /** Degrading: how many times its usual interval the gaps reach just before death. */
+  finalFactor: number;
+}
+
+/**
+ * A sensor's health, drawn at random. A degrading one starts to fail within
+ * `onsetWithinMs` of model time and dies 2–12 h of model time later, its gaps
+ * growing to 4–10× their usual length on the way.
+ */
+export function drawHeartbeatHealth(behaviour: HealthBehaviour, random: Random, onsetWithinMs = 2 * 3_600_000): HeartbeatHealth {
+  return {
+    behaviour,
+    onsetMs: random() * onsetWithinMs,
+    durationMs: (2 + random() * 10) * 3_600_000,
+    finalFactor: 4 + random() * 6,
+  };
+}
+
+const HEALTHY: HeartbeatHealth = { behaviour: 'healthy', onsetMs: Infinity, durationMs: 0, finalFactor: 1 };
+
+export interface HeartbeatSensor extends DeviceModel {
+  readonly health: HeartbeatHealth;
+  /**
+   * The wait before the heartbeat after one sent `elapsedMs` of model time
+   * after the sensor started, in multiples of its usual interval; null once it
+   * has died (it sends nothing more).
+   *
+   * - healthy: 1 ± 5 %, a missed beat (2×) one time in 200;
+   * - noisy: log-normal jitter (σ 0.3) around 1, a missed beat one time in 25,
+   *   two in a row one time in 100;
+   * - degrading: healthy until its onset, then the mean grows as 1 + (F − 1)·p²
+   *   (p: share of its decline gone by), with jitter and missed beats rising
+   *   with p; at p = 1 it dies.
+   */
+  nextGap(elapsedMs: number): number | null;
+}
+
+/** Seed 001: a sensor that only reports its own health, and may be failing. */
+export function createHeartbeatSensor(random: Random, nowMs: number, health: HeartbeatHealth = HEALTHY): HeartbeatSensor {
   let bootedAtMs = nowMs - random() * 30 * 86_400_000;
   let battery = 40 + random() * 60;
   const drainPerBeat = 0.002 + random() * 0.008;
   let rssi = -60 - random() * 30;
+  const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   return {
     kind: 'heartbeat',
+    health,
     reboot(now) {
       bootedAtMs = now;
+    },
+    nextGap(elapsedMs) {
+      const missed = (share: number) => (random() < share ? (random() < 0.25 ? 3 : 2) : 1);
+      switch (health.behaviour) {
+        case 'healthy':
+          return (1 + (random() - 0.5) * 0.1) * missed(1 / 200);
+        case 'noisy':
+          return Math.exp(normal() * 0.3) * missed(1 / 25);
+        case 'degrading': {
+          if (elapsedMs < health.onsetMs) return (1 + (random() - 0.5) * 0.1) * missed(1 / 200);
+          const p = (elapsedMs - health.onsetMs) / health.durationMs;
+          if (p >= 1) return null;
+          const mean = 1 + (health.finalFactor - 1) * p * p;
+          return mean * Math.exp(normal() * (0.05 + 0.25 * p)) * missed(1 / 200 + 0.15 * p);
+        }
+      }
     },
     next(now): Uplink {
       battery -= drainPerBeat;
