@@ -31,10 +31,11 @@ import { alarms } from './scenarios/alarms.mjs';
 import { ota } from './scenarios/ota.mjs';
 import { reports } from './scenarios/reports.mjs';
 import { uploads } from './scenarios/uploads.mjs';
+import { earlyWarning } from './scenarios/early-warning.mjs';
 
 const HELP = `Usage: npm run bench -- [options]
 
-  --only 1,2,3       scenarios to run (default: 1-14; 2 is the Mosquitto comparison, 9 the two-node cluster, 10 the external broker, 11 alarms, 12 OTA, 13 store-and-forward reports, 14 device file uploads)
+  --only 1,2,3       scenarios to run (default: 1-14 and 16; 2 is the Mosquitto comparison, 9 the two-node cluster, 10 the external broker, 11 alarms, 12 OTA, 13 store-and-forward reports, 14 device file uploads, 16 early warning (offline, simulated sensors))
   --db both          pglite, postgres or both (default both)
   --quick            short runs to check the suite works (minutes, not a measurement)
   --duration <s>     scenario 1 duration (default 300 on PostgreSQL, 60 on PGlite; --quick 20)
@@ -96,7 +97,7 @@ if (!fs.existsSync(CLI)) {
   process.exit(2);
 }
 
-const only = new Set((opt.only ?? '1,2,3,4,5,6,7,8,9,10,11,12,13,14').split(',').map((s) => s.trim()));
+const only = new Set((opt.only ?? '1,2,3,4,5,6,7,8,9,10,11,12,13,14,16').split(',').map((s) => s.trim()));
 const dbs = opt.db === 'both' ? ['postgres', 'pglite'] : [opt.db];
 if (!dbs.every((d) => d === 'postgres' || d === 'pglite')) {
   console.error('--db must be pglite, postgres or both');
@@ -256,6 +257,8 @@ for (const db of dbs) if (only.has('11')) await step(11, db, () => alarms(ctx, d
 for (const db of dbs) if (only.has('12')) await step(12, db, () => ota(ctx, db));
 for (const db of dbs) if (only.has('13')) await step(13, db, () => reports(ctx, db));
 for (const db of dbs) if (only.has('14')) await step(14, db, () => uploads(ctx, db));
+// No server: the detector over the simulator's sensor model.
+if (only.has('16')) await step(16, null, () => earlyWarning(ctx));
 
 results.finished = new Date().toISOString();
 results.minutes = Math.round((Date.now() - t0) / 6000) / 10;

@@ -122,6 +122,37 @@ describe('simulation against a real server', () => {
     expect(after.length).toBeLessThanOrEqual(Math.ceil((Math.max(...after) - configuredAt) / 1000) + 1);
   });
 
+  it('runs failing heartbeat sensors: degrading ones stop sending for good (within their decline), the rest keep going', async () => {
+    const { project } = await findOrCreateProject(s.api, 'Simulator health');
+    const fleet = await createSimulatedDevices(s.api, { count: 4, kind: 'heartbeat', projectId: project.id });
+    // 40 msg/s over 4 devices: 100 ms between a sensor's turns. At 20,000× a decline of at most
+    // 2 h + 12 h of model time is over in 2.5 s.
+    const durationMs = 7000;
+    const sim = new Simulation(fleet, {
+      mqttUrl: s.mqttUrl,
+      rate: 40,
+      qos: 1,
+      connectRate: 200,
+      maxInFlight: 1,
+      durationMs,
+      health: { degradeShare: 0.5, noisyShare: 0, speed: 20_000 },
+    });
+    const startedAt = Date.now();
+    sim.start();
+    const result = await sim.done;
+    expect(result.publishErrors).toBe(0);
+    const lastBeats = await Promise.all(
+      fleet.map(async (d) => {
+        const items = (await s.api.devices.messages(d.id, { limit: 1000 })).items.filter((m) => m.channel === 'heartbeat');
+        return Math.max(...items.map((m) => Date.parse(m.receivedAt))) - startedAt;
+      }),
+    );
+    const dead = lastBeats.filter((t) => t < durationMs - 2500);
+    const alive = lastBeats.filter((t) => t > durationMs - 1500);
+    expect(dead).toHaveLength(2);
+    expect(alive).toHaveLength(2);
+  });
+
   it('gives up on devices the broker refuses, and says none connected', async () => {
     const [real] = await createSimulatedDevices(s.api, { count: 1, kind: 'boiler', projectId: (await findOrCreateProject(s.api, 'Simulator')).project.id });
     const notices: string[] = [];

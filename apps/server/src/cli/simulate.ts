@@ -131,6 +131,7 @@ async function runWithProgress(fleet: FleetDevice[], options: Resolved): Promise
       ota: options.ota,
       httpUrl: options.url,
       videos: options.videos,
+      health: options.health,
     },
     {
       notice: (message) => (reporter ? reporter.note(message) : out.write(`${message}\n`)),

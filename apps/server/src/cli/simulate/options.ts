@@ -36,6 +36,15 @@ export interface SimulateOptions {
   ota: OtaBehaviour;
   /** Trucks upload the clips their alerts name. */
   videos: boolean;
+  health: HealthBehaviourShares;
+}
+
+/** How heartbeat sensors age: shares that degrade (then die) and that are noisy but healthy; the rest are healthy. */
+export interface HealthBehaviourShares {
+  degradeShare: number;
+  noisyShare: number;
+  /** Model time runs this many times faster than the clock for their health (not their send rate). */
+  speed: number;
 }
 
 /** How simulated devices take OTA jobs: a share fails the install, a share hangs for good. */
@@ -96,12 +105,21 @@ artifact, checks its sha256, installs, reboots and reports the new version.
                           a fixed version then installs everywhere (default: every version fails)
   --ota-hang SHARE      share of devices that stop answering mid-download (default 0)
   --ota-install S       seconds an install takes before the reboot (default 5)
+
+Failing sensors (heartbeat devices, for Fleet Health's early warning):
+  --degrade SHARE       share that degrade: from a random moment in their first 2 h, their heartbeat
+                          gaps grow (irregularly) to 4–10× the usual over 2–12 h, then they stop
+                          sending for good (0 to 1, default 0)
+  --noisy SHARE         share that are noisy but healthy: jittery gaps, a missed beat now and then (default 0)
+  --health-speed X      their health runs X times faster than the clock, e.g. 60: an hour of
+                          decline in a minute (default 1); the usual interval itself does not change
   -h, --help            show this help
 
 Examples:
   tether simulate --email admin@example.com --password secret --devices 200 --duration 60
   tether simulate --devices-file simulated-devices.json --rate 5000
   tether simulate --email admin@example.com --password secret --kind boiler --template Boiler --devices 50 --ota-fail 0.2
+  tether simulate --email admin@example.com --password secret --kind heartbeat --devices 100 --rate 10 --degrade 0.2 --noisy 0.2 --health-speed 30
 `;
 
 const FLAGS = {
@@ -128,6 +146,9 @@ const FLAGS = {
   'ota-fail-version': { type: 'string' },
   'ota-hang': { type: 'string' },
   'ota-install': { type: 'string' },
+  degrade: { type: 'string' },
+  noisy: { type: 'string' },
+  'health-speed': { type: 'string' },
 } as const;
 
 /** Parses argv and the TETHER_* variables; flags win over the environment. */
@@ -162,6 +183,10 @@ export function parseSimulateArgs(argv: string[], env: Record<string, string | u
   const failShare = number('ota-fail', values['ota-fail'], (n) => n >= 0 && n <= 1, 'a share from 0 to 1') ?? 0;
   const hangShare = number('ota-hang', values['ota-hang'], (n) => n >= 0 && n <= 1, 'a share from 0 to 1') ?? 0;
   if (failShare + hangShare > 1) problems.push('--ota-fail and --ota-hang together are more than every device');
+  const degradeShare = number('degrade', values.degrade, (n) => n >= 0 && n <= 1, 'a share from 0 to 1') ?? 0;
+  const noisyShare = number('noisy', values.noisy, (n) => n >= 0 && n <= 1, 'a share from 0 to 1') ?? 0;
+  if (degradeShare + noisyShare > 1) problems.push('--degrade and --noisy together are more than every device');
+  const healthSpeed = number('health-speed', values['health-speed'], (n) => n > 0, 'a speed-up factor, more than 0') ?? 1;
   const installS = number('ota-install', values['ota-install'], (n) => n >= 0, 'seconds, 0 or more') ?? 5;
   const firmwareVersion = values['firmware-version'] ?? '1.0.0';
   if (!/^[0-9A-Za-z][0-9A-Za-z.+_-]*$/.test(firmwareVersion)) problems.push(`--firmware-version: expected a version like 1.0.0, got "${firmwareVersion}"`);
@@ -209,6 +234,7 @@ export function parseSimulateArgs(argv: string[], env: Record<string, string | u
       templateName: values.template ?? null,
       firmwareVersion,
       videos: !values['no-video'],
+      health: { degradeShare, noisyShare, speed: healthSpeed },
       ota: {
         failShare,
         failVersions: values['ota-fail-version']

@@ -12,9 +12,17 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { OtaJobMessage } from '@tether/contracts';
 import { DeviceClient, HttpDeviceClient, type FirmwareReport } from '@tether/device-sdk';
-import { createDeviceModel, type DeviceModel, type Random, type Uplink } from './device-models.js';
+import {
+  createDeviceModel,
+  drawHeartbeatHealth,
+  type DeviceModel,
+  type HealthBehaviour,
+  type HeartbeatSensor,
+  type Random,
+  type Uplink,
+} from './device-models.js';
 import type { FleetDevice } from './fleet-file.js';
-import type { OtaBehaviour } from './options.js';
+import type { HealthBehaviourShares, OtaBehaviour } from './options.js';
 
 export interface SimulationSettings {
   mqttUrl: string;
@@ -38,6 +46,8 @@ export interface SimulationSettings {
   httpUrl?: string;
   /** Upload the dashcam clips a truck's alert names (default true when httpUrl is set). */
   videos?: boolean;
+  /** Heartbeat sensors that degrade and die, or are noisy (default: all healthy). */
+  health?: HealthBehaviourShares;
 }
 
 export interface SimulationEvents {
@@ -110,6 +120,10 @@ interface VirtualDevice {
   version: string;
   /** What it does with an OTA job. */
   otaRole: 'install' | 'fail' | 'hang';
+  /** A noisy or degrading heartbeat sensor keeps its own schedule (null: it sends at every turn). */
+  sensor: HeartbeatSensor | null;
+  /** It lets its turns pass until then (Date.now() ms); Infinity once it has died. */
+  silentUntilMs: number;
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -132,6 +146,8 @@ export class Simulation {
   private readonly noticed = new Set<string>();
   private readonly tickMs: number;
   private readonly random: Random;
+  /** Model time 0 of the sensors' health (Date.now() ms). */
+  private readonly createdAtMs: number;
 
   private readonly counts = { sent: 0, acked: 0, connectErrors: 0, publishErrors: 0, skippedAwaitingAck: 0, skippedLate: 0, disconnects: 0 };
   private readonly ota: OtaCounts = { jobs: 0, installed: 0, failed: 0, hung: 0 };
@@ -164,10 +180,11 @@ export class Simulation {
     if (fleet.length === 0) throw new Error('no devices to simulate');
     this.tickMs = settings.tickMs ?? 10;
     this.random = settings.random ?? Math.random;
-    const now = Date.now();
-    this.devices = fleet.map((spec) => ({
+    const now = (this.createdAtMs = Date.now());
+    const behaviours = this.healthBehaviours(fleet);
+    this.devices = fleet.map((spec, i) => ({
       spec,
-      model: createDeviceModel(spec.kind, this.random, now),
+      model: createDeviceModel(spec.kind, this.random, now, behaviours[i] ? drawHeartbeatHealth(behaviours[i], this.random) : undefined),
       client: null,
       inFlight: 0,
       attempts: 0,
@@ -178,7 +195,12 @@ export class Simulation {
       commandsAnswered: 0,
       version: spec.firmwareVersion ?? settings.firmwareVersion ?? '1.0.0',
       otaRole: 'install',
+      sensor: null,
+      silentUntilMs: 0,
     }));
+    this.devices.forEach((d, i) => {
+      if (behaviours[i] && behaviours[i] !== 'healthy') d.sensor = d.model as HeartbeatSensor;
+    });
     // Exactly the asked shares fail and hang, spread at random over the fleet.
     const order = [...this.devices];
     for (let i = order.length - 1; i > 0; i--) {
@@ -189,6 +211,22 @@ export class Simulation {
     const hanging = Math.round(order.length * (settings.ota?.hangShare ?? 0));
     order.forEach((d, i) => (d.otaRole = i < failing ? 'fail' : i < failing + hanging ? 'hang' : 'install'));
     this.connectQueue = [...this.devices];
+  }
+
+  /** The behaviour of each heartbeat device (by index): exactly the asked shares, spread at random. */
+  private healthBehaviours(fleet: FleetDevice[]): (HealthBehaviour | undefined)[] {
+    const behaviours: (HealthBehaviour | undefined)[] = [];
+    const shares = this.settings.health;
+    if (!shares || shares.degradeShare + shares.noisyShare === 0) return behaviours;
+    const sensors = fleet.flatMap((d, i) => (d.kind === 'heartbeat' ? [i] : []));
+    for (let i = sensors.length - 1; i > 0; i--) {
+      const j = Math.floor(this.random() * (i + 1));
+      [sensors[i], sensors[j]] = [sensors[j]!, sensors[i]!];
+    }
+    const degrading = Math.round(sensors.length * shares.degradeShare);
+    const noisy = Math.round(sensors.length * shares.noisyShare);
+    sensors.forEach((d, k) => (behaviours[d] = k < degrading ? 'degrading' : k < degrading + noisy ? 'noisy' : 'healthy'));
+    return behaviours;
   }
 
   start(): void {
@@ -394,6 +432,15 @@ export class Simulation {
     if (device.reportIntervalMs !== null) {
       if (now < device.nextReportMs) return; // configured to report less often: its turn passes
       device.nextReportMs = now + device.reportIntervalMs;
+    }
+    // A failing or noisy sensor skips turns as its health says; a dead one skips them all.
+    if (device.sensor) {
+      if (now < device.silentUntilMs) return;
+      const gap = device.sensor.nextGap((now - this.createdAtMs) * (this.settings.health?.speed ?? 1));
+      const usualMs = device.reportIntervalMs ?? (this.devices.length * 1000) / this.settings.rate;
+      // Turns come every usualMs: half a turn early lands the beat on the turn nearest its gap.
+      device.silentUntilMs = gap === null ? Infinity : now + (gap - 0.5) * usualMs;
+      if (gap === null) return;
     }
     const uplink = device.model.next(now);
     // Without uploads (--no-video, or no HTTP URL) the alert names no clips it will never send.
