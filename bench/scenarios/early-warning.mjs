@@ -126,6 +126,7 @@ function evaluate(m, fleet, { hours, window, options }) {
   const scans = [...scanMs].sort((a, b) => a - b);
   const example = fleet.findIndex((d, i) => firstFlag[i] && !falseFlag[i]);
   const r2 = (x) => (x === null ? null : Math.round(x * 100) / 100);
+  const r4 = (x) => (x === null ? null : Math.round(x * 10_000) / 10_000);
   return {
     devices: fleet.length,
     healthy: fleet.filter((d) => d.behaviour === 'healthy').length,
@@ -137,8 +138,8 @@ function evaluate(m, fleet, { hours, window, options }) {
     falsePositivesNoisy: byKind('noisy'),
     falsePositivesDegradingBeforeOnset: byKind('degrading'),
     missed: degrading.length - tp,
-    precision: r2(tp + fp ? tp / (tp + fp) : null),
-    recall: r2(degrading.length ? tp / degrading.length : null),
+    precision: r4(tp + fp ? tp / (tp + fp) : null),
+    recall: r4(degrading.length ? tp / degrading.length : null),
     leadHoursP10: r2(quantile(leads, 0.1)),
     leadHoursMedian: r2(quantile(leads, 0.5)),
     leadHoursP90: r2(quantile(leads, 0.9)),
