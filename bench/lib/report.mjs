@@ -323,6 +323,7 @@ export function targetRows(r) {
         `${fmt(f.falsePositivesHealthy)} healthy, ${fmt(f.falsePositivesNoisy)} noisy, ${fmt(f.falsePositivesDegradingBeforeOnset)} before onset); ` +
         `warning lead before death p10/median/p90 ${f.leadHoursP10}/${f.leadHoursMedian}/${f.leadHoursP90} h (median decline ${f.declineHoursMedian} h); ` +
         `fleet scan ${fmt(f.fullScan.devices)} × ${f.fullScan.gapsEach} gaps ${f.fullScan.ms} ms` +
+        `${f.withExpectedInterval ? `; with the usual interval given: precision ${f.withExpectedInterval.precision}, recall ${f.withExpectedInterval.recall}, median lead ${f.withExpectedInterval.leadHoursMedian} h` : ''}` +
         `${t ? `; tuning seed ${t.seed}: precision ${t.precision}, recall ${t.recall}, median lead ${t.leadHoursMedian} h` : ''}`,
       f.fullScan.ms <= 1000,
       'measured on simulated data: the simulator’s own sensor model',
