@@ -92,6 +92,14 @@ describe('assessDevice', () => {
     expect(assessDevice(series(gaps, { openS: 1 }))?.score ?? 0).toBeLessThan(w!.score);
   });
 
+  it('survives junk: NaN, negative and zero gaps, arrays of different lengths', () => {
+    const gaps = [...steady(140), NaN, -5, 0, 60, 60, Infinity, 60, 60, 60, 60];
+    expect(() => assessDevice(series(gaps))).not.toThrow();
+    expect(assessDevice({ ...series(steady(150)), atMs: [T0] })).toBeNull(); // one gap is no history
+    expect(assessDevice(series(steady(150), { expectedIntervalS: 0 }))).toBeNull(); // 0: not configured, own baseline
+    expect(assessDevice(series([NaN, NaN, ...steady(60).map(() => NaN)]))).toBeNull();
+  });
+
   it('takes the threshold from the options', () => {
     const gaps = [...steady(120), ...Array.from({ length: 30 }, (_, i) => 60 + i * 3)];
     const w = assessDevice(series(gaps), { threshold: 0.1 });
