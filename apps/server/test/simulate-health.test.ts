@@ -45,7 +45,8 @@ describe('heartbeat sensor health', () => {
 
   it('degrading: healthy until its onset, gaps growing to several times the usual, then dead at onset + duration', () => {
     const health = drawHeartbeatHealth('degrading', seeded(5));
-    expect(health.onsetMs).toBeLessThan(2 * HOUR);
+    expect(health.onsetMs).toBeGreaterThanOrEqual(0.5 * HOUR);
+    expect(health.onsetMs).toBeLessThan(2.5 * HOUR);
     expect(health.durationMs).toBeGreaterThanOrEqual(2 * HOUR);
     expect(health.durationMs).toBeLessThanOrEqual(12 * HOUR);
     const seq = gaps(health, seeded(6), 48);

@@ -126,7 +126,7 @@ describe('simulation against a real server', () => {
     const { project } = await findOrCreateProject(s.api, 'Simulator health');
     const fleet = await createSimulatedDevices(s.api, { count: 4, kind: 'heartbeat', projectId: project.id });
     // 40 msg/s over 4 devices: 100 ms between a sensor's turns. At 20,000× a decline of at most
-    // 2 h + 12 h of model time is over in 2.5 s.
+    // 2.5 h + 12 h of model time is over in 2.6 s.
     const durationMs = 7000;
     const sim = new Simulation(fleet, {
       mqttUrl: s.mqttUrl,

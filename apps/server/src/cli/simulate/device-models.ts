@@ -86,14 +86,15 @@ export interface HeartbeatHealth {
 }
 
 /**
- * A sensor's health, drawn at random. A degrading one starts to fail within
- * `onsetWithinMs` of model time and dies 2–12 h of model time later, its gaps
+ * A sensor's health, drawn at random. A degrading one starts to fail after
+ * 30 min of normal life (a baseline to tell its decline from) plus up to
+ * `onsetWithinMs` of model time, and dies 2–12 h of model time later, its gaps
  * growing to 4–10× their usual length on the way.
  */
 export function drawHeartbeatHealth(behaviour: HealthBehaviour, random: Random, onsetWithinMs = 2 * 3_600_000): HeartbeatHealth {
   return {
     behaviour,
-    onsetMs: random() * onsetWithinMs,
+    onsetMs: 30 * 60_000 + random() * onsetWithinMs,
     durationMs: (2 + random() * 10) * 3_600_000,
     finalFactor: 4 + random() * 6,
   };

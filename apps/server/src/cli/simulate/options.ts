@@ -107,7 +107,7 @@ artifact, checks its sha256, installs, reboots and reports the new version.
   --ota-install S       seconds an install takes before the reboot (default 5)
 
 Failing sensors (heartbeat devices, for Fleet Health's early warning):
-  --degrade SHARE       share that degrade: from a random moment in their first 2 h, their heartbeat
+  --degrade SHARE       share that degrade: from a random moment 0.5–2.5 h in, their heartbeat
                           gaps grow (irregularly) to 4–10× the usual over 2–12 h, then they stop
                           sending for good (0 to 1, default 0)
   --noisy SHARE         share that are noisy but healthy: jittery gaps, a missed beat now and then (default 0)
