@@ -128,15 +128,20 @@ describe('simulation against a real server', () => {
     // 40 msg/s over 4 devices: 100 ms between a sensor's turns. At 20,000× a decline of at most
     // 2.5 h + 12 h of model time is over in 2.6 s.
     const durationMs = 7000;
-    const sim = new Simulation(fleet, {
-      mqttUrl: s.mqttUrl,
-      rate: 40,
-      qos: 1,
-      connectRate: 200,
-      maxInFlight: 1,
-      durationMs,
-      health: { degradeShare: 0.5, noisyShare: 0, speed: 20_000 },
-    });
+    const notices: string[] = [];
+    const sim = new Simulation(
+      fleet,
+      {
+        mqttUrl: s.mqttUrl,
+        rate: 40,
+        qos: 1,
+        connectRate: 200,
+        maxInFlight: 1,
+        durationMs,
+        health: { degradeShare: 0.5, noisyShare: 0, speed: 20_000 },
+      },
+      { notice: (message) => notices.push(message) },
+    );
     const startedAt = Date.now();
     sim.start();
     const result = await sim.done;
@@ -151,6 +156,9 @@ describe('simulation against a real server', () => {
     const alive = lastBeats.filter((t) => t > durationMs - 1500);
     expect(dead).toHaveLength(2);
     expect(alive).toHaveLength(2);
+    // The simulator says which ones degrade: exactly those that died.
+    const died = fleet.filter((_, i) => lastBeats[i]! < durationMs - 2500).map((d) => d.name);
+    expect(notices).toContain(`heartbeat sensors: 2 degrading (${died.join(', ')}), 0 noisy, the rest healthy`);
   });
 
   it('gives up on devices the broker refuses, and says none connected', async () => {

@@ -213,6 +213,18 @@ export class Simulation {
     this.connectQueue = [...this.devices];
   }
 
+  /** Which sensors degrade, so what Fleet Health flags can be checked against it. */
+  private announceHealth(): void {
+    const degrading = this.devices.filter((d) => d.sensor?.health.behaviour === 'degrading');
+    const noisy = this.devices.filter((d) => d.sensor?.health.behaviour === 'noisy').length;
+    if (degrading.length + noisy === 0) return;
+    const names = degrading.slice(0, 20).map((d) => d.spec.name ?? d.spec.id);
+    const more = degrading.length > names.length ? ` and ${degrading.length - names.length} more` : '';
+    this.events.notice?.(
+      `heartbeat sensors: ${degrading.length} degrading${degrading.length ? ` (${names.join(', ')}${more})` : ''}, ${noisy} noisy, the rest healthy`,
+    );
+  }
+
   /** The behaviour of each heartbeat device (by index): exactly the asked shares, spread at random. */
   private healthBehaviours(fleet: FleetDevice[]): (HealthBehaviour | undefined)[] {
     const behaviours: (HealthBehaviour | undefined)[] = [];
@@ -232,6 +244,7 @@ export class Simulation {
   start(): void {
     if (this.startedAtMs !== null) return;
     this.startedAtMs = this.lastRefillMs = performance.now();
+    this.announceHealth();
     this.timer = setInterval(() => this.tick(), this.tickMs);
     this.tick();
   }
