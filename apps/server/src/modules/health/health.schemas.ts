@@ -16,7 +16,13 @@ const Paging = {
   offset: Type.Optional(Type.Integer({ minimum: 0 })),
 };
 
-export const SilentQuery = Type.Object({ ...Selection, ...Range, ...Paging, minutes: Minutes });
+export const SilentQuery = Type.Object({
+  ...Selection,
+  ...Range,
+  ...Paging,
+  minutes: Minutes,
+  series: Type.Optional(Type.Boolean({ description: 'Include the daily series over the range (default true)' })),
+});
 export type SilentQuery = Static<typeof SilentQuery>;
 export const GapsQuery = Type.Object({ ...Selection, ...Range });
 export type GapsQuery = Static<typeof GapsQuery>;
@@ -63,7 +69,7 @@ export const SilentDevices = Type.Object({
       silent: Type.Integer(),
       share: Type.Union([Type.Number(), Type.Null()]),
     }),
-    { description: 'At each UTC midnight of the range: the same share, as it was then' },
+    { description: 'At each UTC midnight of the range: the same share, as it was then (empty with series=false)' },
   ),
 });
 export type SilentDevices = Static<typeof SilentDevices>;

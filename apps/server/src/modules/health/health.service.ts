@@ -81,7 +81,7 @@ export class HealthService {
     const items = await this.repo.silentDevices(s, minutes * 60, limit, offset);
     // Series points are midnights up to now (a midnight still to come has no answer).
     const last = new Date(Math.min(to.getTime(), Math.floor(now / DAY) * DAY));
-    const series = last < from ? [] : await this.repo.silentSeries(s, minutes * 60, from, last);
+    const series = last < from || q.series === false ? [] : await this.repo.silentSeries(s, minutes * 60, from, last);
     return {
       minutes,
       at: new Date(now).toISOString(),
