@@ -128,6 +128,52 @@ describe('silent devices', () => {
   });
 });
 
+describe('CSV exports', () => {
+  const text = async (path: string) => {
+    const r = await fetch(`${s.httpUrl}${path}`, { headers: { authorization: `Bearer ${s.api.token}` } });
+    return { status: r.status, type: r.headers.get('content-type'), body: await r.text() };
+  };
+
+  it('streams a device’s heartbeats oldest first, and its telemetry key by key with quoting', async () => {
+    const hb = await text(`/api/v1/devices/${ids.steady}/heartbeats.csv?from=${new Date(D0 - DAY).toISOString()}`);
+    expect(hb.status).toBe(200);
+    expect(hb.type).toMatch(/^text\/csv/);
+    const lines = hb.body.trim().split('\r\n');
+    expect(lines[0]).toBe('ts,uptime,battery,rssi,data');
+    expect(lines.slice(1).map((l) => Date.parse(l.split(',')[0]!))).toEqual(beats.steady);
+    expect(lines[1]!.split(',')[2]).toBe('90');
+
+    for (const [t, v] of [
+      [1, 'a,b "c"'],
+      [2, 'plain'],
+    ] as const) {
+      const r = await httpJson(`${s.httpUrl}/api/v1/device/telemetry`, { method: 'POST', token: tokens.other, body: JSON.stringify({ temp: t, note: v }) });
+      expect(r.status).toBe(202);
+    }
+    const tm = await text(`/api/v1/devices/${ids.other}/telemetry.csv?keys=temp,note`);
+    const rows = tm.body.trim().split('\r\n');
+    expect(rows[0]).toBe('key,ts,value');
+    const secondComma = (l: string) => l.indexOf(',', l.indexOf(',') + 1);
+    expect(rows.slice(1).map((l) => [l.split(',')[0], l.slice(secondComma(l) + 1)])).toEqual([
+      ['temp', '1'],
+      ['temp', '2'],
+      ['note', '"a,b ""c"""'],
+      ['note', 'plain'],
+    ]);
+  });
+
+  it('streams one health row per device of the selection; errors before the first byte are JSON', async () => {
+    const r = await text(`/api/v1/health/devices.csv?${inProject()}&minutes=10`);
+    expect(r.status).toBe(200);
+    const lines = r.body.trim().split('\r\n');
+    expect(lines[0]!.startsWith('id,name,first_heartbeat')).toBe(true);
+    expect(lines.slice(1).map((l) => l.split(',')[1])).toEqual(['died', 'never', 'retired', 'steady']);
+    const bad = await text(`/api/v1/devices/${ids.steady}/heartbeats.csv?from=nonsense`);
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body).error.code).toBe('VALIDATION_FAILED');
+  });
+});
+
 describe('lifespans', () => {
   it('ends retired and silent devices, censors the living, and computes Kaplan–Meier', async () => {
     const r = await get(`/api/v1/health/lifespans?${inProject()}&minutes=10`);

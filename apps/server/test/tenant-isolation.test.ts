@@ -62,6 +62,8 @@ const PROBES: Record<string, Probe> = {
   'POST /api/v1/devices/{id}/retire': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND', body: { reason: 'hijacked' } },
   'POST /api/v1/devices/{id}/unretire': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND' },
   'GET /api/v1/health/devices/{id}': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND' },
+  'GET /api/v1/devices/{id}/heartbeats.csv': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND', query: { from: '0' } },
+  'GET /api/v1/devices/{id}/telemetry.csv': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND', query: { from: '0' } },
   'GET /api/v1/devices/{id}/telemetry/latest': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND' },
   'GET /api/v1/devices/{id}/telemetry': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND', query: { keys: 'temperature', from: '0' } },
   'GET /api/v1/devices/{id}/locations': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND', query: { from: '0' } },
@@ -676,7 +678,7 @@ describe('org B’s fleet health', () => {
     const ofA = await call('GET', '/api/v1/health/silent', ownerA.token!, undefined, { minutes: '1440' });
     expect((ofA.body as { monitored: number }).monitored).toBeGreaterThan(0);
     const ownDevices = (await userB.devices.list()).total;
-    const lists = ['/api/v1/health/silent', '/api/v1/health/gaps', '/api/v1/health/lifespans', '/api/v1/health/devices'];
+    const lists = ['/api/v1/health/silent', '/api/v1/health/gaps', '/api/v1/health/lifespans', '/api/v1/health/devices', '/api/v1/health/devices.csv'];
     for (const path of lists) {
       const mine = await call('GET', path, userB.token!, undefined, { minutes: '1' });
       expect(mine.status).toBe(200);
@@ -698,6 +700,8 @@ describe('org B’s fleet health', () => {
     expect(lifespans.devices).toBe(0);
     const devices = (await call('GET', '/api/v1/health/devices', userB.token!)).body as { total: number };
     expect(devices.total).toBe(ownDevices);
+    const csv = (await call('GET', '/api/v1/health/devices.csv', userB.token!)).body as unknown as string;
+    expect(csv.trim().split('\r\n')).toHaveLength(ownDevices + 1);
   });
 });
 

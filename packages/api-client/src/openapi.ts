@@ -4809,6 +4809,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/devices/{id}/heartbeats.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The heartbeats in [from, to] (default: the last day) as CSV `ts,uptime,battery,rssi,data`, oldest first, streamed. */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    to?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description CSV, one heartbeat a line */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/devices/{id}/locations": {
         parameters: {
             query?: never;
@@ -5507,6 +5566,66 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["TelemetryHistory"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/devices/{id}/telemetry.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Raw telemetry in [from, to] (default: the last day) as CSV `key,ts,value`, key by key (`keys`: comma-separated; default every key), oldest first, streamed. */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    keys?: string;
+                    to?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description CSV, one point a line */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
                     };
                 };
             };
@@ -7185,6 +7304,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/health/devices.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every device of the selection (by name) as CSV: first and last heartbeat, retirement, silent, gap statistics, uptime. Streamed. Fleet selection: projectId, templateId, tag (404 PROJECT_NOT_FOUND / TEMPLATE_NOT_FOUND outside the org). */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Start (default: 30 days ago); rounded down to a UTC day */
+                    from?: string;
+                    /** @description Silent: no heartbeat for more than this many minutes (default 10) */
+                    minutes?: number;
+                    /** @description Only devices of this project */
+                    projectId?: string;
+                    /** @description Only devices with this tag */
+                    tag?: string;
+                    /** @description Only devices of this template */
+                    templateId?: string;
+                    /** @description Uptime: gaps longer than this are downtime (default: minutes × 60); raised to a histogram bound */
+                    thresholdS?: number;
+                    /** @description End (default: now); rounded up to a UTC day */
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description CSV, one device a line */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/health/devices/{id}": {
         parameters: {
             query?: never;
@@ -7409,6 +7597,8 @@ export interface paths {
                     offset?: number;
                     /** @description Only devices of this project */
                     projectId?: string;
+                    /** @description Include the daily series over the range (default true) */
+                    series?: boolean;
                     /** @description Only devices with this tag */
                     tag?: string;
                     /** @description Only devices of this template */
@@ -11200,7 +11390,7 @@ export interface components {
             offset: number;
             /** @description Retired: not counted */
             retired: number;
-            /** @description At each UTC midnight of the range: the same share, as it was then */
+            /** @description At each UTC midnight of the range: the same share, as it was then (empty with series=false) */
             series: {
                 /** Format: date-time */
                 at: string;

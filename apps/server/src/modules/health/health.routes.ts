@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { CsvBody, csvStream } from '../../platform/http/csv.js';
 import type { App } from '../../platform/http/server.js';
 import { actorOf } from '../accounts/request-actor.js';
 import {
@@ -79,6 +80,23 @@ export function healthRoutes(health: HealthService) {
         },
       },
       (req) => health.devices(actorOf(req), req.query),
+    );
+
+    app.get(
+      '/api/v1/health/devices.csv',
+      {
+        schema: {
+          tags: ['health'],
+          description:
+            'Every device of the selection (by name) as CSV: first and last heartbeat, retirement, silent, gap statistics, uptime. Streamed. ' + SCOPE_NOTE,
+          querystring: Type.Omit(DeviceHealthQuery, ['limit', 'offset']),
+          response: { 200: CsvBody('CSV, one device a line') },
+        },
+      },
+      async (req, reply) => {
+        const lines = await health.devicesCsv(actorOf(req), req.query);
+        return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="fleet-health.csv"').send(csvStream(lines));
+      },
     );
 
     app.get(

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../platform/db/database.js';
+import { csvLine } from '../../platform/http/csv.js';
 import type { Actor } from '../accounts/actor.js';
 import { AppError, assertUuid, notFound } from '../errors.js';
 import type { ProjectsService } from '../projects/projects.service.js';
@@ -19,6 +20,7 @@ import type {
 
 const DAY = 86_400_000;
 const DEFAULT_MINUTES = 10;
+const CSV_PAGE = 500;
 const LIFESPAN_BINS = [0, 1, 7, 30, 90, 180, 365, 730];
 
 export interface HealthServiceDeps {
@@ -140,6 +142,53 @@ export class HealthService {
     });
     const total = q.deviceId ? items.length : await this.repo.countDevices(s);
     return { from: from.toISOString(), to: to.toISOString(), items, total, limit, offset };
+  }
+
+  /** Every device's health row of the selection as CSV lines, by name, 500 devices a page. */
+  async devicesCsv(actor: Actor, q: Omit<DeviceHealthQuery, 'limit' | 'offset'>): Promise<AsyncIterable<string>> {
+    const first = await this.devices(actor, { ...q, limit: CSV_PAGE, offset: 0 }); // validates the selection before the first byte
+    const next = (offset: number) => this.devices(actor, { ...q, limit: CSV_PAGE, offset });
+    return (async function* () {
+      yield csvLine([
+        'id',
+        'name',
+        'first_heartbeat',
+        'last_heartbeat',
+        'retired_at',
+        'silent',
+        'gaps',
+        'mean_gap_s',
+        'median_gap_s',
+        'p95_gap_s',
+        'max_gap_s',
+        'uptime',
+        'uptime_threshold_s',
+      ]);
+      for (let page = first, offset = 0; ;) {
+        yield page.items
+          .map((d) =>
+            csvLine([
+              d.id,
+              d.name,
+              d.firstHeartbeatAt,
+              d.lastHeartbeatAt,
+              d.retiredAt,
+              d.silent,
+              d.gaps.count,
+              d.gaps.meanS,
+              d.gaps.medianS,
+              d.gaps.p95S,
+              d.gaps.maxS,
+              d.uptime,
+              d.thresholdS,
+            ]),
+          )
+          .join('');
+        offset += CSV_PAGE;
+        if (page.items.length < CSV_PAGE || offset >= page.total) return;
+        page = await next(offset);
+      }
+    })();
   }
 
   async device(actor: Actor, id: string, q: DeviceHealthQuery): Promise<DeviceHealth> {
