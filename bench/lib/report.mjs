@@ -233,7 +233,7 @@ export function targetRows(r) {
         db,
         `${fmt(f.heartbeats)} heartbeats (generated in ${f.generateSeconds} s; rollup ${f.rollupSeconds} s, a minute's run ${f.rollupMinuteRunSeconds} s); ` +
           `p50 of ${f.calls} calls: silent now ${f.silentNow.p50} ms (${fmt(f.silentNow.silent)}/${fmt(f.silentNow.monitored)}), mean gap ${f.gaps.p50} ms (${f.gaps.meanS} s), ` +
-          `lifespans ${f.lifespans.p50} ms (mean ended ${f.lifespans.meanEndedDays} d); with the daily silent series ${f.silentSeriesWithList.p50} ms`,
+          `lifespans ${f.lifespans.p50} ms (mean ended ${f.lifespans.meanEndedDays} d); gaps with histogram ${f.gapsWithHistogram?.p50} ms; silent with the daily series ${f.silentSeriesWithList.p50} ms`,
         f.silentNow.p50 <= 100 && f.gaps.p50 <= 100 && f.lifespans.p50 <= 100,
       );
     }

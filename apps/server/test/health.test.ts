@@ -82,6 +82,8 @@ describe('heartbeat rollup', () => {
     expect(hist.reduce((a, b) => a + b.count, 0)).toBe(count);
     expect(hist.find((b) => b.fromS === 120)!.count).toBe(1); // the died device's missing beat
     expect(hist.find((b) => b.fromS === 300)!.count).toBe(beats.steady!.length - 1);
+    const meanOnly = await get(`/api/v1/health/gaps?${inProject()}&from=${new Date(D0 - 3 * DAY).toISOString()}&histogram=false`);
+    expect(meanOnly.body).toMatchObject({ gaps: { count, meanS: g.meanS, maxS: 300, medianS: null, p95S: null }, histogram: [] });
   });
 
   it('is idempotent, and a late backlog older than the look-back is picked up by the next run', async () => {

@@ -7459,6 +7459,8 @@ export interface paths {
                 query?: {
                     /** @description Start (default: 30 days ago); rounded down to a UTC day */
                     from?: string;
+                    /** @description Include the histogram, median and p95 (default true); false answers the mean and maximum only, faster on large fleets */
+                    histogram?: boolean;
                     /** @description Only devices of this project */
                     projectId?: string;
                     /** @description Only devices with this tag */
@@ -10642,7 +10644,7 @@ export interface components {
                 maxS: number | null;
                 /** @description Exact mean */
                 meanS: number | null;
-                /** @description Estimated from the histogram (exact to the bucket) */
+                /** @description Estimated from the histogram (exact to the bucket); null with histogram=false */
                 medianS: number | null;
                 /** @description Estimated from the histogram (exact to the bucket) */
                 p95S: number | null;
@@ -10817,7 +10819,7 @@ export interface components {
                 maxS: number | null;
                 /** @description Exact mean */
                 meanS: number | null;
-                /** @description Estimated from the histogram (exact to the bucket) */
+                /** @description Estimated from the histogram (exact to the bucket); null with histogram=false */
                 medianS: number | null;
                 /** @description Estimated from the histogram (exact to the bucket) */
                 p95S: number | null;

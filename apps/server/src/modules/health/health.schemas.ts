@@ -24,7 +24,13 @@ export const SilentQuery = Type.Object({
   series: Type.Optional(Type.Boolean({ description: 'Include the daily series over the range (default true)' })),
 });
 export type SilentQuery = Static<typeof SilentQuery>;
-export const GapsQuery = Type.Object({ ...Selection, ...Range });
+export const GapsQuery = Type.Object({
+  ...Selection,
+  ...Range,
+  histogram: Type.Optional(
+    Type.Boolean({ description: 'Include the histogram, median and p95 (default true); false answers the mean and maximum only, faster on large fleets' }),
+  ),
+});
 export type GapsQuery = Static<typeof GapsQuery>;
 export const LifespanQuery = Type.Object({
   ...Selection,
@@ -78,7 +84,7 @@ const GapStats = Type.Object({
   count: Type.Number({ description: 'Gaps (between two consecutive heartbeats) ending in the range' }),
   heartbeats: Type.Number(),
   meanS: Type.Union([Type.Number(), Type.Null()], { description: 'Exact mean' }),
-  medianS: Type.Union([Type.Number(), Type.Null()], { description: 'Estimated from the histogram (exact to the bucket)' }),
+  medianS: Type.Union([Type.Number(), Type.Null()], { description: 'Estimated from the histogram (exact to the bucket); null with histogram=false' }),
   p95S: Type.Union([Type.Number(), Type.Null()], { description: 'Estimated from the histogram (exact to the bucket)' }),
   maxS: Type.Union([Type.Number(), Type.Null()]),
 });

@@ -37,8 +37,8 @@ function gapStats(r: GapAggregateRow) {
       count: Number(r.gap_count),
       heartbeats: Number(r.beats),
       meanS: Number(r.gap_count) > 0 ? Number(r.gap_sum_s) / Number(r.gap_count) : null,
-      medianS: histogramQuantile(hist, 0.5, r.gap_max_s),
-      p95S: histogramQuantile(hist, 0.95, r.gap_max_s),
+      medianS: hist.length ? histogramQuantile(hist, 0.5, r.gap_max_s) : null,
+      p95S: hist.length ? histogramQuantile(hist, 0.95, r.gap_max_s) : null,
       maxS: r.gap_max_s,
     },
     hist,
@@ -103,8 +103,10 @@ export class HealthService {
   async gaps(actor: Actor, q: GapsQuery): Promise<FleetGaps> {
     const s = await this.selection(actor, q);
     const { from, to } = this.days(q);
-    const g = gapStats(await this.repo.fleetGaps(s, from, to));
-    return { from: from.toISOString(), to: to.toISOString(), gaps: g.stats, histogram: histogramBuckets(g.hist) };
+    const histogram = q.histogram !== false;
+    const r = await this.repo.fleetGaps(s, from, to, histogram);
+    const g = gapStats({ ...r, gap_count: r.gap_count ?? 0, gap_sum_s: r.gap_sum_s ?? 0, beats: r.beats ?? 0 });
+    return { from: from.toISOString(), to: to.toISOString(), gaps: g.stats, histogram: histogram ? histogramBuckets(g.hist) : [] };
   }
 
   async devices(actor: Actor, q: DeviceHealthQuery & { deviceId?: string }): Promise<DeviceHealthPage> {
