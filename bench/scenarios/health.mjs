@@ -87,7 +87,13 @@ export async function health(ctx) {
     await rollUpHeartbeats(db);
     const incrementalS = (performance.now() - i0) / 1000;
     await db.close();
-    await sql('ANALYZE heartbeat_hours; ANALYZE heartbeat_days; ANALYZE heartbeat_span');
+    // The initial rollup rewrote every day row a few times: vacuumed as autovacuum would do before long
+    // (the first full run, without this, answered the mean gap in 940 ms p50 instead).
+    const v0 = performance.now();
+    await sql('VACUUM ANALYZE heartbeat_hours');
+    await sql('VACUUM ANALYZE heartbeat_days');
+    await sql('VACUUM ANALYZE heartbeat_span');
+    const vacuumS = (performance.now() - v0) / 1000;
     console.log(`  rollup: ${hours} hours in ${round(rollupS, 1)} s; a minute's run: ${round(incrementalS, 2)} s`);
 
     const from = new Date((start + DAY_S) * 1000).toISOString();
@@ -104,6 +110,7 @@ export async function health(ctx) {
       rollupHours: hours,
       rollupSeconds: round(rollupS, 1),
       rollupMinuteRunSeconds: round(incrementalS, 2),
+      vacuumSeconds: round(vacuumS, 1),
       calls,
       silentNow: { p50: silent.p50, p95: silent.p95, share: round(silent.body.share, 4), silent: silent.body.silent, monitored: silent.body.monitored },
       gaps: {
