@@ -88,7 +88,7 @@ export async function health(ctx) {
     const incrementalS = (performance.now() - i0) / 1000;
     await db.close();
     // The initial rollup rewrote every day row a few times: vacuumed as autovacuum would do before long
-    // (the first full run, without this, answered the mean gap in 940 ms p50 instead).
+    // (it made little difference: mean gap 940 ms p50 without, 824 ms with).
     const v0 = performance.now();
     await sql('VACUUM ANALYZE heartbeat_hours');
     await sql('VACUUM ANALYZE heartbeat_days');
