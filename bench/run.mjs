@@ -32,10 +32,11 @@ import { ota } from './scenarios/ota.mjs';
 import { reports } from './scenarios/reports.mjs';
 import { uploads } from './scenarios/uploads.mjs';
 import { earlyWarning } from './scenarios/early-warning.mjs';
+import { health } from './scenarios/health.mjs';
 
 const HELP = `Usage: npm run bench -- [options]
 
-  --only 1,2,3       scenarios to run (default: 1-14 and 16; 2 is the Mosquitto comparison, 9 the two-node cluster, 10 the external broker, 11 alarms, 12 OTA, 13 store-and-forward reports, 14 device file uploads, 16 early warning (offline, simulated sensors))
+  --only 1,2,3       scenarios to run (default: 1-16; 2 is the Mosquitto comparison, 9 the two-node cluster, 10 the external broker, 11 alarms, 12 OTA, 13 store-and-forward reports, 14 device file uploads, 15 fleet health on PostgreSQL, 16 early warning (offline, simulated sensors))
   --db both          pglite, postgres or both (default both)
   --quick            short runs to check the suite works (minutes, not a measurement)
   --duration <s>     scenario 1 duration (default 300 on PostgreSQL, 60 on PGlite; --quick 20)
@@ -78,6 +79,7 @@ const { values: opt } = parseArgs({
     'alarm-duration': { type: 'string' },
     'alarm-raises': { type: 'string', default: '20' },
     'alarm-part': { type: 'string', default: 'AB' },
+    'health-devices': { type: 'string' },
     'report-lines': { type: 'string' },
     'report-replay': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
@@ -97,7 +99,7 @@ if (!fs.existsSync(CLI)) {
   process.exit(2);
 }
 
-const only = new Set((opt.only ?? '1,2,3,4,5,6,7,8,9,10,11,12,13,14,16').split(',').map((s) => s.trim()));
+const only = new Set((opt.only ?? '1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16').split(',').map((s) => s.trim()));
 const dbs = opt.db === 'both' ? ['postgres', 'pglite'] : [opt.db];
 if (!dbs.every((d) => d === 'postgres' || d === 'pglite')) {
   console.error('--db must be pglite, postgres or both');
@@ -122,6 +124,7 @@ const ctx = {
   mosquittoDurationMs: 1000 * (quick ? 20 : 60),
   ota: { devices: quick ? 200 : 1000, rolloutMB: 1, downloaders: quick ? 20 : 100, downloadMB: 20 },
   uploads: { devices: quick ? 5 : 20, mb: quick ? 10 : 50 },
+  health: { devices: opt['health-devices'] ? int(opt['health-devices']) : quick ? 1000 : 10_000, days: quick ? 7 : 30, calls: quick ? 10 : 25 },
   reports: { lines: opt['report-lines'] ? int(opt['report-lines']) : quick ? 100_000 : 1_000_000, replay: opt['report-replay'] },
   latency: {
     rate: int(opt.rate),
@@ -257,6 +260,8 @@ for (const db of dbs) if (only.has('11')) await step(11, db, () => alarms(ctx, d
 for (const db of dbs) if (only.has('12')) await step(12, db, () => ota(ctx, db));
 for (const db of dbs) if (only.has('13')) await step(13, db, () => reports(ctx, db));
 for (const db of dbs) if (only.has('14')) await step(14, db, () => uploads(ctx, db));
+// 43M heartbeats are generated with generate_series in PostgreSQL: PostgreSQL only.
+if (only.has('15')) await step(15, 'postgres', () => health(ctx));
 // No server: the detector over the simulator's sensor model.
 if (only.has('16')) await step(16, null, () => earlyWarning(ctx));
 

@@ -224,6 +224,19 @@ export function targetRows(r) {
         f.rssOverIdleMB <= 100 && f.storedOk === f.devices,
       );
     }
+    const fifteen = s[`15:${db}`]?.figures;
+    if (fifteen) {
+      const f = fifteen;
+      add(
+        15,
+        `fleet health on ${fmt(f.devices)} devices × ${f.days} days of heartbeats every 10 min: the three seed-001 questions over HTTP, p50 ≤ 100 ms each (issue 16)`,
+        db,
+        `${fmt(f.heartbeats)} heartbeats (generated in ${f.generateSeconds} s; rollup ${f.rollupSeconds} s, a minute's run ${f.rollupMinuteRunSeconds} s); ` +
+          `p50 of ${f.calls} calls: silent now ${f.silentNow.p50} ms (${fmt(f.silentNow.silent)}/${fmt(f.silentNow.monitored)}), mean gap ${f.gaps.p50} ms (${f.gaps.meanS} s), ` +
+          `lifespans ${f.lifespans.p50} ms (mean ended ${f.lifespans.meanEndedDays} d); gaps with histogram ${f.gapsWithHistogram?.p50} ms; silent with the daily series ${f.silentSeriesWithList.p50} ms`,
+        f.silentNow.p50 <= 100 && f.gaps.p50 <= 100 && f.lifespans.p50 <= 100,
+      );
+    }
     const four = s[`4:${db}`]?.figures;
     if (four) {
       const ok =

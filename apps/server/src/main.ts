@@ -74,6 +74,9 @@ import { S3FileStorage } from './platform/storage/s3-storage.js';
 import { deviceTopic } from '@tether/contracts';
 import { FleetService } from './modules/fleet/fleet.service.js';
 import { fleetRoutes } from './modules/fleet/fleet.routes.js';
+import { HealthService } from './modules/health/health.service.js';
+import { healthRoutes } from './modules/health/health.routes.js';
+import { startHeartbeatRollups } from './modules/health/health-rollups.task.js';
 import { TelemetryService } from './modules/telemetry/telemetry.service.js';
 import { telemetryRoutes } from './modules/telemetry/telemetry.routes.js';
 import { serverRoutes } from './modules/server-info/server.routes.js';
@@ -255,6 +258,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   const aliases = new AliasesService({ db, devices, projects, telemetry });
   const alerts = new AlertsService(db, files);
   const fleet = new FleetService(db, config.inactivityTimeoutS);
+  const health = new HealthService({ db, projects, templates });
   const commands = new CommandsService({
     db,
     devices,
@@ -417,6 +421,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       await scoped.register(aliasesRoutes(aliases));
       await scoped.register(alertsRoutes(alerts));
       await scoped.register(fleetRoutes(fleet, projects));
+      await scoped.register(healthRoutes(health));
       await scoped.register(commandsRoutes(commands));
       await scoped.register(configRoutes(configs));
       await scoped.register(metadataRoutes(metadata));
@@ -445,6 +450,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       })
     : null;
   const hourRollups = roles.has('worker') ? startHourRollups(db, logger) : null;
+  const heartbeatRollups = roles.has('worker') ? startHeartbeatRollups(db, logger) : null;
   let stopping: Promise<void> | null = null;
   let bootstrap: Tether['bootstrap'] = null;
 
@@ -512,6 +518,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       await maintenance?.run();
       // After downtime there may be hours to rebuild: start serving meanwhile (history reads minutes until then).
       void hourRollups?.run();
+      void heartbeatRollups?.run();
       const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
       const mhost = config.mqttHost === '0.0.0.0' || config.mqttHost === '::' ? 'localhost' : config.mqttHost;
       const scheme = tlsFiles ? 'https' : 'http';
@@ -551,6 +558,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
         await notifications.close();
         await jobs?.stop().catch((err: unknown) => logger.warn({ err }, 'jobs stop'));
         await hourRollups?.stop();
+        await heartbeatRollups?.stop();
         await bus.close().catch((err: unknown) => logger.warn({ err }, 'bus close'));
         s3?.close();
         await db.close();

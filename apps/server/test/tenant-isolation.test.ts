@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TetherClient, type Device, type Project, type User } from '@tether/api-client';
+import { rollUpHeartbeats } from '../src/modules/health/health.repository.js';
 import { ADMIN, connectMqtt, httpJson, openLive, publish, startServer, waitForClose, type TestServer } from './helpers.js';
 
 type Kind =
@@ -58,6 +59,11 @@ const PROBES: Record<string, Probe> = {
   'GET /api/v1/devices/{id}/status': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND' },
   'POST /api/v1/devices/{id}/credentials/rotate': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND' },
   'POST /api/v1/devices/{id}/credentials/revoke': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND' },
+  'POST /api/v1/devices/{id}/retire': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND', body: { reason: 'hijacked' } },
+  'POST /api/v1/devices/{id}/unretire': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND' },
+  'GET /api/v1/health/devices/{id}': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND' },
+  'GET /api/v1/devices/{id}/heartbeats.csv': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND', query: { from: '0' } },
+  'GET /api/v1/devices/{id}/telemetry.csv': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND', query: { from: '0' } },
   'GET /api/v1/devices/{id}/telemetry/latest': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND' },
   'GET /api/v1/devices/{id}/telemetry': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND', query: { keys: 'temperature', from: '0' } },
   'GET /api/v1/devices/{id}/locations': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND', query: { from: '0' } },
@@ -662,6 +668,40 @@ describe('org B’s fleet overview', () => {
     expect((mine.body as { devices: { total: number } }).devices.total).toBe(ownDevices);
     const r = await call('GET', `/api/v1/fleet/overview?projectId=${projectA.id}`, userB.token!);
     expect(r).toMatchObject({ status: 404, body: { error: { code: 'PROJECT_NOT_FOUND' } } });
+  });
+});
+
+describe('org B’s fleet health', () => {
+  it('covers only org B’s devices; org A’s project and template are not found', async () => {
+    await rollUpHeartbeats(s.tether.db);
+    // Org A's device sent a heartbeat: org A sees it heard.
+    const ofA = await call('GET', '/api/v1/health/silent', ownerA.token!, undefined, { minutes: '1440' });
+    expect((ofA.body as { monitored: number }).monitored).toBeGreaterThan(0);
+    const ownDevices = (await userB.devices.list()).total;
+    const lists = ['/api/v1/health/silent', '/api/v1/health/gaps', '/api/v1/health/lifespans', '/api/v1/health/devices', '/api/v1/health/devices.csv'];
+    for (const path of lists) {
+      const mine = await call('GET', path, userB.token!, undefined, { minutes: '1' });
+      expect(mine.status).toBe(200);
+      const text = JSON.stringify(mine.body);
+      expect(text).not.toContain(deviceA.id);
+      for (const [param, id, code] of [
+        ['projectId', projectA.id, 'PROJECT_NOT_FOUND'],
+        ['templateId', ids.template, 'TEMPLATE_NOT_FOUND'],
+      ] as const) {
+        const r = await call('GET', path, userB.token!, undefined, { [param]: id! });
+        expect(r).toMatchObject({ status: 404, body: { error: { code } } });
+      }
+    }
+    const silent = (await call('GET', '/api/v1/health/silent', userB.token!)).body as { devices: number; monitored: number };
+    expect(silent).toMatchObject({ devices: ownDevices, monitored: 0 });
+    const gaps = (await call('GET', '/api/v1/health/gaps', userB.token!)).body as { gaps: { heartbeats: number } };
+    expect(gaps.gaps.heartbeats).toBe(0);
+    const lifespans = (await call('GET', '/api/v1/health/lifespans', userB.token!)).body as { devices: number };
+    expect(lifespans.devices).toBe(0);
+    const devices = (await call('GET', '/api/v1/health/devices', userB.token!)).body as { total: number };
+    expect(devices.total).toBe(ownDevices);
+    const csv = (await call('GET', '/api/v1/health/devices.csv', userB.token!)).body as unknown as string;
+    expect(csv.trim().split('\r\n')).toHaveLength(ownDevices + 1);
   });
 });
 

@@ -4809,6 +4809,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/devices/{id}/heartbeats.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The heartbeats in [from, to] (default: the last day) as CSV `ts,uptime,battery,rssi,data`, oldest first, streamed. */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    to?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description CSV, one heartbeat a line */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/devices/{id}/locations": {
         parameters: {
             query?: never;
@@ -5332,6 +5391,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/devices/{id}/retire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Marks the device retired (operator, audited): its lifespan ends now; it keeps its data. Retiring again keeps the first time and updates the reason. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Device"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/devices/{id}/status": {
         parameters: {
             query?: never;
@@ -5457,6 +5578,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/devices/{id}/telemetry.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Raw telemetry in [from, to] (default: the last day) as CSV `key,ts,value`, key by key (`keys`: comma-separated; default every key), oldest first, streamed. */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    keys?: string;
+                    to?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description CSV, one point a line */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/devices/{id}/telemetry/latest": {
         parameters: {
             query?: never;
@@ -5506,6 +5687,62 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/devices/{id}/unretire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Clears a retirement (operator, audited). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Device"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -6990,6 +7227,424 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/health/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Per device of the selection (by name, paged): gap statistics and histogram, uptime over the range, silent or not. Fleet selection: projectId, templateId, tag (404 PROJECT_NOT_FOUND / TEMPLATE_NOT_FOUND outside the org). */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Start (default: 30 days ago); rounded down to a UTC day */
+                    from?: string;
+                    limit?: number;
+                    /** @description Silent: no heartbeat for more than this many minutes (default 10) */
+                    minutes?: number;
+                    offset?: number;
+                    /** @description Only devices of this project */
+                    projectId?: string;
+                    /** @description Only devices with this tag */
+                    tag?: string;
+                    /** @description Only devices of this template */
+                    templateId?: string;
+                    /** @description Uptime: gaps longer than this are downtime (default: minutes × 60); raised to a histogram bound */
+                    thresholdS?: number;
+                    /** @description End (default: now); rounded up to a UTC day */
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeviceHealthPage"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/health/devices.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every device of the selection (by name) as CSV: first and last heartbeat, retirement, silent, gap statistics, uptime. Streamed. Fleet selection: projectId, templateId, tag (404 PROJECT_NOT_FOUND / TEMPLATE_NOT_FOUND outside the org). */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Start (default: 30 days ago); rounded down to a UTC day */
+                    from?: string;
+                    /** @description Silent: no heartbeat for more than this many minutes (default 10) */
+                    minutes?: number;
+                    /** @description Only devices of this project */
+                    projectId?: string;
+                    /** @description Only devices with this tag */
+                    tag?: string;
+                    /** @description Only devices of this template */
+                    templateId?: string;
+                    /** @description Uptime: gaps longer than this are downtime (default: minutes × 60); raised to a histogram bound */
+                    thresholdS?: number;
+                    /** @description End (default: now); rounded up to a UTC day */
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description CSV, one device a line */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/health/devices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One device's gap statistics, histogram and uptime over the range. 404 DEVICE_NOT_FOUND. */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Start (default: 30 days ago); rounded down to a UTC day */
+                    from?: string;
+                    limit?: number;
+                    /** @description Silent: no heartbeat for more than this many minutes (default 10) */
+                    minutes?: number;
+                    offset?: number;
+                    /** @description Only devices of this project */
+                    projectId?: string;
+                    /** @description Only devices with this tag */
+                    tag?: string;
+                    /** @description Only devices of this template */
+                    templateId?: string;
+                    /** @description Uptime: gaps longer than this are downtime (default: minutes × 60); raised to a histogram bound */
+                    thresholdS?: number;
+                    /** @description End (default: now); rounded up to a UTC day */
+                    to?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeviceHealth"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/health/gaps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Time between consecutive heartbeats over the fleet selection, for gaps ending in the range (whole UTC days): exact mean and maximum; median and p95 estimated from the log-spaced histogram (exact to the bucket). Fleet selection: projectId, templateId, tag (404 PROJECT_NOT_FOUND / TEMPLATE_NOT_FOUND outside the org). */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Start (default: 30 days ago); rounded down to a UTC day */
+                    from?: string;
+                    /** @description Include the histogram, median and p95 (default true); false answers the mean and maximum only, faster on large fleets */
+                    histogram?: boolean;
+                    /** @description Only devices of this project */
+                    projectId?: string;
+                    /** @description Only devices with this tag */
+                    tag?: string;
+                    /** @description Only devices of this template */
+                    templateId?: string;
+                    /** @description End (default: now); rounded up to a UTC day */
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FleetGaps"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/health/lifespans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Lifespan per device: first heartbeat → retirement, or → last heartbeat for devices silent for more than `minutes`; devices still heard are alive (censored at their age so far). Distribution, means and a Kaplan–Meier survival curve, in whole hours. Fleet selection: projectId, templateId, tag (404 PROJECT_NOT_FOUND / TEMPLATE_NOT_FOUND outside the org). */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Only devices first heard at or after this */
+                    from?: string;
+                    /** @description Silent: no heartbeat for more than this many minutes (default 10) */
+                    minutes?: number;
+                    /** @description Only devices of this project */
+                    projectId?: string;
+                    /** @description Only devices with this tag */
+                    tag?: string;
+                    /** @description Only devices of this template */
+                    templateId?: string;
+                    /** @description Only devices first heard before this */
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Lifespans"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/health/silent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Devices with no heartbeat for more than `minutes` (default 10): the share now, the list (paged), and the share at each UTC midnight of the range. A heartbeat is a message on the heartbeat channel; from the heartbeat rollups (up to a minute behind). Fleet selection: projectId, templateId, tag (404 PROJECT_NOT_FOUND / TEMPLATE_NOT_FOUND outside the org). */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Start (default: 30 days ago); rounded down to a UTC day */
+                    from?: string;
+                    limit?: number;
+                    /** @description Silent: no heartbeat for more than this many minutes (default 10) */
+                    minutes?: number;
+                    offset?: number;
+                    /** @description Only devices of this project */
+                    projectId?: string;
+                    /** @description Include the daily series over the range (default true) */
+                    series?: boolean;
+                    /** @description Only devices with this tag */
+                    tag?: string;
+                    /** @description Only devices of this template */
+                    templateId?: string;
+                    /** @description End (default: now); rounded up to a UTC day */
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SilentDevices"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -9828,6 +10483,12 @@ export interface components {
             /** @description Set when the device has a photo: GET it for the image */
             photoUrl: string | null;
             projectId: string | null;
+            /** @description Set when an operator retired the device: its lifespan ended then (fleet health) */
+            retired: {
+                /** Format: date-time */
+                at: string;
+                reason: string;
+            } | null;
             status: components["schemas"]["DeviceStatus"];
             tags: string[];
             templateId: string | null;
@@ -9910,6 +10571,12 @@ export interface components {
             /** @description Set when the device has a photo: GET it for the image */
             photoUrl: string | null;
             projectId: string | null;
+            /** @description Set when an operator retired the device: its lifespan ended then (fleet health) */
+            retired: {
+                /** Format: date-time */
+                at: string;
+                reason: string;
+            } | null;
             status: components["schemas"]["DeviceStatus"];
             tags: string[];
             templateId: string | null;
@@ -9965,6 +10632,45 @@ export interface components {
             items: components["schemas"]["DeviceFile"][];
             limit: number;
             offset: number;
+            total: number;
+        };
+        /** DeviceHealth */
+        DeviceHealth: {
+            firstHeartbeatAt: string | null;
+            gaps: {
+                /** @description Gaps (between two consecutive heartbeats) ending in the range */
+                count: number;
+                heartbeats: number;
+                maxS: number | null;
+                /** @description Exact mean */
+                meanS: number | null;
+                /** @description Estimated from the histogram (exact to the bucket); null with histogram=false */
+                medianS: number | null;
+                /** @description Estimated from the histogram (exact to the bucket) */
+                p95S: number | null;
+            };
+            histogram: components["schemas"]["GapHistogram"];
+            /** Format: uuid */
+            id: string;
+            lastHeartbeatAt: string | null;
+            name: string;
+            retiredAt: string | null;
+            /** @description Not retired, heard once, last heartbeat more than `minutes` ago */
+            silent: boolean;
+            /** @description The uptime threshold applied (a histogram bound) */
+            thresholdS: number;
+            /** @description Share (0..1) of the range (from the first heartbeat, to now or retirement) not spent in the part of a gap beyond thresholdS */
+            uptime: number | null;
+        };
+        /** DeviceHealthPage */
+        DeviceHealthPage: {
+            /** Format: date-time */
+            from: string;
+            items: components["schemas"]["DeviceHealth"][];
+            limit: number;
+            offset: number;
+            /** Format: date-time */
+            to: string;
             total: number;
         };
         /** DeviceJwt */
@@ -10102,6 +10808,26 @@ export interface components {
             /** @description Stored files and the declared sizes of uploads in progress */
             usedBytes: number;
         };
+        /** FleetGaps */
+        FleetGaps: {
+            /** Format: date-time */
+            from: string;
+            gaps: {
+                /** @description Gaps (between two consecutive heartbeats) ending in the range */
+                count: number;
+                heartbeats: number;
+                maxS: number | null;
+                /** @description Exact mean */
+                meanS: number | null;
+                /** @description Estimated from the histogram (exact to the bucket); null with histogram=false */
+                medianS: number | null;
+                /** @description Estimated from the histogram (exact to the bucket) */
+                p95S: number | null;
+            };
+            histogram: components["schemas"]["GapHistogram"];
+            /** Format: date-time */
+            to: string;
+        };
         /** FleetOverview */
         FleetOverview: {
             /** @description Alerts of the last 24 hours */
@@ -10140,6 +10866,13 @@ export interface components {
                 name: string;
             }[];
         };
+        /** GapHistogram */
+        GapHistogram: {
+            count: number;
+            fromS: number;
+            /** @description Exclusive; null: open */
+            toS: number | null;
+        }[];
         /** Heartbeat */
         Heartbeat: {
             battery: number | null;
@@ -10198,6 +10931,36 @@ export interface components {
             ts: string;
             /** @description A number, string, boolean or JSON value, as the device sent it */
             value: unknown;
+        };
+        /** Lifespans */
+        Lifespans: {
+            /** @description Censored: lifespan so far, first heartbeat → last heartbeat */
+            alive: number;
+            /** @description Devices heard at least once */
+            devices: number;
+            distribution: {
+                alive: number;
+                ended: number;
+                fromDays: number;
+                toDays: number | null;
+            }[];
+            /** @description Retired, or silent for more than `minutes`: lifespan first heartbeat → retirement or last heartbeat */
+            ended: number;
+            /** @description Mean over every device, alive ones at their age so far (a lower bound) */
+            meanAllDays: number | null;
+            /** @description Mean of the ended lifespans */
+            meanEndedDays: number | null;
+            /** @description Kaplan–Meier median; null while more than half survive */
+            medianSurvivalDays: number | null;
+            minutes: number;
+            /** @description Kaplan–Meier curve: share still alive after `days`; alive devices are censored */
+            survival: {
+                atRisk: number;
+                censored: number;
+                days: number;
+                ended: number;
+                survival: number;
+            }[];
         };
         /** Location */
         Location: {
@@ -10604,6 +11367,44 @@ export interface components {
             };
             refreshToken: string;
             user: components["schemas"]["User"];
+        };
+        /** SilentDevices */
+        SilentDevices: {
+            /** Format: date-time */
+            at: string;
+            /** @description Devices in the selection */
+            devices: number;
+            /** @description Silent devices, most recently heard first (paged) */
+            items: {
+                /** Format: uuid */
+                id: string;
+                /** Format: date-time */
+                lastHeartbeatAt: string;
+                name: string;
+                silentS: number;
+            }[];
+            limit: number;
+            minutes: number;
+            /** @description Not retired and heard at least once: the share’s denominator */
+            monitored: number;
+            /** @description Not retired, no heartbeat ever: not counted */
+            neverHeard: number;
+            offset: number;
+            /** @description Retired: not counted */
+            retired: number;
+            /** @description At each UTC midnight of the range: the same share, as it was then (empty with series=false) */
+            series: {
+                /** Format: date-time */
+                at: string;
+                /** @description Heard before `at`, not retired by then */
+                monitored: number;
+                share: number | null;
+                silent: number;
+            }[];
+            /** @description silent / monitored (0..1); null with no monitored device */
+            share: number | null;
+            /** @description Monitored devices whose last heartbeat is more than `minutes` old */
+            silent: number;
         };
         /** TelemetryHistory */
         TelemetryHistory: {

@@ -23,6 +23,8 @@ export interface DeviceRow {
   location_lat: number | null;
   location_lon: number | null;
   location_at: Date | null;
+  retired_at: Date | null;
+  retired_reason: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -208,6 +210,16 @@ export class DevicesRepository {
         p.templateId !== undefined,
         p.templateId ?? null,
       ],
+    );
+    return r.length > 0;
+  }
+
+  /** Marks the device retired now (reason given) or not retired (reason null); false if not in the org. */
+  async setRetired(orgId: string, id: string, reason: string | null): Promise<boolean> {
+    const r = await this.db.query(
+      `UPDATE devices SET retired_at = CASE WHEN $3::text IS NULL THEN NULL ELSE coalesce(retired_at, now()) END, retired_reason = $3, updated_at = now()
+       WHERE org_id = $1 AND id = $2 RETURNING id`,
+      [orgId, id, reason],
     );
     return r.length > 0;
   }

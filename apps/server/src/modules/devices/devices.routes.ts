@@ -103,6 +103,29 @@ export function devicesRoutes(devices: DevicesService) {
       return reply.status(204).send(null);
     });
 
+    app.post(
+      '/api/v1/devices/:id/retire',
+      {
+        schema: {
+          tags: ['devices', 'health'],
+          params: IdParam,
+          description:
+            'Marks the device retired (operator, audited): its lifespan ends now; it keeps its data. Retiring again keeps the first time and updates the reason.',
+          body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false }),
+          response: { 200: Device },
+        },
+      },
+      (req) => devices.retire(actorOf(req), req.params.id, req.body.reason),
+    );
+
+    app.post(
+      '/api/v1/devices/:id/unretire',
+      {
+        schema: { tags: ['devices', 'health'], params: IdParam, description: 'Clears a retirement (operator, audited).', response: { 200: Device } },
+      },
+      (req) => devices.unretire(actorOf(req), req.params.id),
+    );
+
     app.get('/api/v1/devices/:id/status', { schema: { tags: ['devices'], params: IdParam, response: { 200: DeviceStatus } } }, (req) =>
       devices.status(actorOf(req), req.params.id),
     );

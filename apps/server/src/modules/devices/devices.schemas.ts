@@ -36,6 +36,9 @@ export const Device = Type.Object({
   }),
   status: DeviceStatus,
   location: Type.Union([DeviceLocation, Type.Null()]),
+  retired: Type.Union([Type.Object({ at: Timestamp, reason: Type.String() }), Type.Null()], {
+    description: 'Set when an operator retired the device: its lifespan ended then (fleet health)',
+  }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

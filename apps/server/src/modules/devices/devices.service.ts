@@ -1,4 +1,5 @@
 import type { Database, Queryable } from '../../platform/db/database.js';
+import { AuditLog } from '../audit/audit.repository.js';
 import { AppError, assertUuid, isUuid, notFound } from '../errors.js';
 import { JwtSigner, looksLikeJwt } from '../../platform/security/jwt.js';
 import { hashToken, randomToken } from '../../platform/security/secrets.js';
@@ -49,6 +50,7 @@ export const toDevice = (r: DeviceRow): Device => ({
   },
   location:
     r.location_lat !== null && r.location_lon !== null && r.location_at ? { lat: r.location_lat, lon: r.location_lon, at: r.location_at.toISOString() } : null,
+  retired: r.retired_at ? { at: r.retired_at.toISOString(), reason: r.retired_reason ?? '' } : null,
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
 });
@@ -101,6 +103,7 @@ const JWT_CACHE_MS = 30_000;
 /** Devices: registry, credentials, device JWTs and connection status. */
 export class DevicesService {
   private readonly repo: DevicesRepository;
+  private readonly audit: AuditLog;
   /** Verified device JWTs, so a device that sends its JWT in every message is verified once. */
   private readonly jwtCache = new Map<string, { deviceId: string; exp: number; keys: number; until: number }>();
   /** An external broker's client list, kept in step with issued tokens (README, External MQTT broker). */
@@ -108,6 +111,7 @@ export class DevicesService {
 
   constructor(private readonly deps: DevicesServiceDeps) {
     this.repo = new DevicesRepository(deps.db, deps.defaultTimeoutS);
+    this.audit = new AuditLog(deps.db);
     // Another node revoked or deleted: its JWTs are refused here from now on.
     const forget = () => this.jwtCache.clear();
     deps.bus.on('device.credentials_revoked', forget);
@@ -198,6 +202,25 @@ export class DevicesService {
     const templateId = patch.templateId ? (await this.deps.templates.get(actor, patch.templateId)).id : patch.templateId;
     await this.repo.update(actor.orgId, id, { ...patch, name: patch.name?.trim(), projectId, templateId, tags: checkTags(patch.tags) });
     return this.get(actor, id);
+  }
+
+  /** Retirement ends the device's lifespan (fleet health); it keeps its data and credentials. Audited. */
+  async retire(actor: Actor, id: string, reason: string): Promise<Device> {
+    requireRole(actor, 'operator');
+    const deviceId = assertUuid(id, 'device id');
+    const why = reason.trim();
+    if (!why) throw new AppError('VALIDATION_FAILED', 'a retirement needs a reason');
+    if (!(await this.repo.setRetired(actor.orgId, deviceId, why))) throw notFound('DEVICE', id);
+    await this.audit.record({ orgId: actor.orgId, actor, action: 'device.retire', targetKind: 'device', targetId: deviceId, details: { reason: why } });
+    return this.get(actor, deviceId);
+  }
+
+  async unretire(actor: Actor, id: string): Promise<Device> {
+    requireRole(actor, 'operator');
+    const deviceId = assertUuid(id, 'device id');
+    if (!(await this.repo.setRetired(actor.orgId, deviceId, null))) throw notFound('DEVICE', id);
+    await this.audit.record({ orgId: actor.orgId, actor, action: 'device.unretire', targetKind: 'device', targetId: deviceId });
+    return this.get(actor, deviceId);
   }
 
   async delete(actor: Actor, id: string): Promise<void> {

@@ -244,6 +244,26 @@ export class TelemetryRepository {
     );
   }
 
+  /** Up to limit heartbeats in [from, to], oldest first, after the microsecond cursor (CSV export pages). */
+  async heartbeatsAfter(deviceId: string, from: Date, to: Date, limit: number, afterUs: string | null): Promise<HeartbeatRow[]> {
+    return this.db.query<HeartbeatRow>(
+      `SELECT ts, ${US_OF('ts')} AS us, uptime, battery, rssi, data FROM heartbeats
+       WHERE device_id = $1 AND ts >= $2 AND ts <= $3 AND ($5::int8 IS NULL OR ts > ${AT_US('$5')})
+       ORDER BY ts LIMIT $4`,
+      [deviceId, from, to, limit, afterUs],
+    );
+  }
+
+  /** Up to limit points of one key in [from, to], oldest first, after the microsecond cursor (CSV export pages; the primary key's order). */
+  async pointsAfter(deviceId: string, key: string, from: Date, to: Date, limit: number, afterUs: string | null): Promise<(ValueRow & { us: string })[]> {
+    return this.db.query<ValueRow & { us: string }>(
+      `SELECT key, ts, ${US_OF('ts')} AS us, num, str, bool, json FROM telemetry
+       WHERE device_id = $1 AND key = $2 AND ts >= $3 AND ts <= $4 AND ($6::int8 IS NULL OR ts > ${AT_US('$6')})
+       ORDER BY ts LIMIT $5`,
+      [deviceId, key, from, to, limit, afterUs],
+    );
+  }
+
   /** Up to limit + 1 raw messages, newest first, before the cursor (receive time in microseconds, sequence). */
   async messages(
     deviceId: string,

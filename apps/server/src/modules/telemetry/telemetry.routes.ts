@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { DEVICE_UPLINK_CHANNELS } from '@tether/contracts';
+import { CsvBody, csvStream } from '../../platform/http/csv.js';
 import type { App } from '../../platform/http/server.js';
 import { actorOf } from '../accounts/request-actor.js';
 import {
@@ -18,6 +19,8 @@ const Range = {
   from: Type.Optional(Type.String({ description: 'ISO 8601 or ms since epoch' })),
   to: Type.Optional(Type.String({ description: 'ISO 8601 or ms since epoch' })),
 };
+
+const CsvQuery = Type.Object({ from: Type.Optional(Type.String()), to: Type.Optional(Type.String()) });
 
 /** Registered inside an authenticated scope. */
 export function telemetryRoutes(telemetry: TelemetryService) {
@@ -72,6 +75,45 @@ export function telemetryRoutes(telemetry: TelemetryService) {
         schema: { tags: ['telemetry'], params: IdParam, querystring: listQuery(1000, 50_000), response: { 200: HeartbeatHistory } },
       },
       (req) => telemetry.heartbeats(actorOf(req), req.params.id, req.query),
+    );
+    app.get(
+      '/api/v1/devices/:id/heartbeats.csv',
+      {
+        schema: {
+          tags: ['telemetry'],
+          description: 'The heartbeats in [from, to] (default: the last day) as CSV `ts,uptime,battery,rssi,data`, oldest first, streamed.',
+          params: IdParam,
+          querystring: CsvQuery,
+          response: { 200: CsvBody('CSV, one heartbeat a line') },
+        },
+      },
+      async (req, reply) => {
+        const lines = await telemetry.heartbeatsCsv(actorOf(req), req.params.id, req.query);
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="heartbeats-${req.params.id}.csv"`)
+          .send(csvStream(lines));
+      },
+    );
+    app.get(
+      '/api/v1/devices/:id/telemetry.csv',
+      {
+        schema: {
+          tags: ['telemetry'],
+          description:
+            'Raw telemetry in [from, to] (default: the last day) as CSV `key,ts,value`, key by key (`keys`: comma-separated; default every key), oldest first, streamed.',
+          params: IdParam,
+          querystring: Type.Object({ ...CsvQuery.properties, keys: Type.Optional(Type.String({ maxLength: 4000 })) }),
+          response: { 200: CsvBody('CSV, one point a line') },
+        },
+      },
+      async (req, reply) => {
+        const lines = await telemetry.telemetryCsv(actorOf(req), req.params.id, req.query);
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="telemetry-${req.params.id}.csv"`)
+          .send(csvStream(lines));
+      },
     );
     app.get('/api/v1/devices/:id/attributes', { schema: { tags: ['telemetry'], params: IdParam, response: { 200: ReportedAttributes } } }, (req) =>
       telemetry.attributes(actorOf(req), req.params.id),

@@ -2,6 +2,7 @@ import type { Database } from '../../platform/db/database.js';
 import { AppError, assertUuid, notFound } from '../errors.js';
 import type { Actor } from '../accounts/actor.js';
 import type { DevicesService } from '../devices/devices.service.js';
+import { csvLine } from '../../platform/http/csv.js';
 import { isoTime } from './iso-time.js';
 import { TelemetryRepository, type ValueRow } from './telemetry.repository.js';
 import type {
@@ -239,6 +240,55 @@ export class TelemetryService {
     return { deviceId: device.id, items: rows.map(({ us: _us, ...r }) => ({ ...r, ts: r.ts.toISOString() })), truncated };
   }
 
+  /** A device's heartbeats in [from, to] (default: the last day) as CSV lines, oldest first, read a page at a time. */
+  async heartbeatsCsv(actor: Actor, deviceId: string, q: { from?: string; to?: string }): Promise<AsyncIterable<string>> {
+    const device = await this.devices.get(actor, deviceId);
+    const to = parseTime(q.to, new Date(), 'to');
+    const from = parseTime(q.from, new Date(to.getTime() - 86400_000), 'from');
+    const repo = this.repo;
+    return (async function* () {
+      yield csvLine(['ts', 'uptime', 'battery', 'rssi', 'data']);
+      for (let after: string | null = null; ;) {
+        const rows = await repo.heartbeatsAfter(device.id, from, to, CSV_PAGE, after);
+        if (rows.length) yield rows.map((r) => csvLine([r.ts, r.uptime, r.battery, r.rssi, r.data])).join('');
+        if (rows.length < CSV_PAGE) return;
+        after = rows[rows.length - 1]!.us;
+      }
+    })();
+  }
+
+  /**
+   * A device's raw telemetry in [from, to] (default: the last day) as CSV lines `key,ts,value`,
+   * key by key (all its keys unless given), oldest first, read a page at a time.
+   */
+  async telemetryCsv(actor: Actor, deviceId: string, q: { keys?: string; from?: string; to?: string }): Promise<AsyncIterable<string>> {
+    const device = await this.devices.get(actor, deviceId);
+    const to = parseTime(q.to, new Date(), 'to');
+    const from = parseTime(q.from, new Date(to.getTime() - 86400_000), 'from');
+    const keys = q.keys
+      ? [
+          ...new Set(
+            q.keys
+              .split(',')
+              .map((k) => k.trim())
+              .filter(Boolean),
+          ),
+        ]
+      : await this.repo.keys(device.id);
+    const repo = this.repo;
+    return (async function* () {
+      yield csvLine(['key', 'ts', 'value']);
+      for (const key of keys) {
+        for (let after: string | null = null; ;) {
+          const rows = await repo.pointsAfter(device.id, key, from, to, CSV_PAGE, after);
+          if (rows.length) yield rows.map((r) => csvLine([r.key, r.ts, r.num ?? r.str ?? r.bool ?? r.json])).join('');
+          if (rows.length < CSV_PAGE) break;
+          after = rows[rows.length - 1]!.us;
+        }
+      }
+    })();
+  }
+
   /** The raw message history (seed 002), newest first, with keyset pagination by `before` (receive time and sequence). */
   async messages(
     actor: Actor,
@@ -267,6 +317,9 @@ export class TelemetryService {
     };
   }
 }
+
+/** Rows read per query by the CSV exports. */
+const CSV_PAGE = 5000;
 
 function timeCursor(before: string | undefined): string | null {
   if (before === undefined) return null;
