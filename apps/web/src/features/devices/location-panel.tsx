@@ -21,7 +21,13 @@ export function LocationPanel({ device }: { device: Device }) {
   const range = useMemo(() => resolveRange(selection), [selection]);
   const state = useAsync(async () => {
     const r = await client.devices.locations(device.id, trackQuery(resolveRange(selection)));
-    return { points: r.items.map((i): MapPoint => ({ lat: i.lat, lon: i.lon, ts: i.ts })), capped: r.truncated !== null, interval: r.interval };
+    return {
+      points: r.items.map((i): MapPoint => ({ lat: i.lat, lon: i.lon, ts: i.ts })),
+      capped: r.truncated !== null,
+      interval: r.interval,
+      // The range these points are of: while another range loads, the last one's points stay on show, described as what they are.
+      selection,
+    };
   }, [client, device.id, selection, resumes]);
   const { setData } = state;
 
@@ -31,7 +37,12 @@ export function LocationPanel({ device }: { device: Device }) {
     const p: MapPoint = { lat: e.location.lat, lon: e.location.lon, ts: e.location.ts };
     setData((prev) => {
       const points = [...(prev?.points ?? []), p];
-      return { points: points.slice(-MAX_TRACK), capped: (prev?.capped ?? false) || points.length > MAX_TRACK, interval: prev?.interval ?? null };
+      return {
+        points: points.slice(-MAX_TRACK),
+        capped: (prev?.capped ?? false) || points.length > MAX_TRACK,
+        interval: prev?.interval ?? null,
+        selection: prev?.selection ?? selection,
+      };
     });
   });
 
@@ -43,7 +54,7 @@ export function LocationPanel({ device }: { device: Device }) {
   }, [state.data, device.location, range.live]);
   const last = track[track.length - 1];
 
-  const span = describeSpan(selection);
+  const span = describeSpan(state.data?.selection ?? selection);
   const detail = state.data?.interval
     ? `${track.length} points, the last of each ${intervalParam(state.data.interval)}, ${span}`
     : state.data?.capped
