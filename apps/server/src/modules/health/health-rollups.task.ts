@@ -1,4 +1,5 @@
 import type { Database } from '../../platform/db/database.js';
+import { startPeriodic } from '../../platform/jobs/periodic.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { rollUpHeartbeats } from './health.repository.js';
 
@@ -7,27 +8,17 @@ import { rollUpHeartbeats } from './health.repository.js';
  * at a time; failures are logged, never thrown.
  */
 export function startHeartbeatRollups(db: Database, logger: Logger, intervalMs = 60_000) {
-  let running: Promise<void> | null = null;
-  const run = () =>
-    (running ??= (async () => {
-      try {
-        const hours = await db.withExclusiveLock('tether-heartbeat-rollups', () => rollUpHeartbeats(db));
-        if (hours > LOGGED_HOURS) logger.info({ hours }, 'heartbeat rollups rebuilt');
-      } catch (err) {
-        logger.warn({ err }, 'heartbeat rollups failed; will retry');
-      } finally {
-        running = null;
-      }
-    })());
-  const timer = setInterval(() => void run(), intervalMs);
-  timer.unref();
-  return {
-    run,
-    async stop() {
-      clearInterval(timer);
-      await running;
+  return startPeriodic({
+    db,
+    logger,
+    lockName: 'tether-heartbeat-rollups',
+    intervalMs,
+    task: () => rollUpHeartbeats(db),
+    done: (hours) => {
+      if (hours > LOGGED_HOURS) logger.info({ hours }, 'heartbeat rollups rebuilt');
     },
-  };
+    failure: 'heartbeat rollups failed; will retry',
+  });
 }
 
 /** Every run rebuilds the last few hours; only a catch-up is worth a log line. */
