@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import process from 'node:process';
 import pg from 'pg';
 import { percentiles } from '../lib/stats.mjs';
 import { round } from '../lib/procstat.mjs';
@@ -145,7 +146,9 @@ export async function health(ctx) {
   } finally {
     await client.end();
     await s.stop();
-    await pgdb.drop();
+    // BENCH_KEEP_DB=1 keeps the database for looking into the plans (dropped by hand).
+    if (process.env.BENCH_KEEP_DB) console.log(`  kept database ${pgdb.name}`);
+    else await pgdb.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -76,7 +76,7 @@ import { FleetService } from './modules/fleet/fleet.service.js';
 import { fleetRoutes } from './modules/fleet/fleet.routes.js';
 import { HealthService } from './modules/health/health.service.js';
 import { healthRoutes } from './modules/health/health.routes.js';
-import { startHeartbeatRollups } from './modules/health/health-rollups.task.js';
+import { startHealthScan, startHeartbeatRollups } from './modules/health/health-rollups.task.js';
 import { TelemetryService } from './modules/telemetry/telemetry.service.js';
 import { telemetryRoutes } from './modules/telemetry/telemetry.routes.js';
 import { serverRoutes } from './modules/server-info/server.routes.js';
@@ -258,7 +258,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   const aliases = new AliasesService({ db, devices, projects, telemetry });
   const alerts = new AlertsService(db, files);
   const fleet = new FleetService(db, config.inactivityTimeoutS);
-  const health = new HealthService({ db, projects, templates });
+  const health = new HealthService({ db, projects, templates, devices });
   const commands = new CommandsService({
     db,
     devices,
@@ -288,7 +288,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   const alarms = new AlarmsService(db, bus, accounts);
   // Every node evaluates what its own ingest committed; worker nodes run the timed sweep.
   const alarmEvaluator =
-    roles.has('mqtt') || roles.has('ingest') || roles.has('api') ? new AlarmEvaluator({ db, bus, rules: alarmRules, devices, logger, metrics }) : null;
+    roles.has('mqtt') || roles.has('ingest') || roles.has('api') ? new AlarmEvaluator({ db, bus, rules: alarmRules, devices, health, logger, metrics }) : null;
   alarmEvaluator?.start();
   if (roles.has('worker')) alarmEvaluator?.startSweeper();
   // Every node hears of every alarm change: its own dashboards are told.
@@ -451,6 +451,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     : null;
   const hourRollups = roles.has('worker') ? startHourRollups(db, logger) : null;
   const heartbeatRollups = roles.has('worker') ? startHeartbeatRollups(db, logger) : null;
+  const healthScan = roles.has('worker') ? startHealthScan(db, logger, config.healthScanS * 1000) : null;
   let stopping: Promise<void> | null = null;
   let bootstrap: Tether['bootstrap'] = null;
 
@@ -519,6 +520,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       // After downtime there may be hours to rebuild: start serving meanwhile (history reads minutes until then).
       void hourRollups?.run();
       void heartbeatRollups?.run();
+      void healthScan?.run();
       const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
       const mhost = config.mqttHost === '0.0.0.0' || config.mqttHost === '::' ? 'localhost' : config.mqttHost;
       const scheme = tlsFiles ? 'https' : 'http';
@@ -559,6 +561,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
         await jobs?.stop().catch((err: unknown) => logger.warn({ err }, 'jobs stop'));
         await hourRollups?.stop();
         await heartbeatRollups?.stop();
+        await healthScan?.stop();
         await bus.close().catch((err: unknown) => logger.warn({ err }, 'bus close'));
         s3?.close();
         await db.close();

@@ -62,6 +62,7 @@ const PROBES: Record<string, Probe> = {
   'POST /api/v1/devices/{id}/retire': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND', body: { reason: 'hijacked' } },
   'POST /api/v1/devices/{id}/unretire': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND' },
   'GET /api/v1/health/devices/{id}': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND' },
+  'GET /api/v1/health/devices/{id}/gaps': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND' },
   'GET /api/v1/devices/{id}/heartbeats.csv': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND', query: { from: '0' } },
   'GET /api/v1/devices/{id}/telemetry.csv': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND', query: { from: '0' } },
   'GET /api/v1/devices/{id}/telemetry/latest': { params: { id: 'device' }, code: 'DEVICE_NOT_FOUND' },
@@ -674,11 +675,24 @@ describe('org B’s fleet overview', () => {
 describe('org B’s fleet health', () => {
   it('covers only org B’s devices; org A’s project and template are not found', async () => {
     await rollUpHeartbeats(s.tether.db);
-    // Org A's device sent a heartbeat: org A sees it heard.
+    // Org A's device sent a heartbeat: org A sees it heard. It is also at risk (as a scan would have written).
+    await s.tether.db.query(
+      `INSERT INTO health_warnings (device_id, score, reasons, since, first_warned_at, assessed_at) VALUES ($1, 0.9, '{"gaps grew"}', now(), now(), now())`,
+      [deviceA.id],
+    );
     const ofA = await call('GET', '/api/v1/health/silent', ownerA.token!, undefined, { minutes: '1440' });
     expect((ofA.body as { monitored: number }).monitored).toBeGreaterThan(0);
+    const atRiskA = await call('GET', '/api/v1/health/at-risk', ownerA.token!);
+    expect((atRiskA.body as { total: number }).total).toBe(1);
     const ownDevices = (await userB.devices.list()).total;
-    const lists = ['/api/v1/health/silent', '/api/v1/health/gaps', '/api/v1/health/lifespans', '/api/v1/health/devices', '/api/v1/health/devices.csv'];
+    const lists = [
+      '/api/v1/health/silent',
+      '/api/v1/health/gaps',
+      '/api/v1/health/lifespans',
+      '/api/v1/health/devices',
+      '/api/v1/health/devices.csv',
+      '/api/v1/health/at-risk',
+    ];
     for (const path of lists) {
       const mine = await call('GET', path, userB.token!, undefined, { minutes: '1' });
       expect(mine.status).toBe(200);
@@ -702,6 +716,8 @@ describe('org B’s fleet health', () => {
     expect(devices.total).toBe(ownDevices);
     const csv = (await call('GET', '/api/v1/health/devices.csv', userB.token!)).body as unknown as string;
     expect(csv.trim().split('\r\n')).toHaveLength(ownDevices + 1);
+    const atRisk = (await call('GET', '/api/v1/health/at-risk', userB.token!)).body as { total: number };
+    expect(atRisk.total).toBe(0);
   });
 });
 

@@ -265,13 +265,15 @@ export interface paths {
                         clear?: (components["schemas"]["Comparison"] | {
                             afterS: number;
                         }) | null;
-                        /** @description threshold: a comparison; rate: {direction, by, windowS}; no_data: {silentS}; device_alert: {} */
+                        /** @description threshold: a comparison; rate: {direction, by, windowS}; no_data: {silentS}; health_warning: {minScore}; device_alert: {} */
                         condition: components["schemas"]["Comparison"] | {
                             by: number;
                             direction: "rise" | "fall" | "any";
                             windowS: number;
                         } | {
                             silentS: number;
+                        } | {
+                            minScore: number;
                         } | Record<string, never>;
                         /** @description threshold: how long the condition must hold before the alarm is raised */
                         durationS?: number;
@@ -282,10 +284,11 @@ export interface paths {
                             afterS: number;
                             notify: string[];
                         } | null;
-                        /** @description threshold and rate: the telemetry key; device_alert: the alert type; no_data: null */
+                        /** @description threshold and rate: the telemetry key; device_alert: the alert type; no_data and health_warning: null */
                         key?: string | null;
-                        kind: "threshold" | "rate" | "no_data" | "device_alert";
-                        /** @description With {{device.name}}, {{value}}, {{key}}, {{rule.name}}, {{alert.message}} */
+                        /** @description health_warning: the fleet-health scan flags the device as at risk (heartbeat gaps trending up or irregular) */
+                        kind: "threshold" | "rate" | "no_data" | "device_alert" | "health_warning";
+                        /** @description With {{device.name}}, {{value}}, {{key}}, {{rule.name}}, {{alert.message}}; health_warning: {{score}}, {{reasons}} */
                         message: string;
                         /** @description Rules of one name at several scopes override each other */
                         name: string;
@@ -7233,6 +7236,71 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/health/at-risk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Devices the early-warning scan flagged: heartbeat gaps trending up, irregular, late beats or an open gap against the device’s own baseline, with a score (0..1) and the reasons, strongest first. The worker scans every device every TETHER_HEALTH_SCAN_S (300 s by default). Fleet selection: projectId, templateId, tag (404 PROJECT_NOT_FOUND / TEMPLATE_NOT_FOUND outside the org). */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    /** @description Only warnings with at least this score (default 0.5, the detector’s threshold) */
+                    minScore?: number;
+                    offset?: number;
+                    /** @description Only devices of this project */
+                    projectId?: string;
+                    /** @description Only devices with this tag */
+                    tag?: string;
+                    /** @description Only devices of this template */
+                    templateId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AtRiskDevices"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/health/devices": {
         parameters: {
             query?: never;
@@ -7434,6 +7502,69 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["DeviceHealth"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/health/devices/{id}/gaps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One device's heartbeats in the range with the seconds since the one before (its gap chart). 404 DEVICE_NOT_FOUND. */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Default: 24 hours before `to` */
+                    from?: string;
+                    /** @description The newest this many gaps (default 2,000) */
+                    limit?: number;
+                    /** @description Default: now */
+                    to?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeviceGaps"];
                     };
                 };
             };
@@ -10138,13 +10269,15 @@ export interface components {
             clear: (components["schemas"]["Comparison"] | {
                 afterS: number;
             }) | null;
-            /** @description threshold: a comparison; rate: {direction, by, windowS}; no_data: {silentS}; device_alert: {} */
+            /** @description threshold: a comparison; rate: {direction, by, windowS}; no_data: {silentS}; health_warning: {minScore}; device_alert: {} */
             condition: components["schemas"]["Comparison"] | {
                 by: number;
                 direction: "rise" | "fall" | "any";
                 windowS: number;
             } | {
                 silentS: number;
+            } | {
+                minScore: number;
             } | Record<string, never>;
             /** Format: date-time */
             createdAt: string;
@@ -10159,10 +10292,11 @@ export interface components {
             } | null;
             /** Format: uuid */
             id: string;
-            /** @description threshold and rate: the telemetry key; device_alert: the alert type; no_data: null */
+            /** @description threshold and rate: the telemetry key; device_alert: the alert type; no_data and health_warning: null */
             key: string | null;
-            kind: "threshold" | "rate" | "no_data" | "device_alert";
-            /** @description With {{device.name}}, {{value}}, {{key}}, {{rule.name}}, {{alert.message}} */
+            /** @description health_warning: the fleet-health scan flags the device as at risk (heartbeat gaps trending up or irregular) */
+            kind: "threshold" | "rate" | "no_data" | "device_alert" | "health_warning";
+            /** @description With {{device.name}}, {{value}}, {{key}}, {{rule.name}}, {{alert.message}}; health_warning: {{score}}, {{reasons}} */
             message: string;
             /** @description Rules of one name at several scopes override each other */
             name: string;
@@ -10196,13 +10330,15 @@ export interface components {
             clear?: (components["schemas"]["Comparison"] | {
                 afterS: number;
             }) | null;
-            /** @description threshold: a comparison; rate: {direction, by, windowS}; no_data: {silentS}; device_alert: {} */
+            /** @description threshold: a comparison; rate: {direction, by, windowS}; no_data: {silentS}; health_warning: {minScore}; device_alert: {} */
             condition: components["schemas"]["Comparison"] | {
                 by: number;
                 direction: "rise" | "fall" | "any";
                 windowS: number;
             } | {
                 silentS: number;
+            } | {
+                minScore: number;
             } | Record<string, never>;
             /** @description threshold: how long the condition must hold before the alarm is raised */
             durationS?: number;
@@ -10213,10 +10349,11 @@ export interface components {
                 afterS: number;
                 notify: string[];
             } | null;
-            /** @description threshold and rate: the telemetry key; device_alert: the alert type; no_data: null */
+            /** @description threshold and rate: the telemetry key; device_alert: the alert type; no_data and health_warning: null */
             key?: string | null;
-            kind: "threshold" | "rate" | "no_data" | "device_alert";
-            /** @description With {{device.name}}, {{value}}, {{key}}, {{rule.name}}, {{alert.message}} */
+            /** @description health_warning: the fleet-health scan flags the device as at risk (heartbeat gaps trending up or irregular) */
+            kind: "threshold" | "rate" | "no_data" | "device_alert" | "health_warning";
+            /** @description With {{device.name}}, {{value}}, {{key}}, {{rule.name}}, {{alert.message}}; health_warning: {{score}}, {{reasons}} */
             message: string;
             /** @description Rules of one name at several scopes override each other */
             name: string;
@@ -10366,6 +10503,38 @@ export interface components {
         /** ApiKeyList */
         ApiKeyList: {
             items: components["schemas"]["ApiKey"][];
+        };
+        /** AtRiskDevice */
+        AtRiskDevice: {
+            /** Format: date-time */
+            assessedAt: string;
+            /** Format: date-time */
+            firstWarnedAt: string;
+            /** Format: uuid */
+            id: string;
+            lastHeartbeatAt: string | null;
+            name: string;
+            projectId: string | null;
+            /** @description Strongest first, e.g. "gaps grew from 60 s to 5 min over 3.2 h (EWMA 3.1× baseline 60 s)" */
+            reasons: string[];
+            /** @description 0..1; flagged at 0.5 and above */
+            score: number;
+            /** Format: date-time */
+            since: string;
+            templateId: string | null;
+        };
+        /** AtRiskDevices */
+        AtRiskDevices: {
+            /** @description Devices the last scan judged (every device not retired and ever heard, all orgs) */
+            assessed: number;
+            /** @description Highest score first (paged) */
+            items: components["schemas"]["AtRiskDevice"][];
+            limit: number;
+            offset: number;
+            /** @description How long the last scan took */
+            scanMs: number;
+            scannedAt: string | null;
+            total: number;
         };
         /** Command */
         Command: {
@@ -10633,6 +10802,21 @@ export interface components {
             limit: number;
             offset: number;
             total: number;
+        };
+        /** DeviceGaps */
+        DeviceGaps: {
+            /** Format: date-time */
+            from: string;
+            /** @description Each heartbeat in the range with the seconds since the one before, oldest first */
+            items: {
+                /** Format: date-time */
+                at: string;
+                gapS: number;
+            }[];
+            /** Format: date-time */
+            to: string;
+            /** @description The range held more gaps than `limit`: only the newest are here */
+            truncated: boolean;
         };
         /** DeviceHealth */
         DeviceHealth: {
@@ -11323,19 +11507,22 @@ export interface components {
                 clear?: (components["schemas"]["Comparison"] | {
                     afterS: number;
                 }) | null;
-                /** @description threshold: a comparison; rate: {direction, by, windowS}; no_data: {silentS}; device_alert: {} */
+                /** @description threshold: a comparison; rate: {direction, by, windowS}; no_data: {silentS}; health_warning: {minScore}; device_alert: {} */
                 condition: components["schemas"]["Comparison"] | {
                     by: number;
                     direction: "rise" | "fall" | "any";
                     windowS: number;
                 } | {
                     silentS: number;
+                } | {
+                    minScore: number;
                 } | Record<string, never>;
                 /** @description threshold: how long the condition must hold before the alarm is raised */
                 durationS?: number;
-                /** @description threshold and rate: the telemetry key; device_alert: the alert type; no_data: null */
+                /** @description threshold and rate: the telemetry key; device_alert: the alert type; no_data and health_warning: null */
                 key?: string | null;
-                kind: "threshold" | "rate" | "no_data" | "device_alert";
+                /** @description health_warning: the fleet-health scan flags the device as at risk (heartbeat gaps trending up or irregular) */
+                kind: "threshold" | "rate" | "no_data" | "device_alert" | "health_warning";
             };
             /** @description ISO 8601; default now */
             to?: string;

@@ -110,6 +110,8 @@ export interface TetherConfig {
   messageRetentionDays: number;
   /** Device files (issue 15): bytes per org, largest file, retention in days (0 keeps them). */
   files: { quotaBytes: number; maxFileBytes: number; retentionDays: number };
+  /** Seconds between the worker's early-warning scans of the fleet's heartbeats (issue 16). */
+  healthScanS: number;
   allowSignup: boolean;
   mqttAuthFailuresPerMinute: number;
   mqttConnectsPerDevicePerMinute: number;
@@ -321,6 +323,12 @@ export const SETTINGS: readonly SettingSpec[] = [
   },
   { flag: 'file-max-bytes', env: 'TETHER_FILE_MAX_BYTES', default: '5368709120', description: 'largest device file (video, log…) accepted' },
   { flag: 'file-retention-days', env: 'TETHER_FILE_RETENTION_DAYS', default: '90', description: 'device files older than this are deleted; 0 keeps them' },
+  {
+    flag: 'health-scan',
+    env: 'TETHER_HEALTH_SCAN_S',
+    default: '300',
+    description: "seconds between early-warning scans of every device's recent heartbeat gaps (Fleet Health's at-risk list)",
+  },
   {
     flag: 'login-limit-per-ip',
     env: 'TETHER_LOGIN_LIMIT_PER_IP',
@@ -581,6 +589,7 @@ export function loadConfig(env: Env, flags: Record<string, string | undefined> =
       maxFileBytes: int('file-max-bytes', 5 * 1024 ** 3, 1, 5 * 1024 ** 4),
       retentionDays: int('file-retention-days', 90, 0, 36500),
     },
+    healthScanS: int('health-scan', 300, 5, 86400),
     allowSignup: bool('allow-signup', false),
     mqttAuthFailuresPerMinute: int('mqtt-auth-failures-per-minute', 10, 1, 1_000_000),
     mqttConnectsPerDevicePerMinute: int('mqtt-connects-per-device-per-minute', 30, 0, 1_000_000),

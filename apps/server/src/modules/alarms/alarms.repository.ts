@@ -319,6 +319,16 @@ export class AlarmsRepository {
     return new Set(rows.map((r) => `${r.rule_id}/${r.device_id}`));
   }
 
+  /** The open alarms of these rules, as (rule, device) pairs. */
+  async openOfRules(ruleIds: readonly string[]): Promise<{ ruleId: string; deviceId: string }[]> {
+    if (!ruleIds.length) return [];
+    const rows = await this.db.query<{ rule_id: string; device_id: string }>(
+      'SELECT rule_id, device_id FROM alarms WHERE rule_id = ANY($1::uuid[]) AND cleared_at IS NULL',
+      [ruleIds],
+    );
+    return rows.map((r) => ({ ruleId: r.rule_id, deviceId: r.device_id }));
+  }
+
   /** Open alarms of these rules not repeated since `before` (a device alert's clear.afterS). */
   async openNotSeenSince(ruleId: string, before: Date): Promise<{ ruleId: string; deviceId: string }[]> {
     const rows = await this.db.query<{ rule_id: string; device_id: string }>(

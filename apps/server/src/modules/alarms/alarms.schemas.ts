@@ -6,7 +6,12 @@ export const AlarmSeverity = Type.Enum(ALARM_SEVERITIES, { description: 'critica
 const Scope = Type.Union([Type.Literal('org'), Type.Literal('project'), Type.Literal('template'), Type.Literal('device')], {
   description: 'What the rule covers; of the rules of one name, the most specific that covers a device applies (device, project, template, org)',
 });
-const Kind = Type.Union([Type.Literal('threshold'), Type.Literal('rate'), Type.Literal('no_data'), Type.Literal('device_alert')]);
+const Kind = Type.Union(
+  [Type.Literal('threshold'), Type.Literal('rate'), Type.Literal('no_data'), Type.Literal('device_alert'), Type.Literal('health_warning')],
+  {
+    description: 'health_warning: the fleet-health scan flags the device as at risk (heartbeat gaps trending up or irregular)',
+  },
+);
 
 export const Comparison = Type.Object(
   {
@@ -25,9 +30,13 @@ const Condition = Type.Union(
       { additionalProperties: false, description: 'rate: the value moves by more than `by` within `windowS`' },
     ),
     Type.Object({ silentS: Type.Integer() }, { additionalProperties: false, description: 'no_data: nothing from the device for `silentS`' }),
+    Type.Object(
+      { minScore: Type.Number({ minimum: 0.5, maximum: 1 }) },
+      { additionalProperties: false, description: 'health_warning: flagged with at least `minScore` (0.5..1)' },
+    ),
     Type.Object({}, { additionalProperties: false, description: 'device_alert: none' }),
   ],
-  { description: 'threshold: a comparison; rate: {direction, by, windowS}; no_data: {silentS}; device_alert: {}' },
+  { description: 'threshold: a comparison; rate: {direction, by, windowS}; no_data: {silentS}; health_warning: {minScore}; device_alert: {}' },
 );
 const Clear = Type.Union(
   [Comparison, Type.Object({ afterS: Type.Integer() }, { additionalProperties: false, description: 'device_alert: clears after this long without a repeat' })],
@@ -39,13 +48,17 @@ const RuleFields = {
   enabled: Type.Boolean(),
   kind: Kind,
   key: Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()], {
-    description: 'threshold and rate: the telemetry key; device_alert: the alert type; no_data: null',
+    description: 'threshold and rate: the telemetry key; device_alert: the alert type; no_data and health_warning: null',
   }),
   condition: Condition,
   clear: Type.Union([Clear, Type.Null()]),
   durationS: Type.Integer({ minimum: 0, maximum: 7 * 86_400, description: 'threshold: how long the condition must hold before the alarm is raised' }),
   severity: AlarmSeverity,
-  message: Type.String({ minLength: 1, maxLength: 500, description: 'With {{device.name}}, {{value}}, {{key}}, {{rule.name}}, {{alert.message}}' }),
+  message: Type.String({
+    minLength: 1,
+    maxLength: 500,
+    description: 'With {{device.name}}, {{value}}, {{key}}, {{rule.name}}, {{alert.message}}; health_warning: {{score}}, {{reasons}}',
+  }),
   notify: Type.Array(Uuid, { maxItems: 20, description: 'Notification targets told when an alarm of this rule is raised or cleared' }),
   escalate: Type.Union(
     [

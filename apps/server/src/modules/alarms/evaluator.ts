@@ -12,6 +12,7 @@ import {
   thresholdStep,
   type AlarmRule,
   type DeviceAlertClear,
+  type HealthWarningCondition,
   type NoDataCondition,
   type RateCondition,
 } from './rule-logic.js';
@@ -38,11 +39,27 @@ interface PairState {
 
 const pairKey = (ruleId: string, deviceId: string) => `${ruleId}/${deviceId}`;
 
+/** A device the fleet-health scan flags as at risk (the health module answers it). */
+export interface WarnedDevice {
+  deviceId: string;
+  projectId: string | null;
+  templateId: string | null;
+  name: string;
+  score: number;
+  reasons: string[];
+}
+/** What health_warning rules need of fleet health: the org's flagged devices. */
+export interface HealthWarnings {
+  warned(orgId: string): Promise<WarnedDevice[]>;
+}
+
 export interface AlarmEvaluatorDeps {
   db: Database;
   bus: DomainBus;
   rules: Pick<RulesService, 'rulesOf'>;
   devices: Pick<DevicesService, 'places' | 'silent'>;
+  /** Without it, health_warning rules raise nothing. */
+  health?: HealthWarnings;
   logger: Logger;
   metrics?: Pick<Metrics, 'alarmBacklog' | 'alarmLag' | 'alarmFailures'>;
 }
@@ -360,6 +377,8 @@ export class AlarmEvaluator {
     switch (rule.kind) {
       case 'no_data':
         return true;
+      case 'health_warning':
+        return false; // the sweeper's
       case 'device_alert':
         // A replay of an alert already stored counts once, as it is stored once.
         return m.alert !== null && !m.alert.replay && (m.alert.type ?? '') === rule.key;
@@ -432,7 +451,7 @@ export class AlarmEvaluator {
     const clears: Clear[] = [];
     const due = await this.repo.duePending(now);
     const byId = new Map<string, AlarmRule>();
-    for (const rule of await this.repo.rulesOfKinds(['threshold', 'no_data', 'device_alert'])) byId.set(rule.id, rule);
+    for (const rule of await this.repo.rulesOfKinds(['threshold', 'no_data', 'device_alert', 'health_warning'])) byId.set(rule.id, rule);
     for (const d of due) {
       const rule = byId.get(d.ruleId);
       if (!rule) continue;
@@ -478,6 +497,7 @@ export class AlarmEvaluator {
         });
       }
     }
+    await this.sweepHealth([...byId.values()], raises, clears, now);
     for (const rule of byId.values()) {
       if (rule.kind !== 'device_alert' || !rule.clear) continue;
       const afterS = (rule.clear as DeviceAlertClear).afterS;
@@ -488,5 +508,49 @@ export class AlarmEvaluator {
     for (const a of await this.repo.escalateDue(now)) this.changed(a, true);
     const closed = due.map((d) => ({ ruleId: d.ruleId, deviceId: d.deviceId }));
     await this.write([{ raises, clears }], [], closed);
+  }
+
+  /**
+   * health_warning rules: per org that has one, the devices the last health scan
+   * flagged; each one's applicable rules raise if its score reaches their
+   * minScore, and their open alarms on devices no longer flagged (or below it) clear.
+   */
+  private async sweepHealth(rules: AlarmRule[], raises: Occurrence[], clears: Clear[], now: Date): Promise<void> {
+    const health = this.deps.health;
+    const healthRules = rules.filter((r) => r.kind === 'health_warning');
+    if (!health || !healthRules.length) return;
+    const wanted = new Set<string>();
+    const candidates: { rule: AlarmRule; device: WarnedDevice }[] = [];
+    for (const orgId of new Set(healthRules.filter((r) => r.enabled).map((r) => r.orgId))) {
+      const orgRules = rules.filter((r) => r.orgId === orgId);
+      for (const device of await health.warned(orgId))
+        for (const rule of rulesFor(orgRules, device))
+          if (rule.kind === 'health_warning' && device.score >= (rule.condition as HealthWarningCondition).minScore) {
+            candidates.push({ rule, device });
+            wanted.add(pairKey(rule.id, device.deviceId));
+          }
+    }
+    const open = await this.repo.openOfRules(healthRules.map((r) => r.id));
+    const isOpen = new Set(open.map((p) => pairKey(p.ruleId, p.deviceId)));
+    for (const { rule, device } of candidates) {
+      if (isOpen.has(pairKey(rule.id, device.deviceId))) continue;
+      const value = { score: device.score, reasons: device.reasons };
+      raises.push({
+        rule,
+        deviceId: device.deviceId,
+        projectId: device.projectId,
+        value,
+        count: 1,
+        at: now,
+        message: renderMessage(rule.message, {
+          device: { name: device.name, id: device.deviceId },
+          rule: { name: rule.name },
+          value: device.score,
+          score: device.score,
+          reasons: device.reasons.join('; '),
+        }),
+      });
+    }
+    for (const p of open) if (!wanted.has(pairKey(p.ruleId, p.deviceId))) clears.push({ ...p, reason: 'the health scan no longer flags the device' });
   }
 }

@@ -8,7 +8,7 @@ import { AppError } from '../errors.js';
 export const ALARM_SEVERITIES = ['critical', 'major', 'minor', 'warning', 'info'] as const;
 export type AlarmSeverity = (typeof ALARM_SEVERITIES)[number];
 export type RuleScope = 'org' | 'project' | 'template' | 'device';
-export type RuleKind = 'threshold' | 'rate' | 'no_data' | 'device_alert';
+export type RuleKind = 'threshold' | 'rate' | 'no_data' | 'device_alert' | 'health_warning';
 
 /** A comparison: `>` `>=` `<` `<=` one value, `between` / `outside` two (inclusive bounds). */
 export interface Comparison {
@@ -24,6 +24,10 @@ export interface RateCondition {
 export interface NoDataCondition {
   silentS: number;
 }
+/** health_warning: the early-warning scan flags the device with at least this score (0.5..1). */
+export interface HealthWarningCondition {
+  minScore: number;
+}
 export interface DeviceAlertClear {
   afterS: number;
 }
@@ -37,7 +41,7 @@ export interface AlarmRule {
   enabled: boolean;
   kind: RuleKind;
   key: string | null;
-  condition: Comparison | RateCondition | NoDataCondition | Record<string, never>;
+  condition: Comparison | RateCondition | NoDataCondition | HealthWarningCondition | Record<string, never>;
   clear: Comparison | DeviceAlertClear | null;
   durationS: number;
   severity: AlarmSeverity;
@@ -224,8 +228,17 @@ export function checkRule(input: {
       if (durationS) throw invalid('a device_alert rule takes no durationS');
       return { kind: 'device_alert', key, condition: {}, clear: c ? { afterS: c.afterS! } : null, durationS: 0 };
     }
+    case 'health_warning': {
+      const c = (input.condition ?? {}) as Partial<HealthWarningCondition>;
+      const minScore = c.minScore ?? 0.5;
+      if (typeof minScore !== 'number' || !(minScore >= 0.5 && minScore <= 1)) throw invalid('condition.minScore: from 0.5 (the detector flags at 0.5) to 1');
+      if (key) throw invalid('a health_warning rule watches the device’s heartbeats: it takes no key');
+      if (input.clear != null || durationS)
+        throw invalid('a health_warning alarm clears when the scan no longer flags the device; it takes no clear or durationS');
+      return { kind: 'health_warning', key: null, condition: { minScore }, clear: null, durationS: 0 };
+    }
     default:
-      throw invalid('kind: threshold, rate, no_data or device_alert');
+      throw invalid('kind: threshold, rate, no_data, device_alert or health_warning');
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Database } from '../../platform/db/database.js';
 import { startPeriodic } from '../../platform/jobs/periodic.js';
 import type { Logger } from '../../platform/observability/logger.js';
+import { scanFleet } from './health-scan.js';
 import { rollUpHeartbeats } from './health.repository.js';
 
 /**
@@ -23,3 +24,19 @@ export function startHeartbeatRollups(db: Database, logger: Logger, intervalMs =
 
 /** Every run rebuilds the last few hours; only a catch-up is worth a log line. */
 const LOGGED_HOURS = 6;
+
+/**
+ * The worker's early-warning scan (health-scan.ts), every `intervalMs` and once
+ * at start. One node at a time; failures are logged, never thrown.
+ */
+export function startHealthScan(db: Database, logger: Logger, intervalMs: number) {
+  return startPeriodic({
+    db,
+    logger,
+    lockName: 'tether-health-scan',
+    intervalMs,
+    task: () => scanFleet(db),
+    done: (r) => logger.debug({ assessed: r.assessed, warned: r.warned, ms: Math.round(r.durationMs) }, 'health scan'),
+    failure: 'health scan failed; will retry',
+  });
+}

@@ -232,12 +232,138 @@ export class HealthRepository {
     return r?.n ?? 0;
   }
 
+  /** The selection's devices the last scan flagged with at least minScore, highest score first. */
+  async atRisk(s: FleetSelection, minScore: number, limit: number, offset: number): Promise<{ items: AtRiskRow[]; total: number }> {
+    const items = await this.db.query<AtRiskRow>(
+      `SELECT w.device_id, w.score, w.reasons, w.since, w.first_warned_at, w.assessed_at, d.name, d.project_id, d.template_id, s.last_ts
+       FROM health_warnings w JOIN devices d ON d.id = w.device_id LEFT JOIN heartbeat_span s ON s.device_id = w.device_id
+       WHERE ${SCOPE} AND d.retired_at IS NULL AND w.score >= $5
+       ORDER BY w.score DESC, d.name, d.id LIMIT ${limit | 0} OFFSET ${offset | 0}`,
+      [...sel(s), minScore],
+    );
+    const [c] = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM health_warnings w JOIN devices d ON d.id = w.device_id WHERE ${SCOPE} AND d.retired_at IS NULL AND w.score >= $5`,
+      [...sel(s), minScore],
+    );
+    return { items, total: c?.n ?? 0 };
+  }
+
+  async scanState(): Promise<ScanStateRow> {
+    const [r] = await this.db.query<ScanStateRow>('SELECT scanned_at, assessed, warned, duration_ms FROM health_scan_state');
+    return r ?? { scanned_at: null, assessed: 0, warned: 0, duration_ms: 0 };
+  }
+
+  /**
+   * One device's heartbeats in [from, to), the newest limit + 1 (each gap needs the beat before it), oldest
+   * first; when the range holds fewer, the last one before `from` too, so that its first gap counts.
+   */
+  async deviceBeats(deviceId: string, from: Date, to: Date, limit: number): Promise<Date[]> {
+    const rows = await this.db.query<{ ts: Date }>(
+      `SELECT ts FROM heartbeats WHERE device_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts DESC LIMIT ${(limit | 0) + 1}`,
+      [deviceId, from, to],
+    );
+    if (rows.length <= limit) {
+      const before = await this.db.query<{ ts: Date }>(`SELECT ts FROM heartbeats WHERE device_id = $1 AND ts < $2 ORDER BY ts DESC LIMIT 1`, [deviceId, from]);
+      rows.push(...before);
+    }
+    return rows.map((r) => r.ts).reverse();
+  }
+
   /** First and last heartbeat of every device of the selection ever heard (optionally first heard in [from, to)). */
   async spans(s: FleetSelection, from: Date | null, to: Date | null): Promise<SpanRow[]> {
     return this.db.query<SpanRow>(
       `SELECT d.id, s.first_ts, s.last_ts, d.retired_at FROM devices d JOIN heartbeat_span s ON s.device_id = d.id
        WHERE ${SCOPE} AND ($5::timestamptz IS NULL OR s.first_ts >= $5) AND ($6::timestamptz IS NULL OR s.first_ts < $6)`,
       [...sel(s), from, to],
+    );
+  }
+}
+
+export interface RecentBeatsRow {
+  id: string;
+  /** The device's newest heartbeats, oldest first, in ms since the epoch. */
+  beats: number[];
+}
+export interface WarningRow {
+  device_id: string;
+  score: number;
+  reasons: string[];
+  since: Date;
+}
+export interface AtRiskRow extends WarningRow {
+  name: string;
+  project_id: string | null;
+  template_id: string | null;
+  first_warned_at: Date;
+  assessed_at: Date;
+  last_ts: Date | null;
+}
+export interface ScanStateRow {
+  scanned_at: Date | null;
+  assessed: number;
+  warned: number;
+  duration_ms: number;
+}
+
+/**
+ * Reads for the early-warning scan, over every org: the scan is the worker's,
+ * and each device is judged against its own history only.
+ */
+export class HealthScanRepository {
+  constructor(private readonly db: Queryable) {}
+
+  /**
+   * The newest `perDevice` heartbeats of each device (not retired, ever heard)
+   * after `afterId` in id order, `limit` devices. Each device's look-back is
+   * 1.2 × perDevice × its mean gap of its last two days of rollups (an hour to
+   * 14 days), so the index scan stays within a few partitions.
+   */
+  async recentBeats(afterId: string | null, limit: number, perDevice: number): Promise<RecentBeatsRow[]> {
+    return this.db.query<RecentBeatsRow>(
+      `SELECT d.id, b.beats
+       FROM devices d JOIN heartbeat_span s ON s.device_id = d.id
+       CROSS JOIN LATERAL (
+         SELECT sum(x.gap_sum_s) / nullif(sum(x.gap_count), 0) AS mean_gap_s
+         FROM (SELECT gap_sum_s, gap_count FROM heartbeat_days h WHERE h.device_id = d.id ORDER BY h.day DESC LIMIT 2) x
+       ) g
+       CROSS JOIN LATERAL (
+         SELECT array_agg(y.ms ORDER BY y.ms) AS beats FROM (
+           SELECT (extract(epoch FROM h.ts) * 1000)::float8 AS ms FROM heartbeats h
+           WHERE h.device_id = d.id
+             AND h.ts >= s.last_ts - make_interval(secs => least(14 * 86400, greatest(3600, 1.2 * $3 * coalesce(g.mean_gap_s, 600))))
+           ORDER BY h.ts DESC LIMIT $3
+         ) y
+       ) b
+       WHERE d.retired_at IS NULL AND ($1::uuid IS NULL OR d.id > $1) AND b.beats IS NOT NULL
+       ORDER BY d.id LIMIT $2`,
+      [afterId, limit, perDevice],
+    );
+  }
+
+  /** Replaces the warnings with this scan's: a device warned before keeps first_warned_at; one not warned now loses its row. */
+  async saveWarnings(warnings: readonly WarningRow[], at: Date, stats: { assessed: number; durationMs: number }): Promise<void> {
+    await this.db.query(
+      `WITH w AS (
+         SELECT * FROM unnest($1::uuid[], $2::float8[], $3::text[], $4::timestamptz[]) AS w(device_id, score, reasons_json, since)
+       ), up AS (
+         INSERT INTO health_warnings AS t (device_id, score, reasons, since, first_warned_at, assessed_at)
+         SELECT w.device_id, w.score, ARRAY(SELECT jsonb_array_elements_text(w.reasons_json::jsonb)), w.since, $5, $5
+         FROM w JOIN devices d ON d.id = w.device_id
+         ON CONFLICT (device_id) DO UPDATE SET score = excluded.score, reasons = excluded.reasons, since = excluded.since, assessed_at = excluded.assessed_at
+         RETURNING 1
+       ), gone AS (
+         DELETE FROM health_warnings h WHERE NOT EXISTS (SELECT 1 FROM w WHERE w.device_id = h.device_id) RETURNING 1
+       )
+       UPDATE health_scan_state SET scanned_at = $5, assessed = $6, warned = (SELECT count(*) FROM up), duration_ms = $7`,
+      [
+        warnings.map((w) => w.device_id),
+        warnings.map((w) => w.score),
+        warnings.map((w) => JSON.stringify(w.reasons)),
+        warnings.map((w) => w.since),
+        at,
+        stats.assessed,
+        Math.round(stats.durationMs),
+      ],
     );
   }
 }

@@ -3,6 +3,10 @@ import { CsvBody, csvStream } from '../../platform/http/csv.js';
 import type { App } from '../../platform/http/server.js';
 import { actorOf } from '../accounts/request-actor.js';
 import {
+  AtRiskDevices,
+  AtRiskQuery,
+  DeviceGaps,
+  DeviceGapsQuery,
   DeviceHealth,
   DeviceHealthPage,
   DeviceHealthQuery,
@@ -111,6 +115,36 @@ export function healthRoutes(health: HealthService) {
         },
       },
       (req) => health.device(actorOf(req), req.params.id, req.query),
+    );
+
+    app.get(
+      '/api/v1/health/at-risk',
+      {
+        schema: {
+          tags: ['health'],
+          description:
+            'Devices the early-warning scan flagged: heartbeat gaps trending up, irregular, late beats or an open gap against the device’s own baseline, ' +
+            'with a score (0..1) and the reasons, strongest first. The worker scans every device every TETHER_HEALTH_SCAN_S (300 s by default). ' +
+            SCOPE_NOTE,
+          querystring: AtRiskQuery,
+          response: { 200: AtRiskDevices },
+        },
+      },
+      (req) => health.atRisk(actorOf(req), req.query),
+    );
+
+    app.get(
+      '/api/v1/health/devices/:id/gaps',
+      {
+        schema: {
+          tags: ['health'],
+          description: "One device's heartbeats in the range with the seconds since the one before (its gap chart). 404 DEVICE_NOT_FOUND.",
+          params: IdParam,
+          querystring: DeviceGapsQuery,
+          response: { 200: DeviceGaps },
+        },
+      },
+      (req) => health.deviceGaps(actorOf(req), req.params.id, req.query),
     );
   };
 }

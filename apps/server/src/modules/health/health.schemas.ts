@@ -141,4 +141,51 @@ export const Lifespans = Type.Object({
 });
 export type Lifespans = Static<typeof Lifespans>;
 
-titled({ SilentDevices, FleetGaps, DeviceHealth, DeviceHealthPage, Lifespans, GapHistogram });
+export const AtRiskQuery = Type.Object({
+  ...Selection,
+  ...Paging,
+  minScore: Type.Optional(
+    Type.Number({ minimum: 0, maximum: 1, description: 'Only warnings with at least this score (default 0.5, the detector’s threshold)' }),
+  ),
+});
+export type AtRiskQuery = Static<typeof AtRiskQuery>;
+export const AtRiskDevice = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  projectId: Type.Union([Uuid, Type.Null()]),
+  templateId: Type.Union([Uuid, Type.Null()]),
+  score: Type.Number({ description: '0..1; flagged at 0.5 and above' }),
+  reasons: Type.Array(Type.String(), { description: 'Strongest first, e.g. "gaps grew from 60 s to 5 min over 3.2 h (EWMA 3.1× baseline 60 s)"' }),
+  since: Timestamp,
+  firstWarnedAt: Timestamp,
+  assessedAt: Timestamp,
+  lastHeartbeatAt: NullableTimestamp,
+});
+export const AtRiskDevices = Type.Object({
+  scannedAt: NullableTimestamp,
+  assessed: Type.Integer({ description: 'Devices the last scan judged (every device not retired and ever heard, all orgs)' }),
+  scanMs: Type.Integer({ description: 'How long the last scan took' }),
+  items: Type.Array(AtRiskDevice, { description: 'Highest score first (paged)' }),
+  total: Type.Integer(),
+  limit: Type.Integer(),
+  offset: Type.Integer(),
+});
+export type AtRiskDevices = Static<typeof AtRiskDevices>;
+
+export const DeviceGapsQuery = Type.Object({
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'Default: 24 hours before `to`' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'Default: now' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'The newest this many gaps (default 2,000)' })),
+});
+export type DeviceGapsQuery = Static<typeof DeviceGapsQuery>;
+export const DeviceGaps = Type.Object({
+  from: Timestamp,
+  to: Timestamp,
+  items: Type.Array(Type.Object({ at: Timestamp, gapS: Type.Number() }), {
+    description: 'Each heartbeat in the range with the seconds since the one before, oldest first',
+  }),
+  truncated: Type.Boolean({ description: 'The range held more gaps than `limit`: only the newest are here' }),
+});
+export type DeviceGaps = Static<typeof DeviceGaps>;
+
+titled({ SilentDevices, FleetGaps, DeviceHealth, DeviceHealthPage, Lifespans, GapHistogram, AtRiskDevices, AtRiskDevice, DeviceGaps });

@@ -2,11 +2,17 @@ import type { Queryable } from '../../platform/db/database.js';
 import { csvLine } from '../../platform/http/csv.js';
 import type { Actor } from '../accounts/actor.js';
 import { AppError, assertUuid, notFound } from '../errors.js';
+import type { WarnedDevice } from '../alarms/evaluator.js';
+import type { DevicesService } from '../devices/devices.service.js';
 import type { ProjectsService } from '../projects/projects.service.js';
 import type { TemplatesService } from '../templates/templates.service.js';
 import { downtimeS, histogramBuckets, histogramQuantile, kaplanMeier, medianSurvival, snapThreshold, type Lifespan } from './health-stats.js';
 import { HealthRepository, type FleetSelection, type GapAggregateRow } from './health.repository.js';
 import type {
+  AtRiskDevices,
+  AtRiskQuery,
+  DeviceGaps,
+  DeviceGapsQuery,
   DeviceHealth,
   DeviceHealthPage,
   DeviceHealthQuery,
@@ -27,6 +33,7 @@ export interface HealthServiceDeps {
   db: Queryable;
   projects: ProjectsService;
   templates: TemplatesService;
+  devices: Pick<DevicesService, 'get'>;
   now?: () => number;
 }
 
@@ -230,5 +237,52 @@ export class HealthService {
       }),
       survival,
     };
+  }
+
+  /** The devices the last early-warning scan flagged, of the selection, highest score first. */
+  async atRisk(actor: Actor, q: AtRiskQuery): Promise<AtRiskDevices> {
+    const s = await this.selection(actor, q);
+    const limit = q.limit ?? 50;
+    const offset = q.offset ?? 0;
+    const [page, scan] = [await this.repo.atRisk(s, q.minScore ?? 0.5, limit, offset), await this.repo.scanState()];
+    return {
+      scannedAt: scan.scanned_at?.toISOString() ?? null,
+      assessed: scan.assessed,
+      scanMs: scan.duration_ms,
+      items: page.items.map((r) => ({
+        id: r.device_id,
+        name: r.name,
+        projectId: r.project_id,
+        templateId: r.template_id,
+        score: r.score,
+        reasons: r.reasons,
+        since: r.since.toISOString(),
+        firstWarnedAt: r.first_warned_at.toISOString(),
+        assessedAt: r.assessed_at.toISOString(),
+        lastHeartbeatAt: r.last_ts?.toISOString() ?? null,
+      })),
+      total: page.total,
+      limit,
+      offset,
+    };
+  }
+
+  /** A device's heartbeat gaps, for its gap chart: each heartbeat of the range with the time since the one before. */
+  async deviceGaps(actor: Actor, id: string, q: DeviceGapsQuery): Promise<DeviceGaps> {
+    const device = await this.deps.devices.get(actor, id);
+    const to = q.to ? Date.parse(q.to) : this.now();
+    const from = q.from ? Date.parse(q.from) : to - DAY;
+    if (!(from < to)) throw new AppError('VALIDATION_FAILED', 'from must be before to');
+    const limit = q.limit ?? 2000;
+    const beats = await this.repo.deviceBeats(device.id, new Date(from), new Date(to), limit);
+    const items = beats.slice(1).map((ts, i) => ({ at: ts.toISOString(), gapS: (ts.getTime() - beats[i]!.getTime()) / 1000 }));
+    const truncated = beats.length > limit && beats[0]!.getTime() >= from;
+    return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), items, truncated };
+  }
+
+  /** Every device of the org the last scan flagged (health_warning alarm rules read it). */
+  async warned(orgId: string): Promise<WarnedDevice[]> {
+    const { items } = await this.repo.atRisk({ orgId, projectId: null, templateId: null, tag: null }, 0, 100_000, 0);
+    return items.map((r) => ({ deviceId: r.device_id, projectId: r.project_id, templateId: r.template_id, name: r.name, score: r.score, reasons: r.reasons }));
   }
 }

@@ -19,6 +19,7 @@ export const KIND_LABEL: Record<RuleKind, string> = {
   rate: 'Rate of change',
   no_data: 'No data',
   device_alert: 'Device alert',
+  health_warning: 'Health warning',
 };
 
 export const isOpen = (state: AlarmState): boolean => state === 'active' || state === 'acknowledged';
@@ -59,5 +60,7 @@ export function ruleSummary(rule: Pick<AlarmRule, 'kind' | 'key' | 'condition' |
       const after = rule.clear && 'afterS' in rule.clear ? `, clears after ${formatSeconds(rule.clear.afterS)} without a repeat` : ', cleared by hand';
       return `device alert “${rule.key}”${after}`;
     }
+    case 'health_warning':
+      return `at risk of failing (score ≥ ${String(c.minScore ?? 0.5)}), clears when no longer flagged`;
   }
 }

@@ -31,6 +31,8 @@ export interface RuleForm {
   by: string;
   windowS: string;
   silentS: string;
+  /** health_warning: the lowest score that raises (0.5..1). */
+  minScore: string;
   /** device_alert: clears by itself after this many seconds without a repeat ('' = by hand). */
   clearAfterS: string;
   severity: Severity;
@@ -52,6 +54,7 @@ export const DEFAULT_MESSAGE: Record<RuleKind, string> = {
   rate: '{{device.name}} {{key}} changed fast: now {{value}}',
   no_data: '{{device.name}} has sent nothing for a while',
   device_alert: '{{device.name}}: {{alert.message}}',
+  health_warning: '{{device.name}} may fail soon: {{reasons}}',
 };
 
 export function emptyRuleForm(): RuleForm {
@@ -74,6 +77,7 @@ export function emptyRuleForm(): RuleForm {
     by: '',
     windowS: '60',
     silentS: '300',
+    minScore: '0.5',
     clearAfterS: '',
     severity: 'major',
     message: DEFAULT_MESSAGE.threshold,
@@ -120,6 +124,8 @@ export function ruleToForm(rule: AlarmRule): RuleForm {
     Object.assign(f, { direction: c.direction as RateDirection, by: str(c.by as number), windowS: str(c.windowS as number) });
   } else if (rule.kind === 'no_data') {
     f.silentS = str(c.silentS as number);
+  } else if (rule.kind === 'health_warning') {
+    f.minScore = str(c.minScore as number);
   } else if (rule.kind === 'device_alert' && rule.clear && 'afterS' in rule.clear) {
     f.clearAfterS = String(rule.clear.afterS);
   }
@@ -179,6 +185,8 @@ export function formToInput(f: RuleForm): AlarmRuleInput {
       };
     case 'no_data':
       return { ...base, key: null, condition: { silentS: num(f.silentS, 'Silent for', { integer: true, min: 30 }) }, clear: null, durationS: 0 };
+    case 'health_warning':
+      return { ...base, key: null, condition: { minScore: num(f.minScore, 'Lowest score', { min: 0.5 }) }, clear: null, durationS: 0 };
     case 'device_alert':
       return {
         ...base,

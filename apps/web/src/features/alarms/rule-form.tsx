@@ -143,6 +143,12 @@ function ConditionFields({ f, set }: { f: RuleForm; set(patch: Partial<RuleForm>
           <input inputMode="numeric" value={f.silentS} onChange={(e) => set({ silentS: e.target.value })} />
         </Field>
       );
+    case 'health_warning':
+      return (
+        <Field label="Lowest score" hint="0.5 to 1: Fleet Health flags a device at 0.5; cleared when it no longer does">
+          <input inputMode="decimal" value={f.minScore} onChange={(e) => set({ minScore: e.target.value })} />
+        </Field>
+      );
     case 'device_alert':
       return (
         <Field label="Clear after (seconds without a repeat)" hint="Empty: cleared by hand">
@@ -311,7 +317,7 @@ export function RuleFormView({
             ))}
           </select>
         </Field>
-        {f.kind !== 'no_data' ? (
+        {f.kind !== 'no_data' && f.kind !== 'health_warning' ? (
           <Field label={keyLabel}>
             <input required value={f.key} onChange={(e) => set({ key: e.target.value })} placeholder={f.kind === 'device_alert' ? 'gas' : 'temperature'} />
           </Field>
