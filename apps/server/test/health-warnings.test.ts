@@ -4,7 +4,7 @@
  * device's gap chart, and a health_warning alarm rule raising and clearing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scanFleet } from '../src/modules/health/health-scan.js';
+import { HealthScanner, scanFleet } from '../src/modules/health/health-scan.js';
 import { rollUpHeartbeats } from '../src/modules/health/health.repository.js';
 import { httpJson, startServer, type TestServer } from './helpers.js';
 
@@ -80,6 +80,7 @@ beforeAll(async () => {
     ['steady', plant],
     ['jittery', office],
     ['young', office],
+    ['later', office],
   ] as const) {
     const d = await s.api.devices.create({ name, projectId });
     ids[name] = d.id;
@@ -94,6 +95,8 @@ beforeAll(async () => {
   await send('jittery', timesFrom(now - 30_000, jitter));
   // young: 20 beats, too little history to judge.
   await send('young', timesFrom(now - 10_000, Array<number>(19).fill(5 * MIN)));
+  // later: a beat a second until a minute ago (its growing gaps come in a test, for the incremental scan).
+  await send('later', timesFrom(now - MIN, Array<number>(150).fill(1000)));
   // The scan reads the devices the rollup has heard of (heartbeat_span): the worker's minute run, here at once.
   await rollUpHeartbeats(s.tether.db);
 }, 120_000);
@@ -105,11 +108,10 @@ afterAll(async () => {
 describe('early-warning scan', () => {
   it('flags the device whose gaps grow, with a score and reasons, and not the steady, noisy or new ones', async () => {
     const r = await scanFleet(s.tether.db);
-    expect(r.assessed).toBe(4);
-    expect(r.warned).toBe(1);
+    expect(r).toMatchObject({ kind: 'full', assessed: 5, warned: 1, beatsRead: 4 * 151 + 20 });
     const page = await get('/api/v1/health/at-risk');
     expect(page.status).toBe(200);
-    expect(page.body.assessed).toBe(4);
+    expect(page.body.assessed).toBe(5);
     expect(page.body.scannedAt).not.toBeNull();
     expect(page.body.total).toBe(1);
     const w = page.body.items[0]!;
@@ -150,6 +152,32 @@ describe('early-warning scan', () => {
   });
 });
 
+describe('incremental scans', () => {
+  it('read only the heartbeats since the last scan and judge as a full scan does', async () => {
+    const scanner = new HealthScanner(s.tether.db);
+    const first = await scanner.scan();
+    expect(first).toMatchObject({ kind: 'full', assessed: 5, warned: 1, beatsRead: 4 * 151 + 20 });
+    // later's gaps now grow: 30 of them after its last beat, from 1 to 8 units, up to now. They are as
+    // recent as any heartbeat read so far, as live heartbeats are (older ones wait for the hourly full read).
+    const units = Array.from({ length: 30 }, (_, i) => 1 + (7 * i) / 29);
+    const end = Date.now() - 500;
+    const unit = (end - (now - MIN)) / units.reduce((a, u) => a + u, 0);
+    const times = timesFrom(
+      end,
+      units.map((u) => u * unit),
+    ).slice(1);
+    await send('later', times);
+    const r = await scanner.scan();
+    expect(r).toMatchObject({ kind: 'incremental', assessed: 5, warned: 2 });
+    expect(r.beatsRead).toBeGreaterThanOrEqual(times.length);
+    expect(r.beatsRead).toBeLessThan(first.beatsRead / 4); // the last two minutes' beats, not every device's last 151
+    const incremental = (await get('/api/v1/health/at-risk')).body.items.map((w) => [w.id, w.score, w.reasons]);
+    expect(incremental.map((w) => w[0])).toContain(ids.later);
+    await scanFleet(s.tether.db);
+    expect((await get('/api/v1/health/at-risk')).body.items.map((w) => [w.id, w.score, w.reasons])).toEqual(incremental);
+  });
+});
+
 describe('health_warning alarm rule', () => {
   it('raises for a flagged device with the reasons, and clears when the scan no longer flags it', async () => {
     const rule = await post('/api/v1/alarm-rules', {
@@ -185,7 +213,7 @@ describe('health_warning alarm rule', () => {
     // Retired: not judged any more, its warning goes, and the alarm clears.
     expect((await post(`/api/v1/devices/${ids.failing}/retire`, { reason: 'replaced' })).status).toBe(200);
     await scanFleet(s.tether.db);
-    expect((await get('/api/v1/health/at-risk')).body.total).toBe(0);
+    expect((await get('/api/v1/health/at-risk')).body.items.map((w) => w.id)).not.toContain(ids.failing);
     await s.tether.alarms!.sweep();
     expect((await get(`/api/v1/alarms?state=open`)).body.items).toHaveLength(0);
     const all = await get(`/api/v1/alarms`);

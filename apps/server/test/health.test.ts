@@ -83,7 +83,9 @@ describe('heartbeat rollup', () => {
     expect(hist.find((b) => b.fromS === 120)!.count).toBe(1); // the died device's missing beat
     expect(hist.find((b) => b.fromS === 300)!.count).toBe(beats.steady!.length - 1);
     const meanOnly = await get(`/api/v1/health/gaps?${inProject()}&from=${new Date(D0 - 3 * DAY).toISOString()}&histogram=false`);
-    expect(meanOnly.body).toMatchObject({ gaps: { count, meanS: g.meanS, maxS: 300, medianS: null, p95S: null }, histogram: [] });
+    // From the running totals: the same count and mean (to float rounding), without the day rows' maximum.
+    expect(meanOnly.body).toMatchObject({ gaps: { count, heartbeats: count + 3, maxS: null, medianS: null, p95S: null }, histogram: [] });
+    expect((meanOnly.body.gaps as { meanS: number }).meanS).toBeCloseTo(g.meanS, 9);
   });
 
   it('is idempotent, and a late backlog older than the look-back is picked up by the next run', async () => {
@@ -101,6 +103,40 @@ describe('heartbeat rollup', () => {
     expect(after.gaps.count).toBe(beats.died!.length);
     expect(after.gaps.maxS).toBe(60);
     beats.died = [...beats.died!, late].sort((a, b) => a - b);
+  });
+});
+
+describe('running totals', () => {
+  it('are redone for every day after a late one, and answer as the day rows do', async () => {
+    const other = (await s.api.projects.create({ name: 'totals' })).id;
+    const d = await s.api.devices.create({ name: 'totals', projectId: other });
+    const send = (ts: number) =>
+      httpJson(`${s.httpUrl}/api/v1/device/heartbeat`, { method: 'POST', token: d.token, body: JSON.stringify({ ts }) }).then((r) =>
+        expect(r.status).toBe(202),
+      );
+    // Beats on days −4, −3, −1 and today, then late ones on day −2: every later day's totals shift.
+    for (const day of [-4, -3, -1]) for (const ts of series(D0 + day * DAY + HOUR, D0 + day * DAY + 2 * HOUR, 10 * MIN)) await send(ts);
+    for (const ts of series(D0 + MIN, Math.min(now - MIN, D0 + HOUR), 10 * MIN)) await send(ts);
+    await rollUpHeartbeats(s.tether.db);
+    for (const ts of series(D0 - 2 * DAY + HOUR, D0 - 2 * DAY + 3 * HOUR, 7 * MIN)) await send(ts);
+    await rollUpHeartbeats(s.tether.db);
+    for (const [fromDay, toDay] of [
+      [-4, -3],
+      [-3, -2],
+      [-3, -1],
+      [-2, 1],
+      [-1, 1],
+      [0, 1],
+    ]) {
+      const range = `projectId=${other}&from=${new Date(D0 + fromDay! * DAY).toISOString()}&to=${new Date(D0 + toDay! * DAY - 1).toISOString()}`;
+      const rows = (await get(`/api/v1/health/gaps?${range}`)).body.gaps as { count: number; meanS: number | null; heartbeats: number };
+      const totals = (await get(`/api/v1/health/gaps?${range}&histogram=false`)).body.gaps as typeof rows;
+      expect(rows.count).toBeGreaterThan(0);
+      expect(totals.count).toBe(rows.count);
+      expect(totals.heartbeats).toBe(rows.heartbeats);
+      expect(totals.meanS).toBeCloseTo(rows.meanS!, 9);
+    }
+    expect((await httpJson(`${s.httpUrl}/api/v1/devices/${d.id}`, { method: 'DELETE', token: s.api.token })).status).toBe(204);
   });
 });
 

@@ -7590,7 +7590,7 @@ export interface paths {
                 query?: {
                     /** @description Start (default: 30 days ago); rounded down to a UTC day */
                     from?: string;
-                    /** @description Include the histogram, median and p95 (default true); false answers the mean and maximum only, faster on large fleets */
+                    /** @description Include the maximum, histogram, median and p95 (default true: they read every device-day of the range); false answers the count and mean only, from running totals, fast on any fleet and range */
                     histogram?: boolean;
                     /** @description Only devices of this project */
                     projectId?: string;
@@ -10825,6 +10825,7 @@ export interface components {
                 /** @description Gaps (between two consecutive heartbeats) ending in the range */
                 count: number;
                 heartbeats: number;
+                /** @description null with histogram=false */
                 maxS: number | null;
                 /** @description Exact mean */
                 meanS: number | null;
@@ -11000,6 +11001,7 @@ export interface components {
                 /** @description Gaps (between two consecutive heartbeats) ending in the range */
                 count: number;
                 heartbeats: number;
+                /** @description null with histogram=false */
                 maxS: number | null;
                 /** @description Exact mean */
                 meanS: number | null;

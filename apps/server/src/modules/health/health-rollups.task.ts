@@ -1,7 +1,7 @@
 import type { Database } from '../../platform/db/database.js';
 import { startPeriodic } from '../../platform/jobs/periodic.js';
 import type { Logger } from '../../platform/observability/logger.js';
-import { scanFleet } from './health-scan.js';
+import { HealthScanner } from './health-scan.js';
 import { rollUpHeartbeats } from './health.repository.js';
 
 /**
@@ -30,13 +30,14 @@ const LOGGED_HOURS = 6;
  * at start. One node at a time; failures are logged, never thrown.
  */
 export function startHealthScan(db: Database, logger: Logger, intervalMs: number) {
+  const scanner = new HealthScanner(db);
   return startPeriodic({
     db,
     logger,
     lockName: 'tether-health-scan',
     intervalMs,
-    task: () => scanFleet(db),
-    done: (r) => logger.debug({ assessed: r.assessed, warned: r.warned, ms: Math.round(r.durationMs) }, 'health scan'),
+    task: () => scanner.scan(),
+    done: (r) => logger.debug({ kind: r.kind, assessed: r.assessed, warned: r.warned, beats: r.beatsRead, ms: Math.round(r.durationMs) }, 'health scan'),
     failure: 'health scan failed; will retry',
   });
 }

@@ -1,9 +1,11 @@
 /**
- * SQL for fleet health. It owns the heartbeat rollups (migration 024:
- * heartbeat_hours, heartbeat_days, heartbeat_span, heartbeat_rollup_state) and
+ * SQL for fleet health. It owns the heartbeat rollups (migrations 024, 026:
+ * heartbeat_hours, heartbeat_days with running totals, heartbeat_day_hists,
+ * heartbeat_span, heartbeat_rollup_state) and the early warnings (025) and
  * reads two tables other modules own, in one statement each, as the fleet
  * overview does:
- * - `heartbeats` (written by ingest): the rollup job's input, never read by a question;
+ * - `heartbeats` (written by ingest): the rollup job's and the early-warning scan's input; of the
+ *   questions, only one device's gap chart reads it;
  * - `devices` (devices module): the org, project, template and tag scope, retired_at.
  */
 import type { Database, Queryable } from '../../platform/db/database.js';
@@ -54,17 +56,40 @@ async function rollUpHours(q: Queryable, from: Date, to: Date): Promise<void> {
        first_ts = excluded.first_ts, last_ts = excluded.last_ts`,
     [from, to],
   );
+  const DAYS = `h.hour >= date_bin('1 day', $1::timestamptz, ${ORIGIN}) AND h.hour < date_bin('1 day', $2::timestamptz - interval '1 microsecond', ${ORIGIN}) + interval '1 day'`;
   await q.query(
-    `INSERT INTO heartbeat_days (device_id, day, beats, gap_count, gap_sum_s, gap_max_s, gap_hist, gap_hist_sum_s, first_ts, last_ts)
-     SELECT h.device_id, date_bin('1 day', h.hour, ${ORIGIN}) AS day, sum(h.beats), sum(h.gap_count), sum(h.gap_sum_s), max(h.gap_max_s),
-            ${SUM_HIST('h')}::int[], ${SUM_HIST_SUM('h')}, min(h.first_ts), max(h.last_ts)
-     FROM heartbeat_hours h
-     WHERE h.hour >= date_bin('1 day', $1::timestamptz, ${ORIGIN}) AND h.hour < date_bin('1 day', $2::timestamptz - interval '1 microsecond', ${ORIGIN}) + interval '1 day'
-     GROUP BY 1, 2
+    `WITH agg AS MATERIALIZED (
+       SELECT h.device_id, date_bin('1 day', h.hour, ${ORIGIN}) AS day, sum(h.beats) AS beats, sum(h.gap_count) AS gap_count,
+              sum(h.gap_sum_s) AS gap_sum_s, max(h.gap_max_s) AS gap_max_s, ${SUM_HIST('h')}::int[] AS gap_hist,
+              ${SUM_HIST_SUM('h')} AS gap_hist_sum_s, min(h.first_ts) AS first_ts, max(h.last_ts) AS last_ts
+       FROM heartbeat_hours h WHERE ${DAYS} GROUP BY 1, 2
+     ), hists AS (
+       INSERT INTO heartbeat_day_hists (device_id, day, gap_hist, gap_hist_sum_s) SELECT device_id, day, gap_hist, gap_hist_sum_s FROM agg
+       ON CONFLICT (device_id, day) DO UPDATE SET gap_hist = excluded.gap_hist, gap_hist_sum_s = excluded.gap_hist_sum_s
+     )
+     INSERT INTO heartbeat_days (device_id, day, beats, gap_count, gap_sum_s, gap_max_s, first_ts, last_ts)
+     SELECT device_id, day, beats, gap_count, gap_sum_s, gap_max_s, first_ts, last_ts FROM agg
      ON CONFLICT (device_id, day) DO UPDATE SET beats = excluded.beats, gap_count = excluded.gap_count, gap_sum_s = excluded.gap_sum_s,
-       gap_max_s = excluded.gap_max_s, gap_hist = excluded.gap_hist, gap_hist_sum_s = excluded.gap_hist_sum_s,
-       first_ts = excluded.first_ts, last_ts = excluded.last_ts`,
+       gap_max_s = excluded.gap_max_s, first_ts = excluded.first_ts, last_ts = excluded.last_ts`,
     [from, to],
+  );
+  // Running totals from the first day rebuilt on (later days too: a late backlog changes every day after it),
+  // each device's continuing from its day row before.
+  await q.query(
+    `UPDATE heartbeat_days t SET cum_beats = x.cb, cum_gap_count = x.cc, cum_gap_sum_s = x.cs
+     FROM (
+       SELECT h.device_id, h.day, coalesce(b.cb, 0) + sum(h.beats) OVER w AS cb, coalesce(b.cc, 0) + sum(h.gap_count) OVER w AS cc,
+              coalesce(b.cs, 0) + sum(h.gap_sum_s) OVER w AS cs
+       FROM heartbeat_days h
+       LEFT JOIN LATERAL (
+         SELECT p.cum_beats AS cb, p.cum_gap_count AS cc, p.cum_gap_sum_s AS cs FROM heartbeat_days p
+         WHERE p.device_id = h.device_id AND p.day < date_bin('1 day', $1::timestamptz, ${ORIGIN}) ORDER BY p.day DESC LIMIT 1
+       ) b ON true
+       WHERE h.day >= date_bin('1 day', $1::timestamptz, ${ORIGIN})
+       WINDOW w AS (PARTITION BY h.device_id ORDER BY h.day)
+     ) x
+     WHERE t.device_id = x.device_id AND t.day = x.day AND (t.cum_beats, t.cum_gap_count, t.cum_gap_sum_s) IS DISTINCT FROM (x.cb, x.cc, x.cs)`,
+    [from],
   );
   await q.query(
     `INSERT INTO heartbeat_span AS s (device_id, first_ts, last_ts)
@@ -184,28 +209,48 @@ export class HealthRepository {
   async silentSeries(s: FleetSelection, silentS: number, from: Date, to: Date): Promise<{ t: Date; alive: number; silent: number }[]> {
     return this.db.query<{ t: Date; alive: number; silent: number }>(
       `WITH r AS (
-         SELECT h.device_id, h.day, h.last_ts, d.retired_at, lead(h.day) OVER (PARTITION BY h.device_id ORDER BY h.day) AS next_day
+         SELECT h.day, h.last_ts, d.retired_at, lead(h.day) OVER (PARTITION BY h.device_id ORDER BY h.day) AS next_day
          FROM heartbeat_days h JOIN devices d ON d.id = h.device_id WHERE ${SCOPE} AND h.day < $7
-       ), t AS (SELECT generate_series($6::timestamptz, $7::timestamptz, interval '1 day') AS t)
-       SELECT t.t, count(r.device_id)::int AS alive, count(r.device_id) FILTER (WHERE r.last_ts < t.t - make_interval(secs => $5))::int AS silent
-       FROM t LEFT JOIN r ON r.day < t.t AND (r.next_day IS NULL OR r.next_day >= t.t) AND (r.retired_at IS NULL OR r.retired_at > t.t)
-       GROUP BY t.t ORDER BY t.t`,
+       ), c AS (
+         -- A day row is its device's latest before each midnight from the next day to its next row's day.
+         SELECT t, r.last_ts FROM r
+         CROSS JOIN LATERAL generate_series(greatest(r.day + interval '1 day', $6), least(coalesce(r.next_day, $7), $7), interval '1 day') t
+         WHERE r.retired_at IS NULL OR r.retired_at > t
+       )
+       SELECT s.t, count(c.t)::int AS alive, count(c.t) FILTER (WHERE c.last_ts < s.t - make_interval(secs => $5))::int AS silent
+       FROM generate_series($6::timestamptz, $7::timestamptz, interval '1 day') s(t) LEFT JOIN c ON c.t = s.t
+       GROUP BY s.t ORDER BY s.t`,
       [...sel(s), silentS, from, to],
     );
   }
 
   /**
-   * The selection's gaps ending in the whole UTC days [from, to); the histogram
-   * only when asked (25 sums over every device-day: most of the time).
+   * The selection's gaps ending in the whole UTC days [from, to): counts and sums
+   * from each device's running totals (two index probes per device, whatever the
+   * range); the maximum and histogram only when asked (they read every device-day).
    */
   async fleetGaps(s: FleetSelection, from: Date, to: Date, histogram: boolean): Promise<GapAggregateRow> {
-    const [r] = await this.db.query<GapAggregateRow>(
-      `SELECT sum(h.gap_count)::float8 AS gap_count, sum(h.gap_sum_s) AS gap_sum_s, max(h.gap_max_s) AS gap_max_s,
-              sum(h.beats)::float8 AS beats, ${histogram ? FLOAT_SUM_HIST('h') : `'{}'::float8[]`} AS hist, '{}'::float8[] AS hist_sum
-       FROM heartbeat_days h JOIN devices d ON d.id = h.device_id WHERE ${SCOPE} AND h.day >= $5 AND h.day < $6`,
+    const through = (bound: string) =>
+      `LEFT JOIN LATERAL (SELECT cum_beats AS cb, cum_gap_count AS cc, cum_gap_sum_s AS cs FROM heartbeat_days h
+         WHERE h.device_id = d.id AND h.day < ${bound} ORDER BY h.day DESC LIMIT 1)`;
+    const [totals] = await this.db.query<Pick<GapAggregateRow, 'gap_count' | 'gap_sum_s' | 'beats'>>(
+      `SELECT coalesce(sum(coalesce(b.cc, 0) - coalesce(a.cc, 0)), 0)::float8 AS gap_count,
+              coalesce(sum(coalesce(b.cs, 0) - coalesce(a.cs, 0)), 0)::float8 AS gap_sum_s,
+              coalesce(sum(coalesce(b.cb, 0) - coalesce(a.cb, 0)), 0)::float8 AS beats
+       FROM devices d ${through('$6')} b ON true ${through('$5')} a ON true
+       WHERE ${SCOPE}`,
       [...sel(s), from, to],
     );
-    return r!;
+    if (!histogram) return { ...totals!, gap_max_s: null, hist: [], hist_sum: [] };
+    const [max] = await this.db.query<{ gap_max_s: number | null }>(
+      `SELECT max(h.gap_max_s) AS gap_max_s FROM heartbeat_days h JOIN devices d ON d.id = h.device_id WHERE ${SCOPE} AND h.day >= $5 AND h.day < $6`,
+      [...sel(s), from, to],
+    );
+    const [hist] = await this.db.query<{ hist: number[] }>(
+      `SELECT ${FLOAT_SUM_HIST('h')} AS hist FROM heartbeat_day_hists h JOIN devices d ON d.id = h.device_id WHERE ${SCOPE} AND h.day >= $5 AND h.day < $6`,
+      [...sel(s), from, to],
+    );
+    return { ...totals!, gap_max_s: max?.gap_max_s ?? null, hist: hist!.hist, hist_sum: [] };
   }
 
   /** Per device of the selection (by name, paged; or one device): its gaps in [from, to) and its span. */
@@ -215,13 +260,17 @@ export class HealthRepository {
          SELECT d.id, d.name, d.retired_at FROM devices d WHERE ${SCOPE} AND ($7::uuid IS NULL OR d.id = $7)
          ORDER BY d.name, d.id LIMIT ${page.limit | 0} OFFSET ${page.offset | 0}
        )
-       SELECT p.id, p.name, p.retired_at, s.first_ts, s.last_ts, g.*
+       SELECT p.id, p.name, p.retired_at, s.first_ts, s.last_ts, g.*, hh.*
        FROM p LEFT JOIN heartbeat_span s ON s.device_id = p.id
        CROSS JOIN LATERAL (
          SELECT coalesce(sum(h.gap_count), 0)::float8 AS gap_count, coalesce(sum(h.gap_sum_s), 0)::float8 AS gap_sum_s, max(h.gap_max_s) AS gap_max_s,
-                coalesce(sum(h.beats), 0)::float8 AS beats, ${SUM_HIST('h')} AS hist, ${SUM_HIST_SUM('h')} AS hist_sum
+                coalesce(sum(h.beats), 0)::float8 AS beats
          FROM heartbeat_days h WHERE h.device_id = p.id AND h.day >= $5 AND h.day < $6
        ) g
+       CROSS JOIN LATERAL (
+         SELECT ${SUM_HIST('x')} AS hist, ${SUM_HIST_SUM('x')} AS hist_sum
+         FROM heartbeat_day_hists x WHERE x.device_id = p.id AND x.day >= $5 AND x.day < $6
+       ) hh
        ORDER BY p.name, p.id`,
       [...sel(s), from, to, page.deviceId ?? null],
     );
@@ -281,8 +330,8 @@ export class HealthRepository {
 
 export interface RecentBeatsRow {
   id: string;
-  /** The device's newest heartbeats, oldest first, in ms since the epoch. */
-  beats: number[];
+  /** The device's newest heartbeats, oldest first, in ms since the epoch (null: none left). */
+  beats: number[] | null;
 }
 export interface WarningRow {
   device_id: string;
@@ -320,23 +369,35 @@ export class HealthScanRepository {
    */
   async recentBeats(afterId: string | null, limit: number, perDevice: number): Promise<RecentBeatsRow[]> {
     return this.db.query<RecentBeatsRow>(
-      `SELECT d.id, b.beats
-       FROM devices d JOIN heartbeat_span s ON s.device_id = d.id
+      `WITH d AS (
+         SELECT d.id, s.last_ts FROM devices d JOIN heartbeat_span s ON s.device_id = d.id
+         WHERE d.retired_at IS NULL AND ($1::uuid IS NULL OR d.id > $1) ORDER BY d.id LIMIT $2
+       )
+       SELECT d.id, b.beats
+       FROM d
        CROSS JOIN LATERAL (
          SELECT sum(x.gap_sum_s) / nullif(sum(x.gap_count), 0) AS mean_gap_s
          FROM (SELECT gap_sum_s, gap_count FROM heartbeat_days h WHERE h.device_id = d.id ORDER BY h.day DESC LIMIT 2) x
        ) g
        CROSS JOIN LATERAL (
          SELECT array_agg(y.ms ORDER BY y.ms) AS beats FROM (
-           SELECT (extract(epoch FROM h.ts) * 1000)::float8 AS ms FROM heartbeats h
+           SELECT date_part('epoch', h.ts) * 1000 AS ms FROM heartbeats h
            WHERE h.device_id = d.id
-             AND h.ts >= s.last_ts - make_interval(secs => least(14 * 86400, greatest(3600, 1.2 * $3 * coalesce(g.mean_gap_s, 600))))
+             AND h.ts >= d.last_ts - make_interval(secs => least(14 * 86400, greatest(3600, 1.2 * $3 * coalesce(g.mean_gap_s, 600))))
            ORDER BY h.ts DESC LIMIT $3
          ) y
        ) b
-       WHERE d.retired_at IS NULL AND ($1::uuid IS NULL OR d.id > $1) AND b.beats IS NOT NULL
-       ORDER BY d.id LIMIT $2`,
+       ORDER BY d.id`,
       [afterId, limit, perDevice],
+    );
+  }
+
+  /** Heartbeats after `after` (ms since the epoch), of devices not retired, by device then time. */
+  async beatsSince(after: number): Promise<{ device_id: string; ms: number }[]> {
+    return this.db.query<{ device_id: string; ms: number }>(
+      `SELECT h.device_id, date_part('epoch', h.ts) * 1000 AS ms FROM heartbeats h JOIN devices d ON d.id = h.device_id
+       WHERE h.ts > $1 AND d.retired_at IS NULL ORDER BY h.device_id, h.ts`,
+      [new Date(after)],
     );
   }
 
@@ -348,7 +409,7 @@ export class HealthScanRepository {
        ), up AS (
          INSERT INTO health_warnings AS t (device_id, score, reasons, since, first_warned_at, assessed_at)
          SELECT w.device_id, w.score, ARRAY(SELECT jsonb_array_elements_text(w.reasons_json::jsonb)), w.since, $5, $5
-         FROM w JOIN devices d ON d.id = w.device_id
+         FROM w JOIN devices d ON d.id = w.device_id AND d.retired_at IS NULL
          ON CONFLICT (device_id) DO UPDATE SET score = excluded.score, reasons = excluded.reasons, since = excluded.since, assessed_at = excluded.assessed_at
          RETURNING 1
        ), gone AS (

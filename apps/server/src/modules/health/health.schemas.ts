@@ -28,7 +28,10 @@ export const GapsQuery = Type.Object({
   ...Selection,
   ...Range,
   histogram: Type.Optional(
-    Type.Boolean({ description: 'Include the histogram, median and p95 (default true); false answers the mean and maximum only, faster on large fleets' }),
+    Type.Boolean({
+      description:
+        'Include the maximum, histogram, median and p95 (default true: they read every device-day of the range); false answers the count and mean only, from running totals, fast on any fleet and range',
+    }),
   ),
 });
 export type GapsQuery = Static<typeof GapsQuery>;
@@ -86,7 +89,7 @@ const GapStats = Type.Object({
   meanS: Type.Union([Type.Number(), Type.Null()], { description: 'Exact mean' }),
   medianS: Type.Union([Type.Number(), Type.Null()], { description: 'Estimated from the histogram (exact to the bucket); null with histogram=false' }),
   p95S: Type.Union([Type.Number(), Type.Null()], { description: 'Estimated from the histogram (exact to the bucket)' }),
-  maxS: Type.Union([Type.Number(), Type.Null()]),
+  maxS: Type.Union([Type.Number(), Type.Null()], { description: 'null with histogram=false' }),
 });
 export const GapHistogram = Type.Array(
   Type.Object({ fromS: Type.Number(), toS: Type.Union([Type.Number(), Type.Null()], { description: 'Exclusive; null: open' }), count: Type.Number() }),
