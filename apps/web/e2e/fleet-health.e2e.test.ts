@@ -179,8 +179,10 @@ describe('fleet health page', () => {
     // No device of the office is at risk: the empty state names the last scan.
     await page.locator('#at-risk').getByText('No device is at risk').waitFor();
     await page.reload();
-    await expect(page.getByLabel('Project').inputValue()).resolves.toBe(projects.office);
     await expectNumbers(page, office);
+    // The select shows the project once the project list has loaded.
+    await page.getByLabel('Project').locator(`option[value="${projects.office}"]`).waitFor({ state: 'attached' });
+    await expect(page.getByLabel('Project').inputValue()).resolves.toBe(projects.office);
 
     // A longer silence threshold: the gone door (3 h) is no longer silent after 240 minutes.
     await page.getByLabel('Silent after (minutes)').fill('240');
@@ -210,6 +212,7 @@ describe('fleet health page', () => {
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await screenshot(phone, 'health-05-phone');
+    await panelScreenshot(phone.locator('#at-risk'), 'health-06-phone-at-risk');
     await phone.context().close();
   });
 
@@ -220,7 +223,7 @@ describe('fleet health page', () => {
     await section.getByRole('button', { name: 'Retire device' }).click();
     await section.getByTestId('retired-note').filter({ hasText: 'Battery swollen, replaced' }).waitFor();
     await page.getByRole('heading', { level: 1 }).getByText('Retired').waitFor();
-    await panelScreenshot(section, 'health-06-retired');
+    await panelScreenshot(section, 'health-07-retired');
     const after = await numbers();
     expect(after).toMatchObject({ silent: 0, monitored: 3 });
     await page.goto(`${server.httpUrl}/health`);

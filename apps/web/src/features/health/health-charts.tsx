@@ -10,6 +10,8 @@ import { formatDateTime, timeAxisLabels, timeZoneLabel } from '../../lib/time';
 import { bucketLabel, formatDays, formatDuration, formatShare, type DeviceGaps, type GapBucket, type Lifespans, type SilentDevices } from './health';
 
 const HEIGHT = 220;
+/** Round steps for a seconds axis, so its ticks read "2 min", "5 min", not "3.3 min". */
+const DURATION_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 21600, 43200, 86400];
 const cssVar = (name: string, fallback: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 
 function axisStyle(): uPlot.Axis {
@@ -49,8 +51,8 @@ const percentAxis = (label: string): uPlot.Axis => ({
   values: (_u, splits) => splits.map((v) => `${Math.round(v * 100)} %`),
 });
 
-/** The share of monitored devices that were silent at each UTC midnight of the range. */
-export function SilentShareChart({ series }: { series: SilentDevices['series'] }) {
+/** The share of monitored devices that were silent at each UTC midnight of the range, and now. */
+export function SilentShareChart({ series }: { series: Pick<SilentDevices['series'][number], 'at' | 'share'>[] }) {
   const data = useMemo<uPlot.AlignedData>(() => [series.map((p) => Date.parse(p.at) / 1000), series.map((p) => p.share)], [series]);
   return (
     <Plot
@@ -64,7 +66,7 @@ export function SilentShareChart({ series }: { series: SilentDevices['series'] }
           percentAxis('Silent'),
         ],
         series: [
-          { value: (_u, v) => (v == null ? '–' : formatDateTime(v * 1000)) },
+          { label: 'Day', value: (_u, v) => (v == null ? '–' : formatDateTime(v * 1000)) },
           {
             label: 'Silent share',
             stroke: cssVar('--warning', '#a16207'),
@@ -107,7 +109,7 @@ export function GapHistogramChart({ buckets }: { buckets: GapBucket[] }) {
           { ...axisStyle(), label: 'Gaps', labelSize: 18, size: 56 },
         ],
         series: [
-          { value: (_u, v) => (v == null ? '–' : (labels[v] ?? '')) },
+          { label: 'Range', value: (_u, v) => (v == null ? '–' : (labels[v] ?? '')) },
           {
             label: 'Gaps',
             stroke: cssVar('--chart-line', '#0f766e'),
@@ -144,7 +146,7 @@ export function SurvivalChart({ survival }: { survival: Lifespans['survival'] })
           percentAxis('Still alive'),
         ],
         series: [
-          { value: (_u, v) => (v == null ? '–' : formatDays(v)) },
+          { label: 'After', value: (_u, v) => (v == null ? '–' : formatDays(v)) },
           {
             label: 'Still alive',
             stroke: cssVar('--chart-line', '#0f766e'),
@@ -176,10 +178,17 @@ export function DeviceGapChart({ gaps }: { gaps: DeviceGaps }) {
         scales: { x: { time: true, range: [from, to] }, y: { range: (_u, _min, max) => [0, Math.max(60, (max ?? 0) * 1.1)] } },
         axes: [
           { ...axisStyle(), label: `Heartbeat (${timeZoneLabel()})`, labelSize: 20, values: (_u, splits, _i, _s, incr) => timeAxisLabels(splits, incr) },
-          { ...axisStyle(), label: 'Gap before it', labelSize: 18, size: 64, values: (_u, splits) => splits.map((s) => formatDuration(s)) },
+          {
+            ...axisStyle(),
+            label: 'Gap before it',
+            labelSize: 18,
+            size: 64,
+            incrs: DURATION_STEPS,
+            values: (_u, splits) => splits.map((s) => formatDuration(s)),
+          },
         ],
         series: [
-          { value: (_u, v) => (v == null ? '–' : formatDateTime(v * 1000)) },
+          { label: 'Heartbeat', value: (_u, v) => (v == null ? '–' : formatDateTime(v * 1000)) },
           {
             label: 'Gap',
             stroke: cssVar('--danger', '#b91c1c'),

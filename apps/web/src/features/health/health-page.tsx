@@ -194,6 +194,7 @@ export function HealthPage() {
 
   const filtered = Boolean(projectId || templateId || tag || minutes !== DEFAULT_MINUTES);
   const histogram = useMemo(() => trimHistogram(gaps.data?.histogram ?? []), [gaps.data]);
+  const shareSeries = useMemo(() => (silent.data ? [...silent.data.series, { at: silent.data.at, share: silent.data.share }] : []), [silent.data]);
   const fresh = silent.data && silent.data.monitored === 0 && silent.data.retired === 0;
 
   return (
@@ -297,11 +298,10 @@ export function HealthPage() {
                 {(s) => (
                   <ChartFigure
                     title="Silent share, last 30 days"
-                    note={`at each UTC midnight, the share of monitored devices silent for more than ${s.minutes} min`}
-                    empty={s.series.length === 0 ? 'No day to show yet.' : undefined}
+                    note={`the share of monitored devices silent for more than ${s.minutes} min at each UTC midnight, and now`}
                     testId="chart-silent-share"
                   >
-                    <SilentShareChart series={s.series} />
+                    <SilentShareChart series={shareSeries} />
                   </ChartFigure>
                 )}
               </Async>
