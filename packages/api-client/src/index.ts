@@ -200,6 +200,11 @@ export class TetherClient {
     update: (id: string, p: BodyOf<'/api/v1/devices/{id}', 'patch'>) => this.request<Device>('PATCH', `/api/v1/devices/${id}`, p),
     delete: (id: string) => this.request<void>('DELETE', `/api/v1/devices/${id}`),
     status: (id: string) => this.request<DeviceStatus>('GET', `/api/v1/devices/${id}/status`),
+    retire: (id: string, reason: string) =>
+      this.request<ResponseOf<'/api/v1/devices/{id}/retire', 'post'>>('POST', `/api/v1/devices/${id}/retire`, {
+        reason,
+      } satisfies BodyOf<'/api/v1/devices/{id}/retire', 'post'>),
+    unretire: (id: string) => this.request<ResponseOf<'/api/v1/devices/{id}/unretire', 'post'>>('POST', `/api/v1/devices/${id}/unretire`),
     rotateToken: (id: string) =>
       this.request<ResponseOf<'/api/v1/devices/{id}/credentials/rotate', 'post'>>('POST', `/api/v1/devices/${id}/credentials/rotate`),
     latest: (id: string) => this.request<LatestTelemetry>('GET', `/api/v1/devices/${id}/telemetry/latest`),

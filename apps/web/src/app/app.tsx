@@ -15,10 +15,11 @@ import { ProjectPage } from '../features/projects/project-page';
 import { Loading } from '../components/ui/state-views';
 import { PageHeader, usePageTitle } from '../components/ui/page';
 
-// Admin, OTA, the fleet map, aliases, an alert's page and files are for few users or rarely visited: they load on demand (see on-demand-pages.ts).
+// Admin, OTA, the fleet map, fleet health, aliases, an alert's page and files are for few users or rarely visited: they load on demand (see on-demand-pages.ts).
 const AdminPage = lazy(() => import('./on-demand-pages').then((m) => ({ default: m.AdminPage })));
 const OtaRoutes = lazy(() => import('./on-demand-pages').then((m) => ({ default: m.OtaRoutes })));
 const FleetMapPage = lazy(() => import('./on-demand-pages').then((m) => ({ default: m.FleetMapPage })));
+const HealthPage = lazy(() => import('./on-demand-pages').then((m) => ({ default: m.HealthPage })));
 const AliasRoutes = lazy(() => import('./on-demand-pages').then((m) => ({ default: m.AliasRoutes })));
 const AlertPage = lazy(() => import('./on-demand-pages').then((m) => ({ default: m.AlertPage })));
 const FilesPage = lazy(() => import('./on-demand-pages').then((m) => ({ default: m.FilesPage })));
@@ -49,6 +50,7 @@ function Routes() {
   if ((m = matchPath('/projects/:id', pathname))) return <ProjectPage key={m.id} id={m.id!} />;
   if (/^\/(firmware|fleets|deployments)(\/|$)/.test(pathname)) return <OtaRoutes pathname={pathname} notFound={<NotFound />} />;
   if (pathname === '/map') return <FleetMapPage />;
+  if (pathname === '/health') return <HealthPage />;
   if (/^\/aliases(\/|$)/.test(pathname)) return <AliasRoutes pathname={pathname} notFound={<NotFound />} />;
   if (pathname === '/admin') return <AdminPage />;
   return <NotFound />;

@@ -101,6 +101,9 @@ export function Layout({ children }: { children: ReactNode }) {
           <NavLink to="/map" onNavigate={close}>
             Map
           </NavLink>
+          <NavLink to="/health" onNavigate={close}>
+            Fleet health
+          </NavLink>
           <NavLink to="/projects" onNavigate={close}>
             Projects
           </NavLink>

@@ -9,6 +9,8 @@ export const ROLES: Role[] = ['owner', 'admin', 'operator', 'viewer'];
 
 export const permissions = (role: Role) => ({
   editDevices: atLeast(role, 'operator'),
+  /** Retire and unretire (fleet health: ends a device's lifespan). */
+  retireDevices: atLeast(role, 'operator'),
   sendCommands: atLeast(role, 'operator'),
   /** Configuration values on the org, a project or a device. */
   editConfig: atLeast(role, 'operator'),

@@ -21,6 +21,7 @@ import { DeviceReports } from './device-reports';
 import { LocationPanel } from './location-panel';
 import { DeviceSettings } from './device-settings';
 import { DeviceAdmin } from './device-admin';
+import { DeviceRetirement } from './device-retirement';
 import { DevicePhoto } from './device-photo';
 import { useDeviceTemplate } from './device-template';
 import { ConfigEditor } from '../config/config-editor';
@@ -137,6 +138,14 @@ export function DevicePage({ id }: { id: string }) {
         title={
           <>
             {d.name} <OnlineBadge online={d.status.online} active={d.status.active || d.status.lastSeenAt === null} />
+            {d.retired && (
+              <>
+                {' '}
+                <span className="badge badge-retired" title={`Retired: ${d.retired.reason}`}>
+                  Retired
+                </span>
+              </>
+            )}
           </>
         }
         subtitle={
@@ -233,6 +242,7 @@ export function DevicePage({ id }: { id: string }) {
           <ReportedAttributes deviceId={d.id} />
         </Section>
       </div>
+      <DeviceRetirement device={d} onChanged={(saved) => setData(saved)} />
       <DeviceAdmin device={d} />
     </>
   );
