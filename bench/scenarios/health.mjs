@@ -76,6 +76,7 @@ export async function health(ctx) {
 
     const { openDatabase } = await import(path.join(ROOT, 'apps/server/dist/platform/db/database.js'));
     const { rollUpHeartbeats } = await import(path.join(ROOT, 'apps/server/dist/modules/health/health.repository.js'));
+    const { HealthScanner } = await import(path.join(ROOT, 'apps/server/dist/modules/health/health-scan.js'));
     const db = await openDatabase({ databaseUrl: pgdb.url, dataDir });
     const r0 = performance.now();
     const hours = await rollUpHeartbeats(db);
@@ -87,6 +88,21 @@ export async function health(ctx) {
     const i0 = performance.now();
     await rollUpHeartbeats(db);
     const incrementalS = (performance.now() - i0) / 1000;
+    // The early-warning scan of the whole fleet, as the worker runs it: a full read of every device's last
+    // 151 heartbeats (at start and hourly), then incremental scans, each after a minute of heartbeats
+    // (one from every living device).
+    const scanner = new HealthScanner(db);
+    const fullScan = await scanner.scan();
+    const scans = [];
+    for (let i = 0; i < 5; i++) {
+      await sql(
+        `INSERT INTO heartbeats (device_id, ts)
+        SELECT id, now() - (abs(hashtext(id::text || $1)) % 60000) * interval '1 millisecond' FROM bench_life WHERE dies_day IS NULL
+        ON CONFLICT DO NOTHING`,
+        [String(i)],
+      );
+      scans.push(await scanner.scan());
+    }
     await db.close();
     // The initial rollup rewrote every day row a few times: vacuumed as autovacuum would do before long
     // (it made little difference: mean gap 940 ms p50 without, 824 ms with).
@@ -130,6 +146,16 @@ export async function health(ctx) {
         medianSurvivalDays: lifespans.body.medianSurvivalDays,
       },
       silentSeriesWithList: { p50: series.p50, calls: Math.min(calls, 5) },
+      scan: {
+        assessed: fullScan.assessed,
+        warned: fullScan.warned,
+        fullMs: round(fullScan.durationMs, 0),
+        fullBeats: fullScan.beatsRead,
+        incrementalP50Ms: round(percentiles(scans.map((r) => r.durationMs)).p50, 0),
+        incrementalMaxMs: round(Math.max(...scans.map((r) => r.durationMs)), 0),
+        incrementalBeats: scans.map((r) => r.beatsRead),
+        detectorMs: round(percentiles(scans.map((r) => r.detectorMs)).p50, 0),
+      },
       gapsWithHistogram: {
         p50: gapsHistogram.p50,
         calls: Math.min(calls, 10),
@@ -140,7 +166,9 @@ export async function health(ctx) {
     console.log(
       `  ${count} devices × ${days} d (${rows} heartbeats): silent now p50 ${silent.p50} ms (${figures.silentNow.silent}/${figures.silentNow.monitored}), ` +
         `gaps p50 ${gaps.p50} ms (mean ${figures.gaps.meanS} s), lifespans p50 ${lifespans.p50} ms (mean ended ${figures.lifespans.meanEndedDays} d); ` +
-        `gaps with histogram, median, p95 p50 ${gapsHistogram.p50} ms; silent with the ${days}-day series p50 ${series.p50} ms; target ≤ 100 ms p50`,
+        `gaps with histogram, median, p95 p50 ${gapsHistogram.p50} ms; silent with the ${days}-day series p50 ${series.p50} ms; target ≤ 100 ms p50; ` +
+        `early-warning scan of ${fullScan.assessed} devices: full ${figures.scan.fullMs} ms (${fullScan.beatsRead} beats), ` +
+        `incremental p50 ${figures.scan.incrementalP50Ms} ms (detector ${figures.scan.detectorMs} ms); target ≤ 1 s`,
     );
     return { figures };
   } finally {
