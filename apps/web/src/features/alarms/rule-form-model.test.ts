@@ -40,6 +40,10 @@ describe('ruleSummary', () => {
       'device alert “gas”, clears after 10 min without a repeat',
     ],
     [stored({ kind: 'device_alert', key: 'crash', condition: {}, clear: null, durationS: 0 }), 'device alert “crash”, cleared by hand'],
+    [
+      stored({ kind: 'health_warning', key: null, condition: { minScore: 0.7 }, clear: null, durationS: 0 }),
+      'at risk of failing (score ≥ 0.7), clears when no longer flagged',
+    ],
   ])('%#: %s', (rule, text) => {
     expect(ruleSummary(rule)).toBe(text);
   });
@@ -53,6 +57,7 @@ describe('rule form', () => {
       stored({ kind: 'rate', condition: { direction: 'fall', by: 2.5, windowS: 30 }, clear: null, durationS: 0 }),
       stored({ kind: 'no_data', key: null, condition: { silentS: 60 }, clear: null, durationS: 0 }),
       stored({ kind: 'device_alert', key: 'gas', condition: {}, clear: { afterS: 600 }, durationS: 0 }),
+      stored({ kind: 'health_warning', key: null, condition: { minScore: 0.6 }, clear: null, durationS: 0 }),
     ]) {
       const { id: _id, createdAt: _c, updatedAt: _u, ...input } = r;
       expect(formToInput(ruleToForm(r))).toEqual(input);
@@ -75,6 +80,7 @@ describe('rule form', () => {
   it('names the field that is not a number', () => {
     expect(() => formToInput({ ...emptyRuleForm(), key: 'temperature', value: 'hot' })).toThrow(new FormError('Condition value: enter a number'));
     expect(() => formToInput({ ...emptyRuleForm(), kind: 'no_data', silentS: '10' })).toThrow('Silent for: at least 30');
+    expect(() => formToInput({ ...emptyRuleForm(), kind: 'health_warning', minScore: '0.2' })).toThrow('Lowest score: at least 0.5');
   });
 });
 
