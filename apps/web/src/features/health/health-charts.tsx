@@ -167,15 +167,17 @@ export function SurvivalChart({ survival }: { survival: Lifespans['survival'] })
 /** One device's heartbeats over time with the gap before each: a failing device's gaps climb. */
 export function DeviceGapChart({ gaps }: { gaps: DeviceGaps }) {
   const data = useMemo<uPlot.AlignedData>(() => [gaps.items.map((g) => Date.parse(g.at) / 1000), gaps.items.map((g) => g.gapS)], [gaps]);
-  const from = Date.parse(gaps.from) / 1000;
+  // From the first heartbeat shown (a device heard for minutes is not squeezed into a day), to now: the open gap shows.
   const to = Date.parse(gaps.to) / 1000;
+  const first = data[0][0] ?? Date.parse(gaps.from) / 1000;
+  const from = Math.max(Date.parse(gaps.from) / 1000, first - (to - first) * 0.03);
   return (
     <Plot
       data={data}
       options={(width) => ({
         width,
         height: HEIGHT,
-        scales: { x: { time: true, range: [from, to] }, y: { range: (_u, _min, max) => [0, Math.max(60, (max ?? 0) * 1.1)] } },
+        scales: { x: { time: true, range: [from, to] }, y: { range: (_u, _min, max) => [0, Math.max(1, (max ?? 0) * 1.15)] } },
         axes: [
           { ...axisStyle(), label: `Heartbeat (${timeZoneLabel()})`, labelSize: 20, values: (_u, splits, _i, _s, incr) => timeAxisLabels(splits, incr) },
           {
