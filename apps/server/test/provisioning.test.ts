@@ -17,6 +17,8 @@ const post = (path: string, body: unknown, token?: string) =>
   httpJson(`${s.httpUrl}${path}`, { method: 'POST', body: JSON.stringify(body), ...(token ? { token } : {}) });
 const patch = (path: string, body: unknown, token = admin) => httpJson(`${s.httpUrl}${path}`, { method: 'PATCH', body: JSON.stringify(body), token });
 const get = (path: string, token = admin) => httpJson(`${s.httpUrl}${path}`, { token });
+const latest = async (deviceId: string, key: string) =>
+  ((await get(`/api/v1/devices/${deviceId}/telemetry/latest`)).body as { values?: Record<string, { value: unknown }> }).values?.[key]?.value;
 const provisionBody = (deviceName: string, k = key) => ({ deviceName, provisionDeviceKey: k.key, provisionDeviceSecret: k.secret });
 const devicesWithSerial = async (serial: string) =>
   ((await get(`/api/v1/devices?q=${encodeURIComponent(serial)}`)).body.items as { id: string; serial: string }[]).filter((d) => d.serial === serial);
@@ -69,7 +71,7 @@ describe('self-provisioning over HTTP', () => {
       body: JSON.stringify({ temperature: 19.25 }),
     });
     expect(sent.status).toBe(202);
-    await until(async () => (await get(`/api/v1/devices/${deviceId}/telemetry/latest`)).body.values?.temperature?.value === 19.25);
+    await until(async () => (await latest(deviceId, 'temperature')) === 19.25);
   });
 
   it('refuses a second request for the same serial while re-provisioning is off', async () => {
@@ -121,7 +123,7 @@ describe('self-provisioning over MQTT', () => {
     const device = await connectMqtt(s.mqttUrl, { username: r.credentialsValue as string });
     await publish(device, 'v1/devices/me/telemetry', JSON.stringify({ humidity: 41 }));
     await device.endAsync();
-    await until(async () => (await get(`/api/v1/devices/${r.deviceId as string}/telemetry/latest`)).body.values?.humidity?.value === 41);
+    await until(async () => (await latest(r.deviceId as string, 'humidity')) === 41);
     expect((await get(`/api/v1/devices/${r.deviceId as string}`)).body).toMatchObject({ serial: 'SN-MQTT-1', projectId });
   });
 
@@ -165,8 +167,8 @@ describe('IMEI login (seed 003)', () => {
     await c.endAsync();
     const sent = await httpJson(`${s.httpUrl}/api/v1/device/telemetry`, { method: 'POST', token: jwt, body: JSON.stringify({ speed: 88 }) });
     expect(sent.status).toBe(202);
-    await until(async () => (await get(`/api/v1/devices/${deviceId}/telemetry/latest`)).body.values?.speed?.value === 88);
-    await until(async () => (await get(`/api/v1/devices/${deviceId}`)).body.location?.lat === 37.77);
+    await until(async () => (await latest(deviceId, 'speed')) === 88);
+    await until(async () => ((await get(`/api/v1/devices/${deviceId}`)).body.location as { lat?: number } | null)?.lat === 37.77);
   });
 
   it('refuses a wrong secret and an unknown IMEI', async () => {
