@@ -52,6 +52,8 @@ import { FleetsService } from './modules/ota/fleets.service.js';
 import { DeviceDirectory } from './modules/devices/device-directory.js';
 import { devicesRoutes } from './modules/devices/devices.routes.js';
 import { deviceJwtRoutes } from './modules/devices/device-jwt.routes.js';
+import { ProvisioningService } from './modules/provisioning/provisioning.service.js';
+import { provisioningDeviceRoutes, provisioningKeyRoutes } from './modules/provisioning/provisioning.routes.js';
 import { deviceApiRoutes } from './modules/ingest/device-api.routes.js';
 import { IngestService } from './modules/ingest/ingest.service.js';
 import { startHourRollups } from './modules/ingest/hour-rollups.task.js';
@@ -187,6 +189,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     deviceJwtTtlS: config.deviceJwtTtlS,
     bus,
   });
+  const provisioning = new ProvisioningService({ db, projects, devices });
   const fleets = new FleetsService({ db, devices, projects, templates });
   let listeningHttpPort: number | null = null;
   const otaJobs = new OtaJobsService({
@@ -307,6 +310,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   if (roles.has('mqtt')) {
     broker = await DeviceGateway.create({
       devices,
+      provisioner: provisioning,
       presence: presence!,
       ingest,
       logger,
@@ -401,6 +405,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
 
     await http.register(accountsRoutes(accounts, { allowSignup: config.allowSignup, limits: config.loginLimits }));
     await http.register(deviceJwtRoutes(devices, accounts));
+    await http.register(provisioningDeviceRoutes(provisioning));
     await http.register(deviceApiRoutes({ ingest, devices }));
     await http.register(deviceCommandsRoutes(commands, devices));
     await http.register(deviceConfigRoutes(configs, devices));
@@ -417,6 +422,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       scoped.addHook('onRequest', requireActor(accounts));
       await scoped.register(projectsRoutes(projects));
       await scoped.register(devicesRoutes(devices));
+      await scoped.register(provisioningKeyRoutes(provisioning));
       await scoped.register(telemetryRoutes(telemetry));
       await scoped.register(aliasesRoutes(aliases));
       await scoped.register(alertsRoutes(alerts));

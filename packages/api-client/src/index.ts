@@ -191,6 +191,12 @@ export class TetherClient {
     create: (p: BodyOf<'/api/v1/projects', 'post'>) => this.request<Project>('POST', '/api/v1/projects', p),
     update: (id: string, p: BodyOf<'/api/v1/projects/{id}', 'patch'>) => this.request<Project>('PATCH', `/api/v1/projects/${id}`, p),
     delete: (id: string) => this.request<void>('DELETE', `/api/v1/projects/${id}`),
+    provisioning: (id: string) => this.request<ResponseOf<'/api/v1/projects/{id}/provisioning', 'get'>>('GET', `/api/v1/projects/${id}/provisioning`),
+    /** Creates the key or rotates key and secret; the secret is in this answer only. */
+    putProvisioning: (id: string, p: BodyOf<'/api/v1/projects/{id}/provisioning', 'post'> = {}) =>
+      this.request<ResponseOf<'/api/v1/projects/{id}/provisioning', 'post'>>('POST', `/api/v1/projects/${id}/provisioning`, p),
+    updateProvisioning: (id: string, p: BodyOf<'/api/v1/projects/{id}/provisioning', 'patch'>) =>
+      this.request<ResponseOf<'/api/v1/projects/{id}/provisioning', 'patch'>>('PATCH', `/api/v1/projects/${id}/provisioning`, p),
   };
 
   readonly devices = {
@@ -204,6 +210,8 @@ export class TetherClient {
       this.request<ResponseOf<'/api/v1/devices/{id}/retire', 'post'>>('POST', `/api/v1/devices/${id}/retire`, {
         reason,
       } satisfies BodyOf<'/api/v1/devices/{id}/retire', 'post'>),
+    claim: (c: BodyOf<'/api/v1/devices/claim', 'post'>) => this.request<Device>('POST', '/api/v1/devices/claim', c),
+    unclaim: (id: string) => this.request<Device>('POST', `/api/v1/devices/${id}/unclaim`),
     unretire: (id: string) => this.request<ResponseOf<'/api/v1/devices/{id}/unretire', 'post'>>('POST', `/api/v1/devices/${id}/unretire`),
     rotateToken: (id: string) =>
       this.request<ResponseOf<'/api/v1/devices/{id}/credentials/rotate', 'post'>>('POST', `/api/v1/devices/${id}/credentials/rotate`),

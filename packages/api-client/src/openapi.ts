@@ -1445,6 +1445,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/device-login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description IMEI login (seed 003): a device registered with a serial or IMEI exchanges it and its project’s provisioning key and secret for a device JWT. 401 PROVISIONING_FAILED, 404 DEVICE_NOT_FOUND (no device of that project has the serial), 429 RATE_LIMITED. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["DeviceLoginRequest"];
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeviceJwt"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/device-token": {
         parameters: {
             query?: never;
@@ -3869,7 +3927,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** @description Creates a device. The response carries its access token; this is the only time it is shown. */
+        /** @description Creates a device (admin). The response carries its access token; this is the only time it is shown. claimCode: true makes it unclaimed (no projectId allowed) with a claim code for its label, also shown only here. 409 SERIAL_TAKEN. */
         post: {
             parameters: {
                 query?: never;
@@ -3880,12 +3938,14 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        claimCode?: boolean;
                         inactivityTimeoutS?: number | null;
                         metadata?: {
                             [key: string]: unknown;
                         };
                         name: string;
                         projectId?: string | null;
+                        serial?: string | null;
                         tags?: string[];
                         templateId?: string | null;
                         type?: string;
@@ -4101,6 +4161,7 @@ export interface paths {
                         };
                         name?: string;
                         projectId?: string | null;
+                        serial?: string | null;
                         tags?: string[];
                         templateId?: string | null;
                         type?: string;
@@ -5696,6 +5757,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/devices/{id}/unclaim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Returns a claimed device to the unclaimed pool (operator, audited): out of its project; its claim code claims it again. It keeps its data and credentials. 409 DEVICE_NOT_CLAIMED. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Device"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/devices/{id}/unretire": {
         parameters: {
             query?: never;
@@ -5716,6 +5833,64 @@ export interface paths {
                 cookie?: never;
             };
             requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Device"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/devices/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Claims the unclaimed device whose label carries the code into a project of your org (operator, audited). Repeating a claim into the same project answers the same. 404 CLAIM_CODE_NOT_FOUND (unknown code, or another org’s), 409 DEVICE_ALREADY_CLAIMED (claimed into another project), 404 PROJECT_NOT_FOUND, 429 RATE_LIMITED. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ClaimRequest"];
+                };
+            };
             responses: {
                 /** @description Error */
                 "4XX": {
@@ -9194,6 +9369,155 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{id}/provisioning": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The project's provisioning key (never its secret); null when it has none. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProvisioningKey"] | null;
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** @description Creates the project’s provisioning key and secret, or rotates both (admin, audited): devices holding the old ones are refused from now on. The secret is shown here only. allowReprovision keeps its value unless given (default false). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        allowReprovision?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProvisioningKeyWithSecret"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** @description Enables or disables the key, or sets the re-provisioning policy (admin, audited). 404 PROVISIONING_KEY_NOT_FOUND. */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        allowReprovision?: boolean;
+                        enabled?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProvisioningKey"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
     "/api/v1/properties": {
         parameters: {
             query?: never;
@@ -9247,6 +9571,64 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/provision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Device self-provisioning (ThingsBoard’s request and response): the device sends its serial or IMEI as deviceName with its project’s provisioning key and secret and gets its id and access token. 401 PROVISIONING_FAILED (unknown or disabled key, wrong secret: nothing is created), 409 DEVICE_ALREADY_PROVISIONED (the serial exists and the project does not re-provision it), 429 RATE_LIMITED. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ProvisionRequest"];
+                };
+            };
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProvisionResponse"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -10536,6 +10918,13 @@ export interface components {
             scannedAt: string | null;
             total: number;
         };
+        /** ClaimRequest */
+        ClaimRequest: {
+            /** @description The code on the device label; case, spaces and dashes do not matter */
+            code: string;
+            /** @description A project of your org */
+            projectId: string;
+        };
         /** Command */
         Command: {
             /** @description Sends so far */
@@ -10634,6 +11023,12 @@ export interface components {
         };
         /** CreatedDevice */
         CreatedDevice: {
+            /** @description Set when the device has a claim code: claimedAt null means unclaimed (no project) until someone enters the code */
+            claim: {
+                claimedAt: string | null;
+            } | null;
+            /** @description The claim code for its label (asked with claimCode: true): shown once, only its hash is stored */
+            claimCode?: string;
             /** Format: date-time */
             createdAt: string;
             /** @description The last reported `fw_version` attribute */
@@ -10658,6 +11053,8 @@ export interface components {
                 at: string;
                 reason: string;
             } | null;
+            /** @description Serial number or IMEI, unique in the org; provisioning and IMEI login find the device by it */
+            serial: string | null;
             status: components["schemas"]["DeviceStatus"];
             tags: string[];
             templateId: string | null;
@@ -10722,6 +11119,10 @@ export interface components {
         };
         /** Device */
         Device: {
+            /** @description Set when the device has a claim code: claimedAt null means unclaimed (no project) until someone enters the code */
+            claim: {
+                claimedAt: string | null;
+            } | null;
             /** Format: date-time */
             createdAt: string;
             /** @description The last reported `fw_version` attribute */
@@ -10746,6 +11147,8 @@ export interface components {
                 at: string;
                 reason: string;
             } | null;
+            /** @description Serial number or IMEI, unique in the org; provisioning and IMEI login find the device by it */
+            serial: string | null;
             status: components["schemas"]["DeviceStatus"];
             tags: string[];
             templateId: string | null;
@@ -10888,6 +11291,13 @@ export interface components {
             at: string;
             lat: number;
             lon: number;
+        };
+        /** DeviceLoginRequest */
+        DeviceLoginRequest: {
+            provisionDeviceKey: string;
+            provisionDeviceSecret: string;
+            /** @description The serial or IMEI the device was registered with */
+            serial: string;
         };
         /** DeviceMessage */
         DeviceMessage: {
@@ -11366,6 +11776,56 @@ export interface components {
         PropertyWritten: {
             name: string;
             value: string;
+        };
+        /** ProvisioningKey */
+        ProvisioningKey: {
+            /** @description What a second request for a serial gets: false, 409 DEVICE_ALREADY_PROVISIONED; true, a new token (the old one and its JWTs revoked) */
+            allowReprovision: boolean;
+            /** Format: date-time */
+            createdAt: string;
+            /** @description When false, provisioning and IMEI login with this key are refused */
+            enabled: boolean;
+            /** @description provisionDeviceKey: goes into the firmware of every device of the project */
+            key: string;
+            /** Format: uuid */
+            projectId: string;
+            /** Format: date-time */
+            rotatedAt: string;
+        };
+        /** ProvisioningKeyWithSecret */
+        ProvisioningKeyWithSecret: {
+            /** @description What a second request for a serial gets: false, 409 DEVICE_ALREADY_PROVISIONED; true, a new token (the old one and its JWTs revoked) */
+            allowReprovision: boolean;
+            /** Format: date-time */
+            createdAt: string;
+            /** @description When false, provisioning and IMEI login with this key are refused */
+            enabled: boolean;
+            /** @description provisionDeviceKey: goes into the firmware of every device of the project */
+            key: string;
+            /** Format: uuid */
+            projectId: string;
+            /** Format: date-time */
+            rotatedAt: string;
+            /** @description provisionDeviceSecret: shown once, only its hash is stored */
+            secret: string;
+        };
+        /** ProvisionRequest */
+        ProvisionRequest: {
+            /** @description The device's serial or IMEI: its name and serial in Tether */
+            deviceName: string;
+            provisionDeviceKey: string;
+            provisionDeviceSecret: string;
+        };
+        /** ProvisionResponse */
+        ProvisionResponse: {
+            /** @enum {string} */
+            credentialsType: "ACCESS_TOKEN";
+            /** @description The device access token (dt_…): shown once */
+            credentialsValue: string;
+            /** Format: uuid */
+            deviceId: string;
+            /** @enum {string} */
+            status: "SUCCESS";
         };
         /** Report */
         Report: {

@@ -31,6 +31,8 @@ export const permissions = (role: Role) => ({
   deploy: atLeast(role, 'operator'),
   manageNotificationTargets: atLeast(role, 'admin'),
   createDevices: atLeast(role, 'admin'),
+  /** Claim a device by the code on its label into a project, and unclaim it. */
+  claimDevices: atLeast(role, 'operator'),
   deleteDevices: atLeast(role, 'admin'),
   rotateCredentials: atLeast(role, 'admin'),
   manageProjects: atLeast(role, 'admin'),

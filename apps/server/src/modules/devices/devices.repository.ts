@@ -25,6 +25,9 @@ export interface DeviceRow {
   location_at: Date | null;
   retired_at: Date | null;
   retired_reason: string | null;
+  serial: string | null;
+  claim_code_hash: string | null;
+  claimed_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -42,6 +45,8 @@ export interface DeviceIdentity {
   deviceId: string;
   orgId: string;
   projectId: string | null;
+  /** An MQTT connection signed in as `provision` (README, Provisioning): no device yet, deviceId only names the connection. */
+  provisioning?: true;
 }
 
 // $1 is always the org; the default inactivity timeout is bound as $2.
@@ -105,14 +110,16 @@ export class DevicesRepository {
       tags: string[];
       metadata: unknown;
       inactivityTimeoutS: number | null;
+      serial: string | null;
+      claimCodeHash: string | null;
     },
     tokenHash: string,
     q: Queryable,
   ): Promise<string> {
     const [row] = await q.query<{ id: string }>(
-      `INSERT INTO devices (org_id, project_id, name, type, tags, metadata, inactivity_timeout_s, template_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-      [d.orgId, d.projectId, d.name, d.type, d.tags, JSON.stringify(d.metadata ?? {}), d.inactivityTimeoutS, d.templateId],
+      `INSERT INTO devices (org_id, project_id, name, type, tags, metadata, inactivity_timeout_s, template_id, serial, claim_code_hash)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+      [d.orgId, d.projectId, d.name, d.type, d.tags, JSON.stringify(d.metadata ?? {}), d.inactivityTimeoutS, d.templateId, d.serial, d.claimCodeHash],
     );
     await q.query('INSERT INTO device_credentials (device_id, token_hash) VALUES ($1, $2)', [row!.id, tokenHash]);
     return row!.id;
@@ -128,14 +135,14 @@ export class DevicesRepository {
     const params: unknown[] = [orgId, this.defaultTimeoutS];
     const add = (clause: string, v: unknown) => {
       params.push(v);
-      where.push(clause.replace('?', `$${params.length}`));
+      where.push(clause.replaceAll('?', `$${params.length}`));
     };
     if (f.projectId) add('d.project_id = ?', f.projectId);
     if (f.tag) add('d.tags @> ARRAY[?]::text[]', f.tag);
     if (f.online !== undefined) add('d.online = ?', f.online);
     if (f.q)
       add(
-        "d.name ILIKE '%' || ? || '%'",
+        "(d.name ILIKE '%' || ? || '%' OR d.serial ILIKE '%' || ? || '%')",
         f.q.replace(/[\\%_]/g, (c) => `\\${c}`),
       );
     const cond = where.join(' AND ');
@@ -183,6 +190,7 @@ export class DevicesRepository {
       tags?: string[];
       metadata?: unknown;
       inactivityTimeoutS?: number | null;
+      serial?: string | null;
     },
   ): Promise<boolean> {
     const r = await this.db.query(
@@ -194,6 +202,7 @@ export class DevicesRepository {
          metadata = coalesce($8::jsonb, metadata),
          inactivity_timeout_s = CASE WHEN $9::boolean THEN $10::int ELSE inactivity_timeout_s END,
          template_id = CASE WHEN $11::boolean THEN $12::uuid ELSE template_id END,
+         serial = CASE WHEN $13::boolean THEN $14::text ELSE serial END,
          updated_at = now()
        WHERE org_id = $1 AND id = $2 RETURNING id`,
       [
@@ -209,7 +218,47 @@ export class DevicesRepository {
         p.inactivityTimeoutS ?? null,
         p.templateId !== undefined,
         p.templateId ?? null,
+        p.serial !== undefined,
+        p.serial ?? null,
       ],
+    );
+    return r.length > 0;
+  }
+
+  /** The org's device with this serial (or IMEI). */
+  async bySerial(orgId: string, serial: string): Promise<DeviceIdentity | null> {
+    const [r] = await this.db.query<{ id: string; org_id: string; project_id: string | null }>(
+      'SELECT id, org_id, project_id FROM devices WHERE org_id = $1 AND serial = $2',
+      [orgId, serial],
+    );
+    return r ? { deviceId: r.id, orgId: r.org_id, projectId: r.project_id } : null;
+  }
+
+  /** The org's device holding this claim code (hashed), and whether and where it is claimed. */
+  async byClaimCode(orgId: string, codeHash: string): Promise<{ id: string; project_id: string | null; claimed_at: Date | null } | null> {
+    const [r] = await this.db.query<{ id: string; project_id: string | null; claimed_at: Date | null }>(
+      'SELECT id, project_id, claimed_at FROM devices WHERE org_id = $1 AND claim_code_hash = $2',
+      [orgId, codeHash],
+    );
+    return r ?? null;
+  }
+
+  /** Claims an unclaimed device into a project; false when it was claimed meanwhile. */
+  async claim(orgId: string, id: string, projectId: string): Promise<boolean> {
+    const r = await this.db.query(
+      `UPDATE devices SET project_id = $3, claimed_at = now(), updated_at = now()
+       WHERE org_id = $1 AND id = $2 AND claim_code_hash IS NOT NULL AND claimed_at IS NULL RETURNING id`,
+      [orgId, id, projectId],
+    );
+    return r.length > 0;
+  }
+
+  /** Returns a claimed device to the unclaimed pool (no project); false unless it has a claim code and was claimed. */
+  async unclaim(orgId: string, id: string): Promise<boolean> {
+    const r = await this.db.query(
+      `UPDATE devices SET project_id = NULL, claimed_at = NULL, updated_at = now()
+       WHERE org_id = $1 AND id = $2 AND claim_code_hash IS NOT NULL AND claimed_at IS NOT NULL RETURNING id`,
+      [orgId, id],
     );
     return r.length > 0;
   }

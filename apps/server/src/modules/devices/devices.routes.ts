@@ -2,12 +2,17 @@ import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
 import { actorOf } from '../accounts/request-actor.js';
 import { NoContent } from '../../platform/http/schemas.js';
-import { CreatedDevice, Device, DeviceCredentials, DevicePage, DevicePositions, DevicePositionsQuery, DeviceStatus } from './devices.schemas.js';
+import { secretLimits } from '../../platform/http/rate-limits.js';
+import { ClaimRequest, CreatedDevice, Device, DeviceCredentials, DevicePage, DevicePositions, DevicePositionsQuery, DeviceStatus } from './devices.schemas.js';
 import type { DevicesService } from './devices.service.js';
 
 const IdParam = Type.Object({ id: Type.String() });
 const Tags = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 50 });
+const Serial = Type.Optional(Type.Union([Type.String({ maxLength: 64, description: 'Serial number or IMEI, unique in the org' }), Type.Null()]));
 const Timeout = Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 31 * 86400 }), Type.Null()]));
+
+/** Claims: a person types codes off labels; far above that is someone guessing. */
+const CLAIM_LIMITS = { perIp: 60, perAccount: 20 };
 
 /** Registered inside an authenticated scope. */
 export function devicesRoutes(devices: DevicesService) {
@@ -36,9 +41,13 @@ export function devicesRoutes(devices: DevicesService) {
       {
         schema: {
           tags: ['devices'],
-          description: 'Creates a device. The response carries its access token; this is the only time it is shown.',
+          description:
+            'Creates a device (admin). The response carries its access token; this is the only time it is shown. ' +
+            'claimCode: true makes it unclaimed (no projectId allowed) with a claim code for its label, also shown only here. 409 SERIAL_TAKEN.',
           body: Type.Object({
             name: Type.String({ minLength: 1, maxLength: 200 }),
+            serial: Serial,
+            claimCode: Type.Optional(Type.Boolean()),
             projectId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
             templateId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
             type: Type.Optional(Type.String({ maxLength: 200 })),
@@ -50,9 +59,30 @@ export function devicesRoutes(devices: DevicesService) {
         },
       },
       async (req, reply) => {
-        const { device, token } = await devices.create(actorOf(req), req.body);
-        return reply.status(201).send({ ...device, token });
+        const { device, token, claimCode } = await devices.create(actorOf(req), req.body);
+        return reply.status(201).send({ ...device, token, ...(claimCode ? { claimCode } : {}) });
       },
+    );
+
+    app.post(
+      '/api/v1/devices/claim',
+      {
+        // Per IP and per user: a claim code is short enough to type, so guessing is slowed here.
+        preHandler: secretLimits(app, CLAIM_LIMITS, (req) => {
+          const a = actorOf(req);
+          return a.userId ?? a.apiKeyId;
+        }),
+        schema: {
+          tags: ['devices'],
+          description:
+            'Claims the unclaimed device whose label carries the code into a project of your org (operator, audited). ' +
+            'Repeating a claim into the same project answers the same. 404 CLAIM_CODE_NOT_FOUND (unknown code, or another org’s), ' +
+            '409 DEVICE_ALREADY_CLAIMED (claimed into another project), 404 PROJECT_NOT_FOUND, 429 RATE_LIMITED.',
+          body: ClaimRequest,
+          response: { 200: Device },
+        },
+      },
+      (req) => devices.claim(actorOf(req), req.body.code, req.body.projectId),
     );
 
     app.get(
@@ -83,6 +113,7 @@ export function devicesRoutes(devices: DevicesService) {
           body: Type.Object(
             {
               name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+              serial: Serial,
               projectId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
               templateId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
               type: Type.Optional(Type.String({ maxLength: 200 })),
@@ -124,6 +155,21 @@ export function devicesRoutes(devices: DevicesService) {
         schema: { tags: ['devices', 'health'], params: IdParam, description: 'Clears a retirement (operator, audited).', response: { 200: Device } },
       },
       (req) => devices.unretire(actorOf(req), req.params.id),
+    );
+
+    app.post(
+      '/api/v1/devices/:id/unclaim',
+      {
+        schema: {
+          tags: ['devices'],
+          params: IdParam,
+          description:
+            'Returns a claimed device to the unclaimed pool (operator, audited): out of its project; its claim code claims it again. ' +
+            'It keeps its data and credentials. 409 DEVICE_NOT_CLAIMED.',
+          response: { 200: Device },
+        },
+      },
+      (req) => devices.unclaim(actorOf(req), req.params.id),
     );
 
     app.get('/api/v1/devices/:id/status', { schema: { tags: ['devices'], params: IdParam, response: { 200: DeviceStatus } } }, (req) =>

@@ -39,6 +39,12 @@ export const Device = Type.Object({
   retired: Type.Union([Type.Object({ at: Timestamp, reason: Type.String() }), Type.Null()], {
     description: 'Set when an operator retired the device: its lifespan ended then (fleet health)',
   }),
+  serial: Type.Union([Type.String(), Type.Null()], {
+    description: 'Serial number or IMEI, unique in the org; provisioning and IMEI login find the device by it',
+  }),
+  claim: Type.Union([Type.Object({ claimedAt: NullableTimestamp }), Type.Null()], {
+    description: 'Set when the device has a claim code: claimedAt null means unclaimed (no project) until someone enters the code',
+  }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -76,7 +82,20 @@ export const DevicePositionsQuery = Type.Object(
 
 const AccessToken = Type.String({ description: 'The device access token (dt_…): shown once, only its hash is stored' });
 
-export const CreatedDevice = Type.Object({ ...Device.properties, token: AccessToken });
+export const CreatedDevice = Type.Object({
+  ...Device.properties,
+  token: AccessToken,
+  claimCode: Type.Optional(Type.String({ description: 'The claim code for its label (asked with claimCode: true): shown once, only its hash is stored' })),
+});
+
+export const ClaimRequest = Type.Object(
+  {
+    code: Type.String({ minLength: 1, maxLength: 64, description: 'The code on the device label; case, spaces and dashes do not matter' }),
+    projectId: Type.String({ description: 'A project of your org' }),
+  },
+  { additionalProperties: false },
+);
+export type ClaimRequest = Static<typeof ClaimRequest>;
 
 export const DeviceCredentials = Type.Object({ deviceId: Uuid, token: AccessToken });
 export type DeviceCredentials = Static<typeof DeviceCredentials>;
@@ -115,6 +134,7 @@ titled({
   Device,
   DevicePage,
   CreatedDevice,
+  ClaimRequest,
   DeviceCredentials,
   DeviceJwt,
   DeviceJwtVerification,

@@ -2,6 +2,7 @@ import type { Database, Queryable } from '../../platform/db/database.js';
 import { AuditLog } from '../audit/audit.repository.js';
 import { AppError, assertUuid, isUuid, notFound } from '../errors.js';
 import { JwtSigner, looksLikeJwt } from '../../platform/security/jwt.js';
+import { randomBytes } from 'node:crypto';
 import { hashToken, randomToken } from '../../platform/security/secrets.js';
 import { requireRole, type Actor } from '../accounts/actor.js';
 import type { ProjectsService } from '../projects/projects.service.js';
@@ -51,6 +52,8 @@ export const toDevice = (r: DeviceRow): Device => ({
   location:
     r.location_lat !== null && r.location_lon !== null && r.location_at ? { lat: r.location_lat, lon: r.location_lon, at: r.location_at.toISOString() } : null,
   retired: r.retired_at ? { at: r.retired_at.toISOString(), reason: r.retired_reason ?? '' } : null,
+  serial: r.serial,
+  claim: r.claim_code_hash ? { claimedAt: iso(r.claimed_at) } : null,
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
 });
@@ -73,10 +76,39 @@ export interface DeviceInput {
   tags?: string[];
   metadata?: Record<string, unknown>;
   inactivityTimeoutS?: number | null;
+  serial?: string | null;
 }
 
 const DEVICE_AUDIENCE = 'tether:device';
 const DEVICE_TOKEN_PREFIX = 'dt_';
+
+const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505';
+
+/** A serial or IMEI: trimmed, at most 64 printable characters; empty means none. */
+function checkSerial(serial: string | null | undefined): string | null | undefined {
+  if (serial === undefined || serial === null) return serial;
+  const clean = serial.trim();
+  if (!clean) return null;
+  if (clean.length > 64 || !/^[\x21-\x7e]+$/.test(clean))
+    throw new AppError('VALIDATION_FAILED', 'a serial has 1 to 64 printable ASCII characters and no spaces');
+  return clean;
+}
+
+/** Claim codes use Crockford's base32: no I, L, O or U, so a code read off a label is typed right. */
+const CLAIM_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** 12 characters (60 bits) in groups of four: guessing one is hopeless at the claim route's rate limit. */
+export function newClaimCode(): string {
+  const bytes = randomBytes(12);
+  const chars = [...bytes].map((b) => CLAIM_ALPHABET[b & 31]);
+  return [0, 4, 8].map((i) => chars.slice(i, i + 4).join('')).join('-');
+}
+
+/** The stored form of a code: upper case without separators, the look-alikes read as Crockford reads them, hashed. */
+export function claimCodeHash(code: string): string {
+  const clean = code.toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
+  return hashToken(`claim:${clean}`);
+}
 
 function checkTags(tags: string[] | undefined): string[] | undefined {
   if (!tags) return tags;
@@ -154,30 +186,116 @@ export class DevicesService {
     }
   }
 
-  async create(actor: Actor, input: DeviceInput): Promise<{ device: Device; token: string }> {
+  /**
+   * Creates a device; with `claimCode` it is made unclaimed (no project) with a
+   * new claim code for its label, returned here only.
+   */
+  async create(actor: Actor, input: DeviceInput & { claimCode?: boolean }): Promise<{ device: Device; token: string; claimCode?: string }> {
     requireRole(actor, 'admin');
     const name = input.name.trim();
     if (!name) throw new AppError('VALIDATION_FAILED', 'name is required');
+    if (input.claimCode && input.projectId) throw new AppError('VALIDATION_FAILED', 'a device with a claim code starts unclaimed: give no projectId');
     const projectId = input.projectId ? await this.deps.projects.assertInOrg(actor, input.projectId) : null;
     const templateId = input.templateId ? (await this.deps.templates.get(actor, input.templateId)).id : null;
+    const serial = checkSerial(input.serial) ?? null;
+    const claimCode = input.claimCode ? newClaimCode() : undefined;
     const token = randomToken(DEVICE_TOKEN_PREFIX, 24);
-    const id = await this.issue({ orgId: actor.orgId }, token, (tx) =>
-      this.repo.insert(
-        {
-          orgId: actor.orgId,
-          projectId,
-          templateId,
-          name,
-          type: input.type ?? '',
-          tags: checkTags(input.tags) ?? [],
-          metadata: input.metadata ?? {},
-          inactivityTimeoutS: input.inactivityTimeoutS ?? null,
-        },
-        hashToken(token),
-        tx,
-      ),
-    );
-    return { device: await this.get(actor, id), token };
+    const id = await this.insertDevice(actor.orgId, token, {
+      projectId,
+      templateId,
+      name,
+      type: input.type ?? '',
+      tags: checkTags(input.tags) ?? [],
+      metadata: input.metadata ?? {},
+      inactivityTimeoutS: input.inactivityTimeoutS ?? null,
+      serial,
+      claimCodeHash: claimCode ? claimCodeHash(claimCode) : null,
+    });
+    if (claimCode) await this.audit.record({ orgId: actor.orgId, actor, action: 'device.claim_code', targetKind: 'device', targetId: id });
+    return { device: await this.get(actor, id), token, ...(claimCode ? { claimCode } : {}) };
+  }
+
+  private async insertDevice(orgId: string, token: string, d: Omit<Parameters<DevicesRepository['insert']>[0], 'orgId'>): Promise<string> {
+    try {
+      return await this.issue({ orgId }, token, (tx) => this.repo.insert({ orgId, ...d }, hashToken(token), tx));
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new AppError('SERIAL_TAKEN', `a device with serial "${d.serial}" already exists`);
+      throw err;
+    }
+  }
+
+  /** The org's device with this serial or IMEI (provisioning, IMEI login). */
+  bySerial(orgId: string, serial: string): Promise<DeviceIdentity | null> {
+    const clean = checkSerial(serial);
+    return clean ? this.repo.bySerial(orgId, clean) : Promise.resolve(null);
+  }
+
+  /** A device that provisioned itself (no user: the project's provisioning key vouched for it). 409 SERIAL_TAKEN if the serial exists. */
+  async createProvisioned(orgId: string, projectId: string, serial: string): Promise<{ identity: DeviceIdentity; token: string }> {
+    const clean = checkSerial(serial);
+    if (!clean) throw new AppError('VALIDATION_FAILED', 'deviceName (the serial or IMEI) is required');
+    const token = randomToken(DEVICE_TOKEN_PREFIX, 24);
+    const deviceId = await this.insertDevice(orgId, token, {
+      projectId,
+      templateId: null,
+      name: clean,
+      type: '',
+      tags: [],
+      metadata: {},
+      inactivityTimeoutS: null,
+      serial: clean,
+      claimCodeHash: null,
+    });
+    return { identity: { deviceId, orgId, projectId }, token };
+  }
+
+  /** A new access token for the device, the old one and its JWTs revoked (re-provisioning; no user). */
+  async reissueToken(identity: DeviceIdentity): Promise<string> {
+    const token = randomToken(DEVICE_TOKEN_PREFIX, 24);
+    await this.issue({ id: identity.deviceId, orgId: identity.orgId }, token, async (tx) => {
+      await this.repo.rotateCredential(identity.deviceId, hashToken(token), tx);
+      return identity.deviceId;
+    });
+    this.jwtCache.clear();
+    this.deps.bus.emit('device.credentials_revoked', { deviceId: identity.deviceId });
+    return token;
+  }
+
+  /**
+   * Claims the device whose label carries `code` into a project of the caller's
+   * org. The same code claimed again into the same project answers the same
+   * (a retried request); into another project, 409 DEVICE_ALREADY_CLAIMED. An
+   * unknown code, or one of another org, is 404 CLAIM_CODE_NOT_FOUND alike.
+   */
+  async claim(actor: Actor, code: string, projectId: string): Promise<Device> {
+    requireRole(actor, 'operator');
+    const project = await this.deps.projects.assertInOrg(actor, projectId);
+    const found = await this.repo.byClaimCode(actor.orgId, claimCodeHash(code));
+    if (!found) throw new AppError('CLAIM_CODE_NOT_FOUND', 'no unclaimed device has this claim code');
+    if (found.claimed_at) {
+      if (found.project_id === project) return this.get(actor, found.id);
+      throw new AppError('DEVICE_ALREADY_CLAIMED', 'this device is claimed into another project: unclaim it there first');
+    }
+    if (!(await this.repo.claim(actor.orgId, found.id, project))) return this.claim(actor, code, projectId);
+    await this.audit.record({ orgId: actor.orgId, actor, action: 'device.claim', targetKind: 'device', targetId: found.id, details: { projectId: project } });
+    return this.get(actor, found.id);
+  }
+
+  /** Returns a claimed device to the unclaimed pool: no project; its code claims it again. */
+  async unclaim(actor: Actor, id: string): Promise<Device> {
+    requireRole(actor, 'operator');
+    const device = await this.get(actor, id);
+    if (!device.claim?.claimedAt) throw new AppError('DEVICE_NOT_CLAIMED', 'the device has no claim code or is not claimed');
+    if (await this.repo.unclaim(actor.orgId, device.id))
+      await this.audit.record({
+        orgId: actor.orgId,
+        actor,
+        action: 'device.unclaim',
+        targetKind: 'device',
+        targetId: device.id,
+        details: { projectId: device.projectId },
+      });
+    return this.get(actor, device.id);
   }
 
   async get(actor: Actor, id: string): Promise<Device> {
@@ -200,7 +318,19 @@ export class DevicesService {
     if (patch.name !== undefined && !patch.name.trim()) throw new AppError('VALIDATION_FAILED', 'name cannot be empty');
     const projectId = patch.projectId ? await this.deps.projects.assertInOrg(actor, patch.projectId) : patch.projectId;
     const templateId = patch.templateId ? (await this.deps.templates.get(actor, patch.templateId)).id : patch.templateId;
-    await this.repo.update(actor.orgId, id, { ...patch, name: patch.name?.trim(), projectId, templateId, tags: checkTags(patch.tags) });
+    try {
+      await this.repo.update(actor.orgId, id, {
+        ...patch,
+        name: patch.name?.trim(),
+        projectId,
+        templateId,
+        tags: checkTags(patch.tags),
+        serial: checkSerial(patch.serial),
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new AppError('SERIAL_TAKEN', `a device with serial "${patch.serial}" already exists`);
+      throw err;
+    }
     return this.get(actor, id);
   }
 

@@ -11,6 +11,7 @@ import type { Downlink } from './downlink.js';
 import type { OtaChannel } from '../ota/ota-jobs.service.js';
 import { redeliverCommands } from './handlers/commands.js';
 import { redeliverOta } from './handlers/ota.js';
+import type { Provisioner } from './handlers/provision.js';
 import { DeviceTopicRoutes } from './routes.js';
 import { SessionRegistry, type DevicePresence, type DeviceSessions } from './sessions.js';
 
@@ -19,6 +20,8 @@ export type { DevicePresence } from './sessions.js';
 
 export interface GatewayDeps extends Omit<MqttBrokerOptions, 'windows'> {
   devices: Pick<DevicesService, 'authenticate' | 'authenticateToken'>;
+  /** Self-provisioning over MQTT (username `provision`); null: that username is refused like any bad credential. */
+  provisioner: Provisioner | null;
   presence: DevicePresence;
   ingest: IngestService;
   /**
@@ -43,10 +46,10 @@ export class DeviceGateway implements DeviceSessions, Downlink, CommandChannel, 
   ) {}
 
   static async create(deps: GatewayDeps): Promise<DeviceGateway> {
-    const { devices, presence, ingest, receiveMaximum, ...options } = deps;
+    const { devices, provisioner, presence, ingest, receiveMaximum, ...options } = deps;
     const windows = new PublishWindows(receiveMaximum, ingest.budget.maxMessages);
     const ctx: GatewayContext = { ingest, windows, sessions: new SessionRegistry(presence, deps.metrics), logger: deps.logger, hooks: {} };
-    const broker = await MqttBroker.create({ ...options, windows }, new DeviceTopicRoutes(ctx, devices));
+    const broker = await MqttBroker.create({ ...options, windows }, new DeviceTopicRoutes(ctx, devices, provisioner));
     return new DeviceGateway(broker, ctx);
   }
 

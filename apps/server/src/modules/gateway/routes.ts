@@ -9,6 +9,7 @@ import { configSubscribed } from './handlers/config.js';
 import { acceptData } from './handlers/data.js';
 import { acceptOtaStatus, otaSubscribed } from './handlers/ota.js';
 import { thingsboardChannel } from './handlers/thingsboard.js';
+import { acceptProvisionRequest, PROVISION_RESPONSE_TOPIC, PROVISION_USERNAME, provisioningIdentity, type Provisioner } from './handlers/provision.js';
 import type { DeviceSession } from './sessions.js';
 
 /** Paths under devices/{own id}/ (see the table below). */
@@ -58,6 +59,10 @@ export function deviceAclFilters(deviceId: string): { publish: string[]; subscri
  * - devices/{own id}/ota/status: handlers/ota.ts
  * - anything else: refused, unknown_topic in its own tree, not_authorized outside it
  *
+ * A connection signed in as `provision` (no password) is no device: it may
+ * publish one request to /provision/request and hear only /provision/response
+ * (handlers/provision.ts).
+ *
  * Subscriptions: devices/{own id}/ config, commands/+, commands/{id},
  * commands/#, ota and #, at QoS 0 or 1; a command, config or ota subscription
  * starts delivery (handlers/commands.ts, handlers/config.ts, handlers/ota.ts). A device
@@ -67,10 +72,12 @@ export class DeviceTopicRoutes implements MqttHandlers<DeviceIdentity> {
   constructor(
     private readonly ctx: GatewayContext,
     private readonly devices: Pick<DevicesService, 'authenticate' | 'authenticateToken'>,
+    private readonly provisioner: Provisioner | null,
   ) {}
 
   authenticate(username: string | undefined, password: Buffer | undefined): Promise<DeviceIdentity | null> {
     const secret = password ? password.toString('utf8') : '';
+    if (username === PROVISION_USERNAME && !secret && this.provisioner) return Promise.resolve(provisioningIdentity());
     // Tether style: username = device id, password = token or JWT. ThingsBoard style: username = token.
     return secret ? this.devices.authenticate(username ?? '', secret) : this.devices.authenticateToken(username ?? '');
   }
@@ -78,6 +85,7 @@ export class DeviceTopicRoutes implements MqttHandlers<DeviceIdentity> {
   publish(session: DeviceSession, packet: MqttPublish, done: (err: Error | null) => void): void {
     const ctx = this.ctx;
     const identity = session.identity;
+    if (identity.provisioning) return acceptProvisionRequest(this.provisioner!, session, packet, done);
     // Tether offers QoS 0 and 1 (architecture §4); refusing QoS 2 also keeps the broker's
     // inbound QoS 2 store empty.
     if (packet.qos === 2) return refuse(ctx, identity, new IngestRejection('invalid_payload', 'QoS 2 is not supported; publish with QoS 0 or 1'), done);
@@ -98,26 +106,31 @@ export class DeviceTopicRoutes implements MqttHandlers<DeviceIdentity> {
   }
 
   subscribe(identity: DeviceIdentity, sub: MqttSubscription): MqttSubscription | null {
+    if (identity.provisioning) return sub.topic === PROVISION_RESPONSE_TOPIC ? { ...sub, qos: 0 } : null;
     if (!deviceMay(identity.deviceId, 'subscribe', sub.topic)) return null;
     return sub.qos > 1 ? { ...sub, qos: 1 } : sub;
   }
 
   /** Defense in depth: never deliver another device's tree to a device. */
   mayReceive(identity: DeviceIdentity, topic: string): boolean {
+    if (identity.provisioning) return topic === PROVISION_RESPONSE_TOPIC;
     const parsed = parseDeviceTopic(topic);
     return parsed !== null && parsed.deviceId.toLowerCase() === identity.deviceId;
   }
 
   opened(session: DeviceSession): void {
+    if (session.identity.provisioning) return;
     this.ctx.sessions.opened(session);
   }
 
   closed(session: DeviceSession): void {
+    if (session.identity.provisioning) return;
     this.ctx.sessions.closed(session);
   }
 
   subscribed(session: DeviceSession, subscriptions: readonly MqttSubscription[]): void {
     const identity = session.identity;
+    if (identity.provisioning) return;
     for (const sub of subscriptions) {
       const parsed = parseDeviceTopic(sub.topic);
       if (!parsed || parsed.deviceId.toLowerCase() !== identity.deviceId) continue;
@@ -128,6 +141,7 @@ export class DeviceTopicRoutes implements MqttHandlers<DeviceIdentity> {
   }
 
   acked(session: DeviceSession, topic: string): void {
+    if (session.identity.provisioning) return;
     const parsed = parseDeviceTopic(topic);
     const m = parsed && COMMAND.exec(parsed.path);
     if (m) commandAcked(this.ctx, session.identity, m[1]!);

@@ -20,6 +20,8 @@ export interface MqttIdentity {
 export interface MqttSession<I extends MqttIdentity> {
   readonly identity: I;
   close(): void;
+  /** Sends a message to this client alone, whatever it subscribed to (still through mayReceive). */
+  publish(packet: { cmd: 'publish'; topic: string; payload: Buffer; qos: 0; retain: false; dup: false }, done: (err?: Error) => void): void;
 }
 
 /** A device's PUBLISH as the handlers see it: Aedes's packet itself. */

@@ -6,6 +6,7 @@ import { DevicesTable, type DeviceFilter } from './devices-table';
 import { CreateDeviceDialog } from './create-device-dialog';
 import { useProjects } from './use-projects';
 import { PropertySearch } from '../metadata/property-search';
+import { ClaimDeviceForm } from './claim-device-form';
 
 export function DevicesPage() {
   usePageTitle('Devices');
@@ -59,10 +60,11 @@ export function DevicesPage() {
         }
       />
       <PropertySearch projectNames={names} />
+      {can.claimDevices && projects.length > 0 && <ClaimDeviceForm projects={projects} onClaimed={() => setReloadKey((k) => k + 1)} />}
       <div className="card">
         <form className="filters" role="search" aria-label="Filter devices" onSubmit={(e) => e.preventDefault()}>
           <label className="field field-grow">
-            <span>Search by name</span>
+            <span>Search by name or serial</span>
             <input type="search" name="q" value={qInput} onChange={(e) => setQInput(e.target.value)} placeholder="Name contains…" />
           </label>
           <label className="field">

@@ -14,6 +14,7 @@ import { ProjectForm } from './project-form';
 import { ConfigEditor } from '../config/config-editor';
 import { PropertiesPanel } from '../metadata/properties-panel';
 import { NotesPanel } from '../metadata/notes-panel';
+import { ProvisioningPanel } from './provisioning-panel';
 
 export function ProjectPage({ id }: { id: string }) {
   const { client, can } = useSession();
@@ -92,6 +93,7 @@ export function ProjectPage({ id }: { id: string }) {
           emptyHint={<p>No device belongs to this project yet. Pick this project when creating or editing a device.</p>}
         />
       </Section>
+      <ProvisioningPanel projectId={id} />
       <ConfigEditor
         target={{ scope: 'project', id }}
         title="Project configuration"
