@@ -314,6 +314,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       authFailuresPerMinute: config.mqttAuthFailuresPerMinute,
       connectsPerDevicePerMinute: config.mqttConnectsPerDevicePerMinute,
       receiveMaximum: config.mqttReceiveMaximum,
+      maxPayloadBytes: config.maxPayloadBytes,
       // Room for the topic, properties and header around the largest payload; a payload a little over the limit gets a
       // payload refusal with a reason code, a packet past this is dropped unread.
       maximumPacketSize: config.maxPayloadBytes + MQTT_PACKET_OVERHEAD_BYTES,

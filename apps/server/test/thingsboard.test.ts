@@ -85,7 +85,13 @@ describe('client-side RPC and attributes', () => {
     const before = Date.now();
     await publish(tb, 'v1/devices/me/rpc/request/7', JSON.stringify({ method: 'getCurrentTime', params: {} }));
     await publish(tb, 'v1/devices/me/rpc/request/8', JSON.stringify({ method: 'openValve', params: {} }));
-    await until(() => got.length === 2);
+    await publish(tb, 'v1/devices/me/rpc/request/9', JSON.stringify({ method: 'getSessionLimits', params: { timeout: 5000 } }));
+    await until(() => got.length === 3);
+    expect(got.find((m) => m.topic === 'v1/devices/me/rpc/response/9')!.body).toEqual({
+      maxPayloadSize: s.config.maxPayloadBytes,
+      maxInflightMessages: s.config.mqttReceiveMaximum,
+      rateLimits: {},
+    });
     const time = got.find((m) => m.topic === 'v1/devices/me/rpc/response/7')!.body as { time: number };
     expect(time.time).toBeGreaterThanOrEqual(before);
     expect(time.time).toBeLessThanOrEqual(Date.now());
@@ -102,6 +108,10 @@ describe('client-side RPC and attributes', () => {
     const got = inbox(tb);
     await subscribe(tb, 'v1/devices/me/attributes/response/+');
     await subscribe(tb, 'v1/devices/me/attributes');
+    const other = await s.api.devices.create({ name: 'tb-attrs-bystander' });
+    const bystander = await connectMqtt(s.mqttUrl, { username: other.token });
+    const seenByOther = inbox(bystander);
+    await subscribe(bystander, 'v1/devices/me/attributes');
     await publish(tb, 'v1/devices/me/attributes', JSON.stringify({ fw: '1.2.0', model: 'esp32' }));
 
     await publish(tb, 'v1/devices/me/attributes/request/1', JSON.stringify({ clientKeys: 'fw,missing', sharedKeys: 'interval' }));
@@ -118,9 +128,11 @@ describe('client-side RPC and attributes', () => {
     await api(`/devices/${d.id}/config/mode`, { method: 'DELETE' });
     const del = await until(() => got.filter((m) => m.topic === 'v1/devices/me/attributes')[1]);
     expect(del.body).toEqual({ deleted: ['mode'] });
-    // The device's own attribute publish is not echoed back to it or anyone.
+    // The device's own attribute publish is not echoed back to it or to another device.
     expect(got.filter((m) => m.topic === 'v1/devices/me/attributes')).toHaveLength(2);
+    expect(seenByOther).toEqual([]);
     tb.end(true);
+    bystander.end(true);
   });
 });
 
@@ -135,7 +147,13 @@ describe('gateway API', () => {
     await publish(
       g,
       'v1/gateway/telemetry',
-      JSON.stringify({ 'Sensor A': [{ ts, values: { temp: 21.5 } }], 'Sensor B': [{ ts, values: { temp: 19 } }, { ts: ts + 1, values: { hum: 40 } }] }),
+      JSON.stringify({
+        'Sensor A': [{ ts, values: { temp: 21.5 } }],
+        'Sensor B': [
+          { ts, values: { temp: 19 } },
+          { ts: ts + 1, values: { hum: 40 } },
+        ],
+      }),
     );
     await publish(g, 'v1/gateway/attributes', JSON.stringify({ 'Sensor B': { fw: '0.9' } }));
     // Stored before the PUBACK: readable now.

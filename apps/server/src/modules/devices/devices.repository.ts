@@ -288,7 +288,10 @@ export class DevicesRepository {
 
   /** ThingsBoard gateway API: whether the device is marked a gateway (metadata `isGateway: true`). */
   async isGateway(deviceId: string): Promise<boolean> {
-    const [r] = await this.db.query<{ gateway: boolean }>("SELECT coalesce(metadata->'isGateway' = 'true'::jsonb, false) AS gateway FROM devices WHERE id = $1", [deviceId]);
+    const [r] = await this.db.query<{ gateway: boolean }>(
+      "SELECT coalesce(metadata->'isGateway' = 'true'::jsonb, false) AS gateway FROM devices WHERE id = $1",
+      [deviceId],
+    );
     return r?.gateway ?? false;
   }
 

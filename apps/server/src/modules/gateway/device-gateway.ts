@@ -11,7 +11,7 @@ import type { Downlink } from './downlink.js';
 import type { OtaChannel } from '../ota/ota-jobs.service.js';
 import { redeliverCommands } from './handlers/commands.js';
 import { redeliverOta } from './handlers/ota.js';
-import { ThingsboardTopics } from './handlers/thingsboard.js';
+import { ThingsboardTopics, type DeliverTo } from './handlers/thingsboard.js';
 import { DeviceTopicRoutes } from './routes.js';
 import { SessionRegistry, type DevicePresence, type DeviceSessions } from './sessions.js';
 
@@ -28,6 +28,8 @@ export interface GatewayDeps extends Omit<MqttBrokerOptions, 'windows'> {
    * packets; Aedes reads no more from the socket until they are answered.
    */
   receiveMaximum: number;
+  /** Told to ThingsBoard SDKs (getSessionLimits), which split what is larger. */
+  maxPayloadBytes: number;
 }
 
 /**
@@ -44,12 +46,13 @@ export class DeviceGateway implements DeviceSessions, Downlink, CommandChannel, 
   ) {}
 
   static async create(deps: GatewayDeps): Promise<DeviceGateway> {
-    const { devices, presence, ingest, receiveMaximum, ...options } = deps;
+    const { devices, presence, ingest, receiveMaximum, maxPayloadBytes, ...options } = deps;
     const windows = new PublishWindows(receiveMaximum, ingest.budget.maxMessages);
     const sessions = new SessionRegistry(presence, deps.metrics);
     const ctx: GatewayContext = { ingest, windows, sessions, logger: deps.logger, hooks: {}, thingsboard: new ThingsboardTopics() };
     const broker = await MqttBroker.create({ ...options, windows }, new DeviceTopicRoutes(ctx, devices));
-    ctx.thingsboard.bind(ctx, (session, topic, payload, maxQos) => broker.deliverTo(session, topic, Buffer.from(JSON.stringify(payload)), maxQos));
+    const deliver: DeliverTo = (session, topic, payload, maxQos) => broker.deliverTo(session, topic, Buffer.from(JSON.stringify(payload)), maxQos);
+    ctx.thingsboard.bind(ctx, deliver, { maxPayloadSize: maxPayloadBytes, maxInflightMessages: receiveMaximum, rateLimits: {} });
     return new DeviceGateway(broker, ctx);
   }
 

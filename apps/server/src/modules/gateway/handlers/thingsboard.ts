@@ -19,7 +19,8 @@ import { acceptData } from './data.js';
  *   as {"method","params"}; the answer on v1/devices/me/rpc/response/{n}
  *   completes it with the answer as its result. {n} counts per device on this node.
  * - Client-side RPC: v1/devices/me/rpc/request/{n} {"method":"getCurrentTime"}
- *   is answered on v1/devices/me/rpc/response/{n}; other methods get {"error":…}.
+ *   (or getSessionLimits) is answered on v1/devices/me/rpc/response/{n}; other
+ *   methods get {"error":…}.
  * - v1/devices/me/attributes/request/{n} {"clientKeys","sharedKeys"}: answered on
  *   …/response/{n} with reported attributes (client) and configuration (shared).
  *   Configuration changes go to v1/devices/me/attributes as the changed keys.
@@ -80,12 +81,24 @@ interface GatewayState {
   unacked: { child: DeviceIdentity; commandId: string }[];
 }
 
+/**
+ * The answer to the getSessionLimits RPC ThingsBoard's SDKs send on connect: they
+ * split larger payloads and keep fewer publishes in flight. No rate limits: Tether's
+ * ingest quota and publish windows slow a device down instead.
+ */
+export interface SessionLimits {
+  maxPayloadSize: number;
+  maxInflightMessages: number;
+  rateLimits: Record<string, string>;
+}
+
 /** MqttBroker.deliverTo with a JSON payload: the QoS sent at, or null (not subscribed). */
 export type DeliverTo = (session: DeviceSession, topic: string, payload: unknown, maxQos: 0 | 1) => 0 | 1 | null;
 
 export class ThingsboardTopics {
   private ctx!: GatewayContext;
   private deliver!: DeliverTo;
+  private sessionLimits!: SessionLimits;
   private readonly rpcIds = new Map<string, RpcIds>();
   /** Sessions subscribed to v1/devices/me/rpc/request/+, by device. */
   private readonly rpcListeners = new Map<string, Set<DeviceSession>>();
@@ -97,9 +110,10 @@ export class ThingsboardTopics {
   private readonly childListeners = new Map<string, Set<DeviceSession>>();
 
   /** Once the broker exists (the context holds this object, the broker the context). */
-  bind(ctx: GatewayContext, deliver: DeliverTo): void {
+  bind(ctx: GatewayContext, deliver: DeliverTo, sessionLimits: SessionLimits): void {
     this.ctx = ctx;
     this.deliver = deliver;
+    this.sessionLimits = sessionLimits;
   }
 
   static isTopic(topic: string): boolean {
@@ -120,7 +134,8 @@ export class ThingsboardTopics {
     const topic = packet.topic;
     if (topic === TB.telemetry) return acceptData(ctx, session, 'telemetry', packet, done);
     if (topic === TB.attributes) return acceptData(ctx, session, 'attributes', packet, done);
-    const bad = (reason: ConstructorParameters<typeof IngestRejection>[0], message: string) => refuse(ctx, identity, new IngestRejection(reason, message), done);
+    const bad = (reason: ConstructorParameters<typeof IngestRejection>[0], message: string) =>
+      refuse(ctx, identity, new IngestRejection(reason, message), done);
     const run = (work: () => Promise<void>) =>
       work().then(
         () => done(null),
@@ -241,7 +256,12 @@ export class ThingsboardTopics {
   private async clientRpc(session: DeviceSession, id: number, body: unknown): Promise<void> {
     const method = isObject(body) ? body.method : undefined;
     if (typeof method !== 'string') throw new IngestRejection('invalid_payload', 'an RPC request is {"method":"…","params":…}');
-    const reply = method === 'getCurrentTime' ? { time: Date.now() } : { error: `unsupported RPC method "${method.slice(0, 100)}": Tether answers getCurrentTime` };
+    const reply =
+      method === 'getCurrentTime'
+        ? { time: Date.now() }
+        : method === 'getSessionLimits'
+          ? this.sessionLimits
+          : { error: `unsupported RPC method "${method.slice(0, 100)}": Tether answers getCurrentTime and getSessionLimits` };
     this.deliver(session, `${TB.rpcResponsePrefix}${id}`, reply, 1);
   }
 
@@ -329,7 +349,8 @@ export class ThingsboardTopics {
       case TB.gatewayRpc: {
         const name = deviceName(body.device);
         const child = gw.children.get(name) ?? (await this.connectChild(session, gw, name));
-        if (typeof body.id !== 'number' || !Number.isInteger(body.id)) throw new IngestRejection('invalid_payload', 'a gateway RPC answer is {"device","id":<number>,"data"}');
+        if (typeof body.id !== 'number' || !Number.isInteger(body.id))
+          throw new IngestRejection('invalid_payload', 'a gateway RPC answer is {"device","id":<number>,"data"}');
         await this.rpcAnswer(child, body.id, body.data ?? null);
         return;
       }
@@ -369,13 +390,18 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function deviceName(v: unknown): string {
-  if (typeof v !== 'string' || !v.trim() || v.length > MAX_NAME) throw new IngestRejection('invalid_payload', `a device name is a string of 1 to ${MAX_NAME} characters`);
+  if (typeof v !== 'string' || !v.trim() || v.length > MAX_NAME)
+    throw new IngestRejection('invalid_payload', `a device name is a string of 1 to ${MAX_NAME} characters`);
   return v.trim();
 }
 
 function keyList(v: unknown, field: string): string[] | undefined {
   if (v === undefined) return undefined;
-  if (typeof v === 'string') return v.split(',').map((k) => k.trim()).filter(Boolean);
+  if (typeof v === 'string')
+    return v
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean);
   if (Array.isArray(v) && v.every((k) => typeof k === 'string')) return v;
   throw new IngestRejection('invalid_payload', `${field} is a comma-separated string or an array of strings`);
 }
