@@ -75,7 +75,10 @@ class RpcIds {
 
 /** A gateway connection: the devices it connected, by name and by id, and its RPC publishes awaiting a PUBACK, in order. */
 interface GatewayState {
-  isGateway: Promise<boolean>;
+  /** Read on the first gateway publish of the connection (null: not yet). */
+  isGateway: boolean | null;
+  /** Subscribed to v1/gateway/rpc: its devices' commands are sent to it. */
+  listensRpc: boolean;
   children: Map<string, DeviceIdentity>;
   names: Map<string, string>;
   unacked: { child: DeviceIdentity; commandId: string }[];
@@ -179,8 +182,9 @@ export class ThingsboardTopics {
         })
         .catch((err: unknown) => this.ctx.logger.warn({ err }, 'could not read device configuration'));
     } else if (filter === TB.gatewayRpc) {
-      const state = this.gateways.get(session);
-      for (const child of state?.children.values() ?? []) this.childListening(session, child);
+      const state = this.gateway(session);
+      state.listensRpc = true;
+      for (const child of state.children.values()) this.childListening(session, child);
     }
   }
 
@@ -286,15 +290,20 @@ export class ThingsboardTopics {
 
   // Gateway API
 
+  /** The connection's gateway state. */
+  private gateway(session: DeviceSession): GatewayState {
+    let state = this.gateways.get(session);
+    if (!state) {
+      state = { isGateway: null, listensRpc: false, children: new Map(), names: new Map(), unacked: [] };
+      this.gateways.set(session, state);
+    }
+    return state;
+  }
+
   private gatewayPublish(session: DeviceSession, packet: MqttPublish, done: (err: Error | null) => void): void {
     const { ctx } = this;
     const identity = session.identity;
-    let state = this.gateways.get(session);
-    if (!state) {
-      state = { isGateway: this.backend!.isGateway(identity), children: new Map(), names: new Map(), unacked: [] };
-      this.gateways.set(session, state);
-    }
-    const gw = state;
+    const gw = this.gateway(session);
     const payload = packet.payload as Buffer;
     // Like device data: the connection's publish window bounds what waits for a commit.
     ctx.windows.enter(session, payload.length + packet.topic.length + 6, () => {
@@ -314,7 +323,8 @@ export class ThingsboardTopics {
   }
 
   private async gatewayMessage(session: DeviceSession, gw: GatewayState, topic: string, payload: Buffer): Promise<void> {
-    if (!(await gw.isGateway)) throw new IngestRejection('not_authorized', 'this device is not a gateway: set "isGateway": true in its metadata');
+    gw.isGateway ??= await this.backend!.isGateway(session.identity);
+    if (!gw.isGateway) throw new IngestRejection('not_authorized', 'this device is not a gateway: set "isGateway": true in its metadata');
     const body = parse(payload);
     if (body instanceof IngestRejection) throw body;
     if (!isObject(body)) throw new IngestRejection('invalid_payload', `${topic} takes a JSON object`);
@@ -367,7 +377,7 @@ export class ThingsboardTopics {
     if (child.deviceId === session.identity.deviceId) throw new IngestRejection('invalid_payload', `"${name}" is the gateway itself`);
     gw.children.set(name, child);
     gw.names.set(child.deviceId, name);
-    if (hasSubscription(session, TB.gatewayRpc)) this.childListening(session, child);
+    if (gw.listensRpc) this.childListening(session, child);
     return child;
   }
 
@@ -409,11 +419,6 @@ function keyList(v: unknown, field: string): string[] | undefined {
 function pick(values: Record<string, unknown>, keys: string[] | undefined): Record<string, unknown> {
   if (!keys) return values;
   return Object.fromEntries(keys.filter((k) => Object.hasOwn(values, k)).map((k) => [k, values[k]]));
-}
-
-function hasSubscription(session: DeviceSession, filter: string): boolean {
-  const subs = (session as unknown as { subscriptions?: Record<string, unknown> }).subscriptions;
-  return subs !== undefined && Object.hasOwn(subs, filter);
 }
 
 function add(map: Map<string, Set<DeviceSession>>, key: string, session: DeviceSession): boolean {
