@@ -1,7 +1,8 @@
 /** The ThingsBoard device API (README, Device protocol) through the real server, with mqtt.js clients written to ThingsBoard's documented shapes. */
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectMqtt, httpJson, publish, publishV5, startServer, until, waitForClose, type TestServer } from './helpers.js';
+import { TetherClient } from '@tether/api-client';
+import { ADMIN, connectMqtt, httpJson, publish, publishV5, startServer, until, waitForClose, type TestServer } from './helpers.js';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -178,6 +179,22 @@ describe('gateway API', () => {
     await until(async () => (await command(a.id, cmd.body.id as string)).status === 'succeeded');
     expect((await command(a.id, cmd.body.id as string)).result).toEqual({ calibrated: true });
     g.end(true);
+  });
+
+  it('names only devices of its own org: another org’s device of the same name is never written', async () => {
+    const inA = await s.api.devices.create({ name: 'Boiler 1' });
+    const orgB = await s.api.orgs.create('TB org B');
+    const b = new TetherClient({ baseUrl: s.httpUrl });
+    await b.login(ADMIN.email, ADMIN.password, orgB.id);
+    const gw = await b.devices.create({ name: 'gw-b', metadata: { isGateway: true } });
+    const g = await connectMqtt(s.mqttUrl, { username: gw.token });
+    await publish(g, 'v1/gateway/telemetry', JSON.stringify({ 'Boiler 1': [{ ts: Date.now(), values: { cross: 1 } }] }));
+    g.end(true);
+    expect((await s.api.devices.latest(inA.id)).values).toEqual({});
+    const inB = ((await httpJson(`${s.httpUrl}/api/v1/devices?limit=500`, { token: b.token })).body as { items: { id: string; name: string }[] }).items;
+    const created = inB.find((x) => x.name === 'Boiler 1')!;
+    expect(created.id).not.toBe(inA.id);
+    expect((await b.devices.latest(created.id)).values.cross!.value).toBe(1);
   });
 
   it('refuses gateway topics from a device that is not a gateway', async () => {
