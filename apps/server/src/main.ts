@@ -318,6 +318,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       authFailuresPerMinute: config.mqttAuthFailuresPerMinute,
       connectsPerDevicePerMinute: config.mqttConnectsPerDevicePerMinute,
       receiveMaximum: config.mqttReceiveMaximum,
+      maxPayloadBytes: config.maxPayloadBytes,
       // Room for the topic, properties and header around the largest payload; a payload a little over the limit gets a
       // payload refusal with a reason code, a packet past this is dropped unread.
       maximumPacketSize: config.maxPayloadBytes + MQTT_PACKET_OVERHEAD_BYTES,
@@ -329,7 +330,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     const b = broker;
     configs.attachDownlink({
       holds: (deviceId) => b.holdsDevice(deviceId),
-      publish: (deviceId, values) => b.publishRetained(deviceTopic.config(deviceId), values),
+      publish: (deviceId, values) => b.publishConfig(deviceId, values),
       forget: async (deviceId) => {
         if (b.hasRetained(deviceTopic.config(deviceId))) await b.clearRetained(deviceTopic.config(deviceId));
       },
@@ -345,6 +346,12 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       onConfigSubscribe: (device) => {
         if (broker?.hasRetained(deviceTopic.config(device.deviceId))) return;
         void configs.publishTo(device).catch((err: unknown) => logger.warn({ err }, 'could not publish device config'));
+      },
+      thingsboard: {
+        clientAttributes: (device) => telemetry.reportedValues(device),
+        sharedAttributes: (device) => configs.deviceConfig(device),
+        isGateway: (device) => devices.isGateway(device),
+        gatewayChild: (gateway, name) => devices.gatewayChild(gateway, name),
       },
     });
   }

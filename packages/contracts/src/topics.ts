@@ -16,12 +16,30 @@ export const deviceTopic = {
   otaStatus: (deviceId: string) => `devices/${deviceId}/ota/status`,
 } as const;
 
-/** ThingsBoard-compatible device topics: identity comes from the connection, not the topic. */
+/** ThingsBoard-compatible device topics (README, Device protocol): identity comes from the connection, not the topic. */
 export const thingsboardTopic = {
   telemetry: 'v1/devices/me/telemetry',
   attributes: 'v1/devices/me/attributes',
   rpcRequestPrefix: 'v1/devices/me/rpc/request/',
+  rpcResponsePrefix: 'v1/devices/me/rpc/response/',
+  attributesRequestPrefix: 'v1/devices/me/attributes/request/',
+  attributesResponsePrefix: 'v1/devices/me/attributes/response/',
+  gatewayConnect: 'v1/gateway/connect',
+  gatewayDisconnect: 'v1/gateway/disconnect',
+  gatewayTelemetry: 'v1/gateway/telemetry',
+  gatewayAttributes: 'v1/gateway/attributes',
+  gatewayRpc: 'v1/gateway/rpc',
 } as const;
+
+/** The ThingsBoard topic filters a device may subscribe to (and all it receives on them is its own). */
+export const THINGSBOARD_SUBSCRIPTIONS = [
+  'v1/devices/me/rpc/request/+',
+  'v1/devices/me/rpc/response/+',
+  'v1/devices/me/attributes',
+  'v1/devices/me/attributes/response/+',
+  'v1/gateway/rpc',
+  'v1/gateway/attributes',
+] as const;
 
 export interface ParsedDeviceTopic {
   deviceId: string;

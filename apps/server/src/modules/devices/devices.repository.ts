@@ -335,6 +335,24 @@ export class DevicesRepository {
     return r ? { deviceId: r.id, orgId: r.org_id, projectId: r.project_id } : null;
   }
 
+  /** ThingsBoard gateway API: whether the device is marked a gateway (metadata `isGateway: true`). */
+  async isGateway(deviceId: string): Promise<boolean> {
+    const [r] = await this.db.query<{ gateway: boolean }>(
+      "SELECT coalesce(metadata->'isGateway' = 'true'::jsonb, false) AS gateway FROM devices WHERE id = $1",
+      [deviceId],
+    );
+    return r?.gateway ?? false;
+  }
+
+  /** The oldest device of that name in the org and project (null: no project), or null. */
+  async identityByName(orgId: string, projectId: string | null, name: string, q: Queryable = this.db): Promise<DeviceIdentity | null> {
+    const [r] = await q.query<{ id: string; org_id: string; project_id: string | null }>(
+      `SELECT id, org_id, project_id FROM devices WHERE org_id = $1 AND project_id IS NOT DISTINCT FROM $2 AND name = $3 ORDER BY created_at, id LIMIT 1`,
+      [orgId, projectId, name],
+    );
+    return r ? { deviceId: r.id, orgId: r.org_id, projectId: r.project_id } : null;
+  }
+
   /** The device's identity and effective inactivity timeout (device → project → default), for a broker that names it by id. */
   async identityWithTimeout(deviceId: string): Promise<{ identity: DeviceIdentity; inactivityTimeoutS: number } | null> {
     const [r] = await this.db.query<{ id: string; org_id: string; project_id: string | null; timeout_s: number }>(

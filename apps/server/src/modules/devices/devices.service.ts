@@ -490,6 +490,43 @@ export class DevicesService {
     return isUuid(deviceId) ? this.repo.identityById(deviceId.toLowerCase()) : null;
   }
 
+  /** ThingsBoard gateway API: whether the device may publish for others (metadata `isGateway: true`, set through the API). */
+  isGateway(device: DeviceIdentity): Promise<boolean> {
+    return this.repo.isGateway(device.deviceId);
+  }
+
+  /**
+   * ThingsBoard gateway API: the device a gateway names, in the gateway's org
+   * and project; created on first use, as ThingsBoard does, with a token nobody
+   * is given (it talks through its gateway). One device per name: the lock
+   * serializes gateways racing to create it.
+   */
+  async gatewayChild(gateway: DeviceIdentity, name: string): Promise<DeviceIdentity> {
+    const found = await this.repo.identityByName(gateway.orgId, gateway.projectId, name);
+    if (found) return found;
+    // Not through issue(): the token is given to no one, so no broker's client list needs it.
+    return this.deps.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`gateway-child:${gateway.orgId}:${gateway.projectId ?? ''}:${name}`]);
+      const again = await this.repo.identityByName(gateway.orgId, gateway.projectId, name, tx);
+      if (again) return again;
+      const metadata = { createdByGateway: gateway.deviceId };
+      const row = {
+        orgId: gateway.orgId,
+        projectId: gateway.projectId,
+        templateId: null,
+        name,
+        type: '',
+        tags: [],
+        metadata,
+        inactivityTimeoutS: null,
+        serial: null,
+        claimCodeHash: null,
+      };
+      const id = await this.repo.insert(row, hashToken(randomToken(DEVICE_TOKEN_PREFIX, 24)), tx);
+      return { deviceId: id, orgId: gateway.orgId, projectId: gateway.projectId };
+    });
+  }
+
   /** An external broker's message names its device by id (topic or username): who it is, and how long it counts as active. */
   async identityWithTimeout(deviceId: string): Promise<{ identity: DeviceIdentity; inactivityTimeoutS: number } | null> {
     return isUuid(deviceId) ? this.repo.identityWithTimeout(deviceId.toLowerCase()) : null;

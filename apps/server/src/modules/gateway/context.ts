@@ -5,6 +5,7 @@ import type { DeviceIdentity } from '../devices/devices.repository.js';
 import type { IngestRejection } from '../ingest/ingest-message.js';
 import type { IngestService } from '../ingest/ingest.service.js';
 import type { OtaJobsService } from '../ota/ota-jobs.service.js';
+import type { ThingsboardBackend, ThingsboardTopics } from './handlers/thingsboard.js';
 import type { SessionRegistry } from './sessions.js';
 
 /** What a device's subscriptions and acks mean to the rest of Tether: set once the services exist (DeviceGateway.attach). */
@@ -14,6 +15,8 @@ export interface GatewayHooks {
   ota?: Pick<OtaJobsService, 'deliverHere' | 'report'>;
   /** The device subscribed to its config topic: send it the resolved configuration. */
   onConfigSubscribe?(device: DeviceIdentity): void;
+  /** ThingsBoard attributes and gateways (handlers/thingsboard.ts). */
+  thingsboard?: ThingsboardBackend;
 }
 
 /** What the topic handlers share: one object per gateway. */
@@ -21,6 +24,8 @@ export interface GatewayContext {
   readonly ingest: Pick<IngestService, 'accept' | 'reject'>;
   readonly windows: PublishWindows;
   readonly sessions: SessionRegistry;
+  /** Who listens on the ThingsBoard topics, and their RPC ids. */
+  readonly thingsboard: ThingsboardTopics;
   readonly logger: Logger;
   hooks: GatewayHooks;
 }

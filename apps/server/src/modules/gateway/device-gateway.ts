@@ -12,6 +12,7 @@ import type { OtaChannel } from '../ota/ota-jobs.service.js';
 import { redeliverCommands } from './handlers/commands.js';
 import { redeliverOta } from './handlers/ota.js';
 import type { Provisioner } from './handlers/provision.js';
+import { ThingsboardTopics, type DeliverTo } from './handlers/thingsboard.js';
 import { DeviceTopicRoutes } from './routes.js';
 import { SessionRegistry, type DevicePresence, type DeviceSessions } from './sessions.js';
 
@@ -30,6 +31,8 @@ export interface GatewayDeps extends Omit<MqttBrokerOptions, 'windows'> {
    * packets; Aedes reads no more from the socket until they are answered.
    */
   receiveMaximum: number;
+  /** Told to ThingsBoard SDKs (getSessionLimits), which split what is larger. */
+  maxPayloadBytes: number;
 }
 
 /**
@@ -46,10 +49,13 @@ export class DeviceGateway implements DeviceSessions, Downlink, CommandChannel, 
   ) {}
 
   static async create(deps: GatewayDeps): Promise<DeviceGateway> {
-    const { devices, provisioner, presence, ingest, receiveMaximum, ...options } = deps;
+    const { devices, provisioner, presence, ingest, receiveMaximum, maxPayloadBytes, ...options } = deps;
     const windows = new PublishWindows(receiveMaximum, ingest.budget.maxMessages);
-    const ctx: GatewayContext = { ingest, windows, sessions: new SessionRegistry(presence, deps.metrics), logger: deps.logger, hooks: {} };
+    const sessions = new SessionRegistry(presence, deps.metrics);
+    const ctx: GatewayContext = { ingest, windows, sessions, logger: deps.logger, hooks: {}, thingsboard: new ThingsboardTopics() };
     const broker = await MqttBroker.create({ ...options, windows }, new DeviceTopicRoutes(ctx, devices, provisioner));
+    const deliver: DeliverTo = (session, topic, payload, maxQos) => broker.deliverTo(session, topic, Buffer.from(JSON.stringify(payload)), maxQos);
+    ctx.thingsboard.bind(ctx, deliver, { maxPayloadSize: maxPayloadBytes, maxInflightMessages: receiveMaximum, rateLimits: {} });
     return new DeviceGateway(broker, ctx);
   }
 
@@ -73,8 +79,9 @@ export class DeviceGateway implements DeviceSessions, Downlink, CommandChannel, 
     return this.ctx.sessions.holdsDevice(deviceId);
   }
 
+  /** Subscribed to its command topic (Tether's or ThingsBoard's RPC), or reachable through a ThingsBoard gateway here. */
   isListening(deviceId: string): boolean {
-    return this.ctx.sessions.isListening(deviceId);
+    return this.ctx.sessions.isListening(deviceId) || this.ctx.thingsboard.listensThroughGateway(deviceId);
   }
 
   isListeningOta(deviceId: string): boolean {
@@ -94,8 +101,16 @@ export class DeviceGateway implements DeviceSessions, Downlink, CommandChannel, 
 
   // Downlink
 
+  /** On devices/{id}/commands/{commandId}, and as a ThingsBoard RPC request to the device's ThingsBoard connections and gateways. */
   send(deviceId: string, commandId: string, message: CommandMessage): void {
     this.broker.publish(deviceTopic.command(deviceId, commandId), Buffer.from(JSON.stringify(message)), 1);
+    this.ctx.thingsboard.sendCommand(deviceId, commandId, message);
+  }
+
+  /** The device's resolved configuration: retained on devices/{id}/config, and its changed keys to ThingsBoard attribute subscribers. */
+  async publishConfig(deviceId: string, values: Record<string, unknown>): Promise<void> {
+    await this.broker.publishRetained(deviceTopic.config(deviceId), Buffer.from(JSON.stringify(values)));
+    this.ctx.thingsboard.configChanged(deviceId, values);
   }
 
   sendOtaJob(deviceId: string, job: OtaJobMessage): void {

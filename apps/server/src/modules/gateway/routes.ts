@@ -8,7 +8,7 @@ import { acceptCommandResult, commandAcked, commandsSubscribed } from './handler
 import { configSubscribed } from './handlers/config.js';
 import { acceptData } from './handlers/data.js';
 import { acceptOtaStatus, otaSubscribed } from './handlers/ota.js';
-import { thingsboardChannel } from './handlers/thingsboard.js';
+import { ThingsboardTopics } from './handlers/thingsboard.js';
 import { acceptProvisionRequest, PROVISION_RESPONSE_TOPIC, PROVISION_USERNAME, provisioningIdentity, type Provisioner } from './handlers/provision.js';
 import type { DeviceSession } from './sessions.js';
 
@@ -54,7 +54,7 @@ export function deviceAclFilters(deviceId: string): { publish: string[]; subscri
  *
  * Publishes (device → Tether):
  * - devices/{own id}/{telemetry,alerts,heartbeat,location,attributes}: handlers/data.ts
- * - v1/devices/me/{telemetry,attributes}: handlers/thingsboard.ts, then data
+ * - v1/devices/me/… and v1/gateway/… (ThingsBoard): handlers/thingsboard.ts
  * - devices/{own id}/commands/{commandId}/result: handlers/commands.ts
  * - devices/{own id}/ota/status: handlers/ota.ts
  * - anything else: refused, unknown_topic in its own tree, not_authorized outside it
@@ -65,8 +65,9 @@ export function deviceAclFilters(deviceId: string): { publish: string[]; subscri
  *
  * Subscriptions: devices/{own id}/ config, commands/+, commands/{id},
  * commands/#, ota and #, at QoS 0 or 1; a command, config or ota subscription
- * starts delivery (handlers/commands.ts, handlers/config.ts, handlers/ota.ts). A device
- * receives nothing outside its own tree.
+ * starts delivery (handlers/commands.ts, handlers/config.ts, handlers/ota.ts);
+ * and THINGSBOARD_SUBSCRIPTIONS. A device receives nothing outside its own
+ * tree but what is sent to its connection alone on the ThingsBoard topics.
  */
 export class DeviceTopicRoutes implements MqttHandlers<DeviceIdentity> {
   constructor(
@@ -90,8 +91,7 @@ export class DeviceTopicRoutes implements MqttHandlers<DeviceIdentity> {
     // inbound QoS 2 store empty.
     if (packet.qos === 2) return refuse(ctx, identity, new IngestRejection('invalid_payload', 'QoS 2 is not supported; publish with QoS 0 or 1'), done);
     const topic = packet.topic;
-    const tb = thingsboardChannel(topic);
-    if (tb) return acceptData(ctx, session, tb, packet, done);
+    if (ThingsboardTopics.isTopic(topic)) return ctx.thingsboard.publish(session, packet, done);
     const parsed = parseDeviceTopic(topic);
     if (!parsed || parsed.deviceId.toLowerCase() !== identity.deviceId) {
       // ACL: a device writes only under devices/{its own id}/.
@@ -107,13 +107,17 @@ export class DeviceTopicRoutes implements MqttHandlers<DeviceIdentity> {
 
   subscribe(identity: DeviceIdentity, sub: MqttSubscription): MqttSubscription | null {
     if (identity.provisioning) return sub.topic === PROVISION_RESPONSE_TOPIC ? { ...sub, qos: 0 } : null;
-    if (!deviceMay(identity.deviceId, 'subscribe', sub.topic)) return null;
+    if (!ThingsboardTopics.maySubscribe(sub.topic) && !deviceMay(identity.deviceId, 'subscribe', sub.topic)) return null;
     return sub.qos > 1 ? { ...sub, qos: 1 } : sub;
   }
 
-  /** Defense in depth: never deliver another device's tree to a device. */
-  mayReceive(identity: DeviceIdentity, topic: string): boolean {
+  /**
+   * Defense in depth: never deliver another device's tree to a device. A
+   * ThingsBoard topic names no device: only what is sent to this connection alone.
+   */
+  mayReceive(identity: DeviceIdentity, topic: string, direct: boolean): boolean {
     if (identity.provisioning) return topic === PROVISION_RESPONSE_TOPIC;
+    if (ThingsboardTopics.isTopic(topic)) return direct;
     const parsed = parseDeviceTopic(topic);
     return parsed !== null && parsed.deviceId.toLowerCase() === identity.deviceId;
   }
@@ -125,6 +129,7 @@ export class DeviceTopicRoutes implements MqttHandlers<DeviceIdentity> {
 
   closed(session: DeviceSession): void {
     if (session.identity.provisioning) return;
+    this.ctx.thingsboard.closed(session);
     this.ctx.sessions.closed(session);
   }
 
@@ -132,6 +137,7 @@ export class DeviceTopicRoutes implements MqttHandlers<DeviceIdentity> {
     const identity = session.identity;
     if (identity.provisioning) return;
     for (const sub of subscriptions) {
+      if (ThingsboardTopics.maySubscribe(sub.topic)) this.ctx.thingsboard.subscribed(session, sub.topic);
       const parsed = parseDeviceTopic(sub.topic);
       if (!parsed || parsed.deviceId.toLowerCase() !== identity.deviceId) continue;
       if (COMMAND_SUBSCRIPTION.test(parsed.path) || parsed.path === '#') commandsSubscribed(this.ctx, session);
@@ -142,6 +148,7 @@ export class DeviceTopicRoutes implements MqttHandlers<DeviceIdentity> {
 
   acked(session: DeviceSession, topic: string): void {
     if (session.identity.provisioning) return;
+    if (ThingsboardTopics.isTopic(topic)) return this.ctx.thingsboard.acked(session, topic);
     const parsed = parseDeviceTopic(topic);
     const m = parsed && COMMAND.exec(parsed.path);
     if (m) commandAcked(this.ctx, session.identity, m[1]!);

@@ -1,5 +1,6 @@
 import type { Database } from '../../platform/db/database.js';
 import { AppError, assertUuid, notFound } from '../errors.js';
+import type { DeviceIdentity } from '../devices/devices.repository.js';
 import type { Actor } from '../accounts/actor.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import { csvLine } from '../../platform/http/csv.js';
@@ -228,6 +229,11 @@ export class TelemetryService {
     const reported: ReportedAttributes['reported'] = {};
     for (const r of rows) reported[r.key] = { value: r.value, updatedAt: r.updated_at.toISOString() };
     return { deviceId: device.id, reported };
+  }
+
+  /** The attributes a device reported, key → value, for the device itself (ThingsBoard's client attributes). */
+  async reportedValues(device: DeviceIdentity): Promise<Record<string, unknown>> {
+    return Object.fromEntries((await this.repo.attributes(device.deviceId)).map((r) => [r.key, r.value]));
   }
 
   async heartbeats(actor: Actor, deviceId: string, q: { from?: string; to?: string; limit?: number; before?: string }): Promise<HeartbeatHistory> {

@@ -49,8 +49,11 @@ export interface MqttHandlers<I extends MqttIdentity> {
   publish(session: MqttSession<I>, packet: MqttPublish, done: (err: Error | null) => void): void;
   /** A SUBSCRIBE: what is granted, or null (SUBACK 0x80, connection kept: MQTT-3.9.3). */
   subscribe(identity: I, sub: MqttSubscription): MqttSubscription | null;
-  /** Whether a message on `topic` may be delivered to this client. */
-  mayReceive(identity: I, topic: string): boolean;
+  /**
+   * Whether a message on `topic` may be delivered to this client. `direct`: sent
+   * by deliverTo to this client alone, not fanned out to the topic's subscribers.
+   */
+  mayReceive(identity: I, topic: string, direct: boolean): boolean;
   /** The client signed in (its CONNACK is sent). */
   opened(session: MqttSession<I>): void;
   /** A signed-in client is gone. */
@@ -98,6 +101,21 @@ type BrokerClient<I extends MqttIdentity> = Client & {
 const MAX_UNACKED_TRACKED = 1000;
 
 const noop = () => {};
+
+/** The broker id deliverTo's packets carry, so authorizeForward tells them from fan-out (aedes-packet keeps brokerId). */
+const DIRECT = 'tether-direct';
+
+/** MQTT topic filter matching (MQTT-4.7): `+` one level, `#` the rest; `$` topics match no wildcard first level. */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
+}
 
 /**
  * The embedded MQTT broker (Aedes 2; MQTT 3.1, 3.1.1 and 5) as a transport:
@@ -152,6 +170,24 @@ export class MqttBroker<I extends MqttIdentity> {
   /** Publishes to every subscriber of `topic`, not retained. */
   publish(topic: string, payload: Buffer, qos: 0 | 1): void {
     this.aedes.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false }, noop);
+  }
+
+  /**
+   * Sends to this one client, if it subscribes to the topic, whatever other
+   * clients subscribe to: for topics that name no device (ThingsBoard's
+   * v1/devices/me/…), where a fan-out would reach every device. At most
+   * `maxQos`, and no more than the client's subscription granted. The QoS sent
+   * at, or null when the client does not subscribe to the topic.
+   */
+  deliverTo(session: MqttSession<I>, topic: string, payload: Buffer, maxQos: 0 | 1): 0 | 1 | null {
+    const client = session as BrokerClient<I>;
+    const subs = (client as unknown as { subscriptions?: Record<string, { qos?: number }> }).subscriptions ?? {};
+    let granted = -1;
+    for (const [filter, sub] of Object.entries(subs)) if (topicMatches(filter, topic)) granted = Math.max(granted, sub.qos ?? 0);
+    if (granted < 0) return null;
+    const qos = Math.min(granted, maxQos) as 0 | 1;
+    client.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false, brokerId: DIRECT } as Parameters<Client['publish']>[0], noop);
+    return qos;
   }
 
   /**
@@ -255,7 +291,7 @@ export class MqttBroker<I extends MqttIdentity> {
 
     a.authorizeForward = (client: BrokerClient<I>, packet) => {
       const identity = client.identity;
-      if (!identity || !handlers.mayReceive(identity, packet.topic)) return null;
+      if (!identity || !handlers.mayReceive(identity, packet.topic, packet.brokerId === DIRECT)) return null;
       // Aedes keeps no outgoing store for clean sessions, so its 'ack' event cannot say which
       // publish a PUBACK answers. MQTT-4.6.0-2 has clients PUBACK in the order they received,
       // so the order is kept here. The QoS is the one Aedes will send (it downgrades to
