@@ -8729,6 +8729,8 @@ export interface paths {
                 query?: {
                     limit?: number;
                     offset?: number;
+                    /** @description Only projects whose name or description contains this, case-insensitive */
+                    q?: string;
                 };
                 header?: never;
                 path?: never;

@@ -16,9 +16,17 @@ const SELECT = `SELECT p.*, (SELECT count(*)::int FROM devices d WHERE d.project
 export class ProjectsRepository {
   constructor(private readonly db: Queryable) {}
 
-  async list(orgId: string, limit: number, offset: number): Promise<{ items: ProjectRow[]; total: number }> {
-    const items = await this.db.query<ProjectRow>(`${SELECT} WHERE p.org_id = $1 ORDER BY lower(p.name) LIMIT $2 OFFSET $3`, [orgId, limit, offset]);
-    const [c] = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM projects WHERE org_id = $1', [orgId]);
+  /** `q`: name or description containing it, case-insensitive (LIKE's wildcards in it match themselves). */
+  async list(orgId: string, limit: number, offset: number, q: string | null = null): Promise<{ items: ProjectRow[]; total: number }> {
+    const match = `($2::text IS NULL OR p.name ILIKE $2 ESCAPE '\\' OR p.description ILIKE $2 ESCAPE '\\')`;
+    const like = q === null ? null : `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const items = await this.db.query<ProjectRow>(`${SELECT} WHERE p.org_id = $1 AND ${match} ORDER BY lower(p.name) LIMIT $3 OFFSET $4`, [
+      orgId,
+      like,
+      limit,
+      offset,
+    ]);
+    const [c] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM projects p WHERE p.org_id = $1 AND ${match}`, [orgId, like]);
     return { items, total: c?.n ?? 0 };
   }
 

@@ -16,11 +16,15 @@ export function projectsRoutes(projects: ProjectsService) {
       {
         schema: {
           tags: ['projects'],
-          querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })), offset: Type.Optional(Type.Integer({ minimum: 0 })) }),
+          querystring: Type.Object({
+            q: Type.Optional(Type.String({ maxLength: 200, description: 'Only projects whose name or description contains this, case-insensitive' })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+            offset: Type.Optional(Type.Integer({ minimum: 0 })),
+          }),
           response: { 200: ProjectPage },
         },
       },
-      (req) => projects.list(actorOf(req), req.query.limit, req.query.offset),
+      (req) => projects.list(actorOf(req), req.query.limit, req.query.offset, req.query.q),
     );
     app.post(
       '/api/v1/projects',

@@ -26,8 +26,8 @@ export class ProjectsService {
     this.repo = new ProjectsRepository(db);
   }
 
-  async list(actor: Actor, limit = 100, offset = 0) {
-    const page = await this.repo.list(actor.orgId, limit, offset);
+  async list(actor: Actor, limit = 100, offset = 0, q?: string) {
+    const page = await this.repo.list(actor.orgId, limit, offset, q?.trim() || null);
     return { items: page.items.map(toProject), total: page.total, limit, offset };
   }
 

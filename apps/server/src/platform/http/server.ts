@@ -63,7 +63,11 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
   app.decorateRequest('actor', null);
 
   // Every documented route answers errors in one shape; a route may still describe its own.
+  // A query parameter a route does not know is a 400 naming it, not silently ignored
+  // (`/devices?active=true` must not answer every device).
   app.addHook('onRoute', (route) => {
+    const query = (route.schema as { querystring?: { type?: string; additionalProperties?: unknown } } | undefined)?.querystring;
+    if (query?.type === 'object') query.additionalProperties ??= false;
     if (!route.schema || (route.schema as { hide?: boolean }).hide) return;
     const response = ((route.schema as { response?: Record<string, unknown> }).response ??= {});
     response['4xx'] ??= ErrorBody;
@@ -95,7 +99,10 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
       return reply.status(err.status).send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
     }
     if (err.validation) {
-      return reply.status(400).send({ error: { code: 'VALIDATION_FAILED', message: err.message } });
+      const v = (err.validation as { keyword?: string; params?: { additionalProperty?: string } }[])[0];
+      const unknown = (err as { validationContext?: string }).validationContext === 'querystring' && v?.keyword === 'additionalProperties';
+      const message = unknown ? `unknown query parameter "${v.params?.additionalProperty}"` : err.message;
+      return reply.status(400).send({ error: { code: 'VALIDATION_FAILED', message } });
     }
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply
