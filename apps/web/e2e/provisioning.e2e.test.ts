@@ -49,7 +49,9 @@ describe('provisioning key', () => {
     });
     expect(r.status).toBe(200);
     const token = r.body.credentialsValue as string;
-    expect((await httpJson(`${server.httpUrl}/api/v1/device/telemetry`, { method: 'POST', token, body: JSON.stringify({ temperature: 21.5 }) })).status).toBe(202);
+    expect((await httpJson(`${server.httpUrl}/api/v1/device/telemetry`, { method: 'POST', token, body: JSON.stringify({ temperature: 21.5 }) })).status).toBe(
+      202,
+    );
 
     // After a reload the secret is gone for good; the device is in the project.
     await page.reload();
@@ -62,7 +64,11 @@ describe('provisioning key', () => {
 
 describe('claim code', () => {
   it('claims a device made with a code into a project from the devices page; a wrong code is refused', async () => {
-    const made = await httpJson(`${server.httpUrl}/api/v1/devices`, { method: 'POST', token: server.api.token, body: JSON.stringify({ name: 'Meter 7', claimCode: true }) });
+    const made = await httpJson(`${server.httpUrl}/api/v1/devices`, {
+      method: 'POST',
+      token: server.api.token,
+      body: JSON.stringify({ name: 'Meter 7', claimCode: true }),
+    });
     expect(made.status).toBe(201);
     const code = made.body.claimCode as string;
     await page.goto(`${server.httpUrl}/devices`);
