@@ -698,7 +698,8 @@ describe('org B’s fleet health', () => {
       '/api/v1/health/at-risk',
     ];
     for (const path of lists) {
-      const mine = await call('GET', path, userB.token!, undefined, { minutes: '1' });
+      const takesMinutes = !path.endsWith('/gaps') && !path.endsWith('/at-risk');
+      const mine = await call('GET', path, userB.token!, undefined, takesMinutes ? { minutes: '1' } : {});
       expect(mine.status).toBe(200);
       const text = JSON.stringify(mine.body);
       expect(text).not.toContain(deviceA.id);
