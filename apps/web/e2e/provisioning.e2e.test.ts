@@ -72,9 +72,10 @@ describe('claim code', () => {
     expect(made.status).toBe(201);
     const code = made.body.claimCode as string;
     await page.goto(`${server.httpUrl}/devices`);
+    await page.getByText('Claim a device').click();
     const form = page.getByTestId('claim-form');
     await form.getByLabel('Claim code').fill('ZZZZ-ZZZZ-ZZZZ');
-    await form.getByLabel('Into project').selectOption({ label: 'Line 1' });
+    await form.getByLabel('Claim into').selectOption({ label: 'Line 1' });
     await form.getByRole('button', { name: 'Claim device' }).click();
     await form.getByRole('alert').waitFor();
     await screenshot(page, 'provisioning-02-claim-refused', false);

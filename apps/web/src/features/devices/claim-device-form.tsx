@@ -30,38 +30,43 @@ export function ClaimDeviceForm({ projects, onClaimed }: { projects: Project[]; 
   };
 
   return (
-    <form className="card filters" aria-label="Claim a device" onSubmit={submit} data-testid="claim-form">
-      <label className="field">
-        <span>Claim code</span>
-        <input name="code" value={code} onChange={(e) => setCode(e.target.value)} placeholder="XXXX-XXXX-XXXX" autoComplete="off" required maxLength={64} />
-      </label>
-      <label className="field">
-        <span>Into project</span>
-        <select name="claimProjectId" value={projectId} onChange={(e) => setProjectId(e.target.value)} required>
-          <option value="">Choose…</option>
-          {projects.map((p) => (
-            <option key={p.id} value={p.id}>
-              {p.name}
-            </option>
-          ))}
-        </select>
-      </label>
-      <div className="field">
-        <span aria-hidden="true">&nbsp;</span>
-        <button type="submit" className="btn btn-primary" disabled={busy || !code.trim() || !projectId}>
-          Claim device
-        </button>
-      </div>
-      {error && (
-        <p className="notice notice-error" role="alert">
-          {error}
-        </p>
-      )}
-      {claimed && !error && (
-        <p className="notice" role="status">
-          Claimed <Link to={`/devices/${claimed.id}`}>{claimed.name}</Link>.
-        </p>
-      )}
-    </form>
+    <details className="card property-search" data-testid="claim-panel">
+      <summary>
+        <h2 id="claim-title">Claim a device</h2>
+      </summary>
+      <form className="filters" aria-labelledby="claim-title" onSubmit={submit} data-testid="claim-form">
+        <label className="field">
+          <span>Claim code</span>
+          <input name="code" value={code} onChange={(e) => setCode(e.target.value)} placeholder="XXXX-XXXX-XXXX" autoComplete="off" required maxLength={64} />
+        </label>
+        <label className="field">
+          <span>Claim into</span>
+          <select name="claimProjectId" value={projectId} onChange={(e) => setProjectId(e.target.value)} required>
+            <option value="">Choose…</option>
+            {projects.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <div className="field">
+          <span aria-hidden="true">&nbsp;</span>
+          <button type="submit" className="btn btn-primary" disabled={busy || !code.trim() || !projectId}>
+            Claim device
+          </button>
+        </div>
+        {error && (
+          <p className="notice notice-error" role="alert">
+            {error}
+          </p>
+        )}
+        {claimed && !error && (
+          <p className="notice" role="status">
+            Claimed <Link to={`/devices/${claimed.id}`}>{claimed.name}</Link>.
+          </p>
+        )}
+      </form>
+    </details>
   );
 }
