@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import queue
+import socket
+import threading
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, List
 
 import pytest
 
@@ -144,3 +146,81 @@ def test_bad_input_is_refused_and_the_connection_stays(tether, created, device: 
     assert device.connected
     device.telemetry({"after": 1})
     assert tether.api.ok("GET", f"/devices/{created['id']}/telemetry?keys=after")["series"]["after"][0]["value"] == 1
+
+
+class Proxy:
+    """A TCP proxy in front of Tether's MQTT port whose connections can be cut, and which
+    can refuse new ones for a while: a network that goes away and comes back."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.open = True
+        self.sockets: List[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.open:
+                client.close()
+                continue
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        for s in self.sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.sockets = []
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
+def test_after_a_lost_connection_it_reconnects_sends_what_was_queued_and_still_gets_commands(tether, created) -> None:
+    proxy = Proxy(tether.mqtt_host, tether.mqtt_port)
+    device = Device(created["id"], created["token"], "127.0.0.1", proxy.port, reconnect_min=1, reconnect_max=2)
+    try:
+        device.connect(timeout=20)
+        device.on_command(lambda c: "pong")
+        device.telemetry({"seq": 1})
+
+        proxy.open = False
+        proxy.cut()
+        assert eventually(lambda: not device.connected, 5)
+        offline = device.telemetry({"seq": 2}, wait=False)  # kept while there is no connection
+        time.sleep(1.5)
+        proxy.open = True
+        offline.wait(30)
+        assert eventually(lambda: device.connected, 10)
+
+        points = tether.api.ok("GET", f"/devices/{created['id']}/telemetry?keys=seq")["series"]["seq"]
+        assert sorted(p["value"] for p in points) == [1, 2]
+        done = tether.api.ok("POST", f"/devices/{created['id']}/commands?wait=true", {"name": "ping", "params": {}, "timeoutMs": 10000})
+        assert (done["status"], done["result"]) == ("succeeded", "pong")
+    finally:
+        device.close()
+        proxy.close()
