@@ -1,6 +1,7 @@
 """Runs the tests against a real Tether: `node apps/server/dist/cli/index.js start` (built by
-`npm run build`) on free ports with its embedded database in a temporary directory, or the
-server at TETHER_TEST_URL / TETHER_TEST_MQTT (with TETHER_TEST_ADMIN_EMAIL and _PASSWORD)."""
+`npm run build`) on free ports, with TLS beside plain MQTT and its embedded database in a
+temporary directory; or the server at TETHER_TEST_URL / TETHER_TEST_MQTT (with
+TETHER_TEST_ADMIN_EMAIL and _PASSWORD), where the TLS test is skipped."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -32,8 +34,9 @@ ADMIN_PASSWORD = os.environ.get("TETHER_TEST_ADMIN_PASSWORD", "admin-password-1"
 class Api:
     """Tether's REST API as an admin sees it."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, context: Optional[ssl.SSLContext] = None) -> None:
         self.base = base.rstrip("/") + "/api/v1"
+        self.context = context
         self.token = ""
 
     def request(self, method: str, path: str, body: Any = None) -> Tuple[int, Any]:
@@ -44,7 +47,7 @@ class Api:
         if self.token:
             req.add_header("authorization", f"Bearer {self.token}")
         try:
-            with urllib.request.urlopen(req, timeout=60) as res:
+            with urllib.request.urlopen(req, timeout=60, context=self.context) as res:
                 raw = res.read()
                 return res.status, json.loads(raw) if raw else None
         except urllib.error.HTTPError as err:
@@ -58,12 +61,14 @@ class Api:
 
 
 class Server:
-    def __init__(self, http_url: str, mqtt_url: str) -> None:
+    def __init__(self, http_url: str, mqtt_url: str, mqtts_port: Optional[int] = None, ca: Optional[str] = None) -> None:
         self.http_url = http_url
         mqtt = urlparse(mqtt_url)
         self.mqtt_host = mqtt.hostname or "127.0.0.1"
         self.mqtt_port = mqtt.port or 1883
-        self.api = Api(http_url)
+        self.mqtts_port = mqtts_port
+        self.tls = ssl.create_default_context(cafile=ca) if ca else None
+        self.api = Api(http_url, self.tls)
         self.api.token = self.api.ok("POST", "/auth/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})["accessToken"]
 
     def create_device(self) -> Dict[str, Any]:
@@ -78,6 +83,14 @@ def _spawn() -> Iterator[Server]:
     if not CLI.exists():
         pytest.exit(f"{CLI} is missing: run npm run build first", returncode=2)
     data_dir = tempfile.mkdtemp(prefix="tether-py-")
+    # A self-signed certificate for 127.0.0.1: HTTPS, and MQTT over TLS beside plain MQTT.
+    cert, key = f"{data_dir}/cert.pem", f"{data_dir}/key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )
     env = {
         **os.environ,
         "TETHER_DATA_DIR": data_dir,
@@ -87,6 +100,9 @@ def _spawn() -> Iterator[Server]:
         "TETHER_MQTT_HOST": "127.0.0.1",
         "TETHER_ADMIN_EMAIL": ADMIN_EMAIL,
         "TETHER_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "TETHER_TLS_CERT": cert,
+        "TETHER_TLS_KEY": key,
+        "TETHER_MQTTS_PORT": "0",
         "TETHER_LOG_LEVEL": "warn",
         # The wrong-token test must not slow the other tests down.
         "TETHER_MQTT_AUTH_FAILURES_PER_MINUTE": "100000",
@@ -113,7 +129,8 @@ def _spawn() -> Iterator[Server]:
         line = next(l for l in lines if l.startswith("Tether ready"))
         http_url = re.search(r"web (https?://\S+)", line).group(1)  # type: ignore[union-attr]
         mqtt_url = re.search(r"mqtt (mqtt://\S+)", line).group(1)  # type: ignore[union-attr]
-        yield Server(http_url, mqtt_url)
+        mqtts_url = re.search(r"mqtts (mqtts://\S+)", line).group(1)  # type: ignore[union-attr]
+        yield Server(http_url, mqtt_url, urlparse(mqtts_url).port, cert)
     finally:
         proc.terminate()
         try:

@@ -224,3 +224,21 @@ def test_after_a_lost_connection_it_reconnects_sends_what_was_queued_and_still_g
     finally:
         device.close()
         proxy.close()
+
+
+def test_a_device_jwt_signs_in_as_the_token_does(tether, created) -> None:
+    jwt = tether.api.ok("POST", "/auth/device-token", {"deviceId": created["id"]})["token"]
+    with tether.device(created, token=jwt) as device:
+        device.telemetry({"signed_in_with": 1})
+    assert tether.api.ok("GET", f"/devices/{created['id']}/telemetry?keys=signed_in_with")["series"]["signed_in_with"][0]["value"] == 1
+
+
+def test_over_tls(tether, created) -> None:
+    if tether.mqtts_port is None:
+        pytest.skip("the server under test has no MQTT over TLS")
+    device = Device(created["id"], created["token"], "127.0.0.1", tether.mqtts_port, tls=tether.tls)
+    with device:
+        device.telemetry({"over_tls": 1})
+    assert tether.api.ok("GET", f"/devices/{created['id']}/telemetry?keys=over_tls")["series"]["over_tls"][0]["value"] == 1
+    with pytest.raises(ConnectionRefused):
+        Device(created["id"], "dt_wrong", "127.0.0.1", tether.mqtts_port, tls=tether.tls).connect(timeout=20)
