@@ -7,6 +7,7 @@ import json
 import logging
 import ssl
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -204,9 +205,10 @@ class Device:
         self._worker.shutdown(wait=True)
         with self._lock:
             pending = list(self._pending.values())
+        deadline = time.monotonic() + timeout
         for handle in pending:
             try:
-                handle.wait(timeout)
+                handle.wait(max(0.0, deadline - time.monotonic()))
             except TetherError:
                 pass
         self._client.disconnect()
