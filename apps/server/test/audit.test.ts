@@ -12,7 +12,7 @@ let admin: TetherClient;
 let adminId: string;
 /** Every secret this test sends or is given: none may appear in audit_log. */
 const secrets: string[] = [];
-const ids: Record<string, string> = {};
+const ids = {} as Record<'user' | 'key' | 'project' | 'device' | 'labelled' | 'template' | 'rule' | 'target', string>;
 
 const call = (method: string, path: string, body?: unknown, token = admin.token!, headers: Record<string, string> = {}) =>
   httpJson(`${s.httpUrl}${path}`, { method, token, headers, body: body === undefined ? undefined : JSON.stringify(body) });

@@ -71,7 +71,8 @@ export class AuditLog {
       where.push(sql(`$${params.length}`));
     };
     if (q.actor) add((n) => `a.actor_id = ${n}::uuid`, q.actor);
-    if (q.action) q.action.endsWith('.') ? add((n) => `a.action LIKE ${n}`, likePrefix(q.action)) : add((n) => `a.action = ${n}`, q.action);
+    if (q.action?.endsWith('.')) add((n) => `a.action LIKE ${n}`, likePrefix(q.action));
+    else if (q.action) add((n) => `a.action = ${n}`, q.action);
     if (q.targetKind) add((n) => `a.target_kind = ${n}`, q.targetKind);
     if (q.targetId) add((n) => `a.target_id = ${n}::uuid`, q.targetId);
     if (q.from) add((n) => `a.created_at >= ${n}`, q.from);

@@ -8,7 +8,20 @@ import { Async, EmptyState } from '../../components/ui/state-views';
 
 const LIMIT = 50;
 /** Action families the server records; a value ending in a dot is a prefix. */
-const ACTIONS = ['auth.', 'user.', 'api_key.', 'org.', 'project.', 'device.', 'config.', 'command.', 'template.', 'rule.', 'notification_target.', 'deployment.'];
+const ACTIONS = [
+  'auth.',
+  'user.',
+  'api_key.',
+  'org.',
+  'project.',
+  'device.',
+  'config.',
+  'command.',
+  'template.',
+  'rule.',
+  'notification_target.',
+  'deployment.',
+];
 const SINCE: Record<string, number | null> = { '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000, all: null };
 const SINCE_LABEL: Record<string, string> = { '24h': 'Last 24 hours', '7d': 'Last 7 days', '30d': 'Last 30 days', all: 'Any time' };
 
@@ -132,8 +145,10 @@ export function AuditLog() {
                           <code>{e.action}</code>
                         </td>
                         <td data-label="Target">
-                          {e.target.kind}
-                          {e.target.id && <span className="muted small"> {e.target.id.slice(0, 8)}</span>}
+                          <span>
+                            {e.target.kind}
+                            {e.target.id && <span className="muted small"> {e.target.id.slice(0, 8)}</span>}
+                          </span>
                         </td>
                         <td data-label="IP">{e.ip ?? <span className="muted">—</span>}</td>
                         <td data-label="Details" className="payload">
