@@ -21,6 +21,8 @@ import { JwtSigner } from './platform/security/jwt.js';
 import { loadMasterKey } from './platform/security/key-encryption.js';
 import { AccountsService } from './modules/accounts/accounts.service.js';
 import { accountsRoutes } from './modules/accounts/accounts.routes.js';
+import { auditRoutes } from './modules/audit/audit.routes.js';
+import { AuditService } from './modules/audit/audit.service.js';
 import { SigningKeys } from './modules/accounts/signing-keys.js';
 import { AlertsService } from './modules/alerts/alerts.service.js';
 import { alertsRoutes } from './modules/alerts/alerts.routes.js';
@@ -169,7 +171,13 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   let brokerCredentials: Awaited<ReturnType<typeof startMosquittoCredentials>> | null = null;
 
   // Services
-  const accounts = new AccountsService({ db, signer, accessTtlS: config.accessTokenTtlS, refreshTtlS: config.refreshTokenTtlS });
+  const accounts = new AccountsService({
+    db,
+    signer,
+    accessTtlS: config.accessTokenTtlS,
+    refreshTtlS: config.refreshTokenTtlS,
+    signInFailed: (account) => metrics.signInsFailed.inc({ account }),
+  });
   const projects = new ProjectsService(db);
   const templates = new TemplatesService(db);
   // Files (firmware, photos): an S3-compatible bucket every node reads, or this node's disk.
@@ -447,6 +455,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       await scoped.register(deploymentsRoutes(deployments));
       await scoped.register(filesRoutes(files));
       await scoped.register(reportsRoutes(reports));
+      await scoped.register(auditRoutes(new AuditService(db)));
     });
     if (broker) {
       const b = broker;

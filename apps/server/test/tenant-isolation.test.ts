@@ -495,6 +495,26 @@ describe('org A is unchanged by org B’s attempts', () => {
 });
 
 describe('lists never show another org’s data', () => {
+  it('the audit log: org B’s admins see only org B’s entries, whatever the filter or cursor', async () => {
+    const ofA = await call('GET', '/api/v1/audit', ownerA.token!, undefined, { limit: '500' });
+    const aEntries = ofA.body.items as { id: string; target: { id: string | null } }[];
+    expect(aEntries.map((e) => e.target.id)).toContain(deviceA.id);
+    const aIds = new Set([projectA.id, deviceA.id, deviceA2.id, userA.id, keyA.id, orgAId]);
+    for (const token of [userB.token!, keyB.key]) {
+      const all = await call('GET', '/api/v1/audit', token, undefined, { limit: '500' });
+      expect(all.status).toBe(200);
+      const items = all.body.items as { id: string; target: { id: string | null } }[];
+      expect(items.length).toBeGreaterThan(0);
+      expect(items.filter((e) => aIds.has(e.target.id ?? ''))).toEqual([]);
+      expect(items.map((e) => e.id)).not.toContain(aEntries[0]!.id);
+      for (const q of [{ targetId: deviceA.id }, { actor: userA.id }, { before: aEntries[0]!.id }] as Record<string, string>[]) {
+        const r = await call('GET', '/api/v1/audit', token, undefined, q);
+        expect(r.status, JSON.stringify(q)).toBe(200);
+        expect(r.body.items, JSON.stringify(q)).toEqual([]);
+      }
+    }
+  });
+
   it('devices, projects, alerts, users and API keys', async () => {
     for (const token of [userB.token!, keyB.key]) {
       const devices = await call('GET', '/api/v1/devices', token, undefined, { limit: '500' });

@@ -17,6 +17,8 @@ export type Me = Schemas['Me'];
 export type Org = Schemas['Org'];
 export type ApiKey = Schemas['ApiKey'];
 export type CreatedApiKey = Schemas['CreatedApiKey'];
+export type AuditEntry = Schemas['AuditEntry'];
+export type AuditPage = Schemas['AuditPage'];
 export type DeviceStatus = Schemas['DeviceStatus'];
 export type Device = Schemas['Device'];
 export type DevicePage = Schemas['DevicePage'];
@@ -183,6 +185,10 @@ export class TetherClient {
     list: () => this.request<ResponseOf<'/api/v1/api-keys', 'get'>>('GET', '/api/v1/api-keys'),
     create: (k: BodyOf<'/api/v1/api-keys', 'post'>) => this.request<CreatedApiKey>('POST', '/api/v1/api-keys', k),
     revoke: (id: string) => this.request<void>('DELETE', `/api/v1/api-keys/${id}`),
+  };
+
+  readonly audit = {
+    list: (q?: QueryOf<'/api/v1/audit', 'get'>) => this.request<AuditPage>('GET', '/api/v1/audit', undefined, q),
   };
 
   readonly projects = {

@@ -1445,6 +1445,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Who did what, to what, when and from where in the org: every write by a user or API key, and sign-ins (failed ones too). Newest first; page with `before`. Admin and owner only (403 FORBIDDEN). Never holds a secret. */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Exact (`device.delete`), or a prefix ending in a dot (`device.`) */
+                    action?: string;
+                    /** @description The acting user’s (or API key’s, or device’s) id */
+                    actor?: string;
+                    /** @description The previous page’s `nextBefore`: entries older than that one */
+                    before?: string;
+                    /** @description Entries at or after this time */
+                    from?: string;
+                    limit?: number;
+                    targetId?: string;
+                    /** @description e.g. `user`, `device`, `api_key`, `project` */
+                    targetKind?: string;
+                    /** @description Entries before this time */
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AuditPage"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/device-login": {
         parameters: {
             query?: never;
@@ -10919,6 +10988,41 @@ export interface components {
             scanMs: number;
             scannedAt: string | null;
             total: number;
+        };
+        /** AuditActor */
+        AuditActor: {
+            /** @description A user’s e-mail */
+            email: string | null;
+            id: string | null;
+            /** @description `anonymous`: not signed in (a failed sign-in) */
+            kind: "user" | "api_key" | "device" | "anonymous";
+            /** @description The user’s or API key’s name, when it still exists */
+            name: string | null;
+        };
+        /** AuditEntry */
+        AuditEntry: {
+            /** @description e.g. `user.create`, `auth.login_failed`, `device.credentials_rotate` */
+            action: string;
+            actor: components["schemas"]["AuditActor"];
+            /** Format: date-time */
+            at: string;
+            details: {
+                [key: string]: unknown;
+            };
+            /** Format: uuid */
+            id: string;
+            /** @description The caller’s address; null for actions with no HTTP request (a device, the server itself) */
+            ip: string | null;
+            target: {
+                id: string | null;
+                kind: string;
+            };
+        };
+        /** AuditPage */
+        AuditPage: {
+            items: components["schemas"]["AuditEntry"][];
+            /** @description Pass as `before` for the next (older) page; null on the last page */
+            nextBefore: string | null;
         };
         /** ClaimRequest */
         ClaimRequest: {

@@ -29,7 +29,7 @@ export function accountsRoutes(accounts: AccountsService, opts: { allowSignup: b
           response: { 200: Session },
         },
       },
-      (req) => accounts.login(req.body.email, req.body.password, req.body.orgId),
+      (req) => accounts.login(req.body.email, req.body.password, req.body.orgId, req.ip),
     );
 
     app.post(
@@ -58,7 +58,7 @@ export function accountsRoutes(accounts: AccountsService, opts: { allowSignup: b
       },
       async (req, reply) => {
         if (!opts.allowSignup) throw new AppError('FORBIDDEN', 'sign-up is disabled on this server');
-        return reply.status(201).send(await accounts.signup(req.body));
+        return reply.status(201).send(await accounts.signup(req.body, req.ip));
       },
     );
 

@@ -5,6 +5,7 @@ import { JwtSigner, looksLikeJwt } from '../../platform/security/jwt.js';
 import { hashPassword, verifyPassword } from '../../platform/security/passwords.js';
 import { hashToken, randomToken } from '../../platform/security/secrets.js';
 import { ORG_ROLES, outranks, requireRole, type Actor, type OrgRole } from './actor.js';
+import { AuditLog } from '../audit/audit.repository.js';
 import { AccountsRepository, type ApiKeyRow, type MemberRow, type OrgRow } from './accounts.repository.js';
 
 import type { PublicUser, Session } from './accounts.schemas.js';
@@ -46,13 +47,17 @@ export interface AccountsServiceDeps {
   signer: JwtSigner;
   accessTtlS: number;
   refreshTtlS: number;
+  /** Counts failed sign-ins; one of an unknown e-mail has no org whose audit log could hold it. */
+  signInFailed?: (account: 'known' | 'unknown') => void;
 }
 
 /** Users, orgs, memberships, sessions and API keys. */
 export class AccountsService {
   private readonly repo: AccountsRepository;
+  private readonly audit: AuditLog;
   constructor(private readonly deps: AccountsServiceDeps) {
     this.repo = new AccountsRepository(deps.db);
+    this.audit = new AuditLog(deps.db);
   }
 
   /** First start on an empty database: one org and its owner. Returns the generated password, if any. */
@@ -71,14 +76,42 @@ export class AccountsService {
     });
   }
 
-  async login(email: string, password: string, orgId?: string): Promise<Session> {
+  /**
+   * Signs in; audited. A failure of a known account goes to the audit log of
+   * every org it belongs to (each org's admins see attempts on their members);
+   * one of an unknown e-mail only to the signInFailed counter.
+   */
+  async login(email: string, password: string, orgId?: string, ip: string | null = null): Promise<Session> {
     const user = await this.repo.userByEmail(email);
     // Verify against a dummy hash when the user is unknown, so timing does not reveal which emails exist.
     const ok = user ? await verifyPassword(user.password_hash, password) : await verifyPassword(DUMMY_HASH, password);
-    if (!user || !ok || user.disabled) throw new AppError('INVALID_CREDENTIALS', 'email or password is wrong');
+    if (!user || !ok || user.disabled) {
+      this.deps.signInFailed?.(user ? 'known' : 'unknown');
+      if (user) {
+        for (const o of await this.repo.orgsOfUser(user.id)) {
+          await this.audit.record({
+            orgId: o.id,
+            actor: { kind: 'anonymous', ip },
+            action: 'auth.login_failed',
+            targetKind: 'user',
+            targetId: user.id,
+            details: { email: user.email, reason: ok ? 'disabled' : 'wrong_password' },
+          });
+        }
+      }
+      throw new AppError('INVALID_CREDENTIALS', 'email or password is wrong');
+    }
     const orgs = await this.repo.orgsOfUser(user.id);
     const org = orgId ? orgs.find((o) => o.id === orgId) : orgs[0];
     if (!org) throw new AppError(orgId ? 'ORG_NOT_FOUND' : 'FORBIDDEN', orgId ? 'org not found' : 'this user belongs to no org');
+    await this.audit.record({
+      orgId: org.id,
+      actor: { kind: 'user', orgId: org.id, role: org.role, userId: user.id, apiKeyId: null, ip },
+      action: 'auth.login',
+      targetKind: 'user',
+      targetId: user.id,
+      details: { email: user.email },
+    });
     return this.issueSession(user.id, org);
   }
 
@@ -159,6 +192,7 @@ export class AccountsService {
       await this.repo.addMember(actor.orgId, u.id, input.role, tx);
       return u;
     });
+    await this.audit.record({ orgId: actor.orgId, actor, action: 'user.create', targetKind: 'user', targetId: user.id, details: { email, role: input.role } });
     return this.getUser(actor, user.id);
   }
 
@@ -185,6 +219,17 @@ export class AccountsService {
         throw new AppError('CONFLICT', 'the last owner of an org cannot be demoted');
       }
       await this.repo.setRole(actor.orgId, target.id, patch.role);
+      // Memberships are per org: when invitations and teams come, they record `membership.*` the same way.
+      if (patch.role !== target.role) {
+        await this.audit.record({
+          orgId: actor.orgId,
+          actor,
+          action: 'user.role_change',
+          targetKind: 'user',
+          targetId: target.id,
+          details: { email: target.email, from: target.role, to: patch.role },
+        });
+      }
     }
     if (patch.password !== undefined) checkPassword(patch.password);
     await this.repo.updateUser(target.id, {
@@ -196,6 +241,22 @@ export class AccountsService {
     // their refresh tokens stop working, so they end at the latest when the access token expires.
     // Disabling ends them too: enabling the user again later must not bring them back.
     if (patch.password !== undefined || (!self && patch.disabled === true)) await this.repo.revokeRefreshTokens(target.id);
+    // Which fields changed, never the password itself.
+    const changed = {
+      ...(patch.name !== undefined && patch.name !== target.name ? { name: patch.name } : {}),
+      ...(!self && patch.disabled !== undefined && patch.disabled !== target.disabled ? { disabled: patch.disabled } : {}),
+      ...(patch.password !== undefined ? { password: 'changed' } : {}),
+    };
+    if (Object.keys(changed).length > 0) {
+      await this.audit.record({
+        orgId: actor.orgId,
+        actor,
+        action: 'user.update',
+        targetKind: 'user',
+        targetId: target.id,
+        details: { email: target.email, ...changed },
+      });
+    }
     return this.getUser(actor, id);
   }
 
@@ -209,6 +270,14 @@ export class AccountsService {
       await this.repo.addMember(o.id, actor.userId!, 'owner', tx);
       return o;
     });
+    await this.audit.record({
+      orgId: org.id,
+      actor: { ...actor, orgId: org.id, role: 'owner' },
+      action: 'org.create',
+      targetKind: 'org',
+      targetId: org.id,
+      details: { name: org.name },
+    });
     return { id: org.id, name: org.name, createdAt: org.created_at.toISOString(), role: 'owner' as const };
   }
 
@@ -221,7 +290,7 @@ export class AccountsService {
   }
 
   /** Self-service sign-up: a new org with its owner. Off unless TETHER_ALLOW_SIGNUP is set. */
-  async signup(input: { orgName: string; email: string; password: string; name?: string }): Promise<Session> {
+  async signup(input: { orgName: string; email: string; password: string; name?: string }, ip: string | null = null): Promise<Session> {
     const email = checkEmail(input.email);
     checkPassword(input.password);
     if (!input.orgName.trim()) throw new AppError('VALIDATION_FAILED', 'orgName is required');
@@ -233,7 +302,7 @@ export class AccountsService {
       await this.repo.addMember(o.id, u.id, 'owner', tx);
       return o;
     });
-    return this.login(email, input.password, org.id);
+    return this.login(email, input.password, org.id, ip);
   }
 
   async listApiKeys(actor: Actor) {
@@ -254,12 +323,21 @@ export class AccountsService {
       hash: hashToken(key),
       createdBy: actor.userId,
     });
+    await this.audit.record({
+      orgId: actor.orgId,
+      actor,
+      action: 'api_key.create',
+      targetKind: 'api_key',
+      targetId: row.id,
+      details: { name: row.name, role: row.role },
+    });
     return { ...toApiKey(row), key };
   }
 
   async revokeApiKey(actor: Actor, id: string): Promise<void> {
     requireRole(actor, 'admin');
     if (!(await this.repo.revokeApiKey(actor.orgId, assertUuid(id)))) throw notFound('API_KEY', id);
+    await this.audit.record({ orgId: actor.orgId, actor, action: 'api_key.revoke', targetKind: 'api_key', targetId: id });
   }
 }
 

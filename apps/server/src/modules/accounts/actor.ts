@@ -12,6 +12,8 @@ export interface Actor {
   role: OrgRole;
   userId: string | null;
   apiKeyId: string | null;
+  /** The address an HTTP request came from (trustProxy: the forwarded one), for the audit log. */
+  ip?: string | null;
 }
 
 export const hasRole = (actor: Actor, min: OrgRole): boolean => RANK[actor.role] >= RANK[min];

@@ -16,7 +16,7 @@ export function requireActor(accounts: AccountsService) {
   return async (req: FastifyRequest): Promise<void> => {
     const token = bearerToken(req);
     if (!token) throw new AppError('UNAUTHORIZED', 'send Authorization: Bearer <access token or API key>');
-    req.actor = await accounts.authenticate(token);
+    req.actor = { ...(await accounts.authenticate(token)), ip: req.ip };
   };
 }
 

@@ -6,6 +6,7 @@ import type { DomainBus } from '../events/domain-events.js';
 import type { ProjectsService } from '../projects/projects.service.js';
 import type { TelemetryService } from '../telemetry/telemetry.service.js';
 import type { TemplatesService } from '../templates/templates.service.js';
+import { AuditLog } from '../audit/audit.repository.js';
 import { AlarmsRepository, type StoredRule } from './alarms.repository.js';
 import type { AlarmRule as AlarmRuleDto, AlarmRuleInput, RulePreview, RulePreviewInput } from './alarms.schemas.js';
 import { checkQuietHours, checkRule, replayRule, type AlarmRule } from './rule-logic.js';
@@ -53,10 +54,12 @@ export interface RulesServiceDeps {
  */
 export class RulesService {
   private readonly repo: AlarmsRepository;
+  private readonly audit: AuditLog;
   private readonly cache = new Map<string, { rules: AlarmRule[]; until: number }>();
 
   constructor(private readonly deps: RulesServiceDeps) {
     this.repo = new AlarmsRepository(deps.db);
+    this.audit = new AuditLog(deps.db);
     deps.bus.on('alarm_rules.changed', ({ orgId }) => void this.cache.delete(orgId));
     deps.bus.onReconnect(() => this.cache.clear());
   }
@@ -90,6 +93,14 @@ export class RulesService {
       })
       .catch(nameTaken(input.name));
     this.changed(actor.orgId);
+    await this.audit.record({
+      orgId: actor.orgId,
+      actor,
+      action: 'rule.create',
+      targetKind: 'rule',
+      targetId: rule.id,
+      details: { name: rule.name, key: rule.key },
+    });
     return toDto(rule);
   }
 
@@ -124,13 +135,23 @@ export class RulesService {
       .catch(nameTaken(input.name));
     if (!rule) throw notFound('RULE', id);
     this.changed(actor.orgId);
+    await this.audit.record({
+      orgId: actor.orgId,
+      actor,
+      action: 'rule.update',
+      targetKind: 'rule',
+      targetId: rule.id,
+      details: { name: rule.name, enabled: rule.enabled },
+    });
     return toDto(rule);
   }
 
   async delete(actor: Actor, id: string): Promise<void> {
     requireRole(actor, 'admin');
-    if (!(await this.repo.deleteRule(actor.orgId, assertUuid(id, 'rule id')))) throw notFound('RULE', id);
+    const held = await this.repo.rule(actor.orgId, assertUuid(id, 'rule id'));
+    if (!held || !(await this.repo.deleteRule(actor.orgId, held.id))) throw notFound('RULE', id);
     this.changed(actor.orgId);
+    await this.audit.record({ orgId: actor.orgId, actor, action: 'rule.delete', targetKind: 'rule', targetId: held.id, details: { name: held.name } });
   }
 
   /**

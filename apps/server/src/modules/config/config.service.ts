@@ -1,6 +1,7 @@
 import type { Database } from '../../platform/db/database.js';
 import { AppError } from '../errors.js';
 import { requireRole, type Actor } from '../accounts/actor.js';
+import { AuditLog } from '../audit/audit.repository.js';
 import type { DeviceIdentity } from '../devices/devices.repository.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import type { DomainBus } from '../events/domain-events.js';
@@ -40,8 +41,10 @@ const CHANGED_CHUNK = 200;
  */
 export class ConfigService {
   private downlink: ConfigDownlink | null = null;
+  private readonly audit: AuditLog;
 
   constructor(private readonly deps: ConfigServiceDeps) {
+    this.audit = new AuditLog(deps.db);
     // On every node: the devices connected here get their new configuration; copies kept for others are dropped.
     deps.bus.on('config.changed', async ({ devices }) => {
       const downlink = this.downlink;
@@ -87,6 +90,8 @@ export class ConfigService {
        ON CONFLICT (org_id, scope, scope_id, key) DO UPDATE SET value = excluded.value, updated_by = excluded.updated_by, updated_at = now()`,
       [actor.orgId, scope, scopeId, key, JSON.stringify(value), actor.userId],
     );
+    // The key only: a configuration value may well be a device's Wi-Fi password.
+    await this.audit.record({ orgId: actor.orgId, actor, action: 'config.set', targetKind: scope, targetId: scopeId, details: { key } });
     await this.publishAffected(actor.orgId, scope, scopeId);
   }
 
@@ -99,6 +104,7 @@ export class ConfigService {
       key,
     ]);
     if (!r.length) throw new AppError('NOT_FOUND', `config key ${key} is not set here`);
+    await this.audit.record({ orgId: actor.orgId, actor, action: 'config.delete', targetKind: scope, targetId: scopeId, details: { key } });
     await this.publishAffected(actor.orgId, scope, scopeId);
   }
 

@@ -211,6 +211,7 @@ export class DevicesService {
       serial,
       claimCodeHash: claimCode ? claimCodeHash(claimCode) : null,
     });
+    await this.audit.record({ orgId: actor.orgId, actor, action: 'device.create', targetKind: 'device', targetId: id, details: { name, projectId, serial } });
     if (claimCode) await this.audit.record({ orgId: actor.orgId, actor, action: 'device.claim_code', targetKind: 'device', targetId: id });
     return { device: await this.get(actor, id), token, ...(claimCode ? { claimCode } : {}) };
   }
@@ -314,7 +315,7 @@ export class DevicesService {
 
   async update(actor: Actor, id: string, patch: Omit<Partial<DeviceInput>, 'name'> & { name?: string }): Promise<Device> {
     requireRole(actor, 'operator');
-    await this.get(actor, id);
+    const before = await this.get(actor, id);
     if (patch.name !== undefined && !patch.name.trim()) throw new AppError('VALIDATION_FAILED', 'name cannot be empty');
     const projectId = patch.projectId ? await this.deps.projects.assertInOrg(actor, patch.projectId) : patch.projectId;
     const templateId = patch.templateId ? (await this.deps.templates.get(actor, patch.templateId)).id : patch.templateId;
@@ -331,6 +332,14 @@ export class DevicesService {
       if (isUniqueViolation(err)) throw new AppError('SERIAL_TAKEN', `a device with serial "${patch.serial}" already exists`);
       throw err;
     }
+    await this.audit.record({
+      orgId: actor.orgId,
+      actor,
+      action: 'device.update',
+      targetKind: 'device',
+      targetId: before.id,
+      details: { name: before.name, changed: Object.keys(patch) },
+    });
     return this.get(actor, id);
   }
 
@@ -355,8 +364,10 @@ export class DevicesService {
 
   async delete(actor: Actor, id: string): Promise<void> {
     requireRole(actor, 'admin');
-    const deviceId = assertUuid(id, 'device id');
+    const device = await this.get(actor, id);
+    const deviceId = device.id;
     if (!(await this.repo.delete(actor.orgId, deviceId))) throw notFound('DEVICE', id);
+    await this.audit.record({ orgId: actor.orgId, actor, action: 'device.delete', targetKind: 'device', targetId: deviceId, details: { name: device.name } });
     this.jwtCache.clear();
     this.deps.bus.emit('device.deleted', { deviceId });
     await this.mirror?.remove(deviceId);
@@ -373,6 +384,14 @@ export class DevicesService {
     });
     this.jwtCache.clear();
     this.deps.bus.emit('device.credentials_revoked', { deviceId: device.id });
+    await this.audit.record({
+      orgId: actor.orgId,
+      actor,
+      action: 'device.credentials_rotate',
+      targetKind: 'device',
+      targetId: device.id,
+      details: { name: device.name },
+    });
     return { deviceId: device.id, token };
   }
 
@@ -380,6 +399,14 @@ export class DevicesService {
     requireRole(actor, 'admin');
     const device = await this.get(actor, id);
     await this.repo.revokeCredentials(actor.orgId, device.id);
+    await this.audit.record({
+      orgId: actor.orgId,
+      actor,
+      action: 'device.credentials_revoke',
+      targetKind: 'device',
+      targetId: device.id,
+      details: { name: device.name },
+    });
     this.jwtCache.clear();
     this.deps.bus.emit('device.credentials_revoked', { deviceId: device.id });
     await this.mirror?.remove(device.id);

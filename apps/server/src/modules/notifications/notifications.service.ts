@@ -10,6 +10,7 @@ import { AppError, assertUuid } from '../errors.js';
 import { DirectDispatcher } from './dispatcher.js';
 import { NotificationsRepository, type DeliveryRow, type TargetRow } from './notifications.repository.js';
 import type { NotificationDelivery, NotificationTarget, NotificationTargetInput } from './notifications.schemas.js';
+import { AuditLog } from '../audit/audit.repository.js';
 
 export const DELIVER_QUEUE = 'notification-deliver';
 export const SUMMARY_QUEUE = 'notification-summary';
@@ -106,6 +107,7 @@ export interface NotificationsDeps {
  */
 export class NotificationsService {
   private readonly repo: NotificationsRepository;
+  private readonly audit: AuditLog;
   private readonly mailer: Mailer | null;
   /** Aborted on close: a receiver that hangs does not hold the shutdown up. */
   private readonly stopping = new AbortController();
@@ -121,6 +123,7 @@ export class NotificationsService {
 
   constructor(private readonly deps: NotificationsDeps) {
     this.repo = new NotificationsRepository(deps.db);
+    this.audit = new AuditLog(deps.db);
     this.mailer = deps.smtp ? new Mailer(deps.smtp.url, deps.smtp.from) : null;
   }
 
@@ -141,6 +144,15 @@ export class NotificationsService {
     const row = await this.repo
       .insertTarget({ orgId: actor.orgId, name: input.name.trim(), kind: input.kind, config: secret ? { ...config, secret } : config })
       .catch(nameTaken(input.name));
+    // Name and kind only: a webhook's address or headers may carry a credential.
+    await this.audit.record({
+      orgId: actor.orgId,
+      actor,
+      action: 'notification_target.create',
+      targetKind: 'notification_target',
+      targetId: row.id,
+      details: { name: row.name, kind: row.kind },
+    });
     return { ...toTarget(row), secret };
   }
 
@@ -153,12 +165,29 @@ export class NotificationsService {
     const row = await this.repo
       .updateTarget(actor.orgId, held.id, { name: input.name.trim(), config: { ...config, secret: held.config.secret } })
       .catch(nameTaken(input.name));
+    await this.audit.record({
+      orgId: actor.orgId,
+      actor,
+      action: 'notification_target.update',
+      targetKind: 'notification_target',
+      targetId: held.id,
+      details: { name: input.name.trim(), kind: held.kind },
+    });
     return toTarget(row!);
   }
 
   async delete(actor: Actor, id: string): Promise<void> {
     requireRole(actor, 'admin');
-    if (!(await this.repo.deleteTarget(actor.orgId, assertUuid(id, 'target id')))) throw notFound('TARGET', id);
+    const held = await this.repo.target(actor.orgId, assertUuid(id, 'target id'));
+    if (!held || !(await this.repo.deleteTarget(actor.orgId, held.id))) throw notFound('TARGET', id);
+    await this.audit.record({
+      orgId: actor.orgId,
+      actor,
+      action: 'notification_target.delete',
+      targetKind: 'notification_target',
+      targetId: held.id,
+      details: { name: held.name },
+    });
   }
 
   /** For alarm rules: these are targets of the actor's org (TARGET_NOT_FOUND otherwise). */

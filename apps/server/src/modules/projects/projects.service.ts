@@ -1,6 +1,7 @@
 import type { Database } from '../../platform/db/database.js';
 import { AppError, assertUuid, notFound } from '../errors.js';
 import { requireRole, type Actor } from '../accounts/actor.js';
+import { AuditLog } from '../audit/audit.repository.js';
 import { ProjectsRepository, type ProjectRow } from './projects.repository.js';
 
 import type { Project } from './projects.schemas.js';
@@ -22,8 +23,10 @@ const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 
 /** Projects: groups of devices that measure similar things. */
 export class ProjectsService {
   private readonly repo: ProjectsRepository;
+  private readonly audit: AuditLog;
   constructor(db: Database) {
     this.repo = new ProjectsRepository(db);
+    this.audit = new AuditLog(db);
   }
 
   async list(actor: Actor, limit = 100, offset = 0, q?: string) {
@@ -48,6 +51,7 @@ export class ProjectsService {
     if (!name) throw new AppError('VALIDATION_FAILED', 'name is required');
     try {
       const id = await this.repo.insert(actor.orgId, name, input.description ?? '', input.inactivityTimeoutS ?? null);
+      await this.audit.record({ orgId: actor.orgId, actor, action: 'project.create', targetKind: 'project', targetId: id, details: { name } });
       return this.get(actor, id);
     } catch (err) {
       if (isUniqueViolation(err)) throw new AppError('NAME_TAKEN', `a project named "${name}" already exists`);
@@ -57,18 +61,35 @@ export class ProjectsService {
 
   async update(actor: Actor, id: string, patch: { name?: string; description?: string; inactivityTimeoutS?: number | null }): Promise<Project> {
     requireRole(actor, 'admin');
-    await this.get(actor, id);
+    const before = await this.get(actor, id);
     try {
       await this.repo.update(actor.orgId, id, { ...patch, name: patch.name?.trim() });
     } catch (err) {
       if (isUniqueViolation(err)) throw new AppError('NAME_TAKEN', `a project named "${patch.name}" already exists`);
       throw err;
     }
+    await this.audit.record({
+      orgId: actor.orgId,
+      actor,
+      action: 'project.update',
+      targetKind: 'project',
+      targetId: before.id,
+      details: { name: before.name, changed: Object.keys(patch) },
+    });
     return this.get(actor, id);
   }
 
   async delete(actor: Actor, id: string): Promise<void> {
     requireRole(actor, 'admin');
-    if (!(await this.repo.delete(actor.orgId, assertUuid(id, 'project id')))) throw notFound('PROJECT', id);
+    const project = await this.get(actor, id);
+    if (!(await this.repo.delete(actor.orgId, project.id))) throw notFound('PROJECT', id);
+    await this.audit.record({
+      orgId: actor.orgId,
+      actor,
+      action: 'project.delete',
+      targetKind: 'project',
+      targetId: project.id,
+      details: { name: project.name },
+    });
   }
 }

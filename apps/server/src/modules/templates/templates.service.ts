@@ -5,6 +5,7 @@ import { requireRole, type Actor } from '../accounts/actor.js';
 import { TemplatesRepository, type TemplateRow } from './templates.repository.js';
 
 import type { CommandSpec, DeviceTemplate, TelemetryKeySpec } from './templates.schemas.js';
+import { AuditLog } from '../audit/audit.repository.js';
 
 export type { CommandSpec, DeviceTemplate, TelemetryKeySpec };
 
@@ -34,8 +35,10 @@ export class TemplatesService {
   private readonly validators = new Map<string, ReturnType<typeof Compile>>();
 
   private readonly repo: TemplatesRepository;
+  private readonly audit: AuditLog;
   constructor(db: Database) {
     this.repo = new TemplatesRepository(db);
+    this.audit = new AuditLog(db);
   }
 
   async list(actor: Actor): Promise<DeviceTemplate[]> {
@@ -59,6 +62,7 @@ export class TemplatesService {
         telemetry: input.telemetry ?? [],
         commands: input.commands ?? [],
       });
+      await this.audit.record({ orgId: actor.orgId, actor, action: 'template.create', targetKind: 'template', targetId: r.id, details: { name: r.name } });
       return toTemplate(r);
     } catch (err) {
       if ((err as { code?: string }).code === '23505') throw new AppError('NAME_TAKEN', `a template named "${input.name}" already exists`);
@@ -81,12 +85,30 @@ export class TemplatesService {
       commands: patch.commands ?? null,
     });
     this.validators.clear();
-    return this.get(actor, id);
+    const after = await this.get(actor, id);
+    await this.audit.record({
+      orgId: actor.orgId,
+      actor,
+      action: 'template.update',
+      targetKind: 'template',
+      targetId: after.id,
+      details: { name: after.name, changed: Object.keys(patch) },
+    });
+    return after;
   }
 
   async delete(actor: Actor, id: string): Promise<void> {
     requireRole(actor, 'admin');
-    if (!(await this.repo.delete(actor.orgId, assertUuid(id, 'template id')))) throw new AppError('TEMPLATE_NOT_FOUND', `template ${id} not found`);
+    const template = await this.get(actor, id);
+    if (!(await this.repo.delete(actor.orgId, template.id))) throw new AppError('TEMPLATE_NOT_FOUND', `template ${id} not found`);
+    await this.audit.record({
+      orgId: actor.orgId,
+      actor,
+      action: 'template.delete',
+      targetKind: 'template',
+      targetId: template.id,
+      details: { name: template.name },
+    });
   }
 
   /**

@@ -48,6 +48,12 @@ export function createMetrics() {
       labelNames: ['direction'],
       registers: [registry],
     }),
+    signInsFailed: new Counter({
+      name: 'tether_sign_ins_failed_total',
+      help: 'Failed sign-ins: of a known account (also in its org’s audit log) or of an unknown e-mail (only here)',
+      labelNames: ['account'],
+      registers: [registry],
+    }),
     pending: new Gauge({ name: 'tether_ingest_pending_messages', help: 'Messages waiting for a commit', registers: [registry] }),
     budgetHeldBytes: new Gauge({
       name: 'tether_ingest_budget_held_bytes',

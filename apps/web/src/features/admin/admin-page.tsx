@@ -7,6 +7,7 @@ import { ApiKeysPanel } from './api-keys-panel';
 import { ConfigEditor } from '../config/config-editor';
 import { NotificationTargetsPanel } from './notification-targets-panel';
 import { DeliveryLog } from './delivery-log';
+import { AuditLog } from './audit-log';
 
 export function AdminPage() {
   usePageTitle('Admin');
@@ -25,7 +26,7 @@ export function AdminPage() {
   }
   return (
     <>
-      <PageHeader title="Admin" subtitle={`Members, API keys, notification targets and configuration of ${org.name}`} />
+      <PageHeader title="Admin" subtitle={`Members, API keys, notification targets, configuration and audit log of ${org.name}`} />
       <UsersPanel />
       <ApiKeysPanel />
       <NotificationTargetsPanel onDeliveryQueued={() => setQueued((n) => n + 1)} />
@@ -35,6 +36,7 @@ export function AdminPage() {
         title="Org configuration"
         intro="Defaults for every device in the org, sent to each on devices/{id}/config. A project's or a device's own value overrides them."
       />
+      <AuditLog />
     </>
   );
 }
