@@ -145,7 +145,7 @@ describe('commands', () => {
       'COMMAND_NOT_CANCELLABLE',
     );
     const audit = await s.tether.db.query<{ action: string; actor_kind: string }>(
-      'SELECT action, actor_kind FROM audit_log WHERE target_id = $1 ORDER BY created_at',
+      "SELECT action, actor_kind FROM audit_log WHERE target_id = $1 AND action LIKE 'command.%' ORDER BY created_at",
       [d.id],
     );
     expect(audit.map((a) => a.action)).toEqual(['command.create', 'command.cancel']);
