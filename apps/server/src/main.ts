@@ -21,6 +21,9 @@ import { JwtSigner } from './platform/security/jwt.js';
 import { loadMasterKey } from './platform/security/key-encryption.js';
 import { AccountsService } from './modules/accounts/accounts.service.js';
 import { accountsRoutes } from './modules/accounts/accounts.routes.js';
+import { TeamsService } from './modules/teams/teams.service.js';
+import { invitationRoutes, invitationTokenRoutes } from './modules/teams/teams.routes.js';
+import { Mailer } from './platform/notify/mailer.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { AuditService } from './modules/audit/audit.service.js';
 import { SigningKeys } from './modules/accounts/signing-keys.js';
@@ -171,13 +174,25 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   let brokerCredentials: Awaited<ReturnType<typeof startMosquittoCredentials>> | null = null;
 
   // Services
+  let listeningHttpPort: number | null = null;
+  /** The public address (TETHER_PUBLIC_URL), else this node's own HTTP port: what e-mailed links and OTA downloads point to. */
+  const selfUrl = () =>
+    config.publicUrl ??
+    (listeningHttpPort !== null
+      ? `${config.tls ? 'https' : 'http'}://${config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost}:${listeningHttpPort}`
+      : null);
+  // E-mail (invitations, password resets); alarm notifications keep their own transport.
+  const mailer = config.smtp ? new Mailer(config.smtp.url, config.smtp.from) : null;
   const accounts = new AccountsService({
     db,
     signer,
     accessTtlS: config.accessTokenTtlS,
     refreshTtlS: config.refreshTokenTtlS,
     signInFailed: (account) => metrics.signInsFailed.inc({ account }),
+    mailer,
+    linkBase: () => selfUrl() ?? `http://localhost:${config.httpPort}`,
   });
+  const teams = new TeamsService({ db, accounts, mailer, publicUrl: config.publicUrl });
   const projects = new ProjectsService(db);
   const templates = new TemplatesService(db);
   // Files (firmware, photos): an S3-compatible bucket every node reads, or this node's disk.
@@ -199,7 +214,6 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   });
   const provisioning = new ProvisioningService({ db, projects, devices });
   const fleets = new FleetsService({ db, devices, projects, templates });
-  let listeningHttpPort: number | null = null;
   const otaJobs = new OtaJobsService({
     db,
     firmware,
@@ -207,11 +221,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     bus,
     publish: (orgId, e) => hub.publish(orgId, e),
     // Devices download from the public address; without one, from this node's own HTTP port.
-    baseUrl: () =>
-      config.publicUrl ??
-      (listeningHttpPort !== null
-        ? `${config.tls ? 'https' : 'http'}://${config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost}:${listeningHttpPort}`
-        : null),
+    baseUrl: selfUrl,
     logger,
   });
   const deployments = new DeploymentsService({ db, fleets, firmware, devices, jobs: otaJobs, bus, logger });
@@ -419,6 +429,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     await registerWebApp(http);
 
     await http.register(accountsRoutes(accounts, { allowSignup: config.allowSignup, limits: config.loginLimits }));
+    await http.register(invitationTokenRoutes(teams, config.loginLimits));
     await http.register(deviceJwtRoutes(devices, accounts));
     await http.register(provisioningDeviceRoutes(provisioning));
     await http.register(deviceApiRoutes({ ingest, devices }));
@@ -456,6 +467,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       await scoped.register(filesRoutes(files));
       await scoped.register(reportsRoutes(reports));
       await scoped.register(auditRoutes(new AuditService(db)));
+      await scoped.register(invitationRoutes(teams));
     });
     if (broker) {
       const b = broker;
@@ -580,6 +592,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
         await alarmEvaluator?.stop();
         await alarmOutbox?.stop();
         await notifications.close();
+        mailer?.close();
         await jobs?.stop().catch((err: unknown) => logger.warn({ err }, 'jobs stop'));
         await hourRollups?.stop();
         await heartbeatRollups?.stop();

@@ -36,7 +36,8 @@ type Kind =
   | 'fileName'
   | 'alert'
   | 'alias'
-  | 'report';
+  | 'report'
+  | 'invitation';
 interface Probe {
   /** Which kind of org-A resource each path parameter names. */
   params: Record<string, Kind>;
@@ -49,6 +50,8 @@ interface Probe {
 const PROBES: Record<string, Probe> = {
   'GET /api/v1/users/{id}': { params: { id: 'user' }, code: 'USER_NOT_FOUND' },
   'PUT /api/v1/users/{id}': { params: { id: 'user' }, code: 'USER_NOT_FOUND', body: { name: 'hijacked', password: 'hijacked-password' } },
+  'DELETE /api/v1/users/{id}': { params: { id: 'user' }, code: 'USER_NOT_FOUND' },
+  'DELETE /api/v1/invitations/{id}': { params: { id: 'invitation' }, code: 'INVITATION_NOT_FOUND' },
   'DELETE /api/v1/api-keys/{id}': { params: { id: 'apiKey' }, code: 'API_KEY_NOT_FOUND' },
   'GET /api/v1/projects/{id}': { params: { id: 'project' }, code: 'PROJECT_NOT_FOUND' },
   'PATCH /api/v1/projects/{id}': { params: { id: 'project' }, code: 'PROJECT_NOT_FOUND', body: { name: 'hijacked', description: 'hijacked' } },
@@ -207,6 +210,7 @@ beforeAll(async () => {
   deviceA2 = await ownerA.devices.create({ name: 'a-neighbour', projectId: projectA.id });
   userA = await ownerA.users.create({ email: 'operator@a.test', password: 'operator-a-pw', name: 'A Operator', role: 'operator' });
   keyA = await ownerA.apiKeys.create({ name: 'a-key', role: 'viewer' });
+  const invitationA = await ownerA.invitations.create({ email: 'invitee@a.test', role: 'operator' });
 
   // A rule that makes the leak alert below an alarm of org A.
   const leakRule = await httpJson(`${s.httpUrl}/api/v1/alarm-rules`, {
@@ -332,8 +336,10 @@ beforeAll(async () => {
     alert: alertA[0]!.id,
     alias: aliasA.body.id as string,
     report: reportA,
+    invitation: invitationA.id,
   };
   secretsOfA = [
+    'invitee@a.test',
     'A site temperature',
     'a-report-secret',
     'A leak rule',
@@ -546,8 +552,15 @@ describe('lists never show another org’s data', () => {
       expect((users.body.items as User[]).map((u) => u.id)).not.toContain(userA.id);
       expect(users.body.total).toBe(emails.length);
 
+      const invitations = await call('GET', '/api/v1/invitations', token, undefined, { status: 'all' });
+      expect(invitations.body).toMatchObject({ items: [] });
+
       const keys = await call('GET', '/api/v1/api-keys', token);
       expect((keys.body.items as { id: string }[]).map((k) => k.id)).toEqual([keyB.id]);
+
+      // Switching into org A is refused like any other org-A id (an API key has no other org at all).
+      const sw = await call('POST', '/api/v1/auth/switch-org', token, { orgId: orgAId });
+      expect([sw.status, sw.body.error?.code]).toEqual(token === keyB.key ? [403, 'FORBIDDEN'] : [404, 'ORG_NOT_FOUND']);
 
       const orgs = await call('GET', '/api/v1/orgs', token);
       expect((orgs.body.items as { id: string }[]).map((o) => o.id)).toEqual([orgBId]);

@@ -62,6 +62,8 @@ export type ServerInfo = Schemas['ServerInfo'];
 export type Report = Schemas['Report'];
 export type ReportPage = Schemas['ReportPage'];
 export type ReportLineError = Schemas['ReportLineError'];
+export type Invitation = Schemas['Invitation'];
+export type InvitationPreview = Schemas['InvitationPreview'];
 
 type Method = 'get' | 'put' | 'post' | 'patch' | 'delete';
 type Operation<P extends keyof paths, M extends Method> = paths[P] extends Record<M, infer O> ? O : never;
@@ -169,11 +171,44 @@ export class TetherClient {
     return this.request<Me>('GET', '/api/v1/users/me');
   }
 
+  /** A new session in another org the user belongs to. */
+  async switchOrg(orgId: string): Promise<Session> {
+    const s = await this.request<Session>('POST', '/api/v1/auth/switch-org', { orgId } satisfies BodyOf<'/api/v1/auth/switch-org', 'post'>);
+    this.setSession(s);
+    return s;
+  }
+
+  /** Accepts an invitation (the token after `#` in its link) and signs in to its org. */
+  async acceptInvitation(a: BodyOf<'/api/v1/auth/invitation/accept', 'post'>): Promise<Session> {
+    const s = await this.request<Session>('POST', '/api/v1/auth/invitation/accept', a);
+    this.setSession(s);
+    return s;
+  }
+
+  readonly auth = {
+    invitation: (token: string) =>
+      this.request<ResponseOf<'/api/v1/auth/invitation', 'post'>>('POST', '/api/v1/auth/invitation', { token } satisfies BodyOf<
+        '/api/v1/auth/invitation',
+        'post'
+      >),
+    requestPasswordReset: (email: string) =>
+      this.request<void>('POST', '/api/v1/auth/password-reset', { email } satisfies BodyOf<'/api/v1/auth/password-reset', 'post'>),
+    confirmPasswordReset: (c: BodyOf<'/api/v1/auth/password-reset/confirm', 'post'>) => this.request<void>('POST', '/api/v1/auth/password-reset/confirm', c),
+  };
+
+  readonly invitations = {
+    list: (q?: QueryOf<'/api/v1/invitations', 'get'>) => this.request<ResponseOf<'/api/v1/invitations', 'get'>>('GET', '/api/v1/invitations', undefined, q),
+    create: (i: BodyOf<'/api/v1/invitations', 'post'>) => this.request<ResponseOf<'/api/v1/invitations', 'post'>>('POST', '/api/v1/invitations', i),
+    revoke: (id: string) => this.request<void>('DELETE', `/api/v1/invitations/${id}`),
+  };
+
   readonly users = {
     list: (q?: QueryOf<'/api/v1/users', 'get'>) => this.request<ResponseOf<'/api/v1/users', 'get'>>('GET', '/api/v1/users', undefined, q),
     get: (id: string) => this.request<User>('GET', `/api/v1/users/${id}`),
     create: (u: BodyOf<'/api/v1/users', 'post'>) => this.request<User>('POST', '/api/v1/users', u),
     update: (id: string, p: BodyOf<'/api/v1/users/{id}', 'put'>) => this.request<User>('PUT', `/api/v1/users/${id}`, p),
+    /** Removes the user from the org (or, with one's own id, leaves it). */
+    remove: (id: string) => this.request<void>('DELETE', `/api/v1/users/${id}`),
   };
 
   readonly orgs = {

@@ -105,12 +105,43 @@ export class AccountsRepository {
     return { items, total: c?.n ?? 0 };
   }
 
-  async updateUser(id: string, patch: { name?: string; passwordHash?: string; disabled?: boolean }): Promise<void> {
-    await this.db.query(
+  async updateUser(id: string, patch: { name?: string; passwordHash?: string; disabled?: boolean }, q: Queryable = this.db): Promise<void> {
+    await q.query(
       `UPDATE users SET name = coalesce($2, name), password_hash = coalesce($3, password_hash),
          disabled = coalesce($4, disabled), updated_at = now() WHERE id = $1`,
       [id, patch.name ?? null, patch.passwordHash ?? null, patch.disabled ?? null],
     );
+  }
+
+  async removeMember(orgId: string, userId: string): Promise<boolean> {
+    return (await this.db.query('DELETE FROM memberships WHERE org_id = $1 AND user_id = $2 RETURNING user_id', [orgId, userId])).length > 0;
+  }
+
+  /** Ends a user's sessions in one org (removed from it); their sessions in other orgs go on. */
+  async revokeRefreshTokensIn(orgId: string, userId: string): Promise<void> {
+    await this.db.query('UPDATE refresh_tokens SET revoked_at = now() WHERE org_id = $1 AND user_id = $2 AND revoked_at IS NULL', [orgId, userId]);
+  }
+
+  async storePasswordReset(r: { userId: string; hash: string; expiresAt: Date }): Promise<void> {
+    await this.db.query('INSERT INTO password_resets (user_id, token_hash, expires_at) VALUES ($1, $2, $3)', [r.userId, r.hash, r.expiresAt]);
+  }
+
+  /** Uses a reset token: marked used in the same statement, so it works once; null when unknown, used or expired. */
+  async consumePasswordReset(hash: string, q: Queryable = this.db): Promise<string | null> {
+    const [r] = await q.query<{ user_id: string }>(
+      'UPDATE password_resets SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING user_id',
+      [hash],
+    );
+    return r?.user_id ?? null;
+  }
+
+  /** Resets a user asked for within the last hour (mail-bombing guard, next to the rate limits). */
+  async recentPasswordResets(userId: string): Promise<number> {
+    const [r] = await this.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM password_resets WHERE user_id = $1 AND created_at > now() - interval '1 hour'",
+      [userId],
+    );
+    return r?.n ?? 0;
   }
 
   async setRole(orgId: string, userId: string, role: OrgRole): Promise<void> {
@@ -132,8 +163,8 @@ export class AccountsRepository {
   }
 
   /** Consumes a refresh token: it is revoked in the same statement, so it works once. */
-  async revokeRefreshTokens(userId: string): Promise<void> {
-    await this.db.query('UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [userId]);
+  async revokeRefreshTokens(userId: string, q: Queryable = this.db): Promise<void> {
+    await q.query('UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [userId]);
   }
 
   async consumeRefreshToken(hash: string): Promise<{ user_id: string; org_id: string } | null> {

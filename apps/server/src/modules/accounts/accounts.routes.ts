@@ -40,6 +40,50 @@ export function accountsRoutes(accounts: AccountsService, opts: { allowSignup: b
       (req) => accounts.refresh(req.body.refreshToken),
     );
 
+    const resetLimits = secretLimits(app, opts.limits, (req) => {
+      const email = (req.body as { email?: unknown } | undefined)?.email;
+      return typeof email === 'string' ? `reset:${email.trim().toLowerCase()}` : null;
+    });
+    app.post(
+      '/api/v1/auth/password-reset',
+      {
+        preHandler: resetLimits,
+        schema: {
+          tags: ['auth'],
+          security: [],
+          description:
+            'E-mails a link to choose a new password (valid for an hour, once) when an account has this address. The answer is 202 either way, ' +
+            'so it does not tell which addresses have accounts. 400 SMTP_NOT_CONFIGURED when the server cannot send e-mail.',
+          body: Type.Object({ email: Type.String({ minLength: 3, maxLength: 320 }) }, { additionalProperties: false }),
+          response: { 202: NoContent },
+        },
+      },
+      async (req, reply) => {
+        await accounts.requestPasswordReset(req.body.email, req.ip);
+        return reply.status(202).send(null);
+      },
+    );
+    app.post(
+      '/api/v1/auth/password-reset/confirm',
+      {
+        preHandler: resetLimits,
+        schema: {
+          tags: ['auth'],
+          security: [],
+          description: 'Sets the new password with the token from the e-mailed link; every session of the account ends. 400 RESET_TOKEN_INVALID.',
+          body: Type.Object(
+            { token: Type.String({ minLength: 10, maxLength: 200 }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
+            { additionalProperties: false },
+          ),
+          response: { 204: NoContent },
+        },
+      },
+      async (req, reply) => {
+        await accounts.confirmPasswordReset(req.body.token, req.body.password, req.ip);
+        return reply.status(204).send(null);
+      },
+    );
+
     app.post(
       '/api/v1/auth/signup',
       {
@@ -107,6 +151,36 @@ export function accountsRoutes(accounts: AccountsService, opts: { allowSignup: b
           },
         },
         (req) => accounts.updateUser(actorOf(req), req.params.id, req.body),
+      );
+
+      scoped.delete(
+        '/api/v1/users/:id',
+        {
+          schema: {
+            tags: ['users'],
+            description:
+              'Removes the user from this org (their account and other orgs stay); a user may remove themselves (leave). ' +
+              'Admins remove members up to their own role; the last owner cannot be removed (409 CONFLICT).',
+            params: IdParam,
+            response: { 204: NoContent },
+          },
+        },
+        async (req, reply) => {
+          await accounts.removeMember(actorOf(req), req.params.id);
+          return reply.status(204).send(null);
+        },
+      );
+      scoped.post(
+        '/api/v1/auth/switch-org',
+        {
+          schema: {
+            tags: ['auth'],
+            description: 'A user who belongs to several orgs gets a session in another of them. 404 ORG_NOT_FOUND when they are not a member.',
+            body: Type.Object({ orgId: Type.String() }, { additionalProperties: false }),
+            response: { 200: Session },
+          },
+        },
+        (req) => accounts.switchOrg(actorOf(req), req.body.orgId),
       );
 
       scoped.get('/api/v1/orgs', { schema: { tags: ['orgs'], response: { 200: OrgList } } }, async (req) => ({ items: await accounts.listOrgs(actorOf(req)) }));

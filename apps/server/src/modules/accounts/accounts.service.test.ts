@@ -244,3 +244,9 @@ describe('access tokens', () => {
     await expect(accounts.authenticate(expired)).rejects.toMatchObject({ code: 'TOKEN_EXPIRED' });
   });
 });
+
+describe('without SMTP', () => {
+  it('a password reset says the server cannot send e-mail', async () => {
+    await expect(accounts.requestPasswordReset(OWNER_EMAIL)).rejects.toMatchObject({ code: 'SMTP_NOT_CONFIGURED' });
+  });
+});

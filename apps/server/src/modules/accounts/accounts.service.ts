@@ -7,6 +7,8 @@ import { hashToken, randomToken } from '../../platform/security/secrets.js';
 import { ORG_ROLES, outranks, requireRole, type Actor, type OrgRole } from './actor.js';
 import { AuditLog } from '../audit/audit.repository.js';
 import { AccountsRepository, type ApiKeyRow, type MemberRow, type OrgRow } from './accounts.repository.js';
+import type { Queryable } from '../../platform/db/database.js';
+import type { Mailer } from '../../platform/notify/mailer.js';
 
 import type { PublicUser, Session } from './accounts.schemas.js';
 
@@ -49,7 +51,20 @@ export interface AccountsServiceDeps {
   refreshTtlS: number;
   /** Counts failed sign-ins; one of an unknown e-mail has no org whose audit log could hold it. */
   signInFailed?: (account: 'known' | 'unknown') => void;
+  /** Password-reset e-mail; null: no SMTP set up (TETHER_SMTP_URL), resets are refused with SMTP_NOT_CONFIGURED. */
+  mailer?: Mailer | null;
+  /**
+   * Where e-mailed links point: TETHER_PUBLIC_URL, else this node's own address. Never the
+   * request's Host header: whoever asks for a reset could otherwise send the victim's link to
+   * their own server.
+   */
+  linkBase?: () => string;
 }
+
+/** How long a password-reset link works. */
+export const PASSWORD_RESET_TTL_S = 3600;
+/** Reset e-mails one account may be sent per hour, whatever the IP limits let through. */
+const RESETS_PER_HOUR = 5;
 
 /** Users, orgs, memberships, sessions and API keys. */
 export class AccountsService {
@@ -137,6 +152,132 @@ export class AccountsService {
     return { accessToken, refreshToken, expiresIn: this.deps.accessTtlS, user: toUser(member), org: { id: org.id, name: org.name } };
   }
 
+  /** A user in several orgs moves to another: a new session there (the old one stays valid until it expires or is refreshed away). */
+  async switchOrg(actor: Actor, orgId: string): Promise<Session> {
+    if (!actor.userId) throw new AppError('FORBIDDEN', 'API keys belong to one org');
+    const org = (await this.repo.orgsOfUser(actor.userId)).find((o) => o.id === assertUuid(orgId, 'orgId'));
+    if (!org) throw notFound('ORG', orgId);
+    await this.audit.record({
+      orgId: org.id,
+      actor: { ...actor, orgId: org.id, role: org.role },
+      action: 'auth.org_switch',
+      targetKind: 'org',
+      targetId: org.id,
+      details: { from: actor.orgId },
+    });
+    return this.issueSession(actor.userId, org);
+  }
+
+  /**
+   * Joins `email` to an org with `role`, as an invitation's acceptance: an existing account
+   * proves itself with its password, a new one is made with it. `consume` uses the invitation
+   * inside the same transaction and returns false when it was used meanwhile: then nothing
+   * is written. Returns a session in the org.
+   */
+  async join(
+    input: { orgId: string; role: OrgRole; email: string; password: string; name?: string },
+    consume: (tx: Queryable, userId: string) => Promise<boolean>,
+  ): Promise<{ session: Session; userId: string; newAccount: boolean }> {
+    const existing = await this.repo.userByEmail(input.email);
+    if (existing) {
+      if (!(await verifyPassword(existing.password_hash, input.password))) {
+        this.deps.signInFailed?.('known');
+        throw new AppError('INVALID_CREDENTIALS', 'an account with this e-mail exists: enter its password to accept');
+      }
+      if (existing.disabled) throw new AppError('FORBIDDEN', 'this account is disabled');
+      if (await this.repo.member(input.orgId, existing.id)) throw new AppError('ALREADY_MEMBER', 'this account is already a member of the org');
+    } else {
+      checkPassword(input.password);
+    }
+    const passwordHash = existing ? null : await hashPassword(input.password);
+    const userId = await this.deps.db.transaction(async (tx) => {
+      const id =
+        existing?.id ?? (await this.repo.createUser({ email: checkEmail(input.email), name: input.name?.trim() ?? '', passwordHash: passwordHash! }, tx)).id;
+      if (!(await consume(tx, id))) throw new AppError('INVITATION_USED', 'this invitation was used, revoked or has expired');
+      await this.repo.addMember(input.orgId, id, input.role, tx);
+      return id;
+    });
+    const org = (await this.repo.orgsOfUser(userId)).find((o) => o.id === input.orgId)!;
+    return { session: await this.issueSession(userId, org), userId, newAccount: !existing };
+  }
+
+  /** Whether an account has this e-mail, and whether it is in the org already (invitations). */
+  async accountOf(orgId: string, email: string): Promise<{ exists: boolean; member: boolean }> {
+    const user = await this.repo.userByEmail(email);
+    return { exists: user !== null, member: user !== null && (await this.repo.member(orgId, user.id)) !== null };
+  }
+
+  async orgName(orgId: string): Promise<string | null> {
+    return (await this.repo.getOrg(orgId))?.name ?? null;
+  }
+
+  /** A user's name and e-mail (who invited whom). */
+  person(userId: string): Promise<{ name: string; email: string } | null> {
+    return this.repo.nameAndEmail(userId);
+  }
+
+  /**
+   * Sends a password-reset link to the e-mail, if an account has it. The answer is the same
+   * either way, so the endpoint does not tell which addresses have accounts; only a missing
+   * SMTP set-up is said (it is the server's state, not the account's).
+   */
+  async requestPasswordReset(email: string, ip: string | null = null): Promise<void> {
+    const mailer = this.deps.mailer;
+    if (!mailer) {
+      throw new AppError('SMTP_NOT_CONFIGURED', 'this server cannot send e-mail (TETHER_SMTP_URL is not set): ask an administrator to reset your password');
+    }
+    const user = await this.repo.userByEmail(email.trim());
+    if (!user || user.disabled) return;
+    if ((await this.repo.recentPasswordResets(user.id)) >= RESETS_PER_HOUR) return;
+    const token = randomToken('pr_', 32);
+    await this.repo.storePasswordReset({ userId: user.id, hash: hashToken(token), expiresAt: new Date(Date.now() + PASSWORD_RESET_TTL_S * 1000) });
+    const link = `${this.linkBase()}/reset-password#${token}`;
+    const sent = await mailer.send({
+      to: [user.email],
+      subject: 'Reset your Tether password',
+      text: [
+        `Someone (we hope you) asked to reset the password of ${user.email} on Tether.`,
+        '',
+        `Choose a new password here (the link works once, for ${PASSWORD_RESET_TTL_S / 60} minutes):`,
+        link,
+        '',
+        'If you did not ask for this, ignore this e-mail: your password stays as it is.',
+      ].join('\n'),
+    });
+    for (const o of await this.repo.orgsOfUser(user.id)) {
+      await this.audit.record({
+        orgId: o.id,
+        actor: { kind: 'anonymous', ip },
+        action: 'user.password_reset_requested',
+        targetKind: 'user',
+        targetId: user.id,
+        details: { email: user.email, mail: sent.ok ? 'sent' : 'failed', ...(sent.ok ? {} : { error: sent.error }) },
+      });
+    }
+    if (!sent.ok) throw new AppError('UNAVAILABLE', 'the e-mail could not be sent; try again later');
+  }
+
+  /** Sets a new password with a reset token (once), and ends every session the old password opened. */
+  async confirmPasswordReset(token: string, password: string, ip: string | null = null): Promise<void> {
+    checkPassword(password);
+    const passwordHash = await hashPassword(password);
+    const userId = await this.deps.db.transaction(async (tx) => {
+      const id = await this.repo.consumePasswordReset(hashToken(token), tx);
+      if (!id) return null;
+      await this.repo.updateUser(id, { passwordHash }, tx);
+      await this.repo.revokeRefreshTokens(id, tx);
+      return id;
+    });
+    if (!userId) throw new AppError('RESET_TOKEN_INVALID', 'this reset link is invalid, already used or expired: ask for a new one');
+    for (const o of await this.repo.orgsOfUser(userId)) {
+      await this.audit.record({ orgId: o.id, actor: { kind: 'anonymous', ip }, action: 'user.password_reset', targetKind: 'user', targetId: userId });
+    }
+  }
+
+  private linkBase(): string {
+    return (this.deps.linkBase?.() ?? 'http://localhost:8080').replace(/\/+$/, '');
+  }
+
   /** Resolves `Authorization: Bearer …`: a user access token or an API key. */
   async authenticate(token: string): Promise<Actor> {
     if (token.startsWith(API_KEY_PREFIX)) {
@@ -185,7 +326,9 @@ export class AccountsService {
     if (!outranks(actor.role, input.role)) throw new AppError('FORBIDDEN', `an ${actor.role} cannot grant the ${input.role} role`);
     const email = checkEmail(input.email);
     checkPassword(input.password);
-    if (await this.repo.userByEmail(email)) throw new AppError('EMAIL_TAKEN', 'a user with this email already exists');
+    if (await this.repo.userByEmail(email)) {
+      throw new AppError('EMAIL_TAKEN', 'a user with this email already exists: invite them (POST /api/v1/invitations) to add them to this org');
+    }
     const passwordHash = await hashPassword(input.password);
     const user = await this.deps.db.transaction(async (tx) => {
       const u = await this.repo.createUser({ email, name: input.name ?? '', passwordHash }, tx);
@@ -219,7 +362,6 @@ export class AccountsService {
         throw new AppError('CONFLICT', 'the last owner of an org cannot be demoted');
       }
       await this.repo.setRole(actor.orgId, target.id, patch.role);
-      // Memberships are per org: when invitations and teams come, they record `membership.*` the same way.
       if (patch.role !== target.role) {
         await this.audit.record({
           orgId: actor.orgId,
@@ -258,6 +400,33 @@ export class AccountsService {
       });
     }
     return this.getUser(actor, id);
+  }
+
+  /**
+   * Removes a member from the org (their account and other orgs stay). Admins remove members
+   * up to their own rank; anyone may leave; the last owner can do neither. Their sessions in
+   * this org end: access tokens at once (every request re-reads the membership), refresh tokens
+   * are revoked.
+   */
+  async removeMember(actor: Actor, id: string): Promise<void> {
+    const target = await this.getUser(actor, id);
+    if (actor.userId !== target.id) {
+      requireRole(actor, 'admin');
+      if (!outranks(actor.role, target.role)) throw new AppError('FORBIDDEN', `an ${actor.role} cannot remove an ${target.role}`);
+    }
+    if (target.role === 'owner' && (await this.repo.countOwners(actor.orgId)) <= 1) {
+      throw new AppError('CONFLICT', 'the last owner of an org cannot be removed: make another member owner first');
+    }
+    if (!(await this.repo.removeMember(actor.orgId, target.id))) throw notFound('USER', id);
+    await this.repo.revokeRefreshTokensIn(actor.orgId, target.id);
+    await this.audit.record({
+      orgId: actor.orgId,
+      actor,
+      action: actor.userId === target.id ? 'membership.leave' : 'membership.remove',
+      targetKind: 'user',
+      targetId: target.id,
+      details: { email: target.email, role: target.role },
+    });
   }
 
   /** Any signed-in user may create an org; they become its owner. */

@@ -6,9 +6,9 @@ const REDACTED = '[redacted]';
 
 /**
  * Credentials by their shape, wherever they sit in a line (a message, an error, a URL):
- * device tokens (dt_), API keys (tk_), refresh tokens (rt_) and JWTs (a base64url JSON header, "eyJ").
+ * device tokens (dt_), API keys (tk_), refresh tokens (rt_), invitation and password-reset tokens (inv_, pr_) and JWTs (a base64url JSON header, "eyJ").
  */
-const CREDENTIAL = /\b(?:dt|tk|rt)_[\w-]{16,}|\beyJ[\w-]*\.[\w-]+\.[\w-]*/g;
+const CREDENTIAL = /\b(?:dt|tk|rt|inv|pr)_[\w-]{16,}|\beyJ[\w-]*\.[\w-]+\.[\w-]*/g;
 /** The ThingsBoard-style device API carries the access token as a path segment: /api/v1/{token}/telemetry. */
 const TOKEN_IN_PATH = /(\/api\/v1\/)(?!device\/)[^/?#"\s\\]+(\/(?:telemetry|attributes)\b)/g;
 /** ?token=… (live WebSocket) and other credentials in a query string. */
