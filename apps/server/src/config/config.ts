@@ -395,7 +395,12 @@ export const SETTINGS: readonly SettingSpec[] = [
   },
   { flag: 'allow-signup', env: 'TETHER_ALLOW_SIGNUP', default: 'false', description: 'self-service sign-up of new orgs' },
   { flag: 'log-level', env: 'TETHER_LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent' },
-  { flag: 'public-url', env: 'TETHER_PUBLIC_URL', default: 'unset', description: 'the URL the server is reached at: in the OpenAPI document, in e-mailed links (invitations, password resets) and in firmware download links' },
+  {
+    flag: 'public-url',
+    env: 'TETHER_PUBLIC_URL',
+    default: 'unset',
+    description: 'the URL the server is reached at: in the OpenAPI document, in e-mailed links (invitations, password resets) and in firmware download links',
+  },
   {
     flag: 'live-max-buffered-bytes',
     env: 'TETHER_LIVE_MAX_BUFFERED_BYTES',

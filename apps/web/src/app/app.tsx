@@ -14,6 +14,8 @@ import { ProjectsPage } from '../features/projects/projects-page';
 import { ProjectPage } from '../features/projects/project-page';
 import { Loading } from '../components/ui/state-views';
 import { PageHeader, usePageTitle } from '../components/ui/page';
+import { InvitationPage } from '../features/auth/invitation-page';
+import { ResetPasswordPage } from '../features/auth/reset-password-page';
 
 // Admin, OTA, the fleet map, fleet health, aliases, an alert's page and files are for few users or rarely visited: they load on demand (see on-demand-pages.ts).
 const AdminPage = lazy(() => import('./on-demand-pages').then((m) => ({ default: m.AdminPage })));
@@ -57,6 +59,10 @@ function Routes() {
 }
 
 export function App() {
+  const { pathname } = useLocation();
+  // The links in invitation and password-reset e-mails: they work signed out, or signed in as someone else.
+  if (pathname === '/invite') return <InvitationPage />;
+  if (pathname === '/reset-password') return <ResetPasswordPage />;
   return (
     <SessionProvider>
       <LiveProvider>

@@ -7,6 +7,7 @@ import { AlertToast } from '../features/alerts/alert-toast';
 import { AlarmCountPills } from '../features/alarms/alarm-counts';
 import { RoleBadge } from '../components/ui/badges';
 import { BrandMark } from '../components/ui/brand-mark';
+import { OrgSwitcher } from '../features/teams/org-switcher';
 
 const LIVE_TEXT: Record<LiveState, string> = { connecting: 'Connecting…', open: 'Live', reconnecting: 'Reconnecting…', closed: 'Offline' };
 
@@ -128,6 +129,7 @@ export function Layout({ children }: { children: ReactNode }) {
         <div className="topbar-end">
           <AlarmCountPills />
           <LiveIndicator />
+          <OrgSwitcher />
           <span className="whoami" title={`${user.email} in ${org.name}`}>
             <span className="whoami-name">{user.name || user.email}</span> <RoleBadge role={role} />
           </span>

@@ -22,12 +22,22 @@ export interface StoredSession {
   org: { id: string; name: string };
 }
 
+export interface OrgMembership {
+  id: string;
+  name: string;
+  role: Role;
+}
+
 interface SessionContextValue {
   client: DashboardClient;
   user: User;
   org: { id: string; name: string };
   role: Role;
   can: Permissions;
+  /** Every org the user belongs to (the current one included); empty until the server answered. */
+  orgs: OrgMembership[];
+  /** Moves to another of the user's orgs: a new session there, and the dashboard starts afresh. */
+  switchOrg(orgId: string): Promise<void>;
   signOut(notice?: string): void;
 }
 
@@ -48,6 +58,11 @@ function readStored(): StoredSession | null {
   }
 }
 
+/** Keeps a new session for the next page load (an accepted invitation signs in, then the dashboard starts). */
+export function storeSession(s: Session): void {
+  localStorage.setItem(STORAGE_KEY, JSON.stringify(toStored(s)));
+}
+
 const toStored = (s: Session): StoredSession => ({
   accessToken: s.accessToken,
   refreshToken: s.refreshToken,
@@ -60,6 +75,7 @@ const toStored = (s: Session): StoredSession => ({
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [session, setSession] = useState<StoredSession | null>(readStored);
   const [notice, setNotice] = useState<string | null>(null);
+  const [orgs, setOrgs] = useState<OrgMembership[]>([]);
 
   const client = useMemo(() => {
     const stored = readStored();
@@ -123,14 +139,16 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     return () => window.removeEventListener('storage', onStorage);
   }, [client]);
 
-  // The stored role may be stale: ask the server once per sign-in.
+  // The stored role may be stale: ask the server once per sign-in (and per org: an accepted invitation adds one).
   const userId = session?.user.id;
+  const orgId = session?.org.id;
   useEffect(() => {
     if (!userId) return;
     let cancelled = false;
     client.me().then(
       (me) => {
         if (cancelled) return;
+        setOrgs(me.orgs);
         setSession((prev) => {
           // The dashboard signs in users; an API key has no user to refresh.
           if (!prev || me.kind !== 'user') return prev;
@@ -144,7 +162,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     return () => {
       cancelled = true;
     };
-  }, [client, userId]);
+  }, [client, userId, orgId]);
 
   const signIn = useCallback(
     async (email: string, password: string) => {
@@ -154,11 +172,22 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     [client],
   );
 
-  const value = useMemo<SessionContextValue | null>(
-    () => (session ? { client, user: session.user, org: session.org, role: session.user.role, can: permissions(session.user.role), signOut } : null),
-    [client, session, signOut],
+  const switchOrg = useCallback(
+    async (orgId: string) => {
+      // Stored before the reload (a state updater would run too late): every page, cache and
+      // live subscription starts again in the other org.
+      storeSession(await client.switchOrg(orgId));
+      window.location.assign('/');
+    },
+    [client],
   );
 
-  if (!value) return <SignInPage onSignIn={signIn} notice={notice} />;
+  const value = useMemo<SessionContextValue | null>(
+    () =>
+      session ? { client, user: session.user, org: session.org, role: session.user.role, can: permissions(session.user.role), orgs, switchOrg, signOut } : null,
+    [client, session, orgs, switchOrg, signOut],
+  );
+
+  if (!value) return <SignInPage onSignIn={signIn} onForgotPassword={(email) => client.auth.requestPasswordReset(email)} notice={notice} />;
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

@@ -3,6 +3,7 @@ import { useSession } from '../../app/session';
 import { PageHeader, usePageTitle } from '../../components/ui/page';
 import { EmptyState } from '../../components/ui/state-views';
 import { UsersPanel } from './users-panel';
+import { InvitationsPanel } from '../teams/invitations-panel';
 import { ApiKeysPanel } from './api-keys-panel';
 import { ConfigEditor } from '../config/config-editor';
 import { NotificationTargetsPanel } from './notification-targets-panel';
@@ -28,6 +29,7 @@ export function AdminPage() {
     <>
       <PageHeader title="Admin" subtitle={`Members, API keys, notification targets, configuration and audit log of ${org.name}`} />
       <UsersPanel />
+      <InvitationsPanel />
       <ApiKeysPanel />
       <NotificationTargetsPanel onDeliveryQueued={() => setQueued((n) => n + 1)} />
       <DeliveryLog version={queued} onQueued={() => setQueued((n) => n + 1)} />

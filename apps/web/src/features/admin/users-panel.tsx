@@ -6,7 +6,7 @@ import { atLeast } from '../../lib/roles';
 import { formatDateTime } from '../../lib/time';
 import { Section } from '../../components/ui/page';
 import { Async, describeError } from '../../components/ui/state-views';
-import { Dialog } from '../../components/ui/dialog';
+import { ConfirmDialog, Dialog } from '../../components/ui/dialog';
 import { Pagination } from '../../components/ui/pagination';
 import { RoleBadge } from '../../components/ui/badges';
 
@@ -77,9 +77,10 @@ function CreateUserForm({ grantable, onDone, onCancel }: { grantable: Role[]; on
 }
 
 export function UsersPanel() {
-  const { client, user: me, role, can } = useSession();
+  const { client, user: me, org, orgs, role, can, signOut, switchOrg } = useSession();
   const [offset, setOffset] = useState(0);
   const [adding, setAdding] = useState(false);
+  const [removing, setRemoving] = useState<User | null>(null);
   const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
   const state = useAsync(() => client.users.list({ limit: LIMIT, offset }), [client, offset]);
 
@@ -117,6 +118,9 @@ export function UsersPanel() {
                     <th scope="col">Role</th>
                     <th scope="col">Status</th>
                     <th scope="col">Added</th>
+                    <th scope="col">
+                      <span className="visually-hidden">Actions</span>
+                    </th>
                   </tr>
                 </thead>
                 <tbody>
@@ -163,6 +167,14 @@ export function UsersPanel() {
                           </div>
                         </td>
                         <td data-label="Added">{formatDateTime(u.createdAt)}</td>
+                        <td data-label="Actions">
+                          {(editable || self) && (
+                            <button type="button" className="btn btn-small btn-danger" onClick={() => setRemoving(u)}>
+                              {self ? 'Leave org' : 'Remove'}
+                              <span className="visually-hidden"> {u.email}</span>
+                            </button>
+                          )}
+                        </td>
                       </tr>
                     );
                   })}
@@ -173,6 +185,26 @@ export function UsersPanel() {
           </>
         )}
       </Async>
+      <ConfirmDialog
+        open={removing !== null}
+        title={removing?.id === me.id ? `Leave ${org.name}?` : `Remove ${removing?.email ?? ''}?`}
+        confirmLabel={removing?.id === me.id ? 'Leave' : 'Remove'}
+        onClose={() => setRemoving(null)}
+        onConfirm={async () => {
+          const leaving = removing!.id === me.id;
+          await client.users.remove(removing!.id);
+          const other = orgs.find((o) => o.id !== org.id);
+          if (!leaving) state.reload();
+          else if (other) await switchOrg(other.id);
+          else signOut(`You left ${org.name}.`);
+        }}
+      >
+        <p>
+          {removing?.id === me.id
+            ? `You lose access to ${org.name} at once; your account and your other orgs stay.`
+            : `${removing?.email ?? ''} loses access to ${org.name} at once. Their account stays (with any other orgs) and can be invited again.`}
+        </p>
+      </ConfirmDialog>
       <Dialog open={adding} title="Add a user" onClose={() => setAdding(false)}>
         <CreateUserForm
           grantable={can.grantable}
