@@ -7,6 +7,7 @@ import { AlertToast } from '../features/alerts/alert-toast';
 import { AlarmCountPills } from '../features/alarms/alarm-counts';
 import { RoleBadge } from '../components/ui/badges';
 import { BrandMark } from '../components/ui/brand-mark';
+import { SearchBox } from '../features/search/search-box';
 
 const LIVE_TEXT: Record<LiveState, string> = { connecting: 'Connecting…', open: 'Live', reconnecting: 'Reconnecting…', closed: 'Offline' };
 
@@ -125,6 +126,7 @@ export function Layout({ children }: { children: ReactNode }) {
             </NavLink>
           )}
         </nav>
+        <SearchBox onNavigate={close} />
         <div className="topbar-end">
           <AlarmCountPills />
           <LiveIndicator />
