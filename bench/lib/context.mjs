@@ -98,7 +98,9 @@ export async function withSql({ dataDir, pgdb }, fn) {
     }
   }
   const { PGlite } = await import('@electric-sql/pglite');
-  const db = await PGlite.create(path.join(dataDir, 'pgdata'));
+  // As the server opens it (platform/db/pglite.ts): the search indexes need pg_trgm.
+  const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
+  const db = await PGlite.create(path.join(dataDir, 'pgdata'), { extensions: { pg_trgm } });
   try {
     return await fn(async (sql, params = []) => (await db.query(sql, params)).rows);
   } finally {

@@ -73,6 +73,8 @@ import { configRoutes, deviceConfigRoutes } from './modules/config/config.routes
 import { devicePhotoRoutes } from './modules/devices/device-photo.routes.js';
 import { MetadataService } from './modules/metadata/metadata.service.js';
 import { metadataRoutes } from './modules/metadata/metadata.routes.js';
+import { SearchService } from './modules/search/search.service.js';
+import { searchRoutes } from './modules/search/search.routes.js';
 import { TemplatesService } from './modules/templates/templates.service.js';
 import { templatesRoutes } from './modules/templates/templates.routes.js';
 import { startJobs, type Jobs } from './platform/jobs/jobs.js';
@@ -297,6 +299,9 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
     bus,
   });
   const metadata = new MetadataService(db, devices, projects);
+  // A search text finds devices by their properties too, which the metadata module holds.
+  devices.attachPropertyFinder(metadata);
+  const search = new SearchService({ devices, projects, metadata });
   const notifications = new NotificationsService({
     db,
     jobs,
@@ -457,6 +462,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
       await scoped.register(commandsRoutes(commands));
       await scoped.register(configRoutes(configs));
       await scoped.register(metadataRoutes(metadata));
+      await scoped.register(searchRoutes(search));
       await scoped.register(templatesRoutes(templates));
       await scoped.register(alarmsRoutes(alarmRules, alarms));
       await scoped.register(notificationsRoutes(notifications));

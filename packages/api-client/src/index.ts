@@ -55,6 +55,10 @@ export type ResolvedConfig = Schemas['ResolvedConfig'];
 export type ConfigSource = Schemas['ResolvedValue']['source'];
 export type Property = Schemas['Property'];
 export type PropertyMatch = Schemas['PropertyMatch'];
+export type SearchResults = Schemas['SearchResults'];
+export type DeviceMatch = Schemas['DeviceMatch'];
+export type ProjectMatch = Schemas['ProjectMatch'];
+export type PropertyHit = Schemas['PropertyHit'];
 export type Note = Schemas['Note'];
 export type EntityKind = Schemas['EntityKind'];
 export type FleetOverview = Schemas['FleetOverview'];
@@ -353,6 +357,11 @@ export class TetherClient {
   readonly fleet = {
     overview: (q?: QueryOf<'/api/v1/fleet/overview', 'get'>) => this.request<FleetOverview>('GET', '/api/v1/fleet/overview', undefined, q),
   };
+
+  /** One search over the org's devices, projects and properties, in groups, best first. */
+  search(q: QueryOf<'/api/v1/search', 'get'>) {
+    return this.request<SearchResults>('GET', '/api/v1/search', undefined, q);
+  }
 
   serverInfo() {
     return this.request<ServerInfo>('GET', '/api/v1/server-info');

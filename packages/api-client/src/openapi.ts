@@ -4258,6 +4258,7 @@ export interface paths {
                     offset?: number;
                     online?: boolean;
                     projectId?: string;
+                    /** @description Devices whose name, serial, a tag, a metadata key or value, or a property contains this, in any case, or whose id is it or starts with it (4 or more hex digits, with or without the dashes) */
                     q?: string;
                     tag?: string;
                 };
@@ -10377,6 +10378,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One search over the org's devices, projects and properties, case-insensitive, in three groups of at most `limit` each, best first; each item says which field contains the text (`matched`). Another org’s never appear. 400 VALIDATION_FAILED: q empty, only spaces, over 200 characters or with control characters. */
+        get: {
+            parameters: {
+                query: {
+                    /** @description At most this many of each group */
+                    limit?: number;
+                    /** @description What to find, in any case: a device by name, serial, id (or its first 4+ digits), tag, metadata key or value, or property; a project by name or description; a property by name or value */
+                    q: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SearchResults"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/server-info": {
         parameters: {
             query?: never;
@@ -11925,6 +11985,21 @@ export interface components {
             /** @description The serial or IMEI the device was registered with */
             serial: string;
         };
+        /** DeviceMatch */
+        DeviceMatch: {
+            /** Format: uuid */
+            id: string;
+            matched: {
+                /** @description id: the text is the id or its start; tag, metadata, property: one of them contains it; otherwise that field contains it */
+                field: "id" | "name" | "serial" | "tag" | "metadata" | "property";
+                /** @description What contains the text: the id, name or serial, the tag, `path: value` of the metadata, `name: value` of the property */
+                text: string;
+            };
+            name: string;
+            online: boolean;
+            projectId: string | null;
+            serial: string | null;
+        };
         /** DeviceMessage */
         DeviceMessage: {
             /** @enum {unknown} */
@@ -12417,6 +12492,16 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
+        /** ProjectMatch */
+        ProjectMatch: {
+            /** Format: uuid */
+            id: string;
+            matched: {
+                field: "name" | "description";
+                text: string;
+            };
+            name: string;
+        };
         /** ProjectPage */
         ProjectPage: {
             items: components["schemas"]["Project"][];
@@ -12429,6 +12514,20 @@ export interface components {
             name: string;
             /** Format: date-time */
             updatedAt: string;
+            value: string;
+        };
+        /** PropertyHit */
+        PropertyHit: {
+            /** Format: uuid */
+            entityId: string;
+            entityKind: components["schemas"]["EntityKind"];
+            /** @description The name of the device or project the property is on */
+            entityName: string;
+            matched: {
+                field: "name" | "value";
+                text: string;
+            };
+            name: string;
             value: string;
         };
         /** PropertyList */
@@ -12663,6 +12762,15 @@ export interface components {
             };
             /** @description ISO 8601; default now */
             to?: string;
+        };
+        /** SearchResults */
+        SearchResults: {
+            /** @description Best first: equal to the text, then starting with it, then the most similar */
+            devices: components["schemas"]["DeviceMatch"][];
+            /** @description Best first, as devices */
+            projects: components["schemas"]["ProjectMatch"][];
+            /** @description Best first, as devices; properties of devices and of projects */
+            properties: components["schemas"]["PropertyHit"][];
         };
         /** ServerInfo */
         ServerInfo: {

@@ -8,6 +8,7 @@ import { AlarmCountPills } from '../features/alarms/alarm-counts';
 import { RoleBadge } from '../components/ui/badges';
 import { BrandMark } from '../components/ui/brand-mark';
 import { OrgSwitcher } from '../features/teams/org-switcher';
+import { SearchBox } from '../features/search/search-box';
 
 const LIVE_TEXT: Record<LiveState, string> = { connecting: 'Connecting…', open: 'Live', reconnecting: 'Reconnecting…', closed: 'Offline' };
 
@@ -126,6 +127,7 @@ export function Layout({ children }: { children: ReactNode }) {
             </NavLink>
           )}
         </nav>
+        <SearchBox onNavigate={close} />
         <div className="topbar-end">
           <AlarmCountPills />
           <LiveIndicator />

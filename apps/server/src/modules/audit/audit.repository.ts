@@ -1,4 +1,5 @@
 import type { Queryable } from '../../platform/db/database.js';
+import { likeStartingWith } from '../../platform/db/text-match.js';
 import type { Actor } from '../accounts/actor.js';
 
 /** Someone not (yet) known: a failed sign-in. */
@@ -34,9 +35,6 @@ export interface AuditRow {
   created_at: Date;
 }
 
-/** Escapes LIKE's wildcards, so an action prefix matches only itself. */
-const likePrefix = (s: string) => `${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-
 /**
  * Who did what to which resource, from where. `details` say what changed and
  * must never hold a secret (password, token, key, claim code): callers pass
@@ -71,7 +69,7 @@ export class AuditLog {
       where.push(sql(`$${params.length}`));
     };
     if (q.actor) add((n) => `a.actor_id = ${n}::uuid`, q.actor);
-    if (q.action?.endsWith('.')) add((n) => `a.action LIKE ${n}`, likePrefix(q.action));
+    if (q.action?.endsWith('.')) add((n) => `a.action LIKE ${n}`, likeStartingWith(q.action));
     else if (q.action) add((n) => `a.action = ${n}`, q.action);
     if (q.targetKind) add((n) => `a.target_kind = ${n}`, q.targetKind);
     if (q.targetId) add((n) => `a.target_id = ${n}::uuid`, q.targetId);

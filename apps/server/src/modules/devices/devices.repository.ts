@@ -1,4 +1,6 @@
 import type { Queryable } from '../../platform/db/database.js';
+import { sqlParameters, textMatch } from '../../platform/db/text-match.js';
+import { idPrefixRange } from './device-search.js';
 
 export interface DeviceRow {
   id: string;
@@ -36,9 +38,44 @@ export interface DeviceFilter {
   projectId?: string;
   tag?: string;
   online?: boolean;
+  /** Text in the name, serial, a tag or the metadata, or the id's start (devicesTextMatch). */
   q?: string;
+  /** With q: devices a property of which contains it too (the metadata module found them). */
+  propertyDeviceIds?: string[];
   limit: number;
   offset: number;
+}
+
+export interface DeviceSearchRow {
+  id: string;
+  name: string;
+  serial: string | null;
+  project_id: string | null;
+  online: boolean;
+  tags: string[];
+  metadata: Record<string, unknown>;
+  matched: 'id' | 'name' | 'serial' | 'tag' | 'metadata' | 'property';
+}
+
+/**
+ * How a text finds devices (alias d): case-insensitively in the name, serial, a tag
+ * or a metadata key or value (migration 030's trigram indexes serve each), as
+ * the start of the id (a range of the primary key), or through a property
+ * (`propertyDeviceIds`). `bind` adds the statement's parameters.
+ */
+function devicesTextMatch(text: string, propertyDeviceIds: string[], bind: (v: unknown) => string) {
+  const m = textMatch(text, bind);
+  const range = idPrefixRange(text);
+  const id = range && `d.id BETWEEN ${bind(range.from)}::uuid AND ${bind(range.to)}::uuid`;
+  const byProperty = propertyDeviceIds.length ? `d.id = ANY(${bind(propertyDeviceIds)}::uuid[])` : null;
+  const fields = { name: 'd.name', serial: 'd.serial', tag: 'tether_tags_text(d.tags)', metadata: 'tether_metadata_text(d.metadata)' };
+  return {
+    m,
+    range,
+    id,
+    fields,
+    condition: `(${[m.inAny(Object.values(fields)), id, byProperty].filter(Boolean).join(' OR ')})`,
+  };
 }
 
 export interface DeviceIdentity {
@@ -131,28 +168,47 @@ export class DevicesRepository {
   }
 
   async list(orgId: string, f: DeviceFilter): Promise<{ items: DeviceRow[]; total: number }> {
+    // $2 (the default timeout) is bound for both statements so they share one parameter list.
+    const p = sqlParameters([orgId, this.defaultTimeoutS]);
     const where = ['d.org_id = $1'];
-    const params: unknown[] = [orgId, this.defaultTimeoutS];
-    const add = (clause: string, v: unknown) => {
-      params.push(v);
-      where.push(clause.replaceAll('?', `$${params.length}`));
-    };
-    if (f.projectId) add('d.project_id = ?', f.projectId);
-    if (f.tag) add('d.tags @> ARRAY[?]::text[]', f.tag);
-    if (f.online !== undefined) add('d.online = ?', f.online);
-    if (f.q)
-      add(
-        "(d.name ILIKE '%' || ? || '%' OR d.serial ILIKE '%' || ? || '%')",
-        f.q.replace(/[\\%_]/g, (c) => `\\${c}`),
-      );
+    if (f.projectId) where.push(`d.project_id = ${p.bind(f.projectId)}`);
+    if (f.tag) where.push(`d.tags @> ARRAY[${p.bind(f.tag)}]::text[]`);
+    if (f.online !== undefined) where.push(`d.online = ${p.bind(f.online)}`);
+    if (f.q) where.push(devicesTextMatch(f.q, f.propertyDeviceIds ?? [], p.bind).condition);
     const cond = where.join(' AND ');
     const items = await this.db.query<DeviceRow>(
       `${SELECT} WHERE ${cond} ORDER BY d.created_at DESC, d.id LIMIT ${f.limit | 0} OFFSET ${f.offset | 0}`,
-      params,
+      p.values,
     );
-    // $2 (the default timeout) is bound here too so both statements share one parameter list.
-    const [c] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM devices d WHERE ${cond} AND $2::int IS NOT NULL`, params);
+    const [c] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM devices d WHERE ${cond} AND $2::int IS NOT NULL`, p.values);
     return { items, total: c?.n ?? 0 };
+  }
+
+  /**
+   * The org's devices the text finds (see devicesTextMatch), best first: a name, serial, tag or
+   * property (`exactPropertyDeviceIds`) equal to it or the whole id, then a name or serial starting with
+   * it or the id's start, then by how similar the name or serial is (pg_trgm).
+   */
+  search(orgId: string, text: string, propertyDeviceIds: string[], exactPropertyDeviceIds: string[], limit: number): Promise<DeviceSearchRow[]> {
+    const p = sqlParameters([orgId]);
+    const { m, range, id, fields, condition } = devicesTextMatch(text, propertyDeviceIds, p.bind);
+    const matched = Object.entries(fields)
+      .map(([field, column]) => `WHEN ${m.contains(column)} THEN '${field}'`)
+      .join(' ');
+    const equal = [
+      range?.whole ? id : null,
+      `EXISTS (SELECT FROM unnest(d.tags) t WHERE ${m.equals('t')})`,
+      exactPropertyDeviceIds.length ? `d.id = ANY(${p.bind(exactPropertyDeviceIds)}::uuid[])` : null,
+    ];
+    return this.db.query<DeviceSearchRow>(
+      `SELECT d.id, d.name, d.serial, d.project_id, d.online, d.tags, d.metadata,
+              CASE ${id ? `WHEN ${id} THEN 'id'` : ''} ${matched} ELSE 'property' END AS matched
+       FROM devices d WHERE d.org_id = $1 AND ${condition}
+       ORDER BY ${m.tier([fields.name, fields.serial], { equal: equal.filter(Boolean).join(' OR '), start: id ?? undefined })},
+                ${m.similarity([fields.name, fields.serial])} DESC, lower(d.name), d.id
+       LIMIT ${p.bind(limit)}`,
+      p.values,
+    );
   }
 
   /** Devices of an org matching all the given criteria (a fleet's selector or its members), oldest first, at most `limit`. */

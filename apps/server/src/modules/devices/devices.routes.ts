@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
 import { actorOf } from '../accounts/request-actor.js';
-import { NoContent } from '../../platform/http/schemas.js';
+import { NoContent, SearchText } from '../../platform/http/schemas.js';
 import { secretLimits } from '../../platform/http/rate-limits.js';
 import { ClaimRequest, CreatedDevice, Device, DeviceCredentials, DevicePage, DevicePositions, DevicePositionsQuery, DeviceStatus } from './devices.schemas.js';
 import type { DevicesService } from './devices.service.js';
@@ -26,7 +26,13 @@ export function devicesRoutes(devices: DevicesService) {
             projectId: Type.Optional(Type.String()),
             tag: Type.Optional(Type.String()),
             online: Type.Optional(Type.Boolean()),
-            q: Type.Optional(Type.String({ maxLength: 200 })),
+            q: Type.Optional(
+              SearchText({
+                description:
+                  'Devices whose name, serial, a tag, a metadata key or value, or a property contains this, in any case, ' +
+                  'or whose id is it or starts with it (4 or more hex digits, with or without the dashes)',
+              }),
+            ),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
             offset: Type.Optional(Type.Integer({ minimum: 0 })),
           }),

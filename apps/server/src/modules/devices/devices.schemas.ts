@@ -52,6 +52,25 @@ export type Device = Static<typeof Device>;
 
 export const DevicePage = Page(Device);
 
+/** A device found by a search text (GET /search), with what of it contains the text. */
+export const DeviceMatch = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  serial: Type.Union([Type.String(), Type.Null()]),
+  projectId: Type.Union([Uuid, Type.Null()]),
+  online: Type.Boolean(),
+  matched: Type.Object({
+    field: Type.Union(
+      [Type.Literal('id'), Type.Literal('name'), Type.Literal('serial'), Type.Literal('tag'), Type.Literal('metadata'), Type.Literal('property')],
+      {
+        description: 'id: the text is the id or its start; tag, metadata, property: one of them contains it; otherwise that field contains it',
+      },
+    ),
+    text: Type.String({ description: 'What contains the text: the id, name or serial, the tag, `path: value` of the metadata, `name: value` of the property' }),
+  }),
+});
+export type DeviceMatch = Static<typeof DeviceMatch>;
+
 /** A device's last known position, for the fleet map. */
 export const DevicePosition = Type.Object({
   id: Uuid,
@@ -133,6 +152,7 @@ titled({
   DeviceLocation,
   Device,
   DevicePage,
+  DeviceMatch,
   CreatedDevice,
   ClaimRequest,
   DeviceCredentials,

@@ -22,9 +22,10 @@ export interface SelectedDevice {
 import type { DomainBus } from '../events/domain-events.js';
 import type { CredentialMirror } from './credential-mirror.js';
 
-import type { Device, DeviceCredentials, DeviceJwt, DeviceJwtVerification, DevicePositions, DeviceStatus } from './devices.schemas.js';
+import { metadataMatch, type DevicePropertyFinder, type DevicePropertyMatch } from './device-search.js';
+import type { Device, DeviceCredentials, DeviceJwt, DeviceJwtVerification, DeviceMatch, DevicePositions, DeviceStatus } from './devices.schemas.js';
 
-export type { Device, DeviceIdentity, DeviceStatus };
+export type { Device, DeviceIdentity, DeviceMatch, DeviceStatus };
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
@@ -129,6 +130,12 @@ export interface DevicesServiceDeps {
   bus: DomainBus;
 }
 
+/**
+ * A search text finds devices through properties up to this many matches (the best first): the device list
+ * takes their ids as a parameter. A text in the properties of more devices finds the first 10,000 of them.
+ */
+const PROPERTY_MATCHES_MAX = 10_000;
+
 /** A verified JWT is trusted from the cache this long at most, even if a revocation's event were lost. */
 const JWT_CACHE_MS = 30_000;
 
@@ -140,6 +147,8 @@ export class DevicesService {
   private readonly jwtCache = new Map<string, { deviceId: string; exp: number; keys: number; until: number }>();
   /** An external broker's client list, kept in step with issued tokens (README, External MQTT broker). */
   private mirror: CredentialMirror | null = null;
+  /** Finds devices by their properties (the metadata module): a search text finds those too. */
+  private propertyFinder: DevicePropertyFinder | null = null;
 
   constructor(private readonly deps: DevicesServiceDeps) {
     this.repo = new DevicesRepository(deps.db, deps.defaultTimeoutS);
@@ -153,6 +162,10 @@ export class DevicesService {
 
   attachCredentialMirror(mirror: CredentialMirror): void {
     this.mirror = mirror;
+  }
+
+  attachPropertyFinder(finder: DevicePropertyFinder): void {
+    this.propertyFinder = finder;
   }
 
   /**
@@ -305,12 +318,41 @@ export class DevicesService {
     return toDevice(row);
   }
 
-  async list(actor: Actor, filter: Partial<DeviceFilter>) {
+  /** `q` finds devices by name, serial, id (or its start), a tag, metadata key or value, or property, in any case. */
+  async list(actor: Actor, filter: Partial<Omit<DeviceFilter, 'propertyDeviceIds'>>) {
     const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
     const offset = Math.max(filter.offset ?? 0, 0);
     if (filter.projectId) assertUuid(filter.projectId, 'projectId');
-    const page = await this.repo.list(actor.orgId, { ...filter, limit, offset });
+    const q = filter.q?.trim() || undefined;
+    const propertyDeviceIds = q ? (await this.propertiesContaining(actor, q, PROPERTY_MATCHES_MAX)).map((p) => p.deviceId) : undefined;
+    const page = await this.repo.list(actor.orgId, { ...filter, q, propertyDeviceIds, limit, offset });
     return { items: page.items.map(toDevice), total: page.total, limit, offset };
+  }
+
+  /** The org's devices a search text finds (as `list`'s q does), best first, each with what of it contains the text. */
+  async search(actor: Actor, text: string, limit: number): Promise<DeviceMatch[]> {
+    const needle = text.toLowerCase();
+    const properties = await this.propertiesContaining(actor, text, limit);
+    const exact = properties.filter((p) => p.value.toLowerCase() === needle).map((p) => p.deviceId);
+    const rows = await this.repo.search(actor.orgId, text, [...new Set(properties.map((p) => p.deviceId))], [...new Set(exact)], limit);
+    const propertyOf = new Map<string, DevicePropertyMatch>();
+    for (const p of properties) if (!propertyOf.has(p.deviceId)) propertyOf.set(p.deviceId, p);
+    return rows.map((r) => {
+      const property = propertyOf.get(r.id);
+      const snippet = {
+        id: r.id,
+        name: r.name,
+        serial: r.serial ?? '',
+        tag: r.tags.find((t) => t.toLowerCase().includes(needle)) ?? r.tags.join(', '),
+        metadata: metadataMatch(r.metadata, needle) ?? '',
+        property: property ? `${property.name}: ${property.value}` : '',
+      }[r.matched];
+      return { id: r.id, name: r.name, serial: r.serial, projectId: r.project_id, online: r.online, matched: { field: r.matched, text: snippet } };
+    });
+  }
+
+  private async propertiesContaining(actor: Actor, text: string, limit: number): Promise<DevicePropertyMatch[]> {
+    return this.propertyFinder ? this.propertyFinder.devicePropertiesContaining(actor, text, limit) : [];
   }
 
   async update(actor: Actor, id: string, patch: Omit<Partial<DeviceInput>, 'name'> & { name?: string }): Promise<Device> {

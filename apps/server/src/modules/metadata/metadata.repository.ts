@@ -1,5 +1,13 @@
 import type { Queryable } from '../../platform/db/database.js';
+import { likeEscaped, likeStartingWith, sqlParameters, textMatch } from '../../platform/db/text-match.js';
 import type { EntityKind, Note } from './metadata.schemas.js';
+
+export interface PropertyRow {
+  entity_kind: EntityKind;
+  entity_id: string;
+  name: string;
+  value: string;
+}
 
 export interface NoteRow {
   id: string;
@@ -44,17 +52,40 @@ export class MetadataRepository {
     return r.length > 0;
   }
 
-  /** Null filters match everything; `valuePrefix` matches values starting with it. */
+  /** Null filters match everything; `valuePrefix` matches values starting with it. Name and value match case-insensitively. */
   async searchProperties(
     orgId: string,
     f: { name: string | null; value: string | null; valuePrefix: string | null; kind: EntityKind | null; limit: number },
-  ): Promise<{ entity_kind: EntityKind; entity_id: string; name: string; value: string }[]> {
-    return this.db.query<{ entity_kind: EntityKind; entity_id: string; name: string; value: string }>(
+  ): Promise<PropertyRow[]> {
+    return this.db.query<PropertyRow>(
       `SELECT entity_kind, entity_id, name, value FROM properties
-       WHERE org_id = $1 AND ($2::text IS NULL OR name = $2) AND ($3::text IS NULL OR value = $3)
-         AND ($4::text IS NULL OR starts_with(value, $4)) AND ($5::text IS NULL OR entity_kind = $5)
+       WHERE org_id = $1 AND ($2::text IS NULL OR name ILIKE $2) AND ($3::text IS NULL OR value ILIKE $3)
+         AND ($4::text IS NULL OR value ILIKE $4) AND ($5::text IS NULL OR entity_kind = $5)
        ORDER BY name, value LIMIT $6`,
-      [orgId, f.name, f.value, f.valuePrefix, f.kind, f.limit],
+      [
+        orgId,
+        f.name === null ? null : likeEscaped(f.name),
+        f.value === null ? null : likeEscaped(f.value),
+        f.valuePrefix === null ? null : likeStartingWith(f.valuePrefix),
+        f.kind,
+        f.limit,
+      ],
+    );
+  }
+
+  /**
+   * Properties (of `kind`, or any) whose name or value contains the text, case-insensitive (migration 030's
+   * trigram indexes), best first: a name or value equal to it, then starting with it, then the most similar.
+   */
+  searchText(orgId: string, text: string, kind: EntityKind | null, limit: number): Promise<(PropertyRow & { matched: 'name' | 'value' })[]> {
+    const p = sqlParameters([orgId, kind]);
+    const m = textMatch(text, p.bind);
+    const fields = ['name', 'value'];
+    return this.db.query<PropertyRow & { matched: 'name' | 'value' }>(
+      `SELECT entity_kind, entity_id, name, value, CASE WHEN ${m.contains('name')} THEN 'name' ELSE 'value' END AS matched FROM properties
+       WHERE org_id = $1 AND ($2::text IS NULL OR entity_kind = $2) AND ${m.inAny(fields)}
+       ORDER BY ${m.tier(fields)}, ${m.similarity(fields)} DESC, name, value, entity_id LIMIT ${p.bind(limit)}`,
+      p.values,
     );
   }
 

@@ -21,6 +21,13 @@ export const PropertyMatch = Type.Object({
 export type PropertyMatch = Static<typeof PropertyMatch>;
 export const PropertyMatchList = Type.Object({ items: Type.Array(PropertyMatch) });
 
+/** A property found by a search text (GET /search): whether its name or its value contains the text. */
+export const PropertyFound = Type.Object({
+  ...PropertyMatch.properties,
+  matched: Type.Object({ field: Type.Union([Type.Literal('name'), Type.Literal('value')]), text: Type.String() }),
+});
+export type PropertyFound = Static<typeof PropertyFound>;
+
 export const Note = Type.Object({
   id: Uuid,
   kind: Type.Union([Type.Literal('device'), Type.Literal('project'), Type.Literal('stream')], {
@@ -37,4 +44,4 @@ export const Note = Type.Object({
 export type Note = Static<typeof Note>;
 export const NoteList = Type.Object({ items: Type.Array(Note) });
 
-titled({ EntityKind, Property, PropertyList, PropertyWritten, PropertyMatch, PropertyMatchList, Note, NoteList });
+titled({ EntityKind, Property, PropertyList, PropertyWritten, PropertyMatch, PropertyMatchList, PropertyFound, Note, NoteList });

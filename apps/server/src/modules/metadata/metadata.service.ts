@@ -2,15 +2,16 @@ import type { Database } from '../../platform/db/database.js';
 import { AppError, assertUuid } from '../errors.js';
 import { hasRole, requireRole, type Actor } from '../accounts/actor.js';
 import { AccountsRepository } from '../accounts/accounts.repository.js';
+import type { DevicePropertyFinder, DevicePropertyMatch } from '../devices/device-search.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import type { ProjectsService } from '../projects/projects.service.js';
 import { MetadataRepository } from './metadata.repository.js';
-import type { EntityKind, Note, Property, PropertyMatch, PropertyWritten } from './metadata.schemas.js';
+import type { EntityKind, Note, Property, PropertyFound, PropertyMatch, PropertyWritten } from './metadata.schemas.js';
 
 export type { EntityKind };
 
 /** Properties (searchable name/value pairs) and notes on devices, projects and streams (seed 004). */
-export class MetadataService {
+export class MetadataService implements DevicePropertyFinder {
   private readonly repo: MetadataRepository;
   /** A note's author name comes from the accounts module's users, through its repository. */
   private readonly users: Pick<AccountsRepository, 'nameAndEmail'>;
@@ -47,7 +48,7 @@ export class MetadataService {
     if (!(await this.repo.deleteProperty(actor.orgId, kind, entityId, name))) throw new AppError('PROPERTY_NOT_FOUND', `property ${name} not found`);
   }
 
-  /** Which devices or projects have a property (optionally with a value, or a value prefix ending in *). */
+  /** Which devices or projects have a property (optionally with a value, or a value prefix ending in *); case-insensitive. */
   async searchProperties(actor: Actor, q: { name?: string; value?: string; kind?: EntityKind; limit?: number }): Promise<{ items: PropertyMatch[] }> {
     const value: { prefix: string } | { exact: string } | null = q.value?.endsWith('*')
       ? { prefix: q.value.slice(0, -1) }
@@ -62,6 +63,23 @@ export class MetadataService {
       limit: Math.min(Math.max(q.limit ?? 100, 1), 1000),
     });
     return { items: rows.map((r) => ({ entityKind: r.entity_kind, entityId: r.entity_id, name: r.name, value: r.value })) };
+  }
+
+  /** Properties of devices and projects whose name or value contains the text (case-insensitive), best first. */
+  async searchText(actor: Actor, text: string, limit: number): Promise<PropertyFound[]> {
+    const rows = await this.repo.searchText(actor.orgId, text, null, limit);
+    return rows.map((r) => ({
+      entityKind: r.entity_kind,
+      entityId: r.entity_id,
+      name: r.name,
+      value: r.value,
+      matched: { field: r.matched, text: r.matched === 'name' ? r.name : r.value },
+    }));
+  }
+
+  async devicePropertiesContaining(actor: Actor, text: string, limit: number): Promise<DevicePropertyMatch[]> {
+    const rows = await this.repo.searchText(actor.orgId, text, 'device', limit);
+    return rows.map((r) => ({ deviceId: r.entity_id, name: r.name, value: r.value }));
   }
 
   async notes(actor: Actor, kind: EntityKind, id: string, q: { streamKey?: string; limit?: number }): Promise<{ items: Note[] }> {

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../platform/db/database.js';
+import { likeContaining, sqlParameters, textMatch } from '../../platform/db/text-match.js';
 
 export interface ProjectRow {
   id: string;
@@ -11,6 +12,13 @@ export interface ProjectRow {
   updated_at: Date;
 }
 
+export interface ProjectSearchRow {
+  id: string;
+  name: string;
+  description: string;
+  matched: 'name' | 'description';
+}
+
 const SELECT = `SELECT p.*, (SELECT count(*)::int FROM devices d WHERE d.project_id = p.id) AS device_count FROM projects p`;
 
 export class ProjectsRepository {
@@ -18,8 +26,8 @@ export class ProjectsRepository {
 
   /** `q`: name or description containing it, case-insensitive (LIKE's wildcards in it match themselves). */
   async list(orgId: string, limit: number, offset: number, q: string | null = null): Promise<{ items: ProjectRow[]; total: number }> {
-    const match = `($2::text IS NULL OR p.name ILIKE $2 ESCAPE '\\' OR p.description ILIKE $2 ESCAPE '\\')`;
-    const like = q === null ? null : `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const match = `($2::text IS NULL OR p.name ILIKE $2 OR p.description ILIKE $2)`;
+    const like = q === null ? null : likeContaining(q);
     const items = await this.db.query<ProjectRow>(`${SELECT} WHERE p.org_id = $1 AND ${match} ORDER BY lower(p.name) LIMIT $3 OFFSET $4`, [
       orgId,
       like,
@@ -28,6 +36,26 @@ export class ProjectsRepository {
     ]);
     const [c] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM projects p WHERE p.org_id = $1 AND ${match}`, [orgId, like]);
     return { items, total: c?.n ?? 0 };
+  }
+
+  /**
+   * The org's projects whose name or description contains `q` (case-insensitive; migration 030's trigram
+   * indexes), best first: a name equal to it, then starting with it, then by similarity of the name.
+   */
+  search(orgId: string, q: string, limit: number): Promise<ProjectSearchRow[]> {
+    const p = sqlParameters([orgId]);
+    const m = textMatch(q, p.bind);
+    return this.db.query<ProjectSearchRow>(
+      `SELECT id, name, description, CASE WHEN ${m.contains('name')} THEN 'name' ELSE 'description' END AS matched
+       FROM projects WHERE org_id = $1 AND ${m.inAny(['name', 'description'])}
+       ORDER BY ${m.tier(['name'])}, ${m.similarity(['name'])} DESC, lower(name), id LIMIT ${p.bind(limit)}`,
+      p.values,
+    );
+  }
+
+  /** Names of the org's projects among `ids` (others are left out). */
+  names(orgId: string, ids: string[]): Promise<{ id: string; name: string }[]> {
+    return this.db.query<{ id: string; name: string }>('SELECT id, name FROM projects WHERE org_id = $1 AND id = ANY($2::uuid[])', [orgId, ids]);
   }
 
   async get(orgId: string, id: string): Promise<ProjectRow | null> {

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { App } from '../../platform/http/server.js';
 import { actorOf } from '../accounts/request-actor.js';
-import { NoContent } from '../../platform/http/schemas.js';
+import { NoContent, SearchText } from '../../platform/http/schemas.js';
 import { Project, ProjectPage } from './projects.schemas.js';
 import type { ProjectsService } from './projects.service.js';
 
@@ -17,7 +17,7 @@ export function projectsRoutes(projects: ProjectsService) {
         schema: {
           tags: ['projects'],
           querystring: Type.Object({
-            q: Type.Optional(Type.String({ maxLength: 200, description: 'Only projects whose name or description contains this, case-insensitive' })),
+            q: Type.Optional(SearchText({ description: 'Only projects whose name or description contains this, case-insensitive' })),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
             offset: Type.Optional(Type.Integer({ minimum: 0 })),
           }),

@@ -19,4 +19,12 @@ export type Project = Static<typeof Project>;
 
 export const ProjectPage = Page(Project, 'ProjectPage');
 
-titled({ Project, ProjectPage });
+/** A project found by a search text (GET /search): whether its name or its description contains the text. */
+export const ProjectMatch = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  matched: Type.Object({ field: Type.Union([Type.Literal('name'), Type.Literal('description')]), text: Type.String() }),
+});
+export type ProjectMatch = Static<typeof ProjectMatch>;
+
+titled({ Project, ProjectPage, ProjectMatch });

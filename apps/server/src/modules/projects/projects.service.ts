@@ -4,9 +4,9 @@ import { requireRole, type Actor } from '../accounts/actor.js';
 import { AuditLog } from '../audit/audit.repository.js';
 import { ProjectsRepository, type ProjectRow } from './projects.repository.js';
 
-import type { Project } from './projects.schemas.js';
+import type { Project, ProjectMatch } from './projects.schemas.js';
 
-export type { Project };
+export type { Project, ProjectMatch };
 
 const toProject = (r: ProjectRow): Project => ({
   id: r.id,
@@ -32,6 +32,18 @@ export class ProjectsService {
   async list(actor: Actor, limit = 100, offset = 0, q?: string) {
     const page = await this.repo.list(actor.orgId, limit, offset, q?.trim() || null);
     return { items: page.items.map(toProject), total: page.total, limit, offset };
+  }
+
+  /** The org's projects whose name or description contains the text (case-insensitive), best first. */
+  async search(actor: Actor, text: string, limit: number): Promise<ProjectMatch[]> {
+    const rows = await this.repo.search(actor.orgId, text, limit);
+    return rows.map((r) => ({ id: r.id, name: r.name, matched: { field: r.matched, text: r.matched === 'name' ? r.name : r.description } }));
+  }
+
+  /** The names of the org's projects among `ids`, by id; ids of no project of the org are left out. */
+  async names(actor: Actor, ids: string[]): Promise<Map<string, string>> {
+    if (!ids.length) return new Map();
+    return new Map((await this.repo.names(actor.orgId, ids)).map((r) => [r.id, r.name]));
   }
 
   async get(actor: Actor, id: string): Promise<Project> {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite, types } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { Database, Transaction } from './database.js';
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -19,6 +20,12 @@ const TEMPLATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
  * system's page cache.
  */
 const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'];
+
+/**
+ * Extensions the migrations create (030: pg_trgm, search's trigram indexes). A
+ * data dir that has them must always be opened with them: its indexes need them.
+ */
+const EXTENSIONS = { pg_trgm };
 
 export class DataDirInUseError extends Error {
   constructor(
@@ -71,7 +78,7 @@ export async function openPglite(dataDir: string): Promise<Database> {
   }
   let db: PGlite;
   try {
-    db = await PGlite.create(dir, { parsers, startParams: START_PARAMS });
+    db = await PGlite.create(dir, { parsers, startParams: START_PARAMS, extensions: EXTENSIONS });
   } catch (err) {
     unlock();
     throw err;

@@ -23,6 +23,13 @@ export const Uuid = Type.String({ format: 'uuid' });
 export const AnyJson = Type.Unknown();
 export const JsonObject = Type.Record(Type.String(), Type.Unknown());
 
+/**
+ * Text a user searches for (a `q` parameter), matched case-insensitively: at most 200 characters and no
+ * control characters (PostgreSQL refuses a NUL, and search separates a device's tags with one).
+ */
+export const SearchText = (options: { minLength?: number; description?: string } = {}) =>
+  Type.String({ maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]*$', ...options });
+
 /** An offset-paged list; `title` names it in the OpenAPI document (e.g. `DevicePage`). */
 export const Page = <T extends TSchema>(item: T, title?: string) =>
   Type.Object({ items: Type.Array(item), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }, title ? { title } : {});

@@ -64,8 +64,16 @@ export function DevicesPage() {
       <div className="card">
         <form className="filters" role="search" aria-label="Filter devices" onSubmit={(e) => e.preventDefault()}>
           <label className="field field-grow">
-            <span>Search by name or serial</span>
-            <input type="search" name="q" value={qInput} onChange={(e) => setQInput(e.target.value)} placeholder="Name contains…" />
+            <span>Search by name and more</span>
+            <input
+              type="search"
+              name="q"
+              value={qInput}
+              onChange={(e) => setQInput(e.target.value)}
+              placeholder="Name, serial, id, tag, metadata, property"
+              title="Finds the text in a device's name, serial, tags, metadata or properties, in any case, or the start of its id"
+              maxLength={200}
+            />
           </label>
           <label className="field">
             <span>Project</span>
