@@ -314,6 +314,12 @@ def test_provisioning_gives_credentials_that_connect_and_publish(tether, sdk) ->
     acked(client, client.send_telemetry({"provisioned": 1}))
     assert tether.api.ok("GET", f"/devices/{device['id']}/telemetry/latest")["values"]["provisioned"]["value"] == 1
 
+    # Without a device name, as ThingsBoard's own provisioning example asks: a new device with a generated name.
+    unnamed = within(WAIT, lambda: TBDeviceMqttClient.provision(tether.mqtt_host, keys["key"], keys["secret"], port=tether.mqtt_port))
+    assert unnamed is not None and unnamed["status"] == "SUCCESS"
+    generated = tether.api.ok("GET", f"/devices/{unnamed['deviceId']}")
+    assert (generated["projectId"], generated["serial"], len(generated["name"])) == (project["id"], None, 20)
+
     # A wrong secret: Tether answers FAILURE, the SDK returns no credentials, no device is made.
     refused_serial = f"tb-serial-{uid()}"
     assert (
@@ -356,6 +362,7 @@ def test_gateway_connects_sub_devices_stores_their_data_and_answers_their_rpc(te
 
     device_a, device_b = one(a), one(b)
     assert device_a["projectId"] == device_b["projectId"] == gateway["projectId"]
+    assert device_a["type"] == device_b["type"] == "thermometer"
     assert tether.api.ok("GET", f"/devices/{device_a['id']}/telemetry/latest")["values"]["temp"]["value"] == 21.5
     latest_b = tether.api.ok("GET", f"/devices/{device_b['id']}/telemetry/latest")["values"]
     assert (latest_b["temp"]["value"], latest_b["hum"]["value"]) == (19, 40)
