@@ -29,36 +29,32 @@ def _import_sdk() -> Tuple[Any, Any, List[Tuple[str, str]]]:
     venv where pip can reach PyPI); when that returns False it imports whatever `paho` is installed. So
     that call is answered "not installed" at once and recorded, and the SDK runs on stock paho-mqtt 2."""
     sys.path.insert(0, str(SDK_DIR))
-    import utils
-
-    assert Path(utils.__file__).parent == SDK_DIR, f"another module named utils was imported first: {utils.__file__}"
-    asked: List[Tuple[str, str]] = []
-    pip_install = utils.install_package
-
-    def not_installed(package: str, version: str = "upgrade") -> bool:
-        asked.append((package, version))
-        return False
-
-    utils.install_package = not_installed
     try:
-        import tb_device_mqtt
-        import tb_gateway_mqtt
+        import utils
+
+        assert Path(utils.__file__).parent == SDK_DIR, f"another module named utils was imported first: {utils.__file__}"
+        asked: List[Tuple[str, str]] = []
+        pip_install = utils.install_package
+
+        def not_installed(package: str, version: str = "upgrade") -> bool:
+            asked.append((package, version))
+            return False
+
+        utils.install_package = not_installed
+        try:
+            import tb_device_mqtt
+            import tb_gateway_mqtt
+        finally:
+            utils.install_package = pip_install
     finally:
-        utils.install_package = pip_install
+        # Its modules stay imported; its generic names (utils) shadow nothing imported later.
+        sys.path.remove(str(SDK_DIR))
     return tb_device_mqtt, tb_gateway_mqtt, asked
 
 
 tb_device_mqtt, tb_gateway_mqtt, PIP_INSTALLS_ASKED = _import_sdk()
 TBDeviceMqttClient = tb_device_mqtt.TBDeviceMqttClient
 TBGatewayMqttClient = tb_gateway_mqtt.TBGatewayMqttClient
-
-
-def _installed(name: str) -> bool:
-    try:
-        metadata.distribution(name)
-        return True
-    except metadata.PackageNotFoundError:
-        return False
 
 
 def wait_until(check: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
@@ -140,11 +136,11 @@ def sdk(tether) -> Iterator[Callable[..., Any]]:
 
 
 def test_the_sdk_runs_on_stock_paho_mqtt() -> None:
-    paho = tb_device_mqtt.paho
+    """It asked for its paho fork once, was told "not installed", and imported paho-mqtt 2's client."""
+    assert PIP_INSTALLS_ASKED == [("tb-paho-mqtt-client", ">=2.1.2")]
     assert metadata.version("paho-mqtt").startswith("2.")
-    assert Path(paho.__file__).resolve() == Path(str(metadata.distribution("paho-mqtt").locate_file("paho/mqtt/client.py"))).resolve()
-    fork = _installed("tb-paho-mqtt-client")
-    assert PIP_INSTALLS_ASKED == ([] if fork else [("tb-paho-mqtt-client", ">=2.1.2")])
+    stock = Path(str(metadata.distribution("paho-mqtt").locate_file("paho/mqtt/client.py"))).resolve()
+    assert Path(tb_device_mqtt.paho.__file__).resolve() == stock
 
 
 def test_telemetry_and_attributes_are_stored(tether, created, sdk) -> None:
