@@ -374,7 +374,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
         clientAttributes: (device) => telemetry.reportedValues(device),
         sharedAttributes: (device) => configs.deviceConfig(device),
         isGateway: (device) => devices.isGateway(device),
-        gatewayChild: (gateway, name) => devices.gatewayChild(gateway, name),
+        gatewayChild: (gateway, name, type) => devices.gatewayChild(gateway, name, type),
       },
     });
   }

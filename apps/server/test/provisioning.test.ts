@@ -114,6 +114,25 @@ describe('self-provisioning over HTTP', () => {
     key = { key: rotated.body.key as string, secret: rotated.body.secret as string };
     expect((await post('/api/v1/provision', provisionBody('SN-0004'))).status).toBe(200);
   });
+
+  it('without a deviceName (ThingsBoard allows it) makes a new device each time, with a generated name and no serial', async () => {
+    const body = { provisionDeviceKey: key.key, provisionDeviceSecret: key.secret };
+    const first = await post('/api/v1/provision', body);
+    const second = await post('/api/v1/provision', body);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(second.body.deviceId).not.toBe(first.body.deviceId);
+    const names = new Set<string>();
+    for (const r of [first, second]) {
+      const device = (await get(`/api/v1/devices/${r.body.deviceId as string}`)).body;
+      expect(device).toMatchObject({ projectId, serial: null });
+      expect(device.name).toMatch(/^[\w-]{20}$/);
+      names.add(device.name as string);
+    }
+    expect(names.size).toBe(2);
+    // A name that is only blanks is no serial: refused, as on ThingsBoard.
+    const blank = await post('/api/v1/provision', { ...body, deviceName: '   ' });
+    expect([blank.status, blank.body.error?.code]).toEqual([400, 'VALIDATION_FAILED']);
+  });
 });
 
 describe('self-provisioning over MQTT', () => {
@@ -125,6 +144,12 @@ describe('self-provisioning over MQTT', () => {
     await device.endAsync();
     await until(async () => (await latest(r.deviceId as string, 'humidity')) === 41);
     expect((await get(`/api/v1/devices/${r.deviceId as string}`)).body).toMatchObject({ serial: 'SN-MQTT-1', projectId });
+  });
+
+  it('provisions without a deviceName, as ThingsBoard’s SDKs ask by default', async () => {
+    const r = await provisionOverMqtt({ provisionDeviceKey: key.key, provisionDeviceSecret: key.secret });
+    expect(r).toMatchObject({ status: 'SUCCESS', credentialsType: 'ACCESS_TOKEN' });
+    expect((await get(`/api/v1/devices/${r.deviceId as string}`)).body).toMatchObject({ projectId, serial: null });
   });
 
   it('answers a wrong secret or a repeated serial with FAILURE and its code, creating nothing', async () => {

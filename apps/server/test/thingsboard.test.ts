@@ -143,7 +143,7 @@ describe('gateway API', () => {
     const g = await connectMqtt(s.mqttUrl, { username: gw.token });
     const got = inbox(g);
     await subscribe(g, 'v1/gateway/rpc');
-    await publish(g, 'v1/gateway/connect', JSON.stringify({ device: 'Sensor A' }));
+    await publish(g, 'v1/gateway/connect', JSON.stringify({ device: 'Sensor A', type: 'thermometer' }));
     const ts = Date.now() - 1000;
     await publish(
       g,
@@ -158,17 +158,20 @@ describe('gateway API', () => {
     );
     await publish(g, 'v1/gateway/attributes', JSON.stringify({ 'Sensor B': { fw: '0.9' } }));
     // Stored before the PUBACK: readable now.
-    const list = (await api('/devices?limit=500')).body as { items: { id: string; name: string }[] };
+    const list = (await api('/devices?limit=500')).body as { items: { id: string; name: string; type: string }[] };
     const a = list.items.find((x) => x.name === 'Sensor A')!;
     const b = list.items.find((x) => x.name === 'Sensor B')!;
     expect(a && b).toBeTruthy();
+    // The connect's type is the new device's (ThingsBoard: its profile); B came by telemetry alone: none.
+    expect([a.type, b.type]).toEqual(['thermometer', '']);
     expect((await s.api.devices.latest(a.id)).values.temp!.value).toBe(21.5);
     const latestB = await s.api.devices.latest(b.id);
     expect([latestB.values.temp!.value, latestB.values.hum!.value]).toEqual([19, 40]);
     expect((await api(`/devices/${b.id}/attributes`)).body).toMatchObject({ reported: { fw: { value: '0.9' } } });
-    // The same name again is the same device.
-    await publish(g, 'v1/gateway/connect', JSON.stringify({ device: 'Sensor A' }));
-    expect(((await api('/devices?limit=500')).body as { items: { name: string }[] }).items.filter((x) => x.name === 'Sensor A')).toHaveLength(1);
+    // The same name again is the same device, and keeps its type.
+    await publish(g, 'v1/gateway/connect', JSON.stringify({ device: 'Sensor A', type: 'other' }));
+    const again = ((await api('/devices?limit=500')).body as { items: { name: string; type: string }[] }).items.filter((x) => x.name === 'Sensor A');
+    expect(again.map((x) => x.type)).toEqual(['thermometer']);
 
     const cmd = await api(`/devices/${a.id}/commands`, { method: 'POST', body: JSON.stringify({ name: 'calibrate', params: { offset: 0.5 } }) });
     const req = await until(() => got.find((m) => m.topic === 'v1/gateway/rpc'));
@@ -219,6 +222,7 @@ describe('bad input', () => {
       ['v1/devices/me/rpc/response/999', '{}', /no RPC request 999/],
       ['v1/devices/me/attributes/request/1', '{"clientKeys":5}', /clientKeys/],
       ['v1/gateway/connect', '{"device":""}', /device name/],
+      ['v1/gateway/connect', '{"device":"S","type":7}', /device type/],
       ['v1/gateway/telemetry', '[1,2]', /JSON object/],
       ['v1/gateway/telemetry', '{"S":"nope"}', /"S"/],
       ['v1/gateway/rpc', '{"device":"S","id":"x"}', /id/],

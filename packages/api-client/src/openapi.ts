@@ -10116,7 +10116,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Device self-provisioning (ThingsBoard’s request and response): the device sends its serial or IMEI as deviceName with its project’s provisioning key and secret and gets its id and access token. 401 PROVISIONING_FAILED (unknown or disabled key, wrong secret: nothing is created), 409 DEVICE_ALREADY_PROVISIONED (the serial exists and the project does not re-provision it), 429 RATE_LIMITED. */
+        /** @description Device self-provisioning (ThingsBoard’s request and response): the device sends its serial or IMEI as deviceName with its project’s provisioning key and secret and gets its id and access token (without deviceName: a new device with a generated name and no serial). 401 PROVISIONING_FAILED (unknown or disabled key, wrong secret: nothing is created), 409 DEVICE_ALREADY_PROVISIONED (the serial exists and the project does not re-provision it), 429 RATE_LIMITED. */
         post: {
             parameters: {
                 query?: never;
@@ -12585,8 +12585,8 @@ export interface components {
         };
         /** ProvisionRequest */
         ProvisionRequest: {
-            /** @description The device's serial or IMEI: its name and serial in Tether */
-            deviceName: string;
+            /** @description The device's serial or IMEI: its name and serial in Tether. Left out (ThingsBoard allows it): a new device with a generated name and no serial */
+            deviceName?: string;
             provisionDeviceKey: string;
             provisionDeviceSecret: string;
         };

@@ -67,6 +67,7 @@ class Server:
         self.mqtt_host = mqtt.hostname or "127.0.0.1"
         self.mqtt_port = mqtt.port or 1883
         self.mqtts_port = mqtts_port
+        self.ca = ca
         self.tls = ssl.create_default_context(cafile=ca) if ca else None
         self.api = Api(http_url, self.tls)
         self.api.token = self.api.ok("POST", "/auth/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})["accessToken"]

@@ -244,15 +244,18 @@ export class DevicesService {
     return clean ? this.repo.bySerial(orgId, clean) : Promise.resolve(null);
   }
 
-  /** A device that provisioned itself (no user: the project's provisioning key vouched for it). 409 SERIAL_TAKEN if the serial exists. */
-  async createProvisioned(orgId: string, projectId: string, serial: string): Promise<{ identity: DeviceIdentity; token: string }> {
-    const clean = checkSerial(serial);
-    if (!clean) throw new AppError('VALIDATION_FAILED', 'deviceName (the serial or IMEI) is required');
+  /**
+   * A device that provisioned itself (no user: the project's provisioning key vouched for it), named by its serial.
+   * Without one (null), named as ThingsBoard names it: 20 random characters. 409 SERIAL_TAKEN if the serial exists.
+   */
+  async createProvisioned(orgId: string, projectId: string, serial: string | null): Promise<{ identity: DeviceIdentity; token: string }> {
+    const clean = serial === null ? null : (checkSerial(serial) ?? null);
+    if (serial !== null && !clean) throw new AppError('VALIDATION_FAILED', 'deviceName (the serial or IMEI) is empty: send one or leave it out');
     const token = randomToken(DEVICE_TOKEN_PREFIX, 24);
     const deviceId = await this.insertDevice(orgId, token, {
       projectId,
       templateId: null,
-      name: clean,
+      name: clean ?? randomToken('', 15),
       type: '',
       tags: [],
       metadata: {},
@@ -567,10 +570,10 @@ export class DevicesService {
   /**
    * ThingsBoard gateway API: the device a gateway names, in the gateway's org
    * and project; created on first use, as ThingsBoard does, with a token nobody
-   * is given (it talks through its gateway). One device per name: the lock
-   * serializes gateways racing to create it.
+   * is given (it talks through its gateway) and the type the gateway gave. One
+   * device per name: the lock serializes gateways racing to create it.
    */
-  async gatewayChild(gateway: DeviceIdentity, name: string): Promise<DeviceIdentity> {
+  async gatewayChild(gateway: DeviceIdentity, name: string, type = ''): Promise<DeviceIdentity> {
     const found = await this.repo.identityByName(gateway.orgId, gateway.projectId, name);
     if (found) return found;
     // Not through issue(): the token is given to no one, so no broker's client list needs it.
@@ -584,7 +587,7 @@ export class DevicesService {
         projectId: gateway.projectId,
         templateId: null,
         name,
-        type: '',
+        type,
         tags: [],
         metadata,
         inactivityTimeoutS: null,

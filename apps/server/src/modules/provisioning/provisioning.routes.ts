@@ -76,7 +76,7 @@ export function provisioningDeviceRoutes(provisioning: ProvisioningService) {
           security: [],
           description:
             'Device self-provisioning (ThingsBoard’s request and response): the device sends its serial or IMEI as deviceName with its project’s ' +
-            'provisioning key and secret and gets its id and access token. 401 PROVISIONING_FAILED (unknown or disabled key, wrong secret: nothing is created), ' +
+            'provisioning key and secret and gets its id and access token (without deviceName: a new device with a generated name and no serial). 401 PROVISIONING_FAILED (unknown or disabled key, wrong secret: nothing is created), ' +
             '409 DEVICE_ALREADY_PROVISIONED (the serial exists and the project does not re-provision it), 429 RATE_LIMITED.',
           body: ProvisionRequest,
           response: { 200: ProvisionResponse },

@@ -21,7 +21,14 @@ export type ProvisioningKeyWithSecret = Static<typeof ProvisioningKeyWithSecret>
 
 /** ThingsBoard's provisioning request (HTTP body, MQTT /provision/request payload). */
 export const ProvisionRequest = Type.Object({
-  deviceName: Type.String({ minLength: 1, maxLength: 64, description: "The device's serial or IMEI: its name and serial in Tether" }),
+  deviceName: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description:
+        "The device's serial or IMEI: its name and serial in Tether. Left out (ThingsBoard allows it): a new device with a generated name and no serial",
+    }),
+  ),
   provisionDeviceKey: Type.String({ minLength: 1, maxLength: 200 }),
   provisionDeviceSecret: Type.String({ minLength: 1, maxLength: 200 }),
 });

@@ -91,13 +91,15 @@ export class ProvisioningService {
    * A device registers itself: a new device in the key's project named by its
    * serial, with a new access token. A serial the org already has is refused
    * (409 DEVICE_ALREADY_PROVISIONED) unless the project allows re-provisioning
-   * and the device is in it: then a new token, the old one revoked.
+   * and the device is in it: then a new token, the old one revoked. Without a
+   * deviceName (ThingsBoard's SDKs leave it out by default) it is always a new
+   * device, with a generated name and no serial, as on ThingsBoard.
    */
   async provision(req: ProvisionRequest): Promise<ProvisionResponse> {
     const key = await this.check(req.provisionDeviceKey, req.provisionDeviceSecret);
-    const serial = req.deviceName.trim();
-    const existing = await this.deps.devices.bySerial(key.org_id, serial);
-    if (existing) {
+    const serial = req.deviceName?.trim() ?? null;
+    const existing = serial ? await this.deps.devices.bySerial(key.org_id, serial) : null;
+    if (serial && existing) {
       if (!key.allow_reprovision || existing.projectId !== key.project_id) throw alreadyProvisioned(serial);
       const token = await this.deps.devices.reissueToken(existing);
       await this.audit.record({
@@ -112,7 +114,7 @@ export class ProvisioningService {
     }
     const created = await this.deps.devices.createProvisioned(key.org_id, key.project_id, serial).catch((err: unknown) => {
       // Another request for the same serial won the race.
-      throw err instanceof AppError && err.code === 'SERIAL_TAKEN' ? alreadyProvisioned(serial) : err;
+      throw err instanceof AppError && err.code === 'SERIAL_TAKEN' && serial ? alreadyProvisioned(serial) : err;
     });
     await this.audit.record({
       orgId: key.org_id,

@@ -40,7 +40,7 @@ export function acceptProvisionRequest(provisioner: Provisioner, session: Device
     done(null);
   };
   const req = parseRequest(packet.payload);
-  if (!req) return reply({ status: 'FAILURE', code: 'VALIDATION_FAILED', errorMsg: 'send JSON {deviceName, provisionDeviceKey, provisionDeviceSecret}' });
+  if (!req) return reply({ status: 'FAILURE', code: 'VALIDATION_FAILED', errorMsg: 'send JSON {deviceName?, provisionDeviceKey, provisionDeviceSecret}' });
   provisioner.provision(req).then(reply, (err: unknown) => {
     const code = (err as { code?: unknown }).code;
     // Only a domain error's message is told; anything else (the database away) is a retry-later.
@@ -60,6 +60,6 @@ function parseRequest(payload: Buffer | string): ProvisionRequest | null {
   if (!body || typeof body !== 'object') return null;
   const { deviceName, provisionDeviceKey, provisionDeviceSecret } = body as Record<string, unknown>;
   const ok = (v: unknown, max: number): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
-  if (!ok(deviceName, 64) || !ok(provisionDeviceKey, 200) || !ok(provisionDeviceSecret, 200)) return null;
-  return { deviceName, provisionDeviceKey, provisionDeviceSecret };
+  if ((deviceName !== undefined && !ok(deviceName, 64)) || !ok(provisionDeviceKey, 200) || !ok(provisionDeviceSecret, 200)) return null;
+  return { ...(deviceName === undefined ? {} : { deviceName }), provisionDeviceKey, provisionDeviceSecret };
 }

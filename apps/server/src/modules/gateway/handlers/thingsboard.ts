@@ -44,8 +44,8 @@ export interface ThingsboardBackend {
   /** Resolved configuration, key → value (TB shared attributes). */
   sharedAttributes(device: DeviceIdentity): Promise<Record<string, unknown>>;
   isGateway(device: DeviceIdentity): Promise<boolean>;
-  /** The device a gateway names (created when unknown), in the gateway's org and project. */
-  gatewayChild(gateway: DeviceIdentity, name: string): Promise<DeviceIdentity>;
+  /** The device a gateway names (created when unknown, of `type` when given), in the gateway's org and project. */
+  gatewayChild(gateway: DeviceIdentity, name: string, type?: string): Promise<DeviceIdentity>;
 }
 
 /** ThingsBoard's small integer RPC ids ↔ Tether command ids, per device: survives the device's reconnects on this node. */
@@ -330,7 +330,8 @@ export class ThingsboardTopics {
     if (!isObject(body)) throw new IngestRejection('invalid_payload', `${topic} takes a JSON object`);
     switch (topic) {
       case TB.gatewayConnect:
-        await this.connectChild(session, gw, deviceName(body.device));
+        // {"device","type"}: ThingsBoard gives a device it creates here that type (its profile); a known device keeps its own.
+        await this.connectChild(session, gw, deviceName(body.device), deviceType(body.type));
         return;
       case TB.gatewayDisconnect: {
         const name = deviceName(body.device);
@@ -370,10 +371,10 @@ export class ThingsboardTopics {
   }
 
   /** The gateway speaks for the named device: found or created, and sent its pending commands if the gateway listens for RPC. */
-  private async connectChild(session: DeviceSession, gw: GatewayState, name: string): Promise<DeviceIdentity> {
+  private async connectChild(session: DeviceSession, gw: GatewayState, name: string, type?: string): Promise<DeviceIdentity> {
     const known = gw.children.get(name);
     if (known) return known;
-    const child = await this.backend!.gatewayChild(session.identity, name);
+    const child = await this.backend!.gatewayChild(session.identity, name, type);
     if (child.deviceId === session.identity.deviceId) throw new IngestRejection('invalid_payload', `"${name}" is the gateway itself`);
     gw.children.set(name, child);
     gw.names.set(child.deviceId, name);
@@ -403,6 +404,12 @@ function deviceName(v: unknown): string {
   if (typeof v !== 'string' || !v.trim() || v.length > MAX_NAME)
     throw new IngestRejection('invalid_payload', `a device name is a string of 1 to ${MAX_NAME} characters`);
   return v.trim();
+}
+
+function deviceType(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || v.length > MAX_NAME) throw new IngestRejection('invalid_payload', `a device type is a string of at most ${MAX_NAME} characters`);
+  return v.trim() || undefined;
 }
 
 function keyList(v: unknown, field: string): string[] | undefined {
