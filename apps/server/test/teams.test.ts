@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, TetherClient } from '@tether/api-client';
-import { ADMIN, httpJson, startServer, until, type TestServer } from './helpers.js';
+import { ADMIN, httpJson, openLive, startServer, until, type TestServer } from './helpers.js';
 
 let s: TestServer;
 let smtp: SMTPServer;
@@ -52,6 +52,8 @@ beforeAll(async () => {
     TETHER_SMTP_URL: `smtp://127.0.0.1:${port}`,
     TETHER_SMTP_FROM: 'Tether <team@tether.test>',
     TETHER_PUBLIC_URL: 'https://tether.example',
+    // Live sockets re-check access once per ping interval.
+    TETHER_LIVE_PING_INTERVAL_MS: '300',
   });
 });
 
@@ -205,6 +207,25 @@ describe('members', () => {
     expect((await fails(s.api.users.get(member.id))).code).toBe('USER_NOT_FOUND');
     // The account stays: it can be invited back.
     expect((await s.api.invitations.create({ email: 'leaving@example.com' })).status).toBe('pending');
+  });
+
+  it('a live WebSocket opened before a removal, or with a key revoked since, is closed within one ping interval', async () => {
+    const member = await s.api.users.create({ email: 'watcher@example.com', password: 'watcher-pw-1', role: 'viewer' });
+    const c = client();
+    await c.login('watcher@example.com', 'watcher-pw-1');
+    const live = await openLive(s.httpUrl, c.token!);
+    const closed = new Promise<number>((r) => live.ws.on('close', (code: number) => r(code)));
+    await s.api.users.remove(member.id);
+    expect(await closed).toBe(4001);
+
+    const key = await s.api.apiKeys.create({ name: 'dashboard-wall', role: 'viewer' });
+    const byKey = await openLive(s.httpUrl, key.key);
+    const keyClosed = new Promise<number>((r) => byKey.ws.on('close', (code: number) => r(code)));
+    // Still open a few intervals later while the key is valid.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(byKey.ws.readyState).toBe(byKey.ws.OPEN);
+    await s.api.apiKeys.revoke(key.id);
+    expect(await keyClosed).toBe(4001);
   });
 
   it('owner rules: an admin cannot remove or demote an owner nor make one; the last owner can neither leave nor be demoted', async () => {

@@ -197,6 +197,10 @@ export class AccountsRepository {
     return r.length > 0;
   }
 
+  async apiKeyActive(orgId: string, id: string): Promise<boolean> {
+    return (await this.db.query('SELECT 1 FROM api_keys WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL', [orgId, id])).length > 0;
+  }
+
   async apiKeyByHash(hash: string): Promise<ApiKeyRow | null> {
     const [r] = await this.db.query<ApiKeyRow>(
       `UPDATE api_keys SET last_used_at = now() WHERE key_hash = $1 AND revoked_at IS NULL

@@ -295,6 +295,13 @@ export class AccountsService {
     return { kind: 'user', orgId: claims.org, role: member.role, userId: claims.sub, apiKeyId: null };
   }
 
+  /** Whether an actor authenticated earlier may still act in its org (long-lived connections re-ask). */
+  async stillAllowed(actor: Actor): Promise<boolean> {
+    if (actor.kind === 'api_key') return actor.apiKeyId !== null && (await this.repo.apiKeyActive(actor.orgId, actor.apiKeyId));
+    const member = actor.userId ? await this.repo.member(actor.orgId, actor.userId) : null;
+    return member !== null && !member.disabled;
+  }
+
   async me(actor: Actor) {
     if (!actor.userId) {
       return { id: null, kind: 'api_key' as const, role: actor.role, orgId: actor.orgId, orgs: [] };

@@ -104,6 +104,20 @@ export function liveRoutes(opts: LiveOptions) {
           }
           alive = false;
           socket.ping();
+          // The socket outlives the check made when it opened: a member removed from the org (or
+          // disabled), or an API key revoked, stops receiving within one interval.
+          if (actor) {
+            const who = actor;
+            void opts.accounts.stillAllowed(who).then(
+              (ok) => {
+                if (ok || closed) return;
+                fail('UNAUTHORIZED', 'access to this org has ended');
+                socket.close(4001, 'unauthorized');
+                cleanup();
+              },
+              () => {}, // a database hiccup is not a revocation: the next interval asks again
+            );
+          }
         }, pingMs);
         socket.on('pong', () => (alive = true));
         socket.on('close', cleanup);
