@@ -31,7 +31,10 @@ function tether(args: string[], env: Record<string, string>): Promise<{ code: nu
   });
 }
 
-const sha256 = (b: Buffer | ArrayBuffer) => createHash('sha256').update(Buffer.from(b as ArrayBuffer)).digest('hex');
+const sha256 = (b: Buffer | ArrayBuffer) =>
+  createHash('sha256')
+    .update(Buffer.from(b as ArrayBuffer))
+    .digest('hex');
 const BASE = Date.now() - 20 * 60_000;
 const POINTS = 50;
 
@@ -96,13 +99,20 @@ describe(`tether backup and restore (${usingPostgres ? 'PostgreSQL' : 'PGlite'})
     server = await start(src.env);
     token = await login(server.httpUrl);
     const device = async (name: string) =>
-      (await httpJson(`${server.httpUrl}/api/v1/devices`, { method: 'POST', token, body: JSON.stringify({ name }) })).body as unknown as { id: string; token: string };
+      (await httpJson(`${server.httpUrl}/api/v1/devices`, { method: 'POST', token, body: JSON.stringify({ name }) })).body as unknown as {
+        id: string;
+        token: string;
+      };
     a = await device('pump-a');
     b = await device('pump-b');
     const mqtt = await connectMqtt(server.mqttUrl, { username: a.id, password: a.token });
     for (let i = 0; i < POINTS; i++) await publish(mqtt, `devices/${a.id}/telemetry`, JSON.stringify({ ts: BASE + i * 1000, values: { t: i } }));
     mqtt.end();
-    const cmd = await httpJson(`${server.httpUrl}/api/v1/devices/${a.id}/commands`, { method: 'POST', token, body: JSON.stringify({ name: 'reset', params: { hard: true } }) });
+    const cmd = await httpJson(`${server.httpUrl}/api/v1/devices/${a.id}/commands`, {
+      method: 'POST',
+      token,
+      body: JSON.stringify({ name: 'reset', params: { hard: true } }),
+    });
     expect(cmd.status).toBe(201);
     await tusUpload(server.httpUrl, a.token, Buffer.concat([MP4_HEAD, randomBytes(300_000)]), { filename: 'front.mp4', filetype: 'video/mp4' }).done;
     await tusUpload(server.httpUrl, b.token, Buffer.from('boot ok\nbrake pressure 4.1 bar\n'), { filename: 'engine.log' }).done;
@@ -143,7 +153,9 @@ describe(`tether backup and restore (${usingPostgres ? 'PostgreSQL' : 'PGlite'})
     expect(made.code).toBe(0);
     if (!usingPostgres) expect(made.stderr).toContain('snapshot taken (by the running server)');
     const m = await manifestOf(backupFile());
-    console.log(`backup while publishing: ${fs.statSync(backupFile()).size} bytes in ${Math.round(tookMs)} ms, ${sent} messages sent meanwhile\n${made.stderr}`);
+    console.log(
+      `backup while publishing: ${fs.statSync(backupFile()).size} bytes in ${Math.round(tookMs)} ms, ${sent} messages sent meanwhile\n${made.stderr}`,
+    );
     expect(m).toMatchObject({ format: BACKUP_FORMAT, engine: usingPostgres ? 'postgres' : 'pglite', jwtKeyFile: true, files: { storage: 'local', count: 2 } });
     expect(m.tables.devices).toBe(2);
     expect(m.tables.commands).toBe(1);
@@ -164,7 +176,10 @@ describe(`tether backup and restore (${usingPostgres ? 'PostgreSQL' : 'PGlite'})
     expect(await contents(restored.httpUrl, again, a.id)).toEqual(seeded);
     // Device B's telemetry is exactly what the snapshot counted: nothing half-written, nothing lost.
     const range = `from=${new Date(Date.now() - 3600_000).toISOString()}&to=${new Date().toISOString()}&limit=100000`;
-    const bSeries = (await httpJson(`${restored.httpUrl}/api/v1/devices/${b.id}/telemetry?keys=n&${range}`, { token: again })).body.series as Record<string, unknown[]>;
+    const bSeries = (await httpJson(`${restored.httpUrl}/api/v1/devices/${b.id}/telemetry?keys=n&${range}`, { token: again })).body.series as Record<
+      string,
+      unknown[]
+    >;
     expect(bSeries.n!.length).toBe(m.tables.telemetry! - POINTS);
   }, 90_000);
 
@@ -220,7 +235,10 @@ describe(`tether backup and restore (${usingPostgres ? 'PostgreSQL' : 'PGlite'})
       [cut, /tether restore: the backup is truncated: /],
       [text, /tether restore: not a Tether backup \(it is not a gzipped tar archive\)/],
       [gz, /tether restore: not a Tether backup \(not a tar archive\)/],
-      [newer, /tether restore: the backup was made by a newer Tether \(9\.0\.0\): its schema has migrations this one does not know \(999_from_the_future\.sql\)/],
+      [
+        newer,
+        /tether restore: the backup was made by a newer Tether \(9\.0\.0\): its schema has migrations this one does not know \(999_from_the_future\.sql\)/,
+      ],
     ];
     for (const [file, message] of cases) {
       const r = await tether(['restore', file], target.env);

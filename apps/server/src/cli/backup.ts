@@ -65,7 +65,9 @@ export async function backup(cmd: BackupCommand & { withJwtKeyFile: boolean }): 
   const report = stageReporter(process.stderr, 'tether backup');
   const t0 = performance.now();
   if (cmd.withJwtKeyFile && config.jwtSecret !== null) {
-    throw new BackupError('--with-jwt-key-file: TETHER_JWT_SECRET is set, so the signing keys are encrypted with it and the key file is not used; keep that secret apart');
+    throw new BackupError(
+      '--with-jwt-key-file: TETHER_JWT_SECRET is set, so the signing keys are encrypted with it and the key file is not used; keep that secret apart',
+    );
   }
   const keyFile = path.join(config.dataDir, KEY_FILE);
   if (cmd.withJwtKeyFile && !fs.existsSync(keyFile)) throw new BackupError(`--with-jwt-key-file: ${keyFile} does not exist`);
@@ -121,7 +123,10 @@ export async function backup(cmd: BackupCommand & { withJwtKeyFile: boolean }): 
       database,
       migrations,
       tables,
-      files: config.s3 === null ? { storage: 'local', count: filePaths.length, bytes: filesBytes } : { storage: 's3', bucket: config.s3.bucket, prefix: config.s3.prefix ?? '', copied: false },
+      files:
+        config.s3 === null
+          ? { storage: 'local', count: filePaths.length, bytes: filesBytes }
+          : { storage: 's3', bucket: config.s3.bucket, prefix: config.s3.prefix ?? '', copied: false },
       jwtKeyFile: cmd.withJwtKeyFile,
       directories: [...directoriesUnder(stage.dir, 'database'), ...(config.s3 === null ? directoriesUnder(stage.dir, 'files') : [])],
       entries,
@@ -137,7 +142,10 @@ export async function backup(cmd: BackupCommand & { withJwtKeyFile: boolean }): 
       await sink.abort();
       throw err;
     }
-    const files = manifest.files.storage === 'local' ? `${manifest.files.count} files (${formatBytes(filesBytes)})` : `files left in s3://${manifest.files.bucket}/${manifest.files.prefix}`;
+    const files =
+      manifest.files.storage === 'local'
+        ? `${manifest.files.count} files (${formatBytes(filesBytes)})`
+        : `files left in s3://${manifest.files.bucket}/${manifest.files.prefix}`;
     report.stage(
       `done in ${seconds(t0)}: ${describeTarget(target)}, ${formatBytes(written.bytes)}; ${Object.values(tables).reduce((a, b) => a + b, 0)} rows in ${Object.keys(tables).length} tables, ${files}` +
         (cmd.withJwtKeyFile ? `, and ${KEY_FILE}` : ''),
@@ -158,9 +166,13 @@ export async function restore(cmd: BackupCommand & { force: boolean }): Promise<
   let unlock = config.databaseUrl === null ? lockDataDir(dataDir) : () => {};
   const localFiles = config.s3 === null ? filesUnder(dataDir, 'files').filter((p) => !p.endsWith('.tmp')).length : 0;
   try {
-    const tablesThere = config.databaseUrl === null ? (fs.existsSync(path.join(dataDir, 'pgdata', 'PG_VERSION')) ? 1 : 0) : await userTableCount(config.databaseUrl);
+    const tablesThere =
+      config.databaseUrl === null ? (fs.existsSync(path.join(dataDir, 'pgdata', 'PG_VERSION')) ? 1 : 0) : await userTableCount(config.databaseUrl);
     if ((tablesThere > 0 || localFiles > 0) && !cmd.force) {
-      const what = [tablesThere > 0 && (config.databaseUrl === null ? `a database (${dataDir}/pgdata)` : `${tablesThere} tables in the database`), localFiles > 0 && `${localFiles} stored files (${dataDir}/files)`]
+      const what = [
+        tablesThere > 0 && (config.databaseUrl === null ? `a database (${dataDir}/pgdata)` : `${tablesThere} tables in the database`),
+        localFiles > 0 && `${localFiles} stored files (${dataDir}/files)`,
+      ]
         .filter(Boolean)
         .join(' and ');
       throw new BackupError(`the target is not empty: it holds ${what}. Restore onto an empty data dir or database, or add --force to replace what is there`);
@@ -182,7 +194,9 @@ export async function restore(cmd: BackupCommand & { force: boolean }): Promise<
       const known = new Set(fs.readdirSync(MIGRATIONS_DIR));
       const unknown = m.migrations.filter((v) => !known.has(v));
       if (unknown.length) {
-        throw new BackupError(`the backup was made by a newer Tether (${m.tetherVersion}): its schema has migrations this one does not know (${unknown.join(', ')}); restore it with that version or later`);
+        throw new BackupError(
+          `the backup was made by a newer Tether (${m.tetherVersion}): its schema has migrations this one does not know (${unknown.join(', ')}); restore it with that version or later`,
+        );
       }
       report.stage(`backup of ${m.createdAt} by Tether ${m.tetherVersion} (${m.engine}); checking and unpacking ${m.entries.length} entries`);
       await opened.extractTo(stage.dir);
@@ -201,7 +215,10 @@ export async function restore(cmd: BackupCommand & { force: boolean }): Promise<
         await restorePostgres(config.databaseUrl!, path.join(stage.dir, DUMP), { replace: cmd.force });
       }
       if (m.files.storage === 'local') replaceDir('files');
-      else report.stage(`the stored files are not in the backup: they stay in s3://${m.files.bucket}/${m.files.prefix}${config.s3 ? '' : ' (set TETHER_S3_BUCKET and its settings to serve them)'}`);
+      else
+        report.stage(
+          `the stored files are not in the backup: they stay in s3://${m.files.bucket}/${m.files.prefix}${config.s3 ? '' : ' (set TETHER_S3_BUCKET and its settings to serve them)'}`,
+        );
       if (m.jwtKeyFile) {
         fs.copyFileSync(path.join(stage.dir, KEY_FILE), path.join(dataDir, KEY_FILE));
         fs.chmodSync(path.join(dataDir, KEY_FILE), 0o600);
@@ -228,7 +245,9 @@ async function checkRestored(config: TetherConfig, m: BackupManifest, stage: (te
     const counts = await countRows(rowsOf(db));
     const differ = Object.entries(m.tables).filter(([t, n]) => counts[t] !== n);
     if (differ.length) {
-      throw new BackupError(`the restored database does not match the backup: ${differ.map(([t, n]) => `${t} has ${counts[t] ?? 'no table'} rows, the backup ${n}`).join('; ')}`);
+      throw new BackupError(
+        `the restored database does not match the backup: ${differ.map(([t, n]) => `${t} has ${counts[t] ?? 'no table'} rows, the backup ${n}`).join('; ')}`,
+      );
     }
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     stage(`row counts match the backup's (${total} rows in ${Object.keys(m.tables).length} tables)`);

@@ -3,8 +3,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, SETTINGS, loadConfig, type TetherConfig } from '../config/config.js';
-import { PortInUseError, createTether } from '../main.js';
-import { ExternalBrokerError, redactUrl } from '../platform/mqtt/external-client.js';
 import type { DomainEvents } from '../modules/events/domain-events.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -38,6 +36,9 @@ function withSettings(cmd: Command, only?: (flag: string) => boolean): Command {
 
 async function start(opts: Record<string, unknown>): Promise<void> {
   const config = configFrom(opts);
+  // Loaded here, not at the top: the other commands (backup, admin) start without the whole server (3 s on a small machine).
+  const { PortInUseError, createTether } = await import('../main.js');
+  const { ExternalBrokerError, redactUrl } = await import('../platform/mqtt/external-client.js');
   const started = performance.now();
   const tether = await createTether(config);
   let urls;

@@ -58,13 +58,24 @@ export async function describeEntries(root: string, paths: string[]): Promise<Ma
   for (const p of paths) {
     const hash = createHash('sha256');
     let size = 0;
-    for await (const chunk of fs.createReadStream(path.join(root, p))) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
+    for await (const chunk of chunksOf(path.join(root, p))) {
+      hash.update(chunk);
+      size += chunk.length;
     }
     out.push({ path: p, size, sha256: hash.digest('hex') });
   }
   return out;
+}
+
+/** Files up to this size are read in one call: a data dir has thousands of small ones, and a stream each costs a millisecond. */
+const READ_WHOLE_BYTES = 1 << 20;
+
+async function* chunksOf(file: string): AsyncGenerator<Buffer> {
+  if ((await fs.promises.stat(file)).size <= READ_WHOLE_BYTES) {
+    yield await fs.promises.readFile(file);
+    return;
+  }
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: READ_WHOLE_BYTES })) yield chunk as Buffer;
 }
 
 /** Every regular file under `dir`, as paths relative to `root` with forward slashes, sorted. */
@@ -105,11 +116,11 @@ export async function writeArchive(manifest: BackupManifest, root: string, sink:
     for (const e of manifest.entries) {
       yield fileHeader(e.path, e.size);
       let written = 0;
-      for await (const chunk of fs.createReadStream(path.join(root, e.path), { highWaterMark: 1 << 20 })) {
-        written += (chunk as Buffer).length;
-        done += (chunk as Buffer).length;
+      for await (const chunk of chunksOf(path.join(root, e.path))) {
+        written += chunk.length;
+        done += chunk.length;
         progress.bytes(done, total);
-        yield chunk as Buffer;
+        yield chunk;
       }
       // The staged copy is this process's own: a change would be a bug, not a race.
       if (written !== e.size) throw new Error(`${e.path} changed while it was archived`);
@@ -135,7 +146,8 @@ const FOREIGN = 'not a Tether backup';
 async function* gunzipped(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const it = source[Symbol.asyncIterator]();
   const first = await it.next();
-  if (first.done || first.value.length < 2 || first.value[0] !== 0x1f || first.value[1] !== 0x8b) throw new BackupError(`${FOREIGN} (it is not a gzipped tar archive)`);
+  if (first.done || first.value.length < 2 || first.value[0] !== 0x1f || first.value[1] !== 0x8b)
+    throw new BackupError(`${FOREIGN} (it is not a gzipped tar archive)`);
   const rest = async function* () {
     yield first.value;
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
@@ -172,7 +184,9 @@ function parseManifest(bytes: Buffer): BackupManifest {
   }
   if (m.format !== BACKUP_FORMAT) throw new BackupError(`${FOREIGN} (its manifest names no Tether backup format)`);
   if (typeof m.formatVersion !== 'number' || m.formatVersion > BACKUP_FORMAT_VERSION) {
-    throw new BackupError(`the backup was made by a newer Tether (${m.tetherVersion ?? '?'}, backup format ${m.formatVersion}); this one reads format ${BACKUP_FORMAT_VERSION}`);
+    throw new BackupError(
+      `the backup was made by a newer Tether (${m.tetherVersion ?? '?'}, backup format ${m.formatVersion}); this one reads format ${BACKUP_FORMAT_VERSION}`,
+    );
   }
   if (!Array.isArray(m.entries) || !Array.isArray(m.directories) || !Array.isArray(m.migrations) || (m.engine !== 'pglite' && m.engine !== 'postgres')) {
     throw new BackupError(`${FOREIGN} (its manifest is incomplete)`);
@@ -214,7 +228,8 @@ export async function openBackup(source: AsyncIterable<Buffer>, progress: Progre
     }
   };
   const first = await next().catch((err: unknown) => {
-    if (err instanceof BackupError && err.message.startsWith('the backup is truncated') && read < 1024) throw new BackupError(`${FOREIGN} (it is empty or nearly so)`);
+    if (err instanceof BackupError && err.message.startsWith('the backup is truncated') && read < 1024)
+      throw new BackupError(`${FOREIGN} (it is empty or nearly so)`);
     throw err;
   });
   if (!first || first.path !== MANIFEST) throw new BackupError(`${FOREIGN} (it does not begin with a Tether manifest)`);
@@ -243,7 +258,8 @@ export async function openBackup(source: AsyncIterable<Buffer>, progress: Progre
           }
         };
         try {
-          await pipeline(Readable.from(hashed()), fs.createWriteStream(file, { mode: 0o600 }));
+          if (entry.size <= READ_WHOLE_BYTES) await fs.promises.writeFile(file, await collect(hashed()), { mode: 0o600 });
+          else await pipeline(Readable.from(hashed()), fs.createWriteStream(file, { mode: 0o600 }));
         } catch (err) {
           throw asBackupError(err);
         }

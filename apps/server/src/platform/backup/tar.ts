@@ -163,7 +163,10 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
       const chunks: Buffer[] = [];
       for await (const b of body()) chunks.push(b);
       await skipRest();
-      for (const m of Buffer.concat(chunks).toString('utf8').matchAll(/\d+ ([^=]+)=([^\n]*)\n/g)) pax[m[1]!] = m[2]!;
+      for (const m of Buffer.concat(chunks)
+        .toString('utf8')
+        .matchAll(/\d+ ([^=]+)=([^\n]*)\n/g))
+        pax[m[1]!] = m[2]!;
       continue;
     }
     if (type === '0' || type === '\0') yield { path: name, size, body: body() };
