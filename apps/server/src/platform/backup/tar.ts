@@ -38,17 +38,20 @@ function paxRecord(key: string, value: string): string {
 
 /** The header block(s) of one regular file: a pax header first when the path or size does not fit ustar. */
 export function fileHeader(name: string, size: number, mtimeS = Math.floor(Date.now() / 1000)): Buffer {
-  const needsPax = Buffer.byteLength(name) > 100 || size > 0o77777777777;
-  if (!needsPax) return header(name, size, '0', mtimeS);
-  const pax = Buffer.from(paxRecord('path', name) + paxRecord('size', String(size)));
-  const ustarSize = size > 0o77777777777 ? 0 : size;
-  return Buffer.concat([header('PaxHeader', pax.length, 'x', mtimeS), pax, padding(pax.length), header(name.slice(0, 100), ustarSize, '0', mtimeS)]);
+  return entryHeader(name, size, '0', mtimeS);
 }
 
-/** The header of a directory (`name` without a trailing slash); only short names, which is all a data dir has. */
+/** The header of a directory (`name` without its trailing slash). */
 export function directoryHeader(name: string, mtimeS = Math.floor(Date.now() / 1000)): Buffer {
-  if (Buffer.byteLength(name) > 99) throw new Error(`directory name too long for the archive: ${name}`);
-  return header(`${name}/`, 0, '5', mtimeS);
+  return entryHeader(`${name}/`, 0, '5', mtimeS);
+}
+
+function entryHeader(name: string, size: number, type: '0' | '5', mtimeS: number): Buffer {
+  const needsPax = Buffer.byteLength(name) > 100 || size > 0o77777777777;
+  if (!needsPax) return header(name, size, type, mtimeS);
+  const pax = Buffer.from(paxRecord('path', name) + paxRecord('size', String(size)));
+  const ustarSize = size > 0o77777777777 ? 0 : size;
+  return Buffer.concat([header('PaxHeader', pax.length, 'x', mtimeS), pax, padding(pax.length), header(name.slice(0, 100), ustarSize, type, mtimeS)]);
 }
 
 /** Zero bytes up to the next block boundary after `size` bytes of content. */

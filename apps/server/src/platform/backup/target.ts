@@ -13,7 +13,13 @@ import { BackupError } from './archive.js';
 export type BackupTarget = { kind: 'file'; path: string } | { kind: 's3'; bucket: string; key: string };
 
 export function parseTarget(arg: string): BackupTarget {
-  if (!arg.startsWith('s3://')) return { kind: 'file', path: path.resolve(arg) };
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(arg)?.[1];
+  if (scheme === undefined) return { kind: 'file', path: path.resolve(arg) };
+  if (scheme !== 's3') {
+    throw new BackupError(
+      `${arg}: a target is a local path or s3://bucket/key (Google Cloud Storage too, through TETHER_S3_ENDPOINT=https://storage.googleapis.com)`,
+    );
+  }
   const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(arg);
   if (!m) throw new BackupError(`${arg}: write an S3 target as s3://bucket/key`);
   const key = m[2]!;
