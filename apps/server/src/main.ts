@@ -494,6 +494,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
   const healthScan = roles.has('worker') ? startHealthScan(db, logger, config.healthScanS * 1000) : null;
   let stopping: Promise<void> | null = null;
   let bootstrap: Tether['bootstrap'] = null;
+  let snapshots: { close(): Promise<void> } | null = null;
 
   return {
     config,
@@ -555,6 +556,11 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
         httpPort = (app.server.address() as AddressInfo).port;
         listeningHttpPort = httpPort;
       }
+      // The embedded database lives in this process: `tether backup` asks it for a consistent snapshot.
+      if (db.holdWrites) {
+        const { serveSnapshots } = await import('./platform/backup/pglite-snapshot.js');
+        snapshots = await serveSnapshots({ db, dataDir: config.dataDir, logger });
+      }
       bootstrap = await accounts.bootstrap(config.adminEmail, config.adminPassword);
       await maintenance?.run();
       // After downtime there may be hours to rebuild: start serving meanwhile (history reads minutes until then).
@@ -605,6 +611,7 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
         await healthScan?.stop();
         await bus.close().catch((err: unknown) => logger.warn({ err }, 'bus close'));
         s3?.close();
+        await snapshots?.close();
         await db.close();
       })();
       return stopping;

@@ -1,23 +1,21 @@
 #!/usr/bin/env node
-/** The `tether` command: start, simulate, admin. Parsed by commander; the settings come from config's SETTINGS. */
+/** The `tether` command: start, simulate, backup, restore, admin. Parsed by commander; the settings come from config's SETTINGS. */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, SETTINGS, loadConfig, type TetherConfig } from '../config/config.js';
-import { PortInUseError, createTether } from '../main.js';
-import { ExternalBrokerError, redactUrl } from '../platform/mqtt/external-client.js';
 import type { DomainEvents } from '../modules/events/domain-events.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Flags to loadConfig's names: commander camel-cases them; SETTINGS is the one list of both. */
-function configFrom(opts: Record<string, unknown>): TetherConfig {
+function configFrom(opts: Record<string, unknown>, env: Record<string, string | undefined> = process.env): TetherConfig {
   const flags: Record<string, string | undefined> = {};
   for (const st of SETTINGS) {
     const v = opts[st.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())];
     if (v !== undefined) flags[st.flag] = v === true ? 'true' : String(v);
   }
   try {
-    return loadConfig(process.env, flags);
+    return loadConfig(env, flags);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -38,6 +36,9 @@ function withSettings(cmd: Command, only?: (flag: string) => boolean): Command {
 
 async function start(opts: Record<string, unknown>): Promise<void> {
   const config = configFrom(opts);
+  // Loaded here, not at the top: the other commands (backup, admin) start without the whole server (3 s on a small machine).
+  const { PortInUseError, createTether } = await import('../main.js');
+  const { ExternalBrokerError, redactUrl } = await import('../platform/mqtt/external-client.js');
   const started = performance.now();
   const tether = await createTether(config);
   let urls;
@@ -181,6 +182,37 @@ async function rotateJwtKey(opts: Record<string, unknown>): Promise<void> {
   }
 }
 
+/**
+ * backup and restore: the settings of `tether start` that say where data lives. An s3:// target
+ * is reached with the TETHER_S3_* settings; when files stay on local disk (no TETHER_S3_BUCKET),
+ * those settings describe the target's bucket only.
+ */
+async function backupOrRestore(command: 'backup' | 'restore', targetArg: string, opts: Record<string, unknown>): Promise<void> {
+  try {
+    const filesInBucket = opts.s3Bucket !== undefined || process.env.TETHER_S3_BUCKET !== undefined;
+    let config: TetherConfig;
+    let s3: TetherConfig['s3'];
+    if (filesInBucket || !targetArg.startsWith('s3://')) {
+      config = configFrom(opts);
+      s3 = config.s3;
+    } else {
+      const bucket = /^s3:\/\/([^/]+)/.exec(targetArg)?.[1] ?? '';
+      const withBucket = configFrom(opts, { ...process.env, TETHER_S3_BUCKET: bucket });
+      s3 = withBucket.s3;
+      config = { ...withBucket, s3: null };
+    }
+    const cmd = await import('./backup.js');
+    const common = { config, s3: s3 ?? {}, target: targetArg, tetherVersion: VERSION };
+    if (command === 'backup') await cmd.backup({ ...common, withJwtKeyFile: opts.withJwtKeyFile === true });
+    else await cmd.restore({ ...common, force: opts.force === true });
+  } catch (err) {
+    // A refused backup, a held data dir, a failed pg_dump, an unreachable bucket: one line, exit 1.
+    process.stderr.write(`tether ${command}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+  process.exit(0);
+}
+
 async function main(): Promise<void> {
   const program = new Command('tether').description('Tether, an IoT device platform').version(VERSION, '-v, --version').showHelpAfterError();
   program.exitOverride();
@@ -213,6 +245,24 @@ async function main(): Promise<void> {
       .option('--drop-old', 'delete every earlier key now (a leaked key, or a lost TETHER_JWT_SECRET / key file)'),
     (flag) => ['data-dir', 'database-url', 'jwt-secret', 'access-token-ttl', 'device-jwt-ttl'].includes(flag),
   ).action((opts: Record<string, unknown>) => rotateJwtKey(opts));
+  // The settings that say where the data lives, and how to reach a bucket.
+  const dataSettings = (flag: string) => ['data-dir', 'database-url', 'jwt-secret'].includes(flag) || flag.startsWith('s3-');
+  withSettings(
+    program
+      .command('backup')
+      .description('Write a consistent backup of the database and the stored files, while Tether runs or not, to a file or s3://bucket/key')
+      .argument('<target>', 'a file path, or s3://bucket/key')
+      .option('--with-jwt-key-file', "include the data dir's jwt-master.key (by default it is kept apart from backups: README, Backup and restore)"),
+    dataSettings,
+  ).action((target: string, opts: Record<string, unknown>) => backupOrRestore('backup', target, opts));
+  withSettings(
+    program
+      .command('restore')
+      .description('Restore a backup onto an empty data dir or database (with --force: replace what is there)')
+      .argument('<source>', 'a file path, or s3://bucket/key')
+      .option('--force', 'replace the database and the stored files that are there'),
+    dataSettings,
+  ).action((source: string, opts: Record<string, unknown>) => backupOrRestore('restore', source, opts));
   try {
     await program.parseAsync(process.argv);
   } catch (err) {

@@ -25,6 +25,11 @@ export interface Database extends Queryable {
   /** How many transactions may usefully run at once (1 for the single-connection PGlite). */
   readonly maxConcurrency: number;
   ping(): Promise<boolean>;
+  /**
+   * PGlite only: runs fn after a CHECKPOINT with every other statement held back, so the
+   * files under `pgdata` (its argument) are a consistent copy source while fn runs.
+   */
+  holdWrites?<T>(fn: (pgdata: string) => Promise<T>): Promise<T>;
   /** How pg-boss reaches this database: its own pool on PostgreSQL, this connection on PGlite. */
   readonly jobsConnection: { connectionString: string } | { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[]; rowCount: number }> };
   close(): Promise<void>;

@@ -37,7 +37,7 @@ export class DataDirInUseError extends Error {
     );
   }
 }
-const LOCK_FILE = 'tether.pid';
+export const LOCK_FILE = 'tether.pid';
 
 /**
  * One process at a time may open an embedded database: a second one (another
@@ -45,7 +45,7 @@ const LOCK_FILE = 'tether.pid';
  * The owner's pid is kept in dataDir/tether.pid; a file left by a process that
  * died (kill -9) is taken over.
  */
-function lockDataDir(dataDir: string): () => void {
+export function lockDataDir(dataDir: string): () => void {
   const file = path.join(dataDir, LOCK_FILE);
   const held = Number.parseInt(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '', 10);
   if (Number.isInteger(held) && held !== process.pid && alive(held)) throw new DataDirInUseError(dataDir, held);
@@ -138,6 +138,11 @@ export async function openPglite(dataDir: string): Promise<Database> {
     async exec(sql) {
       await serial(() => db.exec(sql));
     },
+    holdWrites: (fn) =>
+      serial(async () => {
+        await db.exec('CHECKPOINT');
+        return fn(dir);
+      }),
     // One process owns the data dir, so an in-process lock is enough.
     withExclusiveLock: (_name, fn) => fn(),
     async ping() {
