@@ -27,6 +27,15 @@ FROM manifests AS deps
 RUN npm ci --omit=dev --no-audit --no-fund --workspace @tether/server
 
 FROM ${NODE_IMAGE} AS runtime
+# `tether backup` / `tether restore` on PostgreSQL run pg_dump and pg_restore, which must be at least
+# the server's major version: PostgreSQL's own Debian repository has the newest (17 reads 9.2 to 17).
+ARG PG_CLIENT_MAJOR=17
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates postgresql-common \
+ && /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y \
+ && apt-get install -y --no-install-recommends postgresql-client-${PG_CLIENT_MAJOR} \
+ && apt-get purge -y --auto-remove postgresql-common \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=deps /src/package.json ./
 COPY --from=deps /src/node_modules ./node_modules
