@@ -28,13 +28,16 @@ RUN npm ci --omit=dev --no-audit --no-fund --workspace @tether/server
 
 FROM ${NODE_IMAGE} AS runtime
 # `tether backup` / `tether restore` on PostgreSQL run pg_dump and pg_restore, which must be at least
-# the server's major version: PostgreSQL's own Debian repository has the newest (17 reads 9.2 to 17).
+# the server's major version: PostgreSQL's own Debian repository (pgdg) has the newest, and 17 reads
+# servers 9.2 to 17. PG_CLIENT_FROM=debian takes the base image's own (bookworm: 15) instead.
 ARG PG_CLIENT_MAJOR=17
+ARG PG_CLIENT_FROM=pgdg
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates postgresql-common \
- && /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y \
+ && if [ "$PG_CLIENT_FROM" = pgdg ]; then \
+      apt-get install -y --no-install-recommends ca-certificates postgresql-common \
+      && /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y; \
+    fi \
  && apt-get install -y --no-install-recommends postgresql-client-${PG_CLIENT_MAJOR} \
- && apt-get purge -y --auto-remove postgresql-common \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=deps /src/package.json ./

@@ -189,13 +189,16 @@ sync_certificate() {
 step_tls() {
   mkdir -p "$CADDY_DATA_DIR"
   $COMPOSE up -d caddy
-  log "waiting for the certificate of broker.$TETHER_DOMAIN (DNS must point at this VM)"
-  for _ in $(seq 1 60); do
-    if sync_certificate >/dev/null; then return; fi
-    sleep 10
+  log "waiting for the certificate of broker.$TETHER_DOMAIN (its DNS name must resolve to this VM)"
+  local waited=0
+  until sync_certificate >/dev/null; do
+    if [ "$waited" -ge "${TLS_WAIT_MINUTES:-180}" ]; then
+      log "no certificate after $waited minutes (docker compose logs caddy says why); once DNS resolves, run again: sudo google_metadata_script_runner startup"
+      exit 1
+    fi
+    sleep 60
+    waited=$((waited + 1))
   done
-  log "no certificate after 10 minutes: see docker compose logs caddy"
-  exit 1
 }
 
 step_restore() {
