@@ -53,11 +53,18 @@ TETHER_CLI=${TETHER_CLI:-$COMPOSE run --rm --no-deps -T -e TETHER_S3_ENDPOINT -e
 # The object that names the latest backup (written by shutdown.sh).
 LATEST_KEY=${LATEST_KEY:-${BACKUP_PREFIX}LATEST}
 
-# An object of the backup bucket over the S3 API (curl signs with the HMAC key): get KEY [FILE], put KEY FILE.
+# curl's arguments that sign a request to the backup bucket with its HMAC key (S3 signature V4;
+# S3 servers want the payload's hash header, which this curl does not add by itself).
+s3_signing() {
+  printf '%s\n' --aws-sigv4 "aws:amz:${TETHER_S3_REGION}:s3" --user "$TETHER_S3_ACCESS_KEY_ID:$TETHER_S3_SECRET_ACCESS_KEY" \
+    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD'
+}
+
+# An object of the backup bucket over the S3 API: get KEY [FILE], put KEY FILE.
 s3() {
-  local verb=$1 key=$2 file=${3:-}
+  local verb=$1 key=$2 file=${3:-} sign
+  mapfile -t sign < <(s3_signing)
   local url="$TETHER_S3_ENDPOINT/$BACKUP_BUCKET/$key"
-  local sign=(--aws-sigv4 "aws:amz:${TETHER_S3_REGION}:s3" --user "$TETHER_S3_ACCESS_KEY_ID:$TETHER_S3_SECRET_ACCESS_KEY")
   case $verb in
     get) curl -sSf "${sign[@]}" -o "${file:-/dev/stdout}" "$url" ;;
     put) curl -sSf "${sign[@]}" -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$file" "$url" >/dev/null ;;
@@ -66,9 +73,9 @@ s3() {
 
 # 0 when the object exists, 1 when the bucket says it does not (404), and the script stops otherwise.
 s3_exists() {
-  local code
-  code=$(curl -s -o /dev/null -w '%{http_code}' --aws-sigv4 "aws:amz:${TETHER_S3_REGION}:s3" \
-    --user "$TETHER_S3_ACCESS_KEY_ID:$TETHER_S3_SECRET_ACCESS_KEY" -I "$TETHER_S3_ENDPOINT/$BACKUP_BUCKET/$1")
+  local code sign
+  mapfile -t sign < <(s3_signing)
+  code=$(curl -s -o /dev/null -w '%{http_code}' "${sign[@]}" -I "$TETHER_S3_ENDPOINT/$BACKUP_BUCKET/$1")
   case $code in
     200) return 0 ;;
     404) return 1 ;;
