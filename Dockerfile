@@ -8,6 +8,11 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 
 # The workspace manifests alone, so that the dependency layers are reused until one of them changes.
 FROM ${NODE_IMAGE} AS manifests
+# argon2 (password hashing) compiles itself when its prebuilt binary does not load: this Node 20.20
+# crashed loading argon2 0.45's linux-x64 glibc prebuild. The compilers stay out of the runtime stage.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
 COPY packages/contracts/package.json packages/contracts/
