@@ -47,7 +47,12 @@ function parse(expr: string) {
   });
   rest = rest.replace(/\[[^\]]*\]/g, '');
   rest = rest.replace(/\b(by|without|on|ignoring)\s*\(([^)]*)\)/g, (_, _kw: string, inner: string) => {
-    grouped.push(...inner.split(',').map((l) => l.trim()).filter(Boolean));
+    grouped.push(
+      ...inner
+        .split(',')
+        .map((l) => l.trim())
+        .filter(Boolean),
+    );
     return '';
   });
   const metrics = [...rest.matchAll(/(?<![\w$.:])([a-zA-Z_:][\w:]*)(?![\w:]|\s*\()/g)].map((m) => m[1]!).filter((t) => !KEYWORDS.has(t));
@@ -66,9 +71,7 @@ beforeAll(async () => {
     exposed.add(name!);
     if (type === 'histogram' || type === 'summary') for (const suffix of ['_bucket', '_sum', '_count']) exposed.add(`${name}${suffix}`);
   }
-  labelsOf = new Map(
-    s.tether.metrics.registry.getMetricsAsArray().map((m) => [m.name, [...((m as unknown as { labelNames?: string[] }).labelNames ?? [])]]),
-  );
+  labelsOf = new Map(s.tether.metrics.registry.getMetricsAsArray().map((m) => [m.name, [...((m as unknown as { labelNames?: string[] }).labelNames ?? [])]]));
 });
 afterAll(async () => {
   await s?.close();

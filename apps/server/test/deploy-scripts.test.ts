@@ -22,7 +22,10 @@ const SCRIPTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../.
 const JWT_SECRET = 'a-deployment-secret-of-at-least-32-characters';
 
 function runScript(script: string, env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  const proc = spawn('bash', [path.join(SCRIPTS, script)], { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn('bash', [path.join(SCRIPTS, script)], {
+    env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   proc.stdout.on('data', (d: Buffer) => (out += d));
   proc.stderr.on('data', (d: Buffer) => (out += d));
@@ -66,7 +69,10 @@ async function snapshot(api: TetherClient) {
   const devices = (await api.devices.list({ limit: 100 })).items.sort((a, b) => a.name.localeCompare(b.name));
   const out: Record<string, unknown> = {};
   for (const d of devices) {
-    out[d.name] = { id: d.id, telemetry: await api.devices.telemetry(d.id, { keys: 'temperature,label', from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' }) };
+    out[d.name] = {
+      id: d.id,
+      telemetry: await api.devices.telemetry(d.id, { keys: 'temperature,label', from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' }),
+    };
   }
   return out;
 }
@@ -125,8 +131,9 @@ describe('the VM scripts: shutdown backs up to the bucket, start-up restores the
     // A new VM: a new, empty database; the start-up script's restore step.
     const target = await scratchServerEnv();
     cleanups.push(() => target.drop());
-    const vm2 = { ...vmEnv(s3, fs.mkdtempSync(path.join(os.tmpdir(), 'tether-vm-')), databaseOf(target.env)) };
-    cleanups.push(() => fs.rmSync(vm2.TETHER_HOME, { recursive: true, force: true }));
+    const home2 = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-vm-'));
+    cleanups.push(() => fs.rmSync(home2, { recursive: true, force: true }));
+    const vm2 = vmEnv(s3, home2, databaseOf(target.env));
     expect((await runScript('startup.sh', { ...vm2, STEPS: 'credentials' })).code).toBe(0);
     const restore = await runScript('startup.sh', { ...vm2, STEPS: 'restore' });
     expect(restore.code, restore.out).toBe(0);
