@@ -232,22 +232,15 @@ step_start() {
   # The shutdown script backs up before Docker stops: it must stop first.
   mkdir -p /etc/systemd/system/google-shutdown-scripts.service.d
   printf '[Unit]\nAfter=docker.service\nWants=docker.service\n' >/etc/systemd/system/google-shutdown-scripts.service.d/tether.conf
-  # A backup every day (the same script), and a daily check for a renewed certificate.
-  cat >/etc/systemd/system/tether-backup.service <<EOF
-[Service]
-Type=oneshot
-Environment=TETHER_HOME=$TETHER_HOME SRC_DIR=$SRC_DIR DEPLOY_DIR=$DEPLOY_DIR STEPS=backup
-ExecStart=/bin/bash $SRC_DIR/deploy/terraform/gcp/scripts/startup.sh
-EOF
-  cat >/etc/systemd/system/tether-certificate.service <<EOF
-[Service]
-Type=oneshot
-Environment=TETHER_HOME=$TETHER_HOME SRC_DIR=$SRC_DIR DEPLOY_DIR=$DEPLOY_DIR STEPS=renew
-ExecStart=/bin/bash $SRC_DIR/deploy/terraform/gcp/scripts/startup.sh
-EOF
-  for unit in tether-backup tether-certificate; do
+  # Every day: a backup (this script's backup step), and a look for a renewed certificate (renew).
+  local timer name
+  for timer in backup:backup certificate:renew; do
+    name=tether-${timer%%:*}
+    printf '[Service]\nType=oneshot\nEnvironment=TETHER_HOME=%s SRC_DIR=%s DEPLOY_DIR=%s STEPS=%s\nExecStart=/bin/bash %s\n' \
+      "$TETHER_HOME" "$SRC_DIR" "$DEPLOY_DIR" "${timer#*:}" "$SRC_DIR/deploy/terraform/gcp/scripts/startup.sh" \
+      >"/etc/systemd/system/$name.service"
     printf '[Timer]\nOnCalendar=daily\nRandomizedDelaySec=1h\nPersistent=true\n[Install]\nWantedBy=timers.target\n' \
-      >"/etc/systemd/system/$unit.timer"
+      >"/etc/systemd/system/$name.timer"
   done
   systemctl daemon-reload
   systemctl enable --now tether-backup.timer tether-certificate.timer
