@@ -143,6 +143,8 @@ data "archive_file" "source" {
     ".git", "node_modules", "data", ".tether-test", "coverage", "bench/results",
     "apps/server/dist", "apps/server/node_modules", "apps/web/dist", "apps/web/node_modules",
     "packages/contracts/dist", "packages/device-sdk/dist", "packages/api-client/dist",
+    "packages/contracts/node_modules", "packages/device-sdk/node_modules", "packages/api-client/node_modules",
+    "packages/device-sdk-python/.venv",
     "deploy/.env", "deploy/tls", "deploy/caddy-data",
     "deploy/terraform/gcp/.terraform", "deploy/terraform/gcp/terraform.tfstate",
     "deploy/terraform/gcp/terraform.tfstate.backup", "deploy/terraform/gcp/terraform.tfvars",
