@@ -418,7 +418,8 @@ export async function createTether(config: TetherConfig, opts: { logger?: Logger
           bus: () => (bus.kind === 'local' ? null : bus.connected),
           storage: () => (s3 ? s3.ping() : null),
         },
-        metrics: () => {
+        metrics: (checks) => {
+          for (const [check, up] of Object.entries(checks)) if (up !== null) metrics.ready.set({ check }, up ? 1 : 0);
           metrics.pending.set(ingest.pending);
           metrics.budgetHeldBytes.set(ingest.budget.heldBytes);
           metrics.budgetWaiting.set(ingest.budget.waiting);

@@ -54,6 +54,12 @@ export function createMetrics() {
       labelNames: ['account'],
       registers: [registry],
     }),
+    ready: new Gauge({
+      name: 'tether_ready',
+      help: 'Each dependency /readyz checks (database, broker, bus, …), at this scrape: 1 reachable, 0 not; one this node does not use is absent',
+      labelNames: ['check'],
+      registers: [registry],
+    }),
     pending: new Gauge({ name: 'tether_ingest_pending_messages', help: 'Messages waiting for a commit', registers: [registry] }),
     budgetHeldBytes: new Gauge({
       name: 'tether_ingest_budget_held_bytes',
