@@ -37,8 +37,9 @@ beforeAll(async () => {
     ids[name] = d.id;
     tokens[name] = d.token;
   }
-  // steady: every 5 min from D0 − 1 h to about now (crosses midnight and every hour since).
-  beats.steady = series(D0 - HOUR, now - MIN, 5 * MIN);
+  // steady: every 5 min from D0 − 3 h to about now (crosses midnight and every hour since). It lives
+  // longer than died's hour at any time of day (from D0 − 1 h it tied with it just after midnight).
+  beats.steady = series(D0 - 3 * HOUR, now - MIN, 5 * MIN);
   // died: every minute for an hour two days ago (one beat missing: a 2-minute gap), then silence.
   const died0 = D0 - 2 * DAY + 10 * HOUR;
   beats.died = series(died0, died0 + HOUR, MIN, [died0 + 30 * MIN]);
@@ -223,7 +224,7 @@ describe('lifespans', () => {
     const steady = hours(beats.steady![beats.steady!.length - 1]! - beats.steady![0]!);
     expect(r.body).toMatchObject({ devices: 3, ended: 2, alive: 1 });
     expect(r.body.meanEndedDays).toBeCloseTo((died + retired) / 2, 6);
-    // By hand: died (ends at 1 h) of 3 at risk → 2/3; steady (censored, ~17 h) leaves; retired (~2 d) of 1 → 0.
+    // By hand: died (ends at 1 h) of 3 at risk → 2/3; steady (censored, 3–27 h) leaves; retired (~2 d) of 1 → 0.
     expect(steady).toBeLessThan(retired);
     expect(r.body.survival).toEqual([
       { days: 0, survival: 1, atRisk: 3, ended: 0, censored: 0 },
