@@ -8,9 +8,9 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, connectMqtt, httpJson, publish, startServer, until, type TestServer } from './helpers.js';
+import { startSmtp, type PrivateSmtp, type ReceivedMail } from './private-smtp.js';
 
 type Json = Record<string, unknown>;
 interface Hook {
@@ -26,8 +26,8 @@ let receiverUrl: string;
 const hooks: Hook[] = [];
 /** What the receiver answers: 200, 500, or 'hang' (never answers). */
 const behaviour: Record<string, 200 | 500 | 'hang'> = {};
-let smtp: SMTPServer;
-const mails: { to: string[]; raw: string }[] = [];
+let smtp: PrivateSmtp;
+let mails: ReceivedMail[] = [];
 
 const api = async (method: string, path: string, body?: unknown) =>
   (await httpJson(`${s.httpUrl}${path}`, { method, token: s.api.token!, body: body === undefined ? undefined : JSON.stringify(body) })) as {
@@ -50,29 +50,16 @@ beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
 
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, cb) {
-      let raw = '';
-      stream.on('data', (c: Buffer) => (raw += c.toString()));
-      stream.on('end', () => {
-        mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
-        cb();
-      });
-    },
-  });
-  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
-  const smtpPort = (smtp.server.address() as AddressInfo).port;
-  s = await startServer({ TETHER_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, TETHER_SMTP_FROM: 'Tether <alarms@tether.test>' });
+  smtp = await startSmtp();
+  mails = smtp.mails;
+  s = await startServer({ TETHER_SMTP_URL: smtp.url, TETHER_SMTP_FROM: 'Tether <alarms@tether.test>' });
 });
 
 afterAll(async () => {
   await s?.close();
   receiver?.closeAllConnections();
   await new Promise((r) => receiver?.close(r));
-  await new Promise((r) => smtp?.close(() => r(undefined)));
+  await smtp?.close();
 });
 
 describe('notification targets', () => {

@@ -4,15 +4,14 @@
  * e-mails are followed over HTTP as a person would. Memberships, roles with the
  * owner rules, leaving and removal, org switching, and the audit trail.
  */
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, TetherClient } from '@tether/api-client';
 import { ADMIN, httpJson, openLive, startServer, until, type TestServer } from './helpers.js';
+import { startSmtp, type PrivateSmtp, type ReceivedMail } from './private-smtp.js';
 
 let s: TestServer;
-let smtp: SMTPServer;
-const mails: { to: string[]; raw: string }[] = [];
+let smtp: PrivateSmtp;
+let mails: ReceivedMail[] = [];
 
 /** The token an e-mail's link carries, after `#`; quoted-printable soft breaks undone. */
 function linkIn(raw: string, path: '/invite' | '/reset-password'): { url: string; token: string } {
@@ -33,23 +32,10 @@ async function fails(p: Promise<unknown>): Promise<ApiError> {
 }
 
 beforeAll(async () => {
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, cb) {
-      let raw = '';
-      stream.on('data', (c: Buffer) => (raw += c.toString()));
-      stream.on('end', () => {
-        mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
-        cb();
-      });
-    },
-  });
-  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
-  const port = (smtp.server.address() as AddressInfo).port;
+  smtp = await startSmtp();
+  mails = smtp.mails;
   s = await startServer({
-    TETHER_SMTP_URL: `smtp://127.0.0.1:${port}`,
+    TETHER_SMTP_URL: smtp.url,
     TETHER_SMTP_FROM: 'Tether <team@tether.test>',
     TETHER_PUBLIC_URL: 'https://tether.example',
     // Live sockets re-check access once per ping interval.
@@ -59,7 +45,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await s?.close();
-  await new Promise((r) => smtp?.close(() => r(undefined)));
+  await smtp?.close();
 });
 
 describe('invitations', () => {

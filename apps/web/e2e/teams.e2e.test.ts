@@ -6,17 +6,16 @@
  * bar; a forgotten password is reset through the e-mailed link; a member is
  * removed. Screenshots: e2e/screenshots/teams-*.png.
  */
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN, startServer, until, type TestServer } from '../../server/test/helpers.js';
+import { startSmtp, type PrivateSmtp, type ReceivedMail } from '../../server/test/private-smtp.js';
 import { CONTEXT, PHONE, launchBrowser, panelScreenshot, screenshot, signIn, watchErrors } from './browser.js';
 
 let server: TestServer;
-let smtp: SMTPServer;
+let smtp: PrivateSmtp;
 let browser: Browser;
-const mails: { to: string[]; raw: string }[] = [];
+let mails: ReceivedMail[] = [];
 
 /** The link an e-mail carries (quoted-printable soft breaks undone). */
 async function linkMailedTo(email: string, path: string, after: number): Promise<string> {
@@ -32,28 +31,16 @@ async function newPage(): Promise<{ page: Page; errors: string[] }> {
 }
 
 beforeAll(async () => {
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, cb) {
-      let raw = '';
-      stream.on('data', (c: Buffer) => (raw += c.toString()));
-      stream.on('end', () => {
-        mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
-        cb();
-      });
-    },
-  });
-  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
-  server = await startServer({ TETHER_SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}` });
+  smtp = await startSmtp();
+  mails = smtp.mails;
+  server = await startServer({ TETHER_SMTP_URL: smtp.url });
   browser = await launchBrowser();
 }, 60_000);
 
 afterAll(async () => {
   await browser?.close();
   await server?.close();
-  await new Promise((r) => smtp?.close(() => r(undefined)));
+  await smtp?.close();
 });
 
 describe('teams in the dashboard', () => {
